@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+// Switchboard: a terminal operations console for a practice's AI phone agent.
+// Dependencies point one way: Core ← Store/HTTP ← EHR/Stream ← Console ← executables;
+// TerminalUI knows nothing of clinics. See docs/architecture.md.
+import PackageDescription
+
+let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let toml: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
+let flyingFox: Target.Dependency = .product(name: "FlyingFox", package: "FlyingFox")
+
+let package = Package(
+    name: "Switchboard",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "switchboard", targets: ["switchboard"]),
+        .executable(name: "switchboard-sim", targets: ["switchboard-sim"]),
+        .executable(name: "switchboard-bench", targets: ["switchboard-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CNcurses", pkgConfig: "ncursesw",
+            providers: [.apt(["libncurses-dev"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        .target(name: "SwitchboardCore"),
+        .target(name: "SwitchboardStore", dependencies: ["SwitchboardCore", grdb, crypto, logging],
+                resources: [.copy("Migrations")]),
+        .target(name: "SwitchboardHTTP", dependencies: ["CCurl"]),
+        .target(name: "SwitchboardEHR", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
+        .target(name: "SwitchboardStream", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
+        .target(name: "TerminalUI", dependencies: ["CNcurses", toml]),
+        .target(name: "SwitchboardConsole", dependencies: [
+            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardStream", "TerminalUI", logging,
+        ]),
+        .target(name: "SwitchboardSim", dependencies: [
+            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", flyingFox, crypto, logging,
+        ]),
+
+        .executableTarget(name: "switchboard", dependencies: [
+            "SwitchboardConsole", "SwitchboardStore", "SwitchboardCore", argumentParser, logging,
+        ]),
+        .executableTarget(name: "switchboard-sim", dependencies: ["SwitchboardSim", "SwitchboardStore", argumentParser, logging]),
+        .executableTarget(name: "switchboard-bench", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", argumentParser]),
+
+        .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
+        .testTarget(name: "SwitchboardStoreTests", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", grdb]),
+        .testTarget(name: "SwitchboardEHRTests", dependencies: ["SwitchboardEHR", "SwitchboardHTTP"]),
+        .testTarget(name: "SwitchboardStreamTests", dependencies: ["SwitchboardStream"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
+        .testTarget(name: "SwitchboardConsoleTests", dependencies: ["SwitchboardConsole", "TerminalUI", "SwitchboardStore", "SwitchboardSim"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SwitchboardStore", "SwitchboardCore"]),
+    ]
+)

@@ -1,0 +1,17 @@
+// libcurl through Swift: curl_easy_setopt / curl_easy_getinfo are variadic and do not
+// import, so each argument type gets its own non-variadic wrapper.
+#ifndef SWITCHBOARD_CCURL_SHIM_H
+#define SWITCHBOARD_CCURL_SHIM_H
+#include <curl/curl.h>
+
+typedef size_t (*sb_curl_write_fn)(char *ptr, size_t size, size_t nmemb, void *userdata);
+
+static inline CURLcode sb_curl_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode sb_curl_setopt_string(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode sb_curl_setopt_pointer(CURL *h, CURLoption o, void *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode sb_curl_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode sb_curl_setopt_write(CURL *h, CURLoption o, sb_curl_write_fn v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode sb_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
+static inline CURLcode sb_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
+static inline CURLcode sb_curl_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
+#endif

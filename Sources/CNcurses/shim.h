@@ -1,0 +1,44 @@
+// ncursesw through Swift: SwiftPM drops pkg-config's -D flags, so the wide-character
+// switches are set here; macros and C globals (stdscr, COLORS) are not importable
+// under Swift 6 and get small inline wrappers.
+#ifndef SWITCHBOARD_CNCURSES_SHIM_H
+#define SWITCHBOARD_CNCURSES_SHIM_H
+#define NCURSES_WIDECHAR 1
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <locale.h>
+#include <wchar.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <ncursesw/curses.h>
+
+static inline WINDOW *sb_stdscr(void) { return stdscr; }
+static inline FILE *sb_stdout(void) { return stdout; }
+static inline FILE *sb_stdin(void) { return stdin; }
+static inline int sb_colors(void) { return COLORS; }
+static inline int sb_color_pairs(void) { return COLOR_PAIRS; }
+static inline int sb_lines(void) { return LINES; }
+static inline int sb_cols(void) { return COLS; }
+static inline attr_t sb_color_pair(int n) { return (attr_t)COLOR_PAIR(n); }
+static inline attr_t sb_a_bold(void) { return A_BOLD; }
+static inline attr_t sb_a_dim(void) { return A_DIM; }
+static inline attr_t sb_a_underline(void) { return A_UNDERLINE; }
+static inline attr_t sb_a_reverse(void) { return A_REVERSE; }
+static inline attr_t sb_a_italic(void) { return A_ITALIC; }
+static inline attr_t sb_a_blink(void) { return A_BLINK; }
+static inline attr_t sb_a_normal(void) { return A_NORMAL; }
+static inline int sb_key_f(int n) { return KEY_F(n); }
+static inline int sb_getmaxy(WINDOW *w) { return getmaxy(w); }
+static inline int sb_getmaxx(WINDOW *w) { return getmaxx(w); }
+static inline int sb_err(void) { return ERR; }
+static inline int sb_ok(void) { return OK; }
+static inline int sb_key_code_yes(void) { return KEY_CODE_YES; }
+
+/// Draws one cell: a base character plus up to four combining marks, with attributes
+/// and a color pair (pair numbers above 255 need the extended-colors argument).
+static inline int sb_put_cell(int y, int x, const wchar_t *chars, attr_t attrs, int pair) {
+    cchar_t cc;
+    int p = pair;
+    if (setcchar(&cc, chars, attrs, (short)(pair > 32767 ? 0 : pair), &p) != OK) return ERR;
+    return mvadd_wch(y, x, &cc);
+}
+#endif

@@ -1,0 +1,1 @@
+// SwitchboardConsole: see docs/architecture.md

@@ -1,0 +1,1 @@
+// SwitchboardCore: see docs/architecture.md

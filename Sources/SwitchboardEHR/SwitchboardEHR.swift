@@ -1,0 +1,1 @@
+// SwitchboardEHR: see docs/architecture.md

@@ -1,0 +1,1 @@
+// SwitchboardHTTP: see docs/architecture.md

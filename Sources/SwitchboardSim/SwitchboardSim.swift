@@ -1,0 +1,1 @@
+// SwitchboardSim: see docs/architecture.md

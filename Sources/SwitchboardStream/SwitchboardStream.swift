@@ -1,0 +1,1 @@
+// SwitchboardStream: see docs/architecture.md
