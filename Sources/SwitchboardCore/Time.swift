@@ -1,0 +1,50 @@
+import Foundation
+
+/// Unix time in milliseconds, UTC: the unit of every time in the data contract.
+public typealias UnixMillis = Int64
+
+public enum Clock {
+    /// Now, as the data contract stores it.
+    public static func nowMillis() -> UnixMillis {
+        UnixMillis((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+}
+
+extension Date {
+    public init(unixMillis: UnixMillis) {
+        self.init(timeIntervalSince1970: Double(unixMillis) / 1000)
+    }
+
+    public var unixMillis: UnixMillis { UnixMillis((timeIntervalSince1970 * 1000).rounded()) }
+}
+
+/// Short human durations for ages and countdowns: `42s`, `7m`, `3h12m`, `2d4h`.
+public func formatDuration(millis: Int64) -> String {
+    let negative = millis < 0
+    let s = abs(millis) / 1000
+    let text: String
+    switch s {
+    case ..<60: text = "\(s)s"
+    case ..<3600: text = "\(s / 60)m"
+    case ..<86400: text = (s % 3600) / 60 == 0 ? "\(s / 3600)h" : "\(s / 3600)h\((s % 3600) / 60)m"
+    default: text = (s % 86400) / 3600 == 0 ? "\(s / 86400)d" : "\(s / 86400)d\((s % 86400) / 3600)h"
+    }
+    return negative ? "-" + text : text
+}
+
+/// ISO 8601 in UTC, for JSON output and FHIR instants.
+public func iso8601(_ millis: UnixMillis) -> String {
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime]
+    f.timeZone = TimeZone(identifier: "UTC")
+    return f.string(from: Date(unixMillis: millis))
+}
+
+/// Parses an ISO 8601 instant (with or without fractional seconds).
+public func parseISO8601(_ text: String) -> UnixMillis? {
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    if let d = f.date(from: text) { return d.unixMillis }
+    f.formatOptions = [.withInternetDateTime]
+    return f.date(from: text)?.unixMillis
+}
