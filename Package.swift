@@ -57,10 +57,11 @@ let package = Package(
 
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
         .testTarget(name: "SwitchboardStoreTests", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", grdb]),
-        .testTarget(name: "SwitchboardEHRTests", dependencies: ["SwitchboardEHR", "SwitchboardHTTP"]),
-        .testTarget(name: "SwitchboardStreamTests", dependencies: ["SwitchboardStream"]),
+        .testTarget(name: "SwitchboardEHRTests", dependencies: ["SwitchboardEHR", "SwitchboardHTTP", "SwitchboardCore", flyingFox]),
+        .testTarget(name: "SwitchboardStreamTests", dependencies: ["SwitchboardStream", "SwitchboardHTTP", "SwitchboardCore", flyingFox]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(name: "SwitchboardConsoleTests", dependencies: ["SwitchboardConsole", "TerminalUI", "SwitchboardStore", "SwitchboardSim"]),
+        .testTarget(name: "SwitchboardSimTests", dependencies: ["SwitchboardSim", "SwitchboardEHR", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", grdb]),
         .testTarget(name: "EndToEndTests", dependencies: ["SwitchboardStore", "SwitchboardCore"]),
     ]
 )
