@@ -10,6 +10,7 @@ let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 let toml: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
 let flyingFox: Target.Dependency = .product(name: "FlyingFox", package: "FlyingFox")
+let collections: Target.Dependency = .product(name: "Collections", package: "swift-collections")
 
 let package = Package(
     name: "Switchboard",
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
         .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
+        .package(url: "https://github.com/apple/swift-collections", exact: "1.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -36,8 +38,7 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]),
 
         .target(name: "SwitchboardCore"),
-        .target(name: "SwitchboardStore", dependencies: ["SwitchboardCore", grdb, crypto, logging],
-                resources: [.copy("Migrations")]),
+        .target(name: "SwitchboardStore", dependencies: ["SwitchboardCore", grdb, crypto, logging]),
         .target(name: "SwitchboardHTTP", dependencies: ["CCurl"]),
         .target(name: "SwitchboardEHR", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
         .target(name: "SwitchboardStream", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
@@ -46,7 +47,7 @@ let package = Package(
             "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardStream", "TerminalUI", logging,
         ]),
         .target(name: "SwitchboardSim", dependencies: [
-            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", flyingFox, crypto, logging,
+            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", flyingFox, crypto, logging, collections, grdb,
         ]),
 
         .executableTarget(name: "switchboard", dependencies: [

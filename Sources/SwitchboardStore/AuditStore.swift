@@ -1,0 +1,192 @@
+import Foundation
+import GRDB
+import SwitchboardCore
+
+/// `audit.sqlite`: the chain of EHR requests and operator actions, calls, bookings and
+/// review decisions. Reads go through the pool's readers and never block the writer.
+public final class AuditStore: Sendable {
+    public let path: String
+    public let database: any DatabaseWriter
+
+    public init(database: any DatabaseWriter, path: String = ":memory:") {
+        self.database = database
+        self.path = path
+    }
+
+    public convenience init(path: String, mode: OpenMode) throws(StoreError) {
+        self.init(database: try DatabaseFile.open(path, role: .audit, mode: mode), path: path)
+    }
+
+    /// Runs a write in `BEGIN IMMEDIATE`, so the lock is taken before anything is read
+    /// (the chain's last hash, a decision's absence) and two processes never interleave.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch let error as DatabaseError {
+            throw DatabaseFile.translate(error, path: path, busyTimeoutMillis: DatabaseFile.defaultBusyTimeoutMillis)
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.read(body)
+        } catch let error as DatabaseError {
+            throw DatabaseFile.translate(error, path: path, busyTimeoutMillis: DatabaseFile.defaultBusyTimeoutMillis)
+        }
+    }
+
+    // MARK: Audit chain
+
+    /// Appends events to the chain in one transaction; returns them as written.
+    @discardableResult
+    public func append(_ events: [AuditEvent]) throws -> [AuditEvent] {
+        try write { db in try AuditChain.append(events, in: db) }
+    }
+
+    public func verifyChain(fromSeq: Int64 = 1, limit: Int? = nil) throws -> AuditChain.Verification {
+        try AuditChain.verify(database, fromSeq: fromSeq, limit: limit)
+    }
+
+    // MARK: Agent writes (the simulator plays the agent)
+
+    /// Records what the agent did in one transaction: audit rows, call rows, bookings.
+    public func recordAgentWork(audit: [AuditEvent] = [], calls: [Call] = [], bookings: [Booking] = []) throws {
+        try write { db in
+            for call in calls { try call.upsert(db) }
+            for booking in bookings { try booking.insert(db, onConflict: .ignore) }
+            _ = try AuditChain.append(audit, in: db)
+        }
+    }
+
+    // MARK: Reads
+
+    public func auditEvents(matching filter: AuditFilter = .init(), before cursor: Int64? = nil, limit: Int) throws -> [AuditEvent] {
+        try read { db in try filter.page(db, before: cursor, limit: limit) }
+    }
+
+    public func auditEvents(matching filter: AuditFilter = .init(), after cursor: Int64, limit: Int) throws -> [AuditEvent] {
+        try read { db in try filter.page(db, after: cursor, limit: limit) }
+    }
+
+    /// The steps of one call, in order.
+    public func steps(ofCall callId: String, limit: Int = 500) throws -> [AuditEvent] {
+        try read { db in
+            try AuditEvent.fetchAll(db, sql: "SELECT * FROM audit_event WHERE call_id = ? ORDER BY seq LIMIT ?",
+                                    arguments: [callId, limit])
+        }
+    }
+
+    public func call(id: String) throws -> Call? {
+        try read { db in try Call.fetchOne(db, key: id) }
+    }
+
+    public func booking(id: String) throws -> Booking? {
+        try read { db in try Booking.fetchOne(db, key: id) }
+    }
+
+    /// Calls in progress, oldest first, keyset-paged on (started_at, call_id).
+    public func callsInProgress(after cursor: CallCursor? = nil, limit: Int) throws -> [Call] {
+        try read { db in
+            if let cursor {
+                return try Call.fetchAll(db, sql: """
+                    SELECT * FROM call INDEXED BY call_in_progress WHERE ended_at IS NULL AND (started_at, call_id) > (?, ?)
+                    ORDER BY started_at, call_id LIMIT ?
+                    """, arguments: [cursor.startedAt, cursor.callId, limit])
+            }
+            return try Call.fetchAll(db, sql: """
+                SELECT * FROM call INDEXED BY call_in_progress WHERE ended_at IS NULL ORDER BY started_at, call_id LIMIT ?
+                """, arguments: [limit])
+        }
+    }
+
+    /// All calls, newest first, keyset-paged on (started_at, call_id).
+    public func recentCalls(before cursor: CallCursor? = nil, limit: Int) throws -> [Call] {
+        try read { db in
+            if let cursor {
+                return try Call.fetchAll(db, sql: """
+                    SELECT * FROM call WHERE (started_at, call_id) < (?, ?) ORDER BY started_at DESC, call_id DESC LIMIT ?
+                    """, arguments: [cursor.startedAt, cursor.callId, limit])
+            }
+            return try Call.fetchAll(db, sql: "SELECT * FROM call ORDER BY started_at DESC, call_id DESC LIMIT ?",
+                                     arguments: [limit])
+        }
+    }
+}
+
+/// Position in a list of calls.
+public struct CallCursor: Sendable, Equatable {
+    public var startedAt: UnixMillis
+    public var callId: String
+    public init(startedAt: UnixMillis, callId: String) { self.startedAt = startedAt; self.callId = callId }
+    public init(_ call: Call) { self.init(startedAt: call.startedAt, callId: call.callId) }
+}
+
+/// Which audit rows to show. Every filter is an equality on an indexed column or a
+/// range on `seq`/`at`, and pages are keyset on `seq`, so a page costs the same at row
+/// ten and at row ten million.
+public struct AuditFilter: Sendable, Equatable {
+    public var callId: String?
+    public var action: String?
+    public var actor: String?
+    /// Only rows with this outcome or worse (e.g. `.minorFailure` for all failures).
+    public var minimumOutcome: AuditOutcome?
+    public var since: UnixMillis?
+    public var until: UnixMillis?
+
+    public init(callId: String? = nil, action: String? = nil, actor: String? = nil,
+                minimumOutcome: AuditOutcome? = nil, since: UnixMillis? = nil, until: UnixMillis? = nil) {
+        self.callId = callId; self.action = action; self.actor = actor
+        self.minimumOutcome = minimumOutcome; self.since = since; self.until = until
+    }
+
+    private func conditions() -> (String, [any DatabaseValueConvertible]) {
+        var clauses: [String] = []
+        var args: [any DatabaseValueConvertible] = []
+        if let callId { clauses.append("call_id = ?"); args.append(callId) }
+        if let action { clauses.append("action = ?"); args.append(action) }
+        if let actor { clauses.append("actor = ?"); args.append(actor) }
+        if let minimumOutcome { clauses.append("outcome >= ?"); args.append(minimumOutcome.rawValue) }
+        if let since { clauses.append("at >= ?"); args.append(since) }
+        if let until { clauses.append("at < ?"); args.append(until) }
+        return (clauses.joined(separator: " AND "), args)
+    }
+
+    /// Newest first, strictly before `cursor`.
+    func page(_ db: Database, before cursor: Int64?, limit: Int) throws -> [AuditEvent] {
+        var (sql, args) = conditions()
+        if let cursor { sql += (sql.isEmpty ? "" : " AND ") + "seq < ?"; args.append(cursor) }
+        args.append(limit)
+        return try AuditEvent.fetchAll(db, sql: "SELECT * FROM audit_event \(sql.isEmpty ? "" : "WHERE " + sql) ORDER BY seq DESC LIMIT ?",
+                                       arguments: StatementArguments(args))
+    }
+
+    /// Oldest first, strictly after `cursor` (scrolling back up towards newer rows).
+    func page(_ db: Database, after cursor: Int64, limit: Int) throws -> [AuditEvent] {
+        var (sql, args) = conditions()
+        sql += (sql.isEmpty ? "" : " AND ") + "seq > ?"
+        args.append(cursor)
+        args.append(limit)
+        return try AuditEvent.fetchAll(db, sql: "SELECT * FROM audit_event WHERE \(sql) ORDER BY seq LIMIT ?",
+                                       arguments: StatementArguments(args))
+    }
+}
+
+extension AuditStore {
+    /// Bulk load for generated history (the simulator's `generate`): calls, bookings and
+    /// decisions as they are, audit rows appended to the chain, all in one transaction.
+    public func recordHistory(audit: [AuditEvent], calls: [Call], bookings: [Booking], decisions: [ReviewDecision]) throws {
+        try write { db in
+            for call in calls { try call.upsert(db) }
+            for booking in bookings { try booking.insert(db, onConflict: .ignore) }
+            for decision in decisions { try decision.insert(db, onConflict: .ignore) }
+            _ = try AuditChain.append(audit, in: db)
+        }
+    }
+}

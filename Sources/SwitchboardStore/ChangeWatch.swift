@@ -1,0 +1,32 @@
+import GRDB
+
+/// Tells cheaply whether another process committed to a database since the last look,
+/// without reading any table: `PRAGMA data_version` on one dedicated connection changes
+/// exactly when some other connection commits. (GRDB's ValueObservation only sees
+/// commits made through the same database object, not the agent's.)
+public final class ChangeWatch: @unchecked Sendable {
+    private let connection: DatabaseQueue
+    private var lastVersion: Int?
+
+    /// Watches the file at `path`; the connection is read-only and never blocks writers.
+    public init(path: String) throws(StoreError) {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(1)
+        do {
+            connection = try DatabaseQueue(path: path, configuration: config)
+        } catch let error as DatabaseError {
+            throw DatabaseFile.translate(error, path: path, busyTimeoutMillis: 1000)
+        } catch {
+            throw .cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    /// True the first time, then whenever another connection has committed since.
+    /// Call from one thread at a time (the watcher's own).
+    public func hasChanged() throws -> Bool {
+        let version = try connection.read { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        defer { lastVersion = version }
+        return version != lastVersion
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// Which of the contract's two databases a file is, and how it is recognised.
+public enum DatabaseRole: String, Sendable {
+    case audit, outbox
+
+    /// `PRAGMA application_id`: 'SBAU' and 'SBOB' in ASCII.
+    public var applicationID: Int32 {
+        switch self {
+        case .audit: 0x5342_4155
+        case .outbox: 0x5342_424F
+        }
+    }
+
+    var migrations: [String] {
+        switch self {
+        case .audit: AuditSchema.migrations
+        case .outbox: OutboxSchema.migrations
+        }
+    }
+
+    /// The newest schema version this build knows.
+    public var knownVersion: Int { migrations.count }
+}
+
+/// How a process means to use a database file.
+public enum OpenMode: Sendable {
+    /// Never writes, never creates, never migrates: `status`, benchmarks.
+    case readOnly
+    /// Reads and writes an existing file (the console's decisions); migrates an older schema.
+    case readWrite
+    /// Creates the file if missing (the agent).
+    case create
+}
+
+/// Opens contract databases: WAL, a busy timeout, readers that never block the writer,
+/// and a check of `application_id` / `user_version` before anything else is read.
+public enum DatabaseFile {
+    /// How long a statement waits for another process's lock before giving up.
+    public static let defaultBusyTimeoutMillis = 5_000
+
+    public static func open(_ path: String, role: DatabaseRole, mode: OpenMode,
+                            busyTimeoutMillis: Int = defaultBusyTimeoutMillis) throws(StoreError) -> DatabasePool {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        let exists = fm.fileExists(atPath: path, isDirectory: &isDirectory)
+        if isDirectory.boolValue { throw .cannotOpen(path: path, reason: "it is a directory") }
+        if !exists && mode != .create { throw .notFound(path: path, role: role.rawValue) }
+        if !exists {
+            let dir = (path as NSString).deletingLastPathComponent
+            if !fm.isWritableFile(atPath: dir.isEmpty ? "." : dir) { throw .readOnly(path: path) }
+        }
+        if exists { try checkHeader(path) }
+
+        var config = Configuration()
+        config.readonly = (mode == .readOnly)
+        config.busyMode = .timeout(Double(busyTimeoutMillis) / 1000)
+        config.foreignKeysEnabled = false  // booking ↔ decision links are checked by the store, across processes
+        config.label = "\(role.rawValue):\((path as NSString).lastPathComponent)"
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+
+        do {
+            // Validate identity and version on a plain connection first: DatabasePool
+            // would switch a foreign file to WAL before we had a chance to refuse it.
+            try inspect(path, role: role, mode: mode, busyTimeoutMillis: busyTimeoutMillis)
+            let pool = try DatabasePool(path: path, configuration: config)
+            if mode != .readOnly { try migrate(pool, role: role, path: path) }
+            return pool
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError {
+            throw translate(error, path: path, busyTimeoutMillis: busyTimeoutMillis)
+        } catch {
+            throw .cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    /// A SQLite file starts with this 16-byte header; anything else is not ours to open.
+    private static func checkHeader(_ path: String) throws(StoreError) {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw .cannotOpen(path: path, reason: "permission denied")
+        }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        if header.isEmpty { return }  // an empty file is a new database
+        if header != Data("SQLite format 3\0".utf8) { throw .notSQLite(path: path) }
+    }
+
+    private static func inspect(_ path: String, role: DatabaseRole, mode: OpenMode, busyTimeoutMillis: Int) throws {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(Double(busyTimeoutMillis) / 1000)
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        if (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 == 0 {
+            if mode == .readOnly { throw StoreError.failed(path: path, reason: "empty file, not yet a Switchboard \(role.rawValue) database. Check the path.") }
+            return
+        }
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        defer { try? queue.close() }
+        let (appID, version, tables) = try queue.read { db in
+            (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
+             try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0)
+        }
+        if appID == 0 && version == 0 && tables == 0 && mode != .readOnly { return }
+        if appID != role.applicationID {
+            throw StoreError.otherApplication(path: path, role: role.rawValue, applicationID: appID)
+        }
+        if version > role.knownVersion {
+            throw StoreError.newerSchema(path: path, found: version, known: role.knownVersion)
+        }
+        if version < role.knownVersion && mode == .readOnly {
+            throw StoreError.olderSchema(path: path, found: version, known: role.knownVersion)
+        }
+    }
+
+    /// Applies the migrations past `user_version` in one immediate transaction, so two
+    /// processes opening a new file at once cannot both create the tables.
+    /// (GRDB's DatabaseMigrator keeps its own table; the contract versions by `user_version`.)
+    private static func migrate(_ pool: DatabasePool, role: DatabaseRole, path: String) throws {
+        try pool.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                if version > role.knownVersion {
+                    throw StoreError.newerSchema(path: path, found: version, known: role.knownVersion)
+                }
+                for (index, sql) in role.migrations.enumerated() where index >= version {
+                    try db.execute(sql: sql)
+                }
+                if version < role.knownVersion {
+                    try db.execute(sql: "PRAGMA application_id = \(role.applicationID)")
+                    try db.execute(sql: "PRAGMA user_version = \(role.knownVersion)")
+                }
+                return .commit
+            }
+        }
+    }
+
+    static func translate(_ error: DatabaseError, path: String, busyTimeoutMillis: Int) -> StoreError {
+        switch error.resultCode {
+        case .SQLITE_NOTADB: .notSQLite(path: path)
+        case .SQLITE_BUSY, .SQLITE_LOCKED: .locked(path: path, waitedMillis: busyTimeoutMillis)
+        case .SQLITE_READONLY: .readOnly(path: path)
+        case .SQLITE_CANTOPEN: .cannotOpen(path: path, reason: error.message ?? "cannot open file")
+        case .SQLITE_CORRUPT: .failed(path: path, reason: "the database is damaged (\(error.message ?? "corrupt")); restore it from a backup")
+        default: .failed(path: path, reason: error.message ?? "\(error)")
+        }
+    }
+}

@@ -1,0 +1,22 @@
+/// Exit statuses from BSD `sysexits.h`, so scripts can tell a missing file from a locked one.
+public enum ExitStatus {
+    public static let usage: Int32 = 64
+    public static let dataError: Int32 = 65
+    public static let noInput: Int32 = 66
+    public static let software: Int32 = 70
+    public static let cannotCreate: Int32 = 73
+    public static let temporaryFailure: Int32 = 75
+    public static let noPermission: Int32 = 77
+}
+
+extension StoreError {
+    public var exitStatus: Int32 {
+        switch self {
+        case .notFound: ExitStatus.noInput
+        case .notSQLite, .otherApplication, .newerSchema, .olderSchema, .failed: ExitStatus.dataError
+        case .locked: ExitStatus.temporaryFailure
+        case .readOnly: ExitStatus.cannotCreate
+        case .cannotOpen: ExitStatus.noInput
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import GRDB
+import SwitchboardCore
+
+/// A booking as the review screen shows it: the booking and, once decided, its decision.
+public struct ReviewItem: Sendable, Equatable, Identifiable {
+    public var booking: Booking
+    public var decision: ReviewDecision?
+    public var id: String { booking.bookingId }
+    public var isDecided: Bool { decision != nil }
+    public var cursor: ReviewCursor { ReviewCursor(decided: isDecided, bookedAt: booking.bookedAt, bookingId: booking.bookingId) }
+}
+
+/// Position in the review queue: undecided first, then oldest first.
+public struct ReviewCursor: Sendable, Equatable, Hashable {
+    public var decided: Bool
+    public var bookedAt: UnixMillis
+    public var bookingId: String
+    public init(decided: Bool, bookedAt: UnixMillis, bookingId: String) {
+        self.decided = decided; self.bookedAt = bookedAt; self.bookingId = bookingId
+    }
+}
+
+/// Which flagged bookings to list.
+public struct ReviewFilter: Sendable, Equatable {
+    /// Only bookings made at or after this moment (the go-live window's start).
+    public var bookedSince: UnixMillis?
+    public var undecidedOnly: Bool
+    /// Case-insensitive text to find in patient, provider, type or booking id.
+    public var text: String?
+
+    public init(bookedSince: UnixMillis? = nil, undecidedOnly: Bool = false, text: String? = nil) {
+        self.bookedSince = bookedSince; self.undecidedOnly = undecidedOnly
+        self.text = text?.isEmpty == true ? nil : text
+    }
+}
+
+/// What happened when a decision was offered.
+public enum DecisionOutcome: Sendable, Equatable {
+    /// This decision is the one on record; the audit row that records it is attached.
+    case recorded(ReviewDecision, audit: AuditEvent)
+    /// Someone else decided first; their decision stands.
+    case alreadyDecided(ReviewDecision)
+    case noSuchBooking(String)
+}
+
+/// What happened when an approval was offered for undoing.
+public enum UndoOutcome: Sendable, Equatable {
+    case undone(audit: AuditEvent)
+    /// Not an approval by this operator within the undo time (or already undone).
+    case refused(reason: String)
+}
+
+extension AuditStore {
+    private static let reviewColumns = """
+        b.booking_id, b.call_id, b.kind, b.appointment_ref, b.appointment_version, b.patient_ref,
+        b.patient_display, b.provider_ref, b.appointment_type, b.start_at, b.end_at, b.booked_at,
+        b.review_required, b.flags, b.decided,
+        d.decision AS d_decision, d.category AS d_category, d.note AS d_note, d.operator AS d_operator,
+        d.decided_at AS d_decided_at, d.before AS d_before, d.after AS d_after
+        """
+
+    private static func item(_ row: Row) throws -> ReviewItem {
+        let booking = try Booking(row: row)
+        var decision: ReviewDecision?
+        if let verdict: String = row["d_decision"], let v = ReviewVerdict(rawValue: verdict) {
+            decision = ReviewDecision(bookingId: booking.bookingId, decision: v, category: row["d_category"],
+                                      note: row["d_note"], operator: row["d_operator"], decidedAt: row["d_decided_at"],
+                                      before: row["d_before"], after: row["d_after"])
+        }
+        return ReviewItem(booking: booking, decision: decision)
+    }
+
+    private static func conditions(_ filter: ReviewFilter) -> ([String], [any DatabaseValueConvertible]) {
+        var clauses = ["b.review_required = 1"]
+        var args: [any DatabaseValueConvertible] = []
+        if filter.undecidedOnly { clauses.append("b.decided = 0") }
+        if let since = filter.bookedSince { clauses.append("b.booked_at >= ?"); args.append(since) }
+        if let text = filter.text {
+            let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+            clauses.append("""
+                (b.patient_display LIKE ? ESCAPE '\\' OR b.provider_ref LIKE ? ESCAPE '\\'
+                 OR b.appointment_type LIKE ? ESCAPE '\\' OR b.booking_id LIKE ? ESCAPE '\\')
+                """)
+            args += [pattern, pattern, pattern, pattern]
+        }
+        return (clauses, args)
+    }
+
+    /// A page of the review queue after `cursor` (or from the top), in queue order.
+    public func reviewQueue(_ filter: ReviewFilter = .init(), after cursor: ReviewCursor? = nil, limit: Int) throws -> [ReviewItem] {
+        try read { db in
+            var (clauses, args) = Self.conditions(filter)
+            if let c = cursor {
+                clauses.append("(b.decided, b.booked_at, b.booking_id) > (?, ?, ?)")
+                args += [c.decided ? 1 : 0, c.bookedAt, c.bookingId]
+            }
+            args.append(limit)
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT \(Self.reviewColumns) FROM booking b INDEXED BY booking_review_queue
+                LEFT JOIN review_decision d ON d.booking_id = b.booking_id
+                WHERE \(clauses.joined(separator: " AND "))
+                ORDER BY b.decided, b.booked_at, b.booking_id LIMIT ?
+                """, arguments: StatementArguments(args))
+            return try rows.map(Self.item)
+        }
+    }
+
+    /// A page of the review queue before `cursor`, returned in queue order.
+    public func reviewQueue(_ filter: ReviewFilter = .init(), before cursor: ReviewCursor, limit: Int) throws -> [ReviewItem] {
+        try read { db in
+            var (clauses, args) = Self.conditions(filter)
+            clauses.append("(b.decided, b.booked_at, b.booking_id) < (?, ?, ?)")
+            args += [cursor.decided ? 1 : 0, cursor.bookedAt, cursor.bookingId, limit]
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT \(Self.reviewColumns) FROM booking b INDEXED BY booking_review_queue
+                LEFT JOIN review_decision d ON d.booking_id = b.booking_id
+                WHERE \(clauses.joined(separator: " AND "))
+                ORDER BY b.decided DESC, b.booked_at DESC, b.booking_id DESC LIMIT ?
+                """, arguments: StatementArguments(args))
+            return try rows.reversed().map(Self.item)
+        }
+    }
+
+    /// The last page of the queue (for `G`).
+    public func reviewQueueTail(_ filter: ReviewFilter = .init(), limit: Int) throws -> [ReviewItem] {
+        try reviewQueue(filter, before: ReviewCursor(decided: true, bookedAt: .max, bookingId: "\u{10FFFF}"), limit: limit)
+    }
+
+    public func reviewItem(bookingId: String) throws -> ReviewItem? {
+        try read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT \(Self.reviewColumns) FROM booking b LEFT JOIN review_decision d ON d.booking_id = b.booking_id
+                WHERE b.booking_id = ?
+                """, arguments: [bookingId]).map(Self.item)
+        }
+    }
+
+    public func decision(bookingId: String) throws -> ReviewDecision? {
+        try read { db in try ReviewDecision.filter(Column("booking_id") == bookingId).fetchOne(db) }
+    }
+
+    /// Records a decision at most once per booking (compare-and-set on the UNIQUE
+    /// `booking_id`), with its audit row in the same transaction: either both are
+    /// written or neither. A second reviewer gets the first one's decision back.
+    public func decide(_ decision: ReviewDecision, detail: String? = nil) throws -> DecisionOutcome {
+        try write { db in
+            if let existing = try ReviewDecision.filter(Column("booking_id") == decision.bookingId).fetchOne(db) {
+                return .alreadyDecided(existing)
+            }
+            guard let booking = try Booking.fetchOne(db, key: decision.bookingId) else {
+                return .noSuchBooking(decision.bookingId)
+            }
+            try decision.insert(db)
+            let event = AuditEvent(
+                at: decision.decidedAt, actor: "operator:\(decision.operator)", callId: booking.callId,
+                action: decision.decision == .approved ? "review.approve" : "review.correct",
+                resourceType: "Appointment", resourceId: booking.appointmentRef, outcome: .success,
+                detail: detail ?? Self.decisionDetail(decision))
+            let written = try AuditChain.append([event], in: db)
+            return .recorded(decision, audit: written[0])
+        }
+    }
+
+    private static func decisionDetail(_ d: ReviewDecision) -> String {
+        JSONText.object(["booking_id": d.bookingId, "decision": d.decision.rawValue, "category": d.category, "note": d.note])
+    }
+
+    /// Takes back an approval made by `operator` no longer than `withinMillis` ago. Only
+    /// approvals can be undone: a correction has already queued an EHR change.
+    public func undoApproval(bookingId: String, operator: String, now: UnixMillis, withinMillis: Int64) throws -> UndoOutcome {
+        try write { db in
+            guard let existing = try ReviewDecision.filter(Column("booking_id") == bookingId).fetchOne(db) else {
+                return .refused(reason: "booking \(bookingId) has no decision to undo")
+            }
+            guard existing.decision == .approved, existing.operator == `operator` else {
+                return .refused(reason: "decided by \(existing.operator) (\(existing.decision.rawValue)); only your own approval can be undone")
+            }
+            guard now - existing.decidedAt <= withinMillis else {
+                return .refused(reason: "the approval is older than \(withinMillis / 1000) s and can no longer be undone")
+            }
+            try db.execute(sql: "DELETE FROM review_decision WHERE booking_id = ?", arguments: [bookingId])
+            let booking = try Booking.fetchOne(db, key: bookingId)
+            let event = AuditEvent(at: now, actor: "operator:\(`operator`)", callId: booking?.callId, action: "review.undo",
+                                   resourceType: "Appointment", resourceId: booking?.appointmentRef, outcome: .success,
+                                   detail: JSONText.object(["booking_id": bookingId, "undone": "approved"]))
+            return .undone(audit: try AuditChain.append([event], in: db)[0])
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// SwitchboardStore: see docs/architecture.md
