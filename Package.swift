@@ -50,6 +50,9 @@ let package = Package(
             "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", flyingFox, crypto, logging, collections, grdb,
         ]),
 
+        // Shared by the test targets only: scratch directories, generated databases, processes.
+        .target(name: "SwitchboardTesting", dependencies: ["SwitchboardCore", "SwitchboardStore", "SwitchboardSim"]),
+
         .executableTarget(name: "switchboard", dependencies: [
             "SwitchboardConsole", "SwitchboardStore", "SwitchboardCore", argumentParser, logging,
         ]),
@@ -57,12 +60,12 @@ let package = Package(
         .executableTarget(name: "switchboard-bench", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", argumentParser]),
 
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
-        .testTarget(name: "SwitchboardStoreTests", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", grdb]),
+        .testTarget(name: "SwitchboardStoreTests", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", "SwitchboardTesting", grdb]),
         .testTarget(name: "SwitchboardEHRTests", dependencies: ["SwitchboardEHR", "SwitchboardHTTP", "SwitchboardCore", flyingFox]),
         .testTarget(name: "SwitchboardStreamTests", dependencies: ["SwitchboardStream", "SwitchboardHTTP", "SwitchboardCore", flyingFox]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(name: "SwitchboardConsoleTests", dependencies: ["SwitchboardConsole", "TerminalUI", "SwitchboardStore", "SwitchboardSim"]),
         .testTarget(name: "SwitchboardSimTests", dependencies: ["SwitchboardSim", "SwitchboardEHR", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", grdb]),
-        .testTarget(name: "EndToEndTests", dependencies: ["SwitchboardStore", "SwitchboardCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SwitchboardStore", "SwitchboardCore", "SwitchboardTesting"]),
     ]
 )

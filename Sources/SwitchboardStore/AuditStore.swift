@@ -4,43 +4,23 @@ import SwitchboardCore
 
 /// `audit.sqlite`: the chain of EHR requests and operator actions, calls, bookings and
 /// review decisions. Reads go through the pool's readers and never block the writer.
-public final class AuditStore: Sendable {
+public final class AuditStore: ContractStore, Sendable {
     public let path: String
     public let database: any DatabaseWriter
+    /// How long a statement waits for another process's lock; reported when it gives up.
+    public let busyTimeoutMillis: Int
 
-    public init(database: any DatabaseWriter, path: String = ":memory:") {
+    public init(database: any DatabaseWriter, path: String = ":memory:", busyTimeoutMillis: Int = DatabaseFile.defaultBusyTimeoutMillis) {
         self.database = database
         self.path = path
+        self.busyTimeoutMillis = busyTimeoutMillis
     }
 
-    public convenience init(path: String, mode: OpenMode) throws(StoreError) {
-        self.init(database: try DatabaseFile.open(path, role: .audit, mode: mode), path: path)
+    public convenience init(path: String, mode: OpenMode, busyTimeoutMillis: Int = DatabaseFile.defaultBusyTimeoutMillis) throws(StoreError) {
+        self.init(database: try DatabaseFile.open(path, role: .audit, mode: mode, busyTimeoutMillis: busyTimeoutMillis),
+                  path: path, busyTimeoutMillis: busyTimeoutMillis)
     }
 
-    /// Runs a write in `BEGIN IMMEDIATE`, so the lock is taken before anything is read
-    /// (the chain's last hash, a decision's absence) and two processes never interleave.
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try database.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
-            }
-        } catch let error as DatabaseError {
-            throw DatabaseFile.translate(error, path: path, busyTimeoutMillis: DatabaseFile.defaultBusyTimeoutMillis)
-        }
-    }
-
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try database.read(body)
-        } catch let error as DatabaseError {
-            throw DatabaseFile.translate(error, path: path, busyTimeoutMillis: DatabaseFile.defaultBusyTimeoutMillis)
-        }
-    }
 
     // MARK: Audit chain
 

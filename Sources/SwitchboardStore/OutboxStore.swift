@@ -5,41 +5,23 @@ import SwitchboardCore
 /// `outbox.sqlite`: EHR transactions waiting, in flight, retrying, done or dead.
 /// A worker holds an item through a lease (compare-and-set on status and lease), so two
 /// processes never send the same item at once, and a killed worker's lease expires.
-public final class OutboxStore: Sendable {
+public final class OutboxStore: ContractStore, Sendable {
     public let path: String
     public let database: any DatabaseWriter
+    /// How long a statement waits for another process's lock; reported when it gives up.
+    public let busyTimeoutMillis: Int
 
-    public init(database: any DatabaseWriter, path: String = ":memory:") {
+    public init(database: any DatabaseWriter, path: String = ":memory:", busyTimeoutMillis: Int = DatabaseFile.defaultBusyTimeoutMillis) {
         self.database = database
         self.path = path
+        self.busyTimeoutMillis = busyTimeoutMillis
     }
 
-    public convenience init(path: String, mode: OpenMode) throws(StoreError) {
-        self.init(database: try DatabaseFile.open(path, role: .outbox, mode: mode), path: path)
+    public convenience init(path: String, mode: OpenMode, busyTimeoutMillis: Int = DatabaseFile.defaultBusyTimeoutMillis) throws(StoreError) {
+        self.init(database: try DatabaseFile.open(path, role: .outbox, mode: mode, busyTimeoutMillis: busyTimeoutMillis),
+                  path: path, busyTimeoutMillis: busyTimeoutMillis)
     }
 
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try database.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
-            }
-        } catch let error as DatabaseError {
-            throw DatabaseFile.translate(error, path: path, busyTimeoutMillis: DatabaseFile.defaultBusyTimeoutMillis)
-        }
-    }
-
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try database.read(body)
-        } catch let error as DatabaseError {
-            throw DatabaseFile.translate(error, path: path, busyTimeoutMillis: DatabaseFile.defaultBusyTimeoutMillis)
-        }
-    }
 
     /// Adds items; an item whose idempotency key is already queued is not added twice.
     /// Returns how many were new.

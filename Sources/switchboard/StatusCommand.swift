@@ -22,8 +22,8 @@ extension Switchboard {
             let now = Clock.nowMillis()
             var summary = StoreSummary(at: now)
             do {
-                if let path = databases.audit { summary.audit = try AuditStore(path: path, mode: .readOnly).summary(now: now) }
-                if let path = databases.outbox { summary.outbox = try OutboxStore(path: path, mode: .readOnly).summary() }
+                if let path = databases.audit { summary.audit = try AuditStore(path: path, mode: .readOnly, busyTimeoutMillis: databases.lockWait).summary(now: now) }
+                if let path = databases.outbox { summary.outbox = try OutboxStore(path: path, mode: .readOnly, busyTimeoutMillis: databases.lockWait).summary() }
             } catch let error as StoreError {
                 throw failure(error)
             }

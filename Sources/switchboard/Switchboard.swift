@@ -19,6 +19,9 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The agent's outbox database.", valueName: "path"))
     var outbox: String?
 
+    @Option(help: ArgumentHelp("How long to wait for a database another process has locked.", valueName: "ms"))
+    var lockWait: Int = DatabaseFile.defaultBusyTimeoutMillis
+
     func validate() throws {
         if audit == nil && outbox == nil {
             throw ValidationError("Name a database: --audit PATH and/or --outbox PATH (see `switchboard-sim generate` for sample ones).")

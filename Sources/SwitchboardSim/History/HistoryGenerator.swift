@@ -39,6 +39,7 @@ public struct HistoryReport: Sendable, Codable {
     public var outboxItems = 0
     public var outboxByStatus: [String: Int] = [:]
     public var seconds = 0.0
+    var recentOutboxItems = 0
 
     enum CodingKeys: String, CodingKey {
         case calls, bookings, decisions, seconds
@@ -165,12 +166,17 @@ public struct HistoryGenerator {
                                           "headers": ["Content-Type": "application/fhir+json", "Idempotency-Key": key]]),
                 idempotencyKey: key, status: r.outcome == .success ? .succeeded : .failed, attempts: 1, maxAttempts: 8,
                 nextAttemptAt: nil, lastError: attempt.error, lastHttpStatus: r.httpStatus, updatedAt: attempt.endedAt ?? at)
-            let age = now - at
-            // The newest items are still moving through the queue; a few old ones never made it.
-            if age < 15 * 60_000 && item.status == .succeeded {
-                item.status = rng.weighted([(.succeeded, 0.5), (.pending, 0.2), (.inFlight, 0.1), (.failed, 0.2)])
-            } else if rng.chance(0.004) {
-                item.status = rng.chance(0.6) ? .dead : .discarded
+            // The newest items are still moving through the queue; a few old ones never made
+            // it. The first of each kind is placed, not drawn, so even a small history has them all.
+            if n >= plan.calls - max(plan.calls / 20, plan.callsInProgress) && item.status == .succeeded {
+                let placed: [OutboxStatus] = [.pending, .inFlight, .failed]
+                item.status = report.recentOutboxItems < placed.count ? placed[report.recentOutboxItems]
+                    : rng.weighted([(.succeeded, 0.5), (.pending, 0.2), (.inFlight, 0.1), (.failed, 0.2)])
+                report.recentOutboxItems += 1
+            } else if report.outboxItems % 250 == 17 {
+                item.status = .dead
+            } else if report.outboxItems % 250 == 111 {
+                item.status = .discarded
             }
             switch item.status {
             case .pending: item.attempts = 0; item.nextAttemptAt = now + 5_000; item.lastError = nil

@@ -1,0 +1,36 @@
+import GRDB
+
+/// What the audit and outbox stores share: a contract database, and how its errors are
+/// told to the user (naming the file, in `StoreError`'s words).
+public protocol ContractStore {
+    var path: String { get }
+    var database: any DatabaseWriter { get }
+    var busyTimeoutMillis: Int { get }
+}
+
+extension ContractStore {
+    /// Runs a write in `BEGIN IMMEDIATE`, so the lock is taken before anything is read
+    /// (the chain's last hash, a decision's absence, a lease) and two processes never interleave.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch let error as DatabaseError {
+            throw DatabaseFile.translate(error, path: path, busyTimeoutMillis: busyTimeoutMillis)
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.read(body)
+        } catch let error as DatabaseError {
+            throw DatabaseFile.translate(error, path: path, busyTimeoutMillis: busyTimeoutMillis)
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardSim
+import SwitchboardStore
+
+// Shared by the test targets: scratch directories, generated databases, and running the
+// real executables with a deadline.
+
+/// A fresh directory under /tmp, removed by the caller with `cleanUp()`.
+public struct Scratch {
+    public let url: URL
+    public init(_ name: String = #function) {
+        url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sb-\(name.filter(\.isLetter).prefix(30))-\(UUID().uuidString.prefix(8))")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    public func path(_ file: String) -> String { url.appendingPathComponent(file).path }
+    public func cleanUp() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Generated databases in a scratch directory.
+public struct GeneratedDatabases {
+    public let scratch: Scratch
+    public let audit: AuditStore
+    public let outbox: OutboxStore
+    public let report: HistoryReport
+    public var auditPath: String { scratch.path("audit.sqlite") }
+    public var outboxPath: String { scratch.path("outbox.sqlite") }
+
+    public init(calls: Int, seed: UInt64 = 7, name: String = #function) throws {
+        scratch = Scratch(name)
+        audit = try AuditStore(path: scratch.path("audit.sqlite"), mode: .create)
+        outbox = try OutboxStore(path: scratch.path("outbox.sqlite"), mode: .create)
+        report = try HistoryGenerator(plan: HistoryPlan(calls: calls, seed: seed, endsAt: 1_800_000_000_000)).write(audit: audit, outbox: outbox)
+    }
+}
+
+public func sampleBooking(_ id: String, bookedAt: UnixMillis = 1_800_000_000_000, reviewRequired: Bool = true) -> Booking {
+    Booking(bookingId: id, callId: "call-\(id)", kind: .book, appointmentRef: "Appointment/\(id)", appointmentVersion: "1",
+            patientRef: "Patient/p1", patientDisplay: "Ann Lee", providerRef: "Practitioner/dr-okafor",
+            appointmentType: "ROUTINE", startAt: bookedAt + 86_400_000, endAt: bookedAt + 86_400_000 + 1_200_000,
+            bookedAt: bookedAt, reviewRequired: reviewRequired, flags: [.goLive])
+}
+
+public func sampleOutboxItem(_ id: String, createdAt: UnixMillis = 1_800_000_000_000) -> OutboxItem {
+    OutboxItem(id: id, createdAt: createdAt, callId: nil, bookingId: nil, ehrSystem: "epic-sandbox", transport: .fhir,
+               operation: "appointment.create", request: "{}", idempotencyKey: "key-\(id)", updatedAt: createdAt)
+}
+
+/// The built executables sit beside the test bundle.
+public func executable(_ name: String) -> String {
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    return bundle.appendingPathComponent(name).path
+}
+
+public struct ProcessResult {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// Runs a program to completion with a deadline, so a hang fails the test instead of stalling it.
+public func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil, timeout: TimeInterval = 60) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let stdout = PipeReader(out), stderr = PipeReader(err)
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning && Date() < deadline { usleep(5_000) }
+    if process.isRunning {
+        process.terminate()
+        throw TimedOut(command: ([path] + arguments).joined(separator: " "))
+    }
+    process.waitUntilExit()
+    return ProcessResult(status: process.terminationStatus, stdout: stdout.text(), stderr: stderr.text())
+}
+
+/// Drains a pipe on its own thread so a chatty child never blocks on a full pipe.
+public final class PipeReader: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var data = Data()
+    public init(_ pipe: Pipe) {
+        let handle = pipe.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+    }
+    public func text() -> String {
+        done.wait()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+public struct TimedOut: Error, CustomStringConvertible {
+    public var command: String
+    public var description: String { "timed out: \(command)" }
+}
+
+public func sqlite3(_ path: String, _ sql: String) throws -> String {
+    try run("/usr/bin/sqlite3", [path, sql]).stdout
+}
+
+public func fileDigest(_ path: String) -> Data? {
+    FileManager.default.contents(atPath: path)
+}

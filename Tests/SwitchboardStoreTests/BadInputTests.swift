@@ -1,0 +1,114 @@
+import Foundation
+import SwitchboardTesting
+import Testing
+
+/// Each kind of bad input gets one clear line on stderr naming the file and what to do,
+/// a non-zero exit, and leaves the file as it was. Driven through the real executable.
+@Suite struct BadInputTests {
+    let switchboard = executable("switchboard")
+
+    @Test func missingFileIsNamedAndNotCreated() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("nope.sqlite")
+        let r = try run(switchboard, ["status", "--audit", path])
+        #expect(r.status == 66)
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        #expect(r.stderr.contains(path) && r.stderr.contains("switchboard-sim generate"))
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func fileThatIsNotSQLiteIsRefusedUnchanged() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("notes.sqlite")
+        try Data("Dear diary, today the agent booked 40 appointments.\n".utf8).write(to: URL(fileURLWithPath: path))
+        let before = fileDigest(path)
+        let r = try run(switchboard, ["status", "--audit", path])
+        #expect(r.status == 65)
+        #expect(r.stderr.contains(path) && r.stderr.contains("not a SQLite database"))
+        #expect(fileDigest(path) == before)
+    }
+
+    @Test func databaseOfAnotherApplicationIsRefusedUnchanged() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("other.sqlite")
+        _ = try sqlite3(path, "PRAGMA application_id = 1234; CREATE TABLE recipes (name TEXT); INSERT INTO recipes VALUES ('soup');")
+        let before = fileDigest(path)
+        let r = try run(switchboard, ["status", "--outbox", path])
+        #expect(r.status == 65)
+        #expect(r.stderr.contains(path) && r.stderr.contains("another application"))
+        #expect(fileDigest(path) == before)
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    @Test func plainSQLiteFileWithoutContractIsRefused() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("plain.sqlite")
+        _ = try sqlite3(path, "CREATE TABLE t (x);")
+        let before = fileDigest(path)
+        let r = try run(switchboard, ["status", "--audit", path])
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("another application"))
+        #expect(fileDigest(path) == before)
+    }
+
+    @Test func newerSchemaIsRefusedUnchanged() throws {
+        let db = try GeneratedDatabases(calls: 20)
+        defer { db.scratch.cleanUp() }
+        _ = try sqlite3(db.auditPath, "PRAGMA user_version = 9;")
+        let before = fileDigest(db.auditPath)
+        let r = try run(switchboard, ["status", "--audit", db.auditPath])
+        #expect(r.status == 65)
+        #expect(r.stderr.contains(db.auditPath) && r.stderr.contains("schema version 9") && r.stderr.contains("Upgrade Switchboard"))
+        #expect(fileDigest(db.auditPath) == before)
+    }
+
+    @Test func databaseLockedLongerThanTheWaitIsReportedNotHung() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        _ = try run(executable("switchboard-sim"), ["generate", "--out", scratch.url.path, "--calls", "20"])
+        let auditPath = scratch.path("audit.sqlite")
+        // Another process takes the database exclusively and keeps it for 5 s.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        holder.arguments = ["-c", """
+            import sqlite3, sys, time
+            c = sqlite3.connect(sys.argv[1], isolation_level=None)
+            c.execute("PRAGMA locking_mode=EXCLUSIVE"); c.execute("BEGIN EXCLUSIVE")
+            c.execute("INSERT INTO call (call_id, started_at) VALUES ('held', 0)")
+            print("locked", flush=True); time.sleep(5); c.execute("ROLLBACK")
+            """, auditPath]
+        let pipe = Pipe()
+        holder.standardOutput = pipe
+        try holder.run()
+        defer { holder.terminate() }
+        _ = pipe.fileHandleForReading.availableData  // "locked"
+        let started = Date()
+        let r = try run(switchboard, ["status", "--audit", auditPath, "--lock-wait", "300"], timeout: 20)
+        #expect(r.status == 75)
+        #expect(r.stderr.contains(auditPath) && r.stderr.contains("locked by another process"))
+        #expect(Date().timeIntervalSince(started) < 4.5)
+    }
+
+    @Test func readOnlyDirectoryIsRefusedByGenerate() throws {
+        // Permission bits do not stop root, so use a directory on a read-only file system.
+        let readOnly = "/proc/self/fdinfo"
+        let r = try run(executable("switchboard-sim"), ["generate", "--out", readOnly, "--calls", "5"])
+        #expect(r.status == 73)
+        #expect(r.stderr.contains(readOnly) && r.stderr.contains("read-only"))
+    }
+
+    @Test func generateRefusesToOverwriteWithoutForce() throws {
+        let db = try GeneratedDatabases(calls: 10)
+        defer { db.scratch.cleanUp() }
+        let before = fileDigest(db.auditPath)
+        let r = try run(executable("switchboard-sim"), ["generate", "--out", db.scratch.url.path, "--calls", "5"])
+        #expect(r.status == 73)
+        #expect(r.stderr.contains("--force"))
+        #expect(fileDigest(db.auditPath) == before)
+    }
+
+    @Test func noDatabaseNamedIsAUsageError() throws {
+        let r = try run(switchboard, ["status"])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("--audit"))
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import SwitchboardStore
+import SwitchboardTesting
+import Testing
+
+@Suite struct StatusCommandTests {
+    @Test func reportsWhatIsInTheDatabasesAsTextAndJSON() throws {
+        let db = try GeneratedDatabases(calls: 400)
+        defer { db.scratch.cleanUp() }
+        let beforeAudit = fileDigest(db.auditPath)
+        let text = try run(executable("switchboard"), ["status", "--audit", db.auditPath, "--outbox", db.outboxPath])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("audit   \(db.auditPath) (schema v1)"))
+        #expect(text.stdout.contains("calls                     400"))
+        #expect(text.stdout.contains("bookings awaiting review"))
+        for status in ["pending", "in flight", "succeeded", "failed", "dead", "discarded"] {
+            #expect(text.stdout.contains("\n  \(status) "), "missing outbox status \(status)")
+        }
+
+        let json = try run(executable("switchboard"), ["status", "--audit", db.auditPath, "--outbox", db.outboxPath, "--json"])
+        #expect(json.status == 0)
+        let summary = try JSONDecoder().decode(StoreSummary.self, from: Data(json.stdout.utf8))
+        let audit = try #require(summary.audit)
+        #expect(audit.calls == 400)
+        #expect(audit.auditRows == Int64(db.report.auditRows))
+        #expect(audit.bookingsDecided == db.report.decisions)
+        #expect(audit.bookingsAwaitingReview == db.report.bookingsInWindow - db.report.decisions)
+        #expect(audit.schemaVersion == 1)
+        #expect(summary.outbox?.itemsByStatus.values.reduce(0, +) == db.report.outboxItems)
+        #expect(fileDigest(db.auditPath) == beforeAudit, "status must not change the file")
+    }
+}
