@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import SwitchboardCore
+import SwitchboardSim
+import SwitchboardStore
+
+struct StoreBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "First and deep pages of the audit and review lists, against sqlite3 running the same SQL.")
+
+    @Option(help: "Directory for the benchmark databases (reused when they already hold enough rows).")
+    var dir = "/tmp/switchboard-bench"
+
+    @Option(help: "Audit rows to generate (about 3.4 per call).")
+    var auditRows = 1_000_000
+
+    @Option(help: "Repetitions per query; the median is reported.")
+    var runs = 30
+
+    func run() throws {
+        let auditPath = dir + "/audit.sqlite", outboxPath = dir + "/outbox.sqlite"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let existing = (try? AuditStore(path: auditPath, mode: .readOnly).summary(now: 0).auditRows) ?? 0
+        if existing < Int64(auditRows) {
+            for path in [auditPath, outboxPath] { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+            let now = Clock.nowMillis()
+            let calls = Int(Double(auditRows) / 3.39)
+            // The whole history inside the review window: the review list is as long as it gets.
+            let plan = HistoryPlan(calls: calls, seed: 1, endsAt: now, windowStart: now - max(30 * 3_600_000, Int64(calls) * 40_000))
+            print("generating \(plan.calls) calls …")
+            let report = try HistoryGenerator(plan: plan).write(
+                audit: try AuditStore(path: auditPath, mode: .create), outbox: try OutboxStore(path: outboxPath, mode: .create))
+            print(String(format: "generated %d audit rows, %d bookings, %d outbox items in %.1f s (%.0f audit rows/s)",
+                         report.auditRows, report.bookings, report.outboxItems, report.seconds, Double(report.auditRows) / report.seconds))
+        }
+        let store = try AuditStore(path: auditPath, mode: .readOnly)
+        let summary = try store.summary(now: Clock.nowMillis())
+        print("database: \(summary.auditRows) audit rows, \(summary.bookingsAwaitingReview + summary.bookingsDecided) bookings in review\n")
+
+        let lastSeq = summary.auditRows
+        let tail = try store.reviewQueueTail(limit: 61)
+        let deepCursor = tail.first!.cursor
+        let limit = 60
+        let cases: [(String, String, () throws -> Int)] = [
+            ("audit, first page", "SELECT * FROM audit_event ORDER BY seq DESC LIMIT 60;",
+             { try store.auditEvents(limit: limit).count }),
+            ("audit, page near the end", "SELECT * FROM audit_event WHERE seq < 61 ORDER BY seq DESC LIMIT 60;",
+             { try store.auditEvents(before: 61, limit: limit).count }),
+            ("review, first page", """
+                SELECT b.*, d.* FROM booking b INDEXED BY booking_review_queue LEFT JOIN review_decision d ON d.booking_id = b.booking_id \
+                WHERE b.review_required = 1 ORDER BY b.decided, b.booked_at, b.booking_id LIMIT 60;
+                """, { try store.reviewQueue(limit: limit).count }),
+            ("review, page near the end", """
+                SELECT b.*, d.* FROM booking b INDEXED BY booking_review_queue LEFT JOIN review_decision d ON d.booking_id = b.booking_id \
+                WHERE b.review_required = 1 AND (b.decided, b.booked_at, b.booking_id) > (\(deepCursor.decided ? 1 : 0), \(deepCursor.bookedAt), '\(deepCursor.bookingId)') \
+                ORDER BY b.decided, b.booked_at, b.booking_id LIMIT 60;
+                """, { try store.reviewQueue(after: deepCursor, limit: limit).count }),
+        ]
+        print("query                         switchboard ms   sqlite3 ms   ratio   rows")
+        for (name, sql, body) in cases {
+            var rows = 0
+            _ = try body()  // warm the page cache for both
+            let ours = try medianMillis(runs: runs) { rows = try body() }
+            let theirs = try sqlite3Median(path: auditPath, sql: sql, runs: runs)
+            print(name.padding(toLength: 30, withPad: " ", startingAt: 0)
+                  + format(ours).leftPad(14) + format(theirs).leftPad(13) + String(format: "%.2fx", ours / theirs).leftPad(8)
+                  + String(rows).leftPad(7))
+        }
+        let offset = try sqlite3Median(path: auditPath, sql: "SELECT * FROM audit_event ORDER BY seq DESC LIMIT 60 OFFSET \(max(0, lastSeq - 120));", runs: 3)
+        print("\nfor contrast, sqlite3 with OFFSET to the same deep audit page: \(format(offset)) ms")
+        print("(switchboard: in-process query and decoding into records; sqlite3: the same SQL in the sqlite3 tool, output to /dev/null, start-up subtracted)")
+    }
+
+    /// The sqlite3 tool's time for one run of the SQL: a process running it `runs + 1`
+    /// times minus one running it once, divided by `runs` (so start-up, opening the file
+    /// and the first, cache-warming run cancel out); the median of five such pairs.
+    /// (`.timer on` reports only whole milliseconds, too coarse for a page query.)
+    func sqlite3Median(path: String, sql: String, runs: Int) throws -> Double {
+        func wall(_ copies: Int) throws -> Double {
+            let script = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(getpid())-\(copies).sql").path
+            try String(repeating: sql + "\n", count: copies).write(toFile: script, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: script) }
+            let start = DispatchTime.now().uptimeNanoseconds
+            try spawnAndWait("/usr/bin/sqlite3", ["-readonly", path, ".read \(script)"])
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000
+        }
+        var samples: [Double] = []
+        for _ in 0..<5 {
+            let many = try wall(runs + 1), one = try wall(1)
+            samples.append(max(0.001, (many - one) / Double(runs)))
+        }
+        samples.sort()
+        return samples[2]
+    }
+}
+
+extension String {
+    func leftPad(_ width: Int) -> String { count >= width ? " " + self : String(repeating: " ", count: width - count) + self }
+}
+
+/// posix_spawn and waitpid: Foundation's Process polls for the child's exit and adds tens
+/// of milliseconds, more than the queries being timed.
+func spawnAndWait(_ program: String, _ arguments: [String]) throws {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    let argv = ([program] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, program, &actions, nil, argv, environ)
+    guard rc == 0 else { throw ValidationError("cannot run \(program): \(String(cString: strerror(rc)))") }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+}
