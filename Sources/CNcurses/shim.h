@@ -11,6 +11,10 @@
 #include <unistd.h>
 #include <ncursesw/curses.h>
 
+/// Columns taken by one character, as ncurses measures it (-1: not printable).
+int wcwidth(wchar_t c);
+static inline int sb_wcwidth(unsigned int c) { return wcwidth((wchar_t)c); }
+
 static inline WINDOW *sb_stdscr(void) { return stdscr; }
 static inline FILE *sb_stdout(void) { return stdout; }
 static inline FILE *sb_stdin(void) { return stdin; }
