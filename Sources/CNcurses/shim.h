@@ -11,6 +11,10 @@
 #include <unistd.h>
 #include <ncursesw/curses.h>
 
+/// Columns taken by one character, as ncurses measures it (-1: not printable).
+int wcwidth(wchar_t c);
+static inline int sb_wcwidth(unsigned int c) { return wcwidth((wchar_t)c); }
+
 static inline WINDOW *sb_stdscr(void) { return stdscr; }
 static inline FILE *sb_stdout(void) { return stdout; }
 static inline FILE *sb_stdin(void) { return stdin; }
@@ -41,4 +45,25 @@ static inline int sb_put_cell(int y, int x, const wchar_t *chars, attr_t attrs, 
     if (setcchar(&cc, chars, attrs, (short)(pair > 32767 ? 0 : pair), &p) != OK) return ERR;
     return mvadd_wch(y, x, &cc);
 }
+
+/// Terminal restoration on fatal signals: endwin, then die of the same signal.
+#include <signal.h>
+static void sb_restore_and_reraise(int sig) {
+    endwin();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+static inline void sb_install_restore_handlers(void) {
+    signal(SIGINT, sb_restore_and_reraise);
+    signal(SIGTERM, sb_restore_and_reraise);
+    signal(SIGHUP, sb_restore_and_reraise);
+    signal(SIGQUIT, sb_restore_and_reraise);
+}
+static inline void sb_remove_restore_handlers(void) {
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGQUIT, SIG_DFL);
+}
+static inline WINDOW *sb_curscr(void) { return curscr; }
 #endif

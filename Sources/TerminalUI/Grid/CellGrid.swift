@@ -1,0 +1,124 @@
+/// One screen cell: the text of one terminal column (see ``TextCell``) and its style.
+/// The second column of a wide character is a *continuation* cell with empty text.
+public struct Cell: Hashable, Sendable {
+    public var text: String
+    public var style: Style
+
+    public init(_ text: String, style: Style = .plain) {
+        self.text = text
+        self.style = style
+    }
+
+    /// A space in the default style.
+    public static let blank = Cell(" ")
+
+    /// Whether this cell is covered by the wide character on its left.
+    public var isContinuation: Bool { text.isEmpty }
+}
+
+/// A width x height matrix of cells that screens draw into; the terminal backend only
+/// copies it to the screen. Writing sanitizes, measures and clips:
+///
+///     var grid = CellGrid(width: 20, height: 2)
+///     grid.write("名前: Zoë", x: 0, y: 0, style: theme.style("detail.value"))
+///     grid.text(row: 0)   // "名前: Zoë"
+public struct CellGrid: Hashable, Sendable {
+    public let width: Int
+    public let height: Int
+    public private(set) var cells: [Cell]
+    /// Where the terminal shows its cursor (text input); `nil` hides it.
+    public var cursor: Position?
+
+    public init(width: Int, height: Int, fill: Cell = .blank) {
+        self.width = max(0, width)
+        self.height = max(0, height)
+        cells = Array(repeating: fill, count: self.width * self.height)
+    }
+
+    public init(size: Size) { self.init(width: size.width, height: size.height) }
+
+    public var size: Size { Size(width: width, height: height) }
+
+    /// The cell at column `x`, row `y`.
+    public subscript(x: Int, y: Int) -> Cell {
+        cells[y * width + x]
+    }
+
+    /// Writes `text` from column `x` of row `y`, clipped to `maxWidth` columns and to the
+    /// grid. Returns the number of columns written. A wide character that does not fit
+    /// whole is replaced by a space.
+    @discardableResult
+    public mutating func write(_ text: String, x: Int, y: Int, style: Style = .plain, maxWidth: Int? = nil) -> Int {
+        guard y >= 0, y < height else { return 0 }
+        let limit = min(width, x + (maxWidth ?? width))
+        var column = x
+        for cell in TerminalText.cells(of: text) {
+            if column >= limit { break }
+            if column + cell.width > limit {
+                if column >= 0 { put(Cell(" ", style: style), x: column, y: y) }
+                column += 1
+                break
+            }
+            if column >= 0 {
+                put(Cell(cell.text, style: style), x: column, y: y)
+                if cell.width == 2 { put(Cell("", style: style), x: column + 1, y: y) }
+            }
+            column += cell.width
+        }
+        return max(0, column - max(x, 0))
+    }
+
+    /// Writes `text` padded or truncated (with an ellipsis) to exactly `rect.width`
+    /// columns in the first row of `rect`.
+    public mutating func write(_ text: String, in rect: Rect, style: Style = .plain, alignment: Alignment = .left) {
+        guard rect.height > 0 else { return }
+        write(TerminalText.pad(text, to: rect.width, alignment: alignment), x: rect.x, y: rect.y,
+              style: style, maxWidth: rect.width)
+    }
+
+    /// Fills `rect` with spaces in `style`.
+    public mutating func fill(_ rect: Rect, style: Style = .plain) {
+        for row in max(rect.y, 0)..<min(rect.y + rect.height, height) {
+            for column in max(rect.x, 0)..<max(max(rect.x, 0), min(rect.x + rect.width, width)) {
+                put(Cell(" ", style: style), x: column, y: row)
+            }
+        }
+    }
+
+    /// Changes the style of the cells in `rect`, keeping their text.
+    public mutating func restyle(_ rect: Rect, style: Style) {
+        for row in max(rect.y, 0)..<min(rect.y + rect.height, height) {
+            for column in max(rect.x, 0)..<max(max(rect.x, 0), min(rect.x + rect.width, width)) {
+                cells[row * width + column].style = style
+            }
+        }
+    }
+
+    /// Sets one cell, blanking the other half of any wide character it breaks.
+    private mutating func put(_ cell: Cell, x: Int, y: Int) {
+        guard x >= 0, x < width else { return }
+        let index = y * width + x
+        if cells[index].isContinuation && !cell.isContinuation && x > 0 {
+            cells[index - 1].text = " "
+        }
+        if x + 1 < width && cells[index + 1].isContinuation {
+            cells[index + 1].text = " "
+        }
+        cells[index] = cell
+    }
+
+    /// The text of row `y`, continuation cells skipped and trailing spaces removed.
+    public func text(row y: Int) -> String {
+        var line = ""
+        for x in 0..<width where !self[x, y].isContinuation {
+            line += self[x, y].text
+        }
+        while line.last == " " { line.removeLast() }
+        return line
+    }
+
+    /// Every row's text joined with newlines: the snapshot tests compare against.
+    public var screenText: String {
+        (0..<height).map { text(row: $0) }.joined(separator: "\n")
+    }
+}

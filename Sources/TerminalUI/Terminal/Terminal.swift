@@ -1,0 +1,57 @@
+/// A place frames are drawn and keys come from: ncurses (``CursesTerminal``) or memory
+/// (``MemoryTerminal``). Used by the ``EventLoop`` only, on its thread.
+public protocol Terminal: AnyObject {
+    /// The current size in cells.
+    var size: Size { get }
+    /// A descriptor that becomes readable when keys arrive, or nil when keys are pushed
+    /// by a test.
+    var inputDescriptor: Int32? { get }
+    /// Every key available now, without blocking.
+    func readKeys() -> [Key]
+    /// Puts a frame on the screen.
+    func draw(_ frame: Frame)
+}
+
+/// One cell to put on the screen.
+public struct CellWrite: Hashable, Sendable {
+    public var position: Position
+    public var cell: Cell
+}
+
+/// What changed since the last frame: the cells to write and where the cursor goes.
+public struct Frame: Sendable {
+    /// Clear the screen first and write every cell (first frame, resize, Ctrl-L).
+    public var isFull: Bool
+    public var writes: [CellWrite]
+    /// The text cursor, or nil to hide it.
+    public var cursor: Position?
+}
+
+/// Turns successive grids into frames holding only the cells that changed.
+public struct FrameDiffer: Sendable {
+    private var previous: CellGrid?
+
+    public init() {}
+
+    /// The frame that takes the screen from the last grid to `grid`; nil when nothing
+    /// changed (the identical frame is skipped entirely). `full` forces a full frame.
+    public mutating func frame(for grid: CellGrid, full: Bool = false) -> Frame? {
+        defer { previous = grid }
+        guard !full, let previous, previous.size == grid.size else {
+            return Frame(isFull: true, writes: writes(of: grid) { _ in true }, cursor: grid.cursor)
+        }
+        if previous == grid { return nil }
+        return Frame(isFull: false, writes: writes(of: grid) { previous.cells[$0] != grid.cells[$0] }, cursor: grid.cursor)
+    }
+
+    /// Forgets the last grid, so the next frame is full.
+    public mutating func invalidate() { previous = nil }
+
+    private func writes(of grid: CellGrid, where changed: (Int) -> Bool) -> [CellWrite] {
+        var writes: [CellWrite] = []
+        for index in grid.cells.indices where !grid.cells[index].isContinuation && changed(index) {
+            writes.append(CellWrite(position: Position(x: index % grid.width, y: index / grid.width), cell: grid.cells[index]))
+        }
+        return writes
+    }
+}

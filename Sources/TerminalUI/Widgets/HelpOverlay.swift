@@ -1,0 +1,75 @@
+/// One group of the help overlay: a key map's title and its bindings.
+public struct HelpSection: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var keys: String
+        public var help: String
+        public var disabledReason: String?
+    }
+
+    public var title: String
+    public var entries: [Entry]
+
+    /// The section for a live key map, so help never drifts from behaviour.
+    public init<Action>(_ keyMap: KeyMap<Action>) {
+        title = keyMap.title
+        entries = keyMap.bindings.map { Entry(keys: $0.keyText, help: $0.help, disabledReason: $0.disabledReason) }
+    }
+}
+
+/// The `?` overlay: every binding of the given key maps, grouped by context,
+/// scrollable with j/k and arrows, closed with Esc or `?`.
+public struct HelpOverlay: Sendable {
+    public var sections: [HelpSection]
+    public private(set) var scroll = 0
+
+    public init(sections: [HelpSection]) { self.sections = sections }
+
+    /// Handles a key; returns false when the overlay should close.
+    public mutating func handle(_ key: Key) -> Bool {
+        switch key {
+        case .escape, .char("?"), .char("q"): return false
+        case .char("j"), .down: scroll += 1
+        case .char("k"), .up: scroll = max(0, scroll - 1)
+        case .pageDown: scroll += 10
+        case .pageUp: scroll = max(0, scroll - 10)
+        case .char("g"), .home: scroll = 0
+        default: break
+        }
+        return true
+    }
+
+    /// The overlay's lines: section titles, then `keys  help` rows.
+    func lines() -> [(keys: String, text: String, isTitle: Bool, isDisabled: Bool)] {
+        var lines: [(String, String, Bool, Bool)] = []
+        for section in sections {
+            if !lines.isEmpty { lines.append(("", "", false, false)) }
+            lines.append(("", section.title, true, false))
+            for entry in section.entries {
+                let text = entry.disabledReason.map { "\(entry.help) (\($0))" } ?? entry.help
+                lines.append((entry.keys, text, false, entry.disabledReason != nil))
+            }
+        }
+        return lines
+    }
+
+    public func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
+        let box = rect.inset(dx: max(0, (rect.width - 70) / 2), dy: 1)
+        grid.box(box, style: theme.style("help"), title: "Keys — Esc or ? to close", titleStyle: theme.style("help.key"))
+        let inner = box.inset(dx: 2, dy: 1)
+        let all = lines()
+        let first = min(scroll, max(0, all.count - inner.height))
+        let keyWidth = min(16, (all.map { TerminalText.width($0.keys) }.max() ?? 0))
+        for (line, entry) in all.dropFirst(first).prefix(inner.height).enumerated() {
+            let row = inner.row(line)
+            if entry.isTitle {
+                grid.write(entry.text, in: row, style: theme.style("help.key").adding(.underline))
+                continue
+            }
+            let style = theme.style(entry.isDisabled ? "footer.disabled" : "help")
+            grid.write(entry.keys, in: Rect(x: row.x, y: row.y, width: keyWidth, height: 1),
+                       style: entry.isDisabled ? style : theme.style("help.key"))
+            grid.write(entry.text, in: Rect(x: row.x + keyWidth + 2, y: row.y, width: row.width - keyWidth - 2, height: 1),
+                       style: style)
+        }
+    }
+}

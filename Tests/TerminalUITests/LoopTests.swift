@@ -1,0 +1,134 @@
+import Testing
+@testable import TerminalUI
+
+/// A small program exercising every kind of reaction.
+struct CounterProgram: Program {
+    enum Message: Sendable { case tick, loaded(Int), bump }
+    var count = 0
+    var ticks = 0
+    var size = Size(width: 0, height: 0)
+
+    mutating func start() -> Reaction<Message> { .after(1, .tick) }
+    mutating func resize(to size: Size) { self.size = size }
+
+    mutating func handle(_ key: Key) -> Reaction<Message> {
+        switch key {
+        case .char("j"): count += 1; return .redraw
+        case .char("n"): return .none
+        case .char("l"): return .run { .loaded(40) }
+        case .ctrl("l"): return .repaint
+        case .char("q"): return .quit
+        default: return .none
+        }
+    }
+
+    mutating func update(_ message: Message) -> Reaction<Message> {
+        switch message {
+        case .tick: ticks += 1; return Reaction.redraw.and(.after(1, .tick))
+        case .loaded(let value): count += value; return .redraw
+        case .bump: count += 100; return .redraw
+        }
+    }
+
+    func render(into grid: inout CellGrid) {
+        grid.write("count: \(count)", x: 0, y: 0)
+        grid.write("ticks: \(ticks)", x: 0, y: 1)
+        grid.write("\(size.width)x\(size.height)", x: 0, y: 2)
+    }
+}
+
+@Suite struct LoopTests {
+    @Test func keysDriveTheProgram() {
+        let driver = ProgramDriver(CounterProgram(), size: Size(width: 20, height: 4))
+        driver.press("j", "j")
+        #expect(driver.grid.text(row: 0) == "count: 2")
+        #expect(driver.program.count == 2)
+    }
+
+    @Test func unchangedFrameWritesNothingAndOneChangeWritesOneCell() {
+        let driver = ProgramDriver(CounterProgram(), size: Size(width: 20, height: 4))
+        #expect(driver.terminal.frames.count == 1)
+        #expect(driver.terminal.frames[0].isFull)
+        driver.press("n")
+        #expect(driver.terminal.frames.count == 1)
+        driver.press("j")
+        #expect(driver.terminal.frames.count == 2)
+        #expect(driver.terminal.frames[1].writes.map(\.cell.text) == ["1"])
+        #expect(driver.terminal.frames[1].writes.map(\.position) == [Position(x: 7, y: 0)])
+    }
+
+    @Test func identicalRedrawIsSkipped() {
+        var differ = FrameDiffer()
+        var grid = CellGrid(width: 5, height: 1)
+        grid.write("abc", x: 0, y: 0)
+        #expect(differ.frame(for: grid)?.isFull == true)
+        #expect(differ.frame(for: grid) == nil)
+        grid.cursor = Position(x: 1, y: 0)
+        #expect(differ.frame(for: grid)?.writes.count == 0)
+        #expect(differ.frame(for: grid, full: true)?.writes.count == 5)
+    }
+
+    @Test func repaintRedrawsEverything() {
+        let driver = ProgramDriver(CounterProgram(), size: Size(width: 20, height: 4))
+        driver.press("ctrl-l")
+        #expect(driver.terminal.frames.last?.isFull == true)
+        #expect(driver.terminal.frames.last?.writes.count == 80)
+    }
+
+    @Test func timersFireOnTheManualClock() {
+        let driver = ProgramDriver(CounterProgram(), size: Size(width: 20, height: 4))
+        #expect(driver.loop.nextDeadline == 1)
+        driver.advance(by: 0.5)
+        #expect(driver.grid.text(row: 1) == "ticks: 0")
+        driver.advance(by: 0.5)
+        #expect(driver.grid.text(row: 1) == "ticks: 1")
+        driver.advance(by: 1)
+        #expect(driver.grid.text(row: 1) == "ticks: 2")
+        #expect(driver.loop.nextDeadline == 3)
+    }
+
+    @Test func backgroundWorkAndPostedMessagesArrive() async {
+        let driver = ProgramDriver(CounterProgram(), size: Size(width: 20, height: 4))
+        driver.press("l")
+        #expect(driver.grid.text(row: 0) == "count: 40")
+        let mailbox = driver.loop.mailbox
+        await Task.detached { mailbox.post(.bump) }.value
+        driver.waitUntilIdle()
+        #expect(driver.grid.text(row: 0) == "count: 140")
+    }
+
+    @Test func resizeReachesTheProgramAndRepaints() {
+        let driver = ProgramDriver(CounterProgram(), size: Size(width: 20, height: 4))
+        driver.resize(to: Size(width: 30, height: 5))
+        #expect(driver.grid.text(row: 2) == "30x5")
+        #expect(driver.terminal.frames.last?.isFull == true)
+    }
+
+    @Test func quitStopsTheLoop() {
+        let driver = ProgramDriver(CounterProgram(), size: Size(width: 20, height: 4))
+        driver.press("q")
+        #expect(driver.isFinished)
+    }
+
+    @Test func screenMatchesGridAfterManyDiffs() {
+        let terminal = MemoryTerminal(size: Size(width: 6, height: 2))
+        var differ = FrameDiffer()
+        for text in ["日本語", "ab日c", "abcdef", "x本"] {
+            var grid = CellGrid(width: 6, height: 2)
+            grid.write(text, x: 0, y: 1)
+            if let frame = differ.frame(for: grid) { terminal.draw(frame) }
+            #expect(terminal.screen.screenText == grid.screenText)
+        }
+    }
+
+    @Test func waitBlocksUntilTheWakePipeFires() {
+        let loop = EventLoop(program: CounterProgram(), terminal: MemoryTerminal())
+        let start = MonotonicClock.seconds()
+        loop.wait(timeout: 0.05)
+        #expect(MonotonicClock.seconds() - start >= 0.04)
+        loop.mailbox.post(.bump)
+        let woken = MonotonicClock.seconds()
+        loop.wait(timeout: 5)
+        #expect(MonotonicClock.seconds() - woken < 1)
+    }
+}
