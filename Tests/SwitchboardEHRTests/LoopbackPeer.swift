@@ -99,3 +99,12 @@ struct ChunkFeed: AsyncBufferedSequence {
         }
     }
 }
+
+/// A value the server handlers and the test share.
+final class Shared<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func update<R>(_ body: (inout Value) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
+    var current: Value { update { $0 } }
+}
