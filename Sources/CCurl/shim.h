@@ -14,4 +14,7 @@ static inline CURLcode sb_curl_setopt_write(CURL *h, CURLoption o, sb_curl_write
 static inline CURLcode sb_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode sb_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode sb_curl_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
+static inline CURLMcode sb_curl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+/* CURLMsg.data is a union; reading it in C keeps Swift away from the imported union layout. */
+static inline CURLcode sb_curl_msg_result(const CURLMsg *m) { return m->data.result; }
 #endif

@@ -1,1 +1,0 @@
-// SwitchboardEHR: see docs/architecture.md

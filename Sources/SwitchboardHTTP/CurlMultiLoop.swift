@@ -1,0 +1,216 @@
+import CCurl
+import Foundation
+
+/// One thread driving every transfer of a client through one curl multi handle. The
+/// multi handle keeps the connection cache, so requests to the same host reuse
+/// connections; callers never block a thread of Swift's cooperative pool.
+final class CurlMultiLoop: @unchecked Sendable {
+    private struct Inbox {
+        var added: [CurlTransfer] = []
+        var cancelled: [CurlTransfer] = []
+        var stopping = false
+    }
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
+
+    private let configuration: HTTPClient.Configuration
+    private let multi: UnsafeMutableRawPointer
+    private let inbox = Locked(Inbox())
+    // Loop-thread state.
+    private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+    private var spareHandles: [UnsafeMutableRawPointer] = []
+    private let maxSpareHandles = 64
+
+    init(configuration: HTTPClient.Configuration) {
+        _ = Self.globalInit
+        self.configuration = configuration
+        multi = curl_multi_init()
+        _ = sb_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
+        _ = sb_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, configuration.maxConnectionsPerHost)
+        let thread = Thread { [self] in run() }
+        thread.name = "switchboard.curl"
+        thread.start()
+    }
+
+    func submit(_ transfer: CurlTransfer) {
+        inbox.withLock { $0.added.append(transfer) }
+        curl_multi_wakeup(multi)
+    }
+
+    func cancel(_ transfer: CurlTransfer) {
+        transfer.cancelRequested.withLock { $0 = true }
+        inbox.withLock { $0.cancelled.append(transfer) }
+        curl_multi_wakeup(multi)
+    }
+
+    func shutdown() {
+        inbox.withLock { $0.stopping = true }
+        curl_multi_wakeup(multi)
+    }
+
+    private func run() {
+        var running: Int32 = 0
+        while true {
+            let (added, cancelled, stopping) = inbox.withLock { box in
+                defer { box.added = []; box.cancelled = [] }
+                return (box.added, box.cancelled, box.stopping)
+            }
+            if stopping { break }
+            for transfer in added { start(transfer) }
+            for transfer in cancelled where transfer.easy != nil { finish(transfer, .failure(.cancelled)) }
+            curl_multi_perform(multi, &running)
+            collectFinished()
+            curl_multi_poll(multi, nil, 0, 1000, nil)
+        }
+        for transfer in Array(active.values) { finish(transfer, .failure(.cancelled)) }
+        for transfer in inbox.withLock({ $0.added }) { transfer.finish(.failure(.cancelled)) }
+        spareHandles.forEach { curl_easy_cleanup($0) }
+        curl_multi_cleanup(multi)
+    }
+
+    private func start(_ transfer: CurlTransfer) {
+        if transfer.cancelRequested.withLock({ $0 }) { transfer.finish(.failure(.cancelled)); return }
+        guard let easy = spareHandles.popLast() ?? curl_easy_init() else {
+            transfer.finish(.failure(.other(code: -1, "curl_easy_init failed"))); return
+        }
+        transfer.easy = easy
+        if let error = configure(easy, for: transfer) {
+            transfer.easy = nil
+            recycle(easy)
+            transfer.finish(.failure(error)); return
+        }
+        active[easy] = transfer
+        curl_multi_add_handle(multi, easy)
+    }
+
+    private func collectFinished() {
+        var remaining: Int32 = 0
+        while let message = curl_multi_info_read(multi, &remaining) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
+                  let transfer = active[easy] else { continue }
+            let code = sb_curl_msg_result(message)
+            finish(transfer, code == CURLE_OK ? .success(response(of: transfer, easy)) : .failure(error(code, transfer, easy)))
+        }
+    }
+
+    private func finish(_ transfer: CurlTransfer, _ result: Result<HTTPResponse, HTTPError>) {
+        if let easy = transfer.easy {
+            curl_multi_remove_handle(multi, easy)
+            active[easy] = nil
+            transfer.easy = nil
+            recycle(easy)
+        }
+        transfer.finish(result)
+    }
+
+    private func recycle(_ easy: UnsafeMutableRawPointer) {
+        curl_easy_reset(easy)
+        if spareHandles.count < maxSpareHandles { spareHandles.append(easy) } else { curl_easy_cleanup(easy) }
+    }
+
+    private func response(of transfer: CurlTransfer, _ easy: UnsafeMutableRawPointer) -> HTTPResponse {
+        var seconds = 0.0
+        _ = sb_curl_getinfo_double(easy, CURLINFO_TOTAL_TIME, &seconds)
+        var newConnections = 0
+        _ = sb_curl_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &newConnections)
+        return HTTPResponse(status: transfer.status, headers: transfer.headers, body: transfer.body,
+                            totalTime: .microseconds(Int64(seconds * 1_000_000)), reusedConnection: newConnections == 0)
+    }
+
+    private func error(_ code: CURLcode, _ transfer: CurlTransfer, _ easy: UnsafeMutableRawPointer) -> HTTPError {
+        let detail = transfer.errorDetail.isEmpty ? String(cString: curl_easy_strerror(code)) : transfer.errorDetail
+        switch code {
+        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL: return .invalidURL(detail)
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: return .dns(detail)
+        case CURLE_COULDNT_CONNECT: return .couldNotConnect(detail)
+        case CURLE_OPERATION_TIMEDOUT:
+            var pretransfer = 0.0
+            _ = sb_curl_getinfo_double(easy, CURLINFO_PRETRANSFER_TIME, &pretransfer)
+            return .timedOut(pretransfer == 0 ? .connect : .transfer, detail)
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE,
+             CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+             CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_CRL_BADFILE, CURLE_USE_SSL_FAILED:
+            return .tls(detail)
+        case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_HTTP2,
+             CURLE_HTTP2_STREAM:
+            return .connectionLost(detail)
+        case CURLE_WRITE_ERROR where transfer.overLimit: return .responseTooLarge(limit: transfer.bodyLimit)
+        default: return .other(code: Int(code.rawValue), detail)
+        }
+    }
+
+    /// Sets every option of one transfer; returns an error when libcurl refuses one.
+    private func configure(_ easy: UnsafeMutableRawPointer, for transfer: CurlTransfer) -> HTTPError? {
+        let request = transfer.request
+        let config = configuration
+        var failed: CURLcode = CURLE_OK
+        func check(_ code: CURLcode) { if code != CURLE_OK && failed == CURLE_OK { failed = code } }
+        func setLong(_ option: CURLoption, _ value: Int) { check(sb_curl_setopt_long(easy, option, value)) }
+        func setString(_ option: CURLoption, _ value: String) { check(sb_curl_setopt_string(easy, option, value)) }
+
+        setString(CURLOPT_URL, request.url)
+        setString(CURLOPT_PROTOCOLS_STR, "http,https")
+        setLong(CURLOPT_NOSIGNAL, 1)
+        setLong(CURLOPT_SSL_VERIFYPEER, 1)
+        setLong(CURLOPT_SSL_VERIFYHOST, 2)
+        setLong(CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
+        if let caFile = config.caFile { setString(CURLOPT_CAINFO, caFile) }
+        setLong(CURLOPT_CONNECTTIMEOUT_MS, config.connectTimeout.milliseconds)
+        if transfer.isStreaming {
+            // Long-lived: no total limit; libcurl gives up only after a silence this long.
+            setLong(CURLOPT_TIMEOUT_MS, 0)
+            setLong(CURLOPT_LOW_SPEED_LIMIT, 1)
+            setLong(CURLOPT_LOW_SPEED_TIME, max(1, Int((request.timeout ?? config.streamIdleTimeout).components.seconds)))
+            setLong(CURLOPT_TCP_KEEPALIVE, 1)
+        } else {
+            setLong(CURLOPT_TIMEOUT_MS, (request.timeout ?? config.requestTimeout).milliseconds)
+        }
+        setString(CURLOPT_ACCEPT_ENCODING, "")
+        setString(CURLOPT_USERAGENT, config.userAgent)
+        check(sb_curl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer))
+        let userdata = Unmanaged.passUnretained(transfer).toOpaque()
+        check(sb_curl_setopt_write(easy, CURLOPT_HEADERFUNCTION, CurlCallbacks.header))
+        check(sb_curl_setopt_pointer(easy, CURLOPT_HEADERDATA, userdata))
+        check(sb_curl_setopt_write(easy, CURLOPT_WRITEFUNCTION, CurlCallbacks.body))
+        check(sb_curl_setopt_pointer(easy, CURLOPT_WRITEDATA, userdata))
+        transfer.bodyLimit = config.maxResponseBytes
+
+        switch request.method {
+        case "GET": setLong(CURLOPT_HTTPGET, 1)
+        case "HEAD": setLong(CURLOPT_NOBODY, 1)
+        default:
+            let body = request.body ?? Data()
+            setLong(CURLOPT_POSTFIELDSIZE, body.count)
+            body.withUnsafeBytes { bytes in
+                // COPYPOSTFIELDS copies now, so the buffer need not outlive this call.
+                let empty: UInt8 = 0
+                withUnsafePointer(to: empty) { fallback in
+                    check(sb_curl_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS,
+                                                 UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(fallback))))
+                }
+            }
+            if request.method != "POST" { setString(CURLOPT_CUSTOMREQUEST, request.method) }
+        }
+
+        var list: UnsafeMutablePointer<curl_slist>?
+        for field in request.headers { list = curl_slist_append(list, "\(field.name): \(field.value)") }
+        // No `Expect: 100-continue` round trip before a body.
+        list = curl_slist_append(list, "Expect:")
+        transfer.headerList = list
+        check(sb_curl_setopt_slist(easy, CURLOPT_HTTPHEADER, list))
+
+        guard failed == CURLE_OK else {
+            let detail = String(cString: curl_easy_strerror(failed))
+            return failed == CURLE_UNSUPPORTED_PROTOCOL || failed == CURLE_URL_MALFORMAT
+                ? .invalidURL(detail) : .other(code: Int(failed.rawValue), detail)
+        }
+        return nil
+    }
+}
+
+extension Duration {
+    var milliseconds: Int {
+        let (seconds, attoseconds) = components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,113 @@
+import CCurl
+import Foundation
+
+/// One request on its way through the multi loop. Everything but `cancelRequested` is
+/// touched only on the loop thread.
+final class CurlTransfer: @unchecked Sendable {
+    enum Sink {
+        case whole((Result<HTTPResponse, HTTPError>) -> Void)
+        case stream(AsyncThrowingStream<HTTPStreamPart, any Error>.Continuation)
+    }
+
+    let request: HTTPRequest
+    let cancelRequested = Locked(false)
+    var sink: Sink?
+    var easy: UnsafeMutableRawPointer?
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+    var status = 0
+    var headers = HTTPHeaders()
+    var headComplete = false
+    var body = Data()
+    var bodyLimit = Int.max
+    var overLimit = false
+
+    init(request: HTTPRequest) {
+        self.request = request
+        errorBuffer.initialize(to: 0)
+    }
+
+    deinit {
+        curl_slist_free_all(headerList)
+        errorBuffer.deallocate()
+    }
+
+    var isStreaming: Bool { if case .stream = sink { true } else { false } }
+
+    /// One raw header line from libcurl. A status line starts a new header block (after
+    /// `100 Continue`), the blank line ends it.
+    func receiveHeaderLine(_ line: String) {
+        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.hasPrefix("HTTP/") {
+            let parts = trimmed.split(separator: " ", maxSplits: 2)
+            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+            headers = HTTPHeaders()
+            headComplete = false
+        } else if trimmed.isEmpty {
+            headComplete = status >= 200
+        } else if let colon = trimmed.firstIndex(of: ":") {
+            headers.append(name: String(trimmed[..<colon]),
+                           value: trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    /// Body bytes. Returns false to make libcurl stop the transfer (body over the limit).
+    func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        switch sink {
+        case .stream(let continuation):
+            continuation.yield(.bytes(Array(bytes)))
+        case .whole:
+            if body.count + bytes.count > bodyLimit { overLimit = true; return false }
+            body.append(contentsOf: bytes)
+        case nil:
+            break
+        }
+        return true
+    }
+
+    /// Streaming callers see the head as soon as the header block ends, before any body.
+    func deliverHeadIfStreaming() {
+        if case .stream(let continuation) = sink, headComplete {
+            continuation.yield(.head(status: status, headers: headers))
+            headComplete = false
+        }
+    }
+
+    func finish(_ result: Result<HTTPResponse, HTTPError>) {
+        guard let sink else { return }
+        self.sink = nil
+        switch sink {
+        case .whole(let resume): resume(result)
+        case .stream(let continuation):
+            switch result {
+            case .success: continuation.finish()
+            case .failure(let error): continuation.finish(throwing: error)
+            }
+        }
+    }
+
+    var errorDetail: String {
+        let text = String(cString: errorBuffer)
+        return text.isEmpty ? "" : text
+    }
+}
+
+/// libcurl callbacks: C function pointers that find their transfer through `userdata`.
+enum CurlCallbacks {
+    static let header: sb_curl_write_fn = { pointer, size, count, userdata in
+        let length = size * count
+        guard let pointer, let userdata else { return length }
+        let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
+        let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+        transfer.receiveHeaderLine(line)
+        transfer.deliverHeadIfStreaming()
+        return length
+    }
+
+    static let body: sb_curl_write_fn = { pointer, size, count, userdata in
+        let length = size * count
+        guard let pointer, let userdata else { return length }
+        let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
+        return transfer.receiveBody(UnsafeRawBufferPointer(start: pointer, count: length)) ? length : 0
+    }
+}
