@@ -46,7 +46,7 @@ let package = Package(
             "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardStream", "TerminalUI", logging,
         ]),
         .target(name: "SwitchboardSim", dependencies: [
-            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", flyingFox, crypto, logging,
+            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", flyingFox, grdb, crypto, logging,
         ]),
 
         .executableTarget(name: "switchboard", dependencies: [

@@ -1,1 +1,0 @@
-// SwitchboardSim: see docs/architecture.md
