@@ -80,6 +80,14 @@ func snapshot<S>(_ table: Table<S>, width: Int = 20, height: Int = 6) -> String 
         #expect(table.selectedID == 1)
     }
 
+    @Test func shrinkingTheViewportKeepsTheSelectionVisible() {
+        let source = ArraySource(rows: (1...30).map { Item(id: $0, name: "item \($0)") }, id: { $0.id }) { $0.id < $1.id }
+        var table = makeTable(source, height: 20)
+        table.move(.last)
+        table.viewportHeight = 3
+        #expect(snapshot(table, height: 4).split(separator: "\n").last == "  30 item 30")
+    }
+
     @Test func selectionFollowsIdentityWhenRowsArriveAbove() {
         let source = ArraySource(rows: (1...10).map { Item(id: $0 * 10, name: "n\($0 * 10)") }, id: { $0.id }) { $0.id < $1.id }
         var table = makeTable(source)

@@ -45,7 +45,7 @@ public struct DetailPane: Sendable {
             case let .field(label, value):
                 let wrapped = TerminalText.wrap(value, width: max(1, width - labelWidth - 2))
                 for (index, line) in wrapped.enumerated() {
-                    lines.append((line, "detail.value", index == 0 ? TerminalText.pad(label, to: labelWidth) : ""))
+                    lines.append((line, "detail.value", index == 0 ? TerminalText.pad(label, to: labelWidth) : String(repeating: " ", count: labelWidth)))
                 }
             case .heading(let text): lines.append((text, "detail.label", nil))
             case .text(let text): lines += TerminalText.wrap(text, width: width).map { ($0, "detail.value", nil) }

@@ -23,8 +23,10 @@ public struct Table<Source: PagedSource> {
     public var sort: (column: Int, ascending: Bool)?
     /// Marked rows (multi-selection), by ID.
     public var marked: Set<Source.ID> = []
-    /// Rows visible at once; set it from the layout.
-    public var viewportHeight = 20
+    /// Rows visible at once; set it from the layout (the selection stays in view).
+    public var viewportHeight = 20 {
+        didSet { if !window.isEmpty { select(selectedIndex) } }
+    }
 
     /// The rows held now, in display order: a window, not the data set.
     public private(set) var window: [Source.Row] = []

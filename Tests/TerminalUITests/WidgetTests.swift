@@ -1,0 +1,256 @@
+import Testing
+@testable import TerminalUI
+
+func render(width: Int, height: Int, _ draw: (inout CellGrid) -> Void) -> CellGrid {
+    var grid = CellGrid(width: width, height: height)
+    draw(&grid)
+    return grid
+}
+
+@Suite struct FooterTests {
+    let bindings = [
+        KeyBinding(keys: [.char("q")], action: "quit", hint: "quit"),
+        KeyBinding(keys: [.char("/")], action: "filter", hint: "filter"),
+        KeyBinding(keys: [.char("d")], action: "discard", hint: "discard", disabledReason: "nothing selected"),
+        KeyBinding(keys: [.char("?")], action: "help", hint: "help", showsInFooter: false),
+    ]
+
+    @Test func hintsDisabledDimmedAndTruncated() {
+        let grid = render(width: 40, height: 1) { Footer.render(bindings, into: &$0, rect: Rect(x: 0, y: 0, width: 40, height: 1), theme: theme) }
+        #expect(grid.text(row: 0) == " q quit  / filter  d discard")
+        #expect(grid[20, 0].style == theme.style("footer.disabled"))
+        #expect(grid[1, 0].style == theme.style("footer.key"))
+        let narrow = render(width: 20, height: 1) { Footer.render(bindings, into: &$0, rect: Rect(x: 0, y: 0, width: 20, height: 1), theme: theme) }
+        #expect(narrow.text(row: 0) == " q quit  / filter")
+        let enabledOnly = render(width: 40, height: 1) {
+            Footer.render(bindings, into: &$0, rect: Rect(x: 0, y: 0, width: 40, height: 1), theme: theme, showDisabled: false)
+        }
+        #expect(enabledOnly.text(row: 0) == " q quit  / filter")
+    }
+}
+
+@Suite struct HelpOverlayTests {
+    @Test func builtFromLiveKeyMapsAndCloses() {
+        var keys = KeyMap(title: "List", bindings: [
+            KeyBinding(keys: [.char("j"), .down], action: "down", hint: "down", help: "Next row"),
+            KeyBinding(keys: [.char("d")], action: "discard", hint: "discard", help: "Discard the row", isDestructive: true),
+        ])
+        keys.setDisabledReason("read-only", for: "discard")
+        let global = KeyMap(title: "Global", bindings: [KeyBinding(keys: [.char("q")], action: "quit", hint: "quit", help: "Quit")])
+        var help = HelpOverlay(sections: [HelpSection(global), HelpSection(keys)])
+        let grid = render(width: 50, height: 12) { help.render(into: &$0, rect: Rect(x: 0, y: 0, width: 50, height: 12), theme: theme) }
+        #expect(grid.screenText == """
+
+        ┌─ Keys — Esc or ? to close ─────────────────────┐
+        │ Global                                         │
+        │ q       Quit                                   │
+        │                                                │
+        │ List                                           │
+        │ j/down  Next row                               │
+        │ d       Discard the row (read-only)            │
+        │                                                │
+        │                                                │
+        └────────────────────────────────────────────────┘
+
+        """)
+        let stays = help.handle(.char("j"))
+        #expect(stays && help.scroll == 1)
+        let closedByEscape = !help.handle(.escape)
+        let closedByQuestionMark = !help.handle(.char("?"))
+        #expect(closedByEscape && closedByQuestionMark)
+    }
+}
+
+@Suite struct ConfirmDialogTests {
+    @Test func safeChoiceFocusedFirst() {
+        var dialog = ConfirmDialog(title: "Discard?", message: "Discard 3 items.", confirm: "Discard")
+        #expect(dialog.focus == 0)
+        #expect(dialog.handle(.enter) == .chosen(0))
+        #expect(dialog.handle(.tab) == .pending)
+        #expect(dialog.handle(.enter) == .chosen(1))
+        #expect(dialog.handle(.escape) == .cancelled)
+        #expect(dialog.handle(.char("y")) == .chosen(1))
+        #expect(dialog.handle(.char("n")) == .chosen(0))
+    }
+
+    @Test func snapshot() {
+        let dialog = ConfirmDialog(title: "Discard?", message: "Discard 3 items.", confirm: "Discard")
+        let grid = render(width: 44, height: 7) { dialog.render(into: &$0, rect: Rect(x: 0, y: 0, width: 44, height: 7), theme: theme) }
+        #expect(grid.screenText == """
+
+          ┌─ Discard? ───────────────────────────┐
+          │ Discard 3 items.                     │
+          │                                      │
+          │       [ Cancel ]  [ Discard ]        │
+          └──────────────────────────────────────┘
+
+        """)
+        #expect(grid[10, 4].style == theme.style("dialog.button.focused"))
+        #expect(grid[22, 4].style == theme.style("dialog.button"))
+    }
+}
+
+@Suite struct LineEditingTests {
+    @Test func editorKeys() {
+        var editor = LineEditor("hello")
+        _ = editor.handle(.left)
+        _ = editor.handle(.left)
+        _ = editor.handle(.char("X"))
+        #expect(editor.text == "helXlo")
+        _ = editor.handle(.backspace)
+        _ = editor.handle(.delete)
+        #expect(editor.text == "helo")
+        _ = editor.handle(.ctrl("u"))
+        #expect(editor.text == "o" && editor.cursor == 0)
+        _ = editor.handle(.end)
+        _ = editor.handle(.char("日"))
+        #expect(editor.text == "o日" && editor.cursor == 2)
+        let tookEnter = editor.handle(.enter)
+        #expect(!tookEnter)
+    }
+
+    @Test func editorScrollsToShowTheCursor() {
+        let editor = LineEditor("abcdefghij")
+        var grid = CellGrid(width: 6, height: 1)
+        let cursor = editor.render(into: &grid, rect: Rect(x: 0, y: 0, width: 6, height: 1), style: .plain)
+        #expect(grid.text(row: 0) == "fghij")
+        #expect(cursor == Position(x: 5, y: 0))
+    }
+
+    @Test func commandCompletionHistoryAndCancel() {
+        var prompt = CommandPrompt(prompt: ":", names: ["quit", "queue", "theme"])
+        for character in "qu" { _ = prompt.handle(.char(character)) }
+        #expect(prompt.handle(.tab) == .editing)
+        #expect(prompt.text == "qu")
+        #expect(prompt.candidates == ["queue", "quit"])
+        let grid = render(width: 20, height: 2) { prompt.render(into: &$0, rect: Rect(x: 0, y: 0, width: 20, height: 2), theme: theme) }
+        #expect(grid.screenText == "queue  quit\n:qu")
+        #expect(grid.cursor == Position(x: 3, y: 1))
+        _ = prompt.handle(.char("i"))
+        _ = prompt.handle(.tab)
+        #expect(prompt.text == "quit" && prompt.candidates.isEmpty)
+        #expect(prompt.handle(.enter) == .submitted("quit"))
+        _ = prompt.handle(.char("t"))
+        _ = prompt.handle(.tab)
+        #expect(prompt.handle(.enter) == .submitted("theme"))
+        _ = prompt.handle(.up)
+        #expect(prompt.text == "theme")
+        _ = prompt.handle(.up)
+        #expect(prompt.text == "quit")
+        _ = prompt.handle(.down)
+        _ = prompt.handle(.down)
+        #expect(prompt.text == "")
+        #expect(prompt.handle(.escape) == .cancelled)
+    }
+
+    @Test func filterLine() {
+        var filter = CommandPrompt.filter()
+        for character in "ann" { _ = filter.handle(.char(character)) }
+        #expect(filter.text == "ann")
+        let grid = render(width: 10, height: 1) { filter.render(into: &$0, rect: Rect(x: 0, y: 0, width: 10, height: 1), theme: theme) }
+        #expect(grid.text(row: 0) == "/ann")
+    }
+}
+
+@Suite struct FormTests {
+    func form() -> Form {
+        Form(title: "Edit", fields: [
+            FormField(id: "note", label: "Note", kind: .text(LineEditor("hi"))),
+            FormField(id: "kind", label: "Kind", kind: .choice(["a", "b", "c"], selected: 0)),
+            FormField(id: "slot", label: "Slot", kind: .picker(.loading)),
+        ])
+    }
+
+    @Test func editingCyclingAndAsyncOptions() {
+        var form = form()
+        _ = form.handle(.char("!"))
+        #expect(form.value(of: "note") == "hi!")
+        _ = form.handle(.tab)
+        _ = form.handle(.right)
+        _ = form.handle(.right)
+        _ = form.handle(.right)
+        #expect(form.value(of: "kind") == "a")
+        _ = form.handle(.left)
+        #expect(form.value(of: "kind") == "c")
+        _ = form.handle(.tab)
+        #expect(form.value(of: "slot") == nil)
+        form.setOptions(.loaded(["09:00", "09:30"], selected: 0), for: "slot")
+        _ = form.handle(.right)
+        #expect(form.value(of: "slot") == "09:30")
+        _ = form.handle(.backTab)
+        #expect(form.focus == 1)
+        #expect(form.handle(.enter) == .submitted)
+        #expect(form.handle(.escape) == .cancelled)
+    }
+
+    @Test func snapshotShowsLoadingFailureAndMessage() {
+        var form = form()
+        form.message = "Note is too short"
+        var grid = render(width: 40, height: 7) { form.render(into: &$0, rect: Rect(x: 0, y: 0, width: 40, height: 7), theme: theme) }
+        #expect(grid.screenText == """
+        ┌─ Edit ───────────────────────────────┐
+        │ Note  hi                             │
+        │ Kind  ‹ a ›                          │
+        │ Slot  loading…                       │
+        │                                      │
+        │ Note is too short                    │
+        └──────────────────────────────────────┘
+        """)
+        #expect(grid.cursor == Position(x: 10, y: 1))
+        form.setOptions(.failed("timeout"), for: "slot")
+        grid = render(width: 40, height: 7) { form.render(into: &$0, rect: Rect(x: 0, y: 0, width: 40, height: 7), theme: theme) }
+        #expect(grid.text(row: 3) == "│ Slot  failed: timeout                │")
+    }
+}
+
+@Suite struct SmallWidgetTests {
+    @Test func toastsStackAndExpire() {
+        var toasts = Toasts()
+        let first = toasts.show("Saved")
+        toasts.show("Failed: \u{1b}[31mred", kind: .error)
+        let grid = render(width: 30, height: 3) { toasts.render(into: &$0, rect: Rect(x: 0, y: 0, width: 30, height: 3), theme: theme) }
+        #expect(grid.screenText == "\n                        Saved\n             Failed: ␛[31mred")
+        #expect(grid[29, 2].style == theme.style("toast.error"))
+        let expired = toasts.expire(first)
+        let expiredTwice = toasts.expire(first)
+        #expect(expired && !expiredTwice)
+        #expect(toasts.items.map(\.kind) == [.error])
+    }
+
+    @Test func detailPaneWrapsAndScrolls() {
+        var pane = DetailPane(items: [
+            .field("Name", "Zoë 日本"), .field("Notes", "a fairly long note that wraps"), .blank, .text("free text here"),
+        ])
+        pane.viewportHeight = 3
+        var grid = render(width: 24, height: 6) { pane.render(into: &$0, rect: Rect(x: 0, y: 0, width: 24, height: 6), theme: theme) }
+        #expect(grid.screenText == """
+        Name   Zoë 日本
+        Notes  a fairly long
+               note that wraps
+
+        free text here
+
+        """)
+        let scrolled = pane.handle(.char("j"))
+        #expect(scrolled)
+        grid = render(width: 24, height: 3) { pane.render(into: &$0, rect: Rect(x: 0, y: 0, width: 24, height: 3), theme: theme) }
+        #expect(grid.text(row: 0) == "Notes  a fairly long")
+        _ = pane.handle(.char("G"))
+        grid = render(width: 24, height: 3) { pane.render(into: &$0, rect: Rect(x: 0, y: 0, width: 24, height: 3), theme: theme) }
+        #expect(grid.text(row: 2) == "free text here")
+    }
+
+    @Test func sizeGuardExplainsWhatIsNeeded() {
+        let guardian = SizeGuard()
+        #expect(guardian.fits(Size(width: 80, height: 24)))
+        #expect(!guardian.fits(Size(width: 79, height: 30)))
+        let grid = render(width: 40, height: 5) { guardian.render(into: &$0, theme: theme) }
+        #expect(grid.screenText == """
+
+                   Terminal too small
+                 need 80x24, have 40x5
+
+
+        """)
+    }
+}
