@@ -10,7 +10,7 @@ public enum DatabaseRole: String, Sendable {
     public var applicationID: Int32 {
         switch self {
         case .audit: 0x5342_4155
-        case .outbox: 0x5342_424F
+        case .outbox: 0x5342_4F42
         }
     }
 
