@@ -143,7 +143,7 @@ public struct AuditFilter: Sendable, Equatable {
         var (sql, args) = conditions()
         if let cursor { sql += (sql.isEmpty ? "" : " AND ") + "seq < ?"; args.append(cursor) }
         args.append(limit)
-        return try AuditEvent.fetchAll(db, sql: "SELECT * FROM audit_event \(sql.isEmpty ? "" : "WHERE " + sql) ORDER BY seq DESC LIMIT ?",
+        return try AuditEvent.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit_event \(sql.isEmpty ? "" : "WHERE " + sql) ORDER BY seq DESC LIMIT ?"),
                                        arguments: StatementArguments(args))
     }
 
@@ -153,7 +153,7 @@ public struct AuditFilter: Sendable, Equatable {
         sql += (sql.isEmpty ? "" : " AND ") + "seq > ?"
         args.append(cursor)
         args.append(limit)
-        return try AuditEvent.fetchAll(db, sql: "SELECT * FROM audit_event WHERE \(sql) ORDER BY seq LIMIT ?",
+        return try AuditEvent.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit_event WHERE \(sql) ORDER BY seq LIMIT ?"),
                                        arguments: StatementArguments(args))
     }
 }

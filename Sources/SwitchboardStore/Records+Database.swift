@@ -4,18 +4,19 @@ import SwitchboardCore
 // Database conformances for the contract's rows. Core keeps the shapes pure; the
 // coding keys there are the column names. Decoding and encoding are written out by
 // hand: GRDB's Codable path costs several times more per row, and pages and bulk
-// loads are the hot paths (see docs/benchmarks.md).
+// loads are the hot paths (see docs/benchmarks.md). Audit rows and bookings, the two
+// big tables, decode by column position: their rows are always selected in schema
+// order (`SELECT *`, or the store's explicit column lists), which the schema tests pin.
 
 extension AuditEvent: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "audit_event"
 
     public init(row: Row) throws {
-        self.init(seq: row["seq"], at: row["at"], actor: row["actor"], callId: row["call_id"], action: row["action"],
-                  ehrSystem: row["ehr_system"], transport: (row["transport"] as String?).flatMap(Transport.init(rawValue:)),
-                  method: row["method"], resourceType: row["resource_type"], resourceId: row["resource_id"],
-                  outcome: AuditOutcome(rawValue: row["outcome"]) ?? .majorFailure, httpStatus: row["http_status"],
-                  latencyMs: row["latency_ms"], attempt: row["attempt"], detail: row["detail"],
-                  prevHash: row["prev_hash"], hash: row["hash"])
+        self.init(seq: row[0], at: row[1], actor: row[2], callId: row[3], action: row[4],
+                  ehrSystem: row[5], transport: (row[6] as String?).flatMap(Transport.init(rawValue:)),
+                  method: row[7], resourceType: row[8], resourceId: row[9],
+                  outcome: AuditOutcome(rawValue: row[10]) ?? .majorFailure, httpStatus: row[11],
+                  latencyMs: row[12], attempt: row[13], detail: row[14], prevHash: row[15], hash: row[16])
     }
 
     public func encode(to container: inout PersistenceContainer) {
@@ -47,13 +48,11 @@ extension Booking: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "booking"
 
     public init(row: Row) throws {
-        self.init(bookingId: row["booking_id"], callId: row["call_id"],
-                  kind: BookingKind(rawValue: row["kind"]) ?? .book, appointmentRef: row["appointment_ref"],
-                  appointmentVersion: row["appointment_version"], patientRef: row["patient_ref"],
-                  patientDisplay: row["patient_display"], providerRef: row["provider_ref"],
-                  appointmentType: row["appointment_type"], startAt: row["start_at"], endAt: row["end_at"],
-                  bookedAt: row["booked_at"], reviewRequired: row["review_required"], flags: [])
-        flags = row["flags"] ?? "[]"
+        self.init(bookingId: row[0], callId: row[1], kind: BookingKind(rawValue: row[2]) ?? .book, appointmentRef: row[3],
+                  appointmentVersion: row[4], patientRef: row[5], patientDisplay: row[6], providerRef: row[7],
+                  appointmentType: row[8], startAt: row[9], endAt: row[10], bookedAt: row[11], reviewRequired: row[12],
+                  flags: [])
+        flags = row[13] ?? "[]"
     }
 
     public func encode(to container: inout PersistenceContainer) {

@@ -60,13 +60,13 @@ extension AuditStore {
         d.decided_at AS d_decided_at, d.before AS d_before, d.after AS d_after
         """
 
+    /// Booking columns 0–14 in schema order, then the decision's from 15 (see `reviewColumns`).
     private static func item(_ row: Row) throws -> ReviewItem {
         let booking = try Booking(row: row)
         var decision: ReviewDecision?
-        if let verdict: String = row["d_decision"], let v = ReviewVerdict(rawValue: verdict) {
-            decision = ReviewDecision(bookingId: booking.bookingId, decision: v, category: row["d_category"],
-                                      note: row["d_note"], operator: row["d_operator"], decidedAt: row["d_decided_at"],
-                                      before: row["d_before"], after: row["d_after"])
+        if let verdict: String = row[15], let v = ReviewVerdict(rawValue: verdict) {
+            decision = ReviewDecision(bookingId: booking.bookingId, decision: v, category: row[16], note: row[17],
+                                      operator: row[18], decidedAt: row[19], before: row[20], after: row[21])
         }
         return ReviewItem(booking: booking, decision: decision)
     }
@@ -97,12 +97,12 @@ extension AuditStore {
                 args += [c.decided ? 1 : 0, c.bookedAt, c.bookingId]
             }
             args.append(limit)
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT \(Self.reviewColumns) FROM booking b INDEXED BY booking_review_queue
                 LEFT JOIN review_decision d ON d.booking_id = b.booking_id
                 WHERE \(clauses.joined(separator: " AND "))
                 ORDER BY b.decided, b.booked_at, b.booking_id LIMIT ?
-                """, arguments: StatementArguments(args))
+                """), arguments: StatementArguments(args))
             return try rows.map(Self.item)
         }
     }
@@ -113,12 +113,12 @@ extension AuditStore {
             var (clauses, args) = Self.conditions(filter)
             clauses.append("(b.decided, b.booked_at, b.booking_id) < (?, ?, ?)")
             args += [cursor.decided ? 1 : 0, cursor.bookedAt, cursor.bookingId, limit]
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT \(Self.reviewColumns) FROM booking b INDEXED BY booking_review_queue
                 LEFT JOIN review_decision d ON d.booking_id = b.booking_id
                 WHERE \(clauses.joined(separator: " AND "))
                 ORDER BY b.decided DESC, b.booked_at DESC, b.booking_id DESC LIMIT ?
-                """, arguments: StatementArguments(args))
+                """), arguments: StatementArguments(args))
             return try rows.reversed().map(Self.item)
         }
     }
