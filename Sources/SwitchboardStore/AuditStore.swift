@@ -157,16 +157,3 @@ public struct AuditFilter: Sendable, Equatable {
                                        arguments: StatementArguments(args))
     }
 }
-
-extension AuditStore {
-    /// Bulk load for generated history (the simulator's `generate`): calls, bookings and
-    /// decisions as they are, audit rows appended to the chain, all in one transaction.
-    public func recordHistory(audit: [AuditEvent], calls: [Call], bookings: [Booking], decisions: [ReviewDecision]) throws {
-        try write { db in
-            for call in calls { try call.upsert(db) }
-            for booking in bookings { try booking.insert(db, onConflict: .ignore) }
-            for decision in decisions { try decision.insert(db, onConflict: .ignore) }
-            _ = try AuditChain.append(audit, in: db)
-        }
-    }
-}

@@ -200,13 +200,3 @@ public struct OutboxCursor: Sendable, Equatable {
     public init(createdAt: UnixMillis, id: String) { self.createdAt = createdAt; self.id = id }
     public init(_ item: OutboxItem) { self.init(createdAt: item.createdAt, id: item.id) }
 }
-
-extension OutboxStore {
-    /// Bulk load for generated history: items and their attempts as they are.
-    public func recordHistory(items: [OutboxItem], attempts: [OutboxAttempt]) throws {
-        try write { db in
-            for item in items { try item.insert(db, onConflict: .replace) }
-            for attempt in attempts { try attempt.insert(db, onConflict: .replace) }
-        }
-    }
-}
