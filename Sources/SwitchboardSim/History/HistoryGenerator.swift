@@ -82,6 +82,7 @@ public struct HistoryGenerator {
         var pending = Heap<Scheduled>()
         var order = 0
         var batch = Batch()
+        let batches = BatchWriter(audit: audit, outbox: outbox)
         let firstStart = plan.endsAt - plan.spanMillis
         let step = plan.spanMillis / Int64(max(plan.calls, 1))
         let patients = max(500, plan.calls / 3)
@@ -107,7 +108,10 @@ public struct HistoryGenerator {
                         detail: JSONText.object(["booking_id": d.bookingId, "decision": d.decision.rawValue, "category": d.category])))
                     report.auditRows += 1; report.decisions += 1
                 }
-                if batch.audit.count >= 20_000 { try batch.flush(audit: audit, outbox: outbox) }
+                if batch.audit.count >= 20_000 {
+                    try batches.write(batch)
+                    batch = Batch()
+                }
             }
         }
 
@@ -122,7 +126,8 @@ public struct HistoryGenerator {
                  rng: &rng, report: &report, batch: &batch, schedule: schedule)
         }
         try drain(until: plan.endsAt)
-        try batch.flush(audit: audit, outbox: outbox)
+        try batches.write(batch)
+        try batches.finish()
         report.outboxByStatus = Dictionary(uniqueKeysWithValues: try outbox.countsByStatus().map { ($0.key.rawValue, $0.value) })
         report.seconds = Date().timeIntervalSince(started)
         return report
@@ -237,19 +242,54 @@ public struct HistoryGenerator {
     }
 
     /// Rows waiting to be written, flushed in big transactions (one per database).
-    private struct Batch {
+    struct Batch: Sendable {
         var audit: [AuditEvent] = []
         var calls: [Call] = []
         var bookings: [Booking] = []
         var decisions: [ReviewDecision] = []
         var outbox: [OutboxItem] = []
         var attempts: [OutboxAttempt] = []
+    }
+}
 
-        mutating func flush(audit store: AuditStore, outbox: OutboxStore) throws {
-            // Bookings must exist before their decisions; calls may be written twice (start, end).
-            try store.recordHistory(audit: audit, calls: calls, bookings: bookings, decisions: decisions)
-            try outbox.recordHistory(items: self.outbox, attempts: attempts)
-            self = Batch()
+/// Writes batches on two background queues, one per database, while the generator
+/// makes the next batch: generating and writing overlap on a 2-core machine. At most
+/// one batch per database is in flight, so memory stays bounded.
+final class BatchWriter: @unchecked Sendable {
+    private let audit: AuditStore
+    private let outbox: OutboxStore
+    private let auditQueue = DispatchQueue(label: "history.audit")
+    private let outboxQueue = DispatchQueue(label: "history.outbox")
+    private let inFlight = DispatchGroup()
+    private let lock = NSLock()
+    private var failure: (any Error)?
+
+    init(audit: AuditStore, outbox: OutboxStore) {
+        self.audit = audit
+        self.outbox = outbox
+    }
+
+    /// Waits for the previous batch, then starts writing this one.
+    func write(_ batch: HistoryGenerator.Batch) throws {
+        try finish()
+        inFlight.enter()
+        auditQueue.async { [self] in
+            record { try audit.recordHistory(audit: batch.audit, calls: batch.calls, bookings: batch.bookings, decisions: batch.decisions) }
         }
+        inFlight.enter()
+        outboxQueue.async { [self] in
+            record { try outbox.recordHistory(items: batch.outbox, attempts: batch.attempts) }
+        }
+    }
+
+    /// Waits for everything written so far; rethrows the first failure.
+    func finish() throws {
+        inFlight.wait()
+        try lock.withLock { if let failure { throw failure } }
+    }
+
+    private func record(_ body: () throws -> Void) {
+        do { try body() } catch { lock.withLock { if failure == nil { failure = error } } }
+        inFlight.leave()
     }
 }
