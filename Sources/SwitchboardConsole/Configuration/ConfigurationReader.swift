@@ -62,9 +62,10 @@ struct ConfigurationReader {
         let choices = OperatorRole.allCases.map(\.rawValue).joined(separator: ", ")
         for (user, value) in table.sorted(by: { $0.0 < $1.0 }) {
             if refuseSecret(user, value, table: "roles") { continue }
-            if value.table != nil {
+            if let nested = value.table {
                 // `maria.g = "reviewer"` is a dotted key in TOML: a table, not a user name.
-                warn(user, "user names with dots must be quoted, like \"\(user).…\" = \"reviewer\"", table: "roles")
+                let dotted = nested.map { "\(user).\($0.0)" }.sorted().first ?? user
+                warn(dotted, "user names with dots must be quoted: \"\(dotted)\" = …", table: "roles")
                 continue
             }
             guard let word = value.string, let role = OperatorRole(rawValue: word) else {
