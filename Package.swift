@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "SwitchboardStream", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
         .target(name: "TerminalUI", dependencies: ["CNcurses", toml]),
         .target(name: "SwitchboardConsole", dependencies: [
-            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardStream", "TerminalUI", logging,
+            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardStream", "TerminalUI", logging, toml,
         ]),
         .target(name: "SwitchboardSim", dependencies: [
             "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", flyingFox, crypto, logging, collections, grdb,
@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "SwitchboardEHRTests", dependencies: ["SwitchboardEHR", "SwitchboardHTTP", "SwitchboardCore", flyingFox]),
         .testTarget(name: "SwitchboardStreamTests", dependencies: ["SwitchboardStream", "SwitchboardHTTP", "SwitchboardCore", flyingFox]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
-        .testTarget(name: "SwitchboardConsoleTests", dependencies: ["SwitchboardConsole", "TerminalUI", "SwitchboardStore", "SwitchboardSim"]),
+        .testTarget(name: "SwitchboardConsoleTests", dependencies: ["SwitchboardConsole", "TerminalUI", "SwitchboardStore", "SwitchboardSim", "SwitchboardTesting"]),
         .testTarget(name: "SwitchboardSimTests", dependencies: ["SwitchboardSim", "SwitchboardEHR", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", grdb]),
         .testTarget(name: "EndToEndTests", dependencies: ["SwitchboardStore", "SwitchboardCore", "SwitchboardTesting"]),
     ]

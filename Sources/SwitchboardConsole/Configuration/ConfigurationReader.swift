@@ -1,0 +1,170 @@
+import Foundation
+import SwitchboardCore
+import TOMLKit
+import TerminalUI
+
+/// Turns a parsed config table into settings, keeping what it understands and warning
+/// about the rest with the line it is on.
+struct ConfigurationReader {
+    let file: String
+    let lines: SourceLines
+    var warnings: [ConfigWarning] = []
+
+    /// Key names that hold secrets. They are refused wherever they appear, and their
+    /// values are never repeated in a warning.
+    static let secretNames: Set<String> = ["secret", "client_secret", "password", "token", "access_token", "api_key"]
+
+    static let topLevelKeys = [
+        "audit", "outbox", "events", "theme", "read_only", "go_live_start", "undo_seconds", "overdue_minutes",
+        "idle_lock_minutes", "ehr", "roles", "keys",
+    ]
+
+    mutating func read(_ table: TOMLTable) -> ConsoleConfiguration {
+        var c = ConsoleConfiguration()
+        for (key, value) in table.sorted(by: { $0.0 < $1.0 }) {
+            if refuseSecret(key, value, table: nil) { continue }
+            switch key {
+            case "audit": c.auditPath = path(value, key)
+            case "outbox": c.outboxPath = path(value, key)
+            case "events": c.events = string(value, key)
+            case "theme": c.theme = string(value, key)
+            case "read_only":
+                if let flag = value.bool { c.readOnly = flag } else { warn(key, "read_only must be true or false") }
+            case "go_live_start": c.goLiveStart = instant(value, key)
+            case "undo_seconds": c.undoSeconds = number(value, key, in: 0...60, unit: "seconds") ?? c.undoSeconds
+            case "overdue_minutes": c.overdueMinutes = number(value, key, in: 1...10_080, unit: "minutes") ?? c.overdueMinutes
+            case "idle_lock_minutes": c.idleLockMinutes = number(value, key, in: 1...1_440, unit: "minutes") ?? c.idleLockMinutes
+            case "ehr": readEHR(value, into: &c)
+            case "roles": readRoles(value, into: &c)
+            case "keys": readKeys(value, into: &c)
+            default: unknown(key, value, table: nil)
+            }
+        }
+        return c
+    }
+
+    private mutating func readEHR(_ value: TOMLValueConvertible, into c: inout ConsoleConfiguration) {
+        guard let table = value.table else { return warn("ehr", "[ehr] must be a table") }
+        for (key, value) in table.sorted(by: { $0.0 < $1.0 }) {
+            if refuseSecret(key, value, table: "ehr") { continue }
+            switch key {
+            case "base_url": c.ehrBaseURL = url(value, key)
+            case "token_url": c.ehrTokenURL = url(value, key)
+            case "client_id": c.ehrClientID = string(value, key, table: "ehr")
+            case "secret_file": c.ehrSecretFile = path(value, key, table: "ehr")
+            default: unknown(key, value, table: "ehr")
+            }
+        }
+    }
+
+    private mutating func readRoles(_ value: TOMLValueConvertible, into c: inout ConsoleConfiguration) {
+        guard let table = value.table else { return warn("roles", "[roles] must be a table of user = \"role\"") }
+        let choices = OperatorRole.allCases.map(\.rawValue).joined(separator: ", ")
+        for (user, value) in table.sorted(by: { $0.0 < $1.0 }) {
+            if refuseSecret(user, value, table: "roles") { continue }
+            if let nested = value.table {
+                // `maria.g = "reviewer"` is a dotted key in TOML: a table, not a user name.
+                let dotted = nested.map { "\(user).\($0.0)" }.sorted().first ?? user
+                warn(dotted, "user names with dots must be quoted: \"\(dotted)\" = …", table: "roles")
+                continue
+            }
+            guard let word = value.string, let role = OperatorRole(rawValue: word) else {
+                warn(user, "unknown role \(value.debugDescription) for \(user) (one of: \(choices))", table: "roles")
+                continue
+            }
+            if user == "default_role" { c.defaultRole = role } else { c.roles[user] = role }
+        }
+    }
+
+    private mutating func readKeys(_ value: TOMLValueConvertible, into c: inout ConsoleConfiguration) {
+        guard let table = value.table else { return warn("keys", "[keys] must be a table of action = [\"key\", …]") }
+        for (action, value) in table.sorted(by: { $0.0 < $1.0 }) {
+            if refuseSecret(action, value, table: "keys") { continue }
+            let texts: [String]
+            if let single = value.string {
+                texts = [single]
+            } else if let array = value.array, array.allSatisfy({ $0.string != nil }) {
+                texts = array.compactMap(\.string)
+            } else {
+                warn(action, "keys for \(action) must be a string or a list of strings", table: "keys")
+                continue
+            }
+            let known = texts.filter { Key(parsing: $0) != nil }
+            for text in texts where Key(parsing: text) == nil {
+                warn(action, "unknown key \"\(text)\" for \(action) (e.g. \"x\", \"ctrl-x\", \"enter\", \"f5\")", table: "keys")
+            }
+            c.keys[action] = known
+        }
+    }
+
+    // MARK: Values
+
+    private mutating func string(_ value: TOMLValueConvertible, _ key: String, table: String? = nil) -> String? {
+        guard let text = value.string, !text.isEmpty else {
+            warn(key, "\(key) must be a non-empty string", table: table)
+            return nil
+        }
+        return text
+    }
+
+    /// A file path; `~/` is the user's home.
+    private mutating func path(_ value: TOMLValueConvertible, _ key: String, table: String? = nil) -> String? {
+        string(value, key, table: table).map { ($0 as NSString).expandingTildeInPath }
+    }
+
+    private mutating func url(_ value: TOMLValueConvertible, _ key: String) -> String? {
+        guard let text = string(value, key, table: "ehr") else { return nil }
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), url.host != nil,
+              scheme == "https" || scheme == "http" else {
+            warn(key, "\(key) must be an http(s) URL, not \(value.debugDescription)", table: "ehr")
+            return nil
+        }
+        return text
+    }
+
+    private mutating func number(_ value: TOMLValueConvertible, _ key: String, in range: ClosedRange<Int>, unit: String) -> Int? {
+        guard let n = value.int, range.contains(n) else {
+            warn(key, "\(key) must be a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound), not \(value.debugDescription); using the default")
+            return nil
+        }
+        return n
+    }
+
+    /// An ISO 8601 instant with a zone, written as a TOML date-time or as a string.
+    private mutating func instant(_ value: TOMLValueConvertible, _ key: String) -> UnixMillis? {
+        let text = value.dateTime?.debugDescription ?? value.string
+        guard let text, let millis = parseISO8601(text) else {
+            warn(key, "\(key) must be an ISO 8601 time with a zone, like 2026-11-24T08:00:00Z, not \(value.debugDescription)")
+            return nil
+        }
+        return millis
+    }
+
+    // MARK: Warnings
+
+    /// Refuses a key named like a secret, without repeating its value. Returns whether it did.
+    private mutating func refuseSecret(_ key: String, _ value: TOMLValueConvertible, table: String?) -> Bool {
+        guard Self.secretNames.contains(key.lowercased()) else { return false }
+        warn(key, "\"\(key)\" refused: a secret never goes in the config file (it would be shown, copied and backed up); "
+             + "put it in a file only you can read and name that file with secret_file in [ehr]", table: table)
+        return true
+    }
+
+    private mutating func unknown(_ key: String, _ value: TOMLValueConvertible, table: String?) {
+        let place = table.map { " in [\($0)]" } ?? ""
+        warn(key, "unknown key \"\(key)\"\(place)", table: table)
+        if let nested = value.table { refuseSecrets(in: nested, table: key) }
+    }
+
+    /// Secrets hidden in an unknown table are still refused by name.
+    private mutating func refuseSecrets(in table: TOMLTable, table name: String) {
+        for (key, value) in table.sorted(by: { $0.0 < $1.0 }) {
+            if refuseSecret(key, value, table: name) { continue }
+            if let nested = value.table { refuseSecrets(in: nested, table: "\(name).\(key)") }
+        }
+    }
+
+    private mutating func warn(_ key: String, _ message: String, table: String? = nil) {
+        warnings.append(ConfigWarning(file: file, line: lines.line(ofKey: key, inTable: table), message: message))
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardEHR
+import SwitchboardStore
+
+/// The review rules, in one place: the Review screen and `switchboard review` both act
+/// through this type, so a key press and a script are held to the same checks.
+///
+///     let actions = ReviewActions(audit: audit, outbox: outbox, operator: me, undoSeconds: 5)
+///     switch try actions.approve(bookingId: "bk-0000688", now: Clock.nowMillis()) {
+///     case .recorded: …                        // the row moves to decided
+///     case .alreadyDecided(let first): …       // "approved by maria.g at …"
+///     case .noSuchBooking, .notAllowed: …
+///     }
+public struct ReviewActions: Sendable {
+    public let audit: AuditStore
+    public let outbox: OutboxStore?
+    public let `operator`: OperatorIdentity
+    public let undoSeconds: Int
+
+    public init(audit: AuditStore, outbox: OutboxStore?, operator: OperatorIdentity, undoSeconds: Int) {
+        self.audit = audit
+        self.outbox = outbox
+        self.operator = `operator`
+        self.undoSeconds = undoSeconds
+    }
+
+    // MARK: Approve
+
+    /// Approves one booking: written at most once (the store's compare-and-set), with its
+    /// audit row in the same transaction.
+    public func approve(bookingId: String, now: UnixMillis) throws -> ReviewOutcome {
+        if let refusal = `operator`.reviewRefusal { return .notAllowed(refusal) }
+        let decision = ReviewDecision(bookingId: bookingId, decision: .approved, operator: `operator`.user, decidedAt: now)
+        return ReviewOutcome(try audit.decide(decision))
+    }
+
+    /// Takes back this operator's own approval within `undoSeconds`.
+    public func undoApproval(bookingId: String, now: UnixMillis) throws -> UndoOutcome {
+        if let refusal = `operator`.reviewRefusal { return .refused(reason: refusal) }
+        return try audit.undoApproval(bookingId: bookingId, operator: `operator`.user, now: now,
+                                      withinMillis: Int64(undoSeconds) * 1000)
+    }
+
+    /// Approves exactly `ids` — the selection as it was when the operator confirmed, not
+    /// whatever matches now — each with its own compare-and-set.
+    public func approveAll(_ ids: [String], now: UnixMillis) throws -> BulkOutcome {
+        var outcome = BulkOutcome()
+        if let refusal = `operator`.reviewRefusal {
+            outcome.notAllowed = refusal
+            return outcome
+        }
+        var seen: Set<String> = []
+        for id in ids where seen.insert(id).inserted {
+            switch try approve(bookingId: id, now: now) {
+            case .recorded: outcome.approved.append(id)
+            case .alreadyDecided(let first): outcome.alreadyDecided.append(first)
+            case .noSuchBooking(let missing): outcome.missing.append(missing)
+            case .notAllowed(let reason): outcome.notAllowed = reason
+            }
+        }
+        return outcome
+    }
+
+    // MARK: Correct
+
+    /// Records a correction and queues the EHR change.
+    ///
+    /// The decision lives in `audit.sqlite` and the EHR change in `outbox.sqlite`; no
+    /// transaction spans both. So the order is:
+    /// 1. queue the change *held* (due at the end of time: no worker picks it up);
+    /// 2. record the decision (compare-and-set);
+    /// 3. won: release the item (due now); lost: discard it.
+    /// Nothing reaches the EHR unless its decision is on record. A crash between 1 and 3
+    /// leaves a held item that the Outbox screen shows and an operator can release or
+    /// discard; it is never sent by itself.
+    public func correct(_ correction: Correction, now: UnixMillis) throws -> ReviewOutcome {
+        if let refusal = `operator`.reviewRefusal { return .notAllowed(refusal) }
+        guard let outbox else { throw CorrectionError.noOutbox }
+        guard let booking = try audit.booking(id: correction.bookingId) else { return .noSuchBooking(correction.bookingId) }
+        if let first = try audit.decision(bookingId: booking.bookingId) { return .alreadyDecided(first) }
+        return try queueAndDecide(correction, booking: booking, outbox: outbox, now: now)
+    }
+
+    /// Steps 1–3 above; the early check in `correct` only saves queueing in the common case.
+    func queueAndDecide(_ correction: Correction, booking: Booking, outbox: OutboxStore, now: UnixMillis) throws -> ReviewOutcome {
+        let change = try CorrectionChange(booking: booking, correction: correction)
+
+        let item = OutboxItem(
+            id: "ob-correction-\(booking.bookingId)-\(now)-\(UUID().uuidString.prefix(8).lowercased())", createdAt: now,
+            callId: booking.callId, bookingId: booking.bookingId, ehrSystem: try ehrSystem(of: booking), transport: .fhir,
+            operation: "appointment.update", request: change.request,
+            // Unique per attempt: two reviewers correcting the same booking at once must
+            // each hold (and, on losing, discard) only their own item.
+            idempotencyKey: "correction:\(booking.bookingId):\(`operator`.user):\(now)",
+            nextAttemptAt: ReviewActions.heldUntilDecided, updatedAt: now)
+        try outbox.enqueue([item])
+
+        let decision = ReviewDecision(bookingId: booking.bookingId, decision: .corrected, category: correction.category.rawValue,
+                                      note: correction.note, operator: `operator`.user, decidedAt: now,
+                                      before: change.before, after: change.after)
+        let outcome = ReviewOutcome(try audit.decide(decision))
+        switch outcome {
+        case .recorded:
+            _ = try outbox.retryNow(id: item.id, now: now)
+        case .alreadyDecided(let first):
+            _ = try outbox.discard(id: item.id, reason: "\(first.operator) decided this booking first", now: now)
+        case .noSuchBooking, .notAllowed:
+            _ = try outbox.discard(id: item.id, reason: "the correction was not recorded", now: now)
+        }
+        return outcome
+    }
+
+    /// `next_attempt_at` of a correction queued before its decision is recorded: no
+    /// worker's schedule ever reaches it.
+    public static let heldUntilDecided: UnixMillis = .max
+
+    /// Where the booking's correction stands in the outbox (waiting, sent, failed 412, …),
+    /// or nil if it has none. The latest item that was not discarded wins.
+    public func correctionStatus(bookingId: String) throws -> OutboxItem? {
+        guard let outbox else { return nil }
+        let corrections = try outbox.items(forBooking: bookingId).filter { $0.idempotencyKey.hasPrefix("correction:") }
+        return corrections.last { $0.status != .discarded } ?? corrections.last
+    }
+
+    /// The EHR the booking was made in, from its call's appointment write; the correction
+    /// goes back to the same system.
+    private func ehrSystem(of booking: Booking) throws -> String {
+        guard let callId = booking.callId else { return "ehr" }
+        let steps = try audit.steps(ofCall: callId)
+        let write = steps.last { $0.action.hasPrefix("appointment.") && $0.ehrSystem != nil } ?? steps.last { $0.ehrSystem != nil }
+        return write?.ehrSystem ?? "ehr"
+    }
+}
+
+/// What became of a decision offered for one booking.
+public enum ReviewOutcome: Sendable, Equatable {
+    /// This decision is on record, with its audit row.
+    case recorded(ReviewDecision)
+    /// Someone decided first; theirs stands (who, what and when).
+    case alreadyDecided(ReviewDecision)
+    case noSuchBooking(String)
+    /// The operator's role or the console's read-only mode forbids it; the text says which.
+    case notAllowed(String)
+
+    init(_ outcome: DecisionOutcome) {
+        switch outcome {
+        case .recorded(let decision, _): self = .recorded(decision)
+        case .alreadyDecided(let first): self = .alreadyDecided(first)
+        case .noSuchBooking(let id): self = .noSuchBooking(id)
+        }
+    }
+}
+
+/// What a bulk approve did, booking by booking.
+public struct BulkOutcome: Sendable, Equatable {
+    public var approved: [String] = []
+    /// Bookings someone else decided first, with their decisions.
+    public var alreadyDecided: [ReviewDecision] = []
+    public var missing: [String] = []
+    /// Set when nothing was done because the operator may not review.
+    public var notAllowed: String?
+
+    public init() {}
+}
+
+/// A reviewer's correction of one booking. Times are unix milliseconds.
+public struct Correction: Sendable, Equatable {
+    public var bookingId: String
+    public var category: CorrectionCategory
+    public var note: String?
+    public var newStart: UnixMillis?
+    public var newEnd: UnixMillis?
+    /// The free slot chosen in the live slot picker (`Slot/…`).
+    public var newSlotRef: String?
+    public var newProviderRef: String?
+    public var newAppointmentType: String?
+    /// The booking should not exist: cancel the appointment.
+    public var cancel: Bool
+
+    public init(bookingId: String, category: CorrectionCategory, note: String? = nil, newStart: UnixMillis? = nil,
+                newEnd: UnixMillis? = nil, newSlotRef: String? = nil, newProviderRef: String? = nil,
+                newAppointmentType: String? = nil, cancel: Bool = false) {
+        self.bookingId = bookingId; self.category = category; self.note = note
+        self.newStart = newStart; self.newEnd = newEnd; self.newSlotRef = newSlotRef
+        self.newProviderRef = newProviderRef; self.newAppointmentType = newAppointmentType; self.cancel = cancel
+    }
+
+    /// Whether the correction changes anything in the EHR.
+    public var changesAppointment: Bool {
+        cancel || newStart != nil || newEnd != nil || newSlotRef != nil || newProviderRef != nil || newAppointmentType != nil
+    }
+}
+
+/// Why a correction was not even offered for a decision.
+public enum CorrectionError: Error, Equatable, CustomStringConvertible {
+    /// No outbox database is configured, so the EHR change could not be queued.
+    case noOutbox
+    case nothingToChange(bookingId: String)
+    case cancelWithChanges(bookingId: String)
+    case endBeforeStart(bookingId: String)
+    /// The agent recorded no EHR version, so the update could not be made conditional.
+    case noVersion(bookingId: String, appointmentRef: String)
+
+    public var description: String {
+        switch self {
+        case .noOutbox:
+            "corrections need the outbox database (--outbox PATH, or outbox in the config): the EHR change must be queued with the decision"
+        case .nothingToChange(let id):
+            "\(id): a correction must change something: a new time or slot, provider, type, or cancel"
+        case .cancelWithChanges(let id):
+            "\(id): cancel the appointment or change it, not both"
+        case .endBeforeStart(let id):
+            "\(id): the new end must be after the new start"
+        case .noVersion(let id, let ref):
+            "\(id): the agent recorded no version of \(ref), so a safe update (If-Match) is impossible; correct it in the EHR"
+        }
+    }
+}
+
+/// The EHR change a correction asks for, and the decision's `before`/`after`.
+struct CorrectionChange {
+    var request: String
+    var before: String
+    var after: String
+
+    init(booking: Booking, correction c: Correction) throws(CorrectionError) {
+        let id = booking.bookingId
+        guard c.changesAppointment else { throw .nothingToChange(bookingId: id) }
+        let cancel = c.cancel
+        if cancel && (c.newStart != nil || c.newEnd != nil || c.newSlotRef != nil || c.newProviderRef != nil || c.newAppointmentType != nil) {
+            throw .cancelWithChanges(bookingId: id)
+        }
+        guard let version = booking.appointmentVersion, !version.isEmpty else {
+            throw .noVersion(bookingId: id, appointmentRef: booking.appointmentRef)
+        }
+        // A new start alone keeps the appointment's length.
+        let start = c.newStart ?? booking.startAt
+        let end = c.newEnd ?? (c.newStart.map { $0 + (booking.endAt - booking.startAt) } ?? booking.endAt)
+        guard end > start else { throw .endBeforeStart(bookingId: id) }
+        let provider = c.newProviderRef ?? booking.providerRef
+        let type = c.newAppointmentType ?? booking.appointmentType
+
+        before = JSONText.object([
+            "status": "booked", "start_at": booking.startAt, "end_at": booking.endAt, "provider_ref": booking.providerRef,
+            "appointment_type": booking.appointmentType, "appointment_version": version,
+        ])
+        after = JSONText.object([
+            "status": cancel ? "cancelled" : "booked", "start_at": start, "end_at": end, "provider_ref": provider,
+            "appointment_type": type, "slot_ref": c.newSlotRef,
+        ])
+
+        // The whole appointment as it should be: FHIR PUT replaces the resource, and
+        // If-Match on the version the agent saw makes the EHR refuse (412) if anyone
+        // changed it since, instead of overwriting their change.
+        let appointmentId = String(booking.appointmentRef.split(separator: "/").last ?? Substring(booking.appointmentRef))
+        var participants: [AppointmentParticipant] = []
+        if let patient = booking.patientRef { participants.append(AppointmentParticipant(actor: Reference(patient), status: .accepted)) }
+        if let provider { participants.append(AppointmentParticipant(actor: Reference(provider), status: .accepted)) }
+        let appointment = Appointment(
+            id: appointmentId, status: cancel ? .cancelled : .booked,
+            appointmentType: type.map { CodeableConcept(coding: [Coding(system: "http://terminology.hl7.org/CodeSystem/v2-0276", code: $0)]) },
+            start: FHIRInstant(millis: start), end: FHIRInstant(millis: end),
+            slot: c.newSlotRef.map { [Reference($0)] }, participant: participants)
+        let body = (try? FHIRJSON.encode(appointment)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        request = JSONText.object([
+            "method": "PUT", "url": "Appointment/\(appointmentId)",
+            "headers": ["If-Match": "W/\"\(version)\"", "Content-Type": FHIRJSON.contentType],
+            "body": body,
+        ])
+    }
+}

@@ -1,1 +1,0 @@
-// SwitchboardConsole: see docs/architecture.md
