@@ -71,7 +71,7 @@ extension AuditStore {
         return ReviewItem(booking: booking, decision: decision)
     }
 
-    private static func conditions(_ filter: ReviewFilter) -> ([String], [any DatabaseValueConvertible]) {
+    static func conditions(_ filter: ReviewFilter) -> ([String], [any DatabaseValueConvertible]) {
         var clauses = ["b.review_required = 1"]
         var args: [any DatabaseValueConvertible] = []
         if filter.undecidedOnly { clauses.append("b.decided = 0") }
@@ -186,6 +186,31 @@ extension AuditStore {
                                    resourceType: "Appointment", resourceId: booking?.appointmentRef, outcome: .success,
                                    detail: JSONText.object(["booking_id": bookingId, "undone": "approved"]))
             return .undone(audit: try AuditChain.append([event], in: db)[0])
+        }
+    }
+}
+
+extension AuditStore {
+    /// How many bookings the filter lists. Cheap (a partial-index count) without a text
+    /// filter; with one it scans, so callers ask only when the list is small.
+    public func reviewCount(_ filter: ReviewFilter = .init()) throws -> Int {
+        try read { db in
+            let (clauses, args) = Self.conditions(filter)
+            return try Int.fetchOne(db.cachedStatement(sql: """
+                SELECT count(*) FROM booking b INDEXED BY booking_review_queue WHERE \(clauses.joined(separator: " AND "))
+                """), arguments: StatementArguments(args)) ?? 0
+        }
+    }
+
+    /// The 1-based position of `cursor` in the filtered queue (an index range count).
+    public func reviewPosition(_ filter: ReviewFilter = .init(), of cursor: ReviewCursor) throws -> Int {
+        try read { db in
+            var (clauses, args) = Self.conditions(filter)
+            clauses.append("(b.decided, b.booked_at, b.booking_id) <= (?, ?, ?)")
+            args += [cursor.decided ? 1 : 0, cursor.bookedAt, cursor.bookingId]
+            return try Int.fetchOne(db.cachedStatement(sql: """
+                SELECT count(*) FROM booking b INDEXED BY booking_review_queue WHERE \(clauses.joined(separator: " AND "))
+                """), arguments: StatementArguments(args)) ?? 0
         }
     }
 }

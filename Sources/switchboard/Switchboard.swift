@@ -8,7 +8,8 @@ struct Switchboard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "Watch and correct a practice's AI phone agent: review bookings, watch calls, unstick the outbox.",
-        subcommands: [Status.self])
+        subcommands: [Open.self, Demo.self, Status.self],
+        defaultSubcommand: Open.self)
 }
 
 /// Where the agent's databases are.

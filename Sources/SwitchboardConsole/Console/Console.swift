@@ -1,0 +1,226 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStream
+import TerminalUI
+
+/// Messages into the console's one loop, from timers, background work and watchers.
+public enum ConsoleMessage: Sendable {
+    /// Another process (or this one) committed to a database.
+    case databasesChanged
+    /// The once-a-second clock for the window countdown and ages.
+    case tick
+    case toastExpired(Int)
+    case review(ReviewMessage)
+    /// A message from the live event stream.
+    case stream(EventStreamMessage)
+}
+
+/// The screens the `:` command line and Tab switch between. A later screen is one more
+/// case here and one more property on `Console`.
+enum ScreenName: String, CaseIterable {
+    case review
+}
+
+/// The console: one program in one loop. It owns the screens, the command line, the
+/// help overlay and transient messages; screens render into the cell grid.
+public struct Console: Program {
+    public typealias Message = ConsoleMessage
+
+    private let context: ConsoleContext
+    private let theme: Theme
+    private var globalKeys: KeyMap<ConsoleAction>
+    private var screenKeys: [KeyMap<ConsoleAction>]
+    private var review: ReviewScreen
+    private var current = ScreenName.review
+    private var command: CommandPrompt?
+    private var help: HelpOverlay?
+    private var toasts = Toasts()
+    private var size = Size(width: 80, height: 24)
+    private let sizeGuard = SizeGuard()
+    /// What the live event stream says about the agent and the EHR.
+    private var live = LiveStatus()
+
+    init(context: ConsoleContext, theme: Theme, remapping: [String: [String]], warnings: [String]) {
+        self.context = context
+        self.theme = theme
+        globalKeys = ConsoleKeys.global()
+        screenKeys = ReviewScreen.keyMaps(identity: context.identity, readOnly: context.readOnly)
+        var problems = warnings
+        if !remapping.isEmpty {
+            problems += globalKeys.applyRemapping(remapping.filter { Self.globalActions.contains($0.key) }, file: "config.toml").map(\.description)
+            for index in screenKeys.indices {
+                let names = Set(screenKeys[index].bindings.map(\.action.rawValue))
+                problems += screenKeys[index].applyRemapping(remapping.filter { names.contains($0.key) }, file: "config.toml").map(\.description)
+            }
+            let known = Set(ConsoleAction.allCases.map(\.rawValue))
+            problems += remapping.keys.filter { !known.contains($0) }.sorted().map { "config.toml: [keys] \($0): no such action" }
+        }
+        review = ReviewScreen(context: context)
+        for problem in problems.prefix(3) { toasts.show(problem, kind: .error) }
+    }
+
+    private static let globalActions = Set(ConsoleKeys.global().bindings.map(\.action.rawValue))
+
+    public mutating func start() -> Reaction<ConsoleMessage> {
+        var reaction = Reaction<ConsoleMessage>.after(1, .tick)
+        for toast in toasts.items { reaction = reaction.and(.after(Toasts.duration * 2, .toastExpired(toast.id))) }
+        return reaction
+    }
+
+    public mutating func resize(to size: Size) {
+        self.size = size
+        review.resize(bodyHeight: size.height - 3)
+    }
+
+    // MARK: Keys
+
+    public mutating func handle(_ key: Key) -> Reaction<ConsoleMessage> {
+        if key == .resize { return .repaint }
+        if !sizeGuard.fits(size) {
+            return key == .char("q") || key == .ctrl("c") ? .quit : .none
+        }
+        if var overlay = help {
+            if key == .escape || key == .char("?") || key == .char("q") { help = nil } else { _ = overlay.handle(key); help = overlay }
+            return .redraw
+        }
+        if var prompt = command { return handleCommand(key, prompt: &prompt) }
+        if review.capturesKeys { return after(review.handleCaptured(key)) }
+        if review.handleDetailsScroll(key) { return .redraw }
+        if key == .ctrl("c") { return .quit }
+        if let binding = globalKeys.binding(for: key) { return perform(binding) }
+        for map in screenKeys {
+            if let binding = map.binding(for: key) { return perform(binding) }
+        }
+        return .none
+    }
+
+    private mutating func perform(_ binding: KeyBinding<ConsoleAction>) -> Reaction<ConsoleMessage> {
+        if let reason = binding.disabledReason { return notify(reason, kind: .error) }
+        switch binding.action {
+        case .quit: return .quit
+        case .help:
+            help = HelpOverlay(sections: ([globalKeys] + screenKeys).map(HelpSection.init))
+            return .redraw
+        case .command:
+            command = CommandPrompt(prompt: ":", names: ScreenName.allCases.map(\.rawValue) + ["quit", "help"], history: command?.history ?? [])
+            return .redraw
+        case .repaint: return .repaint
+        case .nextScreen, .previousScreen:
+            // One screen so far; Tab still lands on it rather than doing nothing surprising.
+            current = .review
+            return .redraw
+        default:
+            return after(review.perform(binding.action))
+        }
+    }
+
+    private mutating func handleCommand(_ key: Key, prompt: inout CommandPrompt) -> Reaction<ConsoleMessage> {
+        switch prompt.handle(key) {
+        case .editing:
+            command = prompt
+            return .redraw
+        case .cancelled:
+            command = nil
+            return .redraw
+        case .submitted(let text):
+            command = nil
+            let word = text.trimmingCharacters(in: .whitespaces).lowercased()
+            if word == "q" || word == "quit" { return .quit }
+            if word == "help" { return perform(globalKeys.binding(of: .help)!) }
+            if let screen = ScreenName(rawValue: word) {
+                current = screen
+                return .redraw
+            }
+            return notify("No such screen or command: \(word). Try :review, :help, :quit.", kind: .error)
+        }
+    }
+
+    /// Shows the screen's notices as transient messages, each with its expiry timer.
+    private mutating func after(_ reaction: Reaction<ConsoleMessage>) -> Reaction<ConsoleMessage> {
+        var result = reaction.and(.redraw)
+        for notice in review.notices { result = result.and(notify(notice.text, kind: notice.kind)) }
+        review.notices.removeAll()
+        return result
+    }
+
+    private mutating func notify(_ text: String, kind: Toasts.Kind) -> Reaction<ConsoleMessage> {
+        let id = toasts.show(text, kind: kind)
+        return Reaction.redraw.and(.after(kind == .error ? Toasts.duration * 2 : Toasts.duration, .toastExpired(id)))
+    }
+
+    // MARK: Messages
+
+    public mutating func update(_ message: ConsoleMessage) -> Reaction<ConsoleMessage> {
+        switch message {
+        case .databasesChanged:
+            review.reload()
+            return .redraw
+        case .tick:
+            // Ages and the window clock move once a second; only changed cells are sent.
+            return Reaction.redraw.and(.after(1, .tick))
+        case .toastExpired(let id):
+            return toasts.expire(id) ? .redraw : .none
+        case .review(let inner):
+            return after(review.update(inner))
+        case .stream(let streamMessage):
+            let reconcile = live.apply(streamMessage)
+            if reconcile { review.reload() }
+            return .redraw
+        }
+    }
+
+    // MARK: Rendering
+
+    public func render(into grid: inout CellGrid) {
+        guard sizeGuard.fits(grid.size) else { return sizeGuard.render(into: &grid, theme: theme) }
+        let area = Rect(grid.size)
+        grid.fill(area, style: theme.style("base"))
+        let (header, rest) = area.splitTop(1)
+        let (body, bottom) = rest.splitBottom(2)
+        renderHeader(into: &grid, rect: header)
+        review.render(into: &grid, rect: body, theme: theme)
+        let (statusLine, footer) = bottom.splitTop(1)
+        if let prompt = command ?? review.filterPrompt {
+            prompt.render(into: &grid, rect: statusLine, theme: theme)
+        } else {
+            renderStatus(into: &grid, rect: statusLine)
+        }
+        Footer.render(footerBindings, into: &grid, rect: footer, theme: theme)
+        toasts.render(into: &grid, rect: body, theme: theme)
+        if let help { help.render(into: &grid, rect: body, theme: theme) }
+    }
+
+    private var footerBindings: [KeyBinding<ConsoleAction>] {
+        let all = screenKeys.flatMap(\.bindings) + globalKeys.bindings
+        guard let only = review.footerActions else { return all }
+        return all.filter { only.contains($0.action) || $0.action == .quit }
+    }
+
+    private func renderHeader(into grid: inout CellGrid, rect: Rect) {
+        grid.fill(rect, style: theme.style("header"))
+        var x = rect.x + 1
+        x += grid.write("Switchboard", x: x, y: rect.y, style: theme.style("header.title"))
+        x += grid.write(" │ " + current.rawValue.capitalized, x: x, y: rect.y, style: theme.style("header.title"))
+        let now = context.now()
+        var parts = review.headerParts(now: now)
+        parts.append(live.ehrPart)
+        for part in parts {
+            x += grid.write(" │ ", x: x, y: rect.y, style: theme.style("header"))
+            x += grid.write(part.text, x: x, y: rect.y, style: theme.style(part.scope), maxWidth: max(0, rect.x + rect.width - x))
+        }
+        let who = "\(context.identity.user) · \(context.readOnly ? "read-only" : context.identity.role.rawValue) "
+        let width = TerminalText.width(who)
+        if x + width + 2 < rect.x + rect.width {
+            grid.write(who, x: rect.x + rect.width - width, y: rect.y, style: theme.style("header"))
+        }
+    }
+
+    private func renderStatus(into grid: inout CellGrid, rect: Rect) {
+        var text = ""
+        if let filter = review.table.source.filter.text { text += "filter: \(filter)   " }
+        if review.table.source.filter.undecidedOnly { text += "undecided only   " }
+        if !review.table.marked.isEmpty { text += "\(review.table.marked.count) selected (A approves them)   " }
+        text += live.streamText
+        grid.write(text, x: rect.x + 1, y: rect.y, style: theme.style("table.row.dim"), maxWidth: rect.width - 2)
+    }
+}

@@ -1,0 +1,17 @@
+import SwitchboardCore
+import SwitchboardStore
+
+/// What every screen works with: the databases, who is at the keyboard, the go-live
+/// clock, and the EHR (when configured). Built once at start.
+struct ConsoleContext: Sendable {
+    let audit: AuditStore
+    let outbox: OutboxStore?
+    let identity: OperatorIdentity
+    let actions: ReviewActions
+    let clock: GoLiveClock
+    let overdueMillis: Int64
+    let undoSeconds: Int
+    let readOnly: Bool
+    let slotSearch: FreeSlotSearch?
+    let now: @Sendable () -> UnixMillis
+}

@@ -1,0 +1,56 @@
+import TerminalUI
+
+/// Everything a key can do in the console. Raw values are the names used in the
+/// config's `[keys]` table (`approve = ["a", "ctrl-a"]`).
+public enum ConsoleAction: String, CaseIterable, Hashable, Sendable {
+    // Anywhere
+    case quit, help, command, repaint, nextScreen = "next_screen", previousScreen = "previous_screen"
+    // Lists
+    case down, up, pageDown = "page_down", pageUp = "page_up", first, last, select, filter, open, back
+    // Review
+    case approve, undo, correct, approveSelected = "approve_selected", toggleDecided = "toggle_decided"
+}
+
+/// The default keys, in one place (k9s/lazygit/less habits). Bindings that write are
+/// marked destructive, so read-only mode removes them all in one call.
+/// Handlers never test key
+/// literals: they receive actions, so remapping in the config reaches every screen, the
+/// footer and the `?` overlay alike.
+public enum ConsoleKeys {
+    public static func global() -> KeyMap<ConsoleAction> {
+        KeyMap(title: "Anywhere", bindings: [
+            KeyBinding(keys: [.char("q")], action: .quit, hint: "quit", help: "Quit Switchboard"),
+            KeyBinding(keys: [.char("?")], action: .help, hint: "help", help: "Show every key"),
+            KeyBinding(keys: [.char(":")], action: .command, hint: "command", help: "Command line: :review, :quit, … (Tab completes)"),
+            KeyBinding(keys: [.ctrl("l")], action: .repaint, hint: "redraw", help: "Redraw the whole screen", showsInFooter: false),
+            KeyBinding(keys: [.tab], action: .nextScreen, hint: "next", help: "Next screen", showsInFooter: false),
+            KeyBinding(keys: [.backTab], action: .previousScreen, hint: "previous", help: "Previous screen", showsInFooter: false),
+        ])
+    }
+
+    public static func list() -> KeyMap<ConsoleAction> {
+        KeyMap(title: "Lists", bindings: [
+            KeyBinding(keys: [.char("j"), .down], action: .down, hint: "down", help: "Next row", showsInFooter: false),
+            KeyBinding(keys: [.char("k"), .up], action: .up, hint: "up", help: "Previous row", showsInFooter: false),
+            KeyBinding(keys: [.pageDown, .ctrl("f")], action: .pageDown, hint: "page down", help: "Next page", showsInFooter: false),
+            KeyBinding(keys: [.pageUp, .ctrl("b")], action: .pageUp, hint: "page up", help: "Previous page", showsInFooter: false),
+            KeyBinding(keys: [.char("g"), .home], action: .first, hint: "top", help: "First row", showsInFooter: false),
+            KeyBinding(keys: [.char("G"), .end], action: .last, hint: "bottom", help: "Last row", showsInFooter: false),
+            KeyBinding(keys: [.char(" ")], action: .select, hint: "select", help: "Select or unselect the row (for bulk actions)"),
+            KeyBinding(keys: [.char("/")], action: .filter, hint: "filter", help: "Filter rows by text; Esc clears"),
+            KeyBinding(keys: [.enter], action: .open, hint: "details", help: "Open the row: the booking with the call that made it"),
+            KeyBinding(keys: [.escape], action: .back, hint: "back", help: "Back out: close details, clear selection or filter", showsInFooter: false),
+        ])
+    }
+
+    public static func review() -> KeyMap<ConsoleAction> {
+        KeyMap(title: "Review", bindings: [
+            KeyBinding(keys: [.char("a")], action: .approve, hint: "approve", help: "Approve the booking (one key; u undoes for a few seconds)", isDestructive: true),
+            KeyBinding(keys: [.char("u")], action: .undo, hint: "undo", help: "Undo your last approval while it is still fresh", isDestructive: true),
+            KeyBinding(keys: [.char("c")], action: .correct, hint: "correct", help: "Correct the booking: category, new slot from the EHR, note", isDestructive: true),
+            KeyBinding(keys: [.char("A")], action: .approveSelected, hint: "approve selected", help: "Approve exactly the selected bookings, after a confirm",
+                       isDestructive: true),
+            KeyBinding(keys: [.char("d")], action: .toggleDecided, hint: "hide decided", help: "Show only undecided bookings, or all"),
+        ])
+    }
+}

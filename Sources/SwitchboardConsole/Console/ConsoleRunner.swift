@@ -1,0 +1,96 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardEHR
+import SwitchboardHTTP
+import SwitchboardStore
+import SwitchboardStream
+import TerminalUI
+
+/// Why the console could not start, in one line for stderr, with an exit status.
+public struct ConsoleStartFailure: Error, CustomStringConvertible {
+    public var description: String
+    public var exitStatus: Int32
+}
+
+/// Opens what the configuration names and runs the console until the operator quits.
+public enum ConsoleRunner {
+    public static func run(configuration: ConsoleConfiguration, warnings: [String],
+                           environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConsoleStartFailure) {
+        guard let auditPath = configuration.auditPath else {
+            throw ConsoleStartFailure(description: "no audit database: pass --audit PATH or set `audit` in \(ConsoleConfiguration.defaultPath(environment: environment)) (or try `switchboard demo`)",
+                                      exitStatus: ExitStatus.usage)
+        }
+        if configuration.events == "-" {
+            throw ConsoleStartFailure(description: "--events - reads standard input, which the console needs for the keyboard; give an NDJSON file or an SSE URL",
+                                      exitStatus: ExitStatus.usage)
+        }
+        let mode: OpenMode = configuration.readOnly ? .readOnly : .readWrite
+        let audit: AuditStore
+        let outbox: OutboxStore?
+        do {
+            audit = try AuditStore(path: auditPath, mode: mode)
+            outbox = try configuration.outboxPath.map { path throws(StoreError) in try OutboxStore(path: path, mode: mode) }
+        } catch {
+            throw ConsoleStartFailure(description: "\(error)", exitStatus: error.exitStatus)
+        }
+
+        let identity = OperatorIdentity.current(configuration: configuration, environment: environment)
+        let now: @Sendable () -> UnixMillis = { Clock.nowMillis() }
+        let clock: GoLiveClock
+        do {
+            clock = try GoLiveClock.resolve(configuration: configuration, audit: audit, now: now())
+        } catch {
+            throw ConsoleStartFailure(description: "\(auditPath): \(error)", exitStatus: ExitStatus.dataError)
+        }
+        let http = HTTPClient()
+        let fhir = configuration.ehrBaseURL.map { base in
+            FHIRClient(baseURL: base, http: http, auth: tokenSource(configuration, http: http), timeout: .seconds(10))
+        }
+        let context = ConsoleContext(
+            audit: audit, outbox: outbox, identity: identity,
+            actions: ReviewActions(audit: audit, outbox: outbox, operator: identity, undoSeconds: configuration.undoSeconds),
+            clock: clock, overdueMillis: Int64(configuration.overdueMinutes) * 60_000, undoSeconds: configuration.undoSeconds,
+            readOnly: configuration.readOnly, slotSearch: fhir.map(FreeSlotSearch.init), now: now)
+
+        let (theme, themeWarnings) = ThemeCatalog.standard(appName: "switchboard", environment: environment).resolve(configuration.theme)
+        let terminal: CursesTerminal
+        do {
+            terminal = try CursesTerminal(environment: environment)
+        } catch {
+            throw ConsoleStartFailure(description: "\(error)", exitStatus: ExitStatus.usage)
+        }
+        defer { terminal.restore() }
+
+        let console = Console(context: context, theme: theme, remapping: configuration.keys,
+                              warnings: warnings + themeWarnings.map(\.description))
+        let loop = EventLoop(program: console, terminal: terminal)
+        let mailbox = loop.mailbox
+
+        let watch = try? DatabaseWatch(paths: [auditPath] + (configuration.outboxPath.map { [$0] } ?? []))
+        watch?.start { mailbox.post(.databasesChanged) }
+        defer { watch?.stop() }
+
+        let follower = configuration.events.map { source in
+            Task.detached {
+                for await message in eventMessages(source, http: http) { mailbox.post(.stream(message)) }
+            }
+        }
+        defer { follower?.cancel() }
+
+        loop.run()
+    }
+
+    /// OAuth 2.0 client credentials when the config names a token URL, client and secret file.
+    static func tokenSource(_ c: ConsoleConfiguration, http: HTTPClient) -> (any AccessTokenSource)? {
+        guard let tokenURL = c.ehrTokenURL, let client = c.ehrClientID, let secretFile = c.ehrSecretFile else { return nil }
+        return OAuthClientCredentials(tokenURL: tokenURL, clientID: client, secretFile: secretFile, http: http)
+    }
+
+    /// An SSE URL or an NDJSON file to follow.
+    static func eventMessages(_ source: String, http: HTTPClient) -> AsyncStream<EventStreamMessage> {
+        if source.hasPrefix("http://") || source.hasPrefix("https://") {
+            return EventStreamClient(url: source, http: http).messages()
+        }
+        return NDJSONEventSource.follow(path: source)
+    }
+}

@@ -1,0 +1,56 @@
+import SwitchboardCore
+import SwitchboardStore
+import TerminalUI
+
+/// The details of one booking: what the agent booked, why it was flagged, the decision
+/// if any, and the call that made it, step by step from the audit chain.
+enum ReviewDetails {
+    static func pane(for item: ReviewItem, context: ConsoleContext, presentation p: ReviewPresentation) -> DetailPane {
+        let b = item.booking
+        var items: [DetailPane.Item] = [
+            .heading("Booking \(b.bookingId)"),
+            .field("Kind", b.kind.rawValue),
+            .field("Patient", p.patient(b.patientDisplay) + (context.identity.seesPatientDetails ? "  (\(b.patientRef ?? "—"))" : "")),
+            .field("Provider", b.providerRef ?? "—"),
+            .field("Type", b.appointmentType ?? "—"),
+            .field("Appointment", "\(p.timestamp(b.startAt)) – \(p.clock(b.endAt))  \(b.appointmentRef) v\(b.appointmentVersion ?? "?")"),
+            .field("Booked", "\(p.timestamp(b.bookedAt))  (\(formatDuration(millis: p.now - b.bookedAt)) ago)"),
+            .field("Flagged", b.flagLabels.joined(separator: ", ")),
+        ]
+        if let d = item.decision {
+            items.append(.field("Decision", "\(d.decision.rawValue) by \(d.operator) at \(p.timestamp(d.decidedAt))"))
+            if let category = d.category { items.append(.field("Category", CorrectionCategory(rawValue: category)?.label ?? category)) }
+            if let note = d.note { items.append(.field("Note", note)) }
+            if let progress = p.corrections[b.bookingId] { items.append(.field("EHR change", progress)) }
+        } else {
+            items.append(.field("Decision", p.isOverdue(item) ? "undecided — OVERDUE" : "undecided"))
+        }
+        items.append(.blank)
+        guard let callId = b.callId else { return DetailPane(items: items) }
+        items.append(.heading("Call \(callId)"))
+        if let call = try? context.audit.call(id: callId) {
+            items.append(.field("Caller", call.caller ?? "—"))
+            items.append(.field("Intent", call.intent ?? "—"))
+            items.append(.field("Started", p.timestamp(call.startedAt)))
+            items.append(.field("Outcome", call.outcome.map { "\($0)\(call.firstCallResolved == true ? ", resolved first call" : "")" } ?? "in progress"))
+            if let summary = call.summary { items.append(.field("Summary", summary)) }
+        }
+        items.append(.blank)
+        items.append(.heading("Steps (audit)"))
+        let steps = (try? context.audit.steps(ofCall: callId)) ?? []
+        if steps.isEmpty { items.append(.text("No audit rows for this call.")) }
+        for step in steps {
+            let status = step.httpStatus.map(String.init) ?? (step.transport == .hl7v2 ? "ACK" : "—")
+            let latency = step.latencyMs.map { "\($0) ms" } ?? ""
+            let attempt = (step.attempt ?? 1) > 1 ? " try \(step.attempt!)" : ""
+            items.append(.field(p.clock(step.at) + ":" + String(p.timestamp(step.at).suffix(2)),
+                                "\(step.action)  \(step.method ?? "") \(step.resourceType ?? "")  \(status)  \(latency)  \(step.outcome.label)\(attempt)"))
+        }
+        return DetailPane(items: items)
+    }
+
+    /// What the second reviewer is told: who decided, what and when.
+    static func alreadyDecided(_ d: ReviewDecision, presentation p: ReviewPresentation) -> String {
+        "\(d.bookingId) was already \(d.decision.rawValue) by \(d.operator) at \(p.timestamp(d.decidedAt))."
+    }
+}

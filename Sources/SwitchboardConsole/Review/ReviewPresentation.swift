@@ -1,0 +1,89 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStore
+import TerminalUI
+
+/// Turns review items into table cells: pure, no terminal, table-tested. Text from the
+/// databases is drawn through the grid, which sanitizes it.
+struct ReviewPresentation {
+    var role: OperatorRole
+    var now: UnixMillis
+    /// An undecided booking older than this stands out.
+    var overdueMillis: Int64
+    /// Correction progress by booking, from the outbox (queued, sent, failed…).
+    var corrections: [String: String] = [:]
+    private let clockFormat: DateFormatter
+    private let dayFormat: DateFormatter
+    private let stampFormat: DateFormatter
+
+    init(role: OperatorRole, now: UnixMillis, overdueMillis: Int64, timeZone: TimeZone = .current) {
+        self.role = role
+        self.now = now
+        self.overdueMillis = overdueMillis
+        // Formatters are built once: making one per cell would cost more than the page query.
+        func formatter(_ pattern: String) -> DateFormatter {
+            let f = DateFormatter()
+            f.locale = Locale(identifier: "en_US_POSIX")
+            f.timeZone = timeZone
+            f.dateFormat = pattern
+            return f
+        }
+        clockFormat = formatter("HH:mm")
+        dayFormat = formatter("EEE dd HH:mm")
+        stampFormat = formatter("yyyy-MM-dd HH:mm:ss")
+    }
+
+    static let columns: [TableColumn] = [
+        TableColumn("Booked", minWidth: 5),
+        TableColumn("Patient", minWidth: 14, maxWidth: 30, flex: 3),
+        TableColumn("Provider", minWidth: 9, maxWidth: 20, flex: 1),
+        TableColumn("Type", minWidth: 8, maxWidth: 10),
+        TableColumn("Appt", minWidth: 9, maxWidth: 12),
+        TableColumn("Kind", minWidth: 5, maxWidth: 6),
+        TableColumn("Why", minWidth: 8, maxWidth: 30, flex: 2),
+        TableColumn("Age", minWidth: 4, alignment: .right),
+        TableColumn("Status", minWidth: 8, maxWidth: 20, flex: 1),
+    ]
+
+    func cells(_ item: ReviewItem) -> [String] {
+        let b = item.booking
+        return [
+            clock(b.bookedAt),
+            patient(b.patientDisplay),
+            b.providerRef.map(Self.shortRef) ?? "—",
+            b.appointmentType ?? "—",
+            dayAndTime(b.startAt),
+            b.kind == .reschedule ? "move" : b.kind.rawValue,
+            b.flagLabels.filter { $0 != ReviewFlag.goLive.label }.joined(separator: ", "),
+            formatDuration(millis: now - b.bookedAt),
+            status(item),
+        ]
+    }
+
+    func scope(_ item: ReviewItem) -> String {
+        if item.isDecided { return "review.row.decided" }
+        return isOverdue(item) ? "review.row.overdue" : "table.row"
+    }
+
+    func isOverdue(_ item: ReviewItem) -> Bool { !item.isDecided && now - item.booking.bookedAt > overdueMillis }
+
+    func status(_ item: ReviewItem) -> String {
+        if let progress = corrections[item.id] { return progress }
+        guard let d = item.decision else { return isOverdue(item) ? "OVERDUE" : "undecided" }
+        return (d.decision == .approved ? "✓ " : "✎ ") + d.operator
+    }
+
+    /// Viewers see initials only; reviewers need the name to verify the booking.
+    func patient(_ display: String?) -> String {
+        guard let display, !display.isEmpty else { return "—" }
+        if role.seesPatientDetails { return display }
+        return display.split(separator: " ").prefix(3).compactMap(\.first).map { "\($0)." }.joined(separator: " ")
+    }
+
+    /// `Practitioner/dr-okafor` → `dr-okafor`.
+    static func shortRef(_ ref: String) -> String { ref.split(separator: "/").last.map(String.init) ?? ref }
+
+    func clock(_ t: UnixMillis) -> String { clockFormat.string(from: Date(unixMillis: t)) }
+    func dayAndTime(_ t: UnixMillis) -> String { dayFormat.string(from: Date(unixMillis: t)) }
+    func timestamp(_ t: UnixMillis) -> String { stampFormat.string(from: Date(unixMillis: t)) }
+}

@@ -1,0 +1,409 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStore
+import TerminalUI
+
+/// The go-live Review screen: every flagged booking, undecided first and oldest first;
+/// approve in one key, undo for a few seconds, correct with a live slot picker, bulk
+/// approve exactly the selected rows.
+struct ReviewScreen {
+    // MARK: Keys
+
+    /// The screen's bindings: list movement, then the review actions. Read-only mode and
+    /// roles that may not review lose the writing ones (disabled, with the reason shown).
+    static func keyMaps(identity: OperatorIdentity, readOnly: Bool) -> [KeyMap<ConsoleAction>] {
+        var review = ConsoleKeys.review()
+        if readOnly {
+            review.removeDestructive()
+        } else if let refusal = identity.reviewRefusal {
+            for action in [ConsoleAction.approve, .undo, .correct, .approveSelected] {
+                review.setDisabledReason(refusal, for: action)
+            }
+        }
+        return [ConsoleKeys.list(), review]
+    }
+
+    mutating func perform(_ action: ConsoleAction) -> Reaction<ConsoleMessage> {
+        switch action {
+        case .down: table.move(.down)
+        case .up: table.move(.up)
+        case .pageDown: table.move(.pageDown)
+        case .pageUp: table.move(.pageUp)
+        case .first: table.move(.first)
+        case .last: table.move(.last)
+        case .select: table.toggleMark()
+        case .open: openDetails()
+        case .back: backOut()
+        case .filter: mode = .filtering(CommandPrompt.filter())
+        case .toggleDecided: toggleDecided()
+        case .approve: approveSelected()
+        case .undo: undoLastApproval()
+        case .approveSelected: confirmBulkApprove()
+        case .correct: return startCorrection()
+        default: return .none
+        }
+        return .redraw
+    }
+
+    // MARK: State
+
+    enum Mode {
+        case list
+        case details(DetailPane)
+        case filtering(CommandPrompt)
+        case confirmingBulk(ConfirmDialog, ids: [String])
+        case correcting(CorrectionForm)
+    }
+
+    let context: ConsoleContext
+    private(set) var table: Table<ReviewSource>
+    private(set) var mode: Mode = .list
+    /// Notices for the console to show as transient messages.
+    var notices: [(text: String, kind: Toasts.Kind)] = []
+    /// The last approval made here, for `u`.
+    private var lastApproval: (bookingId: String, at: UnixMillis)?
+    private var undecidedCount = 0
+    private var oldestUndecided: UnixMillis?
+    private var corrections: [String: String] = [:]
+
+    init(context: ConsoleContext) {
+        self.context = context
+        let source = ReviewSource(store: context.audit, filter: ReviewFilter(bookedSince: context.clock.window.startsAt))
+        table = Table(source: source, columns: ReviewPresentation.columns, cells: { _ in [] })
+        reload()
+    }
+
+    /// Whether a text field has the keyboard (keys go to it, not to the key map).
+    var capturesKeys: Bool {
+        switch mode {
+        case .filtering, .confirmingBulk, .correcting: true
+        case .list, .details: false
+        }
+    }
+
+    /// The bindings that apply in the current mode, for the footer.
+    var footerActions: Set<ConsoleAction>? {
+        switch mode {
+        case .details: [.back, .approve, .undo, .correct]
+        default: nil
+        }
+    }
+
+    // MARK: Data
+
+    /// Re-reads the visible rows, the header figures and correction progress. The table
+    /// keeps the selection on the same booking, wherever it moved.
+    mutating func reload() {
+        let presentation = makePresentation()
+        table.cells = { presentation.cells($0) }
+        table.rowScope = { presentation.scope($0) }
+        table.reload()
+        if let summary = try? context.audit.summary(now: context.now()) {
+            undecidedCount = summary.bookingsAwaitingReview
+            oldestUndecided = summary.oldestUndecidedBookedAt
+        }
+        refreshCorrections()
+    }
+
+    private func makePresentation() -> ReviewPresentation {
+        var p = ReviewPresentation(role: context.identity.role, now: context.now(), overdueMillis: context.overdueMillis)
+        p.corrections = corrections
+        return p
+    }
+
+    /// Correction progress for the corrected rows in view (a handful of indexed reads).
+    private mutating func refreshCorrections() {
+        var progress: [String: String] = [:]
+        for item in table.window where item.decision?.decision == .corrected {
+            if let outboxItem = try? context.actions.correctionStatus(bookingId: item.id) {
+                progress[item.id] = "✎ " + CorrectionProgress(outboxItem).label
+            }
+        }
+        if progress != corrections {
+            corrections = progress
+            let presentation = makePresentation()
+            table.cells = { presentation.cells($0) }
+        }
+    }
+
+    // MARK: Handlers
+
+    /// Keys while a dialog, form or filter line has the keyboard.
+    mutating func handleCaptured(_ key: Key) -> Reaction<ConsoleMessage> {
+        switch mode {
+        case .filtering(var prompt):
+            switch prompt.handle(key) {
+            case .submitted(let text):
+                applyFilter(text)
+                mode = .list
+            case .cancelled:
+                mode = .list
+            default:
+                applyFilter(prompt.text)
+                mode = .filtering(prompt)
+            }
+        case .confirmingBulk(var dialog, let ids):
+            switch dialog.handle(key) {
+            case .chosen(let index) where index == 0:
+                mode = .list
+                bulkApprove(ids)
+            case .chosen, .cancelled:
+                mode = .list
+                notices.append(("Nothing approved.", .info))
+            case .pending:
+                mode = .confirmingBulk(dialog, ids: ids)
+            }
+        case .correcting(var form):
+            let outcome = form.handle(key)
+            mode = .correcting(form)
+            switch outcome {
+            case .submitted: submitCorrection(form)
+            case .cancelled: mode = .list
+            case .editing: break
+            }
+        case .list, .details:
+            break
+        }
+        return .redraw
+    }
+
+    /// Keys the details view scrolls with before the key map sees them.
+    mutating func handleDetailsScroll(_ key: Key) -> Bool {
+        guard case .details(var pane) = mode, key != .escape, key != .enter else { return false }
+        guard pane.handle(key) else { return false }
+        mode = .details(pane)
+        return true
+    }
+
+    mutating func update(_ message: ReviewMessage) -> Reaction<ConsoleMessage> {
+        switch message {
+        case .slotsFound(let bookingId, let result):
+            guard case .correcting(var form) = mode, form.bookingId == bookingId else { return .none }
+            form.slotsArrived(result, presentation: makePresentation())
+            mode = .correcting(form)
+            return .redraw
+        }
+    }
+
+    private mutating func backOut() {
+        switch mode {
+        case .details: mode = .list
+        default:
+            if !table.marked.isEmpty {
+                table.marked.removeAll()
+            } else if table.source.filter.text != nil {
+                applyFilter("")
+            }
+        }
+    }
+
+    private mutating func applyFilter(_ text: String) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        table.source.filter.text = trimmed.isEmpty ? nil : trimmed
+        reload()
+    }
+
+    private mutating func toggleDecided() {
+        table.source.filter.undecidedOnly.toggle()
+        notices.append((table.source.filter.undecidedOnly ? "Showing undecided bookings only." : "Showing all bookings.", .info))
+        reload()
+    }
+
+    private mutating func openDetails() {
+        guard let item = table.selectedRow else { return }
+        mode = .details(ReviewDetails.pane(for: item, context: context, presentation: makePresentation()))
+    }
+
+    private mutating func approveSelected() {
+        guard let item = table.selectedRow else { return }
+        let now = context.now()
+        do {
+            switch try context.actions.approve(bookingId: item.id, now: now) {
+            case .recorded:
+                lastApproval = (item.id, now)
+                notices.append(("Approved \(item.id). u undoes for \(context.undoSeconds) s.", .info))
+                if case .details = mode { mode = .list }
+                table.move(.down)
+            case .alreadyDecided(let first):
+                notices.append((ReviewDetails.alreadyDecided(first, presentation: makePresentation()), .error))
+            case .noSuchBooking(let id):
+                notices.append(("Booking \(id) no longer exists.", .error))
+            case .notAllowed(let why):
+                notices.append((why, .error))
+            }
+        } catch {
+            notices.append(("Not approved: \(error)", .error))
+        }
+        reload()
+    }
+
+    private mutating func undoLastApproval() {
+        guard let last = lastApproval else {
+            notices.append(("Nothing to undo.", .info))
+            return
+        }
+        do {
+            switch try context.actions.undoApproval(bookingId: last.bookingId, now: context.now()) {
+            case .undone:
+                notices.append(("Approval of \(last.bookingId) undone.", .info))
+                lastApproval = nil
+            case .refused(let reason):
+                notices.append((reason, .error))
+            }
+        } catch {
+            notices.append(("Not undone: \(error)", .error))
+        }
+        reload()
+    }
+
+    private mutating func confirmBulkApprove() {
+        // A snapshot of exactly the selected IDs: rows that arrive later are not included.
+        let ids = table.marked.sorted()
+        guard !ids.isEmpty else {
+            notices.append(("Select bookings with space first.", .info))
+            return
+        }
+        let dialog = ConfirmDialog(title: "Approve selected",
+                                   message: "Approve \(ids.count) selected booking\(ids.count == 1 ? "" : "s")?",
+                                   choices: [.init("Approve \(ids.count)", shortcut: .char("y")), .init("Cancel", shortcut: .char("n"))],
+                                   safeChoice: 1)
+        mode = .confirmingBulk(dialog, ids: ids)
+    }
+
+    private mutating func bulkApprove(_ ids: [String]) {
+        do {
+            let outcome = try context.actions.approveAll(ids, now: context.now())
+            if let why = outcome.notAllowed {
+                notices.append((why, .error))
+            } else {
+                var text = "Approved \(outcome.approved.count) of \(ids.count)."
+                if !outcome.alreadyDecided.isEmpty { text += " \(outcome.alreadyDecided.count) already decided by others." }
+                if !outcome.missing.isEmpty { text += " \(outcome.missing.count) no longer exist." }
+                notices.append((text, outcome.approved.count == ids.count ? .info : .error))
+                table.marked.subtract(outcome.approved)
+                table.marked.subtract(outcome.alreadyDecided.map(\.bookingId))
+            }
+        } catch {
+            notices.append(("Not approved: \(error)", .error))
+        }
+        reload()
+    }
+
+    private mutating func startCorrection() -> Reaction<ConsoleMessage> {
+        guard let item = table.selectedRow else { return .none }
+        if let refusal = context.identity.reviewRefusal {
+            notices.append((refusal, .error))
+            return .redraw
+        }
+        if let decision = item.decision, corrections[item.id]?.contains("412") != true {
+            notices.append((ReviewDetails.alreadyDecided(decision, presentation: makePresentation()), .error))
+            return .redraw
+        }
+        let form = CorrectionForm(booking: item.booking, slotsAvailable: context.slotSearch != nil)
+        mode = .correcting(form)
+        guard let search = context.slotSearch, let provider = item.booking.providerRef else { return .redraw }
+        let bookingId = item.id
+        let from = max(context.now(), item.booking.startAt - 86_400_000)
+        return Reaction.redraw.and(.run {
+            do {
+                return .review(.slotsFound(bookingId: bookingId, .success(try await search.slots(providerRef: provider, from: from))))
+            } catch {
+                return .review(.slotsFound(bookingId: bookingId, .failure(SlotSearchFailure(text: "\(error)"))))
+            }
+        })
+    }
+
+    private mutating func submitCorrection(_ form: CorrectionForm) {
+        guard case .correcting(var current) = mode else { return }
+        let correction: Correction
+        switch form.correction() {
+        case .success(let value): correction = value
+        case .failure(let problem):
+            current.form.message = problem.text
+            mode = .correcting(current)
+            return
+        }
+        do {
+            switch try context.actions.correct(correction, now: context.now()) {
+            case .recorded:
+                notices.append(("Corrected \(correction.bookingId) (\(correction.category.label)); the EHR change waits in the outbox.", .info))
+                mode = .list
+            case .alreadyDecided(let first):
+                notices.append((ReviewDetails.alreadyDecided(first, presentation: makePresentation()), .error))
+                mode = .list
+            case .noSuchBooking(let id):
+                notices.append(("Booking \(id) no longer exists.", .error))
+                mode = .list
+            case .notAllowed(let why):
+                current.form.message = why
+                mode = .correcting(current)
+            }
+        } catch {
+            current.form.message = "\(error)"
+            mode = .correcting(current)
+        }
+        reload()
+    }
+
+    // MARK: Rendering
+
+    /// The header figures: window clock, undecided count, oldest age.
+    func headerParts(now: UnixMillis) -> [(text: String, scope: String)] {
+        let window = context.clock.window
+        var parts: [(String, String)] = []
+        if window.isOver(at: now) {
+            parts.append(("go-live window closed", "header.warning"))
+        } else {
+            parts.append(("window \(formatDuration(millis: window.remaining(at: now))) left", "header.clock"))
+        }
+        let overdue = oldestUndecided.map { now - $0 > context.overdueMillis } ?? false
+        var undecided = "\(undecidedCount) undecided"
+        if let oldest = oldestUndecided { undecided += " · oldest \(formatDuration(millis: now - oldest))" }
+        parts.append((undecided, overdue ? "header.warning" : "header"))
+        return parts
+    }
+
+    func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
+        switch mode {
+        case .details(let pane):
+            var pane = pane
+            pane.viewportHeight = rect.height
+            pane.render(into: &grid, rect: rect, theme: theme)
+        default:
+            var table = table
+            table.viewportHeight = max(1, rect.height - 1)
+            table.render(into: &grid, rect: rect, theme: theme)
+            if table.window.isEmpty {
+                let text = table.source.failure.map { "Cannot read the review queue: \($0)" }
+                    ?? (table.source.filter.text != nil ? "No booking matches the filter." : "No flagged bookings in the go-live window yet.")
+                grid.write(text, x: rect.x + 2, y: rect.y + 2, style: theme.style(table.source.failure == nil ? "table.row.dim" : "status.error"),
+                           maxWidth: rect.width - 4)
+            }
+        }
+        switch mode {
+        case .confirmingBulk(let dialog, _): dialog.render(into: &grid, rect: rect, theme: theme)
+        case .correcting(let form): form.form.render(into: &grid, rect: rect, theme: theme)
+        default: break
+        }
+    }
+
+    /// The bottom line's prompt while filtering.
+    var filterPrompt: CommandPrompt? {
+        if case .filtering(let prompt) = mode { return prompt }
+        return nil
+    }
+
+    /// Keeps the table's page size in step with the screen.
+    mutating func resize(bodyHeight: Int) {
+        table.viewportHeight = max(1, bodyHeight - 1)
+    }
+}
+
+/// Results of background work the Review screen started.
+public enum ReviewMessage: Sendable {
+    case slotsFound(bookingId: String, Result<[FreeSlot], SlotSearchFailure>)
+}
+
+public struct SlotSearchFailure: Error, Sendable, Equatable {
+    var text: String
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import SwitchboardConsole
+import SwitchboardCore
+import SwitchboardStore
+
+extension Switchboard {
+    /// The full-screen console: the default when no subcommand is named.
+    struct Open: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "console",
+            abstract: "Open the full-screen console (the default command).",
+            discussion: """
+            Reads the agent's databases and follows its live event stream. Settings come from \
+            $XDG_CONFIG_HOME/switchboard/config.toml (see docs/configuration.md); these options win over it.
+            """)
+
+        @OptionGroup var settings: ConsoleOptions
+
+        func run() throws {
+            let (configuration, warnings) = try settings.resolved()
+            do {
+                try ConsoleRunner.run(configuration: configuration, warnings: warnings)
+            } catch {
+                FileHandle.standardError.write(Data("switchboard: \(error.description)\n".utf8))
+                throw ExitCode(error.exitStatus)
+            }
+        }
+    }
+}
+
+/// What the console's command line may set over the config file.
+struct ConsoleOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The agent's audit database.", valueName: "path"))
+    var audit: String?
+
+    @Option(help: ArgumentHelp("The agent's outbox database (corrections are queued there).", valueName: "path"))
+    var outbox: String?
+
+    @Option(help: ArgumentHelp("The live event stream: an SSE URL, or an NDJSON file to follow.", valueName: "url|file"))
+    var events: String?
+
+    @Option(help: ArgumentHelp("The EHR's FHIR base URL, for the free-slot picker.", valueName: "url"))
+    var ehr: String?
+
+    @Option(help: ArgumentHelp("Theme name or path (see `switchboard themes`).", valueName: "name|path"))
+    var theme: String?
+
+    @Option(help: ArgumentHelp("The config file.", valueName: "path"))
+    var config: String?
+
+    @Flag(help: "Open without any way to change data.")
+    var readOnly = false
+
+    /// The config file's settings with these options over them, and the file's warnings.
+    func resolved() throws -> (ConsoleConfiguration, [String]) {
+        let environment = ProcessInfo.processInfo.environment
+        let path = config ?? ConsoleConfiguration.defaultPath(environment: environment)
+        if config != nil && !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("\(path): no such config file.")
+        }
+        do {
+            let (file, warnings) = try ConsoleConfiguration.load(path: path)
+            let merged = file.overriding(with: ConfigurationOverrides(auditPath: audit, outboxPath: outbox, events: events,
+                                                                     ehrBaseURL: ehr, theme: theme, readOnly: readOnly))
+            return (merged, warnings)
+        } catch {
+            FileHandle.standardError.write(Data("switchboard: \(error)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG
+        }
+    }
+}
