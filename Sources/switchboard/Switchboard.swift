@@ -8,7 +8,7 @@ struct Switchboard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "Watch and correct a practice's AI phone agent: review bookings, watch calls, unstick the outbox.",
-        subcommands: [Status.self])
+        subcommands: [Status.self, Review.self, Themes.self])
 }
 
 /// Where the agent's databases are.
