@@ -6,7 +6,7 @@ import TerminalUI
 /// Turns review items into table cells: pure, no terminal, table-tested. Text from the
 /// databases is drawn through the grid, which sanitizes it.
 struct ReviewPresentation {
-    var role: OperatorRole
+    var identity: OperatorIdentity
     var now: UnixMillis
     /// An undecided booking older than this stands out.
     var overdueMillis: Int64
@@ -16,8 +16,8 @@ struct ReviewPresentation {
     private let dayFormat: DateFormatter
     private let stampFormat: DateFormatter
 
-    init(role: OperatorRole, now: UnixMillis, overdueMillis: Int64, timeZone: TimeZone = .current) {
-        self.role = role
+    init(identity: OperatorIdentity, now: UnixMillis, overdueMillis: Int64, timeZone: TimeZone = .current) {
+        self.identity = identity
         self.now = now
         self.overdueMillis = overdueMillis
         // Formatters are built once: making one per cell would cost more than the page query.
@@ -75,9 +75,8 @@ struct ReviewPresentation {
 
     /// Viewers see initials only; reviewers need the name to verify the booking.
     func patient(_ display: String?) -> String {
-        guard let display, !display.isEmpty else { return "—" }
-        if role.seesPatientDetails { return display }
-        return display.split(separator: " ").prefix(3).compactMap(\.first).map { "\($0)." }.joined(separator: " ")
+        let shown = identity.patientName(display)
+        return shown.isEmpty ? "—" : shown
     }
 
     /// `Practitioner/dr-okafor` → `dr-okafor`.

@@ -106,7 +106,7 @@ struct ReviewScreen {
     }
 
     private func makePresentation() -> ReviewPresentation {
-        var p = ReviewPresentation(role: context.identity.role, now: context.now(), overdueMillis: context.overdueMillis)
+        var p = ReviewPresentation(identity: context.identity, now: context.now(), overdueMillis: context.overdueMillis)
         p.corrections = corrections
         return p
     }

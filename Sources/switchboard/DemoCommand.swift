@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import SwitchboardConsole
+import SwitchboardCore
+import SwitchboardStore
+
+extension Switchboard {
+    /// The live demo: the simulator in a temporary directory, the console on it.
+    struct Demo: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Try Switchboard on a simulated practice: starts switchboard-sim and opens the console on it.",
+            discussion: """
+            The simulator (an AI agent taking calls and an EHR sandbox on 127.0.0.1) runs as a child \
+            process in a temporary directory and is stopped when the console quits.
+            """)
+
+        @Option(help: ArgumentHelp("Directory for the simulator (default: a new temporary one, removed afterwards).", valueName: "dir"))
+        var dir: String?
+
+        @Option(help: "Calls per minute the simulated agent takes.")
+        var rate: Double = 12
+
+        @Option(help: ArgumentHelp("Theme name or path.", valueName: "name|path"))
+        var theme: String?
+
+        @Flag(help: "Put control characters and escape sequences in some patient names.")
+        var hostileData = false
+
+        func run() throws {
+            let directory = dir ?? NSTemporaryDirectory() + "switchboard-demo-\(getpid())"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let simulator = try SimulatorChild.start(directory: directory, rate: rate, hostileData: hostileData)
+            defer {
+                simulator.stop()
+                if dir == nil { try? FileManager.default.removeItem(atPath: directory) }
+            }
+            var configuration = try simulator.consoleConfiguration()
+            configuration.theme = theme ?? configuration.theme
+            do {
+                try ConsoleRunner.run(configuration: configuration, warnings: [])
+            } catch {
+                FileHandle.standardError.write(Data("switchboard: \(error.description)\n".utf8))
+                throw ExitCode(error.exitStatus)
+            }
+        }
+    }
+}
+
+/// `switchboard-sim run` as a child process, and what the console needs to attach to it
+/// (read from the files it writes: the console never links the simulator).
+struct SimulatorChild {
+    let process: Process
+    let directory: String
+
+    static func start(directory: String, rate: Double, hostileData: Bool) throws -> SimulatorChild {
+        let own = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let beside = own.appendingPathComponent("switchboard-sim").path
+        guard FileManager.default.isExecutableFile(atPath: beside) else {
+            throw failure("switchboard-sim not found beside \(own.path); build it with `swift build`.", status: ExitStatus.noInput)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: beside)
+        process.arguments = ["run", "--dir", directory, "--rate", String(rate)] + (hostileData ? ["--hostile-data"] : [])
+        let log = FileManager.default.createFile(atPath: directory + "/simulator.log", contents: nil)
+            ? FileHandle(forWritingAtPath: directory + "/simulator.log") : nil
+        process.standardOutput = log ?? FileHandle.nullDevice
+        process.standardError = log ?? FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try? FileManager.default.removeItem(atPath: directory + "/simulator.json")
+        try process.run()
+        let child = SimulatorChild(process: process, directory: directory)
+        // Wait until it has written where everything is (databases created, ports open).
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if !process.isRunning {
+                let tail = (try? String(contentsOfFile: directory + "/simulator.log", encoding: .utf8))?.split(separator: "\n").suffix(3).joined(separator: " / ") ?? ""
+                throw failure("the simulator stopped while starting: \(tail)", status: ExitStatus.software)
+            }
+            if FileManager.default.fileExists(atPath: directory + "/simulator.json"),
+               FileManager.default.fileExists(atPath: directory + "/audit.sqlite") { return child }
+            usleep(100_000)
+        }
+        child.stop()
+        throw failure("the simulator did not start within 60 s (see \(directory)/simulator.log)", status: ExitStatus.temporaryFailure)
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// Databases, event stream and EHR (with a client secret file) from simulator.json and sandbox.json.
+    func consoleConfiguration() throws -> ConsoleConfiguration {
+        let simulator = try Self.json(directory + "/simulator.json")
+        let sandbox = try Self.json(directory + "/sandbox.json")
+        var c = ConsoleConfiguration()
+        c.auditPath = simulator["audit_db"] as? String ?? directory + "/audit.sqlite"
+        c.outboxPath = simulator["outbox_db"] as? String ?? directory + "/outbox.sqlite"
+        c.events = simulator["events_url"] as? String
+        c.ehrBaseURL = simulator["fhir_base_url"] as? String
+        c.ehrTokenURL = simulator["token_url"] as? String
+        c.ehrClientID = sandbox["clientID"] as? String
+        if let secret = sandbox["clientSecret"] as? String {
+            // The console reads secrets from a file only readable by its owner.
+            let path = directory + "/ehr-client-secret"
+            FileManager.default.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
+            c.ehrSecretFile = path
+        }
+        return c
+    }
+
+    private static func json(_ path: String) throws -> [String: Any] {
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw failure("\(path): missing or not JSON; is the simulator running?", status: ExitStatus.dataError)
+        }
+        return object
+    }
+
+    private static func failure(_ text: String, status: Int32) -> ExitCode {
+        FileHandle.standardError.write(Data("switchboard: \(text)\n".utf8))
+        return ExitCode(status)
+    }
+}

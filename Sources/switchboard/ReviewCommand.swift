@@ -1,0 +1,303 @@
+import ArgumentParser
+import Foundation
+import SwitchboardConsole
+import SwitchboardCore
+import SwitchboardStore
+import TerminalUI
+
+extension Switchboard {
+    struct Review: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Review flagged bookings without the full screen: list, approve, correct.",
+            discussion: """
+            The same rules as the Review screen: a decision is written at most once, with an audit row \
+            naming you (the OS user; your role comes from [roles] in the config). A booking someone \
+            already decided is refused with who decided and when (exit status 1); a role or read-only \
+            console that may not decide exits with 77.
+            """,
+            subcommands: [List.self, Approve.self, Correct.self])
+    }
+}
+
+/// Where the databases and the config are, for `switchboard review …`.
+struct ReviewOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The agent's audit database (overrides audit in the config).", valueName: "path"))
+    var audit: String?
+
+    @Option(help: ArgumentHelp("The agent's outbox database; corrections are queued there.", valueName: "path"))
+    var outbox: String?
+
+    @Option(help: ArgumentHelp("The config file (default: $XDG_CONFIG_HOME/switchboard/config.toml).", valueName: "path"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("How long to wait for a database another process has locked.", valueName: "ms"))
+    var lockWait: Int = DatabaseFile.defaultBusyTimeoutMillis
+
+    func settings() throws -> ConsoleConfiguration {
+        try loadSettings(config: config).overriding(with: ConfigurationOverrides(auditPath: audit, outboxPath: outbox))
+    }
+
+    /// The stores, the operator and the rules, opened for `mode`.
+    func actions(_ mode: OpenMode) throws -> (ReviewActions, ConsoleConfiguration) {
+        let settings = try settings()
+        guard let auditPath = settings.auditPath else {
+            throw ValidationError("Name the audit database: --audit PATH, or audit in the config file.")
+        }
+        do {
+            let audit = try AuditStore(path: auditPath, mode: mode, busyTimeoutMillis: lockWait)
+            let outbox = try settings.outboxPath.map { try OutboxStore(path: $0, mode: mode, busyTimeoutMillis: lockWait) }
+            let me = OperatorIdentity.current(configuration: settings, environment: ProcessInfo.processInfo.environment)
+            return (ReviewActions(audit: audit, outbox: outbox, operator: me, undoSeconds: settings.undoSeconds), settings)
+        } catch let error as StoreError {
+            throw failure(error)
+        }
+    }
+}
+
+/// Reads the config file (the default one when `config` is nil); warnings go to stderr,
+/// a file that cannot be used stops with EX_CONFIG.
+func loadSettings(config: String?) throws -> ConsoleConfiguration {
+    let path = config ?? ConsoleConfiguration.defaultPath(environment: ProcessInfo.processInfo.environment)
+    if config != nil && !FileManager.default.fileExists(atPath: path) {
+        throw ValidationError("\(path): no such config file.")
+    }
+    do {
+        let (settings, warnings) = try ConsoleConfiguration.load(path: path)
+        for warning in warnings { FileHandle.standardError.write(Data("switchboard: \(warning)\n".utf8)) }
+        return settings
+    } catch {
+        FileHandle.standardError.write(Data("switchboard: \(error)\n".utf8))
+        throw ExitCode(78) // EX_CONFIG
+    }
+}
+
+/// Runs a store call, turning a store error into its one-line message and exit status.
+func storeCall<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as StoreError { throw failure(error) }
+}
+
+/// One line on stderr; operator names come from the database, so they are sanitized.
+func complain(_ line: String) {
+    FileHandle.standardError.write(Data("\(TerminalText.sanitize(line))\n".utf8))
+}
+
+/// "approved by maria.g at 2026-11-25T14:02:11Z"
+func whoDecided(_ d: ReviewDecision) -> String {
+    "already \(d.decision.rawValue) by \(d.operator) at \(iso8601(d.decidedAt))"
+}
+
+extension Switchboard.Review {
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List flagged bookings: undecided first, oldest first.",
+            discussion: "Patient names are masked (initials) unless your role may see them.")
+
+        @OptionGroup var options: ReviewOptions
+
+        @Flag(help: "Print stable JSON (an array of objects) instead of text.")
+        var json = false
+
+        @Flag(help: "Only bookings nobody has decided yet.")
+        var undecided = false
+
+        @Option(help: "At most this many bookings.")
+        var limit = 50
+
+        @Option(help: ArgumentHelp("Only bookings whose patient, provider, type or id contains this text.", valueName: "text"))
+        var filter: String?
+
+        func validate() throws {
+            guard limit > 0 else { throw ValidationError("--limit must be at least 1.") }
+        }
+
+        func run() throws {
+            let (actions, settings) = try options.actions(.readOnly)
+            let items = try storeCall {
+                try actions.audit.reviewQueue(ReviewFilter(undecidedOnly: undecided, text: filter), limit: limit)
+            }
+            let rows = items.map { ReviewListRow($0, for: actions.operator) }
+            if json {
+                print(JSONText.encode(rows))
+            } else {
+                print(Self.text(rows, now: Clock.nowMillis(), overdueMillis: Int64(settings.overdueMinutes) * 60_000))
+            }
+        }
+
+        static func text(_ rows: [ReviewListRow], now: UnixMillis, overdueMillis: Int64) -> String {
+            let header = ["BOOKING", "AGE", "PATIENT", "PROVIDER", "TYPE", "START", "KIND", "FLAGS", "DECISION"]
+            let body = rows.map { r -> [String] in
+                let age = now - r.bookedAt
+                let decision = r.decision.map { "\($0.decision.rawValue) by \($0.operator)" }
+                    ?? (age > overdueMillis ? "OVERDUE" : "undecided")
+                // Data from the database never reaches the terminal as control sequences.
+                return [r.bookingId, formatDuration(millis: age), r.patient ?? "", r.providerRef ?? "", r.appointmentType ?? "",
+                        iso8601(r.startAt), r.kind.rawValue, r.flags.joined(separator: ","), decision].map { TerminalText.sanitize($0) }
+            }
+            let widths = header.indices.map { column in ([header] + body).map { $0[column].count }.max() ?? 0 }
+            return ([header] + body).map { cells in
+                cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+            }.joined(separator: "\n")
+        }
+    }
+
+    struct Approve: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approve bookings as made.")
+
+        @OptionGroup var options: ReviewOptions
+
+        @Argument(help: "Booking ids, e.g. bk-0000688.")
+        var ids: [String]
+
+        func validate() throws {
+            guard !ids.isEmpty else { throw ValidationError("Name at least one booking id.") }
+        }
+
+        func run() throws {
+            let (actions, _) = try options.actions(.readWrite)
+            let outcome = try storeCall { try actions.approveAll(ids, now: Clock.nowMillis()) }
+            if let refusal = outcome.notAllowed {
+                complain("switchboard: not allowed: \(refusal)")
+                throw ExitCode(ExitStatus.noPermission)
+            }
+            for id in outcome.approved { print("\(id): approved") }
+            for first in outcome.alreadyDecided { complain("\(first.bookingId): \(whoDecided(first))") }
+            for id in outcome.missing { complain("\(id): no such booking") }
+            if !outcome.alreadyDecided.isEmpty || !outcome.missing.isEmpty { throw ExitCode.failure }
+        }
+    }
+
+    struct Correct: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Correct a booking: record the decision and queue the EHR change in the outbox.",
+            discussion: """
+            The change is an Appointment update conditional on the version the agent saw (If-Match): \
+            if anyone changed the appointment since, the EHR refuses it (412) and the booking needs a \
+            new look, never a blind retry.
+            """)
+
+        @OptionGroup var options: ReviewOptions
+
+        @Argument(help: "The booking id.")
+        var id: String
+
+        @Option(help: ArgumentHelp("Why: \(CorrectionCategory.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "category"))
+        var category: String
+
+        @Option(help: "A note for the record.")
+        var note: String?
+
+        @Option(help: ArgumentHelp("New start, ISO 8601 (2026-11-26T15:00:00Z).", valueName: "time"))
+        var start: String?
+
+        @Option(help: ArgumentHelp("New end, ISO 8601; by default the start plus the booking's length.", valueName: "time"))
+        var end: String?
+
+        @Option(help: ArgumentHelp("The free slot to move to (Slot/…).", valueName: "ref"))
+        var slot: String?
+
+        @Option(help: ArgumentHelp("A different provider (Practitioner/…).", valueName: "ref"))
+        var provider: String?
+
+        @Option(help: ArgumentHelp("A different appointment type code.", valueName: "code"))
+        var type: String?
+
+        @Flag(help: "The booking should not exist: cancel the appointment.")
+        var cancel = false
+
+        func validate() throws {
+            guard CorrectionCategory(rawValue: category) != nil else {
+                throw ValidationError("Unknown --category \(category); one of: \(CorrectionCategory.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            for (flag, value) in [("--start", start), ("--end", end)] where value.map(parseISO8601) == .some(nil) {
+                throw ValidationError("\(flag) must be an ISO 8601 time with a zone, like 2026-11-26T15:00:00Z.")
+            }
+        }
+
+        func run() throws {
+            let (actions, _) = try options.actions(.readWrite)
+            let correction = Correction(
+                bookingId: id, category: CorrectionCategory(rawValue: category)!, note: note,
+                newStart: start.flatMap(parseISO8601), newEnd: end.flatMap(parseISO8601), newSlotRef: slot,
+                newProviderRef: provider, newAppointmentType: type, cancel: cancel)
+            let outcome: ReviewOutcome
+            do {
+                outcome = try storeCall { try actions.correct(correction, now: Clock.nowMillis()) }
+            } catch let error as CorrectionError {
+                complain("switchboard: \(error)")
+                throw ExitCode(error == .noOutbox ? ExitStatus.usage : ExitStatus.dataError)
+            }
+            switch outcome {
+            case .recorded:
+                let queued = try storeCall { try actions.correctionStatus(bookingId: id) }
+                print("\(id): corrected (\(category)); EHR change \(queued.map { "\($0.id) " + CorrectionProgress($0).label } ?? "not queued")")
+            case .alreadyDecided(let first):
+                complain("\(id): \(whoDecided(first))")
+                throw ExitCode.failure
+            case .noSuchBooking:
+                complain("\(id): no such booking")
+                throw ExitCode.failure
+            case .notAllowed(let refusal):
+                complain("switchboard: not allowed: \(refusal)")
+                throw ExitCode(ExitStatus.noPermission)
+            }
+        }
+    }
+}
+
+/// One line of `review list --json`. Every key is always present (null when empty), so
+/// scripts can rely on the shape.
+struct ReviewListRow: Encodable {
+    var bookingId: String
+    var callId: String?
+    var kind: BookingKind
+    var appointmentRef: String
+    var appointmentVersion: String?
+    /// Null for a viewer, who sees initials only.
+    var patientRef: String?
+    var patient: String?
+    var providerRef: String?
+    var appointmentType: String?
+    var startAt: UnixMillis
+    var endAt: UnixMillis
+    var bookedAt: UnixMillis
+    var flags: [String]
+    var decision: ReviewDecision?
+
+    init(_ item: ReviewItem, for me: OperatorIdentity) {
+        let b = item.booking
+        bookingId = b.bookingId; callId = b.callId; kind = b.kind; appointmentRef = b.appointmentRef
+        appointmentVersion = b.appointmentVersion
+        patientRef = me.seesPatientDetails ? b.patientRef : nil
+        patient = me.patientName(b.patientDisplay)
+        providerRef = b.providerRef; appointmentType = b.appointmentType
+        startAt = b.startAt; endAt = b.endAt; bookedAt = b.bookedAt
+        flags = (try? JSONDecoder().decode([String].self, from: Data(b.flags.utf8))) ?? []
+        decision = item.decision
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, patient, flags, decision
+        case bookingId = "booking_id", callId = "call_id", appointmentRef = "appointment_ref"
+        case appointmentVersion = "appointment_version", patientRef = "patient_ref", providerRef = "provider_ref"
+        case appointmentType = "appointment_type", startAt = "start_at", endAt = "end_at", bookedAt = "booked_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(bookingId, forKey: .bookingId)
+        try c.encode(callId, forKey: .callId)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(appointmentRef, forKey: .appointmentRef)
+        try c.encode(appointmentVersion, forKey: .appointmentVersion)
+        try c.encode(patientRef, forKey: .patientRef)
+        try c.encode(patient, forKey: .patient)
+        try c.encode(providerRef, forKey: .providerRef)
+        try c.encode(appointmentType, forKey: .appointmentType)
+        try c.encode(startAt, forKey: .startAt)
+        try c.encode(endAt, forKey: .endAt)
+        try c.encode(bookedAt, forKey: .bookedAt)
+        try c.encode(flags, forKey: .flags)
+        try c.encode(decision, forKey: .decision)
+    }
+}
