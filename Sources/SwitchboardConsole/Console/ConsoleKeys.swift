@@ -39,7 +39,7 @@ public enum ConsoleKeys {
             KeyBinding(keys: [.char(" ")], action: .select, hint: "select", help: "Select or unselect the row (for bulk actions)"),
             KeyBinding(keys: [.char("/")], action: .filter, hint: "filter", help: "Filter rows by text; Esc clears"),
             KeyBinding(keys: [.enter], action: .open, hint: "details", help: "Open the row: the booking with the call that made it"),
-            KeyBinding(keys: [.escape], action: .back, hint: "back", help: "Back out: close details, clear selection or filter", showsInFooter: false),
+            KeyBinding(keys: [.escape], action: .back, hint: "back", help: "Back out: close details, clear selection or filter"),
         ])
     }
 

@@ -33,16 +33,18 @@ struct ReviewPresentation {
         stampFormat = formatter("yyyy-MM-dd HH:mm:ss")
     }
 
+    /// Minimum widths add up to 80 columns (with gaps and the mark gutter); wider
+    /// terminals give the spare room to the patient, provider, reasons and status.
     static let columns: [TableColumn] = [
-        TableColumn("Booked", minWidth: 5),
-        TableColumn("Patient", minWidth: 14, maxWidth: 30, flex: 3),
-        TableColumn("Provider", minWidth: 9, maxWidth: 20, flex: 1),
-        TableColumn("Type", minWidth: 8, maxWidth: 10),
-        TableColumn("Appt", minWidth: 9, maxWidth: 12),
-        TableColumn("Kind", minWidth: 5, maxWidth: 6),
-        TableColumn("Why", minWidth: 8, maxWidth: 30, flex: 2),
+        TableColumn("Booked", minWidth: 6),
+        TableColumn("Patient", minWidth: 11, maxWidth: 32, flex: 4),
+        TableColumn("Provider", minWidth: 9, maxWidth: 18, flex: 1),
+        TableColumn("Type", minWidth: 8, maxWidth: 10, flex: 1),
+        TableColumn("Appt", minWidth: 12),
+        TableColumn("Kind", minWidth: 6),
+        TableColumn("Why", minWidth: 5, maxWidth: 34, flex: 2),
         TableColumn("Age", minWidth: 4, alignment: .right),
-        TableColumn("Status", minWidth: 8, maxWidth: 20, flex: 1),
+        TableColumn("Status", minWidth: 10, maxWidth: 40, flex: 2),
     ]
 
     func cells(_ item: ReviewItem) -> [String] {
@@ -55,7 +57,7 @@ struct ReviewPresentation {
             dayAndTime(b.startAt),
             b.kind == .reschedule ? "move" : b.kind.rawValue,
             b.flagLabels.filter { $0 != ReviewFlag.goLive.label }.joined(separator: ", "),
-            formatDuration(millis: now - b.bookedAt),
+            Self.age(now - b.bookedAt),
             status(item),
         ]
     }
@@ -77,6 +79,17 @@ struct ReviewPresentation {
     func patient(_ display: String?) -> String {
         let shown = identity.patientName(display)
         return shown.isEmpty ? "—" : shown
+    }
+
+    /// Ages in at most four columns: `42s`, `37m`, `19h`, `3d`.
+    static func age(_ millis: Int64) -> String {
+        let s = max(0, millis / 1000)
+        switch s {
+        case ..<60: return "\(s)s"
+        case ..<3600: return "\(s / 60)m"
+        case ..<(100 * 3600): return "\(s / 3600)h"
+        default: return "\(s / 86400)d"
+        }
     }
 
     /// `Practitioner/dr-okafor` → `dr-okafor`.
