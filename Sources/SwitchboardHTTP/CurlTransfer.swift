@@ -86,10 +86,8 @@ final class CurlTransfer: @unchecked Sendable {
         }
     }
 
-    var errorDetail: String {
-        let text = String(cString: errorBuffer)
-        return text.isEmpty ? "" : text
-    }
+    /// libcurl's message for the failure, empty when it wrote none.
+    var errorDetail: String { String(cString: errorBuffer) }
 }
 
 /// libcurl callbacks: C function pointers that find their transfer through `userdata`.

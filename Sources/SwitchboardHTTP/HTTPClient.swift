@@ -64,14 +64,42 @@ public final class HTTPClient: Sendable {
 
     /// Starts a long-lived request and yields its head, then body bytes as they arrive.
     /// The sequence ends when the server ends the response and throws `HTTPError` when the
-    /// transfer fails; ending the iteration (or cancelling its task) aborts the transfer.
-    public func stream(_ request: HTTPRequest) -> AsyncThrowingStream<HTTPStreamPart, any Error> {
+    /// transfer fails. `cancel()`, cancelling the iterating task, or dropping the response
+    /// aborts the transfer.
+    public func stream(_ request: HTTPRequest) -> HTTPStreamingResponse {
         let transfer = CurlTransfer(request: request)
         let loop = loop
-        return AsyncThrowingStream { continuation in
+        let parts = AsyncThrowingStream<HTTPStreamPart, any Error> { continuation in
             transfer.sink = .stream(continuation)
             continuation.onTermination = { _ in loop.cancel(transfer) }
             loop.submit(transfer)
         }
+        return HTTPStreamingResponse(parts: parts) { loop.cancel(transfer) }
+    }
+}
+
+/// A response whose body arrives over time (server-sent events, long polls).
+public final class HTTPStreamingResponse: AsyncSequence, Sendable {
+    public typealias Element = HTTPStreamPart
+    private let parts: AsyncThrowingStream<HTTPStreamPart, any Error>
+    private let abort: @Sendable () -> Void
+
+    init(parts: AsyncThrowingStream<HTTPStreamPart, any Error>, abort: @escaping @Sendable () -> Void) {
+        self.parts = parts; self.abort = abort
+    }
+
+    deinit { abort() }
+
+    /// Aborts the transfer; iteration then ends with `HTTPError.cancelled`.
+    public func cancel() { abort() }
+
+    public func makeAsyncIterator() -> Iterator { Iterator(owner: self, base: parts.makeAsyncIterator()) }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        // Keeps the response (and so the transfer) alive while someone iterates.
+        let owner: HTTPStreamingResponse
+        var base: AsyncThrowingStream<HTTPStreamPart, any Error>.Iterator
+
+        public mutating func next() async throws -> HTTPStreamPart? { try await base.next() }
     }
 }

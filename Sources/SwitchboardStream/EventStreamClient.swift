@@ -1,0 +1,131 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardHTTP
+
+/// Follows the agent's SSE event stream (`GET /events`) and keeps following it.
+///
+/// Reconnects after any disconnect with `Last-Event-ID` and jittered exponential backoff
+/// (never less than the server's `retry:`), sends `.reconcile` once it is back, and
+/// watches the heartbeat: no byte for twice the heartbeat interval makes the stream
+/// `.stale`; four intervals of silence drop the connection and reconnect.
+///
+/// ```swift
+/// let events = EventStreamClient(url: "http://127.0.0.1:7070/events", http: http)
+/// for await message in events.messages() {
+///     switch message {
+///     case .event(_, let event): state.apply(event)
+///     case .reconcile: state.reloadFromDatabases()
+///     case .connection, .heartbeat, .malformed: state.statusLine(message)
+///     }
+/// }
+/// ```
+public struct EventStreamClient: Sendable {
+    public let url: String
+    private let http: HTTPClient
+    private let backoff: BackoffPolicy
+    private let heartbeatInterval: Duration
+
+    public init(url: String, http: HTTPClient, backoff: BackoffPolicy = BackoffPolicy(baseMillis: 500, capMillis: 30_000),
+                heartbeatInterval: Duration = .seconds(15)) {
+        self.url = url; self.http = http; self.backoff = backoff; self.heartbeatInterval = heartbeatInterval
+    }
+
+    /// Connects and yields messages until the consumer stops iterating (or the server
+    /// answers 204, which means "do not reconnect").
+    public func messages() -> AsyncStream<EventStreamMessage> {
+        AsyncStream { continuation in
+            let task = Task { await run(continuation) }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private struct Liveness {
+        var lastByte = ContinuousClock.now
+        var connected = false
+        var stale = false
+    }
+
+    private func run(_ out: AsyncStream<EventStreamMessage>.Continuation) async {
+        let liveness = Locked(Liveness())
+        let watchdog = Task { await watch(liveness, out) }
+        defer { watchdog.cancel(); out.finish() }
+
+        var parser = SSEParser()
+        var reader = AgentEventReader()
+        var attempt = 0
+        var serverRetry: Int64 = 0
+        var wasLive = false
+        out.yield(.connection(.connecting))
+        while !Task.isCancelled {
+            var headers: HTTPHeaders = ["Accept": "text/event-stream", "Cache-Control": "no-cache"]
+            if !parser.lastEventID.isEmpty { headers["Last-Event-ID"] = parser.lastEventID }
+            let response = http.stream(HTTPRequest("GET", url, headers: headers, timeout: heartbeatInterval * 4))
+            var reason = "server closed the stream"
+            do {
+                reading: for try await part in response {
+                    switch part {
+                    case .head(let status, let responseHeaders):
+                        if status == 204 { out.yield(.connection(.ended(reason: "server said no content (204)"))); return }
+                        guard status == 200 else { reason = "HTTP \(status)"; break reading }
+                        guard responseHeaders["Content-Type"]?.lowercased().hasPrefix("text/event-stream") == true else {
+                            reason = "not an event stream (\(responseHeaders["Content-Type"] ?? "no content type"))"
+                            break reading
+                        }
+                        liveness.withLock { $0.lastByte = .now; $0.connected = true }
+                        out.yield(.connection(.live))
+                        if wasLive { out.yield(.reconcile) }
+                        wasLive = true
+                    case .bytes(let bytes):
+                        let cameBack = liveness.withLock { state in
+                            defer { state.lastByte = .now; state.stale = false }
+                            return state.stale
+                        }
+                        if cameBack { out.yield(.heartbeat(.fresh)) }
+                        for output in parser.feed(bytes) {
+                            attempt = 0  // data flows: the next failure starts the backoff afresh
+                            switch output {
+                            case .event(let event):
+                                if let message = reader.read(id: event.lastEventID.isEmpty ? nil : event.lastEventID,
+                                                             type: event.type, data: event.data) {
+                                    out.yield(message)
+                                }
+                            case .retry(let millis): serverRetry = Int64(millis)
+                            case .comment: break
+                            }
+                        }
+                    }
+                }
+            } catch let error as HTTPError {
+                reason = error.description
+            } catch {
+                reason = "\(error)"
+            }
+            response.cancel()
+            liveness.withLock { $0.connected = false; $0.stale = false }
+            if Task.isCancelled { return }
+            parser.reset()
+            attempt += 1
+            let delay = max(serverRetry, backoff.delay(forAttempt: attempt, unit: Double.random(in: 0..<1)))
+            out.yield(.connection(.reconnecting(attempt: attempt, reason: reason, delayMillis: delay)))
+            try? await Task.sleep(for: .milliseconds(delay))
+        }
+    }
+
+    /// Reports `.stale` once no byte came for two heartbeat intervals while connected.
+    private func watch(_ liveness: Locked<Liveness>, _ out: AsyncStream<EventStreamMessage>.Continuation) async {
+        let limit = heartbeatInterval * 2
+        while !Task.isCancelled {
+            try? await Task.sleep(for: heartbeatInterval / 4)
+            let silent: Duration? = liveness.withLock { state in
+                let silence = ContinuousClock.now - state.lastByte
+                guard state.connected, !state.stale, silence > limit else { return nil }
+                state.stale = true
+                return silence
+            }
+            if let silent {
+                let c = silent.components
+                out.yield(.heartbeat(.stale(silentMillis: c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000)))
+            }
+        }
+    }
+}

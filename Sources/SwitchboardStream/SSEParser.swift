@@ -1,0 +1,127 @@
+/// One dispatched server-sent event.
+public struct SSEEvent: Sendable, Equatable {
+    /// The last event ID in effect when this event was dispatched (may be carried over).
+    public var lastEventID: String
+    /// The `event:` field, `message` when absent.
+    public var type: String
+    /// The `data:` lines joined with `\n`.
+    public var data: String
+
+    public init(lastEventID: String = "", type: String = "message", data: String) {
+        self.lastEventID = lastEventID; self.type = type; self.data = data
+    }
+}
+
+/// An incremental `text/event-stream` parser, per the WHATWG HTML "Server-sent events"
+/// interpretation rules: LF, CR and CRLF line ends, a leading BOM, `:` comments,
+/// `event`, `data`, `id` (ignored if it contains NUL) and `retry` (digits only).
+/// Bytes may be split anywhere between `feed` calls, even inside a UTF-8 character:
+/// lines are cut on bytes and decoded whole, with invalid UTF-8 replaced by U+FFFD.
+///
+/// ```swift
+/// var parser = SSEParser()
+/// for output in parser.feed(chunk) {
+///     if case .event(let event) = output { … }
+/// }
+/// ```
+public struct SSEParser: Sendable {
+    public enum Output: Sendable, Equatable {
+        case event(SSEEvent)
+        /// A comment line (text after `:`): servers send these as heartbeats.
+        case comment(String)
+        /// A `retry:` field: the reconnection time in milliseconds.
+        case retry(Int)
+    }
+
+    private var line: [UInt8] = []
+    private var lastByteWasCR = false
+    private var bomChecked = false
+    private var pendingStart: [UInt8] = []
+    private var dataBuffer = ""
+    private var hasData = false
+    private var eventType = ""
+    private var lastEventIDBuffer = ""
+    /// The last event ID seen, to send as `Last-Event-ID` when reconnecting.
+    public private(set) var lastEventID = ""
+
+    public init(lastEventID: String = "") {
+        self.lastEventID = lastEventID
+        lastEventIDBuffer = lastEventID
+    }
+
+    public mutating func feed(_ bytes: some Sequence<UInt8>) -> [Output] {
+        var outputs: [Output] = []
+        for byte in bytes {
+            if !bomChecked {
+                // Hold the first bytes until they can be told apart from EF BB BF.
+                pendingStart.append(byte)
+                let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+                if pendingStart == bom { bomChecked = true; pendingStart = []; continue }
+                if bom.starts(with: pendingStart) { continue }
+                bomChecked = true
+                let held = pendingStart
+                pendingStart = []
+                for b in held { consume(b, into: &outputs) }
+                continue
+            }
+            consume(byte, into: &outputs)
+        }
+        return outputs
+    }
+
+    /// The stream ended: a partial line is dropped and an undispatched event discarded,
+    /// as the spec says. The parser is ready for a new connection (keeping `lastEventID`).
+    public mutating func reset() {
+        line = []; lastByteWasCR = false; bomChecked = false; pendingStart = []
+        dataBuffer = ""; hasData = false; eventType = ""; lastEventIDBuffer = lastEventID
+    }
+
+    private mutating func consume(_ byte: UInt8, into outputs: inout [Output]) {
+        switch byte {
+        case 0x0A where lastByteWasCR:
+            lastByteWasCR = false  // the LF of a CRLF
+        case 0x0A, 0x0D:
+            lastByteWasCR = byte == 0x0D
+            processLine(into: &outputs)
+            line.removeAll(keepingCapacity: true)
+        default:
+            lastByteWasCR = false
+            line.append(byte)
+        }
+    }
+
+    private mutating func processLine(into outputs: inout [Output]) {
+        if line.isEmpty { dispatch(into: &outputs); return }
+        let text = String(decoding: line, as: UTF8.self)
+        if text.hasPrefix(":") { outputs.append(.comment(String(text.dropFirst()))); return }
+        let field: Substring, value: Substring
+        if let colon = text.firstIndex(of: ":") {
+            field = text[..<colon]
+            var rest = text[text.index(after: colon)...]
+            if rest.first == " " { rest = rest.dropFirst() }
+            value = rest
+        } else {
+            field = text[...]; value = ""
+        }
+        switch field {
+        case "event": eventType = String(value)
+        case "data":
+            dataBuffer += value
+            dataBuffer += "\n"
+            hasData = true
+        case "id" where !value.contains("\u{0}"): lastEventIDBuffer = String(value)
+        case "retry" where !value.isEmpty && value.allSatisfy { $0.isASCII && $0.isNumber }:
+            if let millis = Int(value) { outputs.append(.retry(millis)) }
+        default: break
+        }
+    }
+
+    private mutating func dispatch(into outputs: inout [Output]) {
+        lastEventID = lastEventIDBuffer
+        defer { dataBuffer = ""; hasData = false; eventType = "" }
+        guard hasData else { return }
+        if dataBuffer.hasSuffix("\n") { dataBuffer.removeLast() }
+        outputs.append(.event(SSEEvent(lastEventID: lastEventID, type: eventType.isEmpty ? "message" : eventType,
+                                       data: dataBuffer)))
+    }
+}

@@ -1,1 +1,0 @@
-// SwitchboardStream: see docs/architecture.md
