@@ -61,6 +61,9 @@ extension Simulator {
         @Option(help: "Port of the sandbox's control endpoint (0 chooses one).")
         var controlPort: UInt16 = 0
 
+        @Option(help: "Seconds between SSE heartbeat comments when no event flows.")
+        var heartbeatSeconds: Int = 10
+
         @Option(help: "Patients in a new practice.")
         var patients: Int = 3000
 
@@ -104,6 +107,7 @@ extension Simulator {
                                   ("unavailable", faultUnavailableRate), ("conflict", faultConflictRate)] where !(0 ... 1).contains(value) {
                 throw ValidationError("--fault-\(name)-rate must be between 0 and 1.")
             }
+            if !(1 ... 15).contains(heartbeatSeconds) { throw ValidationError("--heartbeat-seconds must be between 1 and 15.") }
             if leaseSeconds < 1 { throw ValidationError("--lease-seconds must be at least 1.") }
         }
 
@@ -129,7 +133,8 @@ extension Simulator {
             do {
                 audit = try AuditStore(path: auditPath, mode: .create)
                 outbox = try OutboxStore(path: outboxPath, mode: .create)
-            } catch {
+                try audit.endOrphanedCalls(at: now, summary: "The agent stopped during the call.")
+            } catch let error as StoreError {
                 throw fail("\(error)", status: error.exitStatus)
             }
             let hub: EventHub
@@ -137,7 +142,7 @@ extension Simulator {
                 throw fail("cannot write the NDJSON file \(ndjson ?? ""): \(error.localizedDescription)", status: ExitStatus.cannotCreate)
             }
             let server: EventStreamServer
-            do { server = try EventStreamServer(hub: hub, port: eventsPort) } catch { throw fail("\(error)", status: 1) }
+            do { server = try EventStreamServer(hub: hub, port: eventsPort, heartbeat: .seconds(heartbeatSeconds)) } catch { throw fail("\(error)", status: 1) }
 
             var faults = SandboxFaults(errorRate: faultErrorRate, timeoutRate: faultTimeoutRate, timeoutSeconds: faultTimeoutSeconds,
                                        throttleRate: faultThrottleRate, unavailableRate: faultUnavailableRate,
@@ -202,19 +207,17 @@ extension Simulator {
             let signals = Self.stopSignals()
             let work = Task { await agent.run() }
             let stoppedBySignal = await withTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    await work.value
-                    if exitWhenDone { return false }
-                    for await _ in signals { return true }
-                    return true
-                }
+                group.addTask { await work.value; return false }
                 group.addTask {
                     for await _ in signals { return true }
                     return true
                 }
-                let first = await group.next() ?? true
+                var signalled = await group.next() ?? true
+                // The calls are done: keep serving the stream and the sandbox until told to stop.
+                if !signalled && !exitWhenDone { signalled = await group.next() ?? true }
+                work.cancel()
                 group.cancelAll()
-                return first
+                return signalled
             }
             work.cancel()
             await work.value
