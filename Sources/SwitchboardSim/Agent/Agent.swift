@@ -20,7 +20,7 @@ public struct AgentConfiguration: Sendable {
     public var requestTimeout: Duration = .seconds(8)
     public var leaseMillis: Int64 = 10_000
     public var heartbeatEvery: Duration = .seconds(5)
-    public var backoff = BackoffPolicy(baseMillis: 300, capMillis: 5_000, maxAttempts: 8)
+    public var backoff = BackoffPolicy(baseMillis: 300, capMillis: 10_000, maxAttempts: 10)
     public var ehrSystem = "ehr-sandbox"
 
     public init(agentID: String, goLive: GoLiveWindow) {

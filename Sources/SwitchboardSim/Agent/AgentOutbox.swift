@@ -96,12 +96,13 @@ extension Agent {
     }
 
     /// Sends what the outbox holds: due retries, items queued during an outage, items whose
-    /// lease expired (a killed process). In queue mode it only probes the EHR every two seconds.
+    /// lease expired (a killed process). While the EHR does not answer it only probes it every
+    /// two seconds, so an outage does not use up the items' attempts.
     func drainOutbox() async {
         let owner = configuration.agentID, lease = configuration.leaseMillis
         var lastProbe = ContinuousClock.now - .seconds(10)
         while !Task.isCancelled {
-            if link.isQueueing {
+            if link.isUnreachable {
                 if ContinuousClock.now - lastProbe >= .seconds(2) {
                     lastProbe = .now
                     _ = await audited(StepContext(callID: nil, step: "probe", action: "ehr.probe", attempt: 1, detail: [:])) {

@@ -25,8 +25,11 @@ final class EHRLink: @unchecked Sendable {
 
     var state: EHRState { lock.withLock { current } }
 
-    /// Whether requests should be attempted at all (in queue mode only the probe goes out).
+    /// Whether new writes stay in the outbox (in queue mode only the probe goes out).
     var isQueueing: Bool { state == .queueMode }
+
+    /// No answer since the last failure to connect: retrying the outbox now would only use up attempts.
+    var isUnreachable: Bool { lock.withLock { unreachableSince != nil || current == .queueMode } }
 
     enum Observation { case answered(latencyMs: Int), failed, unreachable }
 
