@@ -94,6 +94,24 @@ enum Sim {
         #expect(file["go_live_start_ms"] is NSNumber)
     }
 
+    /// A site on HL7 v2: appointment writes go as SIU over MLLP, audited as such, and the
+    /// bookings learn the appointment the EHR made from them.
+    @Test func hl7SiteWritesSIU() throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let dir = scratch.path("site")
+        let result = try run(Sim.binary, ["run", "--dir", dir, "--load", "--calls", "40", "--exit-when-done", "--transport", "hl7v2",
+                                          "--patients", "300"], timeout: 90)
+        #expect(result.status == 0, "\(result.stderr)")
+        let audit = dir + "/audit.sqlite", outbox = dir + "/outbox.sqlite"
+        let sent = try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE operation LIKE 'hl7.siu_%' AND transport = 'hl7v2'")
+        #expect(sent > 0)
+        #expect(try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE operation LIKE 'appointment.%'") == 0)
+        #expect(try Sim.count(outbox, "SELECT count(*) FROM outbox_attempt WHERE ack_code = 'AA'") >= sent)
+        #expect(try Sim.count(audit, "SELECT count(*) FROM audit_event WHERE transport = 'hl7v2' AND method LIKE 'SIU^S1%'") >= sent)
+        #expect(try Sim.count(audit, "SELECT count(*) FROM booking WHERE appointment_ref NOT LIKE 'Appointment/%' OR appointment_version IS NULL") == 0)
+    }
+
     @Test func badInputIsOneLineAndNonZero() throws {
         let scratch = Scratch()
         defer { scratch.cleanUp() }

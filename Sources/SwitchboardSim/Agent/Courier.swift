@@ -139,7 +139,7 @@ extension Agent {
         let found = await audited(StepContext(callID: item.callId, step: "book", action: "appointment.search", attempt: 1,
                                               detail: ["by": "patient,date", "outbox_item": item.id])) { fhir async throws(FHIRError) in
             try await fhir.searchAppointments(patient: "Patient/\(siu.patient.id)", from: FHIRInstant(millis: siu.start),
-                                              to: FHIRInstant(millis: siu.start + 1))
+                                              to: FHIRInstant(millis: siu.start + 60_000))
         }
         let match = (try? found.get())?.value.first { $0.identifier?.contains { $0.value == siu.placerID } == true }
         return .delivered(httpStatus: nil, ack: "AA",
