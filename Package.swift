@@ -47,7 +47,7 @@ let package = Package(
             "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardStream", "TerminalUI", logging, toml,
         ]),
         .target(name: "SwitchboardSim", dependencies: [
-            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", flyingFox, crypto, logging, collections, grdb,
+            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardHTTP", flyingFox, crypto, logging, collections, grdb,
         ]),
 
         // Shared by the test targets only: scratch directories, generated databases, processes.
@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(name: "switchboard", dependencies: [
             "SwitchboardConsole", "SwitchboardStore", "SwitchboardCore", argumentParser, logging,
         ]),
-        .executableTarget(name: "switchboard-sim", dependencies: ["SwitchboardSim", "SwitchboardStore", argumentParser, logging]),
+        .executableTarget(name: "switchboard-sim", dependencies: ["SwitchboardSim", "SwitchboardStore", "SwitchboardHTTP", argumentParser, logging]),
         .executableTarget(name: "switchboard-bench", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", argumentParser]),
 
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "SwitchboardStreamTests", dependencies: ["SwitchboardStream", "SwitchboardHTTP", "SwitchboardCore", flyingFox]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(name: "SwitchboardConsoleTests", dependencies: ["SwitchboardConsole", "TerminalUI", "SwitchboardStore", "SwitchboardSim", "SwitchboardTesting"]),
-        .testTarget(name: "SwitchboardSimTests", dependencies: ["SwitchboardSim", "SwitchboardEHR", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", grdb]),
+        .testTarget(name: "SwitchboardSimTests", dependencies: ["SwitchboardSim", "SwitchboardEHR", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SwitchboardStream", "SwitchboardTesting", grdb]),
         .testTarget(name: "EndToEndTests", dependencies: ["SwitchboardStore", "SwitchboardCore", "SwitchboardTesting"]),
     ]
 )

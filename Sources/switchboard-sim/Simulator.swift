@@ -7,11 +7,11 @@ import SwitchboardStore
 /// `switchboard-sim`: plays the practice's AI agent and its EHR, so Switchboard can be
 /// tried and tested without either.
 @main
-struct Simulator: ParsableCommand {
+struct Simulator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard-sim",
         abstract: "A simulated AI phone agent and EHR sandbox that write the agent's real databases.",
-        subcommands: [Generate.self])
+        subcommands: [Generate.self, Run.self, Outage.self])
 }
 
 func fail(_ message: String, status: Int32) -> ExitCode {

@@ -1,0 +1,267 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardEHR
+import SwitchboardHTTP
+import SwitchboardStore
+
+/// How the simulated agent works.
+public struct AgentConfiguration: Sendable {
+    public var agentID: String
+    public var callsPerMinute: Double = 6
+    public var concurrency = 20
+    /// Appointment writes over FHIR, or as SIU messages over MLLP.
+    public var transport: Transport = .fhir
+    public var seed: UInt64 = 1
+    /// Stop starting calls after this many; nil runs until stopped.
+    public var callLimit: Int?
+    public var goLive: GoLiveWindow
+    /// Multiplies the "talking" between steps: 1 is a person on the phone, 0.01 a load test.
+    public var talkScale = 1.0
+    public var requestTimeout: Duration = .seconds(8)
+    public var leaseMillis: Int64 = 10_000
+    public var heartbeatEvery: Duration = .seconds(5)
+    public var backoff = BackoffPolicy(baseMillis: 300, capMillis: 10_000, maxAttempts: 10)
+    public var ehrSystem = "ehr-sandbox"
+
+    public init(agentID: String, goLive: GoLiveWindow) {
+        self.agentID = agentID; self.goLive = goLive
+    }
+}
+
+/// A step's audit context: which call, what it was for, and what to note (never PHI search terms).
+struct StepContext: Sendable {
+    var callID: String?
+    var step: String
+    var action: String
+    var attempt: Int
+    var detail: [String: String]
+}
+
+/// Plays the practice's AI phone agent: starts calls at the configured rate, runs each as
+/// a task through one workflow against the EHR, writes what a real agent writes (audit,
+/// calls, bookings, outbox) and says it on the event stream. A drain worker sends what the
+/// outbox holds once the EHR answers again.
+///
+///     let agent = try Agent(configuration: config, endpoints: endpoints, practice: practice,
+///                           ledger: ledger, hub: hub, http: HTTPClient())
+///     await agent.run()      // until the call limit is reached and the outbox is empty, or cancelled
+///     await agent.stop()     // in-flight leases handed back
+public final class Agent: @unchecked Sendable {
+    let configuration: AgentConfiguration
+    let fhir: FHIRClient
+    let mllp: MLLPClient?
+    let practice: Practice
+    let ledger: AgentLedger
+    let hub: EventHub
+    let link: EHRLink
+    let actor: String
+    private let rng: Locked<SeededRandom>
+    private let counters = Locked(Counters())
+
+    struct Counters {
+        var started = 0
+        var ended = 0
+        var inProgress = 0
+        var ehrRequests = 0
+    }
+
+    public struct Stats: Sendable {
+        public var callsStarted: Int
+        public var callsEnded: Int
+        public var callsInProgress: Int
+        public var ehrRequests: Int
+    }
+
+    public var stats: Stats {
+        counters.withLock { Stats(callsStarted: $0.started, callsEnded: $0.ended, callsInProgress: $0.inProgress, ehrRequests: $0.ehrRequests) }
+    }
+
+    public init(configuration: AgentConfiguration, endpoints: SandboxEndpoints, secretFile: String, directory: URL,
+                audit: AuditStore, outbox: OutboxStore, hub: EventHub, http: HTTPClient) throws {
+        self.configuration = configuration
+        let auth = OAuthClientCredentials(tokenURL: endpoints.tokenURL, clientID: endpoints.clientID, secretFile: secretFile,
+                                          scope: "system/*.read system/*.write", http: http)
+        fhir = FHIRClient(baseURL: endpoints.fhirBaseURL, http: http, auth: auth, timeout: configuration.requestTimeout)
+        mllp = configuration.transport == .hl7v2 ? MLLPClient(host: "127.0.0.1", port: endpoints.mllpPort,
+                                                              connectTimeout: .seconds(2), ackTimeout: configuration.requestTimeout) : nil
+        practice = try Practice(sandboxDatabase: directory.appendingPathComponent("ehr-sandbox.sqlite").path)
+        ledger = AgentLedger(audit: audit, outbox: outbox)
+        self.hub = hub
+        actor = "agent:\(configuration.agentID)"
+        rng = Locked(SeededRandom(seed: configuration.seed))
+        link = EHRLink { state, reason in
+            hub.publish(.ehrState(.init(state: state, at: Clock.nowMillis(), reason: reason)))
+        }
+    }
+
+    func random<T>(_ body: (inout SeededRandom) -> T) -> T { rng.withLock { body(&$0) } }
+
+    // MARK: Running
+
+    /// Learns the practice, then takes calls until the call limit is reached and the outbox
+    /// is empty (returns), or until cancelled (calls in progress end as dropped).
+    public func run() async {
+        hub.publish(.ehrState(.init(state: .online, at: Clock.nowMillis(), reason: "agent \(configuration.agentID) started")))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.keepTime() }
+            group.addTask { await self.drainOutbox() }
+            await learnPractice()
+            await takeCalls()
+            while !Task.isCancelled, configuration.callLimit != nil {
+                if (try? await ledger.withOutbox({ try $0.unsentCount() })) == 0 { break }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Hands back leases this agent holds (their items are due again at once).
+    public func stop() async {
+        let owner = configuration.agentID
+        _ = try? await ledger.withOutbox { try $0.releaseLeases(owner: owner, now: Clock.nowMillis(), reason: "agent stopped") }
+    }
+
+    /// Schedules and practitioners, retried until the EHR answers.
+    private func learnPractice() async {
+        var attempt = 0
+        while !Task.isCancelled {
+            attempt += 1
+            let context = StepContext(callID: nil, step: "setup", action: "practitioner.search", attempt: attempt, detail: [:])
+            let result = await audited(context) { fhir async throws(FHIRError) in
+                (try await fhir.practitioners().value, try await fhir.schedules().value)
+            }
+            if case .success(let (practitioners, schedules)) = result, !schedules.isEmpty {
+                practice.learn(schedules: schedules, practitioners: practitioners)
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(configuration.backoff.delay(forAttempt: attempt, unit: 0.5)))
+        }
+    }
+
+    /// Starts calls as a Poisson process at the configured rate, never more than
+    /// `concurrency` at once; returns when the limit is reached and every call has ended.
+    private func takeCalls() async {
+        await withTaskGroup(of: Void.self) { calls in
+            var number = 0
+            while !Task.isCancelled {
+                if let limit = configuration.callLimit, number >= limit { break }
+                let gap = random { -log(max(Double.random(in: 0 ..< 1, using: &$0), 1e-9)) } * 60 / max(configuration.callsPerMinute, 0.01)
+                try? await Task.sleep(for: .seconds(min(gap, 120)))
+                while !Task.isCancelled && counters.withLock({ $0.inProgress }) >= configuration.concurrency {
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                if Task.isCancelled { break }
+                var plans = plan(callNumber: number)
+                if let limit = configuration.callLimit { plans = Array(plans.prefix(limit - number)) }
+                for callPlan in plans {
+                    number += 1
+                    counters.withLock { $0.started += 1; $0.inProgress += 1 }
+                    calls.addTask {
+                        await self.runCall(callPlan)
+                        self.counters.withLock { $0.ended += 1; $0.inProgress -= 1 }
+                    }
+                }
+            }
+            await calls.waitForAll()
+        }
+    }
+
+    /// Heartbeats every few seconds, and the clock that moves the EHR link into queue mode.
+    private func keepTime() async {
+        var last = ContinuousClock.now - configuration.heartbeatEvery
+        while !Task.isCancelled {
+            link.tick()
+            if ContinuousClock.now - last >= configuration.heartbeatEvery {
+                last = .now
+                let pending = (try? await ledger.withOutbox { try $0.unsentCount() }) ?? 0
+                hub.publish(.agentHeartbeat(.init(at: Clock.nowMillis(), agentId: configuration.agentID,
+                                                  callsInProgress: counters.withLock { $0.inProgress }, outboxPending: pending)))
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    // MARK: EHR requests, each with one audit row
+
+    /// Runs `body` with a FHIR client whose every HTTP request becomes one audit row (and one
+    /// `call.step` event) once `body` is done. `isMiss` marks an empty answer (no patient,
+    /// no slot) as a minor failure.
+    func audited<T: Sendable>(_ context: StepContext, isMiss: (@Sendable (T) -> Bool)? = nil,
+                              _ body: (FHIRClient) async throws(FHIRError) -> T) async -> Result<T, FHIRError> {
+        let exchanges = Locked<[(FHIRExchange, UnixMillis)]>([])
+        let client = fhir.reporting { exchange in exchanges.withLock { $0.append((exchange, Clock.nowMillis())) } }
+        let result: Result<T, FHIRError>
+        do { result = .success(try await body(client)) } catch { result = .failure(error) }
+        let missed = (try? result.get()).map { isMiss?($0) ?? false } ?? false
+        let made = exchanges.current
+        var rows: [AuditEvent] = []
+        for (index, (exchange, endedAt)) in made.enumerated() {
+            var outcome = exchange.error.map(Self.outcome) ?? .success
+            if missed && index == made.count - 1 && outcome == .success { outcome = .minorFailure }
+            var detail = context.detail
+            detail["step"] = context.step
+            if let error = exchange.error { detail["error"] = error.description }
+            if exchange.attempt > 1 { detail["token_renewed"] = "true" }
+            if missed && index == made.count - 1 { detail["matches"] = "0" }
+            rows.append(AuditEvent(at: endedAt - Int64(exchange.latencyMs), actor: actor, callId: context.callID, action: context.action,
+                                   ehrSystem: configuration.ehrSystem, transport: .fhir, method: exchange.method,
+                                   resourceType: exchange.resourceType, resourceId: exchange.resourceId, outcome: outcome,
+                                   httpStatus: exchange.httpStatus, latencyMs: exchange.latencyMs, attempt: context.attempt,
+                                   detail: JSONText.object(detail)))
+            observe(exchange)
+        }
+        counters.withLock { $0.ehrRequests += made.count }
+        do { try await ledger.record(audit: rows) } catch {
+            FileHandle.standardError.write(Data("switchboard-sim: audit write failed: \(error)\n".utf8))
+        }
+        if let callID = context.callID {
+            for row in rows {
+                hub.publish(.callStep(.init(callId: callID, at: row.at, step: context.step, action: context.action, outcome: row.outcome,
+                                            latencyMs: row.latencyMs, httpStatus: row.httpStatus, attempt: row.attempt,
+                                            detail: row.outcome == .success ? nil : Self.shortReason(row, missed: missed))))
+            }
+        }
+        return result
+    }
+
+    private func observe(_ exchange: FHIRExchange) {
+        switch exchange.error {
+        case nil: link.observe(.answered(latencyMs: exchange.latencyMs))
+        case .transport(.cancelled): break
+        case .transport, .authentication(.transport): link.observe(.unreachable)
+        case .rateLimited, .unavailable, .server, .authentication, .invalidResponse: link.observe(.failed)
+        case .unauthorized, .notFound, .conflict, .preconditionFailed: link.observe(.answered(latencyMs: exchange.latencyMs))
+        }
+    }
+
+    /// FHIR AuditEvent outcome: refusals are minor, EHR errors serious, no answer at all major.
+    static func outcome(_ error: FHIRError) -> AuditOutcome {
+        switch error {
+        case .notFound, .conflict, .preconditionFailed: .minorFailure
+        case .transport, .authentication(.transport): .majorFailure
+        default: .seriousFailure
+        }
+    }
+
+    private static func shortReason(_ row: AuditEvent, missed: Bool) -> String {
+        if let status = row.httpStatus, status >= 400 { return "HTTP \(status)" }
+        if row.httpStatus == nil { return "no answer" }
+        return missed ? "no match" : "failed"
+    }
+
+    /// A read, tried again with backoff while the EHR is merely flaky (not in queue mode).
+    func read<T: Sendable>(_ context: StepContext, isMiss: (@Sendable (T) -> Bool)? = nil,
+                           _ body: @escaping @Sendable (FHIRClient) async throws(FHIRError) -> T) async throws -> Result<T, FHIRError> {
+        var attempt = 1
+        while true {
+            var step = context
+            step.attempt = attempt
+            let result = await audited(step, isMiss: isMiss, body)
+            guard case .failure(let error) = result, error.isRetryable, attempt < 3, !link.isQueueing else { return result }
+            let wait = max(error.retryAfter ?? .zero,
+                           .milliseconds(random { configuration.backoff.delay(forAttempt: attempt, using: &$0) }))
+            try await Task.sleep(for: wait)
+            attempt += 1
+        }
+    }
+}

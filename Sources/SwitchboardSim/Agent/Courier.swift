@@ -1,0 +1,148 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardEHR
+
+/// What an outbox item asks the EHR to do, as stored in `outbox_item.request`: the method,
+/// the URL relative to the FHIR base (or `mllp://host:port`), the headers that make a retry
+/// safe (`If-None-Exist`, `If-Match`, `Idempotency-Key`; never `Authorization`), and the
+/// body: FHIR JSON, or the HL7 v2 message.
+struct OutboxRequest: Codable, Sendable {
+    var method: String
+    var url: String
+    var headers: [String: String]
+    var body: String
+
+    var json: String { JSONText.encode(self) }
+
+    static func decode(_ text: String) -> OutboxRequest? {
+        try? JSONDecoder().decode(OutboxRequest.self, from: Data(text.utf8))
+    }
+}
+
+/// How one try at an outbox item went.
+enum Delivery: Sendable {
+    /// `appointment` is the EHR's reference and version for appointment writes.
+    case delivered(httpStatus: Int?, ack: String?, appointment: (ref: String, version: String?)?)
+    case retry(error: String, httpStatus: Int?, ack: String?, after: Duration?)
+    case refused(error: String, httpStatus: Int?, ack: String?)
+}
+
+extension Agent {
+    /// Sends one claimed item once, with every EHR request audited under the item's call.
+    func deliver(_ item: OutboxItem) async -> Delivery {
+        guard let request = OutboxRequest.decode(item.request) else {
+            return .refused(error: "unreadable request in the outbox", httpStatus: nil, ack: nil)
+        }
+        let context = StepContext(callID: item.callId, step: item.operation.hasPrefix("communication") ? "note" : "book",
+                                  action: Self.auditAction(item.operation), attempt: item.attempts,
+                                  detail: ["outbox_item": item.id, "idempotency_key": item.idempotencyKey])
+        if item.transport == .hl7v2 { return await deliverHL7(item, request, context) }
+        let result: Result<Delivery, FHIRError> = await audited(context) { fhir async throws(FHIRError) -> Delivery in
+            switch item.operation {
+            case "appointment.create":
+                let appointment = try Self.decodeResource(Appointment.self, request.body)
+                let made = try await fhir.createAppointment(appointment, ifNoneExist: request.headers["If-None-Exist"],
+                                                            idempotencyKey: request.headers["Idempotency-Key"])
+                return .delivered(httpStatus: made.httpStatus, ack: nil,
+                                  appointment: ("Appointment/\(made.value.id ?? "")", made.versionId))
+            case "appointment.update":
+                let appointment = try Self.decodeResource(Appointment.self, request.body)
+                do throws(FHIRError) {
+                    let moved = try await fhir.updateAppointment(appointment, ifMatch: request.headers["If-Match"] ?? "")
+                    return .delivered(httpStatus: moved.httpStatus, ack: nil,
+                                      appointment: ("Appointment/\(appointment.id ?? "")", moved.versionId))
+                } catch {
+                    // An earlier try may have landed with its answer lost: if the EHR already
+                    // holds what we asked for, this is that write, not a conflict.
+                    guard case .preconditionFailed = error, item.attempts > 1 else { throw error }
+                    let now = try await fhir.readAppointment(id: appointment.id ?? "")
+                    guard now.value.status == appointment.status, now.value.slot == appointment.slot else { throw error }
+                    return .delivered(httpStatus: now.httpStatus, ack: nil,
+                                      appointment: ("Appointment/\(appointment.id ?? "")", now.versionId))
+                }
+            case "communication.create":
+                let note = try Self.decodeResource(Communication.self, request.body)
+                let made = try await fhir.createCommunication(note, idempotencyKey: request.headers["Idempotency-Key"])
+                return .delivered(httpStatus: made.httpStatus, ack: nil, appointment: nil)
+            default:
+                throw FHIRError.invalidResponse("unknown outbox operation \(item.operation)")
+            }
+        }
+        switch result {
+        case .success(let delivery): return delivery
+        case .failure(let error) where error.isRetryable:
+            return .retry(error: error.description, httpStatus: error.httpStatus, ack: nil, after: error.retryAfter)
+        case .failure(let error):
+            return .refused(error: error.description, httpStatus: error.httpStatus, ack: nil)
+        }
+    }
+
+    static func auditAction(_ operation: String) -> String {
+        switch operation {
+        case "hl7.siu_s12": "appointment.create"
+        case "hl7.siu_s13", "hl7.siu_s15": "appointment.update"
+        default: operation
+        }
+    }
+
+    private static func decodeResource<R: Decodable>(_ type: R.Type, _ body: String) throws(FHIRError) -> R {
+        do { return try FHIRJSON.decode(R.self, from: Data(body.utf8)) } catch {
+            throw FHIRError.invalidResponse("the outbox holds an unreadable \(R.self)")
+        }
+    }
+
+    private func deliverHL7(_ item: OutboxItem, _ request: OutboxRequest, _ context: StepContext) async -> Delivery {
+        guard let mllp, let message = try? HL7Message(parsing: request.body), let siu = try? SIUAppointment(message) else {
+            return .refused(error: "the outbox holds an unreadable HL7 message", httpStatus: nil, ack: nil)
+        }
+        let started = Clock.nowMillis()
+        let outcome: Result<MLLPResult, MLLPError>
+        do { outcome = .success(try await mllp.send(message)) } catch { outcome = .failure(error) }
+        let latency = Int(Clock.nowMillis() - started)
+        var detail = context.detail
+        let audit: AuditOutcome
+        let delivery: Delivery
+        switch outcome {
+        case .success(let result):
+            detail["ack"] = result.ack.code.rawValue
+            detail["ack_error"] = result.ack.errorCode
+            // A resent S12 whose first copy was applied comes back "duplicate key" (205).
+            let repeatOfOurs = siu.event == .new && result.ack.code == .error && result.ack.errorCode == "205"
+                && item.attempts > 1 && (result.ack.text ?? "").contains("already exists")
+            if result.ack.code.isSuccess || repeatOfOurs {
+                audit = .success
+                delivery = .delivered(httpStatus: nil, ack: result.ack.code.rawValue, appointment: nil)
+            } else {
+                audit = .minorFailure
+                delivery = .refused(error: "ACK \(result.ack.code.rawValue) \(result.ack.errorCode ?? ""): \(result.ack.text ?? "")",
+                                    httpStatus: nil, ack: result.ack.code.rawValue)
+            }
+            link.observe(.answered(latencyMs: latency))
+        case .failure(let error):
+            detail["error"] = error.description
+            audit = error.isRetryable ? .majorFailure : .seriousFailure
+            delivery = error.isRetryable ? .retry(error: error.description, httpStatus: nil, ack: nil, after: nil)
+                : .refused(error: error.description, httpStatus: nil, ack: nil)
+            link.observe(error.isRetryable ? .unreachable : .failed)
+        }
+        let row = AuditEvent(at: started, actor: actor, callId: item.callId, action: context.action, ehrSystem: configuration.ehrSystem,
+                             transport: .hl7v2, method: "SIU^\(siu.event.rawValue)", resourceType: "Appointment",
+                             resourceId: siu.fillerID ?? siu.placerID, outcome: audit, latencyMs: latency,
+                             attempt: item.attempts, detail: JSONText.object(detail))
+        try? await ledger.record(audit: [row])
+        if let callID = item.callId {
+            hub.publish(.callStep(.init(callId: callID, at: started, step: context.step, action: context.action, outcome: audit,
+                                        latencyMs: latency, attempt: item.attempts, detail: detail["ack"] as? String)))
+        }
+        guard case .delivered = delivery else { return delivery }
+        // The EHR names the appointment; find it by our placer id to learn its id and version.
+        let found = await audited(StepContext(callID: item.callId, step: "book", action: "appointment.search", attempt: 1,
+                                              detail: ["by": "patient,date", "outbox_item": item.id])) { fhir async throws(FHIRError) in
+            try await fhir.searchAppointments(patient: "Patient/\(siu.patient.id)", from: FHIRInstant(millis: siu.start),
+                                              to: FHIRInstant(millis: siu.start + 60_000))
+        }
+        let match = (try? found.get())?.value.first { $0.identifier?.contains { $0.value == siu.placerID } == true }
+        return .delivered(httpStatus: nil, ack: "AA",
+                          appointment: match.map { ("Appointment/\($0.id ?? "")", $0.meta?.versionId) })
+    }
+}

@@ -1,0 +1,248 @@
+import ArgumentParser
+import Foundation
+import SwitchboardCore
+import SwitchboardHTTP
+import SwitchboardSim
+import SwitchboardStore
+
+extension Simulator {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the EHR sandbox and the simulated agent on DIR until Ctrl-C or SIGTERM.",
+            discussion: """
+            Writes DIR/audit.sqlite and DIR/outbox.sqlite as a real agent would, keeps the practice in \
+            DIR/ehr-sandbox.sqlite, serves the live event stream over SSE, and records where everything is \
+            in DIR/simulator.json. On Ctrl-C or SIGTERM, calls in progress end as dropped, outbox leases are \
+            handed back and the databases are closed.
+            """)
+
+        @Option(help: ArgumentHelp("Directory for the databases and simulator.json (created if missing).", valueName: "dir"))
+        var dir: String
+
+        @Option(help: ArgumentHelp("Calls started per minute (default 6; 3000 with --load).", valueName: "calls-per-min"))
+        var rate: Double?
+
+        @Option(help: "Most calls in progress at once (default 20; 200 with --load).")
+        var concurrency: Int?
+
+        @Option(help: "How appointment writes reach the EHR: fhir, or hl7v2 (SIU over MLLP).")
+        var transport: String = "fhir"
+
+        @Flag(help: "Put control characters and terminal escape sequences in some patient names.")
+        var hostileData = false
+
+        @Option(help: "Seed for the practice and the calls.")
+        var seed: UInt64 = 1
+
+        @Option(help: ArgumentHelp("Also append every event to this file as NDJSON.", valueName: "file"))
+        var ndjson: String?
+
+        @Option(help: ArgumentHelp("When the go-live window started (ISO 8601); default: the first start on DIR.", valueName: "iso8601"))
+        var goLiveStart: String?
+
+        @Flag(help: "Load test: short talking, high rate and concurrency.")
+        var load = false
+
+        @Option(help: "Stop starting calls after this many.")
+        var calls: Int?
+
+        @Flag(help: "With --calls: exit once those calls have ended and the outbox is empty.")
+        var exitWhenDone = false
+
+        @Option(help: "Port of the event stream (0 chooses one).")
+        var eventsPort: UInt16 = 0
+
+        @Option(help: "Port of the sandbox's FHIR server (0 chooses one).")
+        var fhirPort: UInt16 = 0
+
+        @Option(help: "Port of the sandbox's MLLP listener (0 chooses one).")
+        var mllpPort: UInt16 = 0
+
+        @Option(help: "Port of the sandbox's control endpoint (0 chooses one).")
+        var controlPort: UInt16 = 0
+
+        @Option(help: "Seconds between SSE heartbeat comments when no event flows.")
+        var heartbeatSeconds: Int = 10
+
+        @Option(help: "Patients in a new practice.")
+        var patients: Int = 3000
+
+        @Option(help: "Outbox lease length in seconds (a killed simulator's items are taken again after it).")
+        var leaseSeconds: Double = 10
+
+        @Option(help: "Injected EHR latency: median in milliseconds.")
+        var faultLatencyMs: Double?
+
+        @Option(help: "Injected EHR latency: 99th percentile in milliseconds.")
+        var faultLatencyP99Ms: Double?
+
+        @Option(help: "Share of EHR requests answered 500.")
+        var faultErrorRate: Double = 0
+
+        @Option(help: "Share of EHR requests held past the agent's timeout.")
+        var faultTimeoutRate: Double = 0
+
+        @Option(help: "How long a timed-out request is held, in seconds.")
+        var faultTimeoutSeconds: Double = 30
+
+        @Option(help: "Share of EHR requests answered 429 with Retry-After.")
+        var faultThrottleRate: Double = 0
+
+        @Option(help: "Share of EHR requests answered 503 with Retry-After.")
+        var faultUnavailableRate: Double = 0
+
+        @Option(help: "Share of appointment updates answered 412 (someone else changed it).")
+        var faultConflictRate: Double = 0
+
+        func validate() throws {
+            if let rate, rate <= 0 { throw ValidationError("--rate must be more than 0 calls per minute.") }
+            if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
+            if Transport(rawValue: transport) == nil || transport == "rest" { throw ValidationError("--transport must be fhir or hl7v2.") }
+            if let calls, calls < 1 { throw ValidationError("--calls must be at least 1.") }
+            if exitWhenDone && calls == nil { throw ValidationError("--exit-when-done needs --calls.") }
+            if let goLiveStart, parseISO8601(goLiveStart) == nil {
+                throw ValidationError("--go-live-start must be an ISO 8601 instant such as 2026-11-25T08:00:00Z.")
+            }
+            for (name, value) in [("error", faultErrorRate), ("timeout", faultTimeoutRate), ("throttle", faultThrottleRate),
+                                  ("unavailable", faultUnavailableRate), ("conflict", faultConflictRate)] where !(0 ... 1).contains(value) {
+                throw ValidationError("--fault-\(name)-rate must be between 0 and 1.")
+            }
+            if !(1 ... 15).contains(heartbeatSeconds) { throw ValidationError("--heartbeat-seconds must be between 1 and 15.") }
+            if leaseSeconds < 1 { throw ValidationError("--lease-seconds must be at least 1.") }
+        }
+
+        func run() async throws {
+            let directory = URL(fileURLWithPath: dir).standardizedFileURL
+            do {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            } catch {
+                throw fail("cannot create \(dir): \(error.localizedDescription). Choose a writable directory.", status: ExitStatus.cannotCreate)
+            }
+            guard Generate.canCreateFile(in: directory) else {
+                throw fail("\(dir): directory is read-only. Choose a writable directory.", status: ExitStatus.cannotCreate)
+            }
+            let lock: DirectoryLock
+            do { lock = try DirectoryLock(directory: directory) } catch { throw fail("\(error)", status: 1) }
+
+            let now = Clock.nowMillis()
+            let previous = SimulatorFile.read(from: directory)
+            let goLive = GoLiveWindow(startsAt: goLiveStart.flatMap(parseISO8601) ?? previous?.goLiveStartMillis ?? now)
+            let auditPath = directory.appendingPathComponent("audit.sqlite").path
+            let outboxPath = directory.appendingPathComponent("outbox.sqlite").path
+            let audit: AuditStore, outbox: OutboxStore
+            do {
+                audit = try AuditStore(path: auditPath, mode: .create)
+                outbox = try OutboxStore(path: outboxPath, mode: .create)
+                try audit.endOrphanedCalls(at: now, summary: "The agent stopped during the call.")
+            } catch let error as StoreError {
+                throw fail("\(error)", status: error.exitStatus)
+            }
+            let hub: EventHub
+            do { hub = try EventHub(capacity: 10_000, ndjsonPath: ndjson) } catch {
+                throw fail("cannot write the NDJSON file \(ndjson ?? ""): \(error.localizedDescription)", status: ExitStatus.cannotCreate)
+            }
+            let server: EventStreamServer
+            do { server = try EventStreamServer(hub: hub, port: eventsPort, heartbeat: .seconds(heartbeatSeconds)) } catch { throw fail("\(error)", status: 1) }
+
+            var faults = SandboxFaults(errorRate: faultErrorRate, timeoutRate: faultTimeoutRate, timeoutSeconds: faultTimeoutSeconds,
+                                       throttleRate: faultThrottleRate, unavailableRate: faultUnavailableRate,
+                                       versionConflictRate: faultConflictRate)
+            if let median = faultLatencyMs { faults.latency = .init(medianMs: median, p99Ms: faultLatencyP99Ms ?? median * 4) }
+            let sandbox = EHRSandbox()
+            let endpoints: SandboxEndpoints
+            do {
+                endpoints = try await sandbox.start(SandboxConfiguration(
+                    directory: directory, fhirPort: fhirPort, mllpPort: mllpPort, controlPort: controlPort, seed: seed,
+                    patientCount: patients, hostileData: hostileData, faults: faults))
+            } catch {
+                throw fail("cannot start the EHR sandbox (is a port in use?): \(error)", status: 1)
+            }
+            // The sandbox's client secret, for the agent's OAuth client (which refuses a file others can read).
+            let secretFile = directory.appendingPathComponent("agent-client.secret").path
+            FileManager.default.createFile(atPath: secretFile, contents: Data(endpoints.clientSecret.utf8), attributes: [.posixPermissions: 0o600])
+
+            let agentID = "sim-\(String(UInt32.random(in: .min ... .max), radix: 16))"
+            var config = AgentConfiguration(agentID: agentID, goLive: goLive)
+            config.callsPerMinute = rate ?? (load ? 3000 : 6)
+            config.concurrency = concurrency ?? (load ? 200 : 20)
+            config.transport = Transport(rawValue: transport) ?? .fhir
+            config.seed = seed
+            config.callLimit = calls
+            config.talkScale = load ? 0.01 : 1
+            config.requestTimeout = load ? .seconds(3) : .seconds(8)
+            config.leaseMillis = Int64(leaseSeconds * 1000)
+            let agent: Agent
+            do {
+                agent = try Agent(configuration: config, endpoints: endpoints, secretFile: secretFile, directory: directory,
+                                  audit: audit, outbox: outbox, hub: hub, http: HTTPClient())
+            } catch {
+                await sandbox.stop()
+                throw fail("cannot start the agent: \(error)", status: 1)
+            }
+            server.start()
+            let file = SimulatorFile(pid: getpid(), agentID: agentID, startedAt: iso8601(now), goLiveStart: iso8601(goLive.startsAt),
+                                     goLiveStartMillis: goLive.startsAt, goLiveEndsMillis: goLive.endsAt, auditDatabase: auditPath,
+                                     outboxDatabase: outboxPath,
+                                     sandboxDatabase: directory.appendingPathComponent("ehr-sandbox.sqlite").path,
+                                     fhirBaseURL: endpoints.fhirBaseURL, tokenURL: endpoints.tokenURL, mllpPort: endpoints.mllpPort,
+                                     controlURL: endpoints.controlURL, eventsURL: server.url, ndjson: ndjson, transport: config.transport)
+            do { try file.write(to: directory) } catch {
+                throw fail("cannot write \(SimulatorFile.url(in: directory).path): \(error.localizedDescription)", status: ExitStatus.cannotCreate)
+            }
+            FileHandle.standardOutput.write(Data("""
+                switchboard-sim \(agentID) on \(directory.path)
+                  audit database   \(auditPath)
+                  outbox database  \(outboxPath)
+                  EHR sandbox      \(file.sandboxDatabase)
+                  FHIR base URL    \(endpoints.fhirBaseURL)
+                  MLLP port        \(endpoints.mllpPort)
+                  control          \(endpoints.controlURL)
+                  event stream     \(server.url)\(ndjson.map { "\n  NDJSON events    \($0)" } ?? "")
+                  go-live window   \(iso8601(goLive.startsAt)) to \(iso8601(goLive.endsAt))
+                  calls            \(config.callsPerMinute)/min, at most \(config.concurrency) at once, \(config.transport.rawValue)\(calls.map { ", \($0) in all" } ?? "")
+                Ctrl-C stops.
+
+                """.utf8))
+
+            let signals = Self.stopSignals()
+            let work = Task { await agent.run() }
+            let stoppedBySignal = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { await work.value; return false }
+                group.addTask {
+                    for await _ in signals { return true }
+                    return true
+                }
+                var signalled = await group.next() ?? true
+                // The calls are done: keep serving the stream and the sandbox until told to stop.
+                if !signalled && !exitWhenDone { signalled = await group.next() ?? true }
+                work.cancel()
+                group.cancelAll()
+                return signalled
+            }
+            work.cancel()
+            await work.value
+            await agent.stop()
+            server.stop()
+            hub.close()
+            await sandbox.stop()
+            let stats = agent.stats
+            print("switchboard-sim: \(stoppedBySignal ? "stopped" : "done"): \(stats.callsEnded) calls, \(stats.ehrRequests) EHR requests, \(hub.publishedCount) events")
+            withExtendedLifetime(lock) {}
+        }
+
+        /// SIGINT and SIGTERM as an async sequence (their default action, dying at once, is turned off).
+        static func stopSignals() -> AsyncStream<Int32> {
+            AsyncStream { continuation in
+                let sources = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+                    signal(number, SIG_IGN)
+                    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                    source.setEventHandler { continuation.yield(number) }
+                    source.resume()
+                    return source
+                }
+                nonisolated(unsafe) let kept = sources
+                continuation.onTermination = { _ in kept.forEach { $0.cancel() } }
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStore
+import SwitchboardTesting
+import Testing
+
+/// The real `switchboard-sim run` process on real sockets and files.
+enum Sim {
+    static var binary: String { executable("switchboard-sim") }
+
+    static func count(_ path: String, _ sql: String) throws -> Int {
+        Int(try sqlite3(path, sql).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    static func lines(_ path: String, _ sql: String) throws -> [String] {
+        try sqlite3(path, sql).split(separator: "\n").map(String.init)
+    }
+
+    static func eventTypes(_ ndjson: String) -> [(id: Int64, type: String, line: String)] {
+        ((try? String(contentsOfFile: ndjson, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let id = (object["id"] as? NSNumber)?.int64Value, let type = object["type"] as? String else { return nil }
+            return (id, type, String(line))
+        }
+    }
+}
+
+@Suite(.serialized) struct AgentRunTests {
+    /// The integration guide's day-4 protocol: 100 calls over every workflow and edge case,
+    /// then the invariants, read from the SQLite files themselves.
+    @Test func dayFourProtocol() throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let dir = scratch.url.appendingPathComponent("site").path
+        let ndjson = scratch.path("events.ndjson")
+        let result = try run(Sim.binary, ["run", "--dir", dir, "--load", "--calls", "100", "--exit-when-done", "--patients", "500",
+                                          "--fault-error-rate", "0.02", "--ndjson", ndjson], timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("event stream     http://127.0.0.1:"))
+        let audit = dir + "/audit.sqlite", outbox = dir + "/outbox.sqlite", ehr = dir + "/ehr-sandbox.sqlite"
+
+        #expect(try Sim.count(audit, "SELECT count(*) FROM call") == 100)
+        #expect(try Sim.count(audit, "SELECT count(*) FROM call WHERE ended_at IS NULL") == 0)
+        let intents = Set(try Sim.lines(audit, "SELECT DISTINCT intent FROM call"))
+        #expect(intents == Set(Workflow.allCases.map(\.rawValue)), "workflows seen: \(intents)")
+
+        // Every EHR request has exactly one audit row: what the sandbox holds matches the
+        // successful creates the audit says were made, one for one.
+        let notes = try Sim.count(ehr, "SELECT count(*) FROM communication")
+        #expect(notes > 0)
+        #expect(notes == (try Sim.count(audit, "SELECT count(*) FROM audit_event WHERE action = 'communication.create' AND http_status = 201")))
+        let appointments = try Sim.count(ehr, "SELECT count(*) FROM appointment")
+        #expect(appointments > 0)
+        #expect(appointments == (try Sim.count(audit, "SELECT count(*) FROM audit_event WHERE action = 'appointment.create' AND http_status = 201")))
+        #expect(try Sim.count(audit, "SELECT count(*) FROM audit_event WHERE transport IS NULL OR actor NOT LIKE 'agent:sim-%'") == 0)
+        // No search terms (names, birth dates, phones) in the detail.
+        #expect(try Sim.count(audit, "SELECT count(*) FROM audit_event WHERE detail LIKE '%birthdate=%' OR detail LIKE '%family=%' OR detail LIKE '%Bearer%'") == 0)
+
+        let store = try AuditStore(path: audit, mode: .readOnly)
+        let chain = try store.verifyChain()
+        #expect(chain.isIntact, "\(chain.reason ?? "")")
+        #expect(chain.checked == (try Sim.count(audit, "SELECT count(*) FROM audit_event")))
+
+        // No slot is held by two live appointments.
+        #expect(try Sim.count(ehr, """
+            SELECT count(*) FROM (SELECT json_extract(json, '$.slot[0].reference') AS s FROM appointment
+            WHERE status = 'booked' GROUP BY s HAVING count(*) > 1)
+            """) == 0)
+        // Every write went through the outbox with its own idempotency key and a conditional.
+        let writes = try Sim.count(outbox, "SELECT count(*) FROM outbox_item")
+        #expect(writes == (try Sim.count(outbox, "SELECT count(DISTINCT idempotency_key) FROM outbox_item WHERE idempotency_key <> ''")))
+        #expect(try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE operation = 'appointment.create' AND request NOT LIKE '%If-None-Exist%'") == 0)
+        #expect(try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE operation = 'appointment.update' AND request NOT LIKE '%If-Match%'") == 0)
+        #expect(try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE status IN ('pending', 'failed', 'in_flight')") == 0)
+        #expect(writes == (try Sim.count(audit, "SELECT count(DISTINCT json_extract(detail, '$.outbox_item')) FROM audit_event WHERE json_extract(detail, '$.outbox_item') IS NOT NULL")))
+        #expect(try Sim.count(outbox, "SELECT count(*) FROM outbox_attempt") >= writes)
+        // Bookings point at real appointments and are flagged inside the go-live window.
+        let bookings = try Sim.count(audit, "SELECT count(*) FROM booking")
+        #expect(bookings > 0)
+        #expect(try Sim.count(audit, "SELECT count(*) FROM booking WHERE review_required = 1 AND flags LIKE '%go_live%'") == bookings)
+        #expect(try Sim.count(audit, "SELECT count(*) FROM booking WHERE appointment_version IS NULL OR appointment_ref NOT LIKE 'Appointment/%'") == 0)
+        // Edge cases showed up: patients not found, a wrong birth date, a full day.
+        #expect(try Sim.count(audit, "SELECT count(*) FROM audit_event WHERE action = 'patient.search' AND outcome = 4") > 0)
+        #expect(try Sim.count(audit, "SELECT count(*) FROM booking WHERE flags LIKE '%low_identity_match%'") + (try Sim.count(audit, "SELECT count(*) FROM audit_event WHERE json_extract(detail, '$.by') = 'phone'")) > 0)
+
+        let types = Set(Sim.eventTypes(ndjson).map(\.type))
+        for type in ["call.started", "call.step", "call.ended", "booking.created", "outbox.enqueued", "outbox.attempt", "ehr.state", "agent.heartbeat"] {
+            #expect(types.contains(type), "no \(type) event")
+        }
+        let ids = Sim.eventTypes(ndjson).map(\.id)
+        #expect(ids == ids.sorted() && Set(ids).count == ids.count)
+        let file = try #require(try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/simulator.json"))) as? [String: Any])
+        #expect((file["events_url"] as? String)?.hasSuffix("/events") == true)
+        #expect(file["go_live_start_ms"] is NSNumber)
+    }
+
+    /// A site on HL7 v2: appointment writes go as SIU over MLLP, audited as such, and the
+    /// bookings learn the appointment the EHR made from them.
+    @Test func hl7SiteWritesSIU() throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let dir = scratch.path("site")
+        let result = try run(Sim.binary, ["run", "--dir", dir, "--load", "--calls", "40", "--exit-when-done", "--transport", "hl7v2",
+                                          "--patients", "300"], timeout: 90)
+        #expect(result.status == 0, "\(result.stderr)")
+        let audit = dir + "/audit.sqlite", outbox = dir + "/outbox.sqlite"
+        let sent = try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE operation LIKE 'hl7.siu_%' AND transport = 'hl7v2'")
+        #expect(sent > 0)
+        #expect(try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE operation LIKE 'appointment.%'") == 0)
+        #expect(try Sim.count(outbox, "SELECT count(*) FROM outbox_attempt WHERE ack_code = 'AA'") >= sent)
+        #expect(try Sim.count(audit, "SELECT count(*) FROM audit_event WHERE transport = 'hl7v2' AND method LIKE 'SIU^S1%'") >= sent)
+        #expect(try Sim.count(audit, "SELECT count(*) FROM booking WHERE appointment_ref NOT LIKE 'Appointment/%' OR appointment_version IS NULL") == 0)
+    }
+
+    @Test func badInputIsOneLineAndNonZero() throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let first = try RunningProcess(Sim.binary, ["run", "--dir", scratch.path("site"), "--patients", "100", "--rate", "1"])
+        defer { first.signal(SIGKILL) }
+        #expect(RunningProcess.waitUntil(timeout: 30) { first.stdout.contains("Ctrl-C stops") })
+        let second = try run(Sim.binary, ["run", "--dir", scratch.path("site")], timeout: 30)
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("another simulator is already running"))
+        #expect(second.stderr.split(separator: "\n").count == 1)
+
+        let bad = try run(Sim.binary, ["run", "--dir", "/proc/switchboard"], timeout: 30)
+        #expect(bad.status != 0)
+        #expect(bad.stderr.hasPrefix("switchboard-sim: cannot create /proc/switchboard"))
+        let nothing = try run(Sim.binary, ["outage", "5s", "--dir", scratch.path("nothing")], timeout: 30)
+        #expect(nothing.status != 0)
+        #expect(nothing.stderr.contains("no simulator is running"))
+        let duration = try run(Sim.binary, ["outage", "soon", "--dir", scratch.path("site")], timeout: 30)
+        #expect(duration.status == 64)
+
+        first.signal(SIGTERM)
+        #expect(try first.waitForExit(timeout: 30) == 0)
+        #expect(first.stdout.contains("switchboard-sim: stopped"))
+    }
+}
