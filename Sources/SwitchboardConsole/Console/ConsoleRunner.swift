@@ -14,8 +14,11 @@ public struct ConsoleStartFailure: Error, CustomStringConvertible {
 
 /// Opens what the configuration names and runs the console until the operator quits.
 public enum ConsoleRunner {
-    public static func run(configuration: ConsoleConfiguration, warnings: [String],
-                           environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConsoleStartFailure) {
+    /// Opens the databases, the EHR client and the theme the configuration names and
+    /// builds the console program, without touching the terminal (benchmarks and tests
+    /// drive it with a `ProgramDriver`).
+    public static func prepare(configuration: ConsoleConfiguration, warnings: [String],
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConsoleStartFailure) -> Console {
         guard let auditPath = configuration.auditPath else {
             throw ConsoleStartFailure(description: "no audit database: pass --audit PATH or set `audit` in \(ConsoleConfiguration.defaultPath(environment: environment)) (or try `switchboard demo`)",
                                       exitStatus: ExitStatus.usage)
@@ -42,17 +45,26 @@ public enum ConsoleRunner {
         } catch {
             throw ConsoleStartFailure(description: "\(auditPath): \(error)", exitStatus: ExitStatus.dataError)
         }
-        let http = HTTPClient()
         let fhir = configuration.ehrBaseURL.map { base in
-            FHIRClient(baseURL: base, http: http, auth: tokenSource(configuration, http: http), timeout: .seconds(10))
+            FHIRClient(baseURL: base, http: sharedHTTP, auth: tokenSource(configuration, http: sharedHTTP), timeout: .seconds(10))
         }
         let context = ConsoleContext(
             audit: audit, outbox: outbox, identity: identity,
             actions: ReviewActions(audit: audit, outbox: outbox, operator: identity, undoSeconds: configuration.undoSeconds),
             clock: clock, overdueMillis: Int64(configuration.overdueMinutes) * 60_000, undoSeconds: configuration.undoSeconds,
             readOnly: configuration.readOnly, slotSearch: fhir.map(FreeSlotSearch.init), now: now)
-
         let (theme, themeWarnings) = ThemeCatalog.standard(appName: "switchboard", environment: environment).resolve(configuration.theme)
+        return Console(context: context, theme: theme, remapping: configuration.keys,
+                       warnings: warnings + themeWarnings.map(\.description))
+    }
+
+    /// One HTTP client (one libcurl multi loop) for the EHR and the event stream.
+    static let sharedHTTP = HTTPClient()
+
+    /// Runs the console in the terminal until the operator quits.
+    public static func run(configuration: ConsoleConfiguration, warnings: [String],
+                           environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConsoleStartFailure) {
+        let console = try prepare(configuration: configuration, warnings: warnings, environment: environment)
         let terminal: CursesTerminal
         do {
             terminal = try CursesTerminal(environment: environment)
@@ -60,19 +72,17 @@ public enum ConsoleRunner {
             throw ConsoleStartFailure(description: "\(error)", exitStatus: ExitStatus.usage)
         }
         defer { terminal.restore() }
-
-        let console = Console(context: context, theme: theme, remapping: configuration.keys,
-                              warnings: warnings + themeWarnings.map(\.description))
         let loop = EventLoop(program: console, terminal: terminal)
         let mailbox = loop.mailbox
 
-        let watch = try? DatabaseWatch(paths: [auditPath] + (configuration.outboxPath.map { [$0] } ?? []))
+        let paths = [configuration.auditPath, configuration.outboxPath].compactMap { $0 }
+        let watch = try? DatabaseWatch(paths: paths)
         watch?.start { mailbox.post(.databasesChanged) }
         defer { watch?.stop() }
 
         let follower = configuration.events.map { source in
             Task.detached {
-                for await message in eventMessages(source, http: http) { mailbox.post(.stream(message)) }
+                for await message in eventMessages(source, http: sharedHTTP) { mailbox.post(.stream(message)) }
             }
         }
         defer { follower?.cancel() }

@@ -328,6 +328,7 @@ struct ReviewScreen {
             case .recorded:
                 notices.append(("Corrected \(correction.bookingId) (\(correction.category.label)); the EHR change waits in the outbox.", .info))
                 mode = .list
+                table.move(.down)
             case .alreadyDecided(let first):
                 notices.append((ReviewDetails.alreadyDecided(first, presentation: makePresentation()), .error))
                 mode = .list
