@@ -42,8 +42,7 @@ public actor EHRSandbox {
 
         let fhirPort = try await openFHIR(port: configuration.fhirPort)
         let mllpPort = try await openMLLP(port: configuration.mllpPort)
-        let control = HTTPServer(address: try .inet(ip4: "127.0.0.1", port: configuration.controlPort), logger: .disabled,
-                                 handler: ClosureHTTPHandler { [weak self] request in
+        let control = try HTTPServer.loopback(port: configuration.controlPort, handler: ClosureHTTPHandler { [weak self] request in
                                      guard let self else { return HTTPResponse(statusCode: .serviceUnavailable) }
                                      return await self.control(request)
                                  })
@@ -122,8 +121,7 @@ public actor EHRSandbox {
 
     private func openFHIR(port: UInt16) async throws -> UInt16 {
         guard let fhir else { throw SocketError.disconnected }
-        let server = HTTPServer(address: try .inet(ip4: "127.0.0.1", port: port), timeout: 60, logger: .disabled,
-                                handler: ClosureHTTPHandler { request in await fhir.respond(to: request) })
+        let server = try HTTPServer.loopback(port: port, handler: ClosureHTTPHandler { request in await fhir.respond(to: request) })
         let chosen = try await listen(server)
         fhirServer = server
         return chosen
