@@ -122,7 +122,9 @@ private func message(_ controlID: String) -> HL7Message {
             guard case .timedOut = error else { Issue.record("got \(error)"); return }
             #expect(error.isRetryable)
         }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // The point is that it gives up instead of hanging; the bound is loose because the
+        // machine is shared (a timed assertion tighter than this fails under load).
+        #expect(ContinuousClock.now - started < .seconds(15))
         #expect(try await client.send(message("m3")).ack.code == .accept)
         #expect(peer.accepted.current == 2)
     }

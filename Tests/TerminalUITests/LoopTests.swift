@@ -89,11 +89,12 @@ struct CounterProgram: Program {
 
     @Test func backgroundWorkAndPostedMessagesArrive() async {
         let driver = ProgramDriver(CounterProgram(), size: Size(width: 20, height: 4))
-        driver.press("l")
+        driver.terminal.push([.char("l")])
+        await driver.settle()
         #expect(driver.grid.text(row: 0) == "count: 40")
         let mailbox = driver.loop.mailbox
         await Task.detached { mailbox.post(.bump) }.value
-        driver.waitUntilIdle()
+        await driver.settle()
         #expect(driver.grid.text(row: 0) == "count: 140")
     }
 

@@ -85,6 +85,23 @@ public final class ProgramDriver<P: Program> {
     }
 }
 
+extension ProgramDriver {
+    /// Like ``waitUntilIdle(timeout:)`` for async tests: sleeps between looks instead of
+    /// blocking, so the background work being waited for can run even when the
+    /// concurrency pool's few threads are all busy with other tests.
+    @discardableResult
+    public func settle(timeout: Double = 10) async -> Bool {
+        let deadline = MonotonicClock.seconds() + timeout
+        loop.processReady()
+        while loop.hasPendingWork && !loop.isFinished {
+            if MonotonicClock.seconds() > deadline { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+            loop.processReady()
+        }
+        return true
+    }
+}
+
 /// A clock the test moves by hand.
 final class ManualClock: @unchecked Sendable {
     var time: Double = 0

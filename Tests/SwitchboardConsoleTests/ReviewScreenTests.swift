@@ -1,0 +1,220 @@
+import Foundation
+import SwitchboardConsole
+import SwitchboardCore
+import SwitchboardSim
+import SwitchboardStore
+import SwitchboardTesting
+import TerminalUI
+import Testing
+
+/// The Review screen driven through the real loop (keys in, cell grid out) on real
+/// SQLite files: what a manager sees and what each key writes.
+@Suite struct ReviewScreenTests {
+    /// A generated practice whose go-live window holds every booking, ending now.
+    final class Practice: @unchecked Sendable {
+        let scratch: Scratch
+        let audit: AuditStore
+        var auditPath: String { scratch.path("audit.sqlite") }
+        var outboxPath: String { scratch.path("outbox.sqlite") }
+
+        init(calls: Int = 400, hostile: Bool = false, name: String = #function) throws {
+            scratch = Scratch(name)
+            let now = Clock.nowMillis()
+            audit = try AuditStore(path: scratch.path("audit.sqlite"), mode: .create)
+            let outbox = try OutboxStore(path: scratch.path("outbox.sqlite"), mode: .create)
+            _ = try HistoryGenerator(plan: HistoryPlan(calls: calls, seed: 11, endsAt: now, spanMillis: 30 * 3_600_000,
+                                                       windowStart: now - 30 * 3_600_000, hostileData: hostile))
+                .write(audit: audit, outbox: outbox)
+        }
+
+        func configuration(role: OperatorRole = .reviewer, readOnly: Bool = false) -> ConsoleConfiguration {
+            var c = ConsoleConfiguration()
+            c.auditPath = auditPath
+            c.outboxPath = outboxPath
+            c.defaultRole = role
+            c.readOnly = readOnly
+            c.theme = "default"
+            return c
+        }
+
+        var environment: [String: String] { ["HOME": scratch.url.path, "XDG_CONFIG_HOME": scratch.url.path] }
+        /// Who the console says is at the keyboard (the OS user running the tests).
+        var user: String { OperatorIdentity.current(configuration: configuration(), environment: environment).user }
+
+        func driver(role: OperatorRole = .reviewer, readOnly: Bool = false, size: Size = Size(width: 100, height: 30)) throws -> ProgramDriver<Console> {
+            let console = try ConsoleRunner.prepare(configuration: configuration(role: role, readOnly: readOnly), warnings: [],
+                                                    environment: environment)
+            return ProgramDriver(console, size: size)
+        }
+
+        /// Undecided bookings in queue order, from the database itself.
+        func undecided() throws -> [ReviewItem] { try audit.reviewQueue(ReviewFilter(undecidedOnly: true), limit: 1000) }
+        func decision(_ id: String) throws -> ReviewDecision? { try audit.decision(bookingId: id) }
+        func decisionCount() throws -> Int { try audit.summary(now: 0).bookingsDecided }
+        deinit { scratch.cleanUp() }
+    }
+
+    @Test func firstFrameShowsTheQueueOldestUndecidedFirst() throws {
+        let practice = try Practice()
+        let driver = try practice.driver()
+        let screen = driver.screenText
+        let lines = screen.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines[0].contains("Switchboard │ Review │ window") && lines[0].contains("undecided"))
+        for title in ["Booked", "Patient", "Provider", "Type", "Appt", "Kind", "Why", "Age", "Status"] {
+            #expect(lines[1].contains(title), "column \(title)")
+        }
+        let oldest = try #require(try practice.undecided().first)
+        #expect(lines[2].contains(String(oldest.booking.patientDisplay!.prefix(8))), "first row is the oldest undecided booking")
+        #expect(lines.last!.contains("a approve") && lines.last!.contains("c correct"))
+        #expect(lines[0].contains("\(try practice.undecided().count) undecided"))
+    }
+
+    @Test func approveWritesOnceMovesOnAndUndoTakesItBack() throws {
+        let practice = try Practice()
+        let driver = try practice.driver()
+        let queue = try practice.undecided()
+        driver.press("a")
+        let decided = try #require(try practice.decision(queue[0].id))
+        #expect(decided.decision == .approved && decided.operator == practice.user)
+        #expect(driver.screenText.contains("Approved \(queue[0].id)"))
+        // The selection moved on to the next booking: a second `a` approves that one.
+        driver.press("a")
+        #expect(try practice.decision(queue[1].id) != nil)
+        driver.press("u")
+        #expect(try practice.decision(queue[1].id) == nil, "undo takes back the last approval")
+        #expect(try practice.decision(queue[0].id) != nil, "and only that one")
+        #expect(driver.screenText.contains("undone"))
+        let actions = try practice.audit.auditEvents(matching: AuditFilter(actor: "operator:\(practice.user)"), limit: 10).reversed().map(\.action)
+        #expect(actions == ["review.approve", "review.approve", "review.undo"])
+    }
+
+    @Test func newBookingsArriveWithoutMovingTheSelection() throws {
+        let practice = try Practice()
+        let driver = try practice.driver()
+        let queue = try practice.undecided()
+        driver.press("j", "j")
+        // The agent books more while the manager looks: older ones sort above the selection.
+        try practice.audit.recordAgentWork(bookings: (0..<5).map {
+            sampleBooking("bk-late-\($0)", bookedAt: queue[0].booking.bookedAt + 1 + Int64($0))
+        })
+        driver.post(.databasesChanged)
+        driver.waitUntilIdle()
+        #expect(driver.screenText.contains("Ann Lee"), "the new bookings are on screen")
+        driver.press("a")
+        #expect(try practice.decision(queue[2].id) != nil, "the key hit the row that was selected, not the one now at its index")
+        #expect(try practice.decisionCount() == (try practice.audit.summary(now: 0).bookingsDecided))
+    }
+
+    @Test func bulkApproveActsOnExactlyTheSelectionAfterAConfirmThatDefaultsToCancel() throws {
+        let practice = try Practice()
+        let driver = try practice.driver()
+        let queue = try practice.undecided()
+        let before = try practice.decisionCount()
+        driver.press("space", "j", "space", "j", "space")
+        #expect(driver.screenText.contains("3 selected"))
+        driver.press("A")
+        #expect(driver.screenText.contains("Approve 3 selected bookings?"))
+        driver.press("enter")  // the focused choice is Cancel
+        #expect(try practice.decisionCount() == before)
+        driver.press("A", "y")
+        let after = try practice.decisionCount()
+        #expect(after == before + 3)
+        for item in queue.prefix(3) { #expect(try practice.decision(item.id)?.operator == practice.user) }
+        #expect(try practice.decision(queue[3].id) == nil)
+    }
+
+    @Test func viewersSeeInitialsAndCannotDecide() throws {
+        let practice = try Practice()
+        let driver = try practice.driver(role: .viewer)
+        let first = try #require(try practice.undecided().first?.booking.patientDisplay)
+        #expect(!driver.screenText.contains(first))
+        driver.press("a")
+        #expect(try practice.decisionCount() == (try practice.audit.summary(now: 0).bookingsDecided))
+        #expect(driver.screenText.contains("viewer"))
+    }
+
+    @Test func readOnlyHasNoWritingKeys() throws {
+        let practice = try Practice()
+        let driver = try practice.driver(readOnly: true)
+        let footer = driver.screenText.split(separator: "\n").last!
+        #expect(!footer.contains("approve") && footer.contains("details"))
+        let before = try practice.decisionCount()
+        driver.press("a")
+        #expect(try practice.decisionCount() == before)
+        #expect(driver.screenText.contains("read-only"))
+    }
+
+    @Test func detailsShowTheCallStepByStep() throws {
+        let practice = try Practice()
+        let driver = try practice.driver()
+        driver.press("enter")
+        let screen = driver.screenText
+        #expect(screen.contains("Booking ") && screen.contains("Steps (audit)") && screen.contains("patient.search"))
+        driver.press("esc")
+        #expect(driver.screenText.contains("Booked") && !driver.screenText.contains("Steps (audit)"))
+    }
+
+    @Test func filterNarrowsTheListAndEscClearsIt() throws {
+        let practice = try Practice()
+        let driver = try practice.driver()
+        driver.press("/")
+        driver.type("tanaka")
+        driver.press("enter")
+        let rows = driver.screenText.split(separator: "\n").dropFirst(2).dropLast(2).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        #expect(!rows.isEmpty && rows.allSatisfy { $0.contains("dr-tanaka") })
+        #expect(driver.screenText.contains("filter: tanaka"))
+        driver.press("esc")
+        #expect(!driver.screenText.contains("filter: tanaka"))
+    }
+
+    @Test func twoManagersOnOneBookingExactlyOneDecisionTheOtherIsTold() throws {
+        let practice = try Practice()
+        let maria = try practice.driver()
+        let devon = try practice.driver()
+        let first = try #require(try practice.undecided().first)
+        maria.press("a")
+        devon.press("a")
+        #expect(try practice.decision(first.id)?.operator == practice.user)
+        #expect(try practice.audit.reviewItem(bookingId: first.id)?.decision?.operator == practice.user)
+        #expect(devon.screenText.contains("already approved by \(practice.user)"))
+    }
+
+    @Test func hostileNamesAreDrawnInert() throws {
+        let practice = try Practice(calls: 1500, hostile: true)
+        let driver = try practice.driver()
+        driver.press("/")
+        driver.type("Mallory")
+        driver.press("enter")
+        let screen = driver.screenText
+        #expect(screen.contains("␛"), "the escape is shown as a visible glyph")
+        #expect(!screen.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || (0x80...0x9F).contains($0.value) || $0 == "\u{202E}" })
+        driver.press("enter")
+        #expect(!driver.screenText.unicodeScalars.contains { $0.value == 0x1B })
+    }
+
+    @Test func commandLineSwitchesByNameWithCompletionAndHelpListsTheLiveKeys() throws {
+        let practice = try Practice()
+        let driver = try practice.driver()
+        driver.press(":")
+        driver.type("rev")
+        driver.press("tab")
+        #expect(driver.screenText.contains(":review"))
+        driver.press("enter")
+        driver.press(":")
+        driver.type("nope")
+        driver.press("enter")
+        #expect(driver.screenText.contains("No such screen or command: nope"))
+        driver.press("?")
+        #expect(driver.screenText.contains("Approve the booking") && driver.screenText.contains("Keys"))
+        driver.press("esc", "q")
+        #expect(driver.isFinished)
+    }
+
+    @Test func aTooSmallTerminalSaysWhatItNeeds() throws {
+        let practice = try Practice()
+        let driver = try practice.driver(size: Size(width: 60, height: 20))
+        #expect(driver.screenText.contains("Terminal too small") && driver.screenText.contains("need 80x24, have 60x20"))
+        driver.resize(to: Size(width: 80, height: 24))
+        #expect(driver.screenText.contains("Switchboard │ Review"))
+    }
+}
