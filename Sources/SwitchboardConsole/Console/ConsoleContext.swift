@@ -12,6 +12,6 @@ struct ConsoleContext: Sendable {
     let overdueMillis: Int64
     let undoSeconds: Int
     let readOnly: Bool
-    let slotSearch: FreeSlotSearch?
+    let ehr: EHRLookup?
     let now: @Sendable () -> UnixMillis
 }

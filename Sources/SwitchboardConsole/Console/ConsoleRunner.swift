@@ -52,7 +52,7 @@ public enum ConsoleRunner {
             audit: audit, outbox: outbox, identity: identity,
             actions: ReviewActions(audit: audit, outbox: outbox, operator: identity, undoSeconds: configuration.undoSeconds),
             clock: clock, overdueMillis: Int64(configuration.overdueMinutes) * 60_000, undoSeconds: configuration.undoSeconds,
-            readOnly: configuration.readOnly, slotSearch: fhir.map(FreeSlotSearch.init), now: now)
+            readOnly: configuration.readOnly, ehr: fhir.map(EHRLookup.init), now: now)
         let (theme, themeWarnings) = ThemeCatalog.standard(appName: "switchboard", environment: environment).resolve(configuration.theme)
         return Console(context: context, theme: theme, remapping: configuration.keys,
                        warnings: warnings + themeWarnings.map(\.description))

@@ -8,15 +8,18 @@ import TerminalUI
 struct CorrectionForm {
     let bookingId: String
     let booking: Booking
+    /// Set when deciding again after a 412: the appointment as it is now in the EHR.
+    let against: AppointmentNow?
     var form: Form
     private var slots: [FreeSlot] = []
     private var slotLabels: [String] = []
     static let keepTime = "keep the current time"
 
-    init(booking: Booking, slotsAvailable: Bool) {
+    init(booking: Booking, slotsAvailable: Bool, against: AppointmentNow? = nil) {
         self.booking = booking
+        self.against = against
         bookingId = booking.bookingId
-        form = Form(title: "Correct \(booking.bookingId)", fields: [
+        form = Form(title: against.map { "Correct \(booking.bookingId) again (EHR version \($0.version))" } ?? "Correct \(booking.bookingId)", fields: [
             FormField(id: "category", label: "What was wrong", kind: .choice(CorrectionCategory.allCases.map(\.label), selected: 0)),
             FormField(id: "slot", label: "New slot", kind: .picker(slotsAvailable ? .loading : .failed("no EHR configured (--ehr)"))),
             FormField(id: "provider", label: "Provider", kind: .text(LineEditor(booking.providerRef ?? ""))),
@@ -27,7 +30,7 @@ struct CorrectionForm {
 
     mutating func handle(_ key: Key) -> Form.Outcome { form.handle(key) }
 
-    mutating func slotsArrived(_ result: Result<[FreeSlot], SlotSearchFailure>, presentation: ReviewPresentation) {
+    mutating func slotsArrived(_ result: Result<[FreeSlot], EHRFailure>, presentation: ReviewPresentation) {
         switch result {
         case .success(let found):
             slots = found

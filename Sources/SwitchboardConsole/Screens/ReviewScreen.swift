@@ -24,6 +24,8 @@ struct ReviewScreen {
     }
 
     mutating func perform(_ action: ConsoleAction) -> Reaction<ConsoleMessage> {
+        // The "changed in the EHR" view takes only its own choices; the list stays put.
+        if case .changed = mode, ![.approve, .correct, .back].contains(action) { return .none }
         switch action {
         case .down: table.move(.down)
         case .up: table.move(.up)
@@ -53,6 +55,8 @@ struct ReviewScreen {
         case filtering(CommandPrompt)
         case confirmingBulk(ConfirmDialog, ids: [String])
         case correcting(CorrectionForm)
+        /// After a 412: the appointment as the agent booked it beside how it is now.
+        case changed(ChangedAppointment)
     }
 
     let context: ConsoleContext
@@ -64,7 +68,7 @@ struct ReviewScreen {
     private var lastApproval: (bookingId: String, at: UnixMillis)?
     private var undecidedCount = 0
     private var oldestUndecided: UnixMillis?
-    private var corrections: [String: String] = [:]
+    private var corrections: [String: CorrectionProgress] = [:]
 
     init(context: ConsoleContext) {
         self.context = context
@@ -77,7 +81,7 @@ struct ReviewScreen {
     var capturesKeys: Bool {
         switch mode {
         case .filtering, .confirmingBulk, .correcting: true
-        case .list, .details: false
+        case .list, .details, .changed: false
         }
     }
 
@@ -85,6 +89,7 @@ struct ReviewScreen {
     var footerActions: Set<ConsoleAction>? {
         switch mode {
         case .details: [.back, .approve, .undo, .correct]
+        case .changed: [.back, .approve, .correct]
         default: nil
         }
     }
@@ -107,16 +112,16 @@ struct ReviewScreen {
 
     private func makePresentation() -> ReviewPresentation {
         var p = ReviewPresentation(identity: context.identity, now: context.now(), overdueMillis: context.overdueMillis)
-        p.corrections = corrections
+        p.corrections = corrections.mapValues { "✎ " + $0.label }
         return p
     }
 
     /// Correction progress for the corrected rows in view (a handful of indexed reads).
     private mutating func refreshCorrections() {
-        var progress: [String: String] = [:]
+        var progress: [String: CorrectionProgress] = [:]
         for item in table.window where item.decision?.decision == .corrected {
             if let outboxItem = try? context.actions.correctionStatus(bookingId: item.id) {
-                progress[item.id] = "✎ " + CorrectionProgress(outboxItem).label
+                progress[item.id] = CorrectionProgress(outboxItem)
             }
         }
         if progress != corrections {
@@ -161,7 +166,7 @@ struct ReviewScreen {
             case .cancelled: mode = .list
             case .editing: break
             }
-        case .list, .details:
+        case .list, .details, .changed:
             break
         }
         return .redraw
@@ -182,12 +187,19 @@ struct ReviewScreen {
             form.slotsArrived(result, presentation: makePresentation())
             mode = .correcting(form)
             return .redraw
+        case .appointmentRead(let bookingId, .success(let current)):
+            guard case .list = mode, let item = table.selectedRow, item.id == bookingId else { return .none }
+            mode = .changed(ChangedAppointment(item: item, current: current, presentation: makePresentation()))
+            return .redraw
+        case .appointmentRead(_, .failure(let failure)):
+            notices.append(("Could not read the appointment from the EHR: \(failure.text)", .error))
+            return .redraw
         }
     }
 
     private mutating func backOut() {
         switch mode {
-        case .details: mode = .list
+        case .details, .changed: mode = .list
         default:
             if !table.marked.isEmpty {
                 table.marked.removeAll()
@@ -215,6 +227,7 @@ struct ReviewScreen {
     }
 
     private mutating func approveSelected() {
+        if case .changed(let changed) = mode { return decideAgain(changed, .keepEHR) }
         guard let item = table.selectedRow else { return }
         let now = context.now()
         do {
@@ -290,27 +303,77 @@ struct ReviewScreen {
     }
 
     private mutating func startCorrection() -> Reaction<ConsoleMessage> {
-        guard let item = table.selectedRow else { return .none }
         if let refusal = context.identity.reviewRefusal {
             notices.append((refusal, .error))
             return .redraw
         }
-        if let decision = item.decision, corrections[item.id]?.contains("412") != true {
+        if case .changed(let changed) = mode {
+            return openCorrectionForm(CorrectionForm(booking: changed.bookingAsItIsNow, slotsAvailable: context.ehr != nil,
+                                                     against: changed.current))
+        }
+        guard let item = table.selectedRow else { return .none }
+        if corrections[item.id]?.needsNewDecision == true { return rereadAppointment(item) }
+        if let decision = item.decision {
             notices.append((ReviewDetails.alreadyDecided(decision, presentation: makePresentation()), .error))
             return .redraw
         }
-        let form = CorrectionForm(booking: item.booking, slotsAvailable: context.slotSearch != nil)
+        return openCorrectionForm(CorrectionForm(booking: item.booking, slotsAvailable: context.ehr != nil))
+    }
+
+    private mutating func openCorrectionForm(_ form: CorrectionForm) -> Reaction<ConsoleMessage> {
         mode = .correcting(form)
-        guard let search = context.slotSearch, let provider = item.booking.providerRef else { return .redraw }
-        let bookingId = item.id
-        let from = max(context.now(), item.booking.startAt - 86_400_000)
+        guard let ehr = context.ehr, let provider = form.booking.providerRef else { return .redraw }
+        let bookingId = form.bookingId
+        let from = max(context.now(), form.booking.startAt - 86_400_000)
         return Reaction.redraw.and(.run {
             do {
-                return .review(.slotsFound(bookingId: bookingId, .success(try await search.slots(providerRef: provider, from: from))))
+                return .review(.slotsFound(bookingId: bookingId, .success(try await ehr.freeSlots(providerRef: provider, from: from))))
             } catch {
-                return .review(.slotsFound(bookingId: bookingId, .failure(SlotSearchFailure(text: "\(error)"))))
+                return .review(.slotsFound(bookingId: bookingId, .failure(EHRFailure(text: "\(error)"))))
             }
         })
+    }
+
+    /// After a 412 nothing is retried blindly: read the appointment as it is now and
+    /// show the manager what changed.
+    private mutating func rereadAppointment(_ item: ReviewItem) -> Reaction<ConsoleMessage> {
+        guard let ehr = context.ehr else {
+            notices.append(("The EHR refused this correction (412); connect the EHR (--ehr) to see what changed and decide again.", .error))
+            return .redraw
+        }
+        notices.append(("Reading \(item.booking.appointmentRef) from the EHR…", .info))
+        let bookingId = item.id, ref = item.booking.appointmentRef
+        return .run {
+            do {
+                return .review(.appointmentRead(bookingId: bookingId, .success(try await ehr.appointment(ref))))
+            } catch {
+                return .review(.appointmentRead(bookingId: bookingId, .failure(EHRFailure(text: "\(error)"))))
+            }
+        }
+    }
+
+    private mutating func decideAgain(_ changed: ChangedAppointment, _ choice: SecondDecision) {
+        do {
+            switch try context.actions.decideAgain(bookingId: changed.bookingId, current: changed.current, choice: choice, now: context.now()) {
+            case .recorded:
+                switch choice {
+                case .keepEHR: notices.append(("Kept the EHR's version \(changed.current.version) of \(changed.bookingId).", .info))
+                case .reapply: notices.append(("Correction of \(changed.bookingId) queued again against version \(changed.current.version).", .info))
+                }
+                mode = .list
+            case .alreadyDecided(let first):
+                notices.append((ReviewDetails.alreadyDecided(first, presentation: makePresentation()), .error))
+            case .noSuchBooking(let id):
+                notices.append(("Booking \(id) no longer exists.", .error))
+                mode = .list
+            case .notAllowed(let why):
+                notices.append((why, .error))
+                mode = .list
+            }
+        } catch {
+            notices.append(("Not decided: \(error)", .error))
+        }
+        reload()
     }
 
     private mutating func submitCorrection(_ form: CorrectionForm) {
@@ -321,6 +384,11 @@ struct ReviewScreen {
         case .failure(let problem):
             current.form.message = problem.text
             mode = .correcting(current)
+            return
+        }
+        if let current = form.against {
+            mode = .list
+            decideAgain(ChangedAppointment(bookingId: form.bookingId, current: current), .reapply(correction))
             return
         }
         do {
@@ -366,10 +434,12 @@ struct ReviewScreen {
 
     func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
         switch mode {
-        case .details(let pane):
-            var pane = pane
+        case .details(var pane):
             pane.viewportHeight = rect.height
             pane.render(into: &grid, rect: rect, theme: theme)
+        case .changed(var changed):
+            changed.pane.viewportHeight = rect.height
+            changed.pane.render(into: &grid, rect: rect, theme: theme)
         default:
             var table = table
             table.viewportHeight = max(1, rect.height - 1)
@@ -402,9 +472,11 @@ struct ReviewScreen {
 
 /// Results of background work the Review screen started.
 public enum ReviewMessage: Sendable {
-    case slotsFound(bookingId: String, Result<[FreeSlot], SlotSearchFailure>)
+    case slotsFound(bookingId: String, Result<[FreeSlot], EHRFailure>)
+    case appointmentRead(bookingId: String, Result<AppointmentNow, EHRFailure>)
 }
 
-public struct SlotSearchFailure: Error, Sendable, Equatable {
+/// An EHR request from the screen that failed, in words for the manager.
+public struct EHRFailure: Error, Sendable, Equatable {
     var text: String
 }

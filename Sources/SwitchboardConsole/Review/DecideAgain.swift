@@ -1,0 +1,75 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStore
+
+/// An appointment as the EHR has it now, read after it refused a correction (412).
+public struct AppointmentNow: Sendable, Equatable {
+    public var version: String
+    public var status: String
+    public var start: UnixMillis?
+    public var end: UnixMillis?
+    public var providerRef: String?
+    public var appointmentType: String?
+
+    public init(version: String, status: String, start: UnixMillis?, end: UnixMillis?, providerRef: String?, appointmentType: String?) {
+        self.version = version; self.status = status; self.start = start; self.end = end
+        self.providerRef = providerRef; self.appointmentType = appointmentType
+    }
+}
+
+/// What the manager decides after seeing what changed in the EHR.
+public enum SecondDecision: Sendable, Equatable {
+    /// The appointment as it is now is right; the refused correction is dropped.
+    case keepEHR
+    /// Apply this correction to the appointment as it is now (If-Match on its new version).
+    case reapply(Correction)
+}
+
+extension ReviewActions {
+    /// Decides again after the EHR answered 412 to a correction: someone changed the
+    /// appointment since the agent booked it. The refused change is never retried as it
+    /// was; the manager has seen `current` and chooses. The first decision stays on
+    /// record (one per booking); the audit chain records this one
+    /// (`review.accept_ehr` or `review.recorrect`), and the refused item is discarded
+    /// with the reason.
+    public func decideAgain(bookingId: String, current: AppointmentNow, choice: SecondDecision, now: UnixMillis) throws -> ReviewOutcome {
+        if let refusal = `operator`.reviewRefusal { return .notAllowed(refusal) }
+        guard let outbox else { throw CorrectionError.noOutbox }
+        guard var booking = try audit.booking(id: bookingId) else { return .noSuchBooking(bookingId) }
+        guard let decision = try audit.decision(bookingId: bookingId) else {
+            return .notAllowed("\(bookingId) has no decision yet; approve or correct it first.")
+        }
+        guard let refused = try correctionStatus(bookingId: bookingId), CorrectionProgress(refused).needsNewDecision else {
+            return .notAllowed("\(bookingId): the EHR has not refused a correction, so there is nothing to decide again.")
+        }
+        let actor = "operator:\(`operator`.user)"
+        switch choice {
+        case .keepEHR:
+            _ = try outbox.discard(id: refused.id, reason: "kept the EHR's version \(current.version) (\(`operator`.user))", now: now)
+            try audit.append([AuditEvent(
+                at: now, actor: actor, callId: booking.callId, action: "review.accept_ehr", resourceType: "Appointment",
+                resourceId: booking.appointmentRef,
+                detail: JSONText.object(["booking_id": bookingId, "version": current.version, "refused_item": refused.id]))])
+        case .reapply(let correction):
+            // The correction applies to the appointment as it is now, at its new version.
+            booking.appointmentVersion = current.version
+            if let start = current.start { booking.startAt = start }
+            if let end = current.end { booking.endAt = end }
+            booking.providerRef = current.providerRef ?? booking.providerRef
+            booking.appointmentType = current.appointmentType ?? booking.appointmentType
+            let change = try CorrectionChange(booking: booking, correction: correction)
+            try outbox.enqueue([OutboxItem(
+                id: "ob-correction-\(bookingId)-\(now)-\(UUID().uuidString.prefix(8).lowercased())", createdAt: now,
+                callId: booking.callId, bookingId: bookingId, ehrSystem: refused.ehrSystem, transport: .fhir,
+                operation: "appointment.update", request: change.request,
+                idempotencyKey: "correction:\(bookingId):\(`operator`.user):\(now)", updatedAt: now)])
+            _ = try outbox.discard(id: refused.id, reason: "decided again against version \(current.version)", now: now)
+            try audit.append([AuditEvent(
+                at: now, actor: actor, callId: booking.callId, action: "review.recorrect", resourceType: "Appointment",
+                resourceId: booking.appointmentRef,
+                detail: JSONText.object(["booking_id": bookingId, "version": current.version, "category": correction.category.rawValue,
+                                         "refused_item": refused.id]))])
+        }
+        return .recorded(decision)
+    }
+}

@@ -1,0 +1,39 @@
+import SwitchboardCore
+import SwitchboardEHR
+
+/// A free slot offered in the correction form.
+public struct FreeSlot: Sendable, Equatable {
+    var ref: String
+    var start: UnixMillis
+    var end: UnixMillis
+}
+
+/// What the Review screen asks the EHR directly, over libcurl: free slots for the
+/// correction form (`Slot?schedule&start&status=free` via the provider's schedule), and
+/// an appointment as it is now, after the EHR refused a correction with 412.
+struct EHRLookup: Sendable {
+    let fhir: FHIRClient
+
+    func freeSlots(providerRef: String, from: UnixMillis, days: Int = 7, limit: Int = 60) async throws(FHIRError) -> [FreeSlot] {
+        let schedules = try await fhir.schedules(actor: providerRef).value
+        var found: [FreeSlot] = []
+        for schedule in schedules {
+            guard let id = schedule.id else { continue }
+            let slots = try await fhir.searchSlots(schedule: "Schedule/\(id)", from: FHIRInstant(millis: from),
+                                                   to: FHIRInstant(millis: from + Int64(days) * 86_400_000), status: .free).value
+            found += slots.compactMap { slot in slot.id.map { FreeSlot(ref: "Slot/\($0)", start: slot.start.millis, end: slot.end.millis) } }
+        }
+        return Array(found.sorted { $0.start < $1.start }.prefix(limit))
+    }
+
+    func appointment(_ ref: String) async throws(FHIRError) -> AppointmentNow {
+        let id = String(ref.split(separator: "/").last ?? Substring(ref))
+        let result = try await fhir.readAppointment(id: id)
+        let a = result.value
+        let actors = a.participant.compactMap { $0.actor?.reference }
+        return AppointmentNow(version: result.versionId ?? a.meta?.versionId ?? "?", status: a.status.rawValue,
+                              start: a.start?.millis, end: a.end?.millis,
+                              providerRef: actors.first { $0.hasPrefix("Practitioner/") },
+                              appointmentType: a.appointmentType?.coding?.first?.code)
+    }
+}
