@@ -11,6 +11,8 @@ public enum ConsoleMessage: Sendable {
     case tick
     case toastExpired(Int)
     case review(ReviewMessage)
+    /// No key since the key numbered here: lock if it is still the last one.
+    case idleCheck(keyCount: Int)
     /// A message from the live event stream.
     case stream(EventStreamMessage)
 }
@@ -39,10 +41,15 @@ public struct Console: Program {
     private let sizeGuard = SizeGuard()
     /// What the live event stream says about the agent and the EHR.
     private var live = LiveStatus()
+    /// HIPAA automatic logoff: after this long without a key the screen hides all data.
+    private let idleLockSeconds: Double
+    private var keyCount = 0
+    private var locked = false
 
-    init(context: ConsoleContext, theme: Theme, remapping: [String: [String]], warnings: [String]) {
+    init(context: ConsoleContext, theme: Theme, remapping: [String: [String]], warnings: [String], idleLockMinutes: Int) {
         self.context = context
         self.theme = theme
+        idleLockSeconds = Double(max(1, idleLockMinutes)) * 60
         globalKeys = ConsoleKeys.global()
         screenKeys = ReviewScreen.keyMaps(identity: context.identity, readOnly: context.readOnly)
         var problems = warnings
@@ -62,7 +69,7 @@ public struct Console: Program {
     private static let globalActions = Set(ConsoleKeys.global().bindings.map(\.action.rawValue))
 
     public mutating func start() -> Reaction<ConsoleMessage> {
-        var reaction = Reaction<ConsoleMessage>.after(1, .tick)
+        var reaction = Reaction<ConsoleMessage>.after(1, .tick).and(.after(idleLockSeconds, .idleCheck(keyCount: 0)))
         for toast in toasts.items { reaction = reaction.and(.after(Toasts.duration * 2, .toastExpired(toast.id))) }
         return reaction
     }
@@ -76,6 +83,16 @@ public struct Console: Program {
 
     public mutating func handle(_ key: Key) -> Reaction<ConsoleMessage> {
         if key == .resize { return .repaint }
+        keyCount += 1
+        let idle = Reaction<ConsoleMessage>.after(idleLockSeconds, .idleCheck(keyCount: keyCount))
+        if locked {
+            if key == .enter { locked = false }
+            return key == .ctrl("c") ? .quit : Reaction.redraw.and(idle)
+        }
+        return handleUnlocked(key).and(idle)
+    }
+
+    private mutating func handleUnlocked(_ key: Key) -> Reaction<ConsoleMessage> {
         if !sizeGuard.fits(size) {
             return key == .char("q") || key == .ctrl("c") ? .quit : .none
         }
@@ -162,6 +179,10 @@ public struct Console: Program {
             return toasts.expire(id) ? .redraw : .none
         case .review(let inner):
             return after(review.update(inner))
+        case .idleCheck(let count):
+            guard count == keyCount, !locked else { return .none }
+            locked = true
+            return .redraw
         case .stream(let streamMessage):
             let reconcile = live.apply(streamMessage)
             if reconcile { review.reload() }
@@ -175,6 +196,15 @@ public struct Console: Program {
         guard sizeGuard.fits(grid.size) else { return sizeGuard.render(into: &grid, theme: theme) }
         let area = Rect(grid.size)
         grid.fill(area, style: theme.style("base"))
+        if locked {
+            let lines = ["Switchboard is locked", "No key for \(Int(idleLockSeconds / 60)) minutes; patient details are hidden.",
+                         "Press Enter to continue as \(context.identity.user)."]
+            let box = area.centered(width: area.width, height: lines.count)
+            for (index, line) in lines.enumerated() {
+                grid.write(line, in: box.row(index), style: theme.style(index == 0 ? "header.title" : "base"), alignment: .center)
+            }
+            return
+        }
         let (header, rest) = area.splitTop(1)
         let (body, bottom) = rest.splitBottom(2)
         renderHeader(into: &grid, rect: header)

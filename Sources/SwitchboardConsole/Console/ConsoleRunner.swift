@@ -55,7 +55,7 @@ public enum ConsoleRunner {
             readOnly: configuration.readOnly, ehr: fhir.map(EHRLookup.init), now: now)
         let (theme, themeWarnings) = ThemeCatalog.standard(appName: "switchboard", environment: environment).resolve(configuration.theme)
         return Console(context: context, theme: theme, remapping: configuration.keys,
-                       warnings: warnings + themeWarnings.map(\.description))
+                       warnings: warnings + themeWarnings.map(\.description), idleLockMinutes: configuration.idleLockMinutes)
     }
 
     /// One HTTP client (one libcurl multi loop) for the EHR and the event stream.
