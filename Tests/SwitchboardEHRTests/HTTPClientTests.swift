@@ -60,7 +60,8 @@ import Testing
         } catch {
             guard case .timedOut(.transfer, _) = error else { Issue.record("expected a transfer timeout, got \(error)"); return }
         }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // Well under the server's 3 s (twice): the client gave up; loose for a shared machine.
+        #expect(ContinuousClock.now - started < .seconds(5))
     }
 
     @Test func closedPortIsCouldNotConnect() async throws {

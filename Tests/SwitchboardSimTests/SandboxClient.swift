@@ -97,7 +97,8 @@ func mllpExchange(port: UInt16, _ payload: [UInt8]) async throws -> String {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        // Generous: the whole suite runs in parallel on two shared cores.
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let connected = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -108,6 +109,7 @@ func mllpExchange(port: UInt16, _ payload: [UInt8]) async throws -> String {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = recv(fd, &buffer, buffer.count, 0)
+            if n < 0 { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
             guard n > 0 else { throw POSIXError(.ECONNRESET) }
             if let frame = decoder.feed(buffer[0 ..< n]).first { return String(decoding: frame, as: UTF8.self) }
         }
