@@ -138,7 +138,8 @@ import Testing
         task.cancel()
         let result = await task.result
         #expect(throws: HTTPError.cancelled) { try result.get() }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // Well before the server's 5 s answer: the transfer was aborted, not waited out.
+        #expect(ContinuousClock.now - started < .seconds(4))
     }
 
     @Test func streamDeliversChunksAsTheyArrive() async throws {
