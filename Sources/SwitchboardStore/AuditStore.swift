@@ -5,6 +5,7 @@ import SwitchboardCore
 /// `audit.sqlite`: the chain of EHR requests and operator actions, calls, bookings and
 /// review decisions. Reads go through the pool's readers and never block the writer.
 public final class AuditStore: ContractStore, Sendable {
+    public static let role = DatabaseRole.audit
     public let path: String
     public let database: any DatabaseWriter
     /// How long a statement waits for another process's lock; reported when it gives up.
@@ -15,12 +16,6 @@ public final class AuditStore: ContractStore, Sendable {
         self.path = path
         self.busyTimeoutMillis = busyTimeoutMillis
     }
-
-    public convenience init(path: String, mode: OpenMode, busyTimeoutMillis: Int = DatabaseFile.defaultBusyTimeoutMillis) throws(StoreError) {
-        self.init(database: try DatabaseFile.open(path, role: .audit, mode: mode, busyTimeoutMillis: busyTimeoutMillis),
-                  path: path, busyTimeoutMillis: busyTimeoutMillis)
-    }
-
 
     // MARK: Audit chain
 

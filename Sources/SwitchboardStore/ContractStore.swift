@@ -3,12 +3,20 @@ import GRDB
 /// What the audit and outbox stores share: a contract database, and how its errors are
 /// told to the user (naming the file, in `StoreError`'s words).
 public protocol ContractStore {
+    static var role: DatabaseRole { get }
     var path: String { get }
     var database: any DatabaseWriter { get }
     var busyTimeoutMillis: Int { get }
+    init(database: any DatabaseWriter, path: String, busyTimeoutMillis: Int)
 }
 
 extension ContractStore {
+    /// Opens the file at `path` for `mode`, checking what it is first (DatabaseFile.open).
+    public init(path: String, mode: OpenMode, busyTimeoutMillis: Int = DatabaseFile.defaultBusyTimeoutMillis) throws(StoreError) {
+        self.init(database: try DatabaseFile.open(path, role: Self.role, mode: mode, busyTimeoutMillis: busyTimeoutMillis),
+                  path: path, busyTimeoutMillis: busyTimeoutMillis)
+    }
+
     /// Runs a write in `BEGIN IMMEDIATE`, so the lock is taken before anything is read
     /// (the chain's last hash, a decision's absence, a lease) and two processes never interleave.
     func write<T>(_ body: (Database) throws -> T) throws -> T {

@@ -6,6 +6,7 @@ import SwitchboardCore
 /// A worker holds an item through a lease (compare-and-set on status and lease), so two
 /// processes never send the same item at once, and a killed worker's lease expires.
 public final class OutboxStore: ContractStore, Sendable {
+    public static let role = DatabaseRole.outbox
     public let path: String
     public let database: any DatabaseWriter
     /// How long a statement waits for another process's lock; reported when it gives up.
@@ -16,12 +17,6 @@ public final class OutboxStore: ContractStore, Sendable {
         self.path = path
         self.busyTimeoutMillis = busyTimeoutMillis
     }
-
-    public convenience init(path: String, mode: OpenMode, busyTimeoutMillis: Int = DatabaseFile.defaultBusyTimeoutMillis) throws(StoreError) {
-        self.init(database: try DatabaseFile.open(path, role: .outbox, mode: mode, busyTimeoutMillis: busyTimeoutMillis),
-                  path: path, busyTimeoutMillis: busyTimeoutMillis)
-    }
-
 
     /// Adds items; an item whose idempotency key is already queued is not added twice.
     /// Returns how many were new.

@@ -52,21 +52,31 @@ struct ConsoleOptions: ParsableArguments {
     @Flag(help: "Open without any way to change data.")
     var readOnly = false
 
-    /// The config file's settings with these options over them, and the file's warnings.
+    /// The config file's settings with these options over them, and the file's warnings
+    /// (the console shows them on screen rather than before it takes the terminal).
     func resolved() throws -> (ConsoleConfiguration, [String]) {
-        let environment = ProcessInfo.processInfo.environment
-        let path = config ?? ConsoleConfiguration.defaultPath(environment: environment)
-        if config != nil && !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("\(path): no such config file.")
+        let (file, warnings) = try loadSettings(config: config, reportingWarnings: false)
+        let overrides = ConfigurationOverrides(auditPath: audit, outboxPath: outbox, events: events, ehrBaseURL: ehr,
+                                               theme: theme, readOnly: readOnly)
+        return (file.overriding(with: overrides), warnings)
+    }
+}
+
+/// The config file named by `--config`, or the default one (a missing default is no
+/// error: defaults apply). Warnings go to stderr when asked, and are returned either way.
+func loadSettings(config: String?, reportingWarnings: Bool) throws -> (settings: ConsoleConfiguration, warnings: [String]) {
+    let path = config ?? ConsoleConfiguration.defaultPath(environment: ProcessInfo.processInfo.environment)
+    if config != nil && !FileManager.default.fileExists(atPath: path) {
+        throw ValidationError("\(path): no such config file.")
+    }
+    do {
+        let (settings, warnings) = try ConsoleConfiguration.load(path: path)
+        if reportingWarnings {
+            for warning in warnings { FileHandle.standardError.write(Data("switchboard: \(warning)\n".utf8)) }
         }
-        do {
-            let (file, warnings) = try ConsoleConfiguration.load(path: path)
-            let merged = file.overriding(with: ConfigurationOverrides(auditPath: audit, outboxPath: outbox, events: events,
-                                                                     ehrBaseURL: ehr, theme: theme, readOnly: readOnly))
-            return (merged, warnings)
-        } catch {
-            FileHandle.standardError.write(Data("switchboard: \(error)\n".utf8))
-            throw ExitCode(78)  // EX_CONFIG
-        }
+        return (settings, warnings)
+    } catch {
+        FileHandle.standardError.write(Data("switchboard: \(error)\n".utf8))
+        throw ExitCode(78)  // EX_CONFIG
     }
 }

@@ -34,7 +34,7 @@ struct ReviewOptions: ParsableArguments {
     var lockWait: Int = DatabaseFile.defaultBusyTimeoutMillis
 
     func settings() throws -> ConsoleConfiguration {
-        try loadSettings(config: config).overriding(with: ConfigurationOverrides(auditPath: audit, outboxPath: outbox))
+        try loadSettings(config: config, reportingWarnings: true).settings.overriding(with: ConfigurationOverrides(auditPath: audit, outboxPath: outbox))
     }
 
     /// The stores, the operator and the rules, opened for `mode`.
@@ -51,23 +51,6 @@ struct ReviewOptions: ParsableArguments {
         } catch let error as StoreError {
             throw failure(error)
         }
-    }
-}
-
-/// Reads the config file (the default one when `config` is nil); warnings go to stderr,
-/// a file that cannot be used stops with EX_CONFIG.
-func loadSettings(config: String?) throws -> ConsoleConfiguration {
-    let path = config ?? ConsoleConfiguration.defaultPath(environment: ProcessInfo.processInfo.environment)
-    if config != nil && !FileManager.default.fileExists(atPath: path) {
-        throw ValidationError("\(path): no such config file.")
-    }
-    do {
-        let (settings, warnings) = try ConsoleConfiguration.load(path: path)
-        for warning in warnings { FileHandle.standardError.write(Data("switchboard: \(warning)\n".utf8)) }
-        return settings
-    } catch {
-        FileHandle.standardError.write(Data("switchboard: \(error)\n".utf8))
-        throw ExitCode(78) // EX_CONFIG
     }
 }
 

@@ -29,7 +29,7 @@ extension Switchboard {
                 }
                 return
             }
-            let configured = try loadSettings(config: config).theme ?? "default"
+            let configured = try loadSettings(config: config, reportingWarnings: true).settings.theme ?? "default"
             for name in catalog.available() {
                 print((name == configured ? "* " : "  ") + name)
             }

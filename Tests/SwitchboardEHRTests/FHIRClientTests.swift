@@ -1,6 +1,7 @@
 import Foundation
 import SwitchboardEHR
 import SwitchboardHTTP
+import SwitchboardTesting
 import Testing
 
 private func json(_ resource: some Encodable, status: Int = 200, _ headers: [String: String] = [:]) throws -> LoopbackPeer.Reply {

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardHTTP
+import SwitchboardTesting
 import Testing
 
 @Suite struct HTTPClientTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SwitchboardEHR
+import SwitchboardTesting
 import Testing
 
 /// An MLLP receiver on 127.0.0.1 that answers each message as `answer` says.

@@ -2,6 +2,7 @@ import Foundation
 import SwitchboardCore
 import SwitchboardEHR
 import SwitchboardHTTP
+import SwitchboardTesting
 import Testing
 
 /// A token endpoint and a FHIR endpoint on one loopback peer. Tokens are `t1`, `t2`, …

@@ -2,6 +2,7 @@ import Foundation
 import SwitchboardCore
 import SwitchboardHTTP
 import SwitchboardStream
+import SwitchboardTesting
 import Testing
 
 /// Reads `stream` until `done` holds for what was read, or the time is up.

@@ -4,36 +4,36 @@ import Foundation
 
 /// A FlyingFox server on 127.0.0.1 with an ephemeral port, seen by the tests through
 /// plain values so test files need not import FlyingFox (its type names clash with ours).
-final class LoopbackPeer: Sendable {
-    struct Request: Sendable {
-        var method: String
-        var path: String
-        var query: [String: String]
-        var queryItems: [(name: String, value: String)]
-        var headers: [String: String]
-        var body: Data
-        func header(_ name: String) -> String? { headers[name.lowercased()] }
+public final class LoopbackPeer: Sendable {
+    public struct Request: Sendable {
+        public var method: String
+        public var path: String
+        public var query: [String: String]
+        public var queryItems: [(name: String, value: String)]
+        public var headers: [String: String]
+        public var body: Data
+        public func header(_ name: String) -> String? { headers[name.lowercased()] }
     }
 
-    enum Reply: Sendable {
+    public enum Reply: Sendable {
         case full(status: Int, headers: [String: String] = [:], body: Data = Data())
         case stream(status: Int, headers: [String: String] = [:], chunks: AsyncStream<[UInt8]>)
 
-        static func text(_ status: Int, _ body: String, _ headers: [String: String] = [:]) -> Reply {
+        public static func text(_ status: Int, _ body: String, _ headers: [String: String] = [:]) -> Reply {
             .full(status: status, headers: headers, body: Data(body.utf8))
         }
     }
 
     private let server: HTTPServer
     private let task: Task<Void, any Error>
-    let port: UInt16
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    public let port: UInt16
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     private init(server: HTTPServer, task: Task<Void, any Error>, port: UInt16) {
         self.server = server; self.task = task; self.port = port
     }
 
-    static func start() async throws -> LoopbackPeer {
+    public static func start() async throws -> LoopbackPeer {
         let server = HTTPServer(address: try .inet(ip4: "127.0.0.1", port: 0), timeout: 60, logger: .disabled)
         let task = Task { try await server.run() }
         try await server.waitUntilListening()
@@ -42,7 +42,7 @@ final class LoopbackPeer: Sendable {
     }
 
     /// Routes like `GET /Patient` or `/events` (FlyingFox route syntax, `*` wildcards).
-    func route(_ route: String, _ handler: @escaping @Sendable (Request) async throws -> Reply) async {
+    public func route(_ route: String, _ handler: @escaping @Sendable (Request) async throws -> Reply) async {
         await server.appendRoute(HTTPRoute(stringLiteral: route)) { request in
             var headers: [String: String] = [:]
             for (name, value) in request.headers { headers[name.rawValue.lowercased()] = value }
@@ -61,7 +61,7 @@ final class LoopbackPeer: Sendable {
         }
     }
 
-    func stop() async {
+    public func stop() async {
         await server.stop(timeout: 0)
         task.cancel()
     }
@@ -101,10 +101,10 @@ struct ChunkFeed: AsyncBufferedSequence {
 }
 
 /// A value the server handlers and the test share.
-final class Shared<Value>: @unchecked Sendable {
+public final class Shared<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
-    init(_ value: Value) { self.value = value }
-    func update<R>(_ body: (inout Value) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
-    var current: Value { update { $0 } }
+    public init(_ value: Value) { self.value = value }
+    public func update<R>(_ body: (inout Value) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
+    public var current: Value { update { $0 } }
 }
