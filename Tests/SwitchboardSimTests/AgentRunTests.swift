@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardSim
 import SwitchboardStore
 import SwitchboardTesting
 import Testing
@@ -53,6 +54,10 @@ enum Sim {
         #expect(appointments > 0)
         #expect(appointments == (try Sim.count(audit, "SELECT count(*) FROM audit_event WHERE action = 'appointment.create' AND http_status = 201")))
         #expect(try Sim.count(audit, "SELECT count(*) FROM audit_event WHERE transport IS NULL OR actor NOT LIKE 'agent:sim-%'") == 0)
+        // And counted from the EHR's side: every request that reached it has its row.
+        let served = try #require(SandboxStatistics.read(from: URL(fileURLWithPath: dir)), "sandbox-stats.json written on stop")
+        #expect(served.fhirRequests == (try Sim.count(audit, "SELECT count(*) FROM audit_event WHERE transport = 'fhir'")),
+                "the EHR served \(served.fhirRequests) FHIR requests")
         // No search terms (names, birth dates, phones) in the detail.
         #expect(try Sim.count(audit, "SELECT count(*) FROM audit_event WHERE detail LIKE '%birthdate=%' OR detail LIKE '%family=%' OR detail LIKE '%Bearer%'") == 0)
 

@@ -61,7 +61,13 @@ public actor EHRSandbox {
         return endpoints
     }
 
+    /// What the sandbox has served so far.
+    public var statistics: SandboxStatistics { SandboxStatistics(fhirRequests: fhir?.fhirRequests.current ?? 0) }
+
     public func stop() async {
+        if endpoints != nil, let directory = configuration?.directory {
+            try? JSONEncoder().encode(statistics).write(to: SandboxStatistics.file(in: directory), options: .atomic)
+        }
         outageTask?.cancel()
         outageTask = nil
         await closeListeners()
@@ -164,6 +170,8 @@ public actor EHRSandbox {
         switch (request.method, request.path) {
         case (.GET, "/control/faults"):
             return state()
+        case (.GET, "/control/stats"):
+            return HTTPResponse(statusCode: .ok, headers: json, body: (try? JSONEncoder().encode(statistics)) ?? Data())
         case (.POST, "/control/faults"):
             guard let faults = try? JSONDecoder().decode(SandboxFaults.self, from: body) else {
                 return bad("expected SandboxFaults JSON, e.g. {\"errorRate\":0.05}")

@@ -26,6 +26,9 @@ final class FHIRService: Sendable {
     /// `http://127.0.0.1:PORT`, known once the server listens.
     let origin = Locked("")
     private let tokens = Locked([String: UnixMillis]())
+    /// Every request that reached `/fhir`, answered or refused: the EHR's side of the
+    /// "one audit row per EHR request" check.
+    let fhirRequests = Locked(0)
 
     init(database: SandboxDatabase, configuration: SandboxConfiguration, faults: Locked<SandboxFaults>) {
         self.database = database; self.configuration = configuration; self.faults = faults
@@ -36,6 +39,7 @@ final class FHIRService: Sendable {
             if request.path == "/oauth/token" { return try await issueToken(request) }
             let parts = request.path.split(separator: "/").map(String.init)
             guard parts.first == "fhir" else { throw FHIRFailure(.notFound, .notFound, "no such endpoint: \(request.path)") }
+            fhirRequests.withLock { $0 += 1 }
             let route = Array(parts.dropFirst())
             if route == ["metadata"], request.method == .GET { return try ok(.capabilityStatement(capabilities())) }
             try authorize(request)

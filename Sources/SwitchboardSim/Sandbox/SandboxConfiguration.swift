@@ -136,3 +136,18 @@ public struct SandboxFaultState: Codable, Sendable, Equatable {
     /// Seconds left of the current outage; 0 when up.
     public var outageSecondsLeft: Double
 }
+
+/// Counts of what the sandbox served: `GET /control/stats` while it runs, and
+/// `DIR/sandbox-stats.json` when it stops.
+public struct SandboxStatistics: Codable, Sendable, Equatable {
+    /// Requests that reached `/fhir/*` (metadata included; the token endpoint is not FHIR).
+    public var fhirRequests: Int
+
+    enum CodingKeys: String, CodingKey { case fhirRequests = "fhir_requests" }
+
+    public static func file(in directory: URL) -> URL { directory.appendingPathComponent("sandbox-stats.json") }
+
+    public static func read(from directory: URL) -> SandboxStatistics? {
+        (try? Data(contentsOf: file(in: directory))).flatMap { try? JSONDecoder().decode(SandboxStatistics.self, from: $0) }
+    }
+}
