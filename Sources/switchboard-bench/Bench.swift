@@ -11,8 +11,8 @@ import SwitchboardStore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard-bench",
-        abstract: "Benchmarks Switchboard's store against the sqlite3 tool on the same file.",
-        subcommands: [StoreBench.self],
+        abstract: "Benchmarks Switchboard (store, console) against baselines measured in the same run.",
+        subcommands: [StoreBench.self, ConsoleBench.self],
         defaultSubcommand: StoreBench.self)
 }
 

@@ -1,0 +1,473 @@
+import ArgumentParser
+import Foundation
+import SwitchboardConsole
+import SwitchboardCore
+import SwitchboardSim
+import SwitchboardStore
+import TerminalUI
+
+/// `switchboard-bench console`: the console's first frame, keypress latency, idle CPU and
+/// memory on histories of growing size, each beside a baseline from the same run (the
+/// sqlite3 tool printing the same page, the store's own page query, an idle `top`).
+struct ConsoleBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "console",
+        abstract: "First frame, keypress latency, idle CPU and memory of the console, against sqlite3, the store and top.")
+
+    @Option(help: "Directory for the benchmark databases, one subdirectory per size (reused across runs).")
+    var dir = "/tmp/switchboard-bench-console"
+
+    @Option(parsing: .upToNextOption, help: "Audit-row counts to measure (bookings follow, about 1 per 6.6 audit rows).")
+    var sizes: [Int] = [10_000, 1_000_000]
+
+    @Flag(help: "Also measure 10M audit rows (~1.6M bookings; the first generation takes minutes and ~2.6 GB).")
+    var huge = false
+
+    @Option(help: "Seconds of idle console (and idle top) for the CPU figure; 0 skips it.")
+    var idleSeconds = 60
+
+    @Option(help: "Audit rows of the database the idle CPU is measured on (the nearest measured size).")
+    var idleSize = 1_000_000
+
+    @Option(help: "Whole-process first-frame runs per size; the median is reported.")
+    var runs = 5
+
+    @Option(help: "Milliseconds between two looks at the tmux pane (the whole-process figure's resolution).")
+    var pollMillis = 5.0
+
+    @Option(help: "The switchboard binary (default: beside this one).")
+    var switchboard: String?
+
+    @Option(help: "The text typed into the filter, one key at a time.")
+    var filterText = "patel"
+
+    @Option(help: "How many times the filter is typed and cleared.")
+    var filterRounds = 3
+
+    func run() throws {
+        let binary = switchboard ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("switchboard").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw ValidationError("no switchboard binary at \(binary): build it (--product switchboard) or pass --switchboard")
+        }
+        let tmux = try Tmux()
+        defer { tmux.stop() }
+        print("switchboard: \(binary)")
+        print(String(format: "tmux: one look at the pane (capture-pane) costs %.2f ms; polling every %.0f ms", tmux.captureCost, pollMillis))
+
+        var results: [SizeResult] = []
+        for rows in sizes + (huge ? [10_000_000] : []) {
+            let db = try BenchDatabase.ensure(dir: dir, auditRows: rows)
+            print("\n== \(db.label): \(db.auditRows) audit rows, \(db.bookings) bookings in review ==")
+            var result = SizeResult(db: db)
+            try measureInProcess(db, into: &result)
+            try measureWholeProcess(db, binary: binary, tmux: tmux, into: &result)
+            results.append(result)
+        }
+
+        var idle: IdleResult?
+        if idleSeconds > 0, let db = results.min(by: { abs($0.db.auditRows - Int64(idleSize)) < abs($1.db.auditRows - Int64(idleSize)) })?.db {
+            idle = try measureIdle(db, binary: binary, tmux: tmux)
+        }
+        printTables(results, idle: idle, resolution: pollMillis + tmux.captureCost)
+    }
+
+    // MARK: In-process
+
+    func measureInProcess(_ db: BenchDatabase, into result: inout SizeResult) throws {
+        let size = Size(width: 120, height: 40)
+        // First frame: open the stores, build the program, render the first frame. The first
+        // run opens cold files; the median of the rest is what a second start costs.
+        var prepares: [Double] = [], renders: [Double] = []
+        for _ in 0..<max(3, runs) {
+            let t0 = now()
+            let console = try db.prepareConsole()
+            let t1 = now()
+            let driver = ProgramDriver(console, size: size)
+            let t2 = now()
+            guard Screen(driver.screenText).hasFirstPage else {
+                throw ValidationError("the first frame shows no data row:\n\(driver.screenText)")
+            }
+            prepares.append(t1 - t0)
+            renders.append(t2 - t1)
+        }
+        result.prepareMs = median(prepares)
+        result.firstRenderMs = median(renders)
+        result.inProcessFirstFrameMs = median(zip(prepares, renders).map { $0 + $1 })
+
+        // Keys, each timed until its frame is drawn into the terminal.
+        let driver = ProgramDriver(try db.prepareConsole(), size: size)
+        func timed(_ keys: [String]) -> [Double] {
+            keys.map { name in
+                let key = Key(parsing: name)!
+                let start = now()
+                driver.press(key)
+                return now() - start
+            }
+        }
+        var scrollKeys: [String] = Array(repeating: "j", count: 500)
+        scrollKeys += Array(repeating: "pgdn", count: 100)
+        scrollKeys += ["G", "g"]
+        var filterKeys: [String] = []
+        for _ in 0..<filterRounds {
+            filterKeys.append("/")
+            filterKeys += filterText.map { String($0) }
+            filterKeys += Array(repeating: "backspace", count: filterText.count)
+            filterKeys.append("enter")
+        }
+        let scroll = timed(scrollKeys)
+        let filter = timed(filterKeys)
+        guard Screen(driver.screenText).hasFirstPage else { throw ValidationError("after the keys, no data row:\n\(driver.screenText)") }
+        result.scroll = Latency(scroll)
+        result.filter = Latency(filter)
+        result.gMs = scroll[scroll.count - 2]
+        // The single keys that took longest, for the report.
+        let pairs: [(String, Double)] = Array(zip(scrollKeys + filterKeys, scroll + filter))
+        result.slowest = pairs.sorted { $0.1 > $1.1 }.prefix(6).map { "\($0.0) \(format($0.1))" }
+
+        // Baselines: the store's own queries behind those keys, same run, same file.
+        let store = try AuditStore(path: db.auditPath, mode: .readOnly)
+        let since = try store.firstFlaggedBookingAt()
+        let plain = ReviewFilter(bookedSince: since)
+        let texted = ReviewFilter(bookedSince: since, text: filterText)
+        let chunk = (size.height - 4) * 2  // the table fetches two pages at a time
+        let tail = try store.reviewQueueTail(plain, limit: chunk)
+        result.pageQueryMs = try medianMillis(runs: 30) { _ = try store.reviewQueue(plain, limit: chunk) }
+        result.tailQueryMs = try medianMillis(runs: 30) { _ = try store.reviewQueue(plain, before: tail.first!.cursor, limit: chunk) }
+        result.filteredPageMs = try medianMillis(runs: 10) { _ = try store.reviewQueue(texted, limit: chunk + 1) }
+        result.countMs = try medianMillis(runs: 10) { _ = try store.reviewCount(plain) }
+        result.summaryMs = try medianMillis(runs: 10) { _ = try store.summary(now: Clock.nowMillis()) }
+    }
+
+    // MARK: Whole process, in tmux
+
+    func measureWholeProcess(_ db: BenchDatabase, binary: String, tmux: Tmux, into result: inout SizeResult) throws {
+        let console = "exec \(binary) --audit \(db.auditPath) --outbox \(db.outboxPath) --config \(db.configPath)"
+        var firsts: [Double] = []
+        for run in 0..<runs {
+            let name = "ff\(run)"
+            let start = now()
+            try tmux.newSession(name, command: console)
+            let screen = try tmux.waitFor(name, pollMillis: pollMillis, timeout: 60) { $0.hasFirstPage }
+            firsts.append(now() - start)
+            if run < runs - 1 {
+                tmux.kill(name)
+                continue
+            }
+            // Memory of the last one: after the first frame, then after G.
+            let pid = try tmux.panePid(name)
+            Thread.sleep(forTimeInterval: 0.5)
+            result.rssFirst = ProcStatus(pid: pid)
+            try tmux.sendKeys(name, "G")
+            _ = try tmux.waitFor(name, pollMillis: pollMillis, timeout: 60) { $0.dataRows != screen.dataRows && $0.hasFirstPage }
+            Thread.sleep(forTimeInterval: 0.5)
+            result.rssEnd = ProcStatus(pid: pid)
+            tmux.kill(name)
+        }
+        result.wholeFirstFrameMs = median(firsts)
+        result.wholeFirstFrameColdMs = firsts[0]
+
+        // Baseline: the sqlite3 tool printing the same first page (the review query the
+        // table runs, one screen of rows), whole process; direct, and in tmux the same way.
+        let since = try AuditStore(path: db.auditPath, mode: .readOnly).firstFlaggedBookingAt() ?? 0
+        let sql = """
+            SELECT b.booked_at, b.patient_display, b.provider_ref, b.appointment_type, b.start_at, b.kind, b.booking_id, d.decision \
+            FROM booking b INDEXED BY booking_review_queue LEFT JOIN review_decision d ON d.booking_id = b.booking_id \
+            WHERE b.review_required = 1 AND b.booked_at >= \(since) ORDER BY b.decided, b.booked_at, b.booking_id LIMIT 36;
+            """
+        result.sqliteDirectMs = try medianMillis(runs: max(5, runs)) { try spawnAndWait("/usr/bin/sqlite3", ["-readonly", "-header", db.auditPath, sql]) }
+        var sqliteTmux: [Double] = []
+        for run in 0..<runs {
+            let name = "sq\(run)"
+            let start = now()
+            try tmux.newSession(name, command: "/usr/bin/sqlite3 -readonly -header \(db.auditPath) \(shellQuote(sql)); sleep 600")
+            _ = try tmux.waitFor(name, pollMillis: pollMillis, timeout: 60) { screen in
+                // The header and the row under it (36 rows of under 120 columns fit the pane).
+                guard let header = screen.lines.firstIndex(where: { $0.hasPrefix("booked_at|") }) else { return false }
+                return header + 1 < screen.lines.count && screen.lines[header + 1].contains("|bk-")
+            }
+            sqliteTmux.append(now() - start)
+            tmux.kill(name)
+        }
+        result.sqliteTmuxMs = median(sqliteTmux)
+    }
+
+    // MARK: Idle
+
+    func measureIdle(_ db: BenchDatabase, binary: String, tmux: Tmux) throws -> IdleResult {
+        print("\nidle: the console and `top -d 1` side by side for \(idleSeconds) s on \(db.label) …")
+        try tmux.newSession("idle", command: "exec \(binary) --audit \(db.auditPath) --outbox \(db.outboxPath) --config \(db.configPath)")
+        try tmux.newSession("top", command: "exec top -d 1")
+        defer { tmux.kill("idle"); tmux.kill("top") }
+        _ = try tmux.waitFor("idle", pollMillis: pollMillis, timeout: 60) { $0.hasFirstPage }
+        let consolePid = try tmux.panePid("idle"), topPid = try tmux.panePid("top")
+        Thread.sleep(forTimeInterval: 2)  // past start-up
+        let c0 = cpuTicks(consolePid), t0 = cpuTicks(topPid), start = now()
+        Thread.sleep(forTimeInterval: Double(idleSeconds))
+        let c1 = cpuTicks(consolePid), t1 = cpuTicks(topPid), seconds = (now() - start) / 1000
+        let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return IdleResult(
+            label: db.label, seconds: seconds, tickMs: 1000 / hz,
+            consolePercent: Double(c1 - c0) / hz / seconds * 100, topPercent: Double(t1 - t0) / hz / seconds * 100,
+            consoleTicks: c1 - c0, topTicks: t1 - t0, console: ProcStatus(pid: consolePid), top: ProcStatus(pid: topPid))
+    }
+
+    // MARK: Report
+
+    func printTables(_ results: [SizeResult], idle: IdleResult?, resolution: Double) {
+        func ratio(_ a: Double, _ b: Double) -> String { b > 0 ? String(format: "%.1fx", a / b) : "—" }
+        func row(_ cells: [String], _ widths: [Int]) -> String {
+            zip(cells, widths).enumerated().map { $0.offset == 0 ? $0.element.0.padding(toLength: $0.element.1, withPad: " ", startingAt: 0) : $0.element.0.leftPad($0.element.1) }.joined()
+        }
+        let labels = results.map(\.db.label)
+        let w = [44] + Array(repeating: 12, count: labels.count)
+        print("\n\(row(["", ] + labels, w))")
+        print(row(["audit rows"] + results.map { "\($0.db.auditRows)" }, w))
+        print(row(["bookings in review"] + results.map { "\($0.db.bookings)" }, w))
+        print("\n-- time to first full frame (ms)")
+        print(row(["in-process: prepare (open, build)"] + results.map { format($0.prepareMs) }, w))
+        print(row(["in-process: first render"] + results.map { format($0.firstRenderMs) }, w))
+        print(row(["in-process: total"] + results.map { format($0.inProcessFirstFrameMs) }, w))
+        print(row([String(format: "whole process in tmux, median (±%.0f ms)", resolution)] + results.map { format($0.wholeFirstFrameMs) }, w))
+        print(row(["whole process in tmux, first (cold) run"] + results.map { format($0.wholeFirstFrameColdMs) }, w))
+        print(row(["sqlite3, same page, in tmux, median"] + results.map { format($0.sqliteTmuxMs) }, w))
+        print(row(["sqlite3, same page, direct (spawn+wait)"] + results.map { format($0.sqliteDirectMs) }, w))
+        print(row(["ratio: console / sqlite3 (both in tmux)"] + results.map { ratio($0.wholeFirstFrameMs, $0.sqliteTmuxMs) }, w))
+        print("\n-- keypress to frame (ms), in-process; target p99 < 16")
+        print(row(["scroll (j×500, PgDn×100, G, g): p50"] + results.map { format($0.scroll.p50) }, w))
+        print(row(["scroll: p99"] + results.map { format($0.scroll.p99) }, w))
+        print(row(["scroll: max"] + results.map { format($0.scroll.max) }, w))
+        print(row(["G (to the end)"] + results.map { format($0.gMs) }, w))
+        print(row(["filter (/, \(filterText.count) keys, \(filterText.count)×⌫, enter)×\(filterRounds): p50"] + results.map { format($0.filter.p50) }, w))
+        print(row(["filter: p99"] + results.map { format($0.filter.p99) }, w))
+        print(row(["baseline: store page query (\((40 - 4) * 2) rows)"] + results.map { format($0.pageQueryMs) }, w))
+        print(row(["baseline: store deep page query"] + results.map { format($0.tailQueryMs) }, w))
+        print(row(["ratio: scroll p50 / page query"] + results.map { ratio($0.scroll.p50, $0.pageQueryMs) }, w))
+        print(row(["ratio: scroll p99 / page query"] + results.map { ratio($0.scroll.p99, $0.pageQueryMs) }, w))
+        print(row(["store: filtered page \"\(filterText)\""] + results.map { format($0.filteredPageMs) }, w))
+        print(row(["store: review count"] + results.map { format($0.countMs) }, w))
+        print(row(["store: summary (header figures)"] + results.map { format($0.summaryMs) }, w))
+        print(row(["ratio: filter p50 / page query"] + results.map { ratio($0.filter.p50, $0.pageQueryMs) }, w))
+        print("\n-- resident memory of the real console (MB); target < 64, flat")
+        print(row(["VmRSS after first frame"] + results.map { mb($0.rssFirst?.rssKB) }, w))
+        print(row(["VmRSS after G"] + results.map { mb($0.rssEnd?.rssKB) }, w))
+        print(row(["VmHWM (peak) after G"] + results.map { mb($0.rssEnd?.hwmKB) }, w))
+        for result in results { print("slowest keys at \(result.db.label): \(result.slowest.joined(separator: ", "))") }
+        if let idle {
+            print("\n-- idle CPU over \(String(format: "%.1f", idle.seconds)) s at \(idle.label), % of one core (1 tick = \(format(idle.tickMs)) ms); target < 0.5")
+            print(String(format: "console %.3f%% (%d ticks), top -d 1 %.3f%% (%d ticks), ratio %@", idle.consolePercent, idle.consoleTicks,
+                         idle.topPercent, idle.topTicks, ratio(idle.consolePercent, idle.topPercent)))
+            print("memory after idling: console VmRSS \(mb(idle.console?.rssKB)) MB (peak \(mb(idle.console?.hwmKB))), top VmRSS \(mb(idle.top?.rssKB)) MB")
+        }
+    }
+}
+
+// MARK: - Results
+
+struct Latency {
+    var p50 = 0.0, p99 = 0.0, max = 0.0
+    init() {}
+    init(_ samples: [Double]) {
+        let sorted = samples.sorted()
+        p50 = sorted[sorted.count / 2]
+        p99 = sorted[Swift.min(sorted.count - 1, Int((0.99 * Double(sorted.count)).rounded(.up)) - 1)]
+        max = sorted.last!
+    }
+}
+
+struct SizeResult {
+    var db: BenchDatabase
+    var prepareMs = 0.0, firstRenderMs = 0.0, inProcessFirstFrameMs = 0.0
+    var wholeFirstFrameMs = 0.0, wholeFirstFrameColdMs = 0.0, sqliteTmuxMs = 0.0, sqliteDirectMs = 0.0
+    var scroll = Latency(), filter = Latency(), gMs = 0.0
+    var slowest: [String] = []
+    var pageQueryMs = 0.0, tailQueryMs = 0.0, filteredPageMs = 0.0, countMs = 0.0, summaryMs = 0.0
+    var rssFirst: ProcStatus?, rssEnd: ProcStatus?
+}
+
+struct IdleResult {
+    var label: String
+    var seconds: Double, tickMs: Double
+    var consolePercent: Double, topPercent: Double
+    var consoleTicks: Int, topTicks: Int
+    var console: ProcStatus?, top: ProcStatus?
+}
+
+/// VmRSS and VmHWM from /proc/<pid>/status, in kB.
+struct ProcStatus {
+    var rssKB: Int, hwmKB: Int
+    init?(pid: pid_t) {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        func field(_ name: String) -> Int? {
+            text.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+                .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") }
+        }
+        guard let rss = field("VmRSS"), let hwm = field("VmHWM") else { return nil }
+        rssKB = rss
+        hwmKB = hwm
+    }
+}
+
+func mb(_ kb: Int?) -> String { kb.map { String(format: "%.1f", Double($0) / 1024) } ?? "—" }
+
+/// utime + stime of a process, in clock ticks.
+func cpuTicks(_ pid: pid_t) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = text.lastIndex(of: ")") else { return 0 }
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    // fields[0] is the state (field 3); utime and stime are fields 14 and 15.
+    return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+}
+
+/// Milliseconds on the monotonic clock.
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1_000_000 }
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+func shellQuote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+// MARK: - Databases
+
+/// A generated history in `dir/<label>/`, every booking inside the review window.
+struct BenchDatabase {
+    var label: String
+    var auditPath: String, outboxPath: String, configPath: String
+    var auditRows: Int64, bookings: Int
+
+    static func ensure(dir: String, auditRows target: Int) throws -> BenchDatabase {
+        let label = target >= 1_000_000 ? "\(target / 1_000_000)M" : target >= 1000 ? "\(target / 1000)k" : "\(target)"
+        let folder = "\(dir)/\(label)"
+        let auditPath = folder + "/audit.sqlite", outboxPath = folder + "/outbox.sqlite", configPath = folder + "/config.toml"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        // An empty config file: no user settings, no warnings.
+        if !FileManager.default.fileExists(atPath: configPath) { try "".write(toFile: configPath, atomically: true, encoding: .utf8) }
+        let existing = (try? AuditStore(path: auditPath, mode: .readOnly).summary(now: 0).auditRows) ?? 0
+        if existing < Int64(target) {
+            for path in [auditPath, outboxPath] { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+            let now = Clock.nowMillis()
+            let calls = Int((Double(target) / 3.39).rounded(.up))
+            // The whole history inside the review window: every booking is listed.
+            let plan = HistoryPlan(calls: calls, seed: 1, endsAt: now, windowStart: now - max(30 * 3_600_000, Int64(calls) * 40_000))
+            print("generating \(plan.calls) calls into \(folder) …")
+            let report = try HistoryGenerator(plan: plan).write(
+                audit: try AuditStore(path: auditPath, mode: .create), outbox: try OutboxStore(path: outboxPath, mode: .create))
+            print(String(format: "generated %d audit rows, %d bookings in %.1f s", report.auditRows, report.bookings, report.seconds))
+        }
+        let summary = try AuditStore(path: auditPath, mode: .readOnly).summary(now: Clock.nowMillis())
+        return BenchDatabase(label: label, auditPath: auditPath, outboxPath: outboxPath, configPath: configPath,
+                             auditRows: summary.auditRows, bookings: summary.bookingsAwaitingReview + summary.bookingsDecided)
+    }
+
+    /// The console as `switchboard --audit --outbox` builds it, without a terminal.
+    func prepareConsole() throws -> Console {
+        var configuration = ConsoleConfiguration()
+        configuration.auditPath = auditPath
+        configuration.outboxPath = outboxPath
+        do {
+            return try ConsoleRunner.prepare(configuration: configuration, warnings: [])
+        } catch {
+            throw ValidationError("cannot open the console: \(error.description)")
+        }
+    }
+}
+
+// MARK: - Screens and tmux
+
+/// A screen's text, as capture-pane or the memory terminal shows it.
+struct Screen {
+    var lines: [String]
+    init(_ text: String) { lines = text.components(separatedBy: "\n") }
+
+    /// The header, and a first data row under the table's column titles ("HH:mm …").
+    var hasFirstPage: Bool {
+        guard lines.count > 2, lines[0].contains("Switchboard") else { return false }
+        let row = Array(lines[2].drop { $0 == " " || $0 == "*" }.prefix(5))
+        return row.count == 5 && row[0].isNumber && row[1].isNumber && row[2] == ":" && row[3].isNumber && row[4].isNumber
+    }
+
+    /// The table's rows (the header line, with its clock, and the footer left out).
+    var dataRows: ArraySlice<String> { lines.count > 3 ? lines[2..<(lines.count - 2)] : [] }
+}
+
+/// A tmux server of our own (its own socket, no config file), sessions 120x40.
+final class Tmux {
+    let socket = "switchboard-bench-\(getpid())"
+    private(set) var captureCost = 0.0
+
+    init() throws {
+        // Started once here, so server start-up is not part of any figure.
+        try newSession("keeper", command: "sleep 100000")
+        captureCost = median((0..<20).map { _ in
+            let start = now()
+            _ = try? capture("keeper")
+            return now() - start
+        })
+    }
+
+    func stop() { _ = try? run(["kill-server"]) }
+
+    func newSession(_ name: String, command: String) throws {
+        try run(["new-session", "-d", "-s", name, "-x", "120", "-y", "40", command])
+    }
+
+    func kill(_ name: String) { _ = try? run(["kill-session", "-t", name]) }
+
+    func sendKeys(_ name: String, _ keys: String...) throws { try run(["send-keys", "-t", name] + keys) }
+
+    func panePid(_ name: String) throws -> pid_t {
+        let text = try run(["display-message", "-p", "-t", name, "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let pid = pid_t(text) else { throw ValidationError("no pane pid for \(name): \(text)") }
+        return pid
+    }
+
+    func capture(_ name: String) throws -> Screen { Screen(try run(["capture-pane", "-p", "-t", name])) }
+
+    /// Looks at the pane every `pollMillis` until `done` holds.
+    func waitFor(_ name: String, pollMillis: Double, timeout: Double, _ done: (Screen) -> Bool) throws -> Screen {
+        let deadline = now() + timeout * 1000
+        while true {
+            let screen = try capture(name)
+            if done(screen) { return screen }
+            if now() > deadline { throw ValidationError("\(name): timed out; the pane shows:\n\(screen.lines.joined(separator: "\n"))") }
+            usleep(useconds_t(pollMillis * 1000))
+        }
+    }
+
+    @discardableResult
+    func run(_ arguments: [String]) throws -> String {
+        try spawnCapturing("/usr/bin/tmux", ["-L", socket, "-f", "/dev/null"] + arguments)
+    }
+}
+
+/// posix_spawn with standard output read through a pipe (stderr to /dev/null).
+func spawnCapturing(_ program: String, _ arguments: [String]) throws -> String {
+    var fds: [Int32] = [0, 0]
+    guard pipe(&fds) == 0 else { throw ValidationError("pipe: \(String(cString: strerror(errno)))") }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+    posix_spawn_file_actions_addclose(&actions, fds[0])
+    posix_spawn_file_actions_addclose(&actions, fds[1])
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv = ([program] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, program, &actions, nil, argv, environ)
+    close(fds[1])
+    guard rc == 0 else {
+        close(fds[0])
+        throw ValidationError("cannot run \(program): \(String(cString: strerror(rc)))")
+    }
+    var output = [UInt8]()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(fds[0], &buffer, buffer.count)
+        if n <= 0 { break }
+        output += buffer[0..<n]
+    }
+    close(fds[0])
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    return String(decoding: output, as: UTF8.self)
+}
