@@ -19,6 +19,7 @@ public final class Tmux: @unchecked Sendable {
     public let width: Int
     public let height: Int
     private let configPath: String
+    private let statusPath: String
     private var socketPath: String?
 
     /// Where tmux is installed, if it is.
@@ -39,10 +40,11 @@ public final class Tmux: @unchecked Sendable {
         try """
         set -g status off
         set -g remain-on-exit on
-        set -g history-limit 0
         set -g escape-time 0
         """.write(toFile: tmux.configPath, atomically: true, encoding: .utf8)
-        var argv = ["/usr/bin/env"]
+        // The exit status goes to a file: tmux keeps it for a dead pane only sometimes
+        // (not when the terminal closes before the process is reaped).
+        var argv = ["/bin/sh", "-c", "\"$@\"; echo $? > '\(tmux.statusPath)'", "sh", "/usr/bin/env"]
         for name in unset { argv += ["-u", name] }
         argv += environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         argv += command
@@ -108,6 +110,7 @@ public final class Tmux: @unchecked Sendable {
         self.width = width
         self.height = height
         configPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(socket).conf").path
+        statusPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(socket).status").path
     }
 
     /// Runs one tmux command on this session's server; throws if tmux fails.
@@ -155,9 +158,11 @@ public final class Tmux: @unchecked Sendable {
     // MARK: Screen
 
     /// The visible pane as text, one line per row (trailing blanks trimmed by tmux).
-    /// With `escapes`, text and attributes as SGR sequences (`capture-pane -e`).
-    public func capture(escapes: Bool = false) throws -> String {
-        try tmux(["capture-pane", "-p", "-t", session] + (escapes ? ["-e"] : []))
+    /// With `escapes`, text and attributes as SGR sequences (`capture-pane -e`); with
+    /// `history`, the lines scrolled off the top too (tmux's "Pane is dead" line, written
+    /// when the program exits, can scroll the first line away).
+    public func capture(escapes: Bool = false, history: Bool = false) throws -> String {
+        try tmux(["capture-pane", "-p", "-t", session] + (escapes ? ["-e"] : []) + (history ? ["-S", "-"] : []))
     }
 
     /// The pane's lines (exactly `height` of them, padded with empty lines).
@@ -177,10 +182,11 @@ public final class Tmux: @unchecked Sendable {
         try tmux(["resize-window", "-t", session, "-x", String(width), "-y", String(height)])
     }
 
-    /// Whether the program in the pane has exited, and its status if so.
+    /// The program's exit status once it has exited (128+n when signal n ended it).
     public func exitStatus() throws -> Int32? {
-        guard try display("#{pane_dead}") == "1" else { return nil }
-        return Int32(try display("#{pane_dead_status}")) ?? -1
+        guard let text = try? String(contentsOfFile: statusPath, encoding: .utf8),
+              let status = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+        return status
     }
 
     // MARK: Waiting
@@ -229,6 +235,7 @@ public final class Tmux: @unchecked Sendable {
     public func kill() {
         _ = try? tmux(["kill-server"])
         try? FileManager.default.removeItem(atPath: configPath)
+        try? FileManager.default.removeItem(atPath: statusPath)
         if let socketPath { try? FileManager.default.removeItem(atPath: socketPath) }
     }
 }

@@ -1,0 +1,266 @@
+import Foundation
+import SwitchboardTesting
+import Testing
+
+/// `switchboard demo` in tmux: the simulated agent takes calls live, the console corrects
+/// bookings through the EHR sandbox, and the databases say what really happened.
+@Suite(.enabled(if: Tmux.isAvailable, "needs tmux"), .timeLimit(.minutes(3)))
+struct DemoTests {
+    /// A correction with the live slot picker reaches the EHR; `q` stops the simulator.
+    @Test func correctWithTheLiveSlotPicker() async throws {
+        let demo = try Demo()
+        defer { demo.stop() }
+        try await demo.selectNewestUndecidedBooking()
+        let id = try await demo.openCorrection()
+        let slot = try await demo.chooseSecondSlot()
+        try await demo.submit(id)
+
+        let decision = try demo.correction(id)
+        #expect(decision.operator == E2E.user)
+        #expect(slot.hasPrefix(demo.dayAndTime(decision.newStart)), "the decision holds the slot chosen on screen (\(slot))")
+
+        try await demo.tmux.filter(id)
+        try await demo.waitForStatus("✎ sent to the EHR", timeout: 20)
+        let item = try #require(try demo.correctionOutboxItem(id))
+        #expect(item.status == "succeeded")
+        try await demo.expectSandboxAppointment(of: id, startsAt: decision.newStart)
+
+        let simulator = try #require(demo.simulatorPid)
+        try demo.tmux.send("Escape")
+        try await demo.tmux.waitUntil("the filter cleared") { !$0.contains("filter: ") }
+        try demo.tmux.send("q")
+        let status = try await demo.tmux.waitForExit(timeout: 15)
+        let last = try demo.tmux.capture(history: true)
+        #expect(status == 0, "q ends the demo normally; the pane shows:\n\(last)")
+        let gone = await E2E.eventually(timeout: 10) { kill(simulator, 0) != 0 && (try? demo.simulatorProcesses().isEmpty) == true }
+        #expect(gone, "after q no switchboard-sim runs for \(demo.dir): \((try? demo.simulatorProcesses()) ?? [])")
+    }
+
+    /// The EHR goes dark: the correction waits in the outbox, and goes out when it is back.
+    @Test func correctionWaitsWhileTheEHRIsDown() async throws {
+        let demo = try Demo()
+        defer { demo.stop() }
+        try await demo.selectNewestUndecidedBooking()
+        let id = try await demo.openCorrection()
+        _ = try await demo.chooseSecondSlot()
+
+        let outage = try run(executable("switchboard-sim"), ["outage", "8s", "--dir", demo.dir], timeout: 20)
+        try #require(outage.status == 0, "outage: \(outage.stderr)")
+        let outageStarted = Date()
+        try await demo.submit(id)
+        let decision = try demo.correction(id)
+        try await demo.tmux.filter(id)
+        try await demo.waitForStatus("✎ waiting in outbox", timeout: 10)
+        #expect(Date().timeIntervalSince(outageStarted) < 8, "seen waiting while the EHR was still down")
+        #expect(try demo.correctionOutboxItem(id)?.status != "succeeded")
+
+        try await demo.waitForStatus("✎ sent to the EHR", timeout: 30)
+        #expect(try demo.correctionOutboxItem(id)?.status == "succeeded")
+        try await demo.expectSandboxAppointment(of: id, startsAt: decision.newStart)
+    }
+
+    /// The EHR answers 412 (someone changed the appointment): the row says so, and the
+    /// change is not sent again by itself.
+    @Test func versionConflictIsShownAndNotRetried() async throws {
+        let demo = try Demo()
+        defer { demo.stop() }
+        try await demo.selectNewestUndecidedBooking()
+        let id = try await demo.openCorrection()
+        _ = try await demo.chooseSecondSlot()
+
+        let controlURL = try #require(demo.simulator["control_url"] as? String)
+        let faults = try run("/usr/bin/curl", ["-sS", "-m", "5", "-X", "POST", "-H", "Content-Type: application/json",
+                                               "-d", #"{"versionConflictRate":1.0}"#, controlURL + "/faults"], timeout: 10)
+        try #require(faults.status == 0 && faults.stdout.contains(#""versionConflictRate":1"#), "faults: \(faults.stdout) \(faults.stderr)")
+
+        try await demo.submit(id)
+        try await demo.tmux.filter(id)
+        try await demo.waitForStatus("✎ failed 412", timeout: 20)
+        let item = try #require(try demo.correctionOutboxItem(id))
+        #expect(item.httpStatus == "412")
+        #expect(item.attempts == 1)
+
+        // Never retried blindly: over a few seconds, still one attempt and one PUT.
+        let attempts = "SELECT count(*) FROM outbox_attempt WHERE item_id = '\(item.id)'"
+        let puts = "SELECT count(*) FROM audit_event WHERE json_extract(detail, '$.outbox_item') = '\(item.id)'"
+        let deadline = Date().addingTimeInterval(4)
+        while Date() < deadline {
+            #expect(try demo.correctionOutboxItem(id)?.attempts == 1)
+            #expect(try E2E.value(demo.outbox, attempts) == "1")
+            #expect(try E2E.value(demo.audit, puts) == "1")
+            try await Task.sleep(nanoseconds: 500_000_000)
+        }
+        #expect(try demo.correctionOutboxItem(id)?.status != "succeeded")
+        try await demo.waitForStatus("✎ failed 412", timeout: 1)
+    }
+}
+
+/// One `switchboard demo --dir DIR --rate 120` in a 150x30 tmux pane (wide enough for
+/// the Status column to show a correction's whole progress).
+final class Demo: @unchecked Sendable {
+    let scratch: Scratch
+    let dir: String
+    let tmux: Tmux
+    var audit: String { dir + "/audit.sqlite" }
+    var outbox: String { dir + "/outbox.sqlite" }
+    var sandbox: String { dir + "/ehr-sandbox.sqlite" }
+
+    init(name: String = #function) throws {
+        scratch = Scratch(name)
+        dir = scratch.path("demo")
+        tmux = try Tmux.start([executable("switchboard"), "demo", "--dir", dir, "--rate", "120"],
+                              width: 150, height: 30, environment: E2E.environment(scratch), name: name)
+    }
+
+    /// What the simulator wrote about itself (ports, control URL, pid).
+    var simulator: [String: Any] {
+        guard let data = FileManager.default.contents(atPath: dir + "/simulator.json"),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        return object
+    }
+
+    var simulatorPid: pid_t? { (simulator["pid"] as? Int).map { pid_t($0) } }
+
+    /// `switchboard-sim` processes working on this demo's directory.
+    func simulatorProcesses() throws -> [String] {
+        try run("/bin/ps", ["-eo", "pid=,args="]).stdout.split(separator: "\n").map(String.init)
+            .filter { $0.contains("switchboard-sim") && $0.contains(dir) }
+    }
+
+    /// Closes the console and makes sure the simulator it started is gone too.
+    func stop() {
+        let pid = simulatorPid
+        tmux.kill()
+        if let pid {
+            // Closing the pane should stop it; if it does not, do not leave it running.
+            let deadline = Date().addingTimeInterval(6)
+            while kill(pid, 0) == 0 && Date() < deadline { usleep(100_000) }
+            if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        }
+        scratch.cleanUp()
+    }
+
+    // MARK: Screen
+
+    /// Waits for live bookings, then selects the newest undecided new booking on screen
+    /// (the newest one is the least likely to be changed by a later call meanwhile).
+    func selectNewestUndecidedBooking() async throws {
+        let screen = try await tmux.waitUntil("an undecided new booking (they arrive live)", timeout: 60) { screen in
+            Self.undecidedBookRows(screen).count > 0
+        }
+        let target = try #require(Self.undecidedBookRows(screen).last)
+        let selected = try #require(try tmux.reverseVideoLines().first, "a row is selected")
+        if target != selected {
+            try tmux.send(contentsOf: Array(repeating: target > selected ? "j" : "k", count: abs(target - selected)))
+        }
+        try await tmux.waitUntil("the selection on line \(target)") { _ in try self.tmux.reverseVideoLines() == [target] }
+    }
+
+    /// Screen lines of undecided rows whose kind is `book`.
+    static func undecidedBookRows(_ screen: String) -> [Int] {
+        screen.lines.indices.filter { index in
+            let line = screen.lines[index]
+            return index >= 2 && line.contains(" book ") && line.hasSuffix("undecided")
+        }
+    }
+
+    /// `c` on the selected row: the form, with the live free-slot search answered.
+    func openCorrection() async throws -> String {
+        try tmux.send("c")
+        let screen = try await tmux.waitUntil("the correction form with free slots loaded", timeout: 20) { screen in
+            screen.contains(#/Correct \S+ /#) && screen.contains(/‹ keep the current time › 1\/\d+/)
+        }
+        return try #require(screen.firstMatch(of: #/Correct (\S+) /#).map { String($0.1) })
+    }
+
+    /// Tab to the slot picker and Right twice: the second free slot. Returns its label.
+    func chooseSecondSlot() async throws -> String {
+        try tmux.send("Tab", "Right", "Right")
+        let screen = try await tmux.waitUntil("the second free slot in the picker") { $0.contains(/New slot\s+‹ [^›]+ › 3\/\d+/) }
+        return try #require(screen.firstMatch(of: /New slot\s+‹ ([^›]+) › 3\/\d+/).map { String($0.1) })
+    }
+
+    func submit(_ id: String) async throws {
+        try tmux.send("Enter")
+        try await tmux.waitFor("Corrected \(id) ")
+    }
+
+    /// Waits until the first row's Status (the list is filtered on one booking) starts with `status`.
+    func waitForStatus(_ status: String, timeout: TimeInterval) async throws {
+        try await tmux.waitUntil("status \"\(status)\"", timeout: timeout) { screen in
+            screen.lines.count > 2 && screen.lines[2].contains(status)
+        }
+    }
+
+    /// `Mon 30 09:00`, as the console writes a slot's start (local time).
+    func dayAndTime(_ millis: Int64) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "EEE dd HH:mm"
+        return f.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    }
+
+    // MARK: Databases
+
+    struct Correction {
+        var `operator`: String
+        var newStart: Int64
+        var slotRef: String
+    }
+
+    /// The recorded correction of a booking.
+    func correction(_ id: String) throws -> Correction {
+        let rows = try E2E.rows(audit, """
+            SELECT decision, operator, json_extract(after, '$.start_at'), json_extract(after, '$.slot_ref')
+            FROM review_decision WHERE booking_id = '\(id)'
+            """)
+        try #require(rows.count == 1 && rows[0].count == 4 && rows[0][0] == "corrected", "decision of \(id): \(rows)")
+        return Correction(operator: rows[0][1], newStart: try #require(Int64(rows[0][2])), slotRef: rows[0][3])
+    }
+
+    struct OutboxRow {
+        var id: String
+        var status: String
+        var attempts: Int
+        var httpStatus: String
+    }
+
+    /// The outbox item that carries a booking's correction to the EHR.
+    func correctionOutboxItem(_ id: String) throws -> OutboxRow? {
+        let rows = try E2E.rows(outbox, """
+            SELECT id, status, attempts, coalesce(last_http_status, '') FROM outbox_item
+            WHERE booking_id = '\(id)' AND idempotency_key LIKE 'correction:%'
+            """)
+        try #require(rows.count <= 1, "one correction item for \(id): \(rows)")
+        return rows.first.map { OutboxRow(id: $0[0], status: $0[1], attempts: Int($0[2]) ?? -1, httpStatus: $0[3]) }
+    }
+
+    /// The sandbox EHR holds the booking's appointment at `start` (the corrected slot).
+    /// The simulated agent keeps taking calls, and a patient may call again to move the
+    /// same appointment: if that happened after the correction went out, the sandbox
+    /// only shows the later move, and then the agent's own successful update is the proof
+    /// that the correction was not the last word.
+    func expectSandboxAppointment(of id: String, startsAt start: Int64) async throws {
+        let ref = try E2E.value(audit, "SELECT appointment_ref FROM booking WHERE booking_id = '\(id)'")
+        let appointment = try #require(ref.split(separator: "/").last.map(String.init))
+        let matched = try await E2E.eventually(timeout: 5) {
+            try E2E.value(sandbox, "SELECT start_ms FROM appointment WHERE id = '\(appointment)'") == String(start)
+        }
+        if matched { return }
+        let laterMoves = try E2E.value(audit, """
+            SELECT count(*) FROM audit_event WHERE resource_id = '\(appointment)' AND action = 'appointment.update'
+            AND http_status = 200 AND json_extract(detail, '$.idempotency_key') NOT LIKE 'correction:%'
+            AND seq > (SELECT max(seq) FROM audit_event WHERE resource_id = '\(appointment)'
+                       AND json_extract(detail, '$.idempotency_key') LIKE 'correction:%' AND http_status = 200)
+            """)
+        let now = try E2E.value(sandbox, "SELECT start_ms, version FROM appointment WHERE id = '\(appointment)'")
+        #expect(laterMoves != "0" && !laterMoves.isEmpty,
+                "the sandbox has Appointment/\(appointment) at \(now), not at the corrected start \(start), and no later update explains it")
+    }
+}
+
+extension Tmux {
+    func send(contentsOf keys: [String]) throws {
+        try tmux(["send-keys", "-t", session] + keys)
+    }
+}
