@@ -59,8 +59,8 @@ struct DemoTests {
         try await demo.expectSandboxAppointment(of: id, startsAt: decision.newStart)
     }
 
-    /// The EHR answers 412 (someone changed the appointment): the row says so, and the
-    /// change is not sent again by itself.
+    /// The EHR answers 412 (someone changed the appointment): the row says so, the change
+    /// is not sent again by itself, and the manager decides again from what changed.
     @Test func versionConflictIsShownAndNotRetried() async throws {
         let demo = try Demo()
         defer { demo.stop() }
@@ -68,10 +68,7 @@ struct DemoTests {
         let id = try await demo.openCorrection()
         _ = try await demo.chooseSecondSlot()
 
-        let controlURL = try #require(demo.simulator["control_url"] as? String)
-        let faults = try run("/usr/bin/curl", ["-sS", "-m", "5", "-X", "POST", "-H", "Content-Type: application/json",
-                                               "-d", #"{"versionConflictRate":1.0}"#, controlURL + "/faults"], timeout: 10)
-        try #require(faults.status == 0 && faults.stdout.contains(#""versionConflictRate":1"#), "faults: \(faults.stdout) \(faults.stderr)")
+        try demo.setFaults(#"{"versionConflictRate":1.0}"#)
 
         try await demo.submit(id)
         try await demo.tmux.filter(id)
@@ -92,6 +89,28 @@ struct DemoTests {
         }
         #expect(try demo.correctionOutboxItem(id)?.status != "succeeded")
         try await demo.waitForStatus("✎ failed 412", timeout: 1)
+
+        // Deciding again: `c` on the row re-reads the appointment and shows what changed;
+        // `c` there corrects the appointment as it is now, and that goes out.
+        try demo.setFaults(#"{"versionConflictRate":0}"#)
+        #expect(try demo.tmux.reverseVideoLines() == [2], "the one row left by the filter is selected")
+        try demo.tmux.send("c")
+        try await demo.tmux.waitFor("changed in the EHR since the agent booked it", "Nothing was retried.", timeout: 15)
+        try demo.tmux.send("c")
+        try await demo.tmux.waitFor("Correct \(id) again")
+        #expect(try await demo.openedCorrection() == id)
+        let slot = try await demo.chooseSecondSlot()
+        try demo.tmux.send("Enter")
+        try await demo.tmux.waitFor("Correction of \(id) queued again against version")
+        try await demo.waitForStatus("✎ sent to the EHR", timeout: 20)
+
+        let items = try demo.correctionOutboxItems(id)
+        #expect(items.map(\.status) == ["discarded", "succeeded"], "the refused item is dropped, the new one sent: \(items)")
+        #expect(items.map(\.attempts) == [1, 1])
+        #expect(try E2E.reviewAudit(demo.audit, id) == ["operator:\(E2E.user)|review.correct", "operator:\(E2E.user)|review.recorrect"])
+        let start = try #require(try demo.requestedStart(items[1].id))
+        #expect(slot.hasPrefix(demo.dayAndTime(start)), "the change sent is the slot chosen on screen (\(slot))")
+        try await demo.expectSandboxAppointment(of: id, startsAt: start)
     }
 }
 
@@ -167,6 +186,11 @@ final class Demo: @unchecked Sendable {
     /// `c` on the selected row: the form, with the live free-slot search answered.
     func openCorrection() async throws -> String {
         try tmux.send("c")
+        return try await openedCorrection()
+    }
+
+    /// The booking of the correction form on screen, once its free slots are loaded.
+    func openedCorrection() async throws -> String {
         let screen = try await tmux.waitUntil("the correction form with free slots loaded", timeout: 20) { screen in
             screen.contains(#/Correct \S+ /#) && screen.contains(/‹ keep the current time › 1\/\d+/)
         }
@@ -227,12 +251,31 @@ final class Demo: @unchecked Sendable {
 
     /// The outbox item that carries a booking's correction to the EHR.
     func correctionOutboxItem(_ id: String) throws -> OutboxRow? {
-        let rows = try E2E.rows(outbox, """
-            SELECT id, status, attempts, coalesce(last_http_status, '') FROM outbox_item
-            WHERE booking_id = '\(id)' AND idempotency_key LIKE 'correction:%'
-            """)
+        let rows = try correctionOutboxItems(id)
         try #require(rows.count <= 1, "one correction item for \(id): \(rows)")
-        return rows.first.map { OutboxRow(id: $0[0], status: $0[1], attempts: Int($0[2]) ?? -1, httpStatus: $0[3]) }
+        return rows.first
+    }
+
+    /// Every correction item of a booking, oldest first.
+    func correctionOutboxItems(_ id: String) throws -> [OutboxRow] {
+        try E2E.rows(outbox, """
+            SELECT id, status, attempts, coalesce(last_http_status, '') FROM outbox_item
+            WHERE booking_id = '\(id)' AND idempotency_key LIKE 'correction:%' ORDER BY created_at, id
+            """).map { OutboxRow(id: $0[0], status: $0[1], attempts: Int($0[2]) ?? -1, httpStatus: $0[3]) }
+    }
+
+    /// The appointment start an outbox item asks the EHR for.
+    func requestedStart(_ itemId: String) throws -> Int64? {
+        let text = try E2E.value(outbox, "SELECT json_extract(json_extract(request, '$.body'), '$.start') FROM outbox_item WHERE id = '\(itemId)'")
+        return ISO8601DateFormatter().date(from: text).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
+    }
+
+    /// Sets the sandbox EHR's fault injection (its control endpoint).
+    func setFaults(_ json: String) throws {
+        let controlURL = try #require(simulator["control_url"] as? String)
+        let answer = try run("/usr/bin/curl", ["-sS", "-m", "5", "-X", "POST", "-H", "Content-Type: application/json", "-d", json, controlURL + "/faults"],
+                             timeout: 10)
+        try #require(answer.status == 0 && answer.stdout.contains(#""faults""#), "faults \(json): \(answer.stdout) \(answer.stderr)")
     }
 
     /// The sandbox EHR holds the booking's appointment at `start` (the corrected slot).
