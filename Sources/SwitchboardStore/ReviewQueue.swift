@@ -214,3 +214,27 @@ extension AuditStore {
         }
     }
 }
+
+/// What the review header shows: how many bookings still wait, and since when.
+public struct ReviewBacklog: Sendable, Equatable {
+    public var undecided: Int
+    public var oldestBookedAt: UnixMillis?
+
+    public init(undecided: Int = 0, oldestBookedAt: UnixMillis? = nil) {
+        self.undecided = undecided; self.oldestBookedAt = oldestBookedAt
+    }
+}
+
+extension AuditStore {
+    /// The undecided bookings since `since`: one range of the review-queue index
+    /// (decided = 0), so it costs what the backlog is, not what the history is.
+    public func reviewBacklog(since: UnixMillis?) throws -> ReviewBacklog {
+        try read { db in
+            let row = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT count(*), min(booked_at) FROM booking INDEXED BY booking_review_queue
+                WHERE review_required = 1 AND decided = 0 AND booked_at >= ?
+                """), arguments: [since ?? .min])
+            return ReviewBacklog(undecided: row?[0] ?? 0, oldestBookedAt: row?[1])
+        }
+    }
+}

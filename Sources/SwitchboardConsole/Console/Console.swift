@@ -70,6 +70,7 @@ public struct Console: Program {
 
     public mutating func start() -> Reaction<ConsoleMessage> {
         var reaction = Reaction<ConsoleMessage>.after(1, .tick).and(.after(idleLockSeconds, .idleCheck(keyCount: 0)))
+            .and(review.recount())
         for toast in toasts.items { reaction = reaction.and(.after(Toasts.duration * 2, .toastExpired(toast.id))) }
         return reaction
     }
@@ -171,7 +172,7 @@ public struct Console: Program {
         switch message {
         case .databasesChanged:
             review.reload()
-            return .redraw
+            return Reaction.redraw.and(review.recount())
         case .tick:
             // Ages and the window clock move once a second; only changed cells are sent.
             return Reaction.redraw.and(.after(1, .tick))
@@ -184,9 +185,9 @@ public struct Console: Program {
             locked = true
             return .redraw
         case .stream(let streamMessage):
-            let reconcile = live.apply(streamMessage)
-            if reconcile { review.reload() }
-            return .redraw
+            guard live.apply(streamMessage) else { return .redraw }
+            review.reload()
+            return Reaction.redraw.and(review.recount())
         }
     }
 

@@ -7,10 +7,12 @@ import TerminalUI
 final class ReviewSource: PagedSource {
     let store: AuditStore
     var filter: ReviewFilter
-    /// Counting is cheap on the partial index; positions cost an index range count, so
-    /// they are asked only while the list is short enough to answer within a frame.
+    /// The list's length, counted off the UI thread (a count is a scan of the index
+    /// range: 70 ms at 1.6M bookings, too slow for a key press); nil until known.
+    var knownTotal: Int?
+    /// Positions cost an index range count, so they are asked only while the list is
+    /// short enough to answer within a frame.
     private let positionLimit = 50_000
-    private var lastCount: Int?
     /// The last error, shown by the screen instead of crashing or freezing.
     private(set) var failure: String?
 
@@ -32,15 +34,10 @@ final class ReviewSource: PagedSource {
         } ?? []
     }
 
-    func count() -> Int? {
-        // A text filter makes counting a scan; the list shows no total then.
-        guard filter.text == nil else { lastCount = nil; return nil }
-        lastCount = attempt { try store.reviewCount(filter) }
-        return lastCount
-    }
+    func count() -> Int? { knownTotal }
 
     func position(of row: ReviewItem) -> Int? {
-        guard let total = lastCount, total <= positionLimit else { return nil }
+        guard let total = knownTotal, total <= positionLimit else { return nil }
         return attempt { try store.reviewPosition(filter, of: row.cursor) }
     }
 

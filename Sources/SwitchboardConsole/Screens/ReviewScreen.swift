@@ -35,9 +35,9 @@ struct ReviewScreen {
         case .last: table.move(.last)
         case .select: table.toggleMark()
         case .open: openDetails()
-        case .back: backOut()
+        case .back: return Reaction.redraw.and(backOut())
         case .filter: mode = .filtering(CommandPrompt.filter())
-        case .toggleDecided: toggleDecided()
+        case .toggleDecided: return Reaction.redraw.and(toggleDecided())
         case .approve: approveSelected()
         case .undo: undoLastApproval()
         case .approveSelected: confirmBulkApprove()
@@ -66,8 +66,11 @@ struct ReviewScreen {
     var notices: [(text: String, kind: Toasts.Kind)] = []
     /// The last approval made here, for `u`.
     private var lastApproval: (bookingId: String, at: UnixMillis)?
-    private var undecidedCount = 0
-    private var oldestUndecided: UnixMillis?
+    private var backlog = ReviewBacklog(undecided: 0, oldestBookedAt: nil)
+    /// A count of the list runs in the background; one at a time, and one more if the
+    /// data or the filter changed meanwhile (k9s drops overlapping refreshes likewise).
+    private var counting = false
+    private var countAgain = false
     private var corrections: [String: CorrectionProgress] = [:]
 
     init(context: ConsoleContext) {
@@ -99,15 +102,32 @@ struct ReviewScreen {
     /// Re-reads the visible rows, the header figures and correction progress. The table
     /// keeps the selection on the same booking, wherever it moved.
     mutating func reload() {
+        if let figures = try? context.audit.reviewBacklog(since: context.clock.window.startsAt) { backlog = figures }
+        reloadRows()
+    }
+
+    /// The rows only: what a filter key needs (the header figures do not depend on it).
+    private mutating func reloadRows() {
         let presentation = makePresentation()
         table.cells = { presentation.cells($0) }
         table.rowScope = { presentation.scope($0) }
         table.reload()
-        if let summary = try? context.audit.summary(now: context.now()) {
-            undecidedCount = summary.bookingsAwaitingReview
-            oldestUndecided = summary.oldestUndecidedBookedAt
-        }
         refreshCorrections()
+    }
+
+    /// Counts the list's total off the UI thread; the total appears when known.
+    mutating func recount() -> Reaction<ConsoleMessage> {
+        guard table.source.filter.text == nil else {
+            table.source.knownTotal = nil
+            return .none
+        }
+        if counting {
+            countAgain = true
+            return .none
+        }
+        counting = true
+        let store = context.audit, filter = table.source.filter
+        return .run { .review(.totalCounted(filter, try? store.reviewCount(filter))) }
     }
 
     private func makePresentation() -> ReviewPresentation {
@@ -139,13 +159,13 @@ struct ReviewScreen {
         case .filtering(var prompt):
             switch prompt.handle(key) {
             case .submitted(let text):
-                applyFilter(text)
                 mode = .list
+                return Reaction.redraw.and(applyFilter(text))
             case .cancelled:
                 mode = .list
             default:
-                applyFilter(prompt.text)
                 mode = .filtering(prompt)
+                return Reaction.redraw.and(applyFilter(prompt.text))
             }
         case .confirmingBulk(var dialog, let ids):
             switch dialog.handle(key) {
@@ -191,34 +211,53 @@ struct ReviewScreen {
             guard case .list = mode, let item = table.selectedRow, item.id == bookingId else { return .none }
             mode = .changed(ChangedAppointment(item: item, current: current, presentation: makePresentation()))
             return .redraw
+        case .totalCounted(let filter, let total):
+            counting = false
+            if filter == table.source.filter {
+                table.source.knownTotal = total
+                table.reload()
+            }
+            if countAgain {
+                countAgain = false
+                return Reaction.redraw.and(recount())
+            }
+            return .redraw
         case .appointmentRead(_, .failure(let failure)):
             notices.append(("Could not read the appointment from the EHR: \(failure.text)", .error))
             return .redraw
         }
     }
 
-    private mutating func backOut() {
+    private mutating func backOut() -> Reaction<ConsoleMessage> {
         switch mode {
         case .details, .changed: mode = .list
         default:
             if !table.marked.isEmpty {
                 table.marked.removeAll()
             } else if table.source.filter.text != nil {
-                applyFilter("")
+                return applyFilter("")
             }
         }
+        return .none
     }
 
-    private mutating func applyFilter(_ text: String) {
+    private mutating func applyFilter(_ text: String) -> Reaction<ConsoleMessage> {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        table.source.filter.text = trimmed.isEmpty ? nil : trimmed
-        reload()
+        let wanted = trimmed.isEmpty ? nil : trimmed
+        guard wanted != table.source.filter.text else { return .none }
+        let wasCounted = table.source.filter.text == nil
+        table.source.filter.text = wanted
+        if wanted == nil || wasCounted { table.source.knownTotal = nil }
+        reloadRows()
+        return recount()
     }
 
-    private mutating func toggleDecided() {
+    private mutating func toggleDecided() -> Reaction<ConsoleMessage> {
         table.source.filter.undecidedOnly.toggle()
+        table.source.knownTotal = nil
         notices.append((table.source.filter.undecidedOnly ? "Showing undecided bookings only." : "Showing all bookings.", .info))
-        reload()
+        reloadRows()
+        return recount()
     }
 
     private mutating func openDetails() {
@@ -425,9 +464,9 @@ struct ReviewScreen {
         } else {
             parts.append(("window \(formatDuration(millis: window.remaining(at: now))) left", "header.clock"))
         }
-        let overdue = oldestUndecided.map { now - $0 > context.overdueMillis } ?? false
-        var undecided = "\(undecidedCount) undecided"
-        if let oldest = oldestUndecided { undecided += " · oldest \(formatDuration(millis: now - oldest))" }
+        let overdue = backlog.oldestBookedAt.map { now - $0 > context.overdueMillis } ?? false
+        var undecided = "\(backlog.undecided) undecided"
+        if let oldest = backlog.oldestBookedAt { undecided += " · oldest \(formatDuration(millis: now - oldest))" }
         parts.append((undecided, overdue ? "header.warning" : "header"))
         return parts
     }
@@ -474,6 +513,8 @@ struct ReviewScreen {
 public enum ReviewMessage: Sendable {
     case slotsFound(bookingId: String, Result<[FreeSlot], EHRFailure>)
     case appointmentRead(bookingId: String, Result<AppointmentNow, EHRFailure>)
+    /// The list's total for this filter, counted in the background (nil: the count failed).
+    case totalCounted(ReviewFilter, Int?)
 }
 
 /// An EHR request from the screen that failed, in words for the manager.

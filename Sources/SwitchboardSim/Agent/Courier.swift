@@ -135,7 +135,16 @@ extension Agent {
                                         latencyMs: latency, attempt: item.attempts, detail: detail["ack"] as? String)))
         }
         guard case .delivered = delivery else { return delivery }
-        // The EHR names the appointment; find it by our placer id to learn its id and version.
+        // Learn the appointment's id and version. A move or cancel names the EHR's own id
+        // (SCH-2), so read it; a new booking is found by our placer id (SCH-1).
+        if let filler = siu.fillerID {
+            let read = await audited(StepContext(callID: item.callId, step: "book", action: "appointment.read", attempt: 1,
+                                                 detail: ["outbox_item": item.id])) { fhir async throws(FHIRError) in
+                try await fhir.readAppointment(id: filler)
+            }
+            let version = (try? read.get()).map { $0.versionId ?? $0.value.meta?.versionId }
+            return .delivered(httpStatus: nil, ack: "AA", appointment: version.map { ("Appointment/\(filler)", $0) })
+        }
         let found = await audited(StepContext(callID: item.callId, step: "book", action: "appointment.search", attempt: 1,
                                               detail: ["by": "patient,date", "outbox_item": item.id])) { fhir async throws(FHIRError) in
             try await fhir.searchAppointments(patient: "Patient/\(siu.patient.id)", from: FHIRInstant(millis: siu.start),

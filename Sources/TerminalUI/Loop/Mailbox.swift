@@ -60,7 +60,7 @@ public final class Mailbox<Message: Sendable>: @unchecked Sendable {
         lock.lock()
         running += 1
         lock.unlock()
-        Task.detached { [self] in
+        Task(executorPreference: BackgroundExecutor.shared) { [self] in
             finish(await work())
         }
     }
