@@ -109,11 +109,16 @@ public enum AgentEvent: Sendable, Equatable {
         public var agentId: String
         public var callsInProgress: Int
         public var outboxPending: Int
-        public init(at: UnixMillis, agentId: String, callsInProgress: Int, outboxPending: Int) {
+        /// The EHR link as the agent sees it now, so a console that joins between state
+        /// changes knows it (optional: older agents leave it out).
+        public var ehrState: EHRState?
+        public init(at: UnixMillis, agentId: String, callsInProgress: Int, outboxPending: Int, ehrState: EHRState? = nil) {
             self.at = at; self.agentId = agentId; self.callsInProgress = callsInProgress; self.outboxPending = outboxPending
+            self.ehrState = ehrState
         }
         enum CodingKeys: String, CodingKey {
             case at, agentId = "agent_id", callsInProgress = "calls_in_progress", outboxPending = "outbox_pending"
+            case ehrState = "ehr_state"
         }
     }
 }

@@ -101,7 +101,7 @@ public final class OutboxStore: ContractStore, Sendable {
             case .succeeded(let status, let ack):
                 try db.execute(sql: """
                     UPDATE outbox_item SET status = 'succeeded', lease_owner = NULL, lease_until = NULL,
-                        next_attempt_at = NULL, last_http_status = ?, updated_at = ? WHERE id = ?
+                        next_attempt_at = NULL, last_error = NULL, last_http_status = ?, updated_at = ? WHERE id = ?
                     """, arguments: [status, now, id])
                 attempt = OutboxAttempt(itemId: id, attempt: item.attempts, startedAt: startedAt, endedAt: now,
                                         outcome: "success", httpStatus: status, ackCode: ack)

@@ -94,6 +94,9 @@ extension Simulator {
         @Option(help: "Share of appointment updates answered 412 (someone else changed it).")
         var faultConflictRate: Double = 0
 
+        @Flag(help: "Stop, as on SIGTERM, when the process that started this one ends (how `switchboard demo` runs it).")
+        var exitWithParent = false
+
         func validate() throws {
             if let rate, rate <= 0 { throw ValidationError("--rate must be more than 0 calls per minute.") }
             if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
@@ -204,7 +207,7 @@ extension Simulator {
 
                 """.utf8))
 
-            let signals = Self.stopSignals()
+            let signals = Self.stopSignals(watchingParent: exitWithParent ? getppid() : nil)
             let work = Task { await agent.run() }
             let stoppedBySignal = await withTaskGroup(of: Bool.self) { group in
                 group.addTask { await work.value; return false }
@@ -230,15 +233,25 @@ extension Simulator {
             withExtendedLifetime(lock) {}
         }
 
-        /// SIGINT and SIGTERM as an async sequence (their default action, dying at once, is turned off).
-        static func stopSignals() -> AsyncStream<Int32> {
+        /// SIGINT, SIGTERM and SIGHUP (the terminal went away) as an async sequence (their
+        /// default action, dying at once, is turned off); with `parent`, also the moment
+        /// that process is gone (we are re-parented), however it ended, SIGKILL included.
+        static func stopSignals(watchingParent parent: pid_t?) -> AsyncStream<Int32> {
             AsyncStream { continuation in
-                let sources = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+                var sources: [any DispatchSourceProtocol] = []
+                if let parent {
+                    let watch = DispatchSource.makeTimerSource(queue: .global())
+                    watch.schedule(deadline: .now() + 0.5, repeating: 0.5)
+                    watch.setEventHandler { if getppid() != parent { continuation.yield(SIGTERM) } }
+                    watch.resume()
+                    sources.append(watch)
+                }
+                for number in [SIGINT, SIGTERM, SIGHUP] {
                     signal(number, SIG_IGN)
                     let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
                     source.setEventHandler { continuation.yield(number) }
                     source.resume()
-                    return source
+                    sources.append(source)
                 }
                 nonisolated(unsafe) let kept = sources
                 continuation.onTermination = { _ in kept.forEach { $0.cancel() } }

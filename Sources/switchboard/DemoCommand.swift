@@ -60,7 +60,7 @@ struct SimulatorChild {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: beside)
-        process.arguments = ["run", "--dir", directory, "--rate", String(rate)] + (hostileData ? ["--hostile-data"] : [])
+        process.arguments = ["run", "--dir", directory, "--rate", String(rate), "--exit-with-parent"] + (hostileData ? ["--hostile-data"] : [])
         let log = FileManager.default.createFile(atPath: directory + "/simulator.log", contents: nil)
             ? FileHandle(forWritingAtPath: directory + "/simulator.log") : nil
         process.standardOutput = log ?? FileHandle.nullDevice

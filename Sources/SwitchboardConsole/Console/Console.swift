@@ -216,7 +216,12 @@ public struct Console: Program {
         } else {
             renderStatus(into: &grid, rect: statusLine)
         }
-        Footer.render(footerBindings, into: &grid, rect: footer, theme: theme)
+        if let hints = review.captureHints {
+            grid.fill(footer, style: theme.style("footer"))
+            grid.write(hints, x: footer.x + 1, y: footer.y, style: theme.style("footer"), maxWidth: footer.width - 2)
+        } else {
+            Footer.render(footerBindings, into: &grid, rect: footer, theme: theme)
+        }
         toasts.render(into: &grid, rect: body, theme: theme)
         if let help { help.render(into: &grid, rect: body, theme: theme) }
     }
@@ -252,6 +257,9 @@ public struct Console: Program {
         if review.table.source.filter.undecidedOnly { text += "undecided only   " }
         if !review.table.marked.isEmpty { text += "\(review.table.marked.count) selected (A approves them)   " }
         text += live.streamText
-        grid.write(text, x: rect.x + 1, y: rect.y, style: theme.style("table.row.dim"), maxWidth: rect.width - 2)
+        let position = review.table.positionText.map { " \($0) " } ?? ""
+        let positionWidth = TerminalText.width(position)
+        grid.write(text, x: rect.x + 1, y: rect.y, style: theme.style("table.row.dim"), maxWidth: rect.width - 2 - positionWidth)
+        grid.write(position, x: rect.x + rect.width - positionWidth, y: rect.y, style: theme.style("table.header"))
     }
 }

@@ -19,7 +19,9 @@ struct LiveStatus {
             events += 1
             switch event {
             case .ehrState(let change): ehr = change.state
-            case .agentHeartbeat(let beat): callsInProgress = beat.callsInProgress
+            case .agentHeartbeat(let beat):
+                callsInProgress = beat.callsInProgress
+                ehr = beat.ehrState ?? ehr
             default: break
             }
             return false

@@ -41,6 +41,18 @@ public enum CorrectionProgress: Sendable, Equatable {
     /// correction needs a new decision on the appointment as it is now.
     public var needsNewDecision: Bool { self == .conflict }
 
+    /// At most a dozen columns, for the Review row's Status; `label` says it in full.
+    public var shortLabel: String {
+        switch self {
+        case .held: "held"
+        case .waiting: "in outbox"
+        case .sent: "sent"
+        case .conflict: "412 review"
+        case .failed(let status, _): "failed" + (status.map { " \($0)" } ?? "")
+        case .discarded: "dropped"
+        }
+    }
+
     public var label: String {
         switch self {
         case .held: "held: decision not recorded"

@@ -21,7 +21,7 @@ enum ReviewDetails {
             items.append(.field("Decision", "\(d.decision.rawValue) by \(d.operator) at \(p.timestamp(d.decidedAt))"))
             if let category = d.category { items.append(.field("Category", CorrectionCategory(rawValue: category)?.label ?? category)) }
             if let note = d.note { items.append(.field("Note", note)) }
-            if let progress = p.corrections[b.bookingId] { items.append(.field("EHR change", progress)) }
+            if let progress = p.correctionDetails[b.bookingId] { items.append(.field("EHR change", progress)) }
         } else {
             items.append(.field("Decision", p.isOverdue(item) ? "undecided — OVERDUE" : "undecided"))
         }

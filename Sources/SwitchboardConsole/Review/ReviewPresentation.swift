@@ -10,8 +10,9 @@ struct ReviewPresentation {
     var now: UnixMillis
     /// An undecided booking older than this stands out.
     var overdueMillis: Int64
-    /// Correction progress by booking, from the outbox (queued, sent, failed…).
+    /// Correction progress by booking, from the outbox: short for the row, in full for details.
     var corrections: [String: String] = [:]
+    var correctionDetails: [String: String] = [:]
     private let clockFormat: DateFormatter
     private let dayFormat: DateFormatter
     private let stampFormat: DateFormatter
@@ -37,14 +38,14 @@ struct ReviewPresentation {
     /// terminals give the spare room to the patient, provider, reasons and status.
     static let columns: [TableColumn] = [
         TableColumn("Booked", minWidth: 6),
-        TableColumn("Patient", minWidth: 11, maxWidth: 32, flex: 4),
+        TableColumn("Patient", minWidth: 10, maxWidth: 32, flex: 4),
         TableColumn("Provider", minWidth: 9, maxWidth: 18, flex: 1),
         TableColumn("Type", minWidth: 8, maxWidth: 10, flex: 1),
         TableColumn("Appt", minWidth: 12),
         TableColumn("Kind", minWidth: 6),
-        TableColumn("Why", minWidth: 5, maxWidth: 34, flex: 2),
+        TableColumn("Why", minWidth: 4, maxWidth: 34, flex: 2),
         TableColumn("Age", minWidth: 4, alignment: .right),
-        TableColumn("Status", minWidth: 10, maxWidth: 40, flex: 2),
+        TableColumn("Status", minWidth: 12, maxWidth: 24, flex: 1),
     ]
 
     func cells(_ item: ReviewItem) -> [String] {

@@ -77,6 +77,7 @@ struct ReviewScreen {
         self.context = context
         let source = ReviewSource(store: context.audit, filter: ReviewFilter(bookedSince: context.clock.window.startsAt))
         table = Table(source: source, columns: ReviewPresentation.columns, cells: { _ in [] })
+        table.showsPosition = false  // the console's status line shows it
         reload()
     }
 
@@ -132,7 +133,8 @@ struct ReviewScreen {
 
     private func makePresentation() -> ReviewPresentation {
         var p = ReviewPresentation(identity: context.identity, now: context.now(), overdueMillis: context.overdueMillis)
-        p.corrections = corrections.mapValues { "✎ " + $0.label }
+        p.corrections = corrections.mapValues { "✎ " + $0.shortLabel }
+        p.correctionDetails = corrections.mapValues(\.label)
         return p
     }
 
@@ -299,6 +301,10 @@ struct ReviewScreen {
             case .undone:
                 notices.append(("Approval of \(last.bookingId) undone.", .info))
                 lastApproval = nil
+                reload()
+                // Back on the booking whose approval was taken back, now undecided again.
+                if let restored = try? context.audit.reviewItem(bookingId: last.bookingId) { table.reveal(restored) }
+                return
             case .refused(let reason):
                 notices.append((reason, .error))
             }
@@ -494,6 +500,16 @@ struct ReviewScreen {
         case .confirmingBulk(let dialog, _): dialog.render(into: &grid, rect: rect, theme: theme)
         case .correcting(let form): form.form.render(into: &grid, rect: rect, theme: theme)
         default: break
+        }
+    }
+
+    /// The footer while a dialog or form has the keyboard (its keys are its own, not the key map's).
+    var captureHints: String? {
+        switch mode {
+        case .correcting: "tab next field  ←/→ choose  type to edit  enter submit  esc cancel"
+        case .confirmingBulk: "enter choose focused  ←/→ move  y confirm  n/esc cancel"
+        case .filtering: "type to filter  enter keep  esc clear"
+        default: nil
         }
     }
 

@@ -175,7 +175,8 @@ public final class Agent: @unchecked Sendable {
                 last = .now
                 let pending = (try? await ledger.withOutbox { try $0.unsentCount() }) ?? 0
                 hub.publish(.agentHeartbeat(.init(at: Clock.nowMillis(), agentId: configuration.agentID,
-                                                  callsInProgress: counters.withLock { $0.inProgress }, outboxPending: pending)))
+                                                  callsInProgress: counters.withLock { $0.inProgress }, outboxPending: pending,
+                                                  ehrState: link.state)))
             }
             try? await Task.sleep(for: .milliseconds(250))
         }

@@ -23,6 +23,9 @@ public struct Table<Source: PagedSource> {
     public var sort: (column: Int, ascending: Bool)?
     /// Marked rows (multi-selection), by ID.
     public var marked: Set<Source.ID> = []
+    /// Whether the header's right end shows `positionText`; off when the program shows
+    /// it elsewhere (on a narrow screen it covers the last column's title).
+    public var showsPosition = true
     /// Rows visible at once; set it from the layout (the selection stays in view).
     public var viewportHeight = 20 {
         didSet { if !window.isEmpty { select(selectedIndex) } }
@@ -87,6 +90,19 @@ public struct Table<Source: PagedSource> {
         case .first: load(fromEnd: false)
         case .last: load(fromEnd: true)
         }
+    }
+
+    /// Selects `row` (as the source has it now) with the rows around it, wherever it is
+    /// in the list: to follow a row whose sort key changed, or to jump to one.
+    public mutating func reveal(_ row: Source.Row) {
+        total = source.count()
+        let above = source.rows(before: row, limit: chunk)
+        let below = source.rows(after: row, limit: chunk)
+        window = above + [row] + below
+        windowAtStart = above.count < chunk
+        windowAtEnd = below.count < chunk
+        top = max(0, above.count - pageSize / 3)
+        select(above.count)
     }
 
     /// Marks or unmarks the selected row.
@@ -183,7 +199,7 @@ public struct Table<Source: PagedSource> {
         var titles = columns.map(\.title)
         if let sort, titles.indices.contains(sort.column) { titles[sort.column] += sort.ascending ? " ▲" : " ▼" }
         draw(titles, widths: widths, in: headerRect, style: theme.style("table.header"), gutter: " ", grid: &grid)
-        if let positionText {
+        if showsPosition, let positionText {
             let width = TerminalText.width(positionText)
             grid.write(positionText, x: rect.x + rect.width - width, y: rect.y, style: theme.style("table.header"))
         }
