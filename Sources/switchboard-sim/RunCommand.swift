@@ -115,6 +115,7 @@ extension Simulator {
         }
 
         func run() async throws {
+            Self.raiseOpenFileLimit()
             let directory = URL(fileURLWithPath: dir).standardizedFileURL
             do {
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -177,7 +178,10 @@ extension Simulator {
             let agent: Agent
             do {
                 agent = try Agent(configuration: config, endpoints: endpoints, secretFile: secretFile, directory: directory,
-                                  audit: audit, outbox: outbox, hub: hub, http: HTTPClient())
+                                  audit: audit, outbox: outbox, hub: hub,
+                                  // One connection per call in progress: the default 64 per host would
+                                  // queue requests behind each other and cap the calls the EHR sees.
+                                  http: HTTPClient(configuration: .init(maxConnectionsPerHost: max(64, config.concurrency))))
             } catch {
                 await sandbox.stop()
                 throw fail("cannot start the agent: \(error)", status: 1)
@@ -231,6 +235,15 @@ extension Simulator {
             let stats = agent.stats
             print("switchboard-sim: \(stoppedBySignal ? "stopped" : "done"): \(stats.callsEnded) calls, \(stats.ehrRequests) EHR requests, \(hub.publishedCount) events")
             withExtendedLifetime(lock) {}
+        }
+
+        /// Each call in progress holds a client and a server socket: a soft limit of 1024
+        /// descriptors would cap a load run near 500 calls, so take what the hard limit allows.
+        static func raiseOpenFileLimit() {
+            var limit = rlimit()
+            guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         }
 
         /// SIGINT, SIGTERM and SIGHUP (the terminal went away) as an async sequence (their
