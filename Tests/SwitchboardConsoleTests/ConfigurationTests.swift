@@ -1,6 +1,7 @@
 import Foundation
 import SwitchboardConsole
 import SwitchboardCore
+import SwitchboardSim
 import SwitchboardStore
 import SwitchboardTesting
 import Testing
@@ -146,12 +147,17 @@ import Testing
         _ = try audit.decide(ReviewDecision(bookingId: "bk-1", decision: .approved, operator: "maria", decidedAt: 5))
         #expect(try GoLiveClock.resolve(configuration: c, audit: audit, now: 77).window.startsAt == 2_000)
 
+        // The file as the simulator itself writes it.
         let simulator = scratch.path("simulator.json")
-        try #"{"go_live_started_at": "2026-11-24T08:00:00Z"}"#.write(toFile: simulator, atomically: true, encoding: .utf8)
+        try SimulatorFile(pid: 1, agentID: "sim", startedAt: "2026-11-24T08:00:00Z", goLiveStart: "2026-11-24T08:00:00Z",
+                          goLiveStartMillis: 1_795_517_942_091, goLiveEndsMillis: 1_795_517_942_091 + 48 * 3_600_000,
+                          auditDatabase: "audit.sqlite", outboxDatabase: "outbox.sqlite", sandboxDatabase: "ehr-sandbox.sqlite",
+                          fhirBaseURL: "", tokenURL: "", mllpPort: 0, controlURL: "", eventsURL: "", ndjson: nil, transport: .fhir)
+            .write(to: scratch.url)
         #expect(try GoLiveClock.resolve(configuration: c, audit: audit, now: 77)
-            == GoLiveClock(window: GoLiveWindow(startsAt: parseISO8601("2026-11-24T08:00:00Z")!), source: .simulator(file: simulator)))
-        try #"{"goLiveStartedAt": 1795517942091}"#.write(toFile: simulator, atomically: true, encoding: .utf8)
-        #expect(try GoLiveClock.resolve(configuration: c, audit: audit, now: 77).window.startsAt == 1_795_517_942_091)
+            == GoLiveClock(window: GoLiveWindow(startsAt: 1_795_517_942_091), source: .simulator(file: simulator)))
+        try #"{"go_live_start": "2026-11-24T08:00:00Z"}"#.write(toFile: simulator, atomically: true, encoding: .utf8)
+        #expect(try GoLiveClock.resolve(configuration: c, audit: audit, now: 77).window.startsAt == parseISO8601("2026-11-24T08:00:00Z"))
 
         c.goLiveStart = 42
         let configured = try GoLiveClock.resolve(configuration: c, audit: audit, now: 77)

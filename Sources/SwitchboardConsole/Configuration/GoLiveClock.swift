@@ -42,13 +42,13 @@ public struct GoLiveClock: Sendable, Equatable {
         return GoLiveClock(window: GoLiveWindow(startsAt: now), source: .now)
     }
 
-    /// The go-live start in a simulator's state file: `goLiveStartedAt` or
-    /// `go_live_started_at`, as unix milliseconds or an ISO 8601 string. Nil when the
-    /// file or the key is missing or unreadable.
+    /// The go-live start in the agent's `simulator.json` (docs/simulator.md):
+    /// `go_live_start_ms` (unix milliseconds), else `go_live_start` (ISO 8601). Nil when
+    /// the file or the keys are missing or unreadable.
     public static func simulatorStart(file: String) -> UnixMillis? {
         guard let data = FileManager.default.contents(atPath: file),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        for key in ["goLiveStartedAt", "go_live_started_at"] {
+        for key in ["go_live_start_ms", "go_live_start"] {
             switch object[key] {
             case let number as NSNumber: return UnixMillis(truncating: number)
             case let text as String: if let millis = parseISO8601(text) { return millis }
