@@ -256,3 +256,14 @@ extension ReviewScreenTests {
         #expect(driver.screenText.contains("x            Approve the booking"))
     }
 }
+
+extension ReviewScreenTests {
+    @Test func commandLineRemembersEarlierCommands() throws {
+        let practice = try Practice()
+        let driver = try practice.driver()
+        driver.press(":")
+        driver.type("review")
+        driver.press("enter", ":", "up")
+        #expect(driver.screenText.contains(":review"), "Up brings back the last command")
+    }
+}

@@ -35,6 +35,8 @@ public struct Console: Program {
     private var review: ReviewScreen
     private var current = ScreenName.review
     private var command: CommandPrompt?
+    /// Earlier `:` commands, for Up/Down in the next one.
+    private var commandHistory: [String] = []
     private var help: HelpOverlay?
     private var toasts = Toasts()
     private var size = Size(width: 80, height: 24)
@@ -120,7 +122,7 @@ public struct Console: Program {
             help = HelpOverlay(sections: ([globalKeys] + screenKeys).map(HelpSection.init))
             return .redraw
         case .command:
-            command = CommandPrompt(prompt: ":", names: ScreenName.allCases.map(\.rawValue) + ["quit", "help"], history: command?.history ?? [])
+            command = CommandPrompt(prompt: ":", names: ScreenName.allCases.map(\.rawValue) + ["quit", "help"], history: commandHistory)
             return .redraw
         case .repaint: return .repaint
         case .nextScreen, .previousScreen:
@@ -141,6 +143,7 @@ public struct Console: Program {
             command = nil
             return .redraw
         case .submitted(let text):
+            commandHistory = prompt.history
             command = nil
             let word = text.trimmingCharacters(in: .whitespaces).lowercased()
             if word == "q" || word == "quit" { return .quit }
