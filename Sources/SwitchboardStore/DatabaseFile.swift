@@ -52,7 +52,6 @@ public enum DatabaseFile {
             let dir = (path as NSString).deletingLastPathComponent
             if !fm.isWritableFile(atPath: dir.isEmpty ? "." : dir) { throw .readOnly(path: path) }
         }
-        if exists { try checkHeader(path) }
 
         var config = Configuration()
         config.readonly = (mode == .readOnly)
@@ -64,8 +63,12 @@ public enum DatabaseFile {
         }
 
         do {
-            // Validate identity and version on a plain connection first: DatabasePool
-            // would switch a foreign file to WAL before we had a chance to refuse it.
+            // Validate identity and version on a plain read-only connection first:
+            // DatabasePool would switch a foreign file to WAL before we could refuse it.
+            // (The file is never opened outside SQLite: closing any other descriptor on it
+            // would drop this process's POSIX locks on it, and another process could then
+            // checkpoint and delete the WAL under the connections already open here.
+            // SQLite itself answers SQLITE_NOTADB for a file that is not a database.)
             try inspect(path, role: role, mode: mode, busyTimeoutMillis: busyTimeoutMillis)
             let pool = try DatabasePool(path: path, configuration: config)
             if mode != .readOnly { try migrate(pool, role: role, path: path) }
@@ -77,17 +80,6 @@ public enum DatabaseFile {
         } catch {
             throw .cannotOpen(path: path, reason: "\(error)")
         }
-    }
-
-    /// A SQLite file starts with this 16-byte header; anything else is not ours to open.
-    private static func checkHeader(_ path: String) throws(StoreError) {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw .cannotOpen(path: path, reason: "permission denied")
-        }
-        defer { try? handle.close() }
-        let header = (try? handle.read(upToCount: 16)) ?? Data()
-        if header.isEmpty { return }  // an empty file is a new database
-        if header != Data("SQLite format 3\0".utf8) { throw .notSQLite(path: path) }
     }
 
     private static func inspect(_ path: String, role: DatabaseRole, mode: OpenMode, busyTimeoutMillis: Int) throws {

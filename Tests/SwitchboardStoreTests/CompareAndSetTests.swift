@@ -130,3 +130,24 @@ import Testing
         #expect(try store.verifyChain().isIntact)
     }
 }
+
+/// POSIX locks belong to the process and go when any descriptor of the file is closed:
+/// opening a second store on a file this process already has open must not drop the
+/// first one's locks, or another process leaving would checkpoint and delete the WAL
+/// under it ("disk I/O error", commits invisible to others).
+@Suite struct SharedFileTests {
+    @Test func aSecondStoreOnAnOpenFileKeepsOtherProcessesInStep() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("audit.sqlite")
+        let agent = try AuditStore(path: path, mode: .create)
+        try agent.recordAgentWork(bookings: (0..<5).map { sampleBooking("bk-\($0)") })
+        let console = try AuditStore(path: path, mode: .readWrite)
+        #expect(try sqlite3(path, "SELECT count(*) FROM review_decision") == "0\n")
+        for (round, id) in ["bk-1", "bk-2", "bk-3"].enumerated() {
+            _ = try console.decide(ReviewDecision(bookingId: id, decision: .approved, operator: "m", decidedAt: 1))
+            #expect(try sqlite3(path, "SELECT count(*) FROM review_decision") == "\(round + 1)\n", "another process sees the commit")
+        }
+        #expect(try agent.summary(now: 0).bookingsDecided == 3)
+        #expect(try agent.verifyChain().isIntact)
+    }
+}
