@@ -107,6 +107,8 @@ public func sqlite3(_ path: String, _ sql: String) throws -> String {
     try run("/usr/bin/sqlite3", [path, sql]).stdout
 }
 
+/// The file's bytes, to show a command left it unchanged. Only for files this process has no
+/// SQLite connection to: closing the descriptor would drop that connection's POSIX locks.
 public func fileDigest(_ path: String) -> Data? {
     FileManager.default.contents(atPath: path)
 }
