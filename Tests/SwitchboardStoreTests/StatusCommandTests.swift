@@ -1,12 +1,16 @@
 import Foundation
+import SwitchboardSim
 import SwitchboardStore
 import SwitchboardTesting
 import Testing
 
 @Suite struct StatusCommandTests {
     @Test func reportsWhatIsInTheDatabasesAsTextAndJSON() throws {
-        let db = try GeneratedDatabases(calls: 400)
-        defer { db.scratch.cleanUp() }
+        // Written by another process: this one holds no connection and may read the bytes.
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let generated = try run(executable("switchboard-sim"), ["generate", "--out", scratch.url.path, "--calls", "400", "--json"])
+        let report = try JSONDecoder().decode(HistoryReport.self, from: Data(generated.stdout.utf8))
+        let db = (auditPath: scratch.path("audit.sqlite"), outboxPath: scratch.path("outbox.sqlite"), report: report)
         let beforeAudit = fileDigest(db.auditPath)
         let text = try run(executable("switchboard"), ["status", "--audit", db.auditPath, "--outbox", db.outboxPath])
         #expect(text.status == 0)
