@@ -125,8 +125,8 @@ public struct Console: Program {
             command = CommandPrompt(prompt: ":", names: ScreenName.allCases.map(\.rawValue) + ["quit", "help"], history: commandHistory)
             return .redraw
         case .repaint: return .repaint
-        case .nextScreen, .previousScreen:
-            // One screen so far; Tab still lands on it rather than doing nothing surprising.
+        case .nextScreen, .previousScreen, .reviewScreen:
+            // One screen so far; Tab and its digit land on it rather than doing nothing.
             current = .review
             return .redraw
         default:
