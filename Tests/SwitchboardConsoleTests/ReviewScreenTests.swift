@@ -223,14 +223,21 @@ import Testing
 extension ReviewScreenTests {
     @Test func idleConsoleLocksAndHidesPatientsUntilEnter() throws {
         let practice = try Practice()
-        let driver = try practice.driver()
+        let clock = ManualWallClock()
+        let console = try ConsoleRunner.prepare(configuration: practice.configuration(), warnings: [],
+                                                environment: practice.environment, now: { clock.now })
+        let driver = ProgramDriver(console, size: Size(width: 100, height: 30))
+        func wait(_ seconds: Double) {
+            clock.advance(seconds)
+            driver.advance(by: seconds)
+        }
         let name = try #require(try practice.undecided().first?.booking.patientDisplay)
         #expect(driver.screenText.contains(String(name.prefix(8))))
-        driver.advance(by: 14 * 60)
+        wait(14 * 60)
         driver.press("j")
-        driver.advance(by: 14 * 60)
+        wait(14 * 60)
         #expect(!driver.screenText.contains("locked"), "a key restarts the idle time")
-        driver.advance(by: 61)
+        wait(61)
         #expect(driver.screenText.contains("Switchboard is locked") && !driver.screenText.contains(String(name.prefix(8))))
         let before = try practice.decisionCount()
         driver.press("a")
@@ -266,4 +273,12 @@ extension ReviewScreenTests {
         driver.press("enter", ":", "up")
         #expect(driver.screenText.contains(":review"), "Up brings back the last command")
     }
+}
+
+/// Wall-clock time a test moves by hand, for the console's `now`.
+final class ManualWallClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var millis = Clock.nowMillis()
+    var now: UnixMillis { lock.withLock { millis } }
+    func advance(_ seconds: Double) { lock.withLock { millis += UnixMillis(seconds * 1000) } }
 }

@@ -11,8 +11,6 @@ public enum ConsoleMessage: Sendable {
     case tick
     case toastExpired(Int)
     case review(ReviewMessage)
-    /// No key since the key numbered here: lock if it is still the last one.
-    case idleCheck(keyCount: Int)
     /// A message from the live event stream.
     case stream(EventStreamMessage)
 }
@@ -45,13 +43,16 @@ public struct Console: Program {
     private var live = LiveStatus()
     /// HIPAA automatic logoff: after this long without a key the screen hides all data.
     private let idleLockSeconds: Double
-    private var keyCount = 0
+    /// When the last key came, on the console's clock; looked at on the once-a-second
+    /// tick (no timer per key, and a suspended laptop still counts its sleep).
+    private var lastKeyAt: UnixMillis
     private var locked = false
 
     init(context: ConsoleContext, theme: Theme, remapping: [String: [String]], warnings: [String], idleLockMinutes: Int) {
         self.context = context
         self.theme = theme
         idleLockSeconds = Double(max(1, idleLockMinutes)) * 60
+        lastKeyAt = context.now()
         globalKeys = ConsoleKeys.global()
         screenKeys = ReviewScreen.keyMaps(identity: context.identity, readOnly: context.readOnly)
         var problems = warnings
@@ -71,8 +72,7 @@ public struct Console: Program {
     private static let globalActions = Set(ConsoleKeys.global().bindings.map(\.action.rawValue))
 
     public mutating func start() -> Reaction<ConsoleMessage> {
-        var reaction = Reaction<ConsoleMessage>.after(1, .tick).and(.after(idleLockSeconds, .idleCheck(keyCount: 0)))
-            .and(review.recount())
+        var reaction = Reaction<ConsoleMessage>.after(1, .tick).and(review.recount())
         for toast in toasts.items { reaction = reaction.and(.after(Toasts.duration * 2, .toastExpired(toast.id))) }
         return reaction
     }
@@ -86,13 +86,12 @@ public struct Console: Program {
 
     public mutating func handle(_ key: Key) -> Reaction<ConsoleMessage> {
         if key == .resize { return .repaint }
-        keyCount += 1
-        let idle = Reaction<ConsoleMessage>.after(idleLockSeconds, .idleCheck(keyCount: keyCount))
+        lastKeyAt = context.now()
         if locked {
             if key == .enter { locked = false }
-            return key == .ctrl("c") ? .quit : Reaction.redraw.and(idle)
+            return key == .ctrl("c") ? .quit : .redraw
         }
-        return handleUnlocked(key).and(idle)
+        return handleUnlocked(key)
     }
 
     private mutating func handleUnlocked(_ key: Key) -> Reaction<ConsoleMessage> {
@@ -178,15 +177,12 @@ public struct Console: Program {
             return Reaction.redraw.and(review.recount())
         case .tick:
             // Ages and the window clock move once a second; only changed cells are sent.
+            if Double(context.now() - lastKeyAt) >= idleLockSeconds * 1000 { locked = true }
             return Reaction.redraw.and(.after(1, .tick))
         case .toastExpired(let id):
             return toasts.expire(id) ? .redraw : .none
         case .review(let inner):
             return after(review.update(inner))
-        case .idleCheck(let count):
-            guard count == keyCount, !locked else { return .none }
-            locked = true
-            return .redraw
         case .stream(let streamMessage):
             guard live.apply(streamMessage) else { return .redraw }
             review.reload()

@@ -17,8 +17,10 @@ public enum ConsoleRunner {
     /// Opens the databases, the EHR client and the theme the configuration names and
     /// builds the console program, without touching the terminal (benchmarks and tests
     /// drive it with a `ProgramDriver`).
+    /// - Parameter now: the console's clock (ages, the window, the idle lock); tests pass their own.
     public static func prepare(configuration: ConsoleConfiguration, warnings: [String],
-                               environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConsoleStartFailure) -> Console {
+                               environment: [String: String] = ProcessInfo.processInfo.environment,
+                               now: @escaping @Sendable () -> UnixMillis = { Clock.nowMillis() }) throws(ConsoleStartFailure) -> Console {
         guard let auditPath = configuration.auditPath else {
             throw ConsoleStartFailure(description: "no audit database: pass --audit PATH or set `audit` in \(ConsoleConfiguration.defaultPath(environment: environment)) (or try `switchboard demo`)",
                                       exitStatus: ExitStatus.usage)
@@ -38,7 +40,6 @@ public enum ConsoleRunner {
         }
 
         let identity = OperatorIdentity.current(configuration: configuration, environment: environment)
-        let now: @Sendable () -> UnixMillis = { Clock.nowMillis() }
         let clock: GoLiveClock
         do {
             clock = try GoLiveClock.resolve(configuration: configuration, audit: audit, now: now())
