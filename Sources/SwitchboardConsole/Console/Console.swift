@@ -178,7 +178,8 @@ public struct Console: Program {
         case .tick:
             // Ages and the window clock move once a second; only changed cells are sent.
             if Double(context.now() - lastKeyAt) >= idleLockSeconds * 1000 { locked = true }
-            return Reaction.redraw.and(.after(1, .tick))
+            let recount = review.countDue ? review.recount() : .none
+            return Reaction.redraw.and(.after(1, .tick)).and(recount)
         case .toastExpired(let id):
             return toasts.expire(id) ? .redraw : .none
         case .review(let inner):

@@ -71,6 +71,12 @@ struct ReviewScreen {
     /// data or the filter changed meanwhile (k9s drops overlapping refreshes likewise).
     private var counting = false
     private var countAgain = false
+    /// When the last count finished. While the agent writes all the time, data changes
+    /// recount at most this often: on 1.6M bookings a count is 70 ms of a core.
+    private var lastCountedAt: UnixMillis?
+    private let recountEveryMillis: Int64 = 5_000
+    /// A data change waits for its recount (the console's tick asks again).
+    private(set) var countDue = false
     private var corrections: [String: CorrectionProgress] = [:]
 
     init(context: ConsoleContext) {
@@ -116,16 +122,23 @@ struct ReviewScreen {
         refreshCorrections()
     }
 
-    /// Counts the list's total off the UI thread; the total appears when known.
-    mutating func recount() -> Reaction<ConsoleMessage> {
+    /// Counts the list's total off the UI thread; the total appears when known. `force`
+    /// for a new filter (the old total is wrong); data changes are coalesced.
+    mutating func recount(force: Bool = false) -> Reaction<ConsoleMessage> {
         guard table.source.filter.text == nil else {
             table.source.knownTotal = nil
+            countDue = false
             return .none
         }
         if counting {
             countAgain = true
             return .none
         }
+        if !force, let last = lastCountedAt, context.now() - last < recountEveryMillis {
+            countDue = true
+            return .none
+        }
+        countDue = false
         counting = true
         let store = context.audit, filter = table.source.filter
         return .run { .review(.totalCounted(filter, try? store.reviewCount(filter))) }
@@ -215,13 +228,14 @@ struct ReviewScreen {
             return .redraw
         case .totalCounted(let filter, let total):
             counting = false
+            lastCountedAt = context.now()
             if filter == table.source.filter {
                 table.source.knownTotal = total
                 table.reload()
             }
             if countAgain {
                 countAgain = false
-                return Reaction.redraw.and(recount())
+                return Reaction.redraw.and(recount(force: filter != table.source.filter))
             }
             return .redraw
         case .appointmentRead(_, .failure(let failure)):
@@ -251,7 +265,7 @@ struct ReviewScreen {
         table.source.filter.text = wanted
         if wanted == nil || wasCounted { table.source.knownTotal = nil }
         reloadRows()
-        return recount()
+        return recount(force: true)
     }
 
     private mutating func toggleDecided() -> Reaction<ConsoleMessage> {
@@ -259,7 +273,7 @@ struct ReviewScreen {
         table.source.knownTotal = nil
         notices.append((table.source.filter.undecidedOnly ? "Showing undecided bookings only." : "Showing all bookings.", .info))
         reloadRows()
-        return recount()
+        return recount(force: true)
     }
 
     private mutating func openDetails() {
