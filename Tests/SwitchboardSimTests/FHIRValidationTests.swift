@@ -39,13 +39,24 @@ import Testing
         sys.exit(1 if bad else 0)
         """
 
-    static func ensureValidator() throws {
-        if try run(["python3", "-c", "import fhir.resources.R4B"]).status == 0 { return }
-        let install = try run(["python3", "-m", "pip", "install", "--quiet", "fhir.resources"])
+    /// A Python with `fhir.resources`, in a virtual environment of its own (Debian's
+    /// system Python refuses `pip install` outside one, PEP 668), kept between runs.
+    static func ensureValidator() throws -> String {
+        let venv = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-fhir-validator").path
+        let python = venv + "/bin/python"
+        if FileManager.default.isExecutableFile(atPath: python),
+           try run([python, "-c", "import fhir.resources.R4B"]).status == 0 { return python }
+        let made = try run(["python3", "-m", "venv", venv])
+        guard made.status == 0 else {
+            Issue.record("could not make a Python virtual environment (install python3-venv): \(made.output)")
+            throw CancellationError()
+        }
+        let install = try run([python, "-m", "pip", "install", "--quiet", "fhir.resources"])
         guard install.status == 0 else {
             Issue.record("could not install fhir.resources from PyPI (is pip reachable?): \(install.output)")
             throw CancellationError()
         }
+        return python
     }
 
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
@@ -62,7 +73,7 @@ import Testing
     }
 
     @Test func everyStoredResourceTypeIsValidFHIR() async throws {
-        try Self.ensureValidator()
+        let python = try Self.ensureValidator()
         let f = try await SandboxFixture.start(patients: 400)
         defer { Task { await f.stop() } }
         let token = try await f.token()
@@ -91,7 +102,7 @@ import Testing
         }
         let scriptURL = dir.appendingPathComponent("validate.py")
         try Self.script.write(to: scriptURL, atomically: true, encoding: .utf8)
-        let result = try Self.run(["python3", scriptURL.path] + paths)
+        let result = try Self.run([python, scriptURL.path] + paths)
         #expect(result.status == 0, "\(result.output)")
     }
 }
