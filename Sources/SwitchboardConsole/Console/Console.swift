@@ -54,7 +54,7 @@ public struct Console: Program {
         idleLockSeconds = Double(max(1, idleLockMinutes)) * 60
         lastKeyAt = context.now()
         globalKeys = ConsoleKeys.global()
-        screenKeys = ReviewScreen.keyMaps(identity: context.identity, readOnly: context.readOnly)
+        screenKeys = ReviewScreen.keyMaps(identity: context.identity)
         var problems = warnings
         if !remapping.isEmpty {
             problems += globalKeys.applyRemapping(remapping.filter { Self.globalActions.contains($0.key) }, file: "config.toml").map(\.description)
@@ -244,7 +244,7 @@ public struct Console: Program {
             x += grid.write(" │ ", x: x, y: rect.y, style: theme.style("header"))
             x += grid.write(part.text, x: x, y: rect.y, style: theme.style(part.scope), maxWidth: max(0, rect.x + rect.width - x))
         }
-        let who = "\(context.identity.user) · \(context.readOnly ? "read-only" : context.identity.role.rawValue) "
+        let who = "\(context.identity.user) · \(context.identity.readOnly ? "read-only" : context.identity.role.rawValue) "
         let width = TerminalText.width(who)
         if x + width + 2 < rect.x + rect.width {
             grid.write(who, x: rect.x + rect.width - width, y: rect.y, style: theme.style("header"))

@@ -5,13 +5,10 @@ import SwitchboardStore
 /// clock, and the EHR (when configured). Built once at start.
 struct ConsoleContext: Sendable {
     let audit: AuditStore
-    let outbox: OutboxStore?
     let identity: OperatorIdentity
     let actions: ReviewActions
     let clock: GoLiveClock
     let overdueMillis: Int64
-    let undoSeconds: Int
-    let readOnly: Bool
     let ehr: EHRLookup?
     let now: @Sendable () -> UnixMillis
 }

@@ -50,10 +50,10 @@ public enum ConsoleRunner {
             FHIRClient(baseURL: base, http: sharedHTTP, auth: tokenSource(configuration, http: sharedHTTP), timeout: .seconds(10))
         }
         let context = ConsoleContext(
-            audit: audit, outbox: outbox, identity: identity,
+            audit: audit, identity: identity,
             actions: ReviewActions(audit: audit, outbox: outbox, operator: identity, undoSeconds: configuration.undoSeconds),
-            clock: clock, overdueMillis: Int64(configuration.overdueMinutes) * 60_000, undoSeconds: configuration.undoSeconds,
-            readOnly: configuration.readOnly, ehr: fhir.map(EHRLookup.init), now: now)
+            clock: clock, overdueMillis: Int64(configuration.overdueMinutes) * 60_000,
+            ehr: fhir.map(EHRLookup.init), now: now)
         let (theme, themeWarnings) = ThemeCatalog.standard(appName: "switchboard", environment: environment).resolve(configuration.theme)
         return Console(context: context, theme: theme, remapping: configuration.keys,
                        warnings: warnings + themeWarnings.map(\.description), idleLockMinutes: configuration.idleLockMinutes)

@@ -11,9 +11,9 @@ struct ReviewScreen {
 
     /// The screen's bindings: list movement, then the review actions. Read-only mode and
     /// roles that may not review lose the writing ones (disabled, with the reason shown).
-    static func keyMaps(identity: OperatorIdentity, readOnly: Bool) -> [KeyMap<ConsoleAction>] {
+    static func keyMaps(identity: OperatorIdentity) -> [KeyMap<ConsoleAction>] {
         var review = ConsoleKeys.review()
-        if readOnly {
+        if identity.readOnly {
             review.removeDestructive()
         } else if let refusal = identity.reviewRefusal {
             for action in [ConsoleAction.approve, .undo, .correct, .approveSelected] {
@@ -289,7 +289,7 @@ struct ReviewScreen {
             switch try context.actions.approve(bookingId: item.id, now: now) {
             case .recorded:
                 lastApproval = (item.id, now)
-                notices.append(("Approved \(item.id). u undoes for \(context.undoSeconds) s.", .info))
+                notices.append(("Approved \(item.id). u undoes for \(context.actions.undoSeconds) s.", .info))
                 if case .details = mode { mode = .list }
                 table.move(.down)
             case .alreadyDecided(let first):
