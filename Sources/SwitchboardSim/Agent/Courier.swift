@@ -70,6 +70,10 @@ extension Agent {
         }
         switch result {
         case .success(let delivery): return delivery
+        case .failure(let error) where error.isStopping:
+            // The agent is stopping: the EHR may or may not have the write. Not a refusal;
+            // the item is sent again after a restart (its idempotency key makes that safe).
+            return .retry(error: "stopped before the EHR answered", httpStatus: nil, ack: nil, after: nil)
         case .failure(let error) where error.isRetryable:
             return .retry(error: error.description, httpStatus: error.httpStatus, ack: nil, after: error.retryAfter)
         case .failure(let error):
@@ -153,5 +157,15 @@ extension Agent {
         let match = (try? found.get())?.value.first { $0.identifier?.contains { $0.value == siu.placerID } == true }
         return .delivered(httpStatus: nil, ack: "AA",
                           appointment: match.map { ("Appointment/\($0.id ?? "")", $0.meta?.versionId) })
+    }
+}
+
+extension FHIRError {
+    /// The request was cancelled here (the agent is stopping), not refused by the EHR.
+    var isStopping: Bool {
+        switch self {
+        case .transport(.cancelled), .authentication(.transport(.cancelled)): true
+        default: false
+        }
     }
 }
