@@ -76,6 +76,12 @@ public enum DatabaseFile {
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError {
+            // Reading a WAL database needs its -shm file; in a read-only directory without
+            // one, SQLite cannot open it at all. Say that, rather than "unable to open".
+            if error.resultCode == .SQLITE_CANTOPEN, mode == .readOnly, !directoryIsWritable(of: path),
+               !FileManager.default.fileExists(atPath: path + "-shm") {
+                throw .walNeedsWritableDirectory(path: path)
+            }
             throw translate(error, path: path, busyTimeoutMillis: busyTimeoutMillis)
         } catch {
             throw .cannotOpen(path: path, reason: "\(error)")
@@ -130,6 +136,12 @@ public enum DatabaseFile {
                 return .commit
             }
         }
+    }
+
+    /// access(2) rather than permission bits: root can write anywhere but a read-only mount.
+    private static func directoryIsWritable(of path: String) -> Bool {
+        let dir = (path as NSString).deletingLastPathComponent
+        return access(dir.isEmpty ? "." : dir, W_OK) == 0
     }
 
     static func translate(_ error: DatabaseError, path: String, busyTimeoutMillis: Int) -> StoreError {

@@ -15,7 +15,7 @@ extension StoreError {
         case .notFound: ExitStatus.noInput
         case .notSQLite, .otherApplication, .newerSchema, .olderSchema, .failed: ExitStatus.dataError
         case .locked: ExitStatus.temporaryFailure
-        case .readOnly: ExitStatus.cannotCreate
+        case .readOnly, .walNeedsWritableDirectory: ExitStatus.cannotCreate
         case .cannotOpen: ExitStatus.noInput
         }
     }

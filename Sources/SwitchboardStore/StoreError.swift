@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a database could not be used. Each description is one line that names the file
 /// and says what to do, fit for stderr.
 public enum StoreError: Error, Equatable, CustomStringConvertible {
@@ -8,6 +10,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case olderSchema(path: String, found: Int, known: Int)
     case locked(path: String, waitedMillis: Int)
     case readOnly(path: String)
+    case walNeedsWritableDirectory(path: String)
     case cannotOpen(path: String, reason: String)
     case failed(path: String, reason: String)
 
@@ -27,6 +30,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             "\(path): locked by another process for more than \(waited) ms. Find the process holding it (`fuser \(path)`) and try again."
         case .readOnly(let path):
             "\(path): cannot write here (read-only file or directory). Choose a writable location or fix the permissions."
+        case .walNeedsWritableDirectory(let path):
+            "\(path): its directory is read-only and SQLite needs to create \((path as NSString).lastPathComponent)-shm there to read a WAL database. Copy the database (with any -wal file) to a writable directory, or open it where it lives with write access to the directory."
         case .cannotOpen(let path, let reason):
             "\(path): cannot open: \(reason). Check the path and its permissions."
         case .failed(let path, let reason):

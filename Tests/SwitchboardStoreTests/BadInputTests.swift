@@ -103,6 +103,26 @@ import Testing
         #expect(r.stderr.contains(readOnly) && r.stderr.contains("read-only"))
     }
 
+    @Test func aDatabaseInAReadOnlyDirectoryIsExplainedNotUnopenable() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let auditPath = try generated(scratch)
+        // Permission bits do not stop root: a read-only bind mount does.
+        let mountPoint = scratch.path("read-only")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        let bind = try run("/bin/mount", ["--bind", scratch.url.path, mountPoint])
+        try #require(bind.status == 0, "this test needs to make a read-only bind mount (root): \(bind.stderr)")
+        defer { _ = try? run("/bin/umount", [mountPoint]) }
+        let readOnly = try run("/bin/mount", ["-o", "remount,bind,ro", mountPoint])
+        try #require(readOnly.status == 0, "\(readOnly.stderr)")
+        let before = fileDigest(auditPath)
+        let path = mountPoint + "/audit.sqlite"
+        let r = try run(switchboard, ["status", "--audit", path])
+        #expect(r.status == 73)
+        #expect(r.stderr.contains(path) && r.stderr.contains("read-only") && r.stderr.contains("audit.sqlite-shm"))
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        #expect(fileDigest(auditPath) == before)
+    }
+
     @Test func generateRefusesToOverwriteWithoutForce() throws {
         let scratch = Scratch(); defer { scratch.cleanUp() }
         let auditPath = try generated(scratch, calls: 10)
