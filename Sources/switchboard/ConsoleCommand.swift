@@ -29,13 +29,31 @@ extension Switchboard {
     }
 }
 
-/// What the console's command line may set over the config file.
-struct ConsoleOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The agent's audit database.", valueName: "path"))
+/// Where the agent's databases and the config file are, shared by the console and the
+/// review commands; the command line wins over the file.
+struct SiteOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The agent's audit database (overrides audit in the config).", valueName: "path"))
     var audit: String?
 
     @Option(help: ArgumentHelp("The agent's outbox database (corrections are queued there).", valueName: "path"))
     var outbox: String?
+
+    @Option(help: ArgumentHelp("The config file (default: $XDG_CONFIG_HOME/switchboard/config.toml).", valueName: "path"))
+    var config: String?
+
+    /// The config file's settings with `overrides` and these paths over them, and the file's warnings.
+    func settings(overrides: ConfigurationOverrides, reportingWarnings: Bool) throws -> (settings: ConsoleConfiguration, warnings: [String]) {
+        var overrides = overrides
+        overrides.auditPath = audit
+        overrides.outboxPath = outbox
+        let (file, warnings) = try loadSettings(config: config, reportingWarnings: reportingWarnings)
+        return (file.overriding(with: overrides), warnings)
+    }
+}
+
+/// What the console's command line may set over the config file.
+struct ConsoleOptions: ParsableArguments {
+    @OptionGroup var site: SiteOptions
 
     @Option(help: ArgumentHelp("The live event stream: an SSE URL, or an NDJSON file to follow.", valueName: "url|file"))
     var events: String?
@@ -46,19 +64,14 @@ struct ConsoleOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Theme name or path (see `switchboard themes`).", valueName: "name|path"))
     var theme: String?
 
-    @Option(help: ArgumentHelp("The config file.", valueName: "path"))
-    var config: String?
-
     @Flag(help: "Open without any way to change data.")
     var readOnly = false
 
-    /// The config file's settings with these options over them, and the file's warnings
-    /// (the console shows them on screen rather than before it takes the terminal).
+    /// The settings and the file's warnings (the console shows them on screen rather than
+    /// before it takes the terminal).
     func resolved() throws -> (ConsoleConfiguration, [String]) {
-        let (file, warnings) = try loadSettings(config: config, reportingWarnings: false)
-        let overrides = ConfigurationOverrides(auditPath: audit, outboxPath: outbox, events: events, ehrBaseURL: ehr,
-                                               theme: theme, readOnly: readOnly)
-        return (file.overriding(with: overrides), warnings)
+        try site.settings(overrides: ConfigurationOverrides(events: events, ehrBaseURL: ehr, theme: theme, readOnly: readOnly),
+                          reportingWarnings: false)
     }
 }
 

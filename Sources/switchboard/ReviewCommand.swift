@@ -21,20 +21,13 @@ extension Switchboard {
 
 /// Where the databases and the config are, for `switchboard review …`.
 struct ReviewOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The agent's audit database (overrides audit in the config).", valueName: "path"))
-    var audit: String?
-
-    @Option(help: ArgumentHelp("The agent's outbox database; corrections are queued there.", valueName: "path"))
-    var outbox: String?
-
-    @Option(help: ArgumentHelp("The config file (default: $XDG_CONFIG_HOME/switchboard/config.toml).", valueName: "path"))
-    var config: String?
+    @OptionGroup var site: SiteOptions
 
     @Option(help: ArgumentHelp("How long to wait for a database another process has locked.", valueName: "ms"))
     var lockWait: Int = DatabaseFile.defaultBusyTimeoutMillis
 
     func settings() throws -> ConsoleConfiguration {
-        try loadSettings(config: config, reportingWarnings: true).settings.overriding(with: ConfigurationOverrides(auditPath: audit, outboxPath: outbox))
+        try site.settings(overrides: ConfigurationOverrides(), reportingWarnings: true).settings
     }
 
     /// The stores, the operator and the rules, opened for `mode`.
