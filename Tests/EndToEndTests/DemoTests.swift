@@ -43,6 +43,47 @@ struct DemoTests {
         #expect(gone, "after q no switchboard-sim runs for \(demo.dir): \((try? demo.simulatorProcesses()) ?? [])")
     }
 
+    /// Providers are shown and chosen by name (from the EHR's Practitioner list); choosing
+    /// another one searches their calendar, and the appointment moves to them.
+    @Test func correctTheProviderByName() async throws {
+        let demo = try Demo()
+        defer { demo.stop() }
+        try await demo.selectNewestUndecidedBooking()
+        try await demo.tmux.waitUntil("provider names in the list") { screen in
+            Demo.undecidedBookRows(screen).allSatisfy { screen.lines[$0].contains(" Dr. ") }
+        }
+        let id = try await demo.openCorrection()
+        let booked = try #require(try demo.tmux.capture().firstMatch(of: Demo.providerField).map { String($0.1) })
+        try demo.tmux.send("Right", "Tab", "Tab", "Right")  // wrong provider; Provider: the next one
+        let screen = try await demo.tmux.waitUntil("another provider's free slots", timeout: 20) { screen in
+            guard let shown = screen.firstMatch(of: Demo.providerField) else { return false }
+            return String(shown.1) != booked && screen.contains(/‹ keep the current time › 1\/\d+/)
+        }
+        let chosen = try #require(screen.firstMatch(of: Demo.providerField).map { String($0.1) })
+        try demo.tmux.send("BTab", "Right")
+        try await demo.tmux.waitUntil("their first free slot") { $0.contains(/New slot\s+‹ [^›]+ › 2\/\d+/) }
+        try await demo.submit(id)
+
+        let after = try E2E.rows(demo.audit, """
+            SELECT json_extract(after, '$.provider_ref'), json_extract(after, '$.slot_ref') FROM review_decision WHERE booking_id = '\(id)'
+            """)
+        let provider = try #require(after.first?.first), slot = try #require(after.first?.last)
+        let practitioner = String(provider.dropFirst("Practitioner/".count))
+        let family = try E2E.value(demo.sandbox, "SELECT json_extract(json, '$.name[0].family') FROM practitioner WHERE id = '\(practitioner)'")
+        #expect(!family.isEmpty && chosen.hasSuffix(family), "the decision names the provider chosen on screen (\(chosen), \(provider))")
+        #expect(try E2E.value(demo.sandbox, """
+            SELECT sc.practitioner_id FROM slot s JOIN schedule sc ON sc.id = s.schedule_id WHERE s.id = '\(slot.dropFirst("Slot/".count))'
+            """) == practitioner, "the new slot is from the new provider's calendar")
+
+        try await demo.tmux.filter(id)
+        try await demo.waitForStatus("✎ sent", timeout: 20)
+        let ref = try E2E.value(demo.audit, "SELECT appointment_ref FROM booking WHERE booking_id = '\(id)'")
+        let appointment = "FROM appointment WHERE id = '\(ref.dropFirst("Appointment/".count))'"
+        #expect(try E2E.value(demo.sandbox, "SELECT practitioner_id \(appointment)") == practitioner)
+        #expect(try E2E.value(demo.sandbox, "SELECT identifier_key \(appointment)") == "urn:switchboard:booking|\(id)",
+                "the agent's booking identifier survives the correction")
+    }
+
     /// Closing the terminal (SIGHUP) ends the demo as `q` does: the simulator stops too.
     @Test func closingTheTerminalStopsTheSimulator() async throws {
         let demo = try Demo()
@@ -148,6 +189,9 @@ final class Demo: @unchecked Sendable {
         tmux = try Tmux.start([executable("switchboard"), "demo", "--dir", dir, "--rate", "120"],
                               width: 150, height: 30, environment: E2E.environment(scratch), name: name)
     }
+
+    /// The correction form's Provider field: `Dr. Daniel Levi`.
+    nonisolated(unsafe) static let providerField = /Provider\s+‹ ([^›]+) ›/
 
     /// What the simulator wrote about itself (ports, control URL, pid).
     var simulator: [String: Any] {

@@ -140,6 +140,34 @@ private struct Clinic {
         #expect(CorrectionProgress(status) == .waiting(attempts: 0, lastError: nil))
     }
 
+    /// A PUT replaces the whole appointment: what the correction does not change must be
+    /// sent again as the agent wrote it, or the EHR would drop the slot and identifier.
+    @Test func aCorrectionStartsFromTheAppointmentAsTheAgentWroteIt() throws {
+        let clinic = try Clinic(); defer { clinic.scratch.cleanUp() }
+        let agentBody = #"{"resourceType":"Appointment","status":"booked","identifier":[{"system":"urn:switchboard:booking","value":"bk-1"}],"description":"Booked by the phone agent","slot":[{"reference":"Slot/s-7"}],"participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"},{"actor":{"reference":"Practitioner/dr-okafor"},"status":"accepted"}]}"#
+        var create = sampleOutboxItem("ob-agent-1", createdAt: 100)
+        create.bookingId = "bk-1"
+        create.request = OutboxRequest(method: "POST", url: "Appointment", body: agentBody).json
+        try clinic.outbox.enqueue([create])
+        let claimed = try #require(try clinic.outbox.claim(id: create.id, owner: "agent", leaseMillis: 1_000, now: 200))
+        _ = try clinic.outbox.complete(id: claimed.id, owner: "agent", startedAt: 200, result: .succeeded(httpStatus: 201, ackCode: nil), now: 300)
+
+        let retype = Correction(bookingId: "bk-1", category: .wrongType, newAppointmentType: "FOLLOWUP")
+        guard case .recorded(let decision) = try clinic.actions("maria.g").correct(retype, now: 5_000) else {
+            Issue.record("correction not recorded"); return
+        }
+        #expect(try json(decision.after)["slot_ref"] as? String == "Slot/s-7", "the decision says which slot the appointment keeps")
+        let item = try #require(try clinic.outbox.items(forBooking: "bk-1").last)
+        let body = try json(json(item.request)["body"] as? String)
+        #expect(body["id"] as? String == "bk-1")
+        #expect((body["slot"] as? [[String: String]])?.first?["reference"] == "Slot/s-7")
+        #expect((body["identifier"] as? [[String: String]])?.first?["value"] == "bk-1")
+        #expect(body["description"] as? String == "Booked by the phone agent")
+        #expect(((body["appointmentType"] as? [String: Any])?["coding"] as? [[String: String]])?.first?["code"] == "FOLLOWUP")
+        let actors = (body["participant"] as? [[String: Any]])?.compactMap { ($0["actor"] as? [String: String])?["reference"] }
+        #expect(actors == ["Patient/p1", "Practitioner/dr-okafor"], "the provider stays: only the type was corrected")
+    }
+
     @Test func aCancelAsksForStatusCancelled() throws {
         let clinic = try Clinic(); defer { clinic.scratch.cleanUp() }
         let outcome = try clinic.actions("maria.g").correct(Correction(bookingId: "bk-2", category: .shouldNotExist, cancel: true), now: 1)

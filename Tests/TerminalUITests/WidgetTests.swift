@@ -201,6 +201,26 @@ func render(width: Int, height: Int, _ draw: (inout CellGrid) -> Void) -> CellGr
         grid = render(width: 40, height: 7) { form.render(into: &$0, rect: Rect(x: 0, y: 0, width: 40, height: 7), theme: theme) }
         #expect(grid.text(row: 3) == "│ Slot  failed: timeout                │")
     }
+
+    @Test func summaryLinesSitAboveTheFields() {
+        var form = form()
+        form.summary = ["Ann Lee · book", "Thu 26 08:00"]
+        let grid = render(width: 40, height: 10) { form.render(into: &$0, rect: Rect(x: 0, y: 0, width: 40, height: 10), theme: theme) }
+        #expect(grid.screenText == """
+        ┌─ Edit ───────────────────────────────┐
+        │ Ann Lee · book                       │
+        │ Thu 26 08:00                         │
+        │                                      │
+        │ Note  hi                             │
+        │ Kind  ‹ a ›                          │
+        │ Slot  loading…                       │
+        │                                      │
+        │                                      │
+        └──────────────────────────────────────┘
+        """)
+        #expect(grid[2, 1].style == theme.style("dialog.summary"))
+        #expect(grid.cursor == Position(x: 10, y: 4))
+    }
 }
 
 @Suite struct SmallWidgetTests {

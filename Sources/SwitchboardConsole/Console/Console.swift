@@ -72,7 +72,7 @@ public struct Console: Program {
     private static let globalActions = Set(ConsoleKeys.global().bindings.map(\.action.rawValue))
 
     public mutating func start() -> Reaction<ConsoleMessage> {
-        var reaction = Reaction<ConsoleMessage>.after(1, .tick).and(review.recount())
+        var reaction = Reaction<ConsoleMessage>.after(1, .tick).and(review.recount()).and(review.askForProviders())
         for toast in toasts.items { reaction = reaction.and(.after(Toasts.duration * 2, .toastExpired(toast.id))) }
         return reaction
     }

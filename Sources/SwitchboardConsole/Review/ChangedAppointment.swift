@@ -35,7 +35,7 @@ struct ChangedAppointment {
             row("Status", b.kind == .cancel ? "cancelled" : "booked", current.status),
             row("Start", time(b.startAt), time(current.start)),
             row("End", time(b.endAt), time(current.end)),
-            row("Provider", b.providerRef ?? "—", current.providerRef ?? "—"),
+            row("Provider", p.provider(b.providerRef), p.provider(current.providerRef)),
             row("Type", b.appointmentType ?? "—", current.appointmentType ?? "—"),
             .blank,
             .text("a: keep the EHR as it is now (drop the correction)   c: correct the appointment as it is now   esc: back"),

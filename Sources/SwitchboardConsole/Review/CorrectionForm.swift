@@ -13,16 +13,46 @@ struct CorrectionForm {
     var form: Form
     private var slots: [FreeSlot] = []
     private var slotLabels: [String] = []
+    /// The provider whose free slots the slot picker shows (or is loading).
+    private var slotsProviderRef: String?
+    /// With the practice's providers known, the provider is chosen by name from them;
+    /// without (no EHR, or it did not answer), it is typed as a FHIR reference.
+    private let providerChoices: [ProviderDirectory.Provider]?
+    private let searchesSlots: Bool
     static let keepTime = "keep the current time"
 
-    init(booking: Booking, slotsAvailable: Bool, against: AppointmentNow? = nil) {
+    /// `presentation` names the patient (as the role may see it) and the providers.
+    init(booking: Booking, slotsAvailable: Bool, presentation p: ReviewPresentation, against: AppointmentNow? = nil) {
+        let providers = p.providers
         self.booking = booking
         self.against = against
         bookingId = booking.bookingId
-        form = Form(title: against.map { "Correct \(booking.bookingId) again (EHR version \($0.version))" } ?? "Correct \(booking.bookingId)", fields: [
+        let hasProvider = booking.providerRef != nil || providers?.providers.isEmpty == false
+        searchesSlots = slotsAvailable && hasProvider
+        let providerField: FormField.Kind
+        if let providers, !providers.providers.isEmpty {
+            var choices = providers.providers
+            // A provider the EHR no longer lists stays choosable: it is what the agent booked.
+            if let ref = booking.providerRef, providers.provider(ref) == nil {
+                choices.insert(.init(ref: ref, name: "\(ref) (not in the EHR's list)", shortName: ref), at: 0)
+            }
+            providerChoices = choices
+            providerField = .choice(choices.map(\.name), selected: choices.firstIndex { $0.ref == booking.providerRef } ?? 0)
+        } else {
+            providerChoices = nil
+            providerField = .text(LineEditor(booking.providerRef ?? ""))
+        }
+        let kind = booking.kind == .reschedule ? "move" : booking.kind.rawValue
+        let summary = [
+            "\(p.patient(booking.patientDisplay)) · \(kind) · \(booking.appointmentType ?? "no type")",
+            "\(p.dayAndTime(booking.startAt))–\(p.clock(booking.endAt)) with \(p.providerShortName(booking.providerRef))",
+        ]
+        form = Form(title: against.map { "Correct \(booking.bookingId) again (EHR version \($0.version))" } ?? "Correct \(booking.bookingId)",
+                    summary: summary, fields: [
             FormField(id: "category", label: "What was wrong", kind: .choice(CorrectionCategory.allCases.map(\.label), selected: 0)),
-            FormField(id: "slot", label: "New slot", kind: .picker(slotsAvailable ? .loading : .failed("no EHR configured (--ehr)"))),
-            FormField(id: "provider", label: "Provider", kind: .text(LineEditor(booking.providerRef ?? ""))),
+            FormField(id: "slot", label: "New slot", kind: .picker(!slotsAvailable ? .failed("no EHR configured (--ehr)")
+                                                                      : hasProvider ? .loading : .failed("the booking names no provider"))),
+            FormField(id: "provider", label: "Provider", kind: providerField),
             FormField(id: "type", label: "Type", kind: .text(LineEditor(booking.appointmentType ?? ""))),
             FormField(id: "note", label: "Note", kind: .text(LineEditor())),
         ])
@@ -30,7 +60,37 @@ struct CorrectionForm {
 
     mutating func handle(_ key: Key) -> Form.Outcome { form.handle(key) }
 
-    mutating func slotsArrived(_ result: Result<[FreeSlot], EHRFailure>, presentation: ReviewPresentation) {
+    /// The provider the correction is for: chosen by name, or typed.
+    var chosenProviderRef: String? {
+        switch form.fields.first(where: { $0.id == "provider" })?.kind {
+        case .choice(_, let selected)?: return providerChoices?[selected].ref
+        case .text(let editor)?:
+            let typed = editor.text.trimmingCharacters(in: .whitespaces)
+            return typed.isEmpty ? nil : typed
+        default: return nil
+        }
+    }
+
+    /// Whose free slots the picker should show: the provider chosen from the list, or the
+    /// booked one while a reference is typed (typing does not search on every key).
+    private var slotsWanted: String? { providerChoices != nil ? chosenProviderRef : booking.providerRef }
+
+    /// The slots on show are not the wanted provider's (yet): the picker must search.
+    var needsSlots: Bool { searchesSlots && slotsWanted != nil && slotsWanted != slotsProviderRef }
+
+    /// Starts over on the wanted provider's slots (a pick among another provider's slots
+    /// means nothing for this one); the search to run is for the returned provider.
+    mutating func loadSlots() -> String? {
+        slotsProviderRef = slotsWanted
+        slots = []
+        slotLabels = []
+        form.setOptions(.loading, for: "slot")
+        return slotsProviderRef
+    }
+
+    /// Free slots found for `providerRef`; answers for a provider no longer chosen are dropped.
+    mutating func slotsArrived(_ result: Result<[FreeSlot], EHRFailure>, providerRef: String, presentation: ReviewPresentation) {
+        guard providerRef == slotsProviderRef else { return }
         switch result {
         case .success(let found):
             slots = found
@@ -49,7 +109,6 @@ struct CorrectionForm {
               let category = CorrectionCategory.allCases.first(where: { $0.label == label }) else {
             return .failure(Problem(text: "Choose what was wrong."))
         }
-        let provider = form.value(of: "provider")?.trimmingCharacters(in: .whitespaces) ?? ""
         let type = form.value(of: "type")?.trimmingCharacters(in: .whitespaces) ?? ""
         let note = form.value(of: "note")?.trimmingCharacters(in: .whitespaces) ?? ""
         var correction = Correction(bookingId: bookingId, category: category, note: note.isEmpty ? nil : note)
@@ -59,11 +118,15 @@ struct CorrectionForm {
             correction.newStart = slot.start
             correction.newEnd = slot.end
         }
-        if !provider.isEmpty && provider != booking.providerRef { correction.newProviderRef = provider }
+        if let provider = chosenProviderRef, provider != booking.providerRef { correction.newProviderRef = provider }
         if !type.isEmpty && type != booking.appointmentType { correction.newAppointmentType = type }
         correction.cancel = category == .shouldNotExist
         if category == .wrongTime && correction.newSlotRef == nil {
             return .failure(Problem(text: "Wrong time: pick a new slot (Left/Right on New slot)."))
+        }
+        // The current time is free in the old provider's calendar, not necessarily the new one's.
+        if correction.newProviderRef != nil && correction.newSlotRef == nil && !correction.cancel && providerChoices != nil {
+            return .failure(Problem(text: "A new provider needs a slot from their calendar: pick one under New slot."))
         }
         return .success(correction)
     }

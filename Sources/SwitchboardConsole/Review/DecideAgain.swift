@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardEHR
 import SwitchboardStore
 
 /// An appointment as the EHR has it now, read after it refused a correction (412).
@@ -10,10 +11,13 @@ public struct AppointmentNow: Sendable, Equatable {
     public var end: UnixMillis?
     public var providerRef: String?
     public var appointmentType: String?
+    /// The whole resource as read, which a correction against it starts from.
+    public var resource: Appointment?
 
-    public init(version: String, status: String, start: UnixMillis?, end: UnixMillis?, providerRef: String?, appointmentType: String?) {
+    public init(version: String, status: String, start: UnixMillis?, end: UnixMillis?, providerRef: String?, appointmentType: String?,
+                resource: Appointment? = nil) {
         self.version = version; self.status = status; self.start = start; self.end = end
-        self.providerRef = providerRef; self.appointmentType = appointmentType
+        self.providerRef = providerRef; self.appointmentType = appointmentType; self.resource = resource
     }
 }
 
@@ -57,7 +61,7 @@ extension ReviewActions {
             if let end = current.end { booking.endAt = end }
             booking.providerRef = current.providerRef ?? booking.providerRef
             booking.appointmentType = current.appointmentType ?? booking.appointmentType
-            let change = try CorrectionChange(booking: booking, correction: correction)
+            let change = try CorrectionChange(booking: booking, correction: correction, base: current.resource)
             try outbox.enqueue([OutboxItem(
                 id: "ob-correction-\(bookingId)-\(now)-\(UUID().uuidString.prefix(8).lowercased())", createdAt: now,
                 callId: booking.callId, bookingId: bookingId, ehrSystem: refused.ehrSystem, transport: .fhir,

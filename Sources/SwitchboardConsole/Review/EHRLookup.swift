@@ -8,11 +8,16 @@ public struct FreeSlot: Sendable, Equatable {
     var end: UnixMillis
 }
 
-/// What the Review screen asks the EHR directly, over libcurl: free slots for the
-/// correction form (`Slot?schedule&start&status=free` via the provider's schedule), and
-/// an appointment as it is now, after the EHR refused a correction with 412.
+/// What the Review screen asks the EHR directly, over libcurl: the practice's providers,
+/// free slots for the correction form (`Slot?schedule&start&status=free` via the
+/// provider's schedule), and an appointment as it is now, after the EHR refused a
+/// correction with 412.
 struct EHRLookup: Sendable {
     let fhir: FHIRClient
+
+    func providerDirectory() async throws(FHIRError) -> ProviderDirectory {
+        ProviderDirectory(practitioners: try await fhir.practitioners().value)
+    }
 
     func freeSlots(providerRef: String, from: UnixMillis, days: Int = 7, limit: Int = 60) async throws(FHIRError) -> [FreeSlot] {
         let schedules = try await fhir.schedules(actor: providerRef).value
@@ -34,6 +39,6 @@ struct EHRLookup: Sendable {
         return AppointmentNow(version: result.versionId ?? a.meta?.versionId ?? "?", status: a.status.rawValue,
                               start: a.start?.millis, end: a.end?.millis,
                               providerRef: actors.first { $0.hasPrefix("Practitioner/") },
-                              appointmentType: a.appointmentType?.coding?.first?.code)
+                              appointmentType: a.appointmentType?.coding?.first?.code, resource: a)
     }
 }

@@ -84,7 +84,7 @@ public struct ReviewActions: Sendable {
 
     /// Steps 1–3 above; the early check in `correct` only saves queueing in the common case.
     func queueAndDecide(_ correction: Correction, booking: Booking, outbox: OutboxStore, now: UnixMillis) throws -> ReviewOutcome {
-        let change = try CorrectionChange(booking: booking, correction: correction)
+        let change = try CorrectionChange(booking: booking, correction: correction, base: try agentWrittenAppointment(of: booking))
 
         let item = OutboxItem(
             id: "ob-correction-\(booking.bookingId)-\(now)-\(UUID().uuidString.prefix(8).lowercased())", createdAt: now,
@@ -224,7 +224,12 @@ struct CorrectionChange {
     var before: String
     var after: String
 
-    init(booking: Booking, correction c: Correction) throws(CorrectionError) {
+    /// `base` is the whole appointment the correction starts from: as the agent last wrote
+    /// it, or as the EHR holds it now after a 412. A FHIR PUT replaces the resource, so
+    /// what the correction does not change (the slot, the agent's booking identifier, the
+    /// description) must be sent again, or the EHR drops it. Without a base the
+    /// appointment is rebuilt from the booking row, which knows no slot.
+    init(booking: Booking, correction c: Correction, base: Appointment? = nil) throws(CorrectionError) {
         let id = booking.bookingId
         guard c.changesAppointment else { throw .nothingToChange(bookingId: id) }
         let cancel = c.cancel
@@ -241,32 +246,51 @@ struct CorrectionChange {
         let provider = c.newProviderRef ?? booking.providerRef
         let type = c.newAppointmentType ?? booking.appointmentType
 
+        let appointmentId = String(booking.appointmentRef.split(separator: "/").last ?? Substring(booking.appointmentRef))
+        var appointment = base ?? Appointment(status: .booked, participant: booking.patientRef.map {
+            [AppointmentParticipant(actor: Reference($0), status: .accepted)]
+        } ?? [])
+        appointment.id = appointmentId
+        appointment.meta = nil  // the EHR's to set
+        if cancel { appointment.status = .cancelled }
+        appointment.start = FHIRInstant(millis: start)
+        appointment.end = FHIRInstant(millis: end)
+        if let slot = c.newSlotRef { appointment.slot = [Reference(slot)] }
+        if base == nil || c.newAppointmentType != nil {
+            appointment.appointmentType = type.map { CodeableConcept(coding: [Coding(system: "http://terminology.hl7.org/CodeSystem/v2-0276", code: $0)]) }
+        }
+        if base == nil || c.newProviderRef != nil, let provider {
+            appointment.participant.removeAll { $0.actor?.reference?.hasPrefix("Practitioner/") == true }
+            appointment.participant.append(AppointmentParticipant(actor: Reference(provider), status: .accepted))
+        }
+
         before = JSONText.object([
             "status": "booked", "start_at": booking.startAt, "end_at": booking.endAt, "provider_ref": booking.providerRef,
             "appointment_type": booking.appointmentType, "appointment_version": version,
         ])
         after = JSONText.object([
             "status": cancel ? "cancelled" : "booked", "start_at": start, "end_at": end, "provider_ref": provider,
-            "appointment_type": type, "slot_ref": c.newSlotRef,
+            "appointment_type": type, "slot_ref": c.newSlotRef ?? appointment.slot?.first?.reference,
         ])
-
-        // The whole appointment as it should be: FHIR PUT replaces the resource, and
-        // If-Match on the version the agent saw makes the EHR refuse (412) if anyone
-        // changed it since, instead of overwriting their change.
-        let appointmentId = String(booking.appointmentRef.split(separator: "/").last ?? Substring(booking.appointmentRef))
-        var participants: [AppointmentParticipant] = []
-        if let patient = booking.patientRef { participants.append(AppointmentParticipant(actor: Reference(patient), status: .accepted)) }
-        if let provider { participants.append(AppointmentParticipant(actor: Reference(provider), status: .accepted)) }
-        let appointment = Appointment(
-            id: appointmentId, status: cancel ? .cancelled : .booked,
-            appointmentType: type.map { CodeableConcept(coding: [Coding(system: "http://terminology.hl7.org/CodeSystem/v2-0276", code: $0)]) },
-            start: FHIRInstant(millis: start), end: FHIRInstant(millis: end),
-            slot: c.newSlotRef.map { [Reference($0)] }, participant: participants)
+        // If-Match on the version the correction starts from makes the EHR refuse (412)
+        // if anyone changed the appointment since, instead of overwriting their change.
         let body = (try? FHIRJSON.encode(appointment)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        request = JSONText.object([
-            "method": "PUT", "url": "Appointment/\(appointmentId)",
-            "headers": ["If-Match": "W/\"\(version)\"", "Content-Type": FHIRJSON.contentType],
-            "body": body,
-        ])
+        request = OutboxRequest(method: "PUT", url: "Appointment/\(appointmentId)",
+                                headers: ["If-Match": "W/\"\(version)\"", "Content-Type": FHIRJSON.contentType], body: body).json
+    }
+}
+
+extension ReviewActions {
+    /// The appointment as the agent last wrote it: the body of its last delivered FHIR
+    /// write of the booking (the create, or a move's update). Nil when there is none to
+    /// read (an HL7 v2 site, an outbox without the agent's items).
+    func agentWrittenAppointment(of booking: Booking) throws -> Appointment? {
+        guard let outbox else { return nil }
+        let write = try outbox.items(forBooking: booking.bookingId).last { item in
+            item.status == .succeeded && item.transport == .fhir && !item.idempotencyKey.hasPrefix("correction:")
+                && (item.operation == "appointment.create" || item.operation == "appointment.update")
+        }
+        guard let write, let request = OutboxRequest.decode(write.request) else { return nil }
+        return try? FHIRJSON.decode(Appointment.self, from: Data(request.body.utf8))
     }
 }

@@ -11,7 +11,7 @@ enum ReviewDetails {
             .heading("Booking \(b.bookingId)"),
             .field("Kind", b.kind.rawValue),
             .field("Patient", p.patient(b.patientDisplay) + (context.identity.seesPatientDetails ? "  (\(b.patientRef ?? "—"))" : "")),
-            .field("Provider", b.providerRef ?? "—"),
+            .field("Provider", p.provider(b.providerRef)),
             .field("Type", b.appointmentType ?? "—"),
             .field("Appointment", "\(p.timestamp(b.startAt)) – \(p.clock(b.endAt))  \(b.appointmentRef) v\(b.appointmentVersion ?? "?")"),
             .field("Booked", "\(p.timestamp(b.bookedAt))  (\(formatDuration(millis: p.now - b.bookedAt)) ago)"),

@@ -13,6 +13,8 @@ struct ReviewPresentation {
     /// Correction progress by booking, from the outbox: short for the row, in full for details.
     var corrections: [String: String] = [:]
     var correctionDetails: [String: String] = [:]
+    /// Names for provider references, when the EHR has told them.
+    var providers: ProviderDirectory?
     private let clockFormat: DateFormatter
     private let dayFormat: DateFormatter
     private let stampFormat: DateFormatter
@@ -53,7 +55,7 @@ struct ReviewPresentation {
         return [
             clock(b.bookedAt),
             patient(b.patientDisplay),
-            b.providerRef.map(Self.shortRef) ?? "—",
+            providerShortName(b.providerRef),
             b.appointmentType ?? "—",
             dayAndTime(b.startAt),
             b.kind == .reschedule ? "move" : b.kind.rawValue,
@@ -91,6 +93,18 @@ struct ReviewPresentation {
         case ..<(100 * 3600): return "\(s / 3600)h"
         default: return "\(s / 86400)d"
         }
+    }
+
+    /// `Dr. Fatima Al-Sayed (Practitioner/pr-5)`, or the reference alone when no name is known.
+    func provider(_ ref: String?) -> String {
+        guard let ref else { return "—" }
+        return providers?.provider(ref).map { "\($0.name) (\(ref))" } ?? ref
+    }
+
+    /// `Dr. Al-Sayed`, or the reference's id when no name is known.
+    func providerShortName(_ ref: String?) -> String {
+        guard let ref else { return "—" }
+        return providers?.provider(ref)?.shortName ?? Self.shortRef(ref)
     }
 
     /// `Practitioner/dr-okafor` → `dr-okafor`.

@@ -78,6 +78,10 @@ struct ReviewScreen {
     /// A data change waits for its recount (the console's tick asks again).
     private(set) var countDue = false
     private var corrections: [String: CorrectionProgress] = [:]
+    /// The practice's providers by name, once the EHR has answered (asked at start, and
+    /// again when a correction form opens without them).
+    private var providers: ProviderDirectory?
+    private var askingForProviders = false
 
     init(context: ConsoleContext) {
         self.context = context
@@ -146,6 +150,7 @@ struct ReviewScreen {
 
     private func makePresentation() -> ReviewPresentation {
         var p = ReviewPresentation(identity: context.identity, now: context.now(), overdueMillis: context.overdueMillis)
+        p.providers = providers
         p.corrections = corrections.mapValues { "✎ " + $0.shortLabel }
         p.correctionDetails = corrections.mapValues(\.label)
         return p
@@ -195,11 +200,12 @@ struct ReviewScreen {
             }
         case .correcting(var form):
             let outcome = form.handle(key)
+            let search = searchSlots(&form)
             mode = .correcting(form)
             switch outcome {
             case .submitted: submitCorrection(form)
             case .cancelled: mode = .list
-            case .editing: break
+            case .editing: return Reaction.redraw.and(search)
             }
         case .list, .details, .changed:
             break
@@ -217,10 +223,16 @@ struct ReviewScreen {
 
     mutating func update(_ message: ReviewMessage) -> Reaction<ConsoleMessage> {
         switch message {
-        case .slotsFound(let bookingId, let result):
+        case .slotsFound(let bookingId, let providerRef, let result):
             guard case .correcting(var form) = mode, form.bookingId == bookingId else { return .none }
-            form.slotsArrived(result, presentation: makePresentation())
+            form.slotsArrived(result, providerRef: providerRef, presentation: makePresentation())
             mode = .correcting(form)
+            return .redraw
+        case .providersFound(let result):
+            askingForProviders = false
+            guard case .success(let directory) = result else { return .none }  // asked again with the next form
+            providers = directory
+            reloadRows()
             return .redraw
         case .appointmentRead(let bookingId, .success(let current)):
             guard case .list = mode, let item = table.selectedRow, item.id == bookingId else { return .none }
@@ -368,7 +380,7 @@ struct ReviewScreen {
         }
         if case .changed(let changed) = mode {
             return openCorrectionForm(CorrectionForm(booking: changed.bookingAsItIsNow, slotsAvailable: context.ehr != nil,
-                                                     against: changed.current))
+                                                     presentation: makePresentation(), against: changed.current))
         }
         guard let item = table.selectedRow else { return .none }
         if corrections[item.id]?.needsNewDecision == true { return rereadAppointment(item) }
@@ -376,21 +388,43 @@ struct ReviewScreen {
             notices.append((ReviewDetails.alreadyDecided(decision, presentation: makePresentation()), .error))
             return .redraw
         }
-        return openCorrectionForm(CorrectionForm(booking: item.booking, slotsAvailable: context.ehr != nil))
+        return openCorrectionForm(CorrectionForm(booking: item.booking, slotsAvailable: context.ehr != nil, presentation: makePresentation()))
     }
 
     private mutating func openCorrectionForm(_ form: CorrectionForm) -> Reaction<ConsoleMessage> {
+        var form = form
+        let search = searchSlots(&form)
         mode = .correcting(form)
-        guard let ehr = context.ehr, let provider = form.booking.providerRef else { return .redraw }
+        return Reaction.redraw.and(search).and(askForProviders())
+    }
+
+    /// The live free-slot search for the provider the form wants, when its picker does
+    /// not show theirs yet: from the day before the booked start (or now) on.
+    private func searchSlots(_ form: inout CorrectionForm) -> Reaction<ConsoleMessage> {
+        guard let ehr = context.ehr, form.needsSlots, let provider = form.loadSlots() else { return .none }
         let bookingId = form.bookingId
         let from = max(context.now(), form.booking.startAt - 86_400_000)
-        return Reaction.redraw.and(.run {
+        return .run {
             do {
-                return .review(.slotsFound(bookingId: bookingId, .success(try await ehr.freeSlots(providerRef: provider, from: from))))
+                return .review(.slotsFound(bookingId: bookingId, providerRef: provider,
+                                           .success(try await ehr.freeSlots(providerRef: provider, from: from))))
             } catch {
-                return .review(.slotsFound(bookingId: bookingId, .failure(EHRFailure(text: "\(error)"))))
+                return .review(.slotsFound(bookingId: bookingId, providerRef: provider, .failure(EHRFailure(text: "\(error)"))))
             }
-        })
+        }
+    }
+
+    /// Reads the practice's providers from the EHR, unless known or already being read.
+    mutating func askForProviders() -> Reaction<ConsoleMessage> {
+        guard let ehr = context.ehr, providers == nil, !askingForProviders else { return .none }
+        askingForProviders = true
+        return .run {
+            do {
+                return .review(.providersFound(.success(try await ehr.providerDirectory())))
+            } catch {
+                return .review(.providersFound(.failure(EHRFailure(text: "\(error)"))))
+            }
+        }
     }
 
     /// After a 412 nothing is retried blindly: read the appointment as it is now and
@@ -541,7 +575,8 @@ struct ReviewScreen {
 
 /// Results of background work the Review screen started.
 public enum ReviewMessage: Sendable {
-    case slotsFound(bookingId: String, Result<[FreeSlot], EHRFailure>)
+    case slotsFound(bookingId: String, providerRef: String, Result<[FreeSlot], EHRFailure>)
+    case providersFound(Result<ProviderDirectory, EHRFailure>)
     case appointmentRead(bookingId: String, Result<AppointmentNow, EHRFailure>)
     /// The list's total for this filter, counted in the background (nil: the count failed).
     case totalCounted(ReviewFilter, Int?)

@@ -2,23 +2,6 @@ import Foundation
 import SwitchboardCore
 import SwitchboardEHR
 
-/// What an outbox item asks the EHR to do, as stored in `outbox_item.request`: the method,
-/// the URL relative to the FHIR base (or `mllp://host:port`), the headers that make a retry
-/// safe (`If-None-Exist`, `If-Match`, `Idempotency-Key`; never `Authorization`), and the
-/// body: FHIR JSON, or the HL7 v2 message.
-struct OutboxRequest: Codable, Sendable {
-    var method: String
-    var url: String
-    var headers: [String: String]
-    var body: String
-
-    var json: String { JSONText.encode(self) }
-
-    static func decode(_ text: String) -> OutboxRequest? {
-        try? JSONDecoder().decode(OutboxRequest.self, from: Data(text.utf8))
-    }
-}
-
 /// How one try at an outbox item went.
 enum Delivery: Sendable {
     /// `appointment` is the EHR's reference and version for appointment writes.

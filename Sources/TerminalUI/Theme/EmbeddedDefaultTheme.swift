@@ -39,6 +39,7 @@ surface = "#262626"
 "detail.value" = { fg = "fg" }
 "dialog" = { fg = "fg", bg = "surface" }
 "dialog.title" = { fg = "accent", modifiers = ["bold"] }
+"dialog.summary" = { fg = "muted" }
 "dialog.button" = { fg = "fg" }
 "dialog.button.focused" = { fg = "accent", modifiers = ["reverse", "bold"] }
 "form.field" = { fg = "fg", modifiers = ["underline"] }

@@ -16,14 +16,17 @@ public struct Form: Sendable {
     }
 
     public var title: String
+    /// Lines above the fields saying what the form is about (dim).
+    public var summary: [String]
     public var fields: [FormField]
     /// The focused field's index.
     public private(set) var focus = 0
     /// A validation message shown under the fields.
     public var message: String?
 
-    public init(title: String, fields: [FormField]) {
+    public init(title: String, summary: [String] = [], fields: [FormField]) {
         self.title = title
+        self.summary = summary
         self.fields = fields
     }
 
@@ -49,13 +52,17 @@ public struct Form: Sendable {
     }
 
     public func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
-        let height = min(rect.height, fields.count + 4)
+        let top = summary.isEmpty ? 0 : summary.count + 1
+        let height = min(rect.height, top + fields.count + 4)
         let box = rect.centered(width: min(rect.width, 60), height: height)
         grid.box(box, style: theme.style("dialog"), title: title, titleStyle: theme.style("dialog.title"))
         let labelWidth = min(box.width / 3, fields.map { TerminalText.width($0.label) }.max() ?? 0)
         let inner = box.inset(dx: 2, dy: 1)
-        for (index, field) in fields.prefix(max(0, inner.height - 1)).enumerated() {
-            let row = inner.row(index)
+        for (index, line) in summary.prefix(max(0, inner.height - 1)).enumerated() {
+            grid.write(line, in: inner.row(index), style: theme.style("dialog.summary"))
+        }
+        for (index, field) in fields.prefix(max(0, inner.height - 1 - top)).enumerated() {
+            let row = inner.row(top + index)
             grid.write(field.label, in: Rect(x: row.x, y: row.y, width: labelWidth, height: 1), style: theme.style("dialog"))
             let valueRect = Rect(x: row.x + labelWidth + 2, y: row.y, width: row.width - labelWidth - 2, height: 1)
             let style = theme.style(index == focus ? "form.field.focused" : "form.field")

@@ -1,0 +1,40 @@
+import SwitchboardEHR
+
+/// The practice's providers, read once from the EHR: a booking row holds only a FHIR
+/// reference (`Practitioner/pr-5`), which means nothing to an office manager.
+public struct ProviderDirectory: Sendable, Equatable {
+    struct Provider: Sendable, Equatable {
+        /// `Practitioner/pr-5`
+        var ref: String
+        /// `Dr. Fatima Al-Sayed`, for the form and details.
+        var name: String
+        /// `Dr. Al-Sayed`, for a table column.
+        var shortName: String
+    }
+
+    /// Sorted by family name, as a practice's own staff list is.
+    let providers: [Provider]
+    private let byRef: [String: Provider]
+
+    init(_ providers: [Provider]) {
+        self.providers = providers
+        byRef = Dictionary(providers.map { ($0.ref, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Active practitioners with an id; one without a name keeps its id as its name.
+    init(practitioners: [Practitioner]) {
+        let listed = practitioners.compactMap { p -> (family: String, Provider)? in
+            guard let id = p.id, p.active != false else { return nil }
+            let name = p.name?.first
+            let title = name?.prefix?.joined(separator: " ") ?? ""
+            func titled(_ text: String) -> String { title.isEmpty || text.hasPrefix(title) ? text : "\(title) \(text)" }
+            let full = name?.displayName ?? ""
+            let shown = full.isEmpty ? id : titled(full)
+            let family = name?.family ?? shown
+            return (family, Provider(ref: "Practitioner/\(id)", name: shown, shortName: name?.family.map(titled) ?? shown))
+        }
+        self.init(listed.sorted { ($0.family.lowercased(), $0.1.ref) < ($1.family.lowercased(), $1.1.ref) }.map(\.1))
+    }
+
+    func provider(_ ref: String?) -> Provider? { ref.flatMap { byRef[$0] } }
+}
