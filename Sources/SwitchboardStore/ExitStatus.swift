@@ -3,6 +3,8 @@ public enum ExitStatus {
     public static let usage: Int32 = 64
     public static let dataError: Int32 = 65
     public static let noInput: Int32 = 66
+    /// A service (the EHR) did not answer.
+    public static let unavailable: Int32 = 69
     public static let software: Int32 = 70
     public static let cannotCreate: Int32 = 73
     public static let temporaryFailure: Int32 = 75

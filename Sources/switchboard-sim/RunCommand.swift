@@ -193,8 +193,11 @@ extension Simulator {
                                      sandboxDatabase: directory.appendingPathComponent("ehr-sandbox.sqlite").path,
                                      fhirBaseURL: endpoints.fhirBaseURL, tokenURL: endpoints.tokenURL, mllpPort: endpoints.mllpPort,
                                      controlURL: endpoints.controlURL, eventsURL: server.url, ndjson: ndjson, transport: config.transport)
-            do { try file.write(to: directory) } catch {
-                throw fail("cannot write \(SimulatorFile.url(in: directory).path): \(error.localizedDescription)", status: ExitStatus.cannotCreate)
+            do {
+                try file.writeConsoleConfig(to: directory, clientID: endpoints.clientID, secretFile: secretFile)
+                try file.write(to: directory)
+            } catch {
+                throw fail("cannot write in \(directory.path): \(error.localizedDescription)", status: ExitStatus.cannotCreate)
             }
             FileHandle.standardOutput.write(Data("""
                 switchboard-sim \(agentID) on \(directory.path)
@@ -207,6 +210,7 @@ extension Simulator {
                   event stream     \(server.url)\(ndjson.map { "\n  NDJSON events    \($0)" } ?? "")
                   go-live window   \(iso8601(goLive.startsAt)) to \(iso8601(goLive.endsAt))
                   calls            \(config.callsPerMinute)/min, at most \(config.concurrency) at once, \(config.transport.rawValue)\(calls.map { ", \($0) in all" } ?? "")
+                  console          switchboard --config \(SimulatorFile.consoleConfigURL(in: directory).path)
                 Ctrl-C stops.
 
                 """.utf8))

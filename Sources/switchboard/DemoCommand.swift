@@ -76,6 +76,7 @@ struct SimulatorChild {
                 let tail = (try? String(contentsOfFile: directory + "/simulator.log", encoding: .utf8))?.split(separator: "\n").suffix(3).joined(separator: " / ") ?? ""
                 throw failure("the simulator stopped while starting: \(tail)", status: ExitStatus.software)
             }
+            // simulator.json comes last, after the console config.
             if FileManager.default.fileExists(atPath: directory + "/simulator.json"),
                FileManager.default.fileExists(atPath: directory + "/audit.sqlite") { return child }
             usleep(100_000)
@@ -92,32 +93,15 @@ struct SimulatorChild {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
-    /// Databases, event stream and EHR (with a client secret file) from simulator.json and sandbox.json.
+    /// Databases, event stream and EHR (with its OAuth client) from the console config the
+    /// simulator writes for itself.
     func consoleConfiguration() throws -> ConsoleConfiguration {
-        let simulator = try Self.json(directory + "/simulator.json")
-        let sandbox = try Self.json(directory + "/sandbox.json")
-        var c = ConsoleConfiguration()
-        c.auditPath = simulator["audit_db"] as? String ?? directory + "/audit.sqlite"
-        c.outboxPath = simulator["outbox_db"] as? String ?? directory + "/outbox.sqlite"
-        c.events = simulator["events_url"] as? String
-        c.ehrBaseURL = simulator["fhir_base_url"] as? String
-        c.ehrTokenURL = simulator["token_url"] as? String
-        c.ehrClientID = sandbox["clientID"] as? String
-        if let secret = sandbox["clientSecret"] as? String {
-            // The console reads secrets from a file only readable by its owner.
-            let path = directory + "/ehr-client-secret"
-            FileManager.default.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
-            c.ehrSecretFile = path
+        let path = directory + "/switchboard.toml"
+        do {
+            return try ConsoleConfiguration.load(path: path).0
+        } catch {
+            throw Self.failure("\(path): \(error); is the simulator running?", status: ExitStatus.dataError)
         }
-        return c
-    }
-
-    private static func json(_ path: String) throws -> [String: Any] {
-        guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw failure("\(path): missing or not JSON; is the simulator running?", status: ExitStatus.dataError)
-        }
-        return object
     }
 
     private static func failure(_ text: String, status: Int32) -> ExitCode {

@@ -15,7 +15,7 @@ extension Switchboard {
             already decided is refused with who decided and when (exit status 1); a role or read-only \
             console that may not decide exits with 77.
             """,
-            subcommands: [List.self, Approve.self, Correct.self])
+            subcommands: [List.self, Approve.self, Correct.self, Again.self])
     }
 }
 
@@ -157,45 +157,15 @@ extension Switchboard.Review {
         @Argument(help: "The booking id.")
         var id: String
 
-        @Option(help: ArgumentHelp("Why: \(CorrectionCategory.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "category"))
-        var category: String
-
-        @Option(help: "A note for the record.")
-        var note: String?
-
-        @Option(help: ArgumentHelp("New start, ISO 8601 (2026-11-26T15:00:00Z).", valueName: "time"))
-        var start: String?
-
-        @Option(help: ArgumentHelp("New end, ISO 8601; by default the start plus the booking's length.", valueName: "time"))
-        var end: String?
-
-        @Option(help: ArgumentHelp("The free slot to move to (Slot/…).", valueName: "ref"))
-        var slot: String?
-
-        @Option(help: ArgumentHelp("A different provider (Practitioner/…).", valueName: "ref"))
-        var provider: String?
-
-        @Option(help: ArgumentHelp("A different appointment type code.", valueName: "code"))
-        var type: String?
-
-        @Flag(help: "The booking should not exist: cancel the appointment.")
-        var cancel = false
+        @OptionGroup var change: CorrectionOptions
 
         func validate() throws {
-            guard CorrectionCategory(rawValue: category) != nil else {
-                throw ValidationError("Unknown --category \(category); one of: \(CorrectionCategory.allCases.map(\.rawValue).joined(separator: ", ")).")
-            }
-            for (flag, value) in [("--start", start), ("--end", end)] where value.map(parseISO8601) == .some(nil) {
-                throw ValidationError("\(flag) must be an ISO 8601 time with a zone, like 2026-11-26T15:00:00Z.")
-            }
+            if change.category == nil { throw ValidationError("Say why with --category (\(CorrectionCategory.choices)).") }
         }
 
         func run() throws {
             let (actions, _) = try options.actions(.readWrite)
-            let correction = Correction(
-                bookingId: id, category: CorrectionCategory(rawValue: category)!, note: note,
-                newStart: start.flatMap(parseISO8601), newEnd: end.flatMap(parseISO8601), newSlotRef: slot,
-                newProviderRef: provider, newAppointmentType: type, cancel: cancel)
+            let correction = try change.correction(of: id)
             let outcome: ReviewOutcome
             do {
                 outcome = try storeCall { try actions.correct(correction, now: Clock.nowMillis()) }
@@ -206,7 +176,7 @@ extension Switchboard.Review {
             switch outcome {
             case .recorded:
                 let queued = try storeCall { try actions.correctionStatus(bookingId: id) }
-                print("\(id): corrected (\(category)); EHR change \(queued.map { "\($0.id) " + CorrectionProgress($0).label } ?? "not queued")")
+                print("\(id): corrected (\(correction.category.rawValue)); EHR change \(queued.map { "\($0.id) " + CorrectionProgress($0).label } ?? "not queued")")
             case .alreadyDecided(let first):
                 complain("\(id): \(whoDecided(first))")
                 throw ExitCode.failure
@@ -219,6 +189,164 @@ extension Switchboard.Review {
             }
         }
     }
+}
+
+extension Switchboard.Review {
+    struct Again: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decide again on a booking whose correction the EHR refused (412).",
+            discussion: """
+            Someone changed the appointment after the agent booked it, so the EHR refused the \
+            correction; it is never retried as it was. This reads the appointment as the EHR has it \
+            now (the EHR must be configured: --ehr, or ehr in the config) and prints what changed. \
+            Then decide: --keep-ehr keeps the EHR's version and drops the correction, or --category \
+            with the changes corrects the appointment as it is now (If-Match on its new version).
+            """)
+
+        @OptionGroup var options: ReviewOptions
+
+        @Argument(help: "The booking id.")
+        var id: String
+
+        @Option(help: ArgumentHelp("The EHR's FHIR base URL (overrides ehr in the config).", valueName: "url"))
+        var ehr: String?
+
+        @Flag(help: "The appointment as it is now in the EHR is right: drop the refused correction.")
+        var keepEHR = false
+
+        @OptionGroup var change: CorrectionOptions
+
+        func validate() throws {
+            if keepEHR && !change.isEmpty { throw ValidationError("Either --keep-ehr or a new correction, not both.") }
+        }
+
+        func run() throws {
+            let (actions, settings) = try options.actions(.readWrite)
+            var site = settings
+            if let ehr { site.ehrBaseURL = ehr }
+            guard let booking = try storeCall({ try actions.audit.booking(id: id) }) else {
+                complain("\(id): no such booking")
+                throw ExitCode.failure
+            }
+            guard try storeCall({ try actions.refusedCorrection(bookingId: id) }) != nil else {
+                complain("\(id): the EHR has not refused a correction of it, so there is nothing to decide again")
+                throw ExitCode.failure
+            }
+            guard let lookup = EHRLookup(configuration: site) else {
+                complain("switchboard: deciding again needs the appointment as the EHR has it now: give --ehr URL, or ehr in the config")
+                throw ExitCode(ExitStatus.usage)
+            }
+            let current: AppointmentNow
+            do {
+                current = try waitFor { try await lookup.appointment(booking.appointmentRef) }
+            } catch {
+                complain("switchboard: could not read \(booking.appointmentRef) from the EHR: \(error)")
+                throw ExitCode(ExitStatus.unavailable)
+            }
+            let now = Clock.nowMillis()
+            print("\(booking.appointmentRef) changed in the EHR since the agent booked it:")
+            for line in try storeCall({ try actions.describeChanges(bookingId: id, current: current, now: now) }) {
+                print("  " + TerminalText.sanitize(line))
+            }
+            guard keepEHR || !change.isEmpty else {
+                print("Decide with --keep-ehr, or correct the appointment as it is now with --category and the changes.")
+                return
+            }
+            let choice: SecondDecision = keepEHR ? .keepEHR : .reapply(try change.correction(of: id))
+            let outcome: ReviewOutcome
+            do {
+                outcome = try storeCall { try actions.decideAgain(bookingId: id, current: current, choice: choice, now: now) }
+            } catch let error as CorrectionError {
+                complain("switchboard: \(error)")
+                throw ExitCode(ExitStatus.dataError)
+            }
+            switch outcome {
+            case .recorded:
+                print(keepEHR ? "\(id): kept the EHR's version \(current.version); the correction is dropped"
+                              : "\(id): correction queued again against version \(current.version)")
+            case .alreadyDecided(let first):
+                complain("\(id): \(whoDecided(first))")
+                throw ExitCode.failure
+            case .noSuchBooking:
+                complain("\(id): no such booking")
+                throw ExitCode.failure
+            case .notAllowed(let refusal):
+                complain("switchboard: not allowed: \(refusal)")
+                throw ExitCode(ExitStatus.noPermission)
+            }
+        }
+    }
+}
+
+/// Runs async work to its end from a synchronous command (the EHR client is async; the
+/// command line is not). The work runs on the concurrency pool, never this thread.
+func waitFor<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var result: Result<T, any Error>?
+    Task.detached {
+        do { result = .success(try await work()) } catch { result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try result!.get()
+}
+
+/// What a correction changes, shared by `review correct` and `review again`.
+struct CorrectionOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Why: \(CorrectionCategory.choices).", valueName: "category"))
+    var category: String?
+
+    @Option(help: "A note for the record.")
+    var note: String?
+
+    @Option(help: ArgumentHelp("New start, ISO 8601 (2026-11-26T15:00:00Z).", valueName: "time"))
+    var start: String?
+
+    @Option(help: ArgumentHelp("New end, ISO 8601; by default the start plus the booking's length.", valueName: "time"))
+    var end: String?
+
+    @Option(help: ArgumentHelp("The free slot to move to (Slot/…); give its --start too.", valueName: "ref"))
+    var slot: String?
+
+    @Option(help: ArgumentHelp("A different provider (Practitioner/…).", valueName: "ref"))
+    var provider: String?
+
+    @Option(help: ArgumentHelp("A different appointment type code.", valueName: "code"))
+    var type: String?
+
+    @Flag(help: "The booking should not exist: cancel the appointment.")
+    var cancel = false
+
+    /// Nothing about a correction was given.
+    var isEmpty: Bool {
+        category == nil && note == nil && start == nil && end == nil && slot == nil && provider == nil && type == nil && !cancel
+    }
+
+    func validate() throws {
+        if let category, CorrectionCategory(rawValue: category) == nil {
+            throw ValidationError("Unknown --category \(category); one of: \(CorrectionCategory.choices).")
+        }
+        for (flag, value) in [("--start", start), ("--end", end)] where value.map(parseISO8601) == .some(nil) {
+            throw ValidationError("\(flag) must be an ISO 8601 time with a zone, like 2026-11-26T15:00:00Z.")
+        }
+        // The decision records the new time; a slot alone would record the old one.
+        if slot != nil && start == nil {
+            throw ValidationError("--slot needs the slot's --start (and --end if it is not the booking's length).")
+        }
+    }
+
+    func correction(of id: String) throws -> Correction {
+        guard let category = category.flatMap(CorrectionCategory.init(rawValue:)) else {
+            throw ValidationError("Say why with --category (\(CorrectionCategory.choices)).")
+        }
+        return Correction(bookingId: id, category: category, note: note, newStart: start.flatMap(parseISO8601),
+                          newEnd: end.flatMap(parseISO8601), newSlotRef: slot, newProviderRef: provider,
+                          newAppointmentType: type, cancel: cancel)
+    }
+}
+
+extension CorrectionCategory {
+    static var choices: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }
 
 /// One line of `review list --json`. Every key is always present (null when empty), so

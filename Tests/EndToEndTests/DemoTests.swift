@@ -127,7 +127,7 @@ struct DemoTests {
         let id = try await demo.openCorrection()
         _ = try await demo.chooseSecondSlot()
 
-        try demo.setFaults(#"{"versionConflictRate":1.0}"#)
+        try E2E.setFaults(dir: demo.dir, #"{"versionConflictRate":1.0}"#)
 
         try await demo.submit(id)
         try await demo.tmux.filter(id)
@@ -151,7 +151,7 @@ struct DemoTests {
 
         // Deciding again: `c` on the row re-reads the appointment and shows what changed;
         // `c` there corrects the appointment as it is now, and that goes out.
-        try demo.setFaults(#"{"versionConflictRate":0}"#)
+        try E2E.setFaults(dir: demo.dir, #"{"versionConflictRate":0}"#)
         #expect(try demo.tmux.reverseVideoLines() == [2], "the one row left by the filter is selected")
         try demo.tmux.send("c")
         try await demo.tmux.waitFor("changed in the EHR since the agent booked it", "Nothing was retried.", timeout: 15)
@@ -330,14 +330,6 @@ final class Demo: @unchecked Sendable {
     func requestedStart(_ itemId: String) throws -> Int64? {
         let text = try E2E.value(outbox, "SELECT json_extract(json_extract(request, '$.body'), '$.start') FROM outbox_item WHERE id = '\(itemId)'")
         return ISO8601DateFormatter().date(from: text).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
-    }
-
-    /// Sets the sandbox EHR's fault injection (its control endpoint).
-    func setFaults(_ json: String) throws {
-        let controlURL = try #require(simulator["control_url"] as? String)
-        let answer = try run("/usr/bin/curl", ["-sS", "-m", "5", "-X", "POST", "-H", "Content-Type: application/json", "-d", json, controlURL + "/faults"],
-                             timeout: 10)
-        try #require(answer.status == 0 && answer.stdout.contains(#""faults""#), "faults \(json): \(answer.stdout) \(answer.stderr)")
     }
 
     /// The sandbox EHR holds the booking's appointment at `start` (the corrected slot).

@@ -55,6 +55,16 @@ enum E2E {
             """).map { $0.joined(separator: "|") }
     }
 
+    /// Sets the fault injection of the EHR sandbox of the simulator running on `dir`
+    /// (its control endpoint, from simulator.json).
+    static func setFaults(dir: String, _ json: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/simulator.json"))
+        let control = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["control_url"] as? String)
+        let answer = try run("/usr/bin/curl", ["-sS", "-m", "5", "-X", "POST", "-H", "Content-Type: application/json", "-d", json, control + "/faults"],
+                             timeout: 10)
+        try #require(answer.status == 0 && answer.stdout.contains(#""faults""#), "faults \(json): \(answer.stdout) \(answer.stderr)")
+    }
+
     /// Polls `condition` (not the screen) until it holds; false on timeout.
     static func eventually(timeout: TimeInterval, every milliseconds: UInt64 = 100, _ condition: () throws -> Bool) async rethrows -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

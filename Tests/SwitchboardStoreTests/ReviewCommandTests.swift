@@ -114,6 +114,12 @@ import Testing
 
         let badCategory = try Self.review(db, ["correct", ids[1], "--category", "wrong_colour", "--cancel"])
         #expect(badCategory.status == 64 && badCategory.stderr.contains("should_not_exist"))
+        let noReason = try Self.review(db, ["correct", ids[1], "--cancel"])
+        #expect(noReason.status == 64 && noReason.stderr.contains("--category"))
+        // A slot alone would record the old time in the decision.
+        let slotWithoutTime = try Self.review(db, ["correct", ids[1], "--category", "wrong_time", "--slot", "Slot/s-1"])
+        #expect(slotWithoutTime.status == 64 && slotWithoutTime.stderr.contains("--start"))
+        #expect(try db.audit.decision(bookingId: ids[1]) == nil)
     }
 
     @Test func themesListsTheBuiltInThemesAndChecksOne() throws {

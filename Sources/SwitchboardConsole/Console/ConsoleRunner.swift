@@ -46,21 +46,18 @@ public enum ConsoleRunner {
         } catch {
             throw ConsoleStartFailure(description: "\(auditPath): \(error)", exitStatus: ExitStatus.dataError)
         }
-        let fhir = configuration.ehrBaseURL.map { base in
-            FHIRClient(baseURL: base, http: sharedHTTP, auth: tokenSource(configuration, http: sharedHTTP), timeout: .seconds(10))
-        }
         let context = ConsoleContext(
             audit: audit, identity: identity,
             actions: ReviewActions(audit: audit, outbox: outbox, operator: identity, undoSeconds: configuration.undoSeconds),
             clock: clock, overdueMillis: Int64(configuration.overdueMinutes) * 60_000,
-            ehr: fhir.map(EHRLookup.init), now: now)
+            ehr: EHRLookup(configuration: configuration, http: sharedHTTP), now: now)
         let (theme, themeWarnings) = ThemeCatalog.standard(appName: "switchboard", environment: environment).resolve(configuration.theme)
         return Console(context: context, theme: theme, remapping: configuration.keys,
                        warnings: warnings + themeWarnings.map(\.description), idleLockMinutes: configuration.idleLockMinutes)
     }
 
     /// One HTTP client (one libcurl multi loop) for the EHR and the event stream.
-    static let sharedHTTP = HTTPClient()
+    public static let sharedHTTP = HTTPClient()
 
     /// Runs the console in the terminal until the operator quits.
     public static func run(configuration: ConsoleConfiguration, warnings: [String],
@@ -89,12 +86,6 @@ public enum ConsoleRunner {
         defer { follower?.cancel() }
 
         loop.run()
-    }
-
-    /// OAuth 2.0 client credentials when the config names a token URL, client and secret file.
-    static func tokenSource(_ c: ConsoleConfiguration, http: HTTPClient) -> (any AccessTokenSource)? {
-        guard let tokenURL = c.ehrTokenURL, let client = c.ehrClientID, let secretFile = c.ehrSecretFile else { return nil }
-        return OAuthClientCredentials(tokenURL: tokenURL, clientID: client, secretFile: secretFile, http: http)
     }
 
     /// An SSE URL or an NDJSON file to follow.

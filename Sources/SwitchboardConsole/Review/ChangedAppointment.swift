@@ -23,23 +23,30 @@ struct ChangedAppointment {
         now.appointmentType = current.appointmentType ?? b.appointmentType
         bookingAsItIsNow = now
 
-        func time(_ t: UnixMillis?) -> String { t.map(p.timestamp) ?? "—" }
-        func row(_ label: String, _ then: String, _ now: String) -> DetailPane.Item {
-            .field(label, then == now ? "\(now)  (unchanged)" : "\(then)  →  \(now)   CHANGED")
-        }
         pane = DetailPane(items: [
             .heading("\(b.appointmentRef) changed in the EHR since the agent booked it"),
             .text("The EHR refused the correction (HTTP 412: version mismatch). Nothing was retried."),
             .blank,
-            row("Version", b.appointmentVersion ?? "?", current.version),
-            row("Status", b.kind == .cancel ? "cancelled" : "booked", current.status),
-            row("Start", time(b.startAt), time(current.start)),
-            row("End", time(b.endAt), time(current.end)),
-            row("Provider", p.provider(b.providerRef), p.provider(current.providerRef)),
-            row("Type", b.appointmentType ?? "—", current.appointmentType ?? "—"),
+        ] + Self.differences(booking: b, current: current, presentation: p).map { row in
+            .field(row.label, row.then == row.now ? "\(row.now)  (unchanged)" : "\(row.then)  →  \(row.now)   CHANGED")
+        } + [
             .blank,
             .text("a: keep the EHR as it is now (drop the correction)   c: correct the appointment as it is now   esc: back"),
         ])
+    }
+
+    /// The appointment field by field: as the agent booked it, and as the EHR has it now.
+    static func differences(booking b: Booking, current: AppointmentNow, presentation p: ReviewPresentation)
+        -> [(label: String, then: String, now: String)] {
+        func time(_ t: UnixMillis?) -> String { t.map(p.timestamp) ?? "—" }
+        return [
+            ("Version", b.appointmentVersion ?? "?", current.version),
+            ("Status", b.kind == .cancel ? "cancelled" : "booked", current.status),
+            ("Start", time(b.startAt), time(current.start)),
+            ("End", time(b.endAt), time(current.end)),
+            ("Provider", p.provider(b.providerRef), p.provider(current.providerRef)),
+            ("Type", b.appointmentType ?? "—", current.appointmentType ?? "—"),
+        ]
     }
 
     /// For deciding again from the correction form, where only the version matters.

@@ -43,7 +43,7 @@ extension ReviewActions {
         guard let decision = try audit.decision(bookingId: bookingId) else {
             return .notAllowed("\(bookingId) has no decision yet; approve or correct it first.")
         }
-        guard let refused = try correctionStatus(bookingId: bookingId), CorrectionProgress(refused).needsNewDecision else {
+        guard let refused = try refusedCorrection(bookingId: bookingId) else {
             return .notAllowed("\(bookingId): the EHR has not refused a correction, so there is nothing to decide again.")
         }
         let actor = "operator:\(`operator`.user)"
@@ -75,5 +75,23 @@ extension ReviewActions {
                                          "refused_item": refused.id]))])
         }
         return .recorded(decision)
+    }
+}
+
+extension ReviewActions {
+    /// The booking's correction the EHR refused (412), waiting for a new decision; nil if
+    /// there is none.
+    public func refusedCorrection(bookingId: String) throws -> OutboxItem? {
+        try correctionStatus(bookingId: bookingId).flatMap { CorrectionProgress($0).needsNewDecision ? $0 : nil }
+    }
+
+    /// What changed in the EHR since the agent's write, one line per field, for deciding
+    /// again without the screen (`switchboard review again`).
+    public func describeChanges(bookingId: String, current: AppointmentNow, now: UnixMillis) throws -> [String] {
+        guard let booking = try audit.booking(id: bookingId) else { return [] }
+        let p = ReviewPresentation(identity: `operator`, now: now, overdueMillis: .max)
+        return ChangedAppointment.differences(booking: booking, current: current, presentation: p).map { row in
+            row.then == row.now ? "\(row.label): \(row.now) (unchanged)" : "\(row.label): \(row.then) → \(row.now) CHANGED"
+        }
     }
 }

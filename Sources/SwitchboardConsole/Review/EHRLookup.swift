@@ -1,5 +1,6 @@
 import SwitchboardCore
 import SwitchboardEHR
+import SwitchboardHTTP
 
 /// A free slot offered in the correction form.
 public struct FreeSlot: Sendable, Equatable {
@@ -12,8 +13,20 @@ public struct FreeSlot: Sendable, Equatable {
 /// free slots for the correction form (`Slot?schedule&start&status=free` via the
 /// provider's schedule), and an appointment as it is now, after the EHR refused a
 /// correction with 412.
-struct EHRLookup: Sendable {
+public struct EHRLookup: Sendable {
     let fhir: FHIRClient
+
+    init(fhir: FHIRClient) { self.fhir = fhir }
+
+    /// The configured EHR (base URL, and OAuth client credentials if any), or nil.
+    public init?(configuration c: ConsoleConfiguration, http: HTTPClient = ConsoleRunner.sharedHTTP) {
+        guard let base = c.ehrBaseURL else { return nil }
+        var auth: (any AccessTokenSource)?
+        if let tokenURL = c.ehrTokenURL, let client = c.ehrClientID, let secretFile = c.ehrSecretFile {
+            auth = OAuthClientCredentials(tokenURL: tokenURL, clientID: client, secretFile: secretFile, http: http)
+        }
+        fhir = FHIRClient(baseURL: base, http: http, auth: auth, timeout: .seconds(10))
+    }
 
     func providerDirectory() async throws(FHIRError) -> ProviderDirectory {
         ProviderDirectory(practitioners: try await fhir.practitioners().value)
@@ -31,7 +44,7 @@ struct EHRLookup: Sendable {
         return Array(found.sorted { $0.start < $1.start }.prefix(limit))
     }
 
-    func appointment(_ ref: String) async throws(FHIRError) -> AppointmentNow {
+    public func appointment(_ ref: String) async throws(FHIRError) -> AppointmentNow {
         let id = String(ref.split(separator: "/").last ?? Substring(ref))
         let result = try await fhir.readAppointment(id: id)
         let a = result.value

@@ -57,6 +57,33 @@ public struct SimulatorFile: Codable, Sendable, Equatable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(self).write(to: Self.url(in: directory), options: .atomic)
     }
+
+    /// `DIR/switchboard.toml`: a console config for this simulator, so that
+    /// `switchboard --config DIR/switchboard.toml` (or `switchboard review … --config …`)
+    /// attaches with the EHR's OAuth client, as `switchboard demo` does.
+    public static func consoleConfigURL(in directory: URL) -> URL { directory.appendingPathComponent("switchboard.toml") }
+
+    public func writeConsoleConfig(to directory: URL, clientID: String, secretFile: String) throws {
+        func quoted(_ text: String) -> String {
+            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        let text = """
+            # The console on the simulator running on this directory (written by switchboard-sim run):
+            #   switchboard --config \(Self.consoleConfigURL(in: directory).path)
+            audit = \(quoted(auditDatabase))
+            outbox = \(quoted(outboxDatabase))
+            events = \(quoted(eventsURL))
+            go_live_start = \(quoted(goLiveStart))
+
+            [ehr]
+            base_url = \(quoted(fhirBaseURL))
+            token_url = \(quoted(tokenURL))
+            client_id = \(quoted(clientID))
+            secret_file = \(quoted(secretFile))
+
+            """
+        try Data(text.utf8).write(to: Self.consoleConfigURL(in: directory), options: .atomic)
+    }
 }
 
 /// `DIR/simulator.lock`, held (flock) for as long as a simulator runs on DIR. The kernel
