@@ -34,6 +34,22 @@ extension ContractStore {
         }
     }
 
+    /// Closes the connections now rather than when the last reference goes: the last
+    /// close checkpoints and removes the -wal and -shm files, so a process that exits right
+    /// after leaves one clean file (a reference still held on another thread would not).
+    public func close() throws(StoreError) {
+        do {
+            // Idle readers go first: they are read-only connections, and if one closed last
+            // it could not remove the WAL.
+            (database as? DatabasePool)?.releaseMemory()
+            try database.close()
+        } catch let error as DatabaseError {
+            throw DatabaseFile.translate(error, path: path, busyTimeoutMillis: busyTimeoutMillis)
+        } catch {
+            throw .failed(path: path, reason: "\(error)")
+        }
+    }
+
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try database.read(body)

@@ -28,10 +28,13 @@ public struct ReviewFilter: Sendable, Equatable {
     public var undecidedOnly: Bool
     /// Case-insensitive text to find in patient, provider, type or booking id.
     public var text: String?
+    /// Providers whose names (which the database does not hold) match `text`.
+    public var providerRefs: [String]
 
-    public init(bookedSince: UnixMillis? = nil, undecidedOnly: Bool = false, text: String? = nil) {
+    public init(bookedSince: UnixMillis? = nil, undecidedOnly: Bool = false, text: String? = nil, providerRefs: [String] = []) {
         self.bookedSince = bookedSince; self.undecidedOnly = undecidedOnly
         self.text = text?.isEmpty == true ? nil : text
+        self.providerRefs = providerRefs
     }
 }
 
@@ -79,11 +82,12 @@ extension AuditStore {
         if let text = filter.text {
             let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+            let named = filter.providerRefs.isEmpty ? "" : " OR b.provider_ref IN (\(filter.providerRefs.map { _ in "?" }.joined(separator: ", ")))"
             clauses.append("""
                 (b.patient_display LIKE ? ESCAPE '\\' OR b.provider_ref LIKE ? ESCAPE '\\'
-                 OR b.appointment_type LIKE ? ESCAPE '\\' OR b.booking_id LIKE ? ESCAPE '\\')
+                 OR b.appointment_type LIKE ? ESCAPE '\\' OR b.booking_id LIKE ? ESCAPE '\\'\(named))
                 """)
-            args += [pattern, pattern, pattern, pattern]
+            args += [pattern, pattern, pattern, pattern] + filter.providerRefs
         }
         return (clauses, args)
     }

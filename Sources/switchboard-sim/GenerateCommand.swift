@@ -66,6 +66,8 @@ extension Simulator {
                 let audit = try AuditStore(path: auditPath, mode: .create)
                 let outbox = try OutboxStore(path: outboxPath, mode: .create)
                 report = try HistoryGenerator(plan: plan).write(audit: audit, outbox: outbox)
+                try audit.close()
+                try outbox.close()
             } catch let error as StoreError {
                 throw fail("\(error)", status: error.exitStatus)
             }

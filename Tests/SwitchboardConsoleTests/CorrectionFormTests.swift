@@ -39,6 +39,9 @@ import Testing
         #expect(d.provider("Practitioner/np-9")?.name == "Nurse Practitioner Lee")
         #expect(d.provider("Practitioner/bare")?.name == "bare", "no name: the id stands in")
         #expect(d.provider("Practitioner/gone") == nil, "inactive providers are not offered")
+        #expect(d.refs(named: "al-sayed") == ["Practitioner/pr-5"])
+        #expect(d.refs(named: "OKONKWO") == ["Practitioner/pr-1"])
+        #expect(Set(d.refs(named: "dr.")) == ["Practitioner/pr-5", "Practitioner/pr-1"])
     }
 
     @Test func choosingAnotherProviderSearchesTheirSlotsAndDropsStaleAnswers() {

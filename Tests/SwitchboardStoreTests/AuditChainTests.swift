@@ -79,6 +79,10 @@ import Testing
         #expect(undecided.count == db.report.bookingsInWindow - db.report.decisions)
         let named = try db.audit.reviewQueue(ReviewFilter(text: "okafor"), limit: 10_000)
         #expect(!named.isEmpty && named.allSatisfy { $0.booking.providerRef?.contains("okafor") == true })
+        // Names the console knows and the database does not: "Amara" is Practitioner/dr-okafor.
+        let byName = try db.audit.reviewQueue(ReviewFilter(text: "Amara", providerRefs: ["Practitioner/dr-okafor"]), limit: 10_000)
+        #expect(Set(byName.map(\.id)).isSuperset(of: named.map(\.id)))
+        #expect(try db.audit.reviewCount(ReviewFilter(text: "Amara", providerRefs: ["Practitioner/dr-okafor"])) == byName.count)
     }
 
     @Test func auditPagesAreKeysetOnSeqWithFilters() throws {

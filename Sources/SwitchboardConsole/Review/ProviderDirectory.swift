@@ -1,3 +1,4 @@
+import Foundation
 import SwitchboardEHR
 
 /// The practice's providers, read once from the EHR: a booking row holds only a FHIR
@@ -37,4 +38,10 @@ public struct ProviderDirectory: Sendable, Equatable {
     }
 
     func provider(_ ref: String?) -> Provider? { ref.flatMap { byRef[$0] } }
+
+    /// Providers whose name contains `text`, ignoring case and accents ("hernandez"
+    /// finds Dr. Sofía Hernández), for the list filter.
+    func refs(named text: String) -> [String] {
+        providers.filter { $0.name.range(of: text, options: [.caseInsensitive, .diacriticInsensitive]) != nil }.map(\.ref)
+    }
 }

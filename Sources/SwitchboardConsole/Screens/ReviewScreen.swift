@@ -232,6 +232,8 @@ struct ReviewScreen {
             askingForProviders = false
             guard case .success(let directory) = result else { return .none }  // asked again with the next form
             providers = directory
+            // A filter typed before the names were known may now match some.
+            if let text = table.source.filter.text { table.source.filter.providerRefs = directory.refs(named: text) }
             reloadRows()
             return .redraw
         case .appointmentRead(let bookingId, .success(let current)):
@@ -275,6 +277,7 @@ struct ReviewScreen {
         guard wanted != table.source.filter.text else { return .none }
         let wasCounted = table.source.filter.text == nil
         table.source.filter.text = wanted
+        table.source.filter.providerRefs = wanted.flatMap { providers?.refs(named: $0) } ?? []
         if wanted == nil || wasCounted { table.source.knownTotal = nil }
         reloadRows()
         return recount(force: true)
