@@ -15,12 +15,6 @@ public enum ConsoleMessage: Sendable {
     case stream(EventStreamMessage)
 }
 
-/// The screens the `:` command line and Tab switch between. A later screen is one more
-/// case here and one more property on `Console`.
-enum ScreenName: String, CaseIterable {
-    case review
-}
-
 /// The console: one program in one loop. It owns the screens, the command line, the
 /// help overlay and transient messages; screens render into the cell grid.
 public struct Console: Program {
@@ -29,8 +23,8 @@ public struct Console: Program {
     private let context: ConsoleContext
     private let theme: Theme
     private var globalKeys: KeyMap<ConsoleAction>
-    private var screenKeys: [KeyMap<ConsoleAction>]
-    private var review: ReviewScreen
+    /// One per `ScreenName`, in its order; each keeps its state while another is shown.
+    private var screens: [any ConsoleScreen]
     private var current = ScreenName.review
     private var command: CommandPrompt?
     /// Earlier `:` commands, for Up/Down in the next one.
@@ -54,32 +48,37 @@ public struct Console: Program {
         idleLockSeconds = Double(max(1, idleLockMinutes)) * 60
         lastKeyAt = context.now()
         globalKeys = ConsoleKeys.global()
-        screenKeys = ReviewScreen.keyMaps(identity: context.identity)
+        screens = ScreenName.allCases.map { $0.makeScreen(context: context) }
         var problems = warnings
         if !remapping.isEmpty {
             problems += globalKeys.applyRemapping(remapping.filter { Self.globalActions.contains($0.key) }, file: "config.toml").map(\.description)
-            for index in screenKeys.indices {
-                let names = Set(screenKeys[index].bindings.map(\.action.rawValue))
-                problems += screenKeys[index].applyRemapping(remapping.filter { names.contains($0.key) }, file: "config.toml").map(\.description)
+            // An action bound on several screens (down, filter, …) is remapped on each, and
+            // its problems reported once.
+            var reported: Set<String> = []
+            for index in screens.indices {
+                for map in screens[index].keyMaps.indices {
+                    let names = Set(screens[index].keyMaps[map].bindings.map(\.action.rawValue))
+                    let found = screens[index].keyMaps[map].applyRemapping(remapping.filter { names.contains($0.key) }, file: "config.toml")
+                    problems += found.map(\.description).filter { reported.insert($0).inserted }
+                }
             }
             let known = Set(ConsoleAction.allCases.map(\.rawValue))
             problems += remapping.keys.filter { !known.contains($0) }.sorted().map { "config.toml: [keys] \($0): no such action" }
         }
-        review = ReviewScreen(context: context)
         for problem in problems.prefix(3) { toasts.show(problem, kind: .error) }
     }
 
     private static let globalActions = Set(ConsoleKeys.global().bindings.map(\.action.rawValue))
 
     public mutating func start() -> Reaction<ConsoleMessage> {
-        var reaction = Reaction<ConsoleMessage>.after(1, .tick).and(review.recount()).and(review.askForProviders())
+        var reaction = Reaction<ConsoleMessage>.after(1, .tick).and(screens[index].refresh())
         for toast in toasts.items { reaction = reaction.and(.after(Toasts.duration * 2, .toastExpired(toast.id))) }
         return reaction
     }
 
     public mutating func resize(to size: Size) {
         self.size = size
-        review.resize(bodyHeight: size.height - 3)
+        for index in screens.indices { screens[index].resize(bodyHeight: size.height - 3) }
     }
 
     // MARK: Keys
@@ -103,11 +102,11 @@ public struct Console: Program {
             return .redraw
         }
         if var prompt = command { return handleCommand(key, prompt: &prompt) }
-        if review.capturesKeys { return after(review.handleCaptured(key)) }
-        if review.handleDetailsScroll(key) { return .redraw }
+        if screens[index].capturesKeys { return after(screens[index].handleCaptured(key)) }
+        if screens[index].handleScroll(key) { return .redraw }
         if key == .ctrl("c") { return .quit }
         if let binding = globalKeys.binding(for: key) { return perform(binding) }
-        for map in screenKeys {
+        for map in screens[index].keyMaps {
             if let binding = map.binding(for: key) { return perform(binding) }
         }
         return .none
@@ -118,18 +117,18 @@ public struct Console: Program {
         switch binding.action {
         case .quit: return .quit
         case .help:
-            help = HelpOverlay(sections: ([globalKeys] + screenKeys).map(HelpSection.init))
+            help = HelpOverlay(sections: ([globalKeys] + screens[index].keyMaps).map(HelpSection.init))
             return .redraw
         case .command:
             command = CommandPrompt(prompt: ":", names: ScreenName.allCases.map(\.rawValue) + ["quit", "help"], history: commandHistory)
             return .redraw
         case .repaint: return .repaint
-        case .nextScreen, .previousScreen, .reviewScreen:
-            // One screen so far; Tab and its digit land on it rather than doing nothing.
-            current = .review
-            return .redraw
+        case .nextScreen, .previousScreen:
+            let all = ScreenName.allCases, step = binding.action == .nextScreen ? 1 : all.count - 1
+            return show(all[(index + step) % all.count])
         default:
-            return after(review.perform(binding.action))
+            if let screen = ScreenName.allCases.first(where: { $0.action == binding.action }) { return show(screen) }
+            return after(screens[index].perform(binding.action))
         }
     }
 
@@ -147,19 +146,28 @@ public struct Console: Program {
             let word = text.trimmingCharacters(in: .whitespaces).lowercased()
             if word == "q" || word == "quit" { return .quit }
             if word == "help" { return perform(globalKeys.binding(of: .help)!) }
-            if let screen = ScreenName(rawValue: word) {
-                current = screen
-                return .redraw
-            }
-            return notify("No such screen or command: \(word). Try :review, :help, :quit.", kind: .error)
+            if let screen = ScreenName(rawValue: word) { return show(screen) }
+            let names = ScreenName.allCases.map { ":" + $0.rawValue }.joined(separator: ", ")
+            return notify("No such screen or command: \(word). Try \(names), :help, :quit.", kind: .error)
         }
+    }
+
+    /// The screen on show, by its place in `ScreenName.allCases`.
+    private var index: Int { ScreenName.allCases.firstIndex(of: current)! }
+
+    /// Switches to `screen`, which re-reads what it shows (screens off screen do not
+    /// follow the databases: an idle console reads for one screen only).
+    private mutating func show(_ screen: ScreenName) -> Reaction<ConsoleMessage> {
+        guard screen != current else { return .redraw }
+        current = screen
+        return after(screens[index].refresh())
     }
 
     /// Shows the screen's notices as transient messages, each with its expiry timer.
     private mutating func after(_ reaction: Reaction<ConsoleMessage>) -> Reaction<ConsoleMessage> {
         var result = reaction.and(.redraw)
-        for notice in review.notices { result = result.and(notify(notice.text, kind: notice.kind)) }
-        review.notices.removeAll()
+        for notice in screens[index].notices { result = result.and(notify(notice.text, kind: notice.kind)) }
+        screens[index].notices.removeAll()
         return result
     }
 
@@ -173,22 +181,28 @@ public struct Console: Program {
     public mutating func update(_ message: ConsoleMessage) -> Reaction<ConsoleMessage> {
         switch message {
         case .databasesChanged:
-            review.reload()
-            return Reaction.redraw.and(review.recount())
+            return after(screens[index].refresh())
         case .tick:
             // Ages and the window clock move once a second; only changed cells are sent.
             if Double(context.now() - lastKeyAt) >= idleLockSeconds * 1000 { locked = true }
-            let recount = review.countDue ? review.recount() : .none
-            return Reaction.redraw.and(.after(1, .tick)).and(recount)
+            return Reaction.redraw.and(.after(1, .tick)).and(after(screens[index].tick()))
         case .toastExpired(let id):
             return toasts.expire(id) ? .redraw : .none
         case .review(let inner):
-            return after(review.update(inner))
+            return deliver(to: .review) { (screen: inout ReviewScreen) in screen.update(inner) }
         case .stream(let streamMessage):
             guard live.apply(streamMessage) else { return .redraw }
-            review.reload()
-            return Reaction.redraw.and(review.recount())
+            return after(screens[index].refresh())
         }
+    }
+
+    /// Background work's answer to the screen that asked, on screen or not.
+    private mutating func deliver<S: ConsoleScreen>(to name: ScreenName, _ body: (inout S) -> Reaction<ConsoleMessage>) -> Reaction<ConsoleMessage> {
+        let at = ScreenName.allCases.firstIndex(of: name)!
+        guard var screen = screens[at] as? S else { return .none }
+        let reaction = body(&screen)
+        screens[at] = screen
+        return name == current ? after(reaction) : reaction
     }
 
     // MARK: Rendering
@@ -209,14 +223,14 @@ public struct Console: Program {
         let (header, rest) = area.splitTop(1)
         let (body, bottom) = rest.splitBottom(2)
         renderHeader(into: &grid, rect: header)
-        review.render(into: &grid, rect: body, theme: theme)
+        screens[index].render(into: &grid, rect: body, theme: theme)
         let (statusLine, footer) = bottom.splitTop(1)
-        if let prompt = command ?? review.filterPrompt {
+        if let prompt = command ?? screens[index].filterPrompt {
             prompt.render(into: &grid, rect: statusLine, theme: theme)
         } else {
             renderStatus(into: &grid, rect: statusLine)
         }
-        if let hints = review.captureHints {
+        if let hints = screens[index].captureHints {
             grid.fill(footer, style: theme.style("footer"))
             grid.write(hints, x: footer.x + 1, y: footer.y, style: theme.style("footer"), maxWidth: footer.width - 2)
         } else {
@@ -227,8 +241,8 @@ public struct Console: Program {
     }
 
     private var footerBindings: [KeyBinding<ConsoleAction>] {
-        let all = screenKeys.flatMap(\.bindings) + globalKeys.bindings
-        guard let only = review.footerActions else { return all }
+        let all = screens[index].keyMaps.flatMap(\.bindings) + globalKeys.bindings
+        guard let only = screens[index].footerActions else { return all }
         return all.filter { only.contains($0.action) || $0.action == .quit }
     }
 
@@ -236,9 +250,9 @@ public struct Console: Program {
         grid.fill(rect, style: theme.style("header"))
         var x = rect.x + 1
         x += grid.write("Switchboard", x: x, y: rect.y, style: theme.style("header.title"))
-        x += grid.write(" │ " + current.rawValue.capitalized, x: x, y: rect.y, style: theme.style("header.title"))
+        x += grid.write(" │ " + current.title, x: x, y: rect.y, style: theme.style("header.title"))
         let now = context.now()
-        var parts = review.headerParts(now: now)
+        var parts = screens[index].headerParts(now: now)
         parts.append(live.ehrPart)
         for part in parts {
             x += grid.write(" │ ", x: x, y: rect.y, style: theme.style("header"))
@@ -252,12 +266,8 @@ public struct Console: Program {
     }
 
     private func renderStatus(into grid: inout CellGrid, rect: Rect) {
-        var text = ""
-        if let filter = review.table.source.filter.text { text += "filter: \(filter)   " }
-        if review.table.source.filter.undecidedOnly { text += "undecided only   " }
-        if !review.table.marked.isEmpty { text += "\(review.table.marked.count) selected (A approves them)   " }
-        text += live.streamText
-        let position = review.table.positionText.map { " \($0) " } ?? ""
+        let text = screens[index].statusText + live.streamText
+        let position = screens[index].positionText.map { " \($0) " } ?? ""
         let positionWidth = TerminalText.width(position)
         grid.write(text, x: rect.x + 1, y: rect.y, style: theme.style("table.row.dim"), maxWidth: rect.width - 2 - positionWidth)
         grid.write(position, x: rect.x + rect.width - positionWidth, y: rect.y, style: theme.style("table.header"))

@@ -6,7 +6,7 @@ import TerminalUI
 /// The go-live Review screen: every flagged booking, undecided first and oldest first;
 /// approve in one key, undo for a few seconds, correct with a live slot picker, bulk
 /// approve exactly the selected rows.
-struct ReviewScreen {
+struct ReviewScreen: ConsoleScreen {
     // MARK: Keys
 
     /// The screen's bindings: list movement, then the review actions. Read-only mode and
@@ -60,6 +60,7 @@ struct ReviewScreen {
     }
 
     let context: ConsoleContext
+    var keyMaps: [KeyMap<ConsoleAction>]
     private(set) var table: Table<ReviewSource>
     private(set) var mode: Mode = .list
     /// Notices for the console to show as transient messages.
@@ -85,6 +86,7 @@ struct ReviewScreen {
 
     init(context: ConsoleContext) {
         self.context = context
+        keyMaps = Self.keyMaps(identity: context.identity)
         let source = ReviewSource(store: context.audit, filter: ReviewFilter(bookedSince: context.clock.window.startsAt))
         table = Table(source: source, columns: ReviewPresentation.columns, cells: { _ in [] })
         table.showsPosition = false  // the console's status line shows it
@@ -109,6 +111,18 @@ struct ReviewScreen {
     }
 
     // MARK: Data
+
+    /// On screen, and after every data change: the rows, the figures, the total in the
+    /// background, and the provider names once.
+    mutating func refresh() -> Reaction<ConsoleMessage> {
+        reload()
+        return recount().and(askForProviders())
+    }
+
+    /// A data change seen while counting waits for its recount until the next tick.
+    mutating func tick() -> Reaction<ConsoleMessage> {
+        countDue ? recount() : .none
+    }
 
     /// Re-reads the visible rows, the header figures and correction progress. The table
     /// keeps the selection on the same booking, wherever it moved.
@@ -214,7 +228,7 @@ struct ReviewScreen {
     }
 
     /// Keys the details view scrolls with before the key map sees them.
-    mutating func handleDetailsScroll(_ key: Key) -> Bool {
+    mutating func handleScroll(_ key: Key) -> Bool {
         guard case .details(var pane) = mode, key != .escape, key != .enter else { return false }
         guard pane.handle(key) else { return false }
         mode = .details(pane)
@@ -563,6 +577,17 @@ struct ReviewScreen {
         default: nil
         }
     }
+
+    /// What narrows the list, for the status line.
+    var statusText: String {
+        var text = ""
+        if let filter = table.source.filter.text { text += "filter: \(filter)   " }
+        if table.source.filter.undecidedOnly { text += "undecided only   " }
+        if !table.marked.isEmpty { text += "\(table.marked.count) selected (A approves them)   " }
+        return text
+    }
+
+    var positionText: String? { table.positionText }
 
     /// The bottom line's prompt while filtering.
     var filterPrompt: CommandPrompt? {
