@@ -6,7 +6,7 @@ public enum ConsoleAction: String, CaseIterable, Hashable, Sendable {
     // Anywhere
     case quit, help, command, repaint, nextScreen = "next_screen", previousScreen = "previous_screen"
     /// Digits go straight to a screen (`1` Review; later screens take the next digits).
-    case reviewScreen = "review_screen"
+    case reviewScreen = "review_screen", goLiveScreen = "golive_screen"
     // Lists
     case down, up, pageDown = "page_down", pageUp = "page_up", first, last, select, filter, open, back
     // Review
@@ -28,6 +28,8 @@ public enum ConsoleKeys {
             KeyBinding(keys: [.tab], action: .nextScreen, hint: "next", help: "Next screen", showsInFooter: false),
             KeyBinding(keys: [.backTab], action: .previousScreen, hint: "previous", help: "Previous screen", showsInFooter: false),
             KeyBinding(keys: [.char("1")], action: .reviewScreen, hint: "review", help: "The Review screen", showsInFooter: false),
+            KeyBinding(keys: [.char("3")], action: .goLiveScreen, hint: "go-live", help: "The Go-live screen: figures against targets",
+                       showsInFooter: false),
         ])
     }
 

@@ -39,19 +39,27 @@ protocol ConsoleScreen {
 /// The screens the `:` command line, Tab and the digits switch between, in Tab order.
 enum ScreenName: String, CaseIterable {
     case review
+    case golive
 
     /// The digit that goes straight to it.
     var action: ConsoleAction {
         switch self {
         case .review: .reviewScreen
+        case .golive: .goLiveScreen
         }
     }
 
-    var title: String { rawValue.capitalized }
+    var title: String {
+        switch self {
+        case .golive: "Go-live"
+        default: rawValue.capitalized
+        }
+    }
 
     func makeScreen(context: ConsoleContext) -> any ConsoleScreen {
         switch self {
         case .review: ReviewScreen(context: context)
+        case .golive: GoLiveScreen(context: context)
         }
     }
 }

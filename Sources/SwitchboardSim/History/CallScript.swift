@@ -48,9 +48,13 @@ struct CallScriptWriter {
         let patientRef = "Patient/p\(patient)"
         var dropped = rng.chance(0.015)
 
-        func request(_ action: String, _ method: String, _ type: String, _ id: String?, detail: String,
-                     write: Bool = false, allowFailure: Bool = true) -> Bool {
-            let key = write ? "\(action):\(n):\(s.requests.count)" : nil
+        /// A read with its `detail`, or a write (`writing` its detail fields) that names its
+        /// outbox item and idempotency key in the detail, as the agent's writes do.
+        func request(_ action: String, _ method: String, _ type: String, _ id: String?, detail: String = "{}",
+                     writing fields: [String: Any?]? = nil, allowFailure: Bool = true) -> Bool {
+            let key = fields != nil ? "\(action):\(n):\(s.requests.count)" : nil
+            let detail = fields.map { JSONText.object($0.merging(["outbox_item": "ob-\(key!)", "idempotency_key": key!]) { own, _ in own }) } ?? detail
+            let write = key != nil
             var attempt = 1
             while true {
                 let timeout = allowFailure && rng.chance(0.002)
@@ -85,7 +89,7 @@ struct CallScriptWriter {
                 s.duration = clock + 20_000
                 return s
             } else if miss == "unknown" {
-                _ = request("patient.create", "POST", "Patient", patientRef, detail: #"{"new_patient":true}"#, write: true)
+                _ = request("patient.create", "POST", "Patient", patientRef, writing: ["new_patient": true])
             }
         }
 
@@ -120,7 +124,7 @@ struct CallScriptWriter {
             }
             let action = kind == .book ? "appointment.create" : "appointment.update"
             guard request(action, kind == .book ? "POST" : "PUT", "Appointment", appointment,
-                          detail: #"{"kind":"\#(kind.rawValue)"}"#, write: true) else {
+                          writing: ["kind": kind.rawValue]) else {
                 s.outcome = .transferred; s.firstCallResolved = false
                 s.summary = "The EHR kept failing; transferred with the request noted for staff."
                 return
@@ -162,7 +166,7 @@ struct CallScriptWriter {
         }
         if s.outcome != .dropped && workflow != .afterHours || s.outcome == .resolved {
             _ = request("communication.create", "POST", "Communication", "Communication/n\(n)",
-                        detail: #"{"note":"call summary"}"#, write: true, allowFailure: false)
+                        writing: ["note": "call summary"], allowFailure: false)
         }
         s.duration = clock + Int64.random(in: 5_000...30_000, using: &rng)
         return s
