@@ -57,6 +57,23 @@ func complain(_ line: String) {
     FileHandle.standardError.write(Data("\(TerminalText.sanitize(line))\n".utf8))
 }
 
+/// A decision that was not recorded: one line saying why, and its exit status (1 when
+/// someone decided first or the booking is gone, 77 when the operator may not decide).
+func refuseUnlessRecorded(_ outcome: ReviewOutcome, id: String) throws {
+    switch outcome {
+    case .recorded: return
+    case .alreadyDecided(let first):
+        complain("\(id): \(whoDecided(first))")
+        throw ExitCode.failure
+    case .noSuchBooking:
+        complain("\(id): no such booking")
+        throw ExitCode.failure
+    case .notAllowed(let refusal):
+        complain("switchboard: not allowed: \(refusal)")
+        throw ExitCode(ExitStatus.noPermission)
+    }
+}
+
 /// "approved by maria.g at 2026-11-25T14:02:11Z"
 func whoDecided(_ d: ReviewDecision) -> String {
     "already \(d.decision.rawValue) by \(d.operator) at \(iso8601(d.decidedAt))"
@@ -173,20 +190,9 @@ extension Switchboard.Review {
                 complain("switchboard: \(error)")
                 throw ExitCode(error == .noOutbox ? ExitStatus.usage : ExitStatus.dataError)
             }
-            switch outcome {
-            case .recorded:
-                let queued = try storeCall { try actions.correctionStatus(bookingId: id) }
-                print("\(id): corrected (\(correction.category.rawValue)); EHR change \(queued.map { "\($0.id) " + CorrectionProgress($0).label } ?? "not queued")")
-            case .alreadyDecided(let first):
-                complain("\(id): \(whoDecided(first))")
-                throw ExitCode.failure
-            case .noSuchBooking:
-                complain("\(id): no such booking")
-                throw ExitCode.failure
-            case .notAllowed(let refusal):
-                complain("switchboard: not allowed: \(refusal)")
-                throw ExitCode(ExitStatus.noPermission)
-            }
+            try refuseUnlessRecorded(outcome, id: id)
+            let queued = try storeCall { try actions.correctionStatus(bookingId: id) }
+            print("\(id): corrected (\(correction.category.rawValue)); EHR change \(queued.map { "\($0.id) " + CorrectionProgress($0).label } ?? "not queued")")
         }
     }
 }
@@ -260,20 +266,9 @@ extension Switchboard.Review {
                 complain("switchboard: \(error)")
                 throw ExitCode(ExitStatus.dataError)
             }
-            switch outcome {
-            case .recorded:
-                print(keepEHR ? "\(id): kept the EHR's version \(current.version); the correction is dropped"
-                              : "\(id): correction queued again against version \(current.version)")
-            case .alreadyDecided(let first):
-                complain("\(id): \(whoDecided(first))")
-                throw ExitCode.failure
-            case .noSuchBooking:
-                complain("\(id): no such booking")
-                throw ExitCode.failure
-            case .notAllowed(let refusal):
-                complain("switchboard: not allowed: \(refusal)")
-                throw ExitCode(ExitStatus.noPermission)
-            }
+            try refuseUnlessRecorded(outcome, id: id)
+            print(keepEHR ? "\(id): kept the EHR's version \(current.version); the correction is dropped"
+                          : "\(id): correction queued again against version \(current.version)")
         }
     }
 }
