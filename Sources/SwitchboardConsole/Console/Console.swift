@@ -11,6 +11,7 @@ public enum ConsoleMessage: Sendable {
     case tick
     case toastExpired(Int)
     case review(ReviewMessage)
+    case outbox(OutboxMessage)
     /// A message from the live event stream.
     case stream(EventStreamMessage)
 }
@@ -117,7 +118,9 @@ public struct Console: Program {
         switch binding.action {
         case .quit: return .quit
         case .help:
-            help = HelpOverlay(sections: ([globalKeys] + screens[index].keyMaps).map(HelpSection.init))
+            // The screen's own keys first: with a digit per screen, "Anywhere" would push
+            // them below the fold of an 80x24 terminal.
+            help = HelpOverlay(sections: (screens[index].keyMaps.reversed() + [globalKeys]).map(HelpSection.init))
             return .redraw
         case .command:
             command = CommandPrompt(prompt: ":", names: ScreenName.allCases.map(\.rawValue) + ["quit", "help"], history: commandHistory)
@@ -190,6 +193,8 @@ public struct Console: Program {
             return toasts.expire(id) ? .redraw : .none
         case .review(let inner):
             return deliver(to: .review) { (screen: inout ReviewScreen) in screen.update(inner) }
+        case .outbox(let inner):
+            return deliver(to: .outbox) { (screen: inout OutboxScreen) in screen.update(inner) }
         case .stream(let streamMessage):
             guard live.apply(streamMessage) else { return .redraw }
             return after(screens[index].refresh())
