@@ -45,6 +45,8 @@ import Testing
         #expect(await driver.settle())
         #expect(driver.screenText.contains("Switchboard │ Go-live"))
         driver.press("tab")
-        #expect(driver.screenText.contains("Switchboard │ Review"), "Tab goes round the screens")
+        #expect(driver.screenText.contains("Switchboard │ Outbox"), "Tab goes to the next screen")
+        driver.press("backtab", "backtab")
+        #expect(driver.screenText.contains("Switchboard │ Review"), "and Shift-Tab back")
     }
 }

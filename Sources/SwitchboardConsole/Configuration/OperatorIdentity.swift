@@ -41,4 +41,11 @@ public struct OperatorIdentity: Sendable, Equatable {
         if !role.mayReview { return "\(user) is a \(role.rawValue); reviewing needs the reviewer or operator role (see [roles] in the config)" }
         return nil
     }
+
+    /// Why this operator may not retry or discard outbox items, or nil if they may.
+    public var outboxRefusal: String? {
+        if readOnly { return "the console is read-only" }
+        if !role.mayTouchOutbox { return "\(user) is a \(role.rawValue); retrying and discarding need the operator role (see [roles] in the config)" }
+        return nil
+    }
 }

@@ -12,6 +12,7 @@ public enum ConsoleMessage: Sendable {
     case toastExpired(Int)
     case review(ReviewMessage)
     case goLive(GoLiveMessage)
+    case outbox(OutboxMessage)
     /// A message from the live event stream.
     case stream(EventStreamMessage)
 }
@@ -118,7 +119,8 @@ public struct Console: Program {
         switch binding.action {
         case .quit: return .quit
         case .help:
-            // The screen's own keys first (they are what one looks for), then lists, then anywhere.
+            // The screen's own keys first: with a digit per screen, "Anywhere" would push
+            // them below the fold of an 80x24 terminal.
             help = HelpOverlay(sections: (screens[index].keyMaps.reversed() + [globalKeys]).map(HelpSection.init))
             return .redraw
         case .command:
@@ -194,6 +196,8 @@ public struct Console: Program {
             return deliver(to: .review) { (screen: inout ReviewScreen) in screen.update(inner) }
         case .goLive(let inner):
             return deliver(to: .golive) { (screen: inout GoLiveScreen) in screen.update(inner) }
+        case .outbox(let inner):
+            return deliver(to: .outbox) { (screen: inout OutboxScreen) in screen.update(inner) }
         case .stream(let streamMessage):
             guard live.apply(streamMessage) else { return .redraw }
             return after(screens[index].refresh())

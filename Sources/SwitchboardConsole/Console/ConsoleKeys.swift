@@ -5,12 +5,14 @@ import TerminalUI
 public enum ConsoleAction: String, CaseIterable, Hashable, Sendable {
     // Anywhere
     case quit, help, command, repaint, nextScreen = "next_screen", previousScreen = "previous_screen"
-    /// Digits go straight to a screen (`1` Review; later screens take the next digits).
-    case reviewScreen = "review_screen", goLiveScreen = "golive_screen"
+    /// Digits go straight to a screen (`1` Review, `3` Go-live, `4` Outbox).
+    case reviewScreen = "review_screen", goLiveScreen = "golive_screen", outboxScreen = "outbox_screen"
     // Lists
     case down, up, pageDown = "page_down", pageUp = "page_up", first, last, select, filter, open, back
     // Review
     case approve, undo, correct, approveSelected = "approve_selected", toggleDecided = "toggle_decided"
+    // Outbox
+    case retry, retrySelected = "retry_selected", discard, nextView = "next_view", previousView = "previous_view"
 }
 
 /// The default keys, in one place (k9s/lazygit/less habits). Bindings that write are
@@ -30,6 +32,7 @@ public enum ConsoleKeys {
             KeyBinding(keys: [.char("1")], action: .reviewScreen, hint: "review", help: "The Review screen", showsInFooter: false),
             KeyBinding(keys: [.char("3")], action: .goLiveScreen, hint: "go-live", help: "The Go-live screen: figures against targets",
                        showsInFooter: false),
+            KeyBinding(keys: [.char("4")], action: .outboxScreen, hint: "outbox", help: "The Outbox screen", showsInFooter: false),
         ])
     }
 
@@ -56,6 +59,18 @@ public enum ConsoleKeys {
             KeyBinding(keys: [.char("A")], action: .approveSelected, hint: "approve selected", help: "Approve exactly the selected bookings, after a confirm",
                        isDestructive: true),
             KeyBinding(keys: [.char("d")], action: .toggleDecided, hint: "hide decided", help: "Show only undecided bookings, or all"),
+        ])
+    }
+
+    public static func outbox() -> KeyMap<ConsoleAction> {
+        KeyMap(title: "Outbox", bindings: [
+            KeyBinding(keys: [.char("v")], action: .nextView, hint: "view", help: "Next view: stuck, pending, in flight, succeeded, discarded"),
+            KeyBinding(keys: [.char("V")], action: .previousView, hint: "previous view", help: "Previous view", showsInFooter: false),
+            KeyBinding(keys: [.char("r")], action: .retry, hint: "retry now", help: "Retry the item now: the agent's worker sends it next", isDestructive: true),
+            KeyBinding(keys: [.char("R")], action: .retrySelected, hint: "retry selected", help: "Retry exactly the selected items now, after a confirm",
+                       isDestructive: true),
+            KeyBinding(keys: [.char("x")], action: .discard, hint: "discard",
+                       help: "Discard the item (or the selected items) with a reason, after a confirm; it is never sent", isDestructive: true),
         ])
     }
 }

@@ -40,12 +40,14 @@ protocol ConsoleScreen {
 enum ScreenName: String, CaseIterable {
     case review
     case golive
+    case outbox
 
     /// The digit that goes straight to it.
     var action: ConsoleAction {
         switch self {
         case .review: .reviewScreen
         case .golive: .goLiveScreen
+        case .outbox: .outboxScreen
         }
     }
 
@@ -60,6 +62,7 @@ enum ScreenName: String, CaseIterable {
         switch self {
         case .review: ReviewScreen(context: context)
         case .golive: GoLiveScreen(context: context)
+        case .outbox: OutboxScreen(context: context)
         }
     }
 }

@@ -112,8 +112,8 @@ public struct ReviewActions: Sendable {
     }
 
     /// `next_attempt_at` of a correction queued before its decision is recorded: no
-    /// worker's schedule ever reaches it.
-    public static let heldUntilDecided: UnixMillis = .max
+    /// worker's schedule ever reaches it. The Outbox screen lists such items as held.
+    public static let heldUntilDecided: UnixMillis = OutboxItem.heldUntilDecided
 
     /// Where the booking's correction stands in the outbox (waiting, sent, failed 412, …),
     /// or nil if it has none. The latest item that was not discarded wins.

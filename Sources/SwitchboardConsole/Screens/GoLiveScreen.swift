@@ -19,14 +19,10 @@ struct GoLiveScreen: ConsoleScreen {
     private var tally: GoLiveTally
     private var outboxSummary: StoreSummary.OutboxPart?
     private var failure: String?
-    /// One count at a time, and one more if the data changed meanwhile; data changes
-    /// count at most once a second (the agent commits many times a second), time-only
-    /// figures (ages) every few seconds.
-    private var counting = false
-    private var countAgain = false
-    private var lastCountedAt: UnixMillis?
-    private var countDue = false
-    private let quietRecountMillis: Int64 = 5_000
+    /// Data changes count at most once a second: the agent commits many times a second,
+    /// and each count reads only the new audit rows.
+    private var schedule = CountSchedule(everyMillis: 1_000)
+    private var counted = false
 
     init(context: ConsoleContext) {
         self.context = context
@@ -48,28 +44,15 @@ struct GoLiveScreen: ConsoleScreen {
     // MARK: Data
 
     mutating func refresh() -> Reaction<ConsoleMessage> {
-        if counting {
-            countAgain = true
-            return .none
-        }
-        if let last = lastCountedAt, context.now() - last < 1_000 {
-            countDue = true
-            return .none
-        }
-        return count()
+        schedule.start(force: false, now: context.now()) ? count() : .none
     }
 
     mutating func tick() -> Reaction<ConsoleMessage> {
-        guard !counting else { return .none }
-        if countDue { return count() }
-        if let last = lastCountedAt, context.now() - last >= quietRecountMillis { return count() }
-        return .none
+        schedule.due ? refresh() : .none
     }
 
     /// Counts in the background from where the last count stopped.
-    private mutating func count() -> Reaction<ConsoleMessage> {
-        counting = true
-        countDue = false
+    private func count() -> Reaction<ConsoleMessage> {
         let start = tally
         let audit = context.audit, outbox = context.actions.outbox
         return .run {
@@ -86,8 +69,8 @@ struct GoLiveScreen: ConsoleScreen {
     mutating func update(_ message: GoLiveMessage) -> Reaction<ConsoleMessage> {
         switch message {
         case .counted(let result):
-            counting = false
-            lastCountedAt = context.now()
+            counted = true
+            let again = schedule.finished(now: context.now())
             switch result {
             case .success(let counted):
                 tally = counted.tally
@@ -96,11 +79,8 @@ struct GoLiveScreen: ConsoleScreen {
             case .failure(let problem):
                 failure = problem.text
             }
-            if countAgain {
-                countAgain = false
-                countDue = true
-            }
-            return .redraw
+            // Data changed while counting: count the new rows too (at most once a second).
+            return again ? Reaction.redraw.and(refresh()) : .redraw
         }
     }
 
@@ -146,7 +126,7 @@ struct GoLiveScreen: ConsoleScreen {
     var verdict: (text: String, scope: String) {
         let all = figures
         if failure != nil { return ("Figures unavailable", "status.error") }
-        if lastCountedAt == nil { return ("Counting…", "header") }
+        if !counted { return ("Counting…", "header") }
         let missed = all.filter { $0.met == false }.map { $0.label.lowercased() }
         if !missed.isEmpty { return ("Not yet: \(missed.joined(separator: ", ")) off target", "status.error") }
         if all.contains(where: { $0.met == nil }) { return ("Not enough data yet", "status.warn") }

@@ -68,16 +68,9 @@ struct ReviewScreen: ConsoleScreen {
     /// The last approval made here, for `u`.
     private var lastApproval: (bookingId: String, at: UnixMillis)?
     private var backlog = ReviewBacklog(undecided: 0, oldestBookedAt: nil)
-    /// A count of the list runs in the background; one at a time, and one more if the
-    /// data or the filter changed meanwhile (k9s drops overlapping refreshes likewise).
-    private var counting = false
-    private var countAgain = false
-    /// When the last count finished. While the agent writes all the time, data changes
-    /// recount at most this often: on 1.6M bookings a count is 70 ms of a core.
-    private var lastCountedAt: UnixMillis?
-    private let recountEveryMillis: Int64 = 5_000
-    /// A data change waits for its recount (the console's tick asks again).
-    private(set) var countDue = false
+    /// The list's total is counted in the background; on 1.6M bookings a count is 70 ms
+    /// of a core, so data changes recount at most every 5 s.
+    private var counts = CountSchedule(everyMillis: 5_000)
     private var corrections: [String: CorrectionProgress] = [:]
     /// The practice's providers by name, once the EHR has answered (asked at start, and
     /// again when a correction form opens without them).
@@ -121,7 +114,7 @@ struct ReviewScreen: ConsoleScreen {
 
     /// A data change seen while counting waits for its recount until the next tick.
     mutating func tick() -> Reaction<ConsoleMessage> {
-        countDue ? recount() : .none
+        counts.due ? recount() : .none
     }
 
     /// Re-reads the visible rows, the header figures and correction progress. The table
@@ -145,19 +138,10 @@ struct ReviewScreen: ConsoleScreen {
     mutating func recount(force: Bool = false) -> Reaction<ConsoleMessage> {
         guard table.source.filter.text == nil else {
             table.source.knownTotal = nil
-            countDue = false
+            counts.skip()
             return .none
         }
-        if counting {
-            countAgain = true
-            return .none
-        }
-        if !force, let last = lastCountedAt, context.now() - last < recountEveryMillis {
-            countDue = true
-            return .none
-        }
-        countDue = false
-        counting = true
+        guard counts.start(force: force, now: context.now()) else { return .none }
         let store = context.audit, filter = table.source.filter
         return .run { .review(.totalCounted(filter, try? store.reviewCount(filter))) }
     }
@@ -255,14 +239,12 @@ struct ReviewScreen: ConsoleScreen {
             mode = .changed(ChangedAppointment(item: item, current: current, presentation: makePresentation()))
             return .redraw
         case .totalCounted(let filter, let total):
-            counting = false
-            lastCountedAt = context.now()
+            let again = counts.finished(now: context.now())
             if filter == table.source.filter {
                 table.source.knownTotal = total
                 table.reload()
             }
-            if countAgain {
-                countAgain = false
+            if again {
                 return Reaction.redraw.and(recount(force: filter != table.source.filter))
             }
             return .redraw

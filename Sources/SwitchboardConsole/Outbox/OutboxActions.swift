@@ -1,0 +1,134 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStore
+
+/// The on-call rules for the outbox, in one place: the Outbox screen (and a headless
+/// command) retry and discard through this type, so both are held to the same checks and
+/// both leave the same audit rows.
+///
+///     let actions = OutboxActions(outbox: outbox, audit: audit, operator: me)
+///     switch try actions.retryNow(itemId: "ob-appointment.create:7:1", now: Clock.nowMillis()) {
+///     case .done: …                      // due now; the agent's worker sends it
+///     case .refused(let why): …          // in flight, final, or a held correction without its decision
+///     case .notAllowed(let why): …       // role or read-only mode
+///     }
+public struct OutboxActions: Sendable {
+    public let outbox: OutboxStore
+    public let audit: AuditStore
+    public let `operator`: OperatorIdentity
+
+    public init(outbox: OutboxStore, audit: AuditStore, operator: OperatorIdentity) {
+        self.outbox = outbox
+        self.audit = audit
+        self.operator = `operator`
+    }
+
+    /// Hands the item back to the worker, due now (one more attempt if it had used them
+    /// all). A held correction is released only if the decision it was queued for is on
+    /// record: otherwise nobody decided that change, and it must not reach the EHR.
+    public func retryNow(itemId: String, now: UnixMillis) throws -> OutboxOutcome {
+        if let refusal = `operator`.outboxRefusal { return .notAllowed(refusal) }
+        guard let item = try outbox.item(id: itemId) else { return .refused("\(itemId) no longer exists") }
+        if let why = try Self.refusalToRetry(item, now: now) ?? (item.isHeld ? try refusalToRelease(item) : nil) {
+            return .refused(why)
+        }
+        // The store's compare-and-set has the last word: the worker may have claimed it meanwhile.
+        guard try outbox.retryNow(id: itemId, now: now) else { return .refused("\(itemId) changed meanwhile; look again") }
+        try record("outbox.retry", item: item, reason: item.isHeld ? "released: its decision is on record" : nil, now: now)
+        return .done
+    }
+
+    /// Retries exactly `ids` — the selection as it was when the operator confirmed.
+    public func retryAll(_ ids: [String], now: UnixMillis) throws -> OutboxBulkOutcome {
+        var outcome = OutboxBulkOutcome()
+        if let refusal = `operator`.outboxRefusal {
+            outcome.notAllowed = refusal
+            return outcome
+        }
+        var seen: Set<String> = []
+        for id in ids where seen.insert(id).inserted {
+            switch try retryNow(itemId: id, now: now) {
+            case .done: outcome.done.append(id)
+            case .refused(let why): outcome.refused.append((id, why))
+            case .notAllowed(let why): outcome.notAllowed = why
+            }
+        }
+        return outcome
+    }
+
+    /// The item will never be sent; `reason` is kept on the item and in the audit row.
+    /// Held corrections may be discarded: that is how a crashed correction is cleared.
+    public func discard(itemId: String, reason: String, now: UnixMillis) throws -> OutboxOutcome {
+        if let refusal = `operator`.outboxRefusal { return .notAllowed(refusal) }
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty else { return .refused("say why it is discarded: the reason goes into the audit") }
+        guard let item = try outbox.item(id: itemId) else { return .refused("\(itemId) no longer exists") }
+        switch item.status {
+        case .inFlight: return .refused("\(itemId) is being sent (\(item.leaseOwner ?? "a worker") holds it); wait for its answer")
+        case .succeeded, .discarded: return .refused("\(itemId) is already \(item.status.rawValue)")
+        case .pending, .failed, .dead: break
+        }
+        guard try outbox.discard(id: itemId, reason: "\(reason) (by \(`operator`.user))", now: now) else {
+            return .refused("\(itemId) changed meanwhile; look again")
+        }
+        try record("outbox.discard", item: item, reason: reason, now: now)
+        return .done
+    }
+
+    /// Why `item` cannot go back to the worker, from its status alone.
+    static func refusalToRetry(_ item: OutboxItem, now: UnixMillis) -> String? {
+        switch item.status {
+        case .pending, .failed, .dead: nil
+        case .inFlight:
+            "\(item.id) is being sent (\(item.leaseOwner ?? "a worker") holds it"
+                + (item.leaseUntil.map { $0 < now ? ", lease expired: the worker takes it over" : " for \(formatDuration(millis: $0 - now))" } ?? "")
+                + ")"
+        case .succeeded: "\(item.id) already succeeded"
+        case .discarded: "\(item.id) was discarded; it is never sent"
+        }
+    }
+
+    /// Why a held correction may not be released: its decision is missing, or is someone
+    /// else's (`correction:<booking>:<operator>:<ms>` names the decision it was queued for).
+    func refusalToRelease(_ item: OutboxItem) throws -> String? {
+        let key = item.idempotencyKey.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard key.count == 4, key[0] == "correction" else {
+            return "\(item.id) is held for a decision it does not name; discard it"
+        }
+        let bookingId = item.bookingId ?? key[1]
+        guard let decision = try audit.decision(bookingId: bookingId) else {
+            return "\(item.id) is held: no decision on booking \(bookingId) was recorded, so nobody confirmed this change."
+                + " Correct the booking on the Review screen, or discard this item"
+        }
+        guard decision.decision == .corrected, decision.operator == key[2], String(decision.decidedAt) == key[3] else {
+            return "\(item.id) is held: booking \(bookingId) was \(decision.decision.rawValue) by \(decision.operator),"
+                + " not by this correction; discard it"
+        }
+        return nil
+    }
+
+    /// The operator's audit row, after the outbox change (the two files commit apart).
+    private func record(_ action: String, item: OutboxItem, reason: String?, now: UnixMillis) throws {
+        let detail = JSONText.object(["item_id": item.id, "operation": item.operation, "booking_id": item.bookingId,
+                                      "from_status": item.status.rawValue, "reason": reason])
+        try audit.append([AuditEvent(at: now, actor: "operator:\(`operator`.user)", callId: item.callId, action: action,
+                                     ehrSystem: item.ehrSystem, outcome: .success, detail: detail)])
+    }
+}
+
+/// What became of an operator's action on one outbox item.
+public enum OutboxOutcome: Sendable, Equatable {
+    case done
+    /// The item's state forbids it; the text says why, in the operator's words.
+    case refused(String)
+    /// The operator's role or the console's read-only mode forbids it.
+    case notAllowed(String)
+}
+
+/// What a bulk retry did, item by item.
+public struct OutboxBulkOutcome: Sendable {
+    public var done: [String] = []
+    public var refused: [(id: String, why: String)] = []
+    public var notAllowed: String?
+    public init() {}
+}

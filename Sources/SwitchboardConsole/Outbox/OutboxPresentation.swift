@@ -1,0 +1,90 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStore
+import TerminalUI
+
+/// Turns outbox items into table cells: pure, no terminal. Text from the database is
+/// drawn through the grid, which sanitizes it.
+struct OutboxPresentation {
+    var now: UnixMillis
+    private let clockFormat: DateFormatter
+    private let dayFormat: DateFormatter
+    let stampFormat: DateFormatter
+
+    init(now: UnixMillis, timeZone: TimeZone = .current) {
+        self.now = now
+        func formatter(_ pattern: String) -> DateFormatter {
+            let f = DateFormatter()
+            f.locale = Locale(identifier: "en_US_POSIX")
+            f.timeZone = timeZone
+            f.dateFormat = pattern
+            return f
+        }
+        clockFormat = formatter("HH:mm:ss")
+        dayFormat = formatter("MMM dd")
+        stampFormat = formatter("yyyy-MM-dd HH:mm:ss")
+    }
+
+    /// Minimum widths add up to 80 columns (with gaps and the mark gutter); wider
+    /// terminals give the spare room to the operation and the error.
+    static let columns: [TableColumn] = [
+        TableColumn("Created", minWidth: 8),
+        TableColumn("Operation", minWidth: 14, maxWidth: 24, flex: 1),
+        TableColumn("Booking", minWidth: 10),
+        TableColumn("Status", minWidth: 9),
+        TableColumn("Tries", minWidth: 5, alignment: .right),
+        TableColumn("Next", minWidth: 8),
+        TableColumn("HTTP", minWidth: 4, alignment: .right),
+        TableColumn("Last error", minWidth: 9, flex: 3),
+    ]
+
+    func cells(_ item: OutboxItem) -> [String] {
+        [
+            created(item.createdAt),
+            item.operation,
+            item.bookingId ?? "—",
+            Self.status(item),
+            "\(item.attempts)/\(item.maxAttempts)",
+            next(item),
+            item.lastHttpStatus.map(String.init) ?? "—",
+            item.lastError ?? "",
+        ]
+    }
+
+    func scope(_ item: OutboxItem) -> String {
+        switch item.status {
+        case .dead: "outbox.row.dead"
+        case .failed: "outbox.row.failed"
+        case .pending where item.isHeld: "outbox.row.held"
+        case .succeeded, .discarded: "table.row.dim"
+        default: "table.row"
+        }
+    }
+
+    static func status(_ item: OutboxItem) -> String {
+        if item.isHeld { return "held" }
+        return item.status == .inFlight ? "in flight" : item.status.rawValue
+    }
+
+    /// When the worker tries next: `in 12s`, `due`, `held`; for an item in flight, how
+    /// long its lease has left (`lease 25s`, `expired`).
+    func next(_ item: OutboxItem) -> String {
+        if item.isHeld { return "held" }
+        if item.status == .inFlight {
+            guard let until = item.leaseUntil else { return "—" }
+            return until < now ? "expired" : "lease " + Self.short(until - now)
+        }
+        guard item.status == .pending || item.status == .failed, let at = item.nextAttemptAt else { return "—" }
+        return at <= now ? "due" : "in " + Self.short(at - now)
+    }
+
+    /// Today's items by time of day, older ones by date.
+    func created(_ t: UnixMillis) -> String {
+        now - t < 86_400_000 ? clockFormat.string(from: Date(unixMillis: t)) : dayFormat.string(from: Date(unixMillis: t))
+    }
+
+    func timestamp(_ t: UnixMillis) -> String { stampFormat.string(from: Date(unixMillis: t)) }
+
+    /// `42s`, `37m`, `19h`, `3d`.
+    static func short(_ millis: Int64) -> String { ReviewPresentation.age(millis + 999) }
+}

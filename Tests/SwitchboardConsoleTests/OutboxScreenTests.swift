@@ -1,0 +1,204 @@
+import Foundation
+import SwitchboardConsole
+import SwitchboardCore
+import SwitchboardSim
+import SwitchboardStore
+import SwitchboardTesting
+import TerminalUI
+import Testing
+
+/// The Outbox screen driven through the real loop on a generated practice (items in every
+/// status): what on-call staff see, and what each key writes to both databases.
+@Suite struct OutboxScreenTests {
+    typealias Practice = ReviewScreenTests.Practice
+
+    static func outbox(_ practice: Practice) throws -> OutboxStore { try OutboxStore(path: practice.outboxPath, mode: .readWrite) }
+
+    static let stuck = OutboxListing(statuses: [.failed, .dead], held: .include)
+
+    /// The console on the Outbox screen.
+    static func driver(_ practice: Practice, role: OperatorRole = .operator, readOnly: Bool = false) throws -> ProgramDriver<Console> {
+        let driver = try practice.driver(role: role, readOnly: readOnly)
+        driver.press("4")
+        return driver
+    }
+
+    static func operatorActions(_ practice: Practice) throws -> [AuditEvent] {
+        try practice.audit.auditEvents(matching: AuditFilter(actor: "operator:\(practice.user)"), limit: 50).reversed()
+    }
+
+    @Test func stuckComesFirstThenEachViewWithItsCounts() throws {
+        let practice = try Practice()
+        let outbox = try Self.outbox(practice)
+        let driver = try Self.driver(practice)
+        let counts = try outbox.countsByStatus()
+        var lines = driver.screenText.lines
+        #expect(lines[0].contains("Switchboard │ Outbox") && lines[0].contains("\(counts[.failed]!) failed · \(counts[.dead]!) dead"))
+        #expect(lines[1].contains("Stuck \(counts[.failed]! + counts[.dead]!)") && lines[1].contains("Succeeded \(counts[.succeeded]!)"))
+        for title in ["Created", "Operation", "Booking", "Status", "Tries", "Next", "HTTP", "Last error"] {
+            #expect(lines[2].contains(title), "column \(title)")
+        }
+        let oldestStuck = try #require(try outbox.items(Self.stuck, after: nil, limit: 1).first)
+        #expect(lines[3].contains(oldestStuck.operation) && lines[3].contains(oldestStuck.status.rawValue))
+        let rows = lines[3..<(lines.count - 2)].filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        #expect(rows.allSatisfy { $0.contains("failed") || $0.contains("dead") })
+
+        driver.press("v")
+        lines = driver.screenText.lines
+        #expect(lines[3].contains("pending") && (lines[3].contains(" in ") || lines[3].contains(" due ")), "pending items say when they are due")
+        driver.press("v")
+        #expect(driver.screenText.lines[3].contains("in flight") && driver.screenText.lines[3].contains("lease"))
+        driver.press("V", "V")
+        #expect(driver.screenText.contains("view: stuck"))
+    }
+
+    @Test func retryNowHandsTheItemBackAndAuditsIt() throws {
+        let practice = try Practice()
+        let outbox = try Self.outbox(practice)
+        let driver = try Self.driver(practice)
+        let stuck = try outbox.items(Self.stuck, after: nil, limit: 2)
+        driver.press("r")
+        let item = try #require(try outbox.item(id: stuck[0].id))
+        #expect(item.status == .pending && item.nextAttemptAt! <= Clock.nowMillis())
+        #expect(driver.screenText.contains("Retrying \(stuck[0].id) now"))
+        let audit = try #require(try Self.operatorActions(practice).last)
+        #expect(audit.action == "outbox.retry" && audit.detail?.contains(stuck[0].id) == true)
+        // The item left the stuck view; the selection is on the one that took its place.
+        driver.press("r")
+        #expect(try outbox.item(id: stuck[1].id)?.status == .pending)
+    }
+
+    @Test func bulkRetryActsOnExactlyTheSelectionAfterAConfirmThatDefaultsToCancel() throws {
+        let practice = try Practice()
+        let outbox = try Self.outbox(practice)
+        let driver = try Self.driver(practice)
+        let stuck = try outbox.items(Self.stuck, after: nil, limit: 3)
+        driver.press("space", "j", "space")
+        #expect(driver.screenText.contains("2 selected"))
+        driver.press("R")
+        #expect(driver.screenText.contains("Retry 2 selected items now?"))
+        driver.press("enter")  // Cancel has the focus
+        #expect(try outbox.item(id: stuck[0].id)?.status == stuck[0].status)
+        #expect(try Self.operatorActions(practice).isEmpty)
+        driver.press("R", "y")
+        #expect(driver.screenText.contains("Retrying 2 of 2 now."))
+        #expect(try outbox.item(id: stuck[0].id)?.status == .pending && outbox.item(id: stuck[1].id)?.status == .pending)
+        #expect(try outbox.item(id: stuck[2].id)?.status == stuck[2].status, "an unselected item is left alone")
+        #expect(try Self.operatorActions(practice).map(\.action) == ["outbox.retry", "outbox.retry"])
+    }
+
+    @Test func discardAsksWhyThenConfirmsAndRecordsTheReason() throws {
+        let practice = try Practice()
+        let outbox = try Self.outbox(practice)
+        let driver = try Self.driver(practice)
+        let first = try #require(try outbox.items(Self.stuck, after: nil, limit: 1).first)
+        driver.press("x")
+        driver.type("booked by the front desk")
+        driver.press("enter")
+        #expect(driver.screenText.contains("Discard \(first.id)?"))
+        driver.press("enter")  // Cancel
+        #expect(try outbox.item(id: first.id)?.status == first.status)
+        driver.press("x")
+        driver.type("booked by the front desk")
+        driver.press("enter", "y")
+        let item = try #require(try outbox.item(id: first.id))
+        #expect(item.status == .discarded && item.lastError?.contains("booked by the front desk") == true)
+        let audit = try #require(try Self.operatorActions(practice).last)
+        #expect(audit.action == "outbox.discard" && audit.detail?.contains("booked by the front desk") == true)
+    }
+
+    /// A correction held for a decision never recorded (a crash between queueing and
+    /// deciding) is released only once its own decision is on record; discard is allowed.
+    @Test func aHeldCorrectionIsReleasedOnlyWithItsDecision() throws {
+        let practice = try Practice()
+        let outbox = try Self.outbox(practice)
+        let booking = try #require(try practice.undecided().first)
+        let at: UnixMillis = 1_700_000_000_000
+        var held = sampleOutboxItem("ob-correction-held", createdAt: at)
+        held.bookingId = booking.id
+        held.idempotencyKey = "correction:\(booking.id):\(practice.user):\(at)"
+        held.nextAttemptAt = OutboxItem.heldUntilDecided
+        try outbox.enqueue([held])
+
+        let driver = try Self.driver(practice)
+        driver.press("/")
+        driver.type("ob-correction-held")
+        driver.press("enter")
+        #expect(driver.screenText.lines[3].contains("held"))
+        driver.press("r")
+        #expect(driver.screenText.contains("no decision on booking \(booking.id) was recorded"))
+        #expect(try outbox.item(id: held.id)?.isHeld == true)
+
+        _ = try practice.audit.decide(ReviewDecision(bookingId: booking.id, decision: .corrected, category: "wrong_time",
+                                                     operator: practice.user, decidedAt: at))
+        driver.press("r")
+        let released = try #require(try outbox.item(id: held.id))
+        #expect(released.status == .pending && !released.isHeld)
+    }
+
+    @Test func onlyOperatorsActAndReadOnlyHasNoWritingKeys() throws {
+        let practice = try Practice()
+        let outbox = try Self.outbox(practice)
+        let first = try #require(try outbox.items(Self.stuck, after: nil, limit: 1).first)
+
+        let reviewer = try Self.driver(practice, role: .reviewer)
+        reviewer.press("r")
+        #expect(reviewer.screenText.contains("need the operator role"))
+        reviewer.press("x")
+        #expect(!reviewer.screenText.contains("Why discard"))
+
+        let readOnly = try Self.driver(practice, readOnly: true)
+        let footer = try #require(readOnly.screenText.lines.last)
+        #expect(!footer.contains("retry") && !footer.contains("discard") && footer.contains("details"))
+        readOnly.press("r", "x")
+        #expect(try outbox.item(id: first.id)?.status == first.status)
+        #expect(try Self.operatorActions(practice).isEmpty)
+    }
+
+    @Test func detailsShowTheRequestEveryAttemptAndTheBooking() throws {
+        let practice = try Practice()
+        let outbox = try Self.outbox(practice)
+        let driver = try Self.driver(practice)
+        driver.press("/")
+        driver.type("bk-")
+        driver.press("enter", "enter")
+        let screen = driver.screenText
+        #expect(screen.contains("Outbox item ob-") && screen.contains("Request") && screen.contains("Method")
+                && screen.contains("Idempotency-Key"))
+        #expect(screen.contains("Attempts") && screen.contains("#1") && screen.contains("Booking bk-"))
+        let id = try #require(screen.firstMatch(of: /Outbox item (\S+)/).map { String($0.1) })
+        #expect(try !outbox.attempts(ofItem: id).isEmpty)
+        driver.press("esc")
+        #expect(driver.screenText.contains("Last error"))
+    }
+
+    @Test func filterFindsErrorTextAndEscClearsIt() throws {
+        let practice = try Practice()
+        let driver = try Self.driver(practice)
+        driver.press("/")
+        driver.type("slot is NOT")
+        driver.press("enter")
+        let rows = driver.screenText.lines.dropFirst(3).dropLast(2).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        #expect(!rows.isEmpty && rows.allSatisfy { $0.contains("dead") && $0.contains("422") })
+        #expect(driver.screenText.contains("filter: slot is NOT"))
+        driver.press("esc")
+        #expect(!driver.screenText.contains("filter:"))
+    }
+
+    @Test func withoutAnOutboxDatabaseTheScreenSaysSo() throws {
+        let practice = try Practice(calls: 50)
+        var configuration = practice.configuration(role: .operator)
+        configuration.outboxPath = nil
+        let console = try ConsoleRunner.prepare(configuration: configuration, warnings: [], environment: practice.environment)
+        let driver = ProgramDriver(console, size: Size(width: 100, height: 30))
+        driver.press("4")
+        #expect(driver.screenText.contains("No outbox database is configured"))
+        driver.press("r", "v", "enter", "/")
+        #expect(driver.screenText.contains("Switchboard │ Outbox"))
+    }
+}
+
+private extension String {
+    /// The screen's lines.
+    var lines: [String] { components(separatedBy: "\n") }
+}
