@@ -11,6 +11,7 @@ public enum ConsoleMessage: Sendable {
     case tick
     case toastExpired(Int)
     case review(ReviewMessage)
+    case calls(CallsMessage)
     /// A message from the live event stream.
     case stream(EventStreamMessage)
 }
@@ -117,7 +118,8 @@ public struct Console: Program {
         switch binding.action {
         case .quit: return .quit
         case .help:
-            help = HelpOverlay(sections: ([globalKeys] + screens[index].keyMaps).map(HelpSection.init))
+            // The screen's own keys first: with a digit per screen, "Anywhere" alone fills 80x24.
+            help = HelpOverlay(sections: (screens[index].keyMaps + [globalKeys]).map(HelpSection.init))
             return .redraw
         case .command:
             command = CommandPrompt(prompt: ":", names: ScreenName.allCases.map(\.rawValue) + ["quit", "help"], history: commandHistory)
@@ -190,6 +192,8 @@ public struct Console: Program {
             return toasts.expire(id) ? .redraw : .none
         case .review(let inner):
             return deliver(to: .review) { (screen: inout ReviewScreen) in screen.update(inner) }
+        case .calls(let inner):
+            return deliver(to: .calls) { (screen: inout CallsScreen) in screen.update(inner) }
         case .stream(let streamMessage):
             guard live.apply(streamMessage) else { return .redraw }
             return after(screens[index].refresh())

@@ -7,6 +7,7 @@ public enum ConsoleAction: String, CaseIterable, Hashable, Sendable {
     case quit, help, command, repaint, nextScreen = "next_screen", previousScreen = "previous_screen"
     /// Digits go straight to a screen (`1` Review; later screens take the next digits).
     case reviewScreen = "review_screen"
+    case callsScreen = "calls_screen"
     // Lists
     case down, up, pageDown = "page_down", pageUp = "page_up", first, last, select, filter, open, back
     // Review
@@ -28,6 +29,7 @@ public enum ConsoleKeys {
             KeyBinding(keys: [.tab], action: .nextScreen, hint: "next", help: "Next screen", showsInFooter: false),
             KeyBinding(keys: [.backTab], action: .previousScreen, hint: "previous", help: "Previous screen", showsInFooter: false),
             KeyBinding(keys: [.char("1")], action: .reviewScreen, hint: "review", help: "The Review screen", showsInFooter: false),
+            KeyBinding(keys: [.char("2")], action: .callsScreen, hint: "calls", help: "The Calls screen: calls in progress, then recent ones", showsInFooter: false),
         ])
     }
 
@@ -56,4 +58,5 @@ public enum ConsoleKeys {
             KeyBinding(keys: [.char("d")], action: .toggleDecided, hint: "hide decided", help: "Show only undecided bookings, or all"),
         ])
     }
+
 }

@@ -39,11 +39,13 @@ protocol ConsoleScreen {
 /// The screens the `:` command line, Tab and the digits switch between, in Tab order.
 enum ScreenName: String, CaseIterable {
     case review
+    case calls
 
     /// The digit that goes straight to it.
     var action: ConsoleAction {
         switch self {
         case .review: .reviewScreen
+        case .calls: .callsScreen
         }
     }
 
@@ -52,6 +54,7 @@ enum ScreenName: String, CaseIterable {
     func makeScreen(context: ConsoleContext) -> any ConsoleScreen {
         switch self {
         case .review: ReviewScreen(context: context)
+        case .calls: CallsScreen(context: context)
         }
     }
 }
