@@ -38,7 +38,7 @@ enum CallDetails {
     static func stepText(_ step: AuditEvent) -> String {
         let status = step.httpStatus.map(String.init) ?? (step.transport == .hl7v2 ? "ACK" : "—")
         let latency = step.latencyMs.map { "\($0) ms" } ?? "—"
-        let resource = [step.resourceType, step.resourceId].compactMap { $0 }.joined(separator: "/")
+        let resource = AuditPresentation.resource(step)
         let attempt = (step.attempt ?? 1) > 1 ? "  try \(step.attempt!)" : ""
         return "\(step.action)  \(step.method ?? "") \(resource)  \(status)  \(latency)  \(step.outcome.label)\(attempt)"
     }

@@ -21,7 +21,7 @@ struct CallsPresentation {
     static let columns: [TableColumn] = [
         TableColumn("Started", minWidth: 8),
         TableColumn("Caller", minWidth: 12),
-        TableColumn("Intent", minWidth: 11, maxWidth: 20, flex: 1),
+        TableColumn("Intent", minWidth: 13, maxWidth: 20, flex: 1),
         TableColumn("Time", minWidth: 5, alignment: .right),
         TableColumn("Steps", minWidth: 5, alignment: .right),
         TableColumn("Outcome", minWidth: 11),
@@ -34,7 +34,7 @@ struct CallsPresentation {
         return [
             time.clockWithSeconds(call.startedAt),
             identity.callerNumber(call.caller),
-            (call.intent ?? "—").replacingOccurrences(of: "_", with: " "),
+            Self.intent(call.intent),
             Self.elapsed((call.endedAt ?? now) - call.startedAt),
             steps[call.callId].map(String.init) ?? "",
             live ? "● live" : call.outcome ?? "—",
@@ -46,6 +46,17 @@ struct CallsPresentation {
     func scope(_ call: Call) -> String {
         if call.inProgress { return "table.row" }
         return call.outcome == CallOutcome.dropped.rawValue || call.outcome == CallOutcome.failed.rawValue ? "status.warn" : "table.row.dim"
+    }
+
+    /// The workflow in the front desk's words, short enough for the column.
+    static func intent(_ raw: String?) -> String {
+        guard let raw else { return "—" }
+        switch Workflow(rawValue: raw) {
+        case .newPatientBooking?: return "new patient"
+        case .insuranceCheck?: return "insurance"
+        case .prescriptionRefill?: return "refill"
+        default: return raw.replacingOccurrences(of: "_", with: " ")
+        }
     }
 
     /// `0:42`, `12:05`, `1:02:05`: a call's length at a glance.

@@ -12,6 +12,7 @@ public enum ConsoleMessage: Sendable {
     case toastExpired(Int)
     case review(ReviewMessage)
     case calls(CallsMessage)
+    case audit(AuditMessage)
     /// A message from the live event stream.
     case stream(EventStreamMessage)
 }
@@ -194,6 +195,8 @@ public struct Console: Program {
             return deliver(to: .review) { (screen: inout ReviewScreen) in screen.update(inner) }
         case .calls(let inner):
             return deliver(to: .calls) { (screen: inout CallsScreen) in screen.update(inner) }
+        case .audit(let inner):
+            return deliver(to: .audit) { (screen: inout AuditScreen) in screen.update(inner) }
         case .stream(let streamMessage):
             guard live.apply(streamMessage) else { return .redraw }
             return after(screens[index].refresh())

@@ -8,10 +8,13 @@ public enum ConsoleAction: String, CaseIterable, Hashable, Sendable {
     /// Digits go straight to a screen (`1` Review; later screens take the next digits).
     case reviewScreen = "review_screen"
     case callsScreen = "calls_screen"
+    case auditScreen = "audit_screen"
     // Lists
     case down, up, pageDown = "page_down", pageUp = "page_up", first, last, select, filter, open, back
     // Review
     case approve, undo, correct, approveSelected = "approve_selected", toggleDecided = "toggle_decided"
+    // Audit
+    case verifyChain = "verify_chain"
 }
 
 /// The default keys, in one place (k9s/lazygit/less habits). Bindings that write are
@@ -30,6 +33,7 @@ public enum ConsoleKeys {
             KeyBinding(keys: [.backTab], action: .previousScreen, hint: "previous", help: "Previous screen", showsInFooter: false),
             KeyBinding(keys: [.char("1")], action: .reviewScreen, hint: "review", help: "The Review screen", showsInFooter: false),
             KeyBinding(keys: [.char("2")], action: .callsScreen, hint: "calls", help: "The Calls screen: calls in progress, then recent ones", showsInFooter: false),
+            KeyBinding(keys: [.char("5")], action: .auditScreen, hint: "audit", help: "The Audit screen: browse and verify the hash chain", showsInFooter: false),
         ])
     }
 
@@ -59,4 +63,10 @@ public enum ConsoleKeys {
         ])
     }
 
+    public static func audit() -> KeyMap<ConsoleAction> {
+        KeyMap(title: "Audit", bindings: [
+            KeyBinding(keys: [.char("v")], action: .verifyChain, hint: "verify chain",
+                       help: "Verify the whole hash chain in the background; v or Esc again stops it"),
+        ])
+    }
 }

@@ -40,12 +40,14 @@ protocol ConsoleScreen {
 enum ScreenName: String, CaseIterable {
     case review
     case calls
+    case audit
 
     /// The digit that goes straight to it.
     var action: ConsoleAction {
         switch self {
         case .review: .reviewScreen
         case .calls: .callsScreen
+        case .audit: .auditScreen
         }
     }
 
@@ -55,6 +57,7 @@ enum ScreenName: String, CaseIterable {
         switch self {
         case .review: ReviewScreen(context: context)
         case .calls: CallsScreen(context: context)
+        case .audit: AuditScreen(context: context)
         }
     }
 }
