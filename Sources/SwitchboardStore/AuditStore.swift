@@ -68,17 +68,7 @@ public final class AuditStore: ContractStore, Sendable {
 
     /// Calls in progress, oldest first, keyset-paged on (started_at, call_id).
     public func callsInProgress(after cursor: CallCursor? = nil, limit: Int) throws -> [Call] {
-        try read { db in
-            if let cursor {
-                return try Call.fetchAll(db, sql: """
-                    SELECT * FROM call INDEXED BY call_in_progress WHERE ended_at IS NULL AND (started_at, call_id) > (?, ?)
-                    ORDER BY started_at, call_id LIMIT ?
-                    """, arguments: [cursor.startedAt, cursor.callId, limit])
-            }
-            return try Call.fetchAll(db, sql: """
-                SELECT * FROM call INDEXED BY call_in_progress WHERE ended_at IS NULL ORDER BY started_at, call_id LIMIT ?
-                """, arguments: [limit])
-        }
+        try calls(.inProgress, after: cursor, limit: limit)
     }
 
     /// All calls, newest first, keyset-paged on (started_at, call_id).

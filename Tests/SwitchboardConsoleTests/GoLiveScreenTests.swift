@@ -47,6 +47,6 @@ import Testing
         driver.press("tab")
         #expect(driver.screenText.contains("Switchboard │ Outbox"), "Tab goes to the next screen")
         driver.press("backtab", "backtab")
-        #expect(driver.screenText.contains("Switchboard │ Review"), "and Shift-Tab back")
+        #expect(driver.screenText.contains("Switchboard │ Calls"), "and Shift-Tab back")
     }
 }

@@ -13,6 +13,8 @@ public enum ConsoleMessage: Sendable {
     case review(ReviewMessage)
     case goLive(GoLiveMessage)
     case outbox(OutboxMessage)
+    case calls(CallsMessage)
+    case audit(AuditMessage)
     /// A message from the live event stream.
     case stream(EventStreamMessage)
 }
@@ -198,6 +200,10 @@ public struct Console: Program {
             return deliver(to: .golive) { (screen: inout GoLiveScreen) in screen.update(inner) }
         case .outbox(let inner):
             return deliver(to: .outbox) { (screen: inout OutboxScreen) in screen.update(inner) }
+        case .calls(let inner):
+            return deliver(to: .calls) { (screen: inout CallsScreen) in screen.update(inner) }
+        case .audit(let inner):
+            return deliver(to: .audit) { (screen: inout AuditScreen) in screen.update(inner) }
         case .stream(let streamMessage):
             guard live.apply(streamMessage) else { return .redraw }
             return after(screens[index].refresh())

@@ -5,14 +5,17 @@ import TerminalUI
 public enum ConsoleAction: String, CaseIterable, Hashable, Sendable {
     // Anywhere
     case quit, help, command, repaint, nextScreen = "next_screen", previousScreen = "previous_screen"
-    /// Digits go straight to a screen (`1` Review, `3` Go-live, `4` Outbox).
-    case reviewScreen = "review_screen", goLiveScreen = "golive_screen", outboxScreen = "outbox_screen"
+    /// Digits go straight to a screen: `1` Review, `2` Calls, `3` Go-live, `4` Outbox, `5` Audit.
+    case reviewScreen = "review_screen", callsScreen = "calls_screen", goLiveScreen = "golive_screen", outboxScreen = "outbox_screen"
+    case auditScreen = "audit_screen"
     // Lists
     case down, up, pageDown = "page_down", pageUp = "page_up", first, last, select, filter, open, back
     // Review
     case approve, undo, correct, approveSelected = "approve_selected", toggleDecided = "toggle_decided"
     // Outbox
     case retry, retrySelected = "retry_selected", discard, nextView = "next_view", previousView = "previous_view"
+    // Audit
+    case verifyChain = "verify_chain"
 }
 
 /// The default keys, in one place (k9s/lazygit/less habits). Bindings that write are
@@ -30,9 +33,11 @@ public enum ConsoleKeys {
             KeyBinding(keys: [.tab], action: .nextScreen, hint: "next", help: "Next screen", showsInFooter: false),
             KeyBinding(keys: [.backTab], action: .previousScreen, hint: "previous", help: "Previous screen", showsInFooter: false),
             KeyBinding(keys: [.char("1")], action: .reviewScreen, hint: "review", help: "The Review screen", showsInFooter: false),
+            KeyBinding(keys: [.char("2")], action: .callsScreen, hint: "calls", help: "The Calls screen: calls in progress, then recent ones", showsInFooter: false),
             KeyBinding(keys: [.char("3")], action: .goLiveScreen, hint: "go-live", help: "The Go-live screen: figures against targets",
                        showsInFooter: false),
             KeyBinding(keys: [.char("4")], action: .outboxScreen, hint: "outbox", help: "The Outbox screen", showsInFooter: false),
+            KeyBinding(keys: [.char("5")], action: .auditScreen, hint: "audit", help: "The Audit screen: browse and verify the hash chain", showsInFooter: false),
         ])
     }
 
@@ -71,6 +76,13 @@ public enum ConsoleKeys {
                        isDestructive: true),
             KeyBinding(keys: [.char("x")], action: .discard, hint: "discard",
                        help: "Discard the item (or the selected items) with a reason, after a confirm; it is never sent", isDestructive: true),
+        ])
+    }
+
+    public static func audit() -> KeyMap<ConsoleAction> {
+        KeyMap(title: "Audit", bindings: [
+            KeyBinding(keys: [.char("v")], action: .verifyChain, hint: "verify chain",
+                       help: "Verify the whole hash chain in the background; v or Esc again stops it"),
         ])
     }
 }

@@ -39,15 +39,19 @@ protocol ConsoleScreen {
 /// The screens the `:` command line, Tab and the digits switch between, in Tab order.
 enum ScreenName: String, CaseIterable {
     case review
+    case calls
     case golive
     case outbox
+    case audit
 
     /// The digit that goes straight to it.
     var action: ConsoleAction {
         switch self {
         case .review: .reviewScreen
+        case .calls: .callsScreen
         case .golive: .goLiveScreen
         case .outbox: .outboxScreen
+        case .audit: .auditScreen
         }
     }
 
@@ -61,8 +65,10 @@ enum ScreenName: String, CaseIterable {
     func makeScreen(context: ConsoleContext) -> any ConsoleScreen {
         switch self {
         case .review: ReviewScreen(context: context)
+        case .calls: CallsScreen(context: context)
         case .golive: GoLiveScreen(context: context)
         case .outbox: OutboxScreen(context: context)
+        case .audit: AuditScreen(context: context)
         }
     }
 }

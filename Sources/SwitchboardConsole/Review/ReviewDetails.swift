@@ -27,25 +27,7 @@ enum ReviewDetails {
         }
         items.append(.blank)
         guard let callId = b.callId else { return DetailPane(items: items) }
-        items.append(.heading("Call \(callId)"))
-        if let call = try? context.audit.call(id: callId) {
-            items.append(.field("Caller", call.caller ?? "—"))
-            items.append(.field("Intent", call.intent ?? "—"))
-            items.append(.field("Started", p.timestamp(call.startedAt)))
-            items.append(.field("Outcome", call.outcome.map { "\($0)\(call.firstCallResolved == true ? ", resolved first call" : "")" } ?? "in progress"))
-            if let summary = call.summary { items.append(.field("Summary", summary)) }
-        }
-        items.append(.blank)
-        items.append(.heading("Steps (audit)"))
-        let steps = (try? context.audit.steps(ofCall: callId)) ?? []
-        if steps.isEmpty { items.append(.text("No audit rows for this call.")) }
-        for step in steps {
-            let status = step.httpStatus.map(String.init) ?? (step.transport == .hl7v2 ? "ACK" : "—")
-            let latency = step.latencyMs.map { "\($0) ms" } ?? ""
-            let attempt = (step.attempt ?? 1) > 1 ? " try \(step.attempt!)" : ""
-            items.append(.field(p.clock(step.at) + ":" + String(p.timestamp(step.at).suffix(2)),
-                                "\(step.action)  \(step.method ?? "") \(step.resourceType ?? "")  \(status)  \(latency)  \(step.outcome.label)\(attempt)"))
-        }
+        items += CallDetails.items(callId: callId, context: context, time: p.time, withBookings: false)
         return DetailPane(items: items)
     }
 

@@ -15,25 +15,13 @@ struct ReviewPresentation {
     var correctionDetails: [String: String] = [:]
     /// Names for provider references, when the EHR has told them.
     var providers: ProviderDirectory?
-    private let clockFormat: DateFormatter
-    private let dayFormat: DateFormatter
-    private let stampFormat: DateFormatter
+    let time: TimeText
 
     init(identity: OperatorIdentity, now: UnixMillis, overdueMillis: Int64, timeZone: TimeZone = .current) {
         self.identity = identity
         self.now = now
         self.overdueMillis = overdueMillis
-        // Formatters are built once: making one per cell would cost more than the page query.
-        func formatter(_ pattern: String) -> DateFormatter {
-            let f = DateFormatter()
-            f.locale = Locale(identifier: "en_US_POSIX")
-            f.timeZone = timeZone
-            f.dateFormat = pattern
-            return f
-        }
-        clockFormat = formatter("HH:mm")
-        dayFormat = formatter("EEE dd HH:mm")
-        stampFormat = formatter("yyyy-MM-dd HH:mm:ss")
+        time = TimeText(timeZone: timeZone)
     }
 
     /// Minimum widths add up to 80 columns (with gaps and the mark gutter); wider
@@ -110,7 +98,7 @@ struct ReviewPresentation {
     /// `Practitioner/dr-okafor` → `dr-okafor`.
     static func shortRef(_ ref: String) -> String { ref.split(separator: "/").last.map(String.init) ?? ref }
 
-    func clock(_ t: UnixMillis) -> String { clockFormat.string(from: Date(unixMillis: t)) }
-    func dayAndTime(_ t: UnixMillis) -> String { dayFormat.string(from: Date(unixMillis: t)) }
-    func timestamp(_ t: UnixMillis) -> String { stampFormat.string(from: Date(unixMillis: t)) }
+    func clock(_ t: UnixMillis) -> String { time.clock(t) }
+    func dayAndTime(_ t: UnixMillis) -> String { time.dayAndTime(t) }
+    func timestamp(_ t: UnixMillis) -> String { time.timestamp(t) }
 }

@@ -15,6 +15,7 @@ struct GoLiveScreen: ConsoleScreen {
     // MARK: State
 
     let context: ConsoleContext
+    private let time = TimeText()
     var notices: [(text: String, kind: Toasts.Kind)] = []
     private var tally: GoLiveTally
     private var outboxSummary: StoreSummary.OutboxPart?
@@ -153,8 +154,7 @@ struct GoLiveScreen: ConsoleScreen {
             y += 1
         }
         let window = context.clock.window, now = context.now()
-        let p = ReviewPresentation(identity: context.identity, now: now, overdueMillis: context.overdueMillis)
-        line("Go-live window  \(p.timestamp(window.startsAt)) → \(p.timestamp(window.endsAt))"
+        line("Go-live window  \(time.timestamp(window.startsAt)) → \(time.timestamp(window.endsAt))"
              + (window.isOver(at: now) ? "  (closed)" : "  (\(formatDuration(millis: window.remaining(at: now))) left)"), "header.title")
         if let failure { line("Cannot count the figures: \(failure)", "status.error") }
         y += 1

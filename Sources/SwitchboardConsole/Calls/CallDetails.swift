@@ -1,0 +1,57 @@
+import SwitchboardCore
+import SwitchboardStore
+import TerminalUI
+
+/// One call as the details panes tell it: who called and why, how it ended, the bookings
+/// it made, and every step from the audit chain. The Calls screen shows it alone; the
+/// Review screen shows it under the booking the call made.
+enum CallDetails {
+    static func items(callId: String, context: ConsoleContext, time: TimeText, withBookings: Bool) -> [DetailPane.Item] {
+        let identity = context.identity, now = context.now()
+        var items: [DetailPane.Item] = [.heading("Call \(callId)")]
+        if let call = try? context.audit.call(id: callId) {
+            items.append(.field("Caller", identity.callerNumber(call.caller)))
+            if identity.seesPatientDetails, let patient = call.patientRef { items.append(.field("Patient", patient)) }
+            items.append(.field("Intent", call.intent ?? "—"))
+            items.append(.field("Started", time.timestamp(call.startedAt)))
+            if let ended = call.endedAt {
+                items.append(.field("Ended", "\(time.timestamp(ended))  (\(formatDuration(millis: ended - call.startedAt)))"))
+                let resolved = call.firstCallResolved.map { $0 ? ", resolved on the first call" : ", not resolved on the first call" } ?? ""
+                items.append(.field("Outcome", (call.outcome ?? "—") + resolved))
+            } else {
+                items.append(.field("Outcome", "in progress for \(formatDuration(millis: now - call.startedAt))"))
+            }
+            if let summary = call.summary { items.append(.field("Summary", summary)) }
+        } else {
+            items.append(.text("No call row for \(callId)."))
+        }
+        if withBookings { items += bookings(callId: callId, context: context, time: time) }
+        items.append(.blank)
+        items.append(.heading("Steps (audit)"))
+        let steps = (try? context.audit.steps(ofCall: callId)) ?? []
+        if steps.isEmpty { items.append(.text("No audit rows for this call.")) }
+        for step in steps { items.append(.field(time.clockWithSeconds(step.at), stepText(step))) }
+        return items
+    }
+
+    /// `appointment.create  POST Appointment/ap-12  201  84 ms  success  try 2`
+    static func stepText(_ step: AuditEvent) -> String {
+        let status = step.httpStatus.map(String.init) ?? (step.transport == .hl7v2 ? "ACK" : "—")
+        let latency = step.latencyMs.map { "\($0) ms" } ?? "—"
+        let resource = AuditPresentation.resource(step)
+        let attempt = (step.attempt ?? 1) > 1 ? "  try \(step.attempt!)" : ""
+        return "\(step.action)  \(step.method ?? "") \(resource)  \(status)  \(latency)  \(step.outcome.label)\(attempt)"
+    }
+
+    private static func bookings(callId: String, context: ConsoleContext, time: TimeText) -> [DetailPane.Item] {
+        let made = (try? context.audit.bookings(ofCall: callId)) ?? []
+        var items: [DetailPane.Item] = [.blank, .heading("Bookings")]
+        if made.isEmpty { items.append(.text("This call made no booking.")) }
+        for b in made {
+            let patient = context.identity.patientName(b.patientDisplay)
+            let what = "\(b.kind.rawValue) \(b.appointmentType ?? "") \(time.dayAndTime(b.startAt))  \(ReviewPresentation.shortRef(b.providerRef ?? "—"))"
+            items.append(.field(b.bookingId, "\(what)  \(patient.isEmpty ? "—" : patient)  \(b.appointmentRef)\(b.reviewRequired ? "  (flagged for review)" : "")"))
+        }
+        return items
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import SwitchboardTesting
+import Testing
+
+/// The Calls and Audit screens against the live simulator (`switchboard demo`): what the
+/// integration team watches during go-live.
+@Suite(.enabled(if: Tmux.isAvailable, "needs tmux"), .timeLimit(.minutes(2)))
+struct CallsAuditConsoleTests {
+    /// `2`: live calls that end while you watch, Enter tells one step by step; `5` and `v`:
+    /// the chain is intact through a seq the database has.
+    @Test func watchCallsEndThenVerifyTheChain() async throws {
+        let demo = try Demo()
+        defer { demo.stop() }
+        try await demo.tmux.waitFor("Switchboard │ Review", timeout: 60)
+        try demo.tmux.send("2")
+        let first = try await demo.tmux.waitUntil("live calls on the Calls screen", timeout: 30) { screen in
+            screen.lines[0].contains("Switchboard │ Calls") && !Self.liveCalls(screen).isEmpty
+        }
+        // A live row is identified by its start time and caller; it ends when the same pair
+        // shows up with an outcome.
+        let watched = Self.liveCalls(first)
+        try await demo.tmux.waitUntil("one of \(watched) ended on screen", timeout: 30) { screen in
+            screen.lines.dropFirst(2).contains { line in
+                !line.contains("● live") && watched.contains { line.hasPrefix($0) } && line.contains(/resolved|transferred|callback|dropped|failed/)
+            }
+        }
+
+        try demo.tmux.send("Enter")
+        let details = try await demo.tmux.waitFor("Steps (audit)", timeout: 10)
+        let callId = try #require(details.firstMatch(of: /\nCall (\S+)/).map { String($0.1) })
+        let firstStep = try E2E.value(demo.audit, "SELECT action FROM audit_event WHERE call_id = '\(callId)' ORDER BY seq LIMIT 1")
+        #expect(!firstStep.isEmpty && details.contains(firstStep), "the call's first step from the audit is shown")
+        try demo.tmux.send("Escape")
+        try await Tmux.settle()
+
+        try demo.tmux.send("5")
+        try await demo.tmux.waitFor("Switchboard │ Audit", "Seq", timeout: 10)
+        try demo.tmux.send("v")
+        let verified = try await demo.tmux.waitUntil("the chain verified", timeout: 20) { $0.contains(/chain intact through seq \d+/) }
+        let seq = try #require(verified.firstMatch(of: /chain intact through seq (\d+)/).map { Int($0.1)! })
+        let last = try #require(Int(try E2E.value(demo.audit, "SELECT max(seq) FROM audit_event")))
+        #expect(seq > 0 && seq <= last, "verified through \(seq) of \(last) rows")
+    }
+
+    /// `HH:mm:ss ***-***-1234` of every live row on screen.
+    static func liveCalls(_ screen: String) -> [String] {
+        screen.lines.dropFirst(2).filter { $0.contains("● live") }.compactMap { line in
+            line.firstMatch(of: /^ \d\d:\d\d:\d\d \S+/).map { String($0.0) }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import SwitchboardConsole
+import SwitchboardCore
+import SwitchboardSim
+import SwitchboardStore
+import SwitchboardTesting
+import TerminalUI
+import Testing
+
+/// The Calls screen through the real loop on generated files: live calls first, their
+/// time ticking, calls ending under the selection, details, filter and masking.
+@Suite struct CallsScreenTests {
+    typealias Practice = ReviewScreenTests.Practice
+
+    /// The console on the Calls screen, on its own clock (elapsed times move with it).
+    final class Session {
+        let clock = ManualWallClock()
+        let driver: ProgramDriver<Console>
+        init(_ practice: Practice, role: OperatorRole = .reviewer) throws {
+            let clock = clock
+            let console = try ConsoleRunner.prepare(configuration: practice.configuration(role: role), warnings: [],
+                                                    environment: practice.environment, now: { clock.now })
+            driver = ProgramDriver(console, size: Size(width: 120, height: 30))
+            driver.press("2")
+        }
+        var lines: [String] { driver.screenText.components(separatedBy: "\n") }
+        /// The table's rows on screen (below the column titles, above the status line).
+        var rows: [String] { Array(lines.dropFirst(2).dropLast(2)).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty } }
+        func wait(_ seconds: Double) {
+            clock.advance(seconds)
+            driver.advance(by: seconds)
+        }
+    }
+
+    /// `m:ss` as the Time column shows it.
+    static func minutesSeconds(_ millis: Int64) -> String {
+        let s = millis / 1000
+        return "\(s / 60):" + String(format: "%02d", s % 60)
+    }
+
+    @Test func liveCallsFirstOldestOnTopThenEndedNewestFirst() throws {
+        let practice = try Practice()
+        let session = try Session(practice)
+        let live = try practice.audit.callsInProgress(limit: 100)
+        let ended = try practice.audit.calls(.ended, after: nil, limit: 3)
+        try #require(live.count >= 2 && ended.count == 3)
+        let lines = session.lines
+        #expect(lines[0].contains("Switchboard │ Calls │ \(live.count) in progress"))
+        #expect(lines[0].contains("first-call resolution today"))
+        for title in ["Started", "Caller", "Intent", "Time", "Steps", "Outcome", "1st", "Summary"] {
+            #expect(lines[1].contains(title), "column \(title)")
+        }
+        let rows = session.rows
+        for (index, call) in live.enumerated() {
+            #expect(rows[index].contains(call.caller!) && rows[index].contains("● live"), "live call \(index) in start order")
+        }
+        #expect(rows[live.count].contains(ended[0].caller!) && rows[live.count].contains(ended[0].outcome!), "then the newest ended call")
+        #expect(rows[live.count + 1].contains(ended[1].caller!))
+        let steps = try practice.audit.stepCounts(ofCalls: [live[0].callId])[live[0].callId]!
+        #expect(rows[0].contains(" \(steps) "), "steps so far")
+    }
+
+    @Test func elapsedTimeTicksWhileYouWatch() throws {
+        let practice = try Practice()
+        let session = try Session(practice)
+        let oldest = try #require(try practice.audit.callsInProgress(limit: 1).first)
+        #expect(session.rows[0].contains(Self.minutesSeconds(session.clock.now - oldest.startedAt)))
+        session.wait(65)
+        #expect(session.rows[0].contains(Self.minutesSeconds(session.clock.now - oldest.startedAt)), "65 s later")
+    }
+
+    @Test func theSelectionFollowsACallThatEndsAndNewCallsDoNotMoveIt() throws {
+        let practice = try Practice()
+        let session = try Session(practice)
+        let live = try practice.audit.callsInProgress(limit: 100)
+        try #require(live.count >= 3)
+        session.driver.press("j", "j")
+        let watched = live[2]
+        // A call that started earlier shows up (a late write) above the selection, and the watched call ends.
+        try practice.audit.recordAgentWork(calls: [
+            Call(callId: "call-late", startedAt: live[0].startedAt - 1, caller: "***-***-9999", intent: "reschedule"),
+            Call(callId: watched.callId, startedAt: watched.startedAt, endedAt: session.clock.now, caller: watched.caller,
+                 intent: watched.intent, outcome: "resolved", firstCallResolved: true, summary: "Watched call ended."),
+        ])
+        session.driver.post(.databasesChanged)
+        session.driver.press("enter")
+        let details = session.driver.screenText
+        #expect(details.contains("Call \(watched.callId)"), "the selection stayed on the call that ended")
+        #expect(details.contains("Watched call ended.") && details.contains("resolved on the first call"))
+        session.driver.press("esc", "g")
+        #expect(session.rows[0].contains("***-***-9999") && session.rows[0].contains("● live"), "the late call is on top")
+    }
+
+    @Test func detailsTellTheCallWithItsBookingsAndEveryStep() throws {
+        let practice = try Practice()
+        let session = try Session(practice)
+        let booking = try #require(try practice.undecided().first {
+            try $0.booking.callId.flatMap { try practice.audit.call(id: $0) }?.endedAt != nil
+        }).booking
+        let callId = try #require(booking.callId)
+        session.driver.press("/")
+        session.driver.type(callId)
+        session.driver.press("enter")
+        #expect(session.rows.count == 1)
+        session.driver.press("enter")
+        let screen = session.driver.screenText
+        #expect(screen.contains("Call \(callId)") && screen.contains("Summary") && screen.contains("Bookings"))
+        #expect(screen.contains(booking.bookingId) && screen.contains("Steps (audit)"))
+        let steps = try practice.audit.steps(ofCall: callId)
+        let create = try #require(steps.first { $0.action == "appointment.create" })
+        #expect(screen.contains("appointment.create  POST Appointment"))
+        #expect(screen.contains("\(create.httpStatus ?? 0)  \(create.latencyMs ?? 0) ms  \(create.outcome.label)"))
+        session.driver.press("esc")
+        #expect(session.lines[1].contains("Started"), "Esc goes back to the list")
+        session.driver.press("esc")
+        #expect(!session.driver.screenText.contains("filter: \(callId)"), "a second Esc clears the filter")
+    }
+
+    @Test func filterFindsCallsByOutcomeAndIntentAndSaysWhenNothingMatches() throws {
+        let practice = try Practice()
+        let session = try Session(practice)
+        session.driver.press("/")
+        session.driver.type("dropped")
+        session.driver.press("enter")
+        #expect(!session.rows.isEmpty && session.rows.allSatisfy { $0.contains("dropped") })
+        #expect(session.driver.screenText.contains("filter: dropped"))
+        session.driver.press("esc", "/")
+        session.driver.type("new patient")
+        session.driver.press("enter")
+        #expect(!session.rows.isEmpty && session.rows.allSatisfy { $0.contains("new patient") })
+        session.driver.press("esc", "/")
+        session.driver.type("zzz-nobody")
+        session.driver.press("enter")
+        #expect(session.driver.screenText.contains("No call matches the filter."))
+    }
+
+    @Test func pagingReachesTheOldestCallAndBack() throws {
+        let practice = try Practice()
+        let session = try Session(practice)
+        session.driver.press("G")
+        #expect(session.rows.last?.contains(Roster.maskedCaller(0)) == true, "G: the oldest call is last")
+        session.driver.press("enter")
+        #expect(session.driver.screenText.contains("Call call-0000000"))
+        session.driver.press("esc", "g")
+        #expect(session.rows[0].contains("● live"))
+        for _ in 0..<20 { session.driver.press("pagedown") }
+        #expect(!session.rows.isEmpty && !session.rows[0].contains("● live"), "PgDn pages into the ended calls")
+    }
+
+    @Test func viewersSeeOnlyTheLastTwoDigitsOfACaller() throws {
+        let practice = try Practice()
+        let session = try Session(practice, role: .viewer)
+        let caller = try #require(try practice.audit.callsInProgress(limit: 1).first?.caller)
+        #expect(!session.driver.screenText.contains(caller))
+        #expect(session.rows[0].contains("***-***-**" + caller.suffix(2)))
+    }
+}
