@@ -151,7 +151,7 @@ public struct HistoryGenerator {
                 transport: transport, method: method, resourceType: r.resourceType, resourceId: r.resourceId,
                 outcome: r.outcome, httpStatus: r.httpStatus, latencyMs: r.latencyMs, attempt: r.attempt, detail: r.detail)))
             guard let key = r.writeKey else { continue }
-            let attempt = OutboxAttempt(itemId: "ob-\(key)", attempt: r.attempt, startedAt: at, endedAt: at + Int64(r.latencyMs),
+            var attempt = OutboxAttempt(itemId: "ob-\(key)", attempt: r.attempt, startedAt: at, endedAt: at + Int64(r.latencyMs),
                                         outcome: r.outcome == .success ? "success" : "retryable",
                                         httpStatus: r.httpStatus, ackCode: isHL7Write ? (r.outcome == .success ? "AA" : "AE") : nil,
                                         error: r.outcome == .success ? nil : (r.httpStatus.map { "HTTP \($0)" } ?? "timed out after 10 s"))
@@ -167,8 +167,7 @@ public struct HistoryGenerator {
             var item = OutboxItem(
                 id: "ob-\(key)", createdAt: at, callId: callId, bookingId: nil, ehrSystem: "epic-sandbox", transport: transport,
                 operation: r.action,
-                request: JSONText.object(["method": method, "url": "/fhir/\(r.resourceType)" + (r.method == "PUT" ? "/\(r.resourceId ?? "")" : ""),
-                                          "headers": ["Content-Type": "application/fhir+json", "Idempotency-Key": key]]),
+                request: Self.request(method: method, resourceType: r.resourceType, resourceId: r.resourceId, key: key, hl7: isHL7Write),
                 idempotencyKey: key, status: r.outcome == .success ? .succeeded : .failed, attempts: 1, maxAttempts: 8,
                 nextAttemptAt: nil, lastError: attempt.error, lastHttpStatus: r.httpStatus, updatedAt: attempt.endedAt ?? at)
             // The newest items are still moving through the queue; a few old ones never made
@@ -189,11 +188,19 @@ public struct HistoryGenerator {
             case .failed:
                 item.lastError = "HTTP 503 Service Unavailable"; item.lastHttpStatus = 503; item.nextAttemptAt = now + 8_000
             case .dead:
-                item.attempts = 8; item.lastError = "HTTP 422: Slot is not free (OperationOutcome business-rule)"; item.lastHttpStatus = 422
-            case .discarded: item.lastError = "discarded: duplicate of a booking made at the front desk"
+                // Refused on its first try: a permanent answer is not retried.
+                item.lastError = "HTTP 422: Slot is not free (OperationOutcome business-rule)"; item.lastHttpStatus = 422
+                attempt.outcome = "permanent"; attempt.httpStatus = 422; attempt.error = item.lastError
+            case .discarded:
+                // Discarded by an operator before it was sent.
+                item.attempts = 0; item.lastError = "discarded: duplicate of a booking made at the front desk"; item.lastHttpStatus = nil
             case .succeeded: break
             }
-            if item.status != .pending { batch.attempts.append(attempt) }
+            if item.status == .failed {
+                attempt.outcome = "retryable"; attempt.httpStatus = 503; attempt.error = item.lastError
+            }
+            // Only finished tries have a row: not a pending item's, an in-flight one's or a discarded one's.
+            if [.succeeded, .failed, .dead].contains(item.status) { batch.attempts.append(attempt) }
             outboxIndex[key] = batch.outbox.count
             batch.outbox.append(item)
             report.outboxItems += 1
@@ -239,6 +246,20 @@ public struct HistoryGenerator {
                 after: corrected ? JSONText.object(["start_at": booking.startAt + 86_400_000, "provider_ref": booking.providerRef]) : nil)
             schedule(decidedAt, .decision(decision, callId: callId, appointment: b.appointment))
         }
+    }
+
+    /// An outbox item's request as the agent writes it: relative to the FHIR base, with
+    /// the idempotency headers and a body (a small FHIR resource, or the HL7 v2 message).
+    static func request(method: String, resourceType: String, resourceId: String?, key: String, hl7: Bool) -> String {
+        let id = resourceId.map { String($0.split(separator: "/").last ?? Substring($0)) }
+        if hl7 {
+            return JSONText.object(["method": method, "url": "mllp://interface-engine:6661", "headers": ["Idempotency-Key": key],
+                                    "body": "MSH|^~\\&|SWITCHBOARD-AGENT|PRACTICE|INTERFACE-ENGINE|PRACTICE|||\(method)|\(key)|P|2.5.1"])
+        }
+        var headers = ["Content-Type": "application/fhir+json", "Idempotency-Key": key]
+        if method == "PUT" { headers["If-Match"] = #"W/"1""# }
+        return JSONText.object(["method": method, "url": method == "PUT" ? "\(resourceType)/\(id ?? "")" : resourceType, "headers": headers,
+                                "body": JSONText.object(["resourceType": resourceType, "id": method == "PUT" ? id : nil])])
     }
 
     /// Rows waiting to be written, flushed in big transactions (one per database).
