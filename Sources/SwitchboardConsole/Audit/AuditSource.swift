@@ -4,11 +4,11 @@ import TerminalUI
 
 /// The audit chain as a table's paged source: newest first, keyset-paged on `seq`, so
 /// a page costs the same at the top of ten million rows as at the bottom.
-final class AuditSource: PagedSource {
+final class AuditSource: PagedSource, StoreBackedSource {
     let store: AuditStore
     var filter = AuditFilter()
     /// The last error, shown by the screen instead of crashing or freezing.
-    private(set) var failure: String?
+    var failure: String?
 
     init(store: AuditStore) { self.store = store }
 
@@ -24,14 +24,4 @@ final class AuditSource: PagedSource {
         attempt { try store.auditEvents(matching: filter, after: row?.seq ?? 0, limit: limit).reversed() } ?? []
     }
 
-    private func attempt<T>(_ body: () throws -> T) -> T? {
-        do {
-            let value = try body()
-            failure = nil
-            return value
-        } catch {
-            failure = "\(error)"
-            return nil
-        }
-    }
 }

@@ -6,11 +6,11 @@ import TerminalUI
 /// calls that ended (newest first), each section keyset-paged from the store. A row
 /// remembers the section it was read in, so a call that ended since still says where
 /// the cursor was.
-final class CallsSource: PagedSource {
+final class CallsSource: PagedSource, StoreBackedSource {
     let store: AuditStore
     var filter = CallFilter()
     /// The last error, shown by the screen instead of crashing or freezing.
-    private(set) var failure: String?
+    var failure: String?
 
     init(store: AuditStore) { self.store = store }
 
@@ -37,14 +37,4 @@ final class CallsSource: PagedSource {
         } ?? []
     }
 
-    private func attempt<T>(_ body: () throws -> T) -> T? {
-        do {
-            let value = try body()
-            failure = nil
-            return value
-        } catch {
-            failure = "\(error)"
-            return nil
-        }
-    }
 }

@@ -41,6 +41,18 @@ public enum ConsoleKeys {
         ])
     }
 
+    /// The list keys with a screen's own words for what opening, filtering or backing
+    /// out does there (`help`), and without `space` where rows are not selected for bulk
+    /// actions.
+    public static func list(selects: Bool, help: [ConsoleAction: String]) -> [KeyBinding<ConsoleAction>] {
+        list().bindings.compactMap { binding in
+            guard selects || binding.action != .select else { return nil }
+            var binding = binding
+            if let words = help[binding.action] { binding.help = words }
+            return binding
+        }
+    }
+
     public static func list() -> KeyMap<ConsoleAction> {
         KeyMap(title: "Lists", bindings: [
             KeyBinding(keys: [.char("j"), .down], action: .down, hint: "down", help: "Next row", showsInFooter: false),

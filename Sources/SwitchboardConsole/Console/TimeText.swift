@@ -7,6 +7,7 @@ struct TimeText {
     private let clockFormat: DateFormatter
     private let secondsFormat: DateFormatter
     private let dayFormat: DateFormatter
+    private let monthDayFormat: DateFormatter
     private let stampFormat: DateFormatter
     let timeZone: TimeZone
 
@@ -22,6 +23,7 @@ struct TimeText {
         clockFormat = formatter("HH:mm")
         secondsFormat = formatter("HH:mm:ss")
         dayFormat = formatter("EEE dd HH:mm")
+        monthDayFormat = formatter("MMM dd")
         stampFormat = formatter("yyyy-MM-dd HH:mm:ss")
     }
 
@@ -31,6 +33,8 @@ struct TimeText {
     func clockWithSeconds(_ t: UnixMillis) -> String { secondsFormat.string(from: Date(unixMillis: t)) }
     /// `Tue 04 14:05`
     func dayAndTime(_ t: UnixMillis) -> String { dayFormat.string(from: Date(unixMillis: t)) }
+    /// `Nov 04`
+    func monthAndDay(_ t: UnixMillis) -> String { monthDayFormat.string(from: Date(unixMillis: t)) }
     /// `2025-11-04 14:05:09`
     func timestamp(_ t: UnixMillis) -> String { stampFormat.string(from: Date(unixMillis: t)) }
 

@@ -7,22 +7,11 @@ import TerminalUI
 /// drawn through the grid, which sanitizes it.
 struct OutboxPresentation {
     var now: UnixMillis
-    private let clockFormat: DateFormatter
-    private let dayFormat: DateFormatter
-    let stampFormat: DateFormatter
+    private let time: TimeText
 
     init(now: UnixMillis, timeZone: TimeZone = .current) {
         self.now = now
-        func formatter(_ pattern: String) -> DateFormatter {
-            let f = DateFormatter()
-            f.locale = Locale(identifier: "en_US_POSIX")
-            f.timeZone = timeZone
-            f.dateFormat = pattern
-            return f
-        }
-        clockFormat = formatter("HH:mm:ss")
-        dayFormat = formatter("MMM dd")
-        stampFormat = formatter("yyyy-MM-dd HH:mm:ss")
+        time = TimeText(timeZone: timeZone)
     }
 
     /// Minimum widths add up to 80 columns (with gaps and the mark gutter); wider
@@ -80,10 +69,10 @@ struct OutboxPresentation {
 
     /// Today's items by time of day, older ones by date.
     func created(_ t: UnixMillis) -> String {
-        now - t < 86_400_000 ? clockFormat.string(from: Date(unixMillis: t)) : dayFormat.string(from: Date(unixMillis: t))
+        now - t < 86_400_000 ? time.clockWithSeconds(t) : time.monthAndDay(t)
     }
 
-    func timestamp(_ t: UnixMillis) -> String { stampFormat.string(from: Date(unixMillis: t)) }
+    func timestamp(_ t: UnixMillis) -> String { time.timestamp(t) }
 
     /// `42s`, `37m`, `19h`, `3d`.
     static func short(_ millis: Int64) -> String { ReviewPresentation.age(millis + 999) }

@@ -52,14 +52,14 @@ public struct OutboxTally: Sendable, Equatable {
 }
 
 /// One Outbox view as a table's paged source: keyset pages straight from the store.
-final class OutboxSource: PagedSource {
+final class OutboxSource: PagedSource, StoreBackedSource {
     let store: OutboxStore
     var view: OutboxView = .stuck
     var text: String?
     /// The view's length when counted and unfiltered; nil otherwise.
     var knownTotal: Int?
     /// The last error, shown by the screen instead of crashing or freezing.
-    private(set) var failure: String?
+    var failure: String?
 
     init(store: OutboxStore) { self.store = store }
 
@@ -77,14 +77,4 @@ final class OutboxSource: PagedSource {
 
     func count() -> Int? { knownTotal }
 
-    private func attempt<T>(_ body: () throws -> T) -> T? {
-        do {
-            let value = try body()
-            failure = nil
-            return value
-        } catch {
-            failure = "\(error)"
-            return nil
-        }
-    }
 }

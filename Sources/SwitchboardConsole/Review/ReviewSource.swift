@@ -4,7 +4,7 @@ import TerminalUI
 
 /// The review queue as a table's paged source: keyset pages straight from the store,
 /// undecided first, oldest first. Never loads the whole queue.
-final class ReviewSource: PagedSource {
+final class ReviewSource: PagedSource, StoreBackedSource {
     let store: AuditStore
     var filter: ReviewFilter
     /// The list's length, counted off the UI thread (a count is a scan of the index
@@ -14,7 +14,7 @@ final class ReviewSource: PagedSource {
     /// short enough to answer within a frame.
     private let positionLimit = 50_000
     /// The last error, shown by the screen instead of crashing or freezing.
-    private(set) var failure: String?
+    var failure: String?
 
     init(store: AuditStore, filter: ReviewFilter) {
         self.store = store
@@ -41,14 +41,4 @@ final class ReviewSource: PagedSource {
         return attempt { try store.reviewPosition(filter, of: row.cursor) }
     }
 
-    private func attempt<T>(_ body: () throws -> T) -> T? {
-        do {
-            let value = try body()
-            failure = nil
-            return value
-        } catch {
-            failure = "\(error)"
-            return nil
-        }
-    }
 }

@@ -4,32 +4,21 @@ import TerminalUI
 
 /// The Audit screen: the hash chain newest first, filtered by `key:value` tokens, every
 /// field of a row on Enter, and `v` to walk the whole chain in the background.
-struct AuditScreen: ConsoleScreen {
+struct AuditScreen: TableScreen {
     // MARK: Keys
 
     static func keyMaps() -> [KeyMap<ConsoleAction>] {
-        let list = ConsoleKeys.list().bindings.compactMap { binding -> KeyBinding<ConsoleAction>? in
-            var binding = binding
-            switch binding.action {
-            case .select: return nil
-            case .open: binding.help = "Open the row: every field, the detail JSON, prev_hash and hash"
-            case .filter: binding.help = "Filter by tokens: action:appointment.create actor:operator:maria outcome:8 call:c-123"
-            case .back: binding.help = "Back out: close the row, stop a verification, clear the filter"
-            default: break
-            }
-            return binding
-        }
+        let list = ConsoleKeys.list(selects: false, help: [
+            .open: "Open the row: every field, the detail JSON, prev_hash and hash",
+            .filter: "Filter by tokens: action:appointment.create actor:operator:maria outcome:8 call:c-123",
+            .back: "Back out: close the row, stop a verification, clear the filter",
+        ])
         return [KeyMap(title: "Audit", bindings: list + ConsoleKeys.audit().bindings)]
     }
 
     mutating func perform(_ action: ConsoleAction) -> Reaction<ConsoleMessage> {
+        if move(for: action) { return .redraw }
         switch action {
-        case .down: table.move(.down)
-        case .up: table.move(.up)
-        case .pageDown: table.move(.pageDown)
-        case .pageUp: table.move(.pageUp)
-        case .first: table.move(.first)
-        case .last: table.move(.last)
         case .open: openDetails()
         case .back: backOut()
         case .filter: mode = .filtering(CommandPrompt.filter(history: filterHistory))
@@ -57,7 +46,7 @@ struct AuditScreen: ConsoleScreen {
 
     let context: ConsoleContext
     var keyMaps: [KeyMap<ConsoleAction>] = Self.keyMaps()
-    private(set) var table: Table<AuditSource>
+    var table: Table<AuditSource>
     private(set) var mode: Mode = .list
     var notices: [(text: String, kind: Toasts.Kind)] = []
     private let presentation = AuditPresentation(time: TimeText())
@@ -226,15 +215,8 @@ struct AuditScreen: ConsoleScreen {
             pane.render(into: &grid, rect: rect, theme: theme)
             return
         }
-        var table = table
-        table.viewportHeight = max(1, rect.height - 1)
-        table.render(into: &grid, rect: rect, theme: theme)
-        if table.window.isEmpty {
-            let text = table.source.failure.map { "Cannot read the audit chain: \($0)" }
-                ?? (filterText != nil ? "No audit row matches the filter." : "The audit chain is empty.")
-            grid.write(text, x: rect.x + 2, y: rect.y + 2, style: theme.style(table.source.failure == nil ? "table.row.dim" : "status.error"),
-                       maxWidth: rect.width - 4)
-        }
+        renderTable(into: &grid, rect: rect, theme: theme, cannotRead: "Cannot read the audit chain",
+                    empty: filterText != nil ? "No audit row matches the filter." : "The audit chain is empty.")
     }
 
     var captureHints: String? {
@@ -251,9 +233,6 @@ struct AuditScreen: ConsoleScreen {
         return nil
     }
 
-    mutating func resize(bodyHeight: Int) {
-        table.viewportHeight = max(1, bodyHeight - 1)
-    }
 }
 
 /// Results of background work the Audit screen started.

@@ -4,33 +4,22 @@ import TerminalUI
 
 /// The live Calls screen: calls in progress first, their time ticking and their steps
 /// counting up, then the calls that ended, newest first; Enter tells a call step by step.
-struct CallsScreen: ConsoleScreen {
+struct CallsScreen: TableScreen {
     // MARK: Keys
 
     /// List movement, filter, details and back; nothing here writes, and calls are not
     /// selected for bulk actions.
     static func keyMaps() -> [KeyMap<ConsoleAction>] {
-        let list = ConsoleKeys.list().bindings.compactMap { binding -> KeyBinding<ConsoleAction>? in
-            var binding = binding
-            switch binding.action {
-            case .select: return nil
-            case .open: binding.help = "Open the call: summary, bookings, every step from the audit"
-            case .filter: binding.help = "Filter calls by caller, intent, outcome or call id; Esc clears"
-            default: break
-            }
-            return binding
-        }
+        let list = ConsoleKeys.list(selects: false, help: [
+            .open: "Open the call: summary, bookings, every step from the audit",
+            .filter: "Filter calls by caller, intent, outcome or call id; Esc clears",
+        ])
         return [KeyMap(title: "Calls", bindings: list)]
     }
 
     mutating func perform(_ action: ConsoleAction) -> Reaction<ConsoleMessage> {
+        if move(for: action) { return .redraw }
         switch action {
-        case .down: table.move(.down)
-        case .up: table.move(.up)
-        case .pageDown: table.move(.pageDown)
-        case .pageUp: table.move(.pageUp)
-        case .first: table.move(.first)
-        case .last: table.move(.last)
         case .open: openDetails()
         case .back: backOut()
         case .filter: mode = .filtering(CommandPrompt.filter())
@@ -50,7 +39,7 @@ struct CallsScreen: ConsoleScreen {
 
     let context: ConsoleContext
     var keyMaps: [KeyMap<ConsoleAction>] = Self.keyMaps()
-    private(set) var table: Table<CallsSource>
+    var table: Table<CallsSource>
     private(set) var mode: Mode = .list
     var notices: [(text: String, kind: Toasts.Kind)] = []
     private let time = TimeText()
@@ -157,16 +146,9 @@ struct CallsScreen: ConsoleScreen {
 
     mutating func handleCaptured(_ key: Key) -> Reaction<ConsoleMessage> {
         guard case .filtering(var prompt) = mode else { return .none }
-        switch prompt.handle(key) {
-        case .submitted(let text):
-            mode = .list
-            applyFilter(text)
-        case .cancelled:
-            mode = .list
-        case .editing:
-            mode = .filtering(prompt)
-            applyFilter(prompt.text)
-        }
+        let step = prompt.liveFilter(key)
+        mode = step.open ? .filtering(prompt) : .list
+        if let text = step.text { applyFilter(text) }
         return .redraw
     }
 
@@ -222,15 +204,8 @@ struct CallsScreen: ConsoleScreen {
             pane.render(into: &grid, rect: rect, theme: theme)
             return
         }
-        var table = table
-        table.viewportHeight = max(1, rect.height - 1)
-        table.render(into: &grid, rect: rect, theme: theme)
-        if table.window.isEmpty {
-            let text = table.source.failure.map { "Cannot read the calls: \($0)" }
-                ?? (table.source.filter.text != nil ? "No call matches the filter." : "No calls yet.")
-            grid.write(text, x: rect.x + 2, y: rect.y + 2, style: theme.style(table.source.failure == nil ? "table.row.dim" : "status.error"),
-                       maxWidth: rect.width - 4)
-        }
+        renderTable(into: &grid, rect: rect, theme: theme, cannotRead: "Cannot read the calls",
+                    empty: table.source.filter.text != nil ? "No call matches the filter." : "No calls yet.")
     }
 
     var captureHints: String? {
@@ -249,9 +224,6 @@ struct CallsScreen: ConsoleScreen {
         return nil
     }
 
-    mutating func resize(bodyHeight: Int) {
-        table.viewportHeight = max(1, bodyHeight - 1)
-    }
 }
 
 /// Results of background work the Calls screen started.

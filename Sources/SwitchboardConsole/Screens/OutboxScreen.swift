@@ -154,16 +154,9 @@ struct OutboxScreen: ConsoleScreen {
     mutating func handleCaptured(_ key: Key) -> Reaction<ConsoleMessage> {
         switch mode {
         case .filtering(var prompt):
-            switch prompt.handle(key) {
-            case .submitted(let text):
-                mode = .list
-                applyFilter(text)
-            case .cancelled:
-                mode = .list
-            case .editing:
-                mode = .filtering(prompt)
-                applyFilter(prompt.text)
-            }
+            let step = prompt.liveFilter(key)
+            mode = step.open ? .filtering(prompt) : .list
+            if let text = step.text { applyFilter(text) }
         case .confirmingRetry(var dialog, let ids):
             switch dialog.handle(key) {
             case .chosen(1):

@@ -6,7 +6,7 @@ import TerminalUI
 /// The go-live Review screen: every flagged booking, undecided first and oldest first;
 /// approve in one key, undo for a few seconds, correct with a live slot picker, bulk
 /// approve exactly the selected rows.
-struct ReviewScreen: ConsoleScreen {
+struct ReviewScreen: TableScreen {
     // MARK: Keys
 
     /// The screen's bindings: list movement, then the review actions. Read-only mode and
@@ -26,13 +26,8 @@ struct ReviewScreen: ConsoleScreen {
     mutating func perform(_ action: ConsoleAction) -> Reaction<ConsoleMessage> {
         // The "changed in the EHR" view takes only its own choices; the list stays put.
         if case .changed = mode, ![.approve, .correct, .back].contains(action) { return .none }
+        if move(for: action) { return .redraw }
         switch action {
-        case .down: table.move(.down)
-        case .up: table.move(.up)
-        case .pageDown: table.move(.pageDown)
-        case .pageUp: table.move(.pageUp)
-        case .first: table.move(.first)
-        case .last: table.move(.last)
         case .select: table.toggleMark()
         case .open: openDetails()
         case .back: return Reaction.redraw.and(backOut())
@@ -61,7 +56,7 @@ struct ReviewScreen: ConsoleScreen {
 
     let context: ConsoleContext
     var keyMaps: [KeyMap<ConsoleAction>]
-    private(set) var table: Table<ReviewSource>
+    var table: Table<ReviewSource>
     private(set) var mode: Mode = .list
     /// Notices for the console to show as transient messages.
     var notices: [(text: String, kind: Toasts.Kind)] = []
@@ -175,16 +170,9 @@ struct ReviewScreen: ConsoleScreen {
     mutating func handleCaptured(_ key: Key) -> Reaction<ConsoleMessage> {
         switch mode {
         case .filtering(var prompt):
-            switch prompt.handle(key) {
-            case .submitted(let text):
-                mode = .list
-                return Reaction.redraw.and(applyFilter(text))
-            case .cancelled:
-                mode = .list
-            default:
-                mode = .filtering(prompt)
-                return Reaction.redraw.and(applyFilter(prompt.text))
-            }
+            let step = prompt.liveFilter(key)
+            mode = step.open ? .filtering(prompt) : .list
+            if let text = step.text { return Reaction.redraw.and(applyFilter(text)) }
         case .confirmingBulk(var dialog, let ids):
             switch dialog.handle(key) {
             case .chosen(let index) where index == 0:
@@ -533,15 +521,8 @@ struct ReviewScreen: ConsoleScreen {
             changed.pane.viewportHeight = rect.height
             changed.pane.render(into: &grid, rect: rect, theme: theme)
         default:
-            var table = table
-            table.viewportHeight = max(1, rect.height - 1)
-            table.render(into: &grid, rect: rect, theme: theme)
-            if table.window.isEmpty {
-                let text = table.source.failure.map { "Cannot read the review queue: \($0)" }
-                    ?? (table.source.filter.text != nil ? "No booking matches the filter." : "No flagged bookings in the go-live window yet.")
-                grid.write(text, x: rect.x + 2, y: rect.y + 2, style: theme.style(table.source.failure == nil ? "table.row.dim" : "status.error"),
-                           maxWidth: rect.width - 4)
-            }
+            renderTable(into: &grid, rect: rect, theme: theme, cannotRead: "Cannot read the review queue",
+                        empty: table.source.filter.text != nil ? "No booking matches the filter." : "No flagged bookings in the go-live window yet.")
         }
         switch mode {
         case .confirmingBulk(let dialog, _): dialog.render(into: &grid, rect: rect, theme: theme)
@@ -577,10 +558,6 @@ struct ReviewScreen: ConsoleScreen {
         return nil
     }
 
-    /// Keeps the table's page size in step with the screen.
-    mutating func resize(bodyHeight: Int) {
-        table.viewportHeight = max(1, bodyHeight - 1)
-    }
 }
 
 /// Results of background work the Review screen started.
