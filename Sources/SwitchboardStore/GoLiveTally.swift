@@ -2,11 +2,12 @@ import GRDB
 import SwitchboardCore
 
 /// The go-live figures of one window, against the integration guide's targets
-/// (`GoLiveTargets`). The audit-row figures are kept incrementally: each `advance` reads
-/// only the rows appended since the last one (by `seq`), so a console open through the
-/// 48 hours never re-reads the history; latency percentiles come from a fixed histogram,
-/// so memory does not grow with the rows. Calls, bookings and outbox attempts are
-/// recounted (index ranges and small tables) on every `advance`.
+/// (`GoLiveTargets`). The audit-row figures are kept incrementally: each `advance`
+/// aggregates only the rows appended since the last one (a `seq` range, in SQL), so a
+/// console open through the 48 hours never re-reads the history; latency percentiles
+/// come from a fixed histogram, so memory does not grow with the rows. Calls, bookings
+/// and outbox attempts are recounted when asked (`totals`): index ranges and smaller
+/// tables, but tens of milliseconds at a million rows, so not on every change.
 public struct GoLiveTally: Sendable, Equatable {
     public let window: GoLiveWindow
 
@@ -64,17 +65,19 @@ public struct GoLiveTally: Sendable, Equatable {
 
     // MARK: Counting
 
-    /// Counts what was appended since the last call (in chunks, each its own short read,
-    /// so the agent's writer is never held up), then recounts the small figures.
-    public mutating func advance(audit: AuditStore, outbox: OutboxStore?, chunk: Int = 50_000) throws {
-        if scannedThrough == nil { scannedThrough = try audit.lastSeq(before: window.startsAt) }
-        while let from = scannedThrough {
-            let rows = try audit.goLiveRows(after: from, limit: chunk)
-            for row in rows where window.contains(row.at) { count(row) }
-            guard let last = rows.last else { break }
-            scannedThrough = last.seq
-            if rows.count < chunk { break }
+    /// Counts what was appended since the last call (in `seq` ranges of `chunk` rows,
+    /// each its own short read, so the agent's writer is never held up), then, with
+    /// `totals`, recounts the calls, bookings and outbox attempts.
+    public mutating func advance(audit: AuditStore, outbox: OutboxStore?, chunk: Int64 = 250_000, totals: Bool = true) throws {
+        var from = try scannedThrough ?? audit.lastSeq(before: window.startsAt)
+        let last = try audit.lastSeq()
+        while from < last {
+            let through = min(last, from + chunk)
+            add(try audit.goLiveCounts(after: from, through: through, in: window))
+            from = through
         }
+        scannedThrough = from
+        guard totals else { return }
         let calls = try audit.endedCalls(in: window)
         callsEnded = calls.ended
         callsResolvedFirstTime = calls.resolved
@@ -85,31 +88,32 @@ public struct GoLiveTally: Sendable, Equatable {
         outboxAttempts = try outbox?.attemptCount(in: window)
     }
 
-    private mutating func count(_ row: AuditStore.GoLiveRow) {
-        guard row.isEHRRequest else { return }
-        ehrRequests += 1
-        if let latency = row.latencyMillis {
-            latencyCount += 1
-            latencyTotalMillis += Int64(latency)
-            latencyBuckets[min(max(0, latency), Self.histogramLimit)] += 1
-        }
-        if (row.attempt ?? 1) == 1 {
-            firstAttempts += 1
-            if row.outcome <= AuditOutcome.minorFailure.rawValue { firstAttemptSuccesses += 1 }
-        }
-        if row.isOutboxSend { auditedSends += 1 }
+    private mutating func add(_ counts: AuditStore.GoLiveCounts) {
+        ehrRequests += counts.requests
+        latencyCount += counts.latencyCount
+        latencyTotalMillis += counts.latencyTotal
+        for (millis, count) in counts.latencies { latencyBuckets[min(max(0, millis), Self.histogramLimit)] += count }
+        firstAttempts += counts.firstAttempts
+        firstAttemptSuccesses += counts.firstAttemptSuccesses
+        auditedSends += counts.outboxSends
     }
 }
 
 extension AuditStore {
-    struct GoLiveRow {
-        var seq: Int64
-        var at: UnixMillis
-        var isEHRRequest: Bool
-        var latencyMillis: Int?
-        var attempt: Int?
-        var outcome: Int
-        var isOutboxSend: Bool
+    /// The go-live aggregates of the EHR requests in a `seq` range inside a window.
+    struct GoLiveCounts {
+        var requests = 0
+        var latencyCount = 0
+        var latencyTotal: Int64 = 0
+        /// (milliseconds, requests), the slowest folded into `GoLiveTally.histogramLimit`.
+        var latencies: [(Int, Int)] = []
+        var firstAttempts = 0
+        var firstAttemptSuccesses = 0
+        var outboxSends = 0
+    }
+
+    func lastSeq() throws -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit_event") ?? 0 }
     }
 
     /// The last row before `moment`: `at` grows with `seq` (one writer appends in time
@@ -127,15 +131,30 @@ extension AuditStore {
         }
     }
 
-    func goLiveRows(after seq: Int64, limit: Int) throws -> [GoLiveRow] {
+    /// Two scans of one rowid range, aggregated by SQLite: decoding each row into Swift
+    /// cost five times as much.
+    func goLiveCounts(after from: Int64, through: Int64, in window: GoLiveWindow) throws -> GoLiveCounts {
         try read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT seq, at, transport IS NOT NULL, latency_ms, attempt, outcome, instr(detail, '"outbox_item"') > 0
-                FROM audit_event WHERE seq > ? ORDER BY seq LIMIT ?
-                """), arguments: [seq, limit]).map { row in
-                GoLiveRow(seq: row[0], at: row[1], isEHRRequest: row[2], latencyMillis: row[3], attempt: row[4], outcome: row[5],
-                          isOutboxSend: row[6] ?? false)
+            let range = "seq > ? AND seq <= ? AND transport IS NOT NULL AND at >= ? AND at < ?"
+            let arguments: StatementArguments = [from, through, window.startsAt, window.endsAt]
+            var counts = GoLiveCounts()
+            if let row = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT count(*), count(latency_ms), total(latency_ms), total(coalesce(attempt, 1) = 1),
+                       total(coalesce(attempt, 1) = 1 AND outcome <= 4), total(instr(detail, '"outbox_item"') > 0)
+                FROM audit_event WHERE \(range)
+                """), arguments: arguments) {
+                counts.requests = row[0]
+                counts.latencyCount = row[1]
+                counts.latencyTotal = Int64(row[2] as Double)
+                counts.firstAttempts = Int(row[3] as Double)
+                counts.firstAttemptSuccesses = Int(row[4] as Double)
+                counts.outboxSends = Int(row[5] as Double)
             }
+            counts.latencies = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT min(latency_ms, \(GoLiveTally.histogramLimit)), count(*) FROM audit_event
+                WHERE \(range) AND latency_ms IS NOT NULL GROUP BY 1
+                """), arguments: arguments).map { ($0[0], $0[1]) }
+            return counts
         }
     }
 
@@ -151,15 +170,20 @@ extension AuditStore {
 
     func reviewedBookings(in window: GoLiveWindow) throws -> (flagged: Int, decided: Int, corrected: Int) {
         try read { db in
-            let flagged = try Int.fetchOne(db, sql: """
+            // Flagged and decided from the review queue's index alone; corrections are few,
+            // so they are found from the decisions (CROSS JOIN keeps that order).
+            let queue = """
                 SELECT count(*) FROM booking INDEXED BY booking_review_queue
-                WHERE review_required = 1 AND decided IN (0, 1) AND booked_at >= ? AND booked_at < ?
-                """, arguments: [window.startsAt, window.endsAt]) ?? 0
-            let decisions = try Row.fetchOne(db, sql: """
-                SELECT count(*), total(d.decision = 'corrected') FROM review_decision d JOIN booking b ON b.booking_id = d.booking_id
-                WHERE b.review_required = 1 AND b.booked_at >= ? AND b.booked_at < ?
-                """, arguments: [window.startsAt, window.endsAt])
-            return (flagged, decisions?[0] ?? 0, Int(decisions?[1] as Double? ?? 0))
+                WHERE review_required = 1 AND decided IN (%@) AND booked_at >= ? AND booked_at < ?
+                """
+            let range: StatementArguments = [window.startsAt, window.endsAt]
+            let flagged = try Int.fetchOne(db, sql: queue.replacingOccurrences(of: "%@", with: "0, 1"), arguments: range) ?? 0
+            let decided = try Int.fetchOne(db, sql: queue.replacingOccurrences(of: "%@", with: "1"), arguments: range) ?? 0
+            let corrected = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM review_decision d CROSS JOIN booking b ON b.booking_id = d.booking_id
+                WHERE d.decision = 'corrected' AND b.review_required = 1 AND b.booked_at >= ? AND b.booked_at < ?
+                """, arguments: range) ?? 0
+            return (flagged, decided, corrected)
         }
     }
 }

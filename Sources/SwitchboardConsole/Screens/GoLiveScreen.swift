@@ -24,6 +24,11 @@ struct GoLiveScreen: ConsoleScreen {
     /// and each count reads only the new audit rows.
     private var schedule = CountSchedule(everyMillis: 1_000)
     private var counted = false
+    /// Calls, bookings and outbox attempts are recounted at most this often after a
+    /// change (tens of milliseconds at a million rows), and never while nothing changes.
+    private var totalsCountedAt: UnixMillis?
+    private var totalsStale = false
+    private let totalsEveryMillis: Int64 = 10_000
 
     init(context: ConsoleContext) {
         self.context = context
@@ -49,17 +54,21 @@ struct GoLiveScreen: ConsoleScreen {
     }
 
     mutating func tick() -> Reaction<ConsoleMessage> {
-        schedule.due ? refresh() : .none
+        let totalsDue = totalsStale && totalsCountedAt.map { context.now() - $0 >= totalsEveryMillis } ?? false
+        return schedule.due || totalsDue ? refresh() : .none
     }
 
     /// Counts in the background from where the last count stopped.
-    private func count() -> Reaction<ConsoleMessage> {
-        let start = tally
+    private mutating func count() -> Reaction<ConsoleMessage> {
+        let start = tally, now = context.now()
+        let totals = totalsCountedAt.map { now - $0 >= totalsEveryMillis } ?? true
+        if totals { totalsCountedAt = now }
+        totalsStale = !totals
         let audit = context.audit, outbox = context.actions.outbox
         return .run {
             do {
                 var tally = start
-                try tally.advance(audit: audit, outbox: outbox)
+                try tally.advance(audit: audit, outbox: outbox, totals: totals)
                 return .goLive(.counted(.success(.init(tally: tally, outbox: try outbox?.summary()))))
             } catch {
                 return .goLive(.counted(.failure(GoLiveMessage.Failure(text: "\(error)"))))
