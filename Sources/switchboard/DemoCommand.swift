@@ -11,7 +11,8 @@ extension Switchboard {
             abstract: "Try Switchboard on a simulated practice: starts switchboard-sim and opens the console on it.",
             discussion: """
             The simulator (an AI agent taking calls and an EHR sandbox on 127.0.0.1) runs as a child \
-            process in a temporary directory and is stopped when the console quits.
+            process in a temporary directory and is stopped when the console quits. You are an \
+            operator unless --role says otherwise.
             """)
 
         @Option(help: ArgumentHelp("Directory for the simulator (default: a new temporary one, removed afterwards).", valueName: "dir"))
@@ -22,6 +23,10 @@ extension Switchboard {
 
         @Option(help: ArgumentHelp("Theme name or path.", valueName: "name|path"))
         var theme: String?
+
+        @Option(help: ArgumentHelp("Who you are in the demo: viewer, reviewer, or operator (who may also retry and discard outbox items).",
+                                   valueName: "role"))
+        var role: OperatorRole = .operator
 
         @Flag(help: "Put control characters and escape sequences in some patient names.")
         var hostileData = false
@@ -36,6 +41,8 @@ extension Switchboard {
             }
             var configuration = try simulator.consoleConfiguration()
             configuration.theme = theme ?? configuration.theme
+            // Everyone trying the demo plays every part unless told otherwise.
+            configuration.defaultRole = role
             do {
                 try ConsoleRunner.run(configuration: configuration, warnings: [])
             } catch {
@@ -109,3 +116,5 @@ struct SimulatorChild {
         return ExitCode(status)
     }
 }
+
+extension OperatorRole: ExpressibleByArgument {}

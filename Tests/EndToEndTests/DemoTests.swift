@@ -88,7 +88,8 @@ struct DemoTests {
     @Test func closingTheTerminalStopsTheSimulator() async throws {
         let demo = try Demo()
         defer { demo.stop() }
-        try await demo.tmux.waitFor(Tmux.header, timeout: 60)
+        let screen = try await demo.tmux.waitFor(Tmux.header, timeout: 60)
+        #expect(screen.contains("\(E2E.user) · operator"), "the demo's user plays every part")
         let simulator = try #require(demo.simulatorPid)
         demo.tmux.kill()
         let gone = await E2E.eventually(timeout: 8) { kill(simulator, 0) != 0 }
