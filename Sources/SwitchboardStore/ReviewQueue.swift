@@ -141,6 +141,22 @@ extension AuditStore {
         }
     }
 
+    /// The latest flagged booking a later call made on the same appointment (a move or a
+    /// cancel): after it, the appointment is no longer at `booking`'s version, so a
+    /// correction of `booking` would be refused (412). Reads the review queue's index from
+    /// `booking` on, which holds only what came after it.
+    public func laterBooking(than booking: Booking) throws -> ReviewItem? {
+        try read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT \(Self.reviewColumns) FROM booking b INDEXED BY booking_review_queue
+                LEFT JOIN review_decision d ON d.booking_id = b.booking_id
+                WHERE b.review_required = 1 AND b.decided IN (0, 1) AND b.booked_at >= ? AND b.appointment_ref = ?
+                  AND b.booking_id != ?
+                ORDER BY b.booked_at DESC LIMIT 1
+                """, arguments: [booking.bookedAt, booking.appointmentRef, booking.bookingId]).map(Self.item)
+        }
+    }
+
     public func decision(bookingId: String) throws -> ReviewDecision? {
         try read { db in try ReviewDecision.filter(Column("booking_id") == bookingId).fetchOne(db) }
     }

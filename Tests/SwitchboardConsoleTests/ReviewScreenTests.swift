@@ -282,3 +282,38 @@ final class ManualWallClock: @unchecked Sendable {
     var now: UnixMillis { lock.withLock { millis } }
     func advance(_ seconds: Double) { lock.withLock { millis += UnixMillis(seconds * 1000) } }
 }
+
+extension ReviewScreenTests {
+    /// A later call moved the appointment: correcting the first booking would be refused
+    /// (412), so `c` says so and selects the later booking, which `c` then corrects.
+    @Test func aBookingMovedByALaterCallPointsToThatOne() throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let now = Clock.nowMillis()
+        let audit = try AuditStore(path: scratch.path("audit.sqlite"), mode: .create)
+        _ = try OutboxStore(path: scratch.path("outbox.sqlite"), mode: .create)
+        var moved = sampleBooking("bk-2", bookedAt: now - 60_000)
+        moved.kind = .reschedule
+        moved.appointmentRef = "Appointment/bk-1"
+        moved.appointmentVersion = "2"
+        moved.startAt += 3_600_000
+        moved.endAt += 3_600_000
+        try audit.recordAgentWork(bookings: [sampleBooking("bk-1", bookedAt: now - 120_000), moved, sampleBooking("bk-3", bookedAt: now - 30_000)])
+        var configuration = ConsoleConfiguration()
+        configuration.auditPath = scratch.path("audit.sqlite")
+        configuration.outboxPath = scratch.path("outbox.sqlite")
+        configuration.goLiveStart = now - 3_600_000
+        configuration.theme = "default"
+        let environment = ["HOME": scratch.url.path, "XDG_CONFIG_HOME": scratch.url.path]
+        let driver = ProgramDriver(try ConsoleRunner.prepare(configuration: configuration, warnings: [], environment: environment),
+                                   size: Size(width: 120, height: 30))
+        driver.press("c")
+        #expect(driver.screenText.contains("Appointment/bk-1 was moved by a later call (booking bk-2"), "\(driver.screenText)")
+        #expect(!driver.screenText.contains("Correct bk-1"))
+        driver.press("c")
+        #expect(driver.screenText.contains("Correct bk-2"), "the later booking is selected and corrected")
+        // A booking nobody changed since opens the form at once.
+        driver.press("esc", "j", "c")
+        #expect(driver.screenText.contains("Correct bk-3"))
+    }
+}

@@ -375,6 +375,15 @@ struct ReviewScreen: TableScreen {
             notices.append((ReviewDetails.alreadyDecided(decision, presentation: makePresentation()), .error))
             return .redraw
         }
+        // A later call already moved or cancelled this appointment: the EHR would refuse a
+        // correction of this booking's version. The later booking is the one to correct.
+        if let later = try? context.audit.laterBooking(than: item.booking) {
+            let kind = later.booking.kind == .reschedule ? "moved" : later.booking.kind == .cancel ? "cancelled" : "changed"
+            notices.append(("\(item.booking.appointmentRef) was \(kind) by a later call (booking \(later.id), "
+                            + "\(makePresentation().clock(later.booking.bookedAt))): correct that booking; it is now selected.", .error))
+            table.reveal(later)
+            return .redraw
+        }
         return openCorrectionForm(CorrectionForm(booking: item.booking, slotsAvailable: context.ehr != nil, presentation: makePresentation()))
     }
 
