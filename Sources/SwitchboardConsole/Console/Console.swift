@@ -266,8 +266,9 @@ public struct Console: Program {
         x += grid.write("Switchboard", x: x, y: rect.y, style: theme.style("header.title"))
         x += grid.write(" │ " + current.title, x: x, y: rect.y, style: theme.style("header.title"))
         let now = context.now()
-        var parts = screens[index].headerParts(now: now)
-        parts.append(live.ehrPart)
+        // The EHR's state first: on a narrow terminal the screen's figures are cut, not
+        // "QUEUE MODE".
+        let parts = [live.ehrPart].compactMap { $0 } + screens[index].headerParts(now: now)
         for part in parts {
             x += grid.write(" │ ", x: x, y: rect.y, style: theme.style("header"))
             x += grid.write(part.text, x: x, y: rect.y, style: theme.style(part.scope), maxWidth: max(0, rect.x + rect.width - x))

@@ -39,9 +39,10 @@ struct LiveStatus {
         }
     }
 
-    var ehrPart: (text: String, scope: String) {
+    /// The EHR's state as the agent last reported it; nothing before the stream says.
+    var ehrPart: (text: String, scope: String)? {
         switch ehr {
-        case nil: ("EHR —", "header")
+        case nil: nil
         case .online?: ("EHR online", "status.ok")
         case .degraded?: ("EHR degraded", "status.warn")
         case .queueMode?: ("EHR QUEUE MODE", "status.error")
