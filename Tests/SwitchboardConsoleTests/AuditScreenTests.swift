@@ -56,6 +56,16 @@ import Testing
         driver.post(.databasesChanged)
         driver.press("g")
         #expect(Self.seqs(driver).first == last + 1)
+        // On the newest row, the list follows what arrives, as tail -f does.
+        try practice.audit.append([AuditEvent(at: Clock.nowMillis(), actor: "agent:test", action: "slot.search", outcome: .success)])
+        driver.post(.databasesChanged)
+        #expect(Self.seqs(driver).first == last + 2, "followed to the newest row")
+        // Anywhere else, the selection stays where the operator put it.
+        driver.press("j", "j")
+        let watched = Self.seqs(driver)
+        try practice.audit.append([AuditEvent(at: Clock.nowMillis(), actor: "agent:test", action: "slot.search", outcome: .success)])
+        driver.post(.databasesChanged)
+        #expect(Self.seqs(driver).first == watched.first, "the watched rows stay where they were")
     }
 
     @Test func filterTokensNarrowTheChainAndABadTokenIsRefusedByName() throws {

@@ -81,8 +81,12 @@ struct AuditScreen: TableScreen {
     // MARK: Data
 
     /// New rows arrive on top; the selection stays on its row.
+    /// New rows arrive on top: on the newest row the list follows them; anywhere else the
+    /// selection stays on its row.
     mutating func refresh() -> Reaction<ConsoleMessage> {
+        let following = table.isOnFirstRow
         table.reload()
+        if following { table.move(.first) }
         return .none
     }
 

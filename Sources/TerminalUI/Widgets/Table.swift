@@ -55,6 +55,10 @@ public struct Table<Source: PagedSource> {
     /// The selected row, if any.
     public var selectedRow: Source.Row? { window.isEmpty ? nil : window[selectedIndex] }
 
+    /// Whether the very first row of the list is selected (or the list is empty): a list
+    /// whose newest rows come first follows them from here, as `tail -f` would.
+    public var isOnFirstRow: Bool { window.isEmpty || (windowAtStart && selectedIndex == 0) }
+
     /// `position/total` (e.g. `37/1204`) when the source can tell; `total` alone otherwise.
     public var positionText: String? {
         guard let total else { return nil }
