@@ -1,6 +1,7 @@
 import Foundation
 import SwitchboardCore
 import SwitchboardEHR
+import SwitchboardTesting
 import TerminalUI
 import Testing
 @testable import SwitchboardConsole
@@ -111,5 +112,30 @@ import Testing
         let listed = CorrectionForm(booking: unknown, slotsAvailable: true, presentation: Self.presentation)
         #expect(listed.chosenProviderRef == "Practitioner/locum")
         #expect(listed.form.value(of: "provider") == "Practitioner/locum (not in the EHR's list)")
+    }
+}
+
+/// The providers' names, once the EHR has told them, reach every screen that shows them.
+@Suite struct ProviderNamesTests {
+    @Test func namesReachTheReviewListAndTheCallsDetails() throws {
+        let practice = try ReviewScreenTests.Practice()
+        let driver = try practice.driver(size: Size(width: 130, height: 40))
+        #expect(!driver.screenText.contains("Dr. Okafor"))
+        let directory = ProviderDirectory(practitioners: [
+            Practitioner(id: "dr-okafor", active: true, name: [HumanName(family: "Okafor", given: ["Ngozi"], prefix: ["Dr."])]),
+        ])
+        driver.post(.providersFound(.success(directory)))
+        #expect(driver.screenText.contains("Dr. Okafor"), "the Review list names the provider")
+
+        let callId = try #require(try sqlite3(practice.auditPath, """
+            SELECT b.call_id FROM booking b JOIN call c ON c.call_id = b.call_id
+            WHERE b.provider_ref = 'Practitioner/dr-okafor' AND c.ended_at IS NOT NULL LIMIT 1
+            """).split(separator: "\n").first.map(String.init))
+        driver.press("2", "/")
+        driver.type(callId)
+        driver.press("enter", "enter")
+        let details = driver.screenText
+        #expect(details.contains("Call \(callId)") && details.contains("Bookings"), "\(details)")
+        #expect(details.contains("Dr. Okafor"), "the call's booking names its provider")
     }
 }

@@ -6,7 +6,9 @@ import TerminalUI
 /// it made, and every step from the audit chain. The Calls screen shows it alone; the
 /// Review screen shows it under the booking the call made.
 enum CallDetails {
-    static func items(callId: String, context: ConsoleContext, time: TimeText, withBookings: Bool) -> [DetailPane.Item] {
+    /// `providers` names the providers of the bookings, when the EHR has told them.
+    static func items(callId: String, context: ConsoleContext, time: TimeText, withBookings: Bool,
+                      providers: ProviderDirectory? = nil) -> [DetailPane.Item] {
         let identity = context.identity, now = context.now()
         var items: [DetailPane.Item] = [.heading("Call \(callId)")]
         if let call = try? context.audit.call(id: callId) {
@@ -25,7 +27,7 @@ enum CallDetails {
         } else {
             items.append(.text("No call row for \(callId)."))
         }
-        if withBookings { items += bookings(callId: callId, context: context, time: time) }
+        if withBookings { items += bookings(callId: callId, context: context, time: time, providers: providers) }
         items.append(.blank)
         items.append(.heading("Steps (audit)"))
         let steps = (try? context.audit.steps(ofCall: callId)) ?? []
@@ -43,13 +45,13 @@ enum CallDetails {
         return "\(step.action)  \(step.method ?? "") \(resource)  \(status)  \(latency)  \(step.outcome.label)\(attempt)"
     }
 
-    private static func bookings(callId: String, context: ConsoleContext, time: TimeText) -> [DetailPane.Item] {
+    private static func bookings(callId: String, context: ConsoleContext, time: TimeText, providers: ProviderDirectory?) -> [DetailPane.Item] {
         let made = (try? context.audit.bookings(ofCall: callId)) ?? []
         var items: [DetailPane.Item] = [.blank, .heading("Bookings")]
         if made.isEmpty { items.append(.text("This call made no booking.")) }
         for b in made {
             let patient = context.identity.patientName(b.patientDisplay)
-            let what = "\(b.kind.rawValue) \(b.appointmentType ?? "") \(time.dayAndTime(b.startAt))  \(ReviewPresentation.shortRef(b.providerRef ?? "—"))"
+            let what = "\(b.kind.rawValue) \(b.appointmentType ?? "") \(time.dayAndTime(b.startAt))  \(ProviderDirectory.shortName(of: b.providerRef, in: providers))"
             items.append(.field(b.bookingId, "\(what)  \(patient.isEmpty ? "—" : patient)  \(b.appointmentRef)\(b.reviewRequired ? "  (flagged for review)" : "")"))
         }
         return items

@@ -11,6 +11,8 @@ public enum ConsoleMessage: Sendable {
     case tick
     case toastExpired(Int)
     case review(ReviewMessage)
+    /// The practice's providers from the EHR, for every screen that names them.
+    case providersFound(Result<ProviderDirectory, EHRFailure>)
     case goLive(GoLiveMessage)
     case outbox(OutboxMessage)
     case calls(CallsMessage)
@@ -196,6 +198,9 @@ public struct Console: Program {
             return toasts.expire(id) ? .redraw : .none
         case .review(let inner):
             return deliver(to: .review) { (screen: inout ReviewScreen) in screen.update(inner) }
+        case .providersFound(let result):
+            for at in screens.indices { screens[at].providersArrived(result) }
+            return .redraw
         case .goLive(let inner):
             return deliver(to: .golive) { (screen: inout GoLiveScreen) in screen.update(inner) }
         case .outbox(let inner):

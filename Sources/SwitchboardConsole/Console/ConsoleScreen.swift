@@ -34,6 +34,12 @@ protocol ConsoleScreen {
     var positionText: String? { get }
     func render(into grid: inout CellGrid, rect: Rect, theme: Theme)
     mutating func resize(bodyHeight: Int)
+    /// The answer to the one question about the practice's providers, for every screen.
+    mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>)
+}
+
+extension ConsoleScreen {
+    mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>) {}
 }
 
 /// The screens the `:` command line, Tab and the digits switch between, in Tab order.

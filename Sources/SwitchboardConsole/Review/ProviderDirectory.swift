@@ -39,6 +39,12 @@ public struct ProviderDirectory: Sendable, Equatable {
 
     func provider(_ ref: String?) -> Provider? { ref.flatMap { byRef[$0] } }
 
+    /// `Dr. Al-Sayed`, or the reference's id (`pr-5`) for a provider the EHR did not list.
+    static func shortName(of ref: String?, in directory: ProviderDirectory?) -> String {
+        guard let ref else { return "—" }
+        return directory?.provider(ref)?.shortName ?? String(ref.split(separator: "/").last ?? Substring(ref))
+    }
+
     /// Providers whose name contains `text`, ignoring case and accents ("hernandez"
     /// finds Dr. Sofía Hernández), for the list filter.
     func refs(named text: String) -> [String] {

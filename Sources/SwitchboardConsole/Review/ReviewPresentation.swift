@@ -90,10 +90,7 @@ struct ReviewPresentation {
     }
 
     /// `Dr. Al-Sayed`, or the reference's id when no name is known.
-    func providerShortName(_ ref: String?) -> String {
-        guard let ref else { return "—" }
-        return providers?.provider(ref)?.shortName ?? Self.shortRef(ref)
-    }
+    func providerShortName(_ ref: String?) -> String { ProviderDirectory.shortName(of: ref, in: providers) }
 
     /// `Practitioner/dr-okafor` → `dr-okafor`.
     static func shortRef(_ ref: String) -> String { ref.split(separator: "/").last.map(String.init) ?? ref }

@@ -38,6 +38,8 @@ struct CallsScreen: TableScreen {
     }
 
     let context: ConsoleContext
+    /// Names for the providers of a call's bookings, once the EHR has told them.
+    private var providers: ProviderDirectory?
     var keyMaps: [KeyMap<ConsoleAction>] = Self.keyMaps()
     var table: Table<CallsSource>
     private(set) var mode: Mode = .list
@@ -77,7 +79,7 @@ struct CallsScreen: TableScreen {
     mutating func refresh() -> Reaction<ConsoleMessage> {
         reload()
         if case .details(var pane, let callId) = mode {
-            pane.items = CallDetails.items(callId: callId, context: context, time: time, withBookings: true)
+            pane.items = CallDetails.items(callId: callId, context: context, time: time, withBookings: true, providers: providers)
             mode = .details(pane, callId: callId)
         }
         figuresDue = true
@@ -159,9 +161,14 @@ struct CallsScreen: TableScreen {
         return true
     }
 
+    mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>) {
+        if case .success(let directory) = result { providers = directory }
+    }
+
     private mutating func openDetails() {
         guard let call = table.selectedRow else { return }
-        mode = .details(DetailPane(items: CallDetails.items(callId: call.callId, context: context, time: time, withBookings: true)),
+        mode = .details(DetailPane(items: CallDetails.items(callId: call.callId, context: context, time: time, withBookings: true,
+                                                                   providers: providers)),
                         callId: call.callId)
     }
 

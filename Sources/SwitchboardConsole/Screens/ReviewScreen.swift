@@ -214,14 +214,6 @@ struct ReviewScreen: TableScreen {
             form.slotsArrived(result, providerRef: providerRef, presentation: makePresentation())
             mode = .correcting(form)
             return .redraw
-        case .providersFound(let result):
-            askingForProviders = false
-            guard case .success(let directory) = result else { return .none }  // asked again with the next form
-            providers = directory
-            // A filter typed before the names were known may now match some.
-            if let text = table.source.filter.text { table.source.filter.providerRefs = directory.refs(named: text) }
-            reloadRows()
-            return .redraw
         case .appointmentRead(let bookingId, .success(let current)):
             guard case .list = mode, let item = table.selectedRow, item.id == bookingId else { return .none }
             mode = .changed(ChangedAppointment(item: item, current: current, presentation: makePresentation()))
@@ -410,15 +402,24 @@ struct ReviewScreen: TableScreen {
         }
     }
 
+    mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>) {
+        askingForProviders = false
+        guard case .success(let directory) = result else { return }  // asked again with the next form
+        providers = directory
+        // A filter typed before the names were known may now match some.
+        if let text = table.source.filter.text { table.source.filter.providerRefs = directory.refs(named: text) }
+        reloadRows()
+    }
+
     /// Reads the practice's providers from the EHR, unless known or already being read.
     mutating func askForProviders() -> Reaction<ConsoleMessage> {
         guard let ehr = context.ehr, providers == nil, !askingForProviders else { return .none }
         askingForProviders = true
         return .run {
             do {
-                return .review(.providersFound(.success(try await ehr.providerDirectory())))
+                return .providersFound(.success(try await ehr.providerDirectory()))
             } catch {
-                return .review(.providersFound(.failure(EHRFailure(text: "\(error)"))))
+                return .providersFound(.failure(EHRFailure(text: "\(error)")))
             }
         }
     }
@@ -572,7 +573,6 @@ struct ReviewScreen: TableScreen {
 /// Results of background work the Review screen started.
 public enum ReviewMessage: Sendable {
     case slotsFound(bookingId: String, providerRef: String, Result<[FreeSlot], EHRFailure>)
-    case providersFound(Result<ProviderDirectory, EHRFailure>)
     case appointmentRead(bookingId: String, Result<AppointmentNow, EHRFailure>)
     /// The list's total for this filter, counted in the background (nil: the count failed).
     case totalCounted(ReviewFilter, Int?)
