@@ -55,6 +55,23 @@ enum E2E {
             """).map { $0.joined(separator: "|") }
     }
 
+    /// A simulated site in `scratch` going as fast as asked (`--load`): the simulator,
+    /// and where its files are (`site.audit`, `site.outbox`, `site.config` for the console).
+    struct Site {
+        let process: RunningProcess
+        let dir: String
+        var audit: String { dir + "/audit.sqlite" }
+        var outbox: String { dir + "/outbox.sqlite" }
+        var config: String { dir + "/switchboard.toml" }
+    }
+
+    static func loadedSite(_ scratch: Scratch, rate: Int, concurrency: Int) throws -> Site {
+        let dir = scratch.path("site")
+        return Site(process: try RunningProcess(executable("switchboard-sim"), ["run", "--dir", dir, "--load", "--rate", String(rate),
+                                                                                "--concurrency", String(concurrency), "--patients", "200"]),
+                    dir: dir)
+    }
+
     /// Sets the fault injection of the EHR sandbox of the simulator running on `dir`
     /// (its control endpoint, from simulator.json).
     static func setFaults(dir: String, _ json: String) throws {

@@ -9,11 +9,9 @@ struct HeadlessAgainTests {
     @Test func aRefusedCorrectionIsDecidedAgainFromWhatChanged() async throws {
         let scratch = Scratch()
         defer { scratch.cleanUp() }
-        let dir = scratch.path("site")
-        let sim = try RunningProcess(executable("switchboard-sim"), ["run", "--dir", dir, "--load", "--rate", "240", "--concurrency", "10",
-                                                                       "--patients", "200"])
-        defer { sim.signal(SIGKILL) }
-        let audit = dir + "/audit.sqlite", outbox = dir + "/outbox.sqlite", config = dir + "/switchboard.toml"
+        let site = try E2E.loadedSite(scratch, rate: 240, concurrency: 10)
+        defer { site.process.signal(SIGKILL) }
+        let dir = site.dir, audit = site.audit, outbox = site.outbox, config = site.config
         func review(_ arguments: [String]) throws -> ProcessResult {
             try run(executable("switchboard"), ["review"] + arguments + ["--config", config], environment: E2E.environment(scratch), timeout: 30)
         }

@@ -10,11 +10,9 @@ struct OutboxConsoleTests {
     @Test func stuckItemsAreDiscardedOrRetriedByAnOperator() async throws {
         let scratch = Scratch()
         defer { scratch.cleanUp() }
-        let dir = scratch.path("site")
-        let sim = try RunningProcess(executable("switchboard-sim"), ["run", "--dir", dir, "--load", "--rate", "120", "--concurrency", "8",
-                                                                       "--patients", "200"])
-        defer { sim.signal(SIGKILL) }
-        let audit = dir + "/audit.sqlite", outbox = dir + "/outbox.sqlite", config = dir + "/switchboard.toml"
+        let site = try E2E.loadedSite(scratch, rate: 120, concurrency: 8)
+        defer { site.process.signal(SIGKILL) }
+        let dir = site.dir, audit = site.audit, outbox = site.outbox, config = site.config
         try #require(await E2E.eventually(timeout: 60) { FileManager.default.fileExists(atPath: dir + "/simulator.json") })
         // The on-call operator: outbox actions need the operator role.
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: config))
