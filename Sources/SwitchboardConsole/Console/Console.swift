@@ -78,6 +78,9 @@ public struct Console: Program {
 
     public mutating func start() -> Reaction<ConsoleMessage> {
         var reaction = Reaction<ConsoleMessage>.after(1, .tick).and(screens[index].refresh())
+        // The providers' names, asked once: not on every data change, which would press an
+        // EHR that is down with a request per commit.
+        if let ehr = context.ehr { reaction = reaction.and(.run { await ehr.providersFound() }) }
         for toast in toasts.items { reaction = reaction.and(.after(Toasts.duration * 2, .toastExpired(toast.id))) }
         return reaction
     }

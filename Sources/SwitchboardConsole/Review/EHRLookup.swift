@@ -32,6 +32,15 @@ public struct EHRLookup: Sendable {
         ProviderDirectory(practitioners: try await fhir.practitioners().value)
     }
 
+    /// The practice's providers as the console message every screen receives.
+    func providersFound() async -> ConsoleMessage {
+        do {
+            return .providersFound(.success(try await providerDirectory()))
+        } catch {
+            return .providersFound(.failure(EHRFailure(text: "\(error)")))
+        }
+    }
+
     func freeSlots(providerRef: String, from: UnixMillis, days: Int = 7, limit: Int = 60) async throws(FHIRError) -> [FreeSlot] {
         let schedules = try await fhir.schedules(actor: providerRef).value
         var found: [FreeSlot] = []

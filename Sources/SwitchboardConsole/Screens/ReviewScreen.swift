@@ -78,7 +78,6 @@ struct ReviewScreen: TableScreen {
         let source = ReviewSource(store: context.audit, filter: ReviewFilter(bookedSince: context.clock.window.startsAt))
         table = Table(source: source, columns: ReviewPresentation.columns, cells: { _ in [] })
         table.showsPosition = false  // the console's status line shows it
-        reload()
     }
 
     /// Whether a text field has the keyboard (keys go to it, not to the key map).
@@ -100,11 +99,11 @@ struct ReviewScreen: TableScreen {
 
     // MARK: Data
 
-    /// On screen, and after every data change: the rows, the figures, the total in the
-    /// background, and the provider names once.
+    /// On screen (the console starts on it), and after every data change: the rows, the
+    /// figures, and the total in the background.
     mutating func refresh() -> Reaction<ConsoleMessage> {
         reload()
-        return recount().and(askForProviders())
+        return recount()
     }
 
     /// A data change seen while counting waits for its recount until the next tick.
@@ -411,17 +410,12 @@ struct ReviewScreen: TableScreen {
         reloadRows()
     }
 
-    /// Reads the practice's providers from the EHR, unless known or already being read.
-    mutating func askForProviders() -> Reaction<ConsoleMessage> {
+    /// Asks the EHR again for the providers a correction form needs, if the console's
+    /// question at start found none (and none is under way from here).
+    private mutating func askForProviders() -> Reaction<ConsoleMessage> {
         guard let ehr = context.ehr, providers == nil, !askingForProviders else { return .none }
         askingForProviders = true
-        return .run {
-            do {
-                return .providersFound(.success(try await ehr.providerDirectory()))
-            } catch {
-                return .providersFound(.failure(EHRFailure(text: "\(error)")))
-            }
-        }
+        return .run { await ehr.providersFound() }
     }
 
     /// After a 412 nothing is retried blindly: read the appointment as it is now and
