@@ -1,4 +1,6 @@
 import SwitchboardCore
+import SwitchboardOperations
+import SwitchboardOperations
 import SwitchboardStore
 
 /// What every screen works with: the databases, who is at the keyboard, the go-live
@@ -11,4 +13,15 @@ struct ConsoleContext: Sendable {
     let overdueMillis: Int64
     let ehr: EHRLookup?
     let now: @Sendable () -> UnixMillis
+}
+
+extension EHRLookup {
+    /// The practice's providers as the console message every screen receives.
+    func providersFound() async -> ConsoleMessage {
+        do {
+            return .providersFound(.success(try await providerDirectory()))
+        } catch {
+            return .providersFound(.failure(EHRFailure(text: "\(error)")))
+        }
+    }
 }
