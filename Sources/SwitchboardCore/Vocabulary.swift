@@ -27,6 +27,9 @@ public enum AuditOutcome: Int, Codable, Sendable, CaseIterable {
 /// What a booking did to the schedule.
 public enum BookingKind: String, Codable, Sendable, CaseIterable {
     case book, reschedule, cancel
+
+    /// The word the clinic uses, as lists show it (and filters find it).
+    public var label: String { self == .reschedule ? "move" : rawValue }
 }
 
 /// A reviewer's verdict on a booking.

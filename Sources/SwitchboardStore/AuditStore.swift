@@ -116,7 +116,12 @@ public struct AuditFilter: Sendable, Equatable {
         var args: [any DatabaseValueConvertible] = []
         if let callId { clauses.append("call_id = ?"); args.append(callId) }
         if let action { clauses.append("action = ?"); args.append(action) }
-        if let actor { clauses.append("actor = ?"); args.append(actor) }
+        // `actor:operator` finds every operator (`operator:maria`, …): the name or any
+        // actor under it, as a range on the text (`operator:` up to `operator;`).
+        if let actor {
+            clauses.append("(actor = ? OR (actor >= ? AND actor < ?))")
+            args += [actor, actor + ":", actor + ";"]
+        }
         if let minimumOutcome { clauses.append("outcome >= ?"); args.append(minimumOutcome.rawValue) }
         if let since { clauses.append("at >= ?"); args.append(since) }
         if let until { clauses.append("at < ?"); args.append(until) }

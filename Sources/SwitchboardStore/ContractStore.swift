@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// What the audit and outbox stores share: a contract database, and how its errors are
@@ -51,10 +52,48 @@ extension ContractStore {
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
+        if let db = OpenSnapshot.current(of: database) { return try body(db) }
         do {
             return try database.read(body)
         } catch let error as DatabaseError {
             throw DatabaseFile.translate(error, path: path, busyTimeoutMillis: busyTimeoutMillis)
         }
+    }
+
+    /// Runs `body` in one read transaction: every read of this store inside it sees the
+    /// same commit, so rows, counts and figures read for one screen never disagree.
+    ///
+    ///     let (rows, total) = try audit.snapshot { (try audit.reviewQueue(f, limit: 40), try audit.reviewCount(f)) }
+    public func snapshot<T>(_ body: () throws -> T) throws -> T {
+        if OpenSnapshot.current(of: database) != nil { return try body() }  // already inside one
+        return try read { db in try OpenSnapshot.with(db, of: database, body) }
+    }
+}
+
+/// The read transaction a thread has open on a database, so the store's reads inside
+/// `snapshot` join it instead of starting their own (GRDB reads are not reentrant).
+enum OpenSnapshot {
+    private static let key = "switchboard.open-snapshots"
+
+    private final class Open: @unchecked Sendable {
+        let database: Database
+        init(_ database: Database) { self.database = database }
+    }
+
+    static func current(of writer: any DatabaseWriter) -> Database? {
+        (Thread.current.threadDictionary[key] as? [ObjectIdentifier: Open])?[ObjectIdentifier(writer)]?.database
+    }
+
+    static func with<T>(_ db: Database, of writer: any DatabaseWriter, _ body: () throws -> T) throws -> T {
+        let thread = Thread.current
+        var open = thread.threadDictionary[key] as? [ObjectIdentifier: Open] ?? [:]
+        open[ObjectIdentifier(writer)] = Open(db)
+        thread.threadDictionary[key] = open
+        defer {
+            var after = thread.threadDictionary[key] as? [ObjectIdentifier: Open] ?? [:]
+            after[ObjectIdentifier(writer)] = nil
+            thread.threadDictionary[key] = after
+        }
+        return try body()
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import SwitchboardCore
 
 /// Which of the contract's two databases a file is, and how it is recognised.
 public enum DatabaseRole: String, Sendable {
@@ -55,11 +56,21 @@ public enum DatabaseFile {
 
         var config = Configuration()
         config.readonly = (mode == .readOnly)
-        config.busyMode = .timeout(Double(busyTimeoutMillis) / 1000)
+        // SQLite's busy wait, with a way out: a console write that waits on the agent's
+        // lock can be given up from the keyboard (LockWait) instead of freezing for the
+        // whole timeout.
+        let tries = max(1, busyTimeoutMillis / LockWait.pollMillis)
+        config.busyMode = .callback { attempt in
+            if LockWait.console.takeGiveUp() { return false }
+            guard attempt < tries else { return false }
+            usleep(useconds_t(LockWait.pollMillis * 1000))
+            return true
+        }
         config.foreignKeysEnabled = false  // booking ↔ decision links are checked by the store, across processes
         config.label = "\(role.rawValue):\((path as NSString).lastPathComponent)"
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            db.add(function: SearchText.sqlFunction)
         }
 
         do {
@@ -153,5 +164,44 @@ public enum DatabaseFile {
         case .SQLITE_CORRUPT: .failed(path: path, reason: "the database is damaged (\(error.message ?? "corrupt")); restore it from a backup")
         default: .failed(path: path, reason: error.message ?? "\(error)")
         }
+    }
+}
+
+/// A way to stop waiting for another process's write lock: the console's `Esc` while a
+/// write says "waiting for the agent's lock…". The next busy wait gives up, its
+/// statement fails with SQLITE_BUSY, and nothing is written.
+public final class LockWait: @unchecked Sendable {
+    public static let console = LockWait()
+    static let pollMillis = 10
+    private let lock = NSLock()
+    private var givingUp = false
+
+    /// The write waiting now (or the next one to wait) gives up.
+    public func giveUp() { lock.withLock { givingUp = true } }
+
+    /// Clears a give-up nobody waited for (before starting a write).
+    public func reset() { lock.withLock { givingUp = false } }
+
+    func takeGiveUp() -> Bool {
+        lock.withLock {
+            defer { givingUp = false }
+            return givingUp
+        }
+    }
+}
+
+/// Text as filters compare it: case- and accent-blind, so what a person types finds what
+/// the screen shows (`siobhan` finds `Siobhán`). The same folding runs in SQL as
+/// `sb_fold(…)` on every connection the store opens.
+public enum SearchText {
+    static let function = "sb_fold"
+
+    public static func fold(_ text: String) -> String {
+        text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
+    }
+
+    static let sqlFunction = DatabaseFunction(function, argumentCount: 1, pure: true) { values in
+        guard let text = String.fromDatabaseValue(values[0]) else { return nil }
+        return fold(text)
     }
 }

@@ -80,14 +80,19 @@ extension AuditStore {
         if filter.undecidedOnly { clauses.append("b.decided = 0") }
         if let since = filter.bookedSince { clauses.append("b.booked_at >= ?"); args.append(since) }
         if let text = filter.text {
-            let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\")
+            // What the row shows is what the filter finds: names accent- and case-blind
+            // (`siobhan` finds Siobhán), and the kind by its label (`move` finds reschedules).
+            let folded = SearchText.fold(text)
+            let pattern = "%" + folded.replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
             let named = filter.providerRefs.isEmpty ? "" : " OR b.provider_ref IN (\(filter.providerRefs.map { _ in "?" }.joined(separator: ", ")))"
+            let kinds = BookingKind.allCases.filter { $0.label.contains(folded) }.map(\.rawValue)
+            let kind = kinds.isEmpty ? "" : " OR b.kind IN (\(kinds.map { _ in "?" }.joined(separator: ", ")))"
             clauses.append("""
-                (b.patient_display LIKE ? ESCAPE '\\' OR b.provider_ref LIKE ? ESCAPE '\\'
-                 OR b.appointment_type LIKE ? ESCAPE '\\' OR b.booking_id LIKE ? ESCAPE '\\'\(named))
+                (\(SearchText.function)(b.patient_display) LIKE ? ESCAPE '\\' OR b.provider_ref LIKE ? ESCAPE '\\'
+                 OR b.appointment_type LIKE ? ESCAPE '\\' OR b.booking_id LIKE ? ESCAPE '\\'\(named)\(kind))
                 """)
-            args += [pattern, pattern, pattern, pattern] + filter.providerRefs
+            args += [pattern, pattern, pattern, pattern] + filter.providerRefs + kinds
         }
         return (clauses, args)
     }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import SwitchboardCore
 import SwitchboardStore
+import TerminalUI
 
 /// `switchboard`: the operations console for a practice's AI phone agent.
 @main
@@ -10,6 +12,21 @@ struct Switchboard: ParsableCommand {
         abstract: "Watch and correct a practice's AI phone agent: review bookings, watch calls, unstick the outbox.",
         subcommands: [Open.self, Demo.self, Review.self, Status.self, Themes.self],
         defaultSubcommand: Open.self)
+
+    /// A mistyped command (`switchboard reviw list`) is named as such, with the closest
+    /// one, instead of reaching the default command as an argument it does not take.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let names = configuration.subcommands.map { $0._commandName } + ["help"]
+        if let first = arguments.first, !first.hasPrefix("-"), !names.contains(first) {
+            let hint = Suggestion.closest(to: first, among: names).map { " Did you mean `switchboard \($0)`?" }
+                ?? " Commands: \(names.joined(separator: ", "))."
+            FileHandle.standardError.write(Data("switchboard: no such command: \(TerminalText.sanitize(first)).\(hint)\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
+        let all: [String]? = nil  // the process's own arguments
+        main(all)
+    }
 }
 
 /// Where the agent's databases are.

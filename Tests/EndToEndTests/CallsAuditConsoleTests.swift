@@ -14,13 +14,13 @@ struct CallsAuditConsoleTests {
         try await demo.tmux.waitFor("Switchboard │ Review", timeout: 60)
         try demo.tmux.send("2")
         let first = try await demo.tmux.waitUntil("live calls on the Calls screen", timeout: 30) { screen in
-            screen.lines[0].contains("Switchboard │ Calls") && !Self.liveCalls(screen).isEmpty
+            screen.lines[1].contains("Switchboard │ Calls") && !Self.liveCalls(screen).isEmpty
         }
         // A live row is identified by its start time and caller; it ends when the same pair
         // shows up with an outcome.
         let watched = Self.liveCalls(first)
         try await demo.tmux.waitUntil("one of \(watched) ended on screen", timeout: 30) { screen in
-            screen.lines.dropFirst(2).contains { line in
+            screen.lines.dropFirst(3).contains { line in
                 !line.contains("● live") && watched.contains { line.hasPrefix($0) } && line.contains(/resolved|transferred|callback|dropped|failed/)
             }
         }
@@ -44,7 +44,7 @@ struct CallsAuditConsoleTests {
 
     /// `HH:mm:ss ***-***-1234` of every live row on screen.
     static func liveCalls(_ screen: String) -> [String] {
-        screen.lines.dropFirst(2).filter { $0.contains("● live") }.compactMap { line in
+        screen.lines.dropFirst(3).filter { $0.contains("● live") }.compactMap { line in
             line.firstMatch(of: /^ \d\d:\d\d:\d\d \S+/).map { String($0.0) }
         }
     }

@@ -13,7 +13,7 @@ struct DemoTests {
         try await demo.selectNewestUndecidedBooking()
         let id = try await demo.openCorrection()
         let slot = try await demo.chooseSecondSlot()
-        try await demo.submit(id)
+        try await demo.submit()
 
         let decision = try demo.correction(id)
         #expect(decision.operator == E2E.user)
@@ -28,9 +28,9 @@ struct DemoTests {
         // In an 80-column terminal the row should still say where the correction stands.
         try demo.tmux.resize(width: 80, height: 24)
         let narrow = try await demo.tmux.waitUntil("the list redrawn for 80 columns") { screen in
-            screen.lines.count > 2 && screen.lines[1].contains("Booked") && screen.lines.allSatisfy { $0.count <= 80 } && screen.lines[2].contains("✎")
+            screen.lines.count > 3 && screen.lines[2].contains("Booked") && screen.lines.allSatisfy { $0.count <= 80 } && screen.lines[3].contains("✎")
         }
-        #expect(narrow.lines[2].contains("✎ sent"), "the row reads: \(narrow.lines[2])")
+        #expect(narrow.lines[3].contains("✎ sent"), "the row reads: \(narrow.lines[3])")
 
         let simulator = try #require(demo.simulatorPid)
         try demo.tmux.send("Escape")
@@ -62,7 +62,7 @@ struct DemoTests {
         let chosen = try #require(screen.firstMatch(of: Demo.providerField).map { String($0.1) })
         try demo.tmux.send("BTab", "Right")
         try await demo.tmux.waitUntil("their first free slot") { $0.contains(/New slot\s+‹ [^›]+ › 2\/\d+/) }
-        try await demo.submit(id)
+        try await demo.submit()
 
         let after = try E2E.rows(demo.audit, """
             SELECT json_extract(after, '$.provider_ref'), json_extract(after, '$.slot_ref') FROM review_decision WHERE booking_id = '\(id)'
@@ -107,7 +107,7 @@ struct DemoTests {
         let outage = try run(executable("switchboard-sim"), ["outage", "8s", "--dir", demo.dir], timeout: 20)
         try #require(outage.status == 0, "outage: \(outage.stderr)")
         let outageStarted = Date()
-        try await demo.submit(id)
+        try await demo.submit()
         let decision = try demo.correction(id)
         try await demo.tmux.filter(id)
         try await demo.waitForStatus("✎ in outbox", timeout: 10)
@@ -130,7 +130,7 @@ struct DemoTests {
 
         try E2E.setFaults(dir: demo.dir, #"{"versionConflictRate":1.0}"#)
 
-        try await demo.submit(id)
+        try await demo.submit()
         try await demo.tmux.filter(id)
         try await demo.waitForStatus("✎ 412 review", timeout: 20)
         let item = try #require(try demo.correctionOutboxItem(id))
@@ -153,7 +153,7 @@ struct DemoTests {
         // Deciding again: `c` on the row re-reads the appointment and shows what changed;
         // `c` there corrects the appointment as it is now, and that goes out.
         try E2E.setFaults(dir: demo.dir, #"{"versionConflictRate":0}"#)
-        #expect(try demo.tmux.reverseVideoLines() == [2], "the one row left by the filter is selected")
+        #expect(try demo.tmux.reverseVideoLines() == [3], "the one row left by the filter is selected")
         try demo.tmux.send("c")
         try await demo.tmux.waitFor("changed in the EHR since the agent booked it", "Nothing was retried.", timeout: 15)
         try demo.tmux.send("c")
@@ -161,7 +161,7 @@ struct DemoTests {
         #expect(try await demo.openedCorrection() == id)
         let slot = try await demo.chooseSecondSlot()
         try demo.tmux.send("Enter")
-        try await demo.tmux.waitFor("Correction of \(id) queued again against version")
+        try await demo.tmux.waitFor("queued again against version")
         try await demo.waitForStatus("✎ sent", timeout: 20)
 
         let items = try demo.correctionOutboxItems(id)
@@ -242,7 +242,7 @@ final class Demo: @unchecked Sendable {
     static func undecidedBookRows(_ screen: String) -> [Int] {
         screen.lines.indices.filter { index in
             let line = screen.lines[index]
-            return index >= 2 && line.contains(" book ") && line.hasSuffix("undecided")
+            return index >= 3 && line.contains(" book ") && line.hasSuffix("undecided")
         }
     }
 
@@ -267,15 +267,16 @@ final class Demo: @unchecked Sendable {
         return try #require(screen.firstMatch(of: /New slot\s+‹ ([^›]+) › 3\/\d+/).map { String($0.1) })
     }
 
-    func submit(_ id: String) async throws {
+    /// Submits the form; the message names the patient, not the booking id.
+    func submit() async throws {
         try tmux.send("Enter")
-        try await tmux.waitFor("Corrected \(id) ")
+        try await tmux.waitFor("Corrected ")
     }
 
     /// Waits until the first row's Status (the list is filtered on one booking) starts with `status`.
     func waitForStatus(_ status: String, timeout: TimeInterval) async throws {
         try await tmux.waitUntil("status \"\(status)\"", timeout: timeout) { screen in
-            screen.lines.count > 2 && screen.lines[2].contains(status)
+            screen.lines.count > 3 && screen.lines[3].contains(status)
         }
     }
 

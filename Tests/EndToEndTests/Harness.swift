@@ -102,7 +102,7 @@ extension Tmux {
     func waitForReviewList(timeout: TimeInterval = 15) async throws -> String {
         try await waitUntil("the Review list with rows", timeout: timeout) { screen in
             let lines = screen.components(separatedBy: "\n")
-            return lines.count > 2 && lines[0].contains(Self.header) && lines[1].contains("Booked") && lines[2].contains(":")
+            return lines.count > 3 && lines[1].contains(Self.header) && lines[2].contains("Booked") && lines[3].contains(":")
         }
     }
 
@@ -114,14 +114,15 @@ extension Tmux {
         try send("Escape")
         try await waitUntil("the list again after Esc") { screen in
             let lines = screen.components(separatedBy: "\n")
-            return lines.count > 1 && lines[1].contains("Booked")
+            return lines.count > 2 && lines[2].contains("Booked")
         }
         return id
     }
 
-    /// The indices of the screen lines drawn in reverse video (the selected row).
+    /// The indices of the screen lines drawn in reverse video (the selected row), below
+    /// the tab bar (whose current tab is reverse too).
     func reverseVideoLines() throws -> [Int] {
-        SGR.reverseVideoLines(in: try capture(escapes: true))
+        SGR.reverseVideoLines(in: try capture(escapes: true)).filter { $0 > 0 }
     }
 
     /// Types a filter (`/text` Enter) and waits until the list shows rows containing `expect`.
@@ -131,7 +132,7 @@ extension Tmux {
         try send("Enter")
         try await waitUntil("the list filtered on \(text)") { screen in
             let lines = screen.components(separatedBy: "\n")
-            return screen.contains("filter: \(text)") && lines.count > 2 && lines[1].contains("Booked") && (expect.map { lines[2].contains($0) } ?? !lines[2].isEmpty)
+            return screen.contains("filter: \(text)") && lines.count > 3 && lines[2].contains("Booked") && (expect.map { lines[3].contains($0) } ?? !lines[3].isEmpty)
         }
     }
 }

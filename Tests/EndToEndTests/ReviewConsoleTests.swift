@@ -15,15 +15,17 @@ struct ReviewConsoleTests {
         defer { tmux.kill() }
 
         try await tmux.waitForReviewList()
-        #expect(try tmux.reverseVideoLines() == [2], "the first row is selected at start")
+        #expect(try tmux.reverseVideoLines() == [3], "the first row is selected at start")
         let first = try await tmux.selectedBookingId()
         try tmux.send("j")
         let second = try await tmux.selectedBookingId()
         try tmux.send("k")
         #expect(try E2E.value(db.audit, "SELECT count(*) FROM review_decision WHERE booking_id = '\(first)'") == "0")
 
+        // Messages name the patient, not the booking id.
+        let patient = try E2E.value(db.audit, "SELECT patient_display FROM booking WHERE booking_id = '\(first)'")
         try tmux.send("a")
-        try await tmux.waitFor("Approved \(first).")
+        try await tmux.waitFor("Approved \(patient)'s")
         #expect(try E2E.rows(db.audit, "SELECT decision, operator FROM review_decision WHERE booking_id = '\(first)'")
                 == [["approved", E2E.user]])
         #expect(try E2E.reviewAudit(db.audit, first) == ["operator:\(E2E.user)|review.approve"])
@@ -31,14 +33,14 @@ struct ReviewConsoleTests {
         #expect(afterApprove == second, "after approving, the selection is on the next booking")
 
         try tmux.send("u")
-        try await tmux.waitFor("Approval of \(first) undone.")
+        try await tmux.waitFor("Approval of \(patient)'s")
         #expect(try E2E.value(db.audit, "SELECT count(*) FROM review_decision WHERE booking_id = '\(first)'") == "0")
         #expect(try E2E.value(db.audit, "SELECT decided FROM booking WHERE booking_id = '\(first)'") == "0")
         #expect(try E2E.reviewAudit(db.audit, first) == ["operator:\(E2E.user)|review.approve", "operator:\(E2E.user)|review.undo"])
 
         // Only the last approval can be undone, once.
         try tmux.send("u")
-        try await tmux.waitFor("Nothing to undo.")
+        try await tmux.waitFor("Nothing to undo")
         #expect(try E2E.reviewAudit(db.audit, first).count == 2)
     }
 
@@ -101,8 +103,9 @@ struct ReviewConsoleTests {
             #expect(try await right.selectedBookingId() == id, "round \(round): both consoles are on the same booking")
 
             try Tmux.sendTogether([left, right], "a")
-            let approved = "Approved \(id)."
-            let refused = "\(id) was already approved by \(E2E.user) at "
+            let patient = try E2E.value(db.audit, "SELECT patient_display FROM booking WHERE booking_id = '\(id)'")
+            let approved = "Approved \(patient)'s"
+            let refused = "That booking was already approved by \(E2E.user) at "
             var seen: [String: String] = [:]
             let deadline = Date().addingTimeInterval(10)
             while seen.count < 2 && Date() < deadline {

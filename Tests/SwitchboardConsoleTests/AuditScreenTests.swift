@@ -22,7 +22,7 @@ import Testing
 
     /// The seq of each row on screen, top to bottom.
     static func seqs(_ driver: ProgramDriver<Console>) -> [Int64] {
-        driver.screenText.components(separatedBy: "\n").dropFirst(2).dropLast(2).compactMap {
+        driver.rows.compactMap {
             $0.split(separator: " ").first.flatMap { Int64($0) }
         }
     }
@@ -35,10 +35,9 @@ import Testing
         let practice = try Practice()
         let driver = try Self.driver(practice.configuration(), practice)
         let last = try Self.lastSeq(practice)
-        let lines = driver.screenText.components(separatedBy: "\n")
-        #expect(lines[0].contains("Switchboard │ Audit"))
+        #expect(driver.currentScreen == "Audit")
         for title in ["Seq", "Time", "Actor", "Action", "Resource", "HTTP", "ms", "Out", "Call"] {
-            #expect(lines[1].contains(title), "column \(title)")
+            #expect(driver.columnTitles.contains(title), "column \(title)")
         }
         let first = Self.seqs(driver)
         #expect(first.first == last && first == Array(stride(from: last, to: last - Int64(first.count), by: -1)), "newest first, one by one")
@@ -124,7 +123,7 @@ import Testing
         #expect(driver.screenText.contains("v verify chain"), "the footer offers it")
         driver.press("v")
         let last = try Self.lastSeq(practice)
-        #expect(driver.screenText.components(separatedBy: "\n")[0].contains("chain intact through seq \(last)"))
+        #expect(driver.figures.contains("chain intact through seq \(last)"))
     }
 
     @Test func vAgainOrEscStopsAVerificationUnderWay() throws {
@@ -154,7 +153,7 @@ import Testing
         let driver = try Self.driver(configuration, practice)
         driver.press("v")
         let screen = driver.screenText
-        #expect(screen.components(separatedBy: "\n")[0].contains("BROKEN at seq \(target): hash does not match the row's content"))
+        #expect(driver.figures.contains("BROKEN at seq \(target): hash does not match the row's content"))
         #expect(screen.contains("Audit chain BROKEN at seq \(target)"))
     }
 }

@@ -28,7 +28,7 @@ import Testing
     }
 
     static let presentation: ReviewPresentation = {
-        var p = ReviewPresentation(identity: .init(user: "t", role: .reviewer), now: 0, overdueMillis: 1, timeZone: TimeZone(identifier: "UTC")!)
+        var p = ReviewPresentation(identity: .init(user: "t", role: .reviewer), now: 0, overdueMillis: 1, time: TimeText(timeZone: TimeZone(identifier: "UTC")!))
         p.providers = directory
         return p
     }()
@@ -100,7 +100,7 @@ import Testing
 
     @Test func withoutTheDirectoryTheProviderIsTypedAndABookedUnknownOneStaysChoosable() {
         var typed = CorrectionForm(booking: Self.booking, slotsAvailable: false,
-                                   presentation: ReviewPresentation(identity: .init(user: "t", role: .reviewer), now: 0, overdueMillis: 1))
+                                   presentation: ReviewPresentation(identity: .init(user: "t", role: .reviewer), now: 0, overdueMillis: 1, time: TimeText()))
         #expect(typed.chosenProviderRef == "Practitioner/pr-5")
         #expect(!typed.needsSlots, "no EHR: nothing to search")
         _ = typed.handle(.tab); _ = typed.handle(.tab)

@@ -19,7 +19,7 @@ import Testing
         driver.press("3")
         #expect(await driver.settle())
         let screen = driver.screenText
-        #expect(screen.contains("Switchboard │ Go-live"))
+        #expect(driver.currentScreen == "Go-live")
         for label in ["EHR latency (average)", "First-attempt success", "Audit coverage", "First-call resolution", "Bookings corrected"] {
             #expect(screen.contains(label), "\(label) on screen")
         }
@@ -38,15 +38,24 @@ import Testing
 
         // Back to Review and forth by name: each screen keeps its place.
         driver.press("1")
-        #expect(driver.screenText.contains("Switchboard │ Review"))
+        #expect(driver.currentScreen == "Review")
         driver.press(":")
         driver.type("gol")
         driver.press("tab", "enter")
         #expect(await driver.settle())
-        #expect(driver.screenText.contains("Switchboard │ Go-live"))
+        #expect(driver.currentScreen == "Go-live")
         driver.press("tab")
-        #expect(driver.screenText.contains("Switchboard │ Outbox"), "Tab goes to the next screen")
+        #expect(driver.currentScreen == "Outbox", "Tab goes to the next screen")
         driver.press("backtab", "backtab")
-        #expect(driver.screenText.contains("Switchboard │ Calls"), "and Shift-Tab back")
+        #expect(driver.currentScreen == "Calls", "and Shift-Tab back")
+        // The screen's title as written works too, and a typo gets a suggestion.
+        driver.press(":")
+        driver.type("go-live")
+        driver.press("enter")
+        #expect(driver.currentScreen == "Go-live")
+        driver.press(":")
+        driver.type("reveiw")
+        driver.press("enter")
+        #expect(driver.messageLine.contains("Did you mean :review?"))
     }
 }

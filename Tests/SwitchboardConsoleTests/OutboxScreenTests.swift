@@ -33,21 +33,21 @@ import Testing
         let driver = try Self.driver(practice)
         let counts = try outbox.countsByStatus()
         var lines = driver.screenText.lines
-        #expect(lines[0].contains("Switchboard │ Outbox") && lines[0].contains("\(counts[.failed]!) failed · \(counts[.dead]!) dead"))
-        #expect(lines[1].contains("Stuck \(counts[.failed]! + counts[.dead]!)") && lines[1].contains("Succeeded \(counts[.succeeded]!)"))
+        #expect(lines[0].contains("4 Outbox") && lines[1].contains("\(counts[.failed]!) failed · \(counts[.dead]!) dead"))
+        #expect(lines[2].contains("Stuck \(counts[.failed]! + counts[.dead]!)") && lines[2].contains("Succeeded \(counts[.succeeded]!)"))
         for title in ["Created", "Operation", "Booking", "Status", "Tries", "Next", "HTTP", "Last error"] {
-            #expect(lines[2].contains(title), "column \(title)")
+            #expect(lines[3].contains(title), "column \(title)")
         }
         let oldestStuck = try #require(try outbox.items(Self.stuck, after: nil, limit: 1).first)
-        #expect(lines[3].contains(oldestStuck.operation) && lines[3].contains(oldestStuck.status.rawValue))
-        let rows = lines[3..<(lines.count - 2)].filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        #expect(lines[4].contains(oldestStuck.operation) && lines[4].contains(oldestStuck.status.rawValue))
+        let rows = lines[4..<(lines.count - 3)].filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         #expect(rows.allSatisfy { $0.contains("failed") || $0.contains("dead") })
 
         driver.press("v")
         lines = driver.screenText.lines
-        #expect(lines[3].contains("pending") && (lines[3].contains(" in ") || lines[3].contains(" due ")), "pending items say when they are due")
+        #expect(lines[4].contains("pending") && (lines[4].contains(" in ") || lines[4].contains(" due ")), "pending items say when they are due")
         driver.press("v")
-        #expect(driver.screenText.lines[3].contains("in flight") && driver.screenText.lines[3].contains("lease"))
+        #expect(driver.screenText.lines[4].contains("in flight") && driver.screenText.lines[4].contains("lease"))
         driver.press("V", "V")
         #expect(driver.screenText.contains("view: stuck"))
     }
@@ -107,6 +107,40 @@ import Testing
         #expect(audit.action == "outbox.discard" && audit.detail?.contains("booked by the front desk") == true)
     }
 
+    /// Enter with no reason keeps the prompt open, and what is typed next is still the
+    /// reason: it never reaches the list as keys (it once retried two items).
+    @Test func anEmptyReasonKeepsThePromptAndTypedTextNeverBecomesCommands() throws {
+        let practice = try Practice()
+        let outbox = try Self.outbox(practice)
+        let driver = try Self.driver(practice)
+        let stuck = try outbox.items(Self.stuck, after: nil, limit: 3)
+        driver.press("x", "enter")
+        #expect(driver.messageLine.contains("A discard needs a reason"))
+        #expect(driver.statusLine.contains("Why discard \(stuck[0].id)?"), "the prompt is still open")
+        driver.type("rRjx")
+        #expect(driver.statusLine.contains("rRjx"))
+        for item in stuck { #expect(try outbox.item(id: item.id)?.status == item.status, "nothing was retried or discarded") }
+        driver.press("esc")
+        #expect(driver.messageLine.contains("Nothing discarded"))
+        #expect(try Self.operatorActions(practice).isEmpty)
+    }
+
+    /// After `r` in details the details show the item as it is now; Esc says where it went.
+    @Test func detailsFollowTheRetriedItemAndEscSaysWhereItWent() throws {
+        let practice = try Practice()
+        let outbox = try Self.outbox(practice)
+        let driver = try Self.driver(practice)
+        let first = try #require(try outbox.items(Self.stuck, after: nil, limit: 1).first)
+        driver.press("enter")
+        #expect(driver.screenText.contains("Outbox item \(first.id)"))
+        driver.press("r")
+        #expect(driver.screenText.contains("Outbox item \(first.id)") && driver.screenText.contains("pending"), "details re-read")
+        driver.press("esc")
+        #expect(driver.messageLine.contains("no longer in Stuck"))
+        let stuckCount = try outbox.countsByStatus()
+        #expect(driver.figures.contains("\(stuckCount[.failed, default: 0]) failed"), "the counts agree with the database")
+    }
+
     /// A correction held for a decision never recorded (a crash between queueing and
     /// deciding) is released only once its own decision is on record; discard is allowed.
     @Test func aHeldCorrectionIsReleasedOnlyWithItsDecision() throws {
@@ -124,7 +158,7 @@ import Testing
         driver.press("/")
         driver.type("ob-correction-held")
         driver.press("enter")
-        #expect(driver.screenText.lines[3].contains("held"))
+        #expect(driver.screenText.lines[4].contains("held"))
         driver.press("r")
         #expect(driver.screenText.contains("no decision on booking \(booking.id) was recorded"))
         #expect(try outbox.item(id: held.id)?.isHeld == true)
@@ -165,7 +199,9 @@ import Testing
         let screen = driver.screenText
         #expect(screen.contains("Outbox item ob-") && screen.contains("Request") && screen.contains("Method")
                 && screen.contains("Idempotency-Key"))
-        #expect(screen.contains("Attempts") && screen.contains("#1") && screen.contains("Booking bk-"))
+        #expect(screen.contains("Attempts") && screen.contains("#1"))
+        driver.press("G")
+        #expect(driver.screenText.contains("Booking bk-"), "the booking is at the end of the details")
         let id = try #require(screen.firstMatch(of: /Outbox item (\S+)/).map { String($0.1) })
         #expect(try !outbox.attempts(ofItem: id).isEmpty)
         driver.press("esc")
@@ -178,7 +214,7 @@ import Testing
         driver.press("/")
         driver.type("slot is NOT")
         driver.press("enter")
-        let rows = driver.screenText.lines.dropFirst(3).dropLast(2).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        let rows = driver.screenText.lines.dropFirst(4).dropLast(3).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         #expect(!rows.isEmpty && rows.allSatisfy { $0.contains("dead") && $0.contains("422") })
         #expect(driver.screenText.contains("filter: slot is NOT"))
         driver.press("esc")
@@ -194,7 +230,7 @@ import Testing
         driver.press("4")
         #expect(driver.screenText.contains("No outbox database is configured"))
         driver.press("r", "v", "enter", "/")
-        #expect(driver.screenText.contains("Switchboard │ Outbox"))
+        #expect(driver.tabBar.contains("4 Outbox") && driver.screenText.contains("No outbox database is configured"))
     }
 }
 

@@ -8,19 +8,26 @@ struct Item: Equatable {
 
 /// Wraps an ArraySource and records every request, to prove paging by keyset.
 final class CountingSource: PagedSource {
-    let inner: ArraySource<Item, Int>
+    var inner: ArraySource<Item>
     var requestedRows = 0
     var largestRequest = 0
 
     init(count: Int) {
-        inner = ArraySource(rows: (1...count).map { Item(id: $0, name: "item \($0)") }, id: { $0.id }) { $0.id < $1.id }
+        inner = ArraySource(rows: (1...count).map { Item(id: $0, name: "item \($0)") }) { $0.id < $1.id }
     }
 
-    func id(of row: Item) -> Int { row.id }
+    init(_ rows: [Item]) {
+        inner = ArraySource(rows: rows) { $0.id < $1.id }
+    }
+
     func rows(after row: Item?, limit: Int) -> [Item] { record(inner.rows(after: row, limit: limit), limit) }
     func rows(before row: Item?, limit: Int) -> [Item] { record(inner.rows(before: row, limit: limit), limit) }
     func count() -> Int? { inner.count() }
     func position(of row: Item) -> Int? { inner.position(of: row) }
+
+    func replace(with rows: [Item]) { inner = ArraySource(rows: rows) { $0.id < $1.id } }
+    func insert(_ rows: [Item]) { replace(with: inner.rows + rows) }
+    func remove(ids: Set<Int>) { replace(with: inner.rows.filter { !ids.contains($0.id) }) }
 
     private func record(_ rows: [Item], _ limit: Int) -> [Item] {
         requestedRows += rows.count
@@ -31,28 +38,60 @@ final class CountingSource: PagedSource {
 
 let theme = ThemeCatalog(directories: []).resolve(nil).theme
 
-func makeTable(_ source: ArraySource<Item, Int>, height: Int = 5) -> Table<ArraySource<Item, Int>> {
-    var table = Table(source: source, columns: [
-        TableColumn("ID", minWidth: 3, alignment: .right),
-        TableColumn("Name", minWidth: 6, flex: 1),
-    ]) { ["\($0.id)", $0.name] }
-    table.viewportHeight = height
-    table.reload()
-    return table
+/// A table over `source`, read as a program's runner would read it.
+struct Reader {
+    let source: CountingSource
+    var table: Table<Item, Int>
+
+    init(_ source: CountingSource, height: Int = 5) {
+        self.source = source
+        table = Table(columns: [
+            TableColumn("ID", minWidth: 3, alignment: .right),
+            TableColumn("Name", minWidth: 6, flex: 1),
+        ], id: \.id)
+        table.viewportHeight = height
+        reload()
+    }
+
+    /// The data changed: a fresh window around the selection.
+    mutating func reload() {
+        table.apply(try! source.window(around: table.anchor, chunk: table.chunk))
+    }
+
+    /// A move, and the read it asks for, served at once.
+    mutating func move(_ motion: Table<Item, Int>.Motion) {
+        if let need = table.move(motion) { table.extend(try! source.page(for: need, limit: table.chunk)) }
+    }
+
+    mutating func press(_ key: String) {
+        switch key {
+        case "j": move(.down)
+        case "k": move(.up)
+        case "g": move(.first)
+        case "G": move(.last)
+        case "pgup": move(.pageUp)
+        case "pgdn": move(.pageDown)
+        case " ": table.toggleMark()
+        default: Issue.record("no such key \(key)")
+        }
+    }
+
+    func snapshot(width: Int = 20, height: Int = 6) -> String {
+        var grid = CellGrid(width: width, height: height)
+        table.render(into: &grid, rect: Rect(x: 0, y: 0, width: width, height: height), theme: theme) { ["\($0.id)", $0.name] }
+        return grid.screenText
+    }
 }
 
-func snapshot<S>(_ table: Table<S>, width: Int = 20, height: Int = 6) -> String {
-    var grid = CellGrid(width: width, height: height)
-    table.render(into: &grid, rect: Rect(x: 0, y: 0, width: width, height: height), theme: theme)
-    return grid.screenText
+func items(_ ids: some Sequence<Int>, name: (Int) -> String = { "item \($0)" }) -> [Item] {
+    ids.map { Item(id: $0, name: name($0)) }
 }
 
 @Suite struct TableTests {
     @Test func rendersHeaderRowsAndPosition() {
-        let source = ArraySource(rows: (1...30).map { Item(id: $0, name: "item \($0)") }, id: { $0.id }) { $0.id < $1.id }
-        var table = makeTable(source)
-        table.sort = (column: 1, ascending: true)
-        #expect(snapshot(table) == """
+        var r = Reader(CountingSource(count: 30))
+        r.table.sort = (column: 1, ascending: true)
+        #expect(r.snapshot() == """
               ID Name ▲     1/30
                1 item 1
                2 item 2
@@ -63,98 +102,114 @@ func snapshot<S>(_ table: Table<S>, width: Int = 20, height: Int = 6) -> String 
     }
 
     @Test func navigationScrollsAndWraps() {
-        let source = ArraySource(rows: (1...30).map { Item(id: $0, name: "item \($0)") }, id: { $0.id }) { $0.id < $1.id }
-        var table = makeTable(source)
-        for key in ["j", "j", "j", "j", "j", "j"] { _ = table.handle(Key(parsing: key)!) }
-        #expect(table.selectedID == 7)
-        #expect(table.top == 2)
-        _ = table.handle(.char("G"))
-        #expect(table.selectedID == 30)
-        #expect(table.positionText == "30/30")
-        #expect(snapshot(table).split(separator: "\n").last == "  30 item 30")
-        _ = table.handle(.pageUp)
-        #expect(table.selectedID == 25)
-        _ = table.handle(.char("g"))
-        #expect(table.selectedID == 1)
-        _ = table.handle(.up)
-        #expect(table.selectedID == 1)
+        var r = Reader(CountingSource(count: 30))
+        for key in ["j", "j", "j", "j", "j", "j"] { r.press(key) }
+        #expect(r.table.selectedID == 7)
+        #expect(r.table.top == 2)
+        r.press("G")
+        #expect(r.table.selectedID == 30)
+        #expect(r.table.positionText == "30/30")
+        #expect(r.snapshot().split(separator: "\n").last == "  30 item 30")
+        r.press("pgup")
+        #expect(r.table.selectedID == 25)
+        r.press("g")
+        #expect(r.table.selectedID == 1)
+        r.press("k")
+        #expect(r.table.selectedID == 1)
     }
 
     @Test func shrinkingTheViewportKeepsTheSelectionVisible() {
-        let source = ArraySource(rows: (1...30).map { Item(id: $0, name: "item \($0)") }, id: { $0.id }) { $0.id < $1.id }
-        var table = makeTable(source, height: 20)
-        table.move(.last)
-        table.viewportHeight = 3
-        #expect(snapshot(table, height: 4).split(separator: "\n").last == "  30 item 30")
+        var r = Reader(CountingSource(count: 30), height: 20)
+        r.move(.last)
+        r.table.viewportHeight = 3
+        #expect(r.snapshot(height: 4).split(separator: "\n").last == "  30 item 30")
     }
 
     @Test func selectionFollowsIdentityWhenRowsArriveAbove() {
-        let source = ArraySource(rows: (1...10).map { Item(id: $0 * 10, name: "n\($0 * 10)") }, id: { $0.id }) { $0.id < $1.id }
-        var table = makeTable(source)
-        _ = table.handle(.down)
-        _ = table.handle(.down)
-        #expect(table.selectedID == 30)
+        let source = CountingSource(items((1...10).map { $0 * 10 }) { "n\($0)" })
+        var r = Reader(source)
+        r.press("j")
+        r.press("j")
+        #expect(r.table.selectedID == 30)
         source.insert([Item(id: 5, name: "new"), Item(id: 15, name: "new2")])
-        table.reload()
-        #expect(table.selectedID == 30)
-        #expect(table.selectedRow?.name == "n30")
-        #expect(table.positionText == "5/12")
-        let lines = snapshot(table).split(separator: "\n")
+        r.reload()
+        #expect(r.table.selectedID == 30)
+        #expect(r.table.selectedRow?.name == "n30")
+        #expect(r.table.positionText == "5/12")
+        let lines = r.snapshot().split(separator: "\n")
         #expect(lines[3] == "  30 n30", "same screen line as before")
     }
 
     @Test func selectionMovesToTheNextRowWhenItsRowLeaves() {
-        let source = ArraySource(rows: (1...10).map { Item(id: $0, name: "n\($0)") }, id: { $0.id }) { $0.id < $1.id }
-        var table = makeTable(source)
-        _ = table.handle(.down)
-        _ = table.handle(.down)
+        let source = CountingSource(items(1...10) { "n\($0)" })
+        var r = Reader(source)
+        r.press("j")
+        r.press("j")
         source.remove(ids: [3])
-        table.reload()
-        #expect(table.selectedID == 4)
+        r.reload()
+        #expect(r.table.selectedID == 4)
         source.remove(ids: Set(4...10))
-        table.reload()
-        #expect(table.selectedID == 2)
+        r.reload()
+        #expect(r.table.selectedID == 2)
         source.replace(with: [])
-        table.reload()
-        #expect(table.selectedID == nil)
-        #expect(snapshot(table, height: 3) == "  ID Name          0\n\n")
+        r.reload()
+        #expect(r.table.selectedID == nil)
+        #expect(r.snapshot(height: 3) == "  ID Name          0\n\n")
     }
 
     @Test func marksAreKeptByID() {
-        let source = ArraySource(rows: (1...10).map { Item(id: $0, name: "n\($0)") }, id: { $0.id }) { $0.id < $1.id }
-        var table = makeTable(source)
-        _ = table.handle(.down)
-        _ = table.handle(.char(" "))
-        _ = table.handle(.down)
-        _ = table.handle(.char(" "))
-        #expect(table.marked == [2, 3])
+        let source = CountingSource(items(1...10) { "n\($0)" })
+        var r = Reader(source)
+        r.press("j")
+        r.press(" ")
+        r.press("j")
+        r.press(" ")
+        #expect(r.table.marked == [2, 3])
         source.insert([Item(id: 0, name: "n0")])
-        table.reload()
-        #expect(table.marked == [2, 3])
-        let lines = snapshot(table).split(separator: "\n")
+        r.reload()
+        #expect(r.table.marked == [2, 3])
+        let lines = r.snapshot().split(separator: "\n")
         #expect(lines[2] == "*  2 n2")
         #expect(lines[3] == "*  3 n3")
-        _ = table.handle(.char(" "))
-        #expect(table.marked == [2])
+        r.press(" ")
+        #expect(r.table.marked == [2])
     }
 
     @Test func pagesByKeysetAndKeepsABoundedWindow() {
         let source = CountingSource(count: 100_000)
-        var table = Table(source: source, columns: [TableColumn("Name", minWidth: 10, flex: 1)]) { [$0.name] }
-        table.viewportHeight = 20
-        table.reload()
+        var r = Reader(source, height: 20)
         #expect(source.requestedRows <= 40)
-        for _ in 0..<300 { table.move(.pageDown) }
-        #expect(table.selectedID == 6_001)
-        #expect(table.positionText == "6001/100000")
-        #expect(table.window.count <= 120)
+        for _ in 0..<300 { r.move(.pageDown) }
+        #expect(r.table.selectedID == 6_001)
+        #expect(r.table.positionText == "6001/100000")
+        #expect(r.table.window.count <= 120)
         #expect(source.largestRequest <= 41)
         #expect(source.requestedRows < 7_000)
-        table.move(.last)
-        #expect(table.selectedID == 100_000)
-        for _ in 0..<50 { table.move(.up) }
-        #expect(table.selectedID == 99_950)
-        #expect(table.window.count <= 120)
+        r.move(.last)
+        #expect(r.table.selectedID == 100_000)
+        for _ in 0..<50 { r.move(.up) }
+        #expect(r.table.selectedID == 99_950)
+        #expect(r.table.window.count <= 120)
+    }
+
+    /// The table never reads: a move past the rows it holds asks for them once, and the
+    /// selection waits at the edge until they come.
+    @Test func movesPastTheWindowAskOnceAndWait() {
+        let source = CountingSource(count: 1_000)
+        var r = Reader(source, height: 5)
+        let held = r.table.window.count
+        var asked: [TableNeed<Item>] = []
+        for _ in 0..<(held + 5) { if let need = r.table.move(.down) { asked.append(need) } }
+        #expect(asked.count == 1, "one read at a time")
+        #expect(r.table.selectedID == held, "stops at the last row it holds")
+        if case .after(let edge)? = asked.first { #expect(edge.id == held) } else { Issue.record("asked \(asked)") }
+        r.table.extend(try! source.page(for: asked[0], limit: r.table.chunk))
+        r.move(.down)
+        #expect(r.table.selectedID == held + 1)
+        // A page for a window that was replaced meanwhile is dropped.
+        let stale = TablePage<Item>(need: .after(Item(id: 5, name: "")), rows: [Item(id: 999_999, name: "x")], limit: 10)
+        r.table.extend(stale)
+        #expect(!r.table.window.contains { $0.id == 999_999 })
     }
 
     @Test(arguments: [
@@ -170,10 +225,8 @@ func snapshot<S>(_ table: Table<S>, width: Int = 20, height: Int = 6) -> String 
     }
 
     @Test func wideAndHostileCellsStayInTheirColumn() {
-        let source = ArraySource(rows: [Item(id: 1, name: "山田太郎さんの長い名前"), Item(id: 2, name: "\u{1b}[2Jevil")],
-                                 id: { $0.id }) { $0.id < $1.id }
-        let table = makeTable(source)
-        let lines = snapshot(table, width: 16, height: 3).split(separator: "\n").map(String.init)
+        let r = Reader(CountingSource([Item(id: 1, name: "山田太郎さんの長い名前"), Item(id: 2, name: "\u{1b}[2Jevil")]))
+        let lines = r.snapshot(width: 16, height: 3).split(separator: "\n").map(String.init)
         #expect(lines[1] == "   1 山田太郎さ…")
         #expect(lines[2] == "   2 ␛[2Jevil")
     }

@@ -11,7 +11,7 @@ let genericScopes = [
     "base", "header", "header.title", "header.clock", "header.warning", "footer", "footer.key", "footer.disabled",
     "table.header", "table.row", "table.row.selected", "table.row.marked", "table.row.dim", "status.ok",
     "status.warn", "status.error", "detail.label", "detail.value", "dialog", "dialog.title", "dialog.button",
-    "dialog.button.focused", "form.field", "form.field.focused", "toast.info", "toast.error", "command", "help",
+    "dialog.button.focused", "form.field", "form.field.focused", "message.info", "message.error", "tabs", "tabs.current", "command", "help",
     "help.key", "metric.ok", "metric.bad",
 ]
 

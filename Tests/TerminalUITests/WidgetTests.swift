@@ -37,11 +37,11 @@ func render(width: Int, height: Int, _ draw: (inout CellGrid) -> Void) -> CellGr
         ])
         keys.setDisabledReason("read-only", for: "discard")
         let global = KeyMap(title: "Global", bindings: [KeyBinding(keys: [.char("q")], action: "quit", hint: "quit", help: "Quit")])
-        var help = HelpOverlay(sections: [HelpSection(global), HelpSection(keys)])
+        var help = HelpOverlay(sections: [HelpSection(global), HelpSection(keys)], viewportHeight: 5)
         let grid = render(width: 50, height: 12) { help.render(into: &$0, rect: Rect(x: 0, y: 0, width: 50, height: 12), theme: theme) }
         #expect(grid.screenText == """
 
-        ┌─ Keys — Esc or ? to close ─────────────────────┐
+        ┌─ Keys — j/k scroll, G end, Esc or ? to close ──┐
         │ Global                                         │
         │ q       Quit                                   │
         │                                                │
@@ -53,6 +53,14 @@ func render(width: Int, height: Int, _ draw: (inout CellGrid) -> Void) -> CellGr
         └────────────────────────────────────────────────┘
 
         """)
+        // `G` reaches the last line and no further; `g` comes back.
+        _ = help.handle(.char("G"))
+        let end = help.scroll
+        _ = help.handle(.char("j"))
+        #expect(end > 0 && help.scroll == end)
+        _ = help.handle(.char("g"))
+        #expect(help.scroll == 0)
+
         let stays = help.handle(.char("j"))
         #expect(stays && help.scroll == 1)
         let closedByEscape = !help.handle(.escape)
@@ -224,17 +232,24 @@ func render(width: Int, height: Int, _ draw: (inout CellGrid) -> Void) -> CellGr
 }
 
 @Suite struct SmallWidgetTests {
-    @Test func toastsStackAndExpire() {
-        var toasts = Toasts()
-        let first = toasts.show("Saved")
-        toasts.show("Failed: \u{1b}[31mred", kind: .error)
-        let grid = render(width: 30, height: 3) { toasts.render(into: &$0, rect: Rect(x: 0, y: 0, width: 30, height: 3), theme: theme) }
-        #expect(grid.screenText == "\n                        Saved\n             Failed: ␛[31mred")
-        #expect(grid[29, 2].style == theme.style("toast.error"))
-        let expired = toasts.expire(first)
-        let expiredTwice = toasts.expire(first)
-        #expect(expired && !expiredTwice)
-        #expect(toasts.items.map(\.kind) == [.error])
+    /// One line, one message: a new one replaces the last, the same one counts up, and
+    /// an old expiry timer never clears a newer message.
+    @Test func theMessageLineReplacesCountsAndExpires() {
+        var line = MessageLine()
+        let first = line.show("Saved")
+        let second = line.show("Failed: \u{1b}[31mred", kind: .error)
+        #expect(second.seconds == MessageLine.duration * 2)
+        var grid = render(width: 30, height: 1) { line.render(into: &$0, rect: Rect(x: 0, y: 0, width: 30, height: 1), theme: theme) }
+        #expect(grid.screenText == " Failed: ␛[31mred")
+        #expect(grid[1, 0].style == theme.style("message.error"))
+        let clearedByOldTimer = line.expire(first.id)
+        #expect(!clearedByOldTimer, "the old timer leaves the newer message")
+        _ = line.show("Failed: \u{1b}[31mred", kind: .error)
+        let third = line.show("Failed: \u{1b}[31mred", kind: .error)
+        grid = render(width: 30, height: 1) { line.render(into: &$0, rect: Rect(x: 0, y: 0, width: 30, height: 1), theme: theme) }
+        #expect(grid.screenText == " Failed: ␛[31mred  ×3")
+        let cleared = line.expire(third.id)
+        #expect(cleared && line.text == nil)
     }
 
     @Test func detailPaneWrapsAndScrolls() {

@@ -3,25 +3,44 @@ import SwitchboardStore
 import TerminalUI
 
 /// The audit chain as a table's paged source: newest first, keyset-paged on `seq`, so
-/// a page costs the same at the top of ten million rows as at the bottom.
-final class AuditSource: PagedSource, StoreBackedSource {
+/// a page costs the same at the top of ten million rows as at the bottom. Only the
+/// operations runner reads through it.
+struct AuditSource: PagedSource, Sendable {
     let store: AuditStore
-    var filter = AuditFilter()
-    /// The last error, shown by the screen instead of crashing or freezing.
-    var failure: String?
-
-    init(store: AuditStore) { self.store = store }
-
-    func id(of row: AuditEvent) -> Int64 { row.seq ?? 0 }
+    let filter: AuditFilter
 
     /// Older rows (further down the list).
-    func rows(after row: AuditEvent?, limit: Int) -> [AuditEvent] {
-        attempt { try store.auditEvents(matching: filter, before: row?.seq, limit: limit) } ?? []
+    func rows(after row: AuditEvent?, limit: Int) throws -> [AuditEvent] {
+        try store.auditEvents(matching: filter, before: row?.seq, limit: limit)
     }
 
     /// Newer rows (further up), or the oldest rows of all for the list's end.
-    func rows(before row: AuditEvent?, limit: Int) -> [AuditEvent] {
-        attempt { try store.auditEvents(matching: filter, after: row?.seq ?? 0, limit: limit).reversed() } ?? []
+    func rows(before row: AuditEvent?, limit: Int) throws -> [AuditEvent] {
+        try store.auditEvents(matching: filter, after: row?.seq ?? 0, limit: limit).reversed()
     }
+}
 
+/// What the Audit screen asks the operations runner to do.
+enum AuditWork: Sendable {
+    /// The rows around `anchor` (nil: the newest).
+    case snapshot(AuditFilter, anchor: AuditEvent?, chunk: Int)
+    case page(AuditFilter, TableNeed<AuditEvent>, limit: Int)
+    /// One chunk of a walk of the chain, from `seq`; `newest` asks for the chain's head too.
+    case verify(run: Int, from: Int64, rows: Int)
+}
+
+extension OperationsRunner {
+    func perform(_ work: AuditWork) async -> ConsoleMessage? {
+        switch work {
+        case .snapshot(let filter, let anchor, let chunk):
+            return .audit(.snapshot(filter, await read { try AuditSource(store: audit, filter: filter).window(around: anchor, chunk: chunk) }))
+        case .page(let filter, let need, let limit):
+            return .audit(.page(filter, await read { try AuditSource(store: audit, filter: filter).page(for: need, limit: limit) }))
+        case .verify(let run, let seq, let rows):
+            let result = await read { () throws -> (AuditChain.Verification, Int64) in
+                (try audit.verifyChain(fromSeq: seq, limit: rows), try audit.auditEvents(limit: 1).first?.seq ?? 0)
+            }
+            return .audit(.chunkVerified(run: run, fromSeq: seq, result))
+        }
+    }
 }

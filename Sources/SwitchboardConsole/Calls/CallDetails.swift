@@ -8,11 +8,11 @@ import TerminalUI
 /// Review screen shows it under the booking the call made.
 enum CallDetails {
     /// `providers` names the providers of the bookings, when the EHR has told them.
-    static func items(callId: String, context: ConsoleContext, time: TimeText, withBookings: Bool,
+    static func items(_ record: CallRecord, identity: OperatorIdentity, now: UnixMillis, time: TimeText, withBookings: Bool,
                       providers: ProviderDirectory? = nil) -> [DetailPane.Item] {
-        let identity = context.identity, now = context.now()
+        let callId = record.callId
         var items: [DetailPane.Item] = [.heading("Call \(callId)")]
-        if let call = try? context.audit.call(id: callId) {
+        if let call = record.call {
             items.append(.field("Caller", identity.callerNumber(call.caller)))
             if identity.seesPatientDetails, let patient = call.patientRef { items.append(.field("Patient", patient)) }
             items.append(.field("Intent", call.intent ?? "—"))
@@ -28,10 +28,10 @@ enum CallDetails {
         } else {
             items.append(.text("No call row for \(callId)."))
         }
-        if withBookings { items += bookings(callId: callId, context: context, time: time, providers: providers) }
+        if withBookings { items += bookings(record.bookings, identity: identity, time: time, providers: providers) }
         items.append(.blank)
         items.append(.heading("Steps (audit)"))
-        let steps = (try? context.audit.steps(ofCall: callId)) ?? []
+        let steps = record.steps
         if steps.isEmpty { items.append(.text("No audit rows for this call.")) }
         for step in steps { items.append(.field(time.clockWithSeconds(step.at), stepText(step))) }
         return items
@@ -46,15 +46,31 @@ enum CallDetails {
         return "\(step.action)  \(step.method ?? "") \(resource)  \(status)  \(latency)  \(step.outcome.label)\(attempt)"
     }
 
-    private static func bookings(callId: String, context: ConsoleContext, time: TimeText, providers: ProviderDirectory?) -> [DetailPane.Item] {
-        let made = (try? context.audit.bookings(ofCall: callId)) ?? []
+    private static func bookings(_ made: [Booking], identity: OperatorIdentity, time: TimeText, providers: ProviderDirectory?) -> [DetailPane.Item] {
         var items: [DetailPane.Item] = [.blank, .heading("Bookings")]
         if made.isEmpty { items.append(.text("This call made no booking.")) }
         for b in made {
-            let patient = context.identity.patientName(b.patientDisplay)
+            let patient = identity.patientName(b.patientDisplay)
             let what = "\(b.kind.rawValue) \(b.appointmentType ?? "") \(time.dayAndTime(b.startAt))  \(ProviderDirectory.shortName(of: b.providerRef, in: providers))"
             items.append(.field(b.bookingId, "\(what)  \(patient.isEmpty ? "—" : patient)  \(b.appointmentRef)\(b.reviewRequired ? "  (flagged for review)" : "")"))
         }
         return items
+    }
+}
+
+/// One call as read for its details: its row, its audit steps and the bookings it made,
+/// read together in the background.
+struct CallRecord: Sendable, Equatable {
+    var callId: String
+    var call: Call?
+    var steps: [AuditEvent]
+    var bookings: [Booking]
+
+    /// Reads inside the caller's snapshot, if any (`AuditStore.snapshot`).
+    static func read(_ audit: AuditStore, callId: String) throws -> CallRecord {
+        try audit.snapshot {
+            CallRecord(callId: callId, call: try audit.call(id: callId), steps: try audit.steps(ofCall: callId),
+                       bookings: try audit.bookings(ofCall: callId))
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SwitchboardCore
 import SwitchboardOperations
+import SwitchboardStore
 import SwitchboardStream
 import TerminalUI
 
@@ -10,34 +11,56 @@ public enum ConsoleMessage: Sendable {
     case databasesChanged
     /// The once-a-second clock for the window countdown and ages.
     case tick
-    case toastExpired(Int)
-    case review(ReviewMessage)
+    case messageExpired(Int)
     /// The practice's providers from the EHR, for every screen that names them.
     case providersFound(Result<ProviderDirectory, EHRFailure>)
-    case goLive(GoLiveMessage)
-    case outbox(OutboxMessage)
-    case calls(CallsMessage)
-    case audit(AuditMessage)
     /// A message from the live event stream.
     case stream(EventStreamMessage)
+    /// What background work found or did, for the screen that asked.
+    case screen(ScreenMessage)
+}
+
+/// A screen's own message, opaque outside the console.
+public struct ScreenMessage: Sendable {
+    enum Inner: Sendable {
+        case review(ReviewMessage)
+        case goLive(GoLiveMessage)
+        case outbox(OutboxMessage)
+        case calls(CallsMessage)
+        case audit(AuditMessage)
+    }
+
+    let inner: Inner
+}
+
+extension ConsoleMessage {
+    static func review(_ message: ReviewMessage) -> ConsoleMessage { .screen(ScreenMessage(inner: .review(message))) }
+    static func goLive(_ message: GoLiveMessage) -> ConsoleMessage { .screen(ScreenMessage(inner: .goLive(message))) }
+    static func outbox(_ message: OutboxMessage) -> ConsoleMessage { .screen(ScreenMessage(inner: .outbox(message))) }
+    static func calls(_ message: CallsMessage) -> ConsoleMessage { .screen(ScreenMessage(inner: .calls(message))) }
+    static func audit(_ message: AuditMessage) -> ConsoleMessage { .screen(ScreenMessage(inner: .audit(message))) }
 }
 
 /// The console: one program in one loop. It owns the screens, the command line, the
-/// help overlay and transient messages; screens render into the cell grid.
+/// help overlay and the message line; screens render into the cell grid and hand their
+/// work to the operations runner, the only part that does I/O.
 public struct Console: Program {
     public typealias Message = ConsoleMessage
 
     private let context: ConsoleContext
+    private let runner: OperationsRunner
     private let theme: Theme
     private var globalKeys: KeyMap<ConsoleAction>
     /// One per `ScreenName`, in its order; each keeps its state while another is shown.
     private var screens: [any ConsoleScreen]
+    /// Screens off screen whose data changed since they were last read: read when shown.
+    private var stale: Set<ScreenName> = []
     private var current = ScreenName.review
     private var command: CommandPrompt?
     /// Earlier `:` commands, for Up/Down in the next one.
     private var commandHistory: [String] = []
     private var help: HelpOverlay?
-    private var toasts = Toasts()
+    private var messages = MessageLine()
     private var size = Size(width: 80, height: 24)
     private let sizeGuard = SizeGuard()
     /// What the live event stream says about the agent and the EHR.
@@ -48,9 +71,13 @@ public struct Console: Program {
     /// tick (no timer per key, and a suspended laptop still counts its sleep).
     private var lastKeyAt: UnixMillis
     private var locked = false
+    /// Problems found in the config and theme, said once the loop runs.
+    private var startupProblems: [String]
 
-    init(context: ConsoleContext, theme: Theme, remapping: [String: [String]], warnings: [String], idleLockMinutes: Int) {
+    init(context: ConsoleContext, runner: OperationsRunner, theme: Theme, remapping: [String: [String]], warnings: [String],
+         idleLockMinutes: Int) {
         self.context = context
+        self.runner = runner
         self.theme = theme
         idleLockSeconds = Double(max(1, idleLockMinutes)) * 60
         lastKeyAt = context.now()
@@ -72,23 +99,27 @@ public struct Console: Program {
             let known = Set(ConsoleAction.allCases.map(\.rawValue))
             problems += remapping.keys.filter { !known.contains($0) }.sorted().map { "config.toml: [keys] \($0): no such action" }
         }
-        for problem in problems.prefix(3) { toasts.show(problem, kind: .error) }
+        startupProblems = problems
     }
 
     private static let globalActions = Set(ConsoleKeys.global().bindings.map(\.action.rawValue))
 
     public mutating func start() -> Reaction<ConsoleMessage> {
-        var reaction = Reaction<ConsoleMessage>.after(1, .tick).and(screens[index].refresh())
+        var reaction = Reaction<ConsoleMessage>.after(1, .tick).and(apply(screens[index].refresh(now: context.now())))
         // The providers' names, asked once: not on every data change, which would press an
         // EHR that is down with a request per commit.
-        if let ehr = context.ehr { reaction = reaction.and(.run { await ehr.providersFound() }) }
-        for toast in toasts.items { reaction = reaction.and(.after(Toasts.duration * 2, .toastExpired(toast.id))) }
+        if context.hasEHR { reaction = reaction.and(run(.providers)) }
+        if !startupProblems.isEmpty {
+            let more = startupProblems.count > 1 ? " (and \(startupProblems.count - 1) more: see `switchboard status`)" : ""
+            reaction = reaction.and(say(startupProblems[0] + more, kind: .error))
+        }
         return reaction
     }
 
     public mutating func resize(to size: Size) {
         self.size = size
-        for index in screens.indices { screens[index].resize(bodyHeight: size.height - 3) }
+        help?.viewportHeight = Layout(size).body.height - 2
+        for index in screens.indices { screens[index].resize(bodyHeight: Layout(size).body.height) }
     }
 
     // MARK: Keys
@@ -108,11 +139,17 @@ public struct Console: Program {
             return key == .char("q") || key == .ctrl("c") ? .quit : .none
         }
         if var overlay = help {
-            if key == .escape || key == .char("?") || key == .char("q") { help = nil } else { _ = overlay.handle(key); help = overlay }
+            if overlay.handle(key) { help = overlay } else { help = nil }
             return .redraw
         }
         if var prompt = command { return handleCommand(key, prompt: &prompt) }
-        if screens[index].capturesKeys { return after(screens[index].handleCaptured(key)) }
+        if key == .escape, screens[index].isWaitingForLock {
+            screens[index].gaveUpWaiting()
+            return Reaction.redraw.and(.run { LockWait.console.giveUp(); return nil })
+                .and(say("Gave up waiting for the agent's lock: nothing was written.", kind: .error))
+        }
+        let now = context.now()
+        if screens[index].capturesKeys { return apply(screens[index].handleCaptured(key, now: now)) }
         if screens[index].handleScroll(key) { return .redraw }
         if key == .ctrl("c") { return .quit }
         if let binding = globalKeys.binding(for: key) { return perform(binding) }
@@ -123,16 +160,14 @@ public struct Console: Program {
     }
 
     private mutating func perform(_ binding: KeyBinding<ConsoleAction>) -> Reaction<ConsoleMessage> {
-        if let reason = binding.disabledReason { return notify(reason, kind: .error) }
+        if let reason = binding.disabledReason { return say("\(binding.keyText) \(binding.hint): \(reason)", kind: .error) }
         switch binding.action {
         case .quit: return .quit
         case .help:
-            // The screen's own keys first: with a digit per screen, "Anywhere" would push
-            // them below the fold of an 80x24 terminal.
-            help = HelpOverlay(sections: (screens[index].keyMaps.reversed() + [globalKeys]).map(HelpSection.init))
+            help = HelpOverlay(sections: helpSections, viewportHeight: Layout(size).body.height - 2)
             return .redraw
         case .command:
-            command = CommandPrompt(prompt: ":", names: ScreenName.allCases.map(\.rawValue) + ["quit", "help"], history: commandHistory)
+            command = CommandPrompt(prompt: ":", names: ScreenName.allCases.flatMap(\.commandNames) + ["quit", "help"], history: commandHistory)
             return .redraw
         case .repaint: return .repaint
         case .nextScreen, .previousScreen:
@@ -140,8 +175,15 @@ public struct Console: Program {
             return show(all[(index + step) % all.count])
         default:
             if let screen = ScreenName.allCases.first(where: { $0.action == binding.action }) { return show(screen) }
-            return after(screens[index].perform(binding.action))
+            return apply(screens[index].perform(binding.action, now: context.now()))
         }
+    }
+
+    /// The screen's own keys first (with a digit per screen, "Anywhere" would push them
+    /// below the fold of an 80x24 terminal); keys this role may not use are listed too,
+    /// dimmed, with the reason.
+    private var helpSections: [HelpSection] {
+        (screens[index].keyMaps.reversed() + [globalKeys]).map(HelpSection.init)
     }
 
     private mutating func handleCommand(_ key: Key, prompt: inout CommandPrompt) -> Reaction<ConsoleMessage> {
@@ -156,136 +198,204 @@ public struct Console: Program {
             commandHistory = prompt.history
             command = nil
             let word = text.trimmingCharacters(in: .whitespaces).lowercased()
+            if word.isEmpty { return .redraw }
             if word == "q" || word == "quit" { return .quit }
             if word == "help" { return perform(globalKeys.binding(of: .help)!) }
-            if let screen = ScreenName(rawValue: word) { return show(screen) }
-            let names = ScreenName.allCases.map { ":" + $0.rawValue }.joined(separator: ", ")
-            return notify("No such screen or command: \(word). Try \(names), :help, :quit.", kind: .error)
+            if let screen = ScreenName.allCases.first(where: { $0.commandNames.contains(word) }) { return show(screen) }
+            let names = ScreenName.allCases.flatMap(\.commandNames) + ["quit", "help"]
+            if let guess = Suggestion.closest(to: word, among: names) {
+                return say("No such screen or command: \(word). Did you mean :\(guess)?", kind: .error)
+            }
+            let list = ScreenName.allCases.map { ":" + $0.commandNames[0] }.joined(separator: ", ")
+            return say("No such screen or command: \(word). Try \(list), :help, :quit.", kind: .error)
         }
     }
 
     /// The screen on show, by its place in `ScreenName.allCases`.
     private var index: Int { ScreenName.allCases.firstIndex(of: current)! }
 
-    /// Switches to `screen`, which re-reads what it shows (screens off screen do not
-    /// follow the databases: an idle console reads for one screen only).
+    /// Switches to `screen`, which reads what it shows (screens off screen do not follow
+    /// the databases: an idle console reads for one screen only).
     private mutating func show(_ screen: ScreenName) -> Reaction<ConsoleMessage> {
         guard screen != current else { return .redraw }
         current = screen
-        return after(screens[index].refresh())
+        stale.remove(screen)
+        return apply(screens[index].refresh(now: context.now()))
     }
 
-    /// Shows the screen's notices as transient messages, each with its expiry timer.
-    private mutating func after(_ reaction: Reaction<ConsoleMessage>) -> Reaction<ConsoleMessage> {
-        var result = reaction.and(.redraw)
-        for notice in screens[index].notices { result = result.and(notify(notice.text, kind: notice.kind)) }
-        screens[index].notices.removeAll()
-        return result
+    /// Turns a screen's step into the loop's reaction: its work to the runner, its timers
+    /// to the loop, its words to the message line.
+    private mutating func apply(_ step: ScreenStep) -> Reaction<ConsoleMessage> {
+        var reaction = Reaction<ConsoleMessage>.redraw
+        for work in step.work { reaction = reaction.and(run(work)) }
+        for timer in step.later { reaction = reaction.and(.after(timer.seconds, timer.message)) }
+        for line in step.say { reaction = reaction.and(say(line.text, kind: line.kind)) }
+        return reaction
     }
 
-    private mutating func notify(_ text: String, kind: Toasts.Kind) -> Reaction<ConsoleMessage> {
-        let id = toasts.show(text, kind: kind)
-        return Reaction.redraw.and(.after(kind == .error ? Toasts.duration * 2 : Toasts.duration, .toastExpired(id)))
+    private func run(_ work: ConsoleWork) -> Reaction<ConsoleMessage> {
+        let runner = runner
+        return .run { await runner.perform(work) }
+    }
+
+    private mutating func say(_ text: String, kind: MessageLine.Kind) -> Reaction<ConsoleMessage> {
+        let shown = messages.show(text, kind: kind)
+        return Reaction.redraw.and(.after(shown.seconds, .messageExpired(shown.id)))
     }
 
     // MARK: Messages
 
     public mutating func update(_ message: ConsoleMessage) -> Reaction<ConsoleMessage> {
+        let now = context.now()
         switch message {
         case .databasesChanged:
-            return after(screens[index].refresh())
+            stale = Set(ScreenName.allCases).subtracting([current])
+            return apply(screens[index].refresh(now: now))
         case .tick:
             // Ages and the window clock move once a second; only changed cells are sent.
-            if Double(context.now() - lastKeyAt) >= idleLockSeconds * 1000 { locked = true }
-            return Reaction.redraw.and(.after(1, .tick)).and(after(screens[index].tick()))
-        case .toastExpired(let id):
-            return toasts.expire(id) ? .redraw : .none
-        case .review(let inner):
-            return deliver(to: .review) { (screen: inout ReviewScreen) in screen.update(inner) }
+            if Double(now - lastKeyAt) >= idleLockSeconds * 1000 { locked = true }
+            return Reaction.redraw.and(.after(1, .tick)).and(apply(screens[index].tick(now: now)))
+        case .messageExpired(let id):
+            return messages.expire(id) ? .redraw : .none
         case .providersFound(let result):
-            for at in screens.indices { screens[at].providersArrived(result) }
-            return .redraw
-        case .goLive(let inner):
-            return deliver(to: .golive) { (screen: inout GoLiveScreen) in screen.update(inner) }
-        case .outbox(let inner):
-            return deliver(to: .outbox) { (screen: inout OutboxScreen) in screen.update(inner) }
-        case .calls(let inner):
-            return deliver(to: .calls) { (screen: inout CallsScreen) in screen.update(inner) }
-        case .audit(let inner):
-            return deliver(to: .audit) { (screen: inout AuditScreen) in screen.update(inner) }
+            var reaction = Reaction<ConsoleMessage>.redraw
+            for at in screens.indices { reaction = reaction.and(apply(screens[at].providersArrived(result))) }
+            return reaction
+        case .screen(let message):
+            switch message.inner {
+            case .review(let inner): return deliver(to: .review) { (screen: inout ReviewScreen) in screen.update(inner, now: now) }
+            case .goLive(let inner): return deliver(to: .golive) { (screen: inout GoLiveScreen) in screen.update(inner, now: now) }
+            case .outbox(let inner): return deliver(to: .outbox) { (screen: inout OutboxScreen) in screen.update(inner, now: now) }
+            case .calls(let inner): return deliver(to: .calls) { (screen: inout CallsScreen) in screen.update(inner, now: now) }
+            case .audit(let inner): return deliver(to: .audit) { (screen: inout AuditScreen) in screen.update(inner, now: now) }
+            }
         case .stream(let streamMessage):
             guard live.apply(streamMessage) else { return .redraw }
-            return after(screens[index].refresh())
+            return update(.databasesChanged)
         }
     }
 
-    /// Background work's answer to the screen that asked, on screen or not.
-    private mutating func deliver<S: ConsoleScreen>(to name: ScreenName, _ body: (inout S) -> Reaction<ConsoleMessage>) -> Reaction<ConsoleMessage> {
+    /// Background work's answer to the screen that asked, on screen or not: what it says
+    /// is shown either way, so nothing is lost while its screen is off.
+    private mutating func deliver<S: ConsoleScreen>(to name: ScreenName, _ body: (inout S) -> ScreenStep) -> Reaction<ConsoleMessage> {
         let at = ScreenName.allCases.firstIndex(of: name)!
         guard var screen = screens[at] as? S else { return .none }
-        let reaction = body(&screen)
+        let step = body(&screen)
         screens[at] = screen
-        return name == current ? after(reaction) : reaction
+        return apply(step)
     }
 
     // MARK: Rendering
+
+    /// Where everything goes: the tab bar, the screen's figures, the body, the message
+    /// line (its own, never over rows), the status line and the footer.
+    struct Layout {
+        var tabs: Rect
+        var figures: Rect
+        var body: Rect
+        var message: Rect
+        var status: Rect
+        var footer: Rect
+
+        init(_ size: Size) {
+            let area = Rect(size)
+            let (tabs, rest) = area.splitTop(1)
+            let (figures, rest2) = rest.splitTop(1)
+            let (body, bottom) = rest2.splitBottom(3)
+            let (message, lower) = bottom.splitTop(1)
+            let (status, footer) = lower.splitTop(1)
+            self.tabs = tabs
+            self.figures = figures
+            self.body = body
+            self.message = message
+            self.status = status
+            self.footer = footer
+        }
+    }
 
     public func render(into grid: inout CellGrid) {
         guard sizeGuard.fits(grid.size) else { return sizeGuard.render(into: &grid, theme: theme) }
         let area = Rect(grid.size)
         grid.fill(area, style: theme.style("base"))
-        if locked {
-            let lines = ["Switchboard is locked", "No key for \(Int(idleLockSeconds / 60)) minutes; patient details are hidden.",
-                         "Press Enter to continue as \(context.identity.user)."]
-            let box = area.centered(width: area.width, height: lines.count)
-            for (index, line) in lines.enumerated() {
-                grid.write(line, in: box.row(index), style: theme.style(index == 0 ? "header.title" : "base"), alignment: .center)
-            }
-            return
-        }
-        let (header, rest) = area.splitTop(1)
-        let (body, bottom) = rest.splitBottom(2)
-        renderHeader(into: &grid, rect: header)
-        screens[index].render(into: &grid, rect: body, theme: theme)
-        let (statusLine, footer) = bottom.splitTop(1)
+        if locked { return renderLock(into: &grid, area: area) }
+        let layout = Layout(grid.size)
+        let now = context.now()
+        renderTabs(into: &grid, rect: layout.tabs)
+        renderFigures(into: &grid, rect: layout.figures, now: now)
+        screens[index].render(into: &grid, rect: layout.body, theme: theme, now: now)
+        messages.render(into: &grid, rect: layout.message, theme: theme)
         if let prompt = command ?? screens[index].filterPrompt {
-            prompt.render(into: &grid, rect: statusLine, theme: theme)
+            // With the message line above it, so Tab's candidates have a row to show on.
+            prompt.render(into: &grid, rect: Rect(x: layout.message.x, y: layout.message.y, width: layout.message.width, height: 2),
+                          theme: theme)
         } else {
-            renderStatus(into: &grid, rect: statusLine)
+            renderStatus(into: &grid, rect: layout.status)
         }
         if let hints = screens[index].captureHints {
-            grid.fill(footer, style: theme.style("footer"))
-            grid.write(hints, x: footer.x + 1, y: footer.y, style: theme.style("footer"), maxWidth: footer.width - 2)
+            grid.fill(layout.footer, style: theme.style("footer"))
+            grid.write(hints, x: layout.footer.x + 1, y: layout.footer.y, style: theme.style("footer"), maxWidth: layout.footer.width - 2)
         } else {
-            Footer.render(footerBindings, into: &grid, rect: footer, theme: theme)
+            Footer.render(footerBindings, into: &grid, rect: layout.footer, theme: theme, showDisabled: false)
         }
-        toasts.render(into: &grid, rect: body, theme: theme)
-        if let help { help.render(into: &grid, rect: body, theme: theme) }
+        if let help { help.render(into: &grid, rect: layout.body, theme: theme) }
     }
 
+    private func renderLock(into grid: inout CellGrid, area: Rect) {
+        let minutes = Int(idleLockSeconds / 60)
+        let lines = ["Switchboard is locked", "No key for \(minutes) minute\(minutes == 1 ? "" : "s"); patient details are hidden.",
+                     "Press Enter to continue as \(context.identity.user)."]
+        let box = area.centered(width: area.width, height: lines.count)
+        for (index, line) in lines.enumerated() {
+            grid.write(line, in: box.row(index), style: theme.style(index == 0 ? "header.title" : "base"), alignment: .center)
+        }
+    }
+
+    /// The footer: the keys this role may use here (the others are in `?`, with why),
+    /// and `?` always.
     private var footerBindings: [KeyBinding<ConsoleAction>] {
-        let all = screens[index].keyMaps.flatMap(\.bindings) + globalKeys.bindings
-        guard let only = screens[index].footerActions else { return all }
-        return all.filter { only.contains($0.action) || $0.action == .quit }
+        var all = screens[index].keyMaps.flatMap(\.bindings) + globalKeys.bindings
+        if let only = screens[index].footerActions { all = all.filter { only.contains($0.action) || $0.action == .quit } }
+        all = all.filter(\.isEnabled)
+        // `?` first among the global keys, so a narrow footer never drops it.
+        if let helpKey = globalKeys.binding(of: .help) {
+            all.removeAll { $0.action == .help }
+            all.insert(helpKey, at: 0)
+        }
+        return all
     }
 
-    private func renderHeader(into grid: inout CellGrid, rect: Rect) {
+    /// The five screens by digit and name, the current one standing out; who is at the
+    /// keyboard at the right.
+    private func renderTabs(into grid: inout CellGrid, rect: Rect) {
+        grid.fill(rect, style: theme.style("header"))
+        var x = rect.x
+        let who = " \(context.identity.user) · \(context.identity.readOnly ? "read-only" : context.identity.role.rawValue) "
+        let whoWidth = TerminalText.width(who)
+        let end = rect.x + rect.width - whoWidth
+        for screen in ScreenName.allCases {
+            let digit = globalKeys.binding(of: screen.action)?.keys.first?.description ?? ""
+            let label = " \(digit) \(screen.title) "
+            guard x + TerminalText.width(label) < end else { break }
+            x += grid.write(label, x: x, y: rect.y, style: theme.style(screen == current ? "tabs.current" : "tabs"))
+        }
+        if x < end { grid.write(who, x: end, y: rect.y, style: theme.style("header")) }
+    }
+
+    /// The screen's name (in words, for a terminal that shows no highlight), the EHR's
+    /// state and the screen's figures, whole parts only: on a narrow terminal the least
+    /// important parts go first, and no number is ever cut.
+    private func renderFigures(into grid: inout CellGrid, rect: Rect, now: UnixMillis) {
         grid.fill(rect, style: theme.style("header"))
         var x = rect.x + 1
-        x += grid.write("Switchboard", x: x, y: rect.y, style: theme.style("header.title"))
-        x += grid.write(" │ " + current.title, x: x, y: rect.y, style: theme.style("header.title"))
-        let now = context.now()
-        // The EHR's state first: on a narrow terminal the screen's figures are cut, not
-        // "QUEUE MODE".
-        let parts = [live.ehrPart].compactMap { $0 } + screens[index].headerParts(now: now)
-        for part in parts {
-            x += grid.write(" │ ", x: x, y: rect.y, style: theme.style("header"))
-            x += grid.write(part.text, x: x, y: rect.y, style: theme.style(part.scope), maxWidth: max(0, rect.x + rect.width - x))
-        }
-        let who = "\(context.identity.user) · \(context.identity.readOnly ? "read-only" : context.identity.role.rawValue) "
-        let width = TerminalText.width(who)
-        if x + width + 2 < rect.x + rect.width {
-            grid.write(who, x: rect.x + rect.width - width, y: rect.y, style: theme.style("header"))
+        x += grid.write("Switchboard │ \(current.title)", x: x, y: rect.y, style: theme.style("header.title"))
+        var parts = screens[index].headerParts(now: now)
+        if let ehr = live.ehrPart { parts.insert(HeaderPart(ehr.text, scope: ehr.scope, priority: 0), at: 0) }
+        let separator = " │ "
+        let fitting = HeaderLine.fit(parts, width: rect.x + rect.width - 1 - x - TerminalText.width(separator),
+                                     separatorWidth: TerminalText.width(separator))
+        for part in fitting {
+            x += grid.write(separator, x: x, y: rect.y, style: theme.style("header"))
+            x += grid.write(part.text, x: x, y: rect.y, style: theme.style(part.scope))
         }
     }
 
@@ -297,3 +407,19 @@ public struct Console: Program {
         grid.write(position, x: rect.x + rect.width - positionWidth, y: rect.y, style: theme.style("table.header"))
     }
 }
+
+/// Fits header parts into a width by dropping whole parts, least important first, and
+/// keeping the rest in their order.
+enum HeaderLine {
+    static func fit(_ parts: [HeaderPart], width: Int, separatorWidth: Int) -> [HeaderPart] {
+        var kept = parts
+        func total(_ parts: [HeaderPart]) -> Int {
+            parts.map { TerminalText.width($0.text) }.reduce(0, +) + max(0, parts.count - 1) * separatorWidth
+        }
+        while total(kept) > width, let drop = kept.indices.max(by: { (kept[$0].priority, $0) < (kept[$1].priority, $1) }) {
+            kept.remove(at: drop)
+        }
+        return kept
+    }
+}
+

@@ -1,27 +1,15 @@
 import SwitchboardCore
 import SwitchboardOperations
-import SwitchboardOperations
-import SwitchboardStore
 
-/// What every screen works with: the databases, who is at the keyboard, the go-live
-/// clock, and the EHR (when configured). Built once at start.
+/// What every screen knows of its surroundings: who is at the keyboard, the go-live
+/// clock, the settings that shape what it shows, and which databases and services are
+/// there. No store and no EHR client: screens ask for work, the runner does it.
 struct ConsoleContext: Sendable {
-    let audit: AuditStore
     let identity: OperatorIdentity
-    let actions: ReviewActions
     let clock: GoLiveClock
     let overdueMillis: Int64
-    let ehr: EHRLookup?
+    let undoSeconds: Int
+    let hasOutbox: Bool
+    let hasEHR: Bool
     let now: @Sendable () -> UnixMillis
-}
-
-extension EHRLookup {
-    /// The practice's providers as the console message every screen receives.
-    func providersFound() async -> ConsoleMessage {
-        do {
-            return .providersFound(.success(try await providerDirectory()))
-        } catch {
-            return .providersFound(.failure(EHRFailure(text: "\(error)")))
-        }
-    }
 }

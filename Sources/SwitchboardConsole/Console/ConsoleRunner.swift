@@ -47,13 +47,13 @@ public enum ConsoleRunner {
         } catch {
             throw ConsoleStartFailure(description: "\(auditPath): \(error)", exitStatus: ExitStatus.dataError)
         }
-        let context = ConsoleContext(
-            audit: audit, identity: identity,
-            actions: ReviewActions(audit: audit, outbox: outbox, operator: identity, undoSeconds: configuration.undoSeconds),
-            clock: clock, overdueMillis: Int64(configuration.overdueMinutes) * 60_000,
-            ehr: EHRLookup(configuration: configuration, http: sharedHTTP), now: now)
+        let ehr = EHRLookup(configuration: configuration, http: sharedHTTP)
+        let context = ConsoleContext(identity: identity, clock: clock, overdueMillis: Int64(configuration.overdueMinutes) * 60_000,
+                                     undoSeconds: configuration.undoSeconds, hasOutbox: outbox != nil, hasEHR: ehr != nil, now: now)
+        let runner = OperationsRunner(audit: audit, outbox: outbox, identity: identity, undoSeconds: configuration.undoSeconds,
+                                      clock: clock, ehr: ehr)
         let (theme, themeWarnings) = ThemeCatalog.standard(appName: "switchboard", environment: environment).resolve(configuration.theme)
-        return Console(context: context, theme: theme, remapping: configuration.keys,
+        return Console(context: context, runner: runner, theme: theme, remapping: configuration.keys,
                        warnings: warnings + themeWarnings.map(\.description), idleLockMinutes: configuration.idleLockMinutes)
     }
 

@@ -2,9 +2,10 @@ import SwitchboardCore
 import SwitchboardOperations
 import TerminalUI
 
-/// What the console asks of every screen. The console owns the loop, the header, the
-/// command line, help and toasts; a screen owns its rows, its modes and its keys, and
-/// renders its body into the cell grid.
+/// What the console asks of every screen. A screen's state is a value: keys, ticks and
+/// messages change it and return a ``ScreenStep`` (work for the operations runner, words
+/// for the message line); `render` draws it from that value and `now` alone. No screen
+/// touches a store or the EHR.
 protocol ConsoleScreen {
     /// Its bindings, after read-only mode and roles (the console remaps them once).
     var keyMaps: [KeyMap<ConsoleAction>] { get set }
@@ -16,31 +17,45 @@ protocol ConsoleScreen {
     var captureHints: String? { get }
     /// The bottom line's prompt while filtering.
     var filterPrompt: CommandPrompt? { get }
-    /// Transient messages for the console to show, taken after every call.
-    var notices: [(text: String, kind: Toasts.Kind)] { get set }
+    /// A write of this screen's waits for the agent's lock: `Esc` gives up on it.
+    var isWaitingForLock: Bool { get }
 
-    mutating func perform(_ action: ConsoleAction) -> Reaction<ConsoleMessage>
-    mutating func handleCaptured(_ key: Key) -> Reaction<ConsoleMessage>
+    mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep
+    mutating func handleCaptured(_ key: Key, now: UnixMillis) -> ScreenStep
     /// Keys a details pane scrolls with before the key map sees them; true if taken.
     mutating func handleScroll(_ key: Key) -> Bool
-    /// Re-reads what it shows: when it comes on screen and when the databases change.
-    mutating func refresh() -> Reaction<ConsoleMessage>
-    /// Once a second while on screen: clocks, ages, coalesced recounts.
-    mutating func tick() -> Reaction<ConsoleMessage>
+    /// The one read of everything it shows: when it comes on screen and when the
+    /// databases change.
+    mutating func refresh(now: UnixMillis) -> ScreenStep
+    /// Once a second while on screen: clocks move in `render`; a coalesced recount may be due.
+    mutating func tick(now: UnixMillis) -> ScreenStep
+    /// The operator gave up on a write that waited for the lock.
+    mutating func gaveUpWaiting()
 
     /// The header's figures after the screen's name.
-    func headerParts(now: UnixMillis) -> [(text: String, scope: String)]
+    func headerParts(now: UnixMillis) -> [HeaderPart]
     /// The status line: what narrows the rows (filter, selection), and the position.
     var statusText: String { get }
     var positionText: String? { get }
-    func render(into grid: inout CellGrid, rect: Rect, theme: Theme)
+    func render(into grid: inout CellGrid, rect: Rect, theme: Theme, now: UnixMillis)
     mutating func resize(bodyHeight: Int)
     /// The answer to the one question about the practice's providers, for every screen.
-    mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>)
+    mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>) -> ScreenStep
 }
 
 extension ConsoleScreen {
-    mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>) {}
+    mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>) -> ScreenStep { .none }
+    var isWaitingForLock: Bool { false }
+    mutating func gaveUpWaiting() {}
+    mutating func handleScroll(_ key: Key) -> Bool { false }
+
+    /// The key bound to `action` now, as the footer writes it (remapping changes it).
+    func keyName(_ action: ConsoleAction) -> String {
+        for map in keyMaps {
+            if let key = map.binding(of: action)?.keys.first { return key.description }
+        }
+        return action.rawValue
+    }
 }
 
 /// The screens the `:` command line, Tab and the digits switch between, in Tab order.
@@ -67,6 +82,12 @@ enum ScreenName: String, CaseIterable {
         case .golive: "Go-live"
         default: rawValue.capitalized
         }
+    }
+
+    /// What `:` accepts for it: its name and its title as written (`:go-live`, `:golive`).
+    var commandNames: [String] {
+        let titled = title.lowercased()
+        return titled == rawValue ? [rawValue] : [titled, rawValue]
     }
 
     func makeScreen(context: ConsoleContext) -> any ConsoleScreen {

@@ -7,8 +7,8 @@ import TerminalUI
 /// The details of one outbox item: where it stands, the request as it will be sent
 /// (secrets never shown), every attempt, and the booking and call it belongs to.
 enum OutboxDetails {
-    static func pane(for item: OutboxItem, outbox: OutboxStore, audit: AuditStore, identity: OperatorIdentity,
-                     presentation p: OutboxPresentation) -> DetailPane {
+    static func pane(for record: OutboxRecord, identity: OperatorIdentity, presentation p: OutboxPresentation) -> DetailPane {
+        let item = record.item
         var items: [DetailPane.Item] = [
             .heading("Outbox item \(item.id)"),
             .field("Status", OutboxPresentation.status(item) + (item.isHeld ? " — waiting for a decision that was never recorded" : "")),
@@ -46,7 +46,7 @@ enum OutboxDetails {
 
         items.append(.blank)
         items.append(.heading("Attempts"))
-        let attempts = (try? outbox.attempts(ofItem: item.id)) ?? []
+        let attempts = record.attempts
         if attempts.isEmpty { items.append(.text("No attempt has ended yet.")) }
         for a in attempts {
             let took = a.endedAt.map { " (\($0 - a.startedAt) ms)" } ?? " (never ended)"
@@ -57,13 +57,13 @@ enum OutboxDetails {
         if let bookingId = item.bookingId {
             items.append(.blank)
             items.append(.heading("Booking \(bookingId)"))
-            if let booking = try? audit.booking(id: bookingId) {
+            if let booking = record.booking {
                 items.append(.field("Appointment", "\(booking.kind.rawValue) \(booking.appointmentRef) at \(p.timestamp(booking.startAt))"))
                 items.append(.field("Patient", identity.patientName(booking.patientDisplay)))
             } else {
                 items.append(.text("Not in the audit database."))
             }
-            if let decision = try? audit.decision(bookingId: bookingId) {
+            if let decision = record.decision {
                 items.append(.field("Decision", "\(decision.decision.rawValue) by \(decision.operator) at \(p.timestamp(decision.decidedAt))"))
             } else {
                 items.append(.field("Decision", "none recorded"))
@@ -72,7 +72,7 @@ enum OutboxDetails {
         if let callId = item.callId {
             items.append(.blank)
             items.append(.heading("Call \(callId)"))
-            if let call = try? audit.call(id: callId) {
+            if let call = record.call {
                 items.append(.field("Intent", call.intent ?? "—"))
                 items.append(.field("Started", p.timestamp(call.startedAt)))
                 items.append(.field("Outcome", call.outcome ?? "in progress"))
@@ -87,6 +87,26 @@ enum OutboxDetails {
     static func bodyLines(_ body: String) -> [String] {
         if let pretty = Secrets.redactedJSON(body, pretty: true) { return pretty.components(separatedBy: "\n") }
         return body.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).map(String.init)
+    }
+}
+
+/// One outbox item as its details show it, read together in the background: the item,
+/// its attempts, and the booking, decision and call it belongs to.
+struct OutboxRecord: Sendable {
+    var item: OutboxItem
+    var attempts: [OutboxAttempt]
+    var booking: Booking?
+    var decision: ReviewDecision?
+    var call: Call?
+
+    static func read(itemId: String, outbox: OutboxStore, audit: AuditStore) throws -> OutboxRecord? {
+        guard let item = try outbox.item(id: itemId) else { return nil }
+        return try audit.snapshot {
+            OutboxRecord(item: item, attempts: try outbox.attempts(ofItem: item.id),
+                         booking: try item.bookingId.flatMap { try audit.booking(id: $0) },
+                         decision: try item.bookingId.flatMap { try audit.decision(bookingId: $0) },
+                         call: try item.callId.flatMap { try audit.call(id: $0) })
+        }
     }
 }
 

@@ -10,9 +10,9 @@ struct OutboxPresentation {
     var now: UnixMillis
     private let time: TimeText
 
-    init(now: UnixMillis, timeZone: TimeZone = .current) {
+    init(now: UnixMillis, time: TimeText) {
         self.now = now
-        time = TimeText(timeZone: timeZone)
+        self.time = time
     }
 
     /// Minimum widths add up to 80 columns (with gaps and the mark gutter); wider

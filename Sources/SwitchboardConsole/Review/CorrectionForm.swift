@@ -43,7 +43,7 @@ struct CorrectionForm {
             providerChoices = nil
             providerField = .text(LineEditor(booking.providerRef ?? ""))
         }
-        let kind = booking.kind == .reschedule ? "move" : booking.kind.rawValue
+        let kind = booking.kind.label
         let summary = [
             "\(p.patient(booking.patientDisplay)) · \(kind) · \(booking.appointmentType ?? "no type")",
             "\(p.dayAndTime(booking.startAt))–\(p.clock(booking.endAt)) with \(p.providerShortName(booking.providerRef))",

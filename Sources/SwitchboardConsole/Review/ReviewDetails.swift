@@ -1,16 +1,17 @@
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardStore
 import TerminalUI
 
 /// The details of one booking: what the agent booked, why it was flagged, the decision
 /// if any, and the call that made it, step by step from the audit chain.
 enum ReviewDetails {
-    static func pane(for item: ReviewItem, context: ConsoleContext, presentation p: ReviewPresentation) -> DetailPane {
+    static func pane(for item: ReviewItem, call: CallRecord?, presentation p: ReviewPresentation) -> DetailPane {
         let b = item.booking
         var items: [DetailPane.Item] = [
             .heading("Booking \(b.bookingId)"),
             .field("Kind", b.kind.rawValue),
-            .field("Patient", p.patient(b.patientDisplay) + (context.identity.seesPatientDetails ? "  (\(b.patientRef ?? "—"))" : "")),
+            .field("Patient", p.patient(b.patientDisplay) + (p.identity.seesPatientDetails ? "  (\(b.patientRef ?? "—"))" : "")),
             .field("Provider", p.provider(b.providerRef)),
             .field("Type", b.appointmentType ?? "—"),
             .field("Appointment", "\(p.timestamp(b.startAt)) – \(p.clock(b.endAt))  \(b.appointmentRef) v\(b.appointmentVersion ?? "?")"),
@@ -26,13 +27,13 @@ enum ReviewDetails {
             items.append(.field("Decision", p.isOverdue(item) ? "undecided — OVERDUE" : "undecided"))
         }
         items.append(.blank)
-        guard let callId = b.callId else { return DetailPane(items: items) }
-        items += CallDetails.items(callId: callId, context: context, time: p.time, withBookings: false)
+        guard let call else { return DetailPane(items: items) }
+        items += CallDetails.items(call, identity: p.identity, now: p.now, time: p.time, withBookings: false)
         return DetailPane(items: items)
     }
 
     /// What the second reviewer is told: who decided, what and when.
-    static func alreadyDecided(_ d: ReviewDecision, presentation p: ReviewPresentation) -> String {
-        "\(d.bookingId) was already \(d.decision.rawValue) by \(d.operator) at \(p.timestamp(d.decidedAt))."
+    static func alreadyDecided(_ d: ReviewDecision, time: TimeText) -> String {
+        "That booking was already \(d.decision.rawValue) by \(d.operator) at \(time.timestamp(d.decidedAt))."
     }
 }

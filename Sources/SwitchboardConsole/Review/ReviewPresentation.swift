@@ -18,11 +18,11 @@ struct ReviewPresentation {
     var providers: ProviderDirectory?
     let time: TimeText
 
-    init(identity: OperatorIdentity, now: UnixMillis, overdueMillis: Int64, timeZone: TimeZone = .current) {
+    init(identity: OperatorIdentity, now: UnixMillis, overdueMillis: Int64, time: TimeText) {
         self.identity = identity
         self.now = now
         self.overdueMillis = overdueMillis
-        time = TimeText(timeZone: timeZone)
+        self.time = time
     }
 
     /// Minimum widths add up to 80 columns (with gaps and the mark gutter); wider
@@ -34,20 +34,20 @@ struct ReviewPresentation {
         TableColumn("Type", minWidth: 8, maxWidth: 10, flex: 1),
         TableColumn("Appt", minWidth: 12),
         TableColumn("Kind", minWidth: 6),
-        TableColumn("Why", minWidth: 4, maxWidth: 34, flex: 2),
-        TableColumn("Age", minWidth: 4, alignment: .right),
+        TableColumn("Why", minWidth: 3, maxWidth: 34, flex: 2),
+        TableColumn("Age", minWidth: 5, alignment: .right),
         TableColumn("Status", minWidth: 12, maxWidth: 24, flex: 1),
     ]
 
     func cells(_ item: ReviewItem) -> [String] {
         let b = item.booking
         return [
-            clock(b.bookedAt),
+            bookedText(b.bookedAt),
             patient(b.patientDisplay),
             providerShortName(b.providerRef),
             b.appointmentType ?? "—",
             dayAndTime(b.startAt),
-            b.kind == .reschedule ? "move" : b.kind.rawValue,
+            b.kind.label,
             b.flagLabels.filter { $0 != ReviewFlag.goLive.label }.joined(separator: ", "),
             Self.age(now - b.bookedAt),
             status(item),
@@ -73,15 +73,21 @@ struct ReviewPresentation {
         return shown.isEmpty ? "—" : shown
     }
 
-    /// Ages in at most four columns: `42s`, `37m`, `19h`, `3d`.
+    /// Ages in at most five columns, precise enough to act on: `42s`, `37m`, `1h51m`, `3d04h`.
     static func age(_ millis: Int64) -> String {
         let s = max(0, millis / 1000)
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
         switch s {
         case ..<60: return "\(s)s"
         case ..<3600: return "\(s / 60)m"
-        case ..<(100 * 3600): return "\(s / 3600)h"
-        default: return "\(s / 86400)d"
+        case ..<86400: return "\(s / 3600)h\(two(s % 3600 / 60))m"
+        default: return "\(s / 86400)d\(two(s % 86400 / 3600))h"
         }
+    }
+
+    /// When it was booked: the time today, the date on other days (`14:05`, `Nov 27`).
+    func bookedText(_ t: UnixMillis) -> String {
+        time.startOfDay(t) == time.startOfDay(now) ? clock(t) : time.monthAndDay(t)
     }
 
     /// `Dr. Fatima Al-Sayed (Practitioner/pr-5)`, or the reference alone when no name is known.

@@ -3,42 +3,27 @@ import SwitchboardStore
 import TerminalUI
 
 /// The review queue as a table's paged source: keyset pages straight from the store,
-/// undecided first, oldest first. Never loads the whole queue.
-final class ReviewSource: PagedSource, StoreBackedSource {
+/// undecided first, oldest first. Never loads the whole queue; only the operations
+/// runner reads through it.
+struct ReviewSource: PagedSource, Sendable {
     let store: AuditStore
-    var filter: ReviewFilter
-    /// The list's length, counted off the UI thread (a count is a scan of the index
-    /// range: 70 ms at 1.6M bookings, too slow for a key press); nil until known.
-    var knownTotal: Int?
-    /// Positions cost an index range count, so they are asked only while the list is
-    /// short enough to answer within a frame.
-    private let positionLimit = 50_000
-    /// The last error, shown by the screen instead of crashing or freezing.
-    var failure: String?
+    let filter: ReviewFilter
+    /// Whether this read counts the list and places its rows (a scan of the index range:
+    /// 70 ms at 1.6M bookings, so large queues are counted at most every few seconds).
+    let counts: Bool
 
-    init(store: AuditStore, filter: ReviewFilter) {
-        self.store = store
-        self.filter = filter
+    func rows(after row: ReviewItem?, limit: Int) throws -> [ReviewItem] {
+        try store.reviewQueue(filter, after: row?.cursor, limit: limit)
     }
 
-    func id(of row: ReviewItem) -> String { row.id }
-
-    func rows(after row: ReviewItem?, limit: Int) -> [ReviewItem] {
-        attempt { try store.reviewQueue(filter, after: row?.cursor, limit: limit) } ?? []
+    func rows(before row: ReviewItem?, limit: Int) throws -> [ReviewItem] {
+        if let row { return try store.reviewQueue(filter, before: row.cursor, limit: limit) }
+        return try store.reviewQueueTail(filter, limit: limit)
     }
 
-    func rows(before row: ReviewItem?, limit: Int) -> [ReviewItem] {
-        attempt {
-            if let row { return try store.reviewQueue(filter, before: row.cursor, limit: limit) }
-            return try store.reviewQueueTail(filter, limit: limit)
-        } ?? []
+    func count() throws -> Int? { counts ? try store.reviewCount(filter) : nil }
+
+    func position(of row: ReviewItem) throws -> Int? {
+        counts ? try store.reviewPosition(filter, of: row.cursor) : nil
     }
-
-    func count() -> Int? { knownTotal }
-
-    func position(of row: ReviewItem) -> Int? {
-        guard let total = knownTotal, total <= positionLimit else { return nil }
-        return attempt { try store.reviewPosition(filter, of: row.cursor) }
-    }
-
 }

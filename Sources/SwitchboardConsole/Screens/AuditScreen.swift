@@ -17,16 +17,16 @@ struct AuditScreen: TableScreen {
         return [KeyMap(title: "Audit", bindings: list + ConsoleKeys.audit().bindings)]
     }
 
-    mutating func perform(_ action: ConsoleAction) -> Reaction<ConsoleMessage> {
-        if move(for: action) { return .redraw }
+    mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep {
+        if let step = move(for: action) { return step }
         switch action {
         case .open: openDetails()
-        case .back: backOut()
+        case .back: return backOut(now: now)
         case .filter: mode = .filtering(CommandPrompt.filter(history: filterHistory))
-        case .verifyChain: return Reaction.redraw.and(toggleVerification())
-        default: return .none
+        case .verifyChain: return toggleVerification()
+        default: break
         }
-        return .redraw
+        return .none
     }
 
     // MARK: State
@@ -47,27 +47,28 @@ struct AuditScreen: TableScreen {
 
     let context: ConsoleContext
     var keyMaps: [KeyMap<ConsoleAction>] = Self.keyMaps()
-    var table: Table<AuditSource>
+    var table = Table<AuditEvent, Int64>(columns: AuditPresentation.columns, id: { $0.seq ?? 0 })
     private(set) var mode: Mode = .list
-    var notices: [(text: String, kind: Toasts.Kind)] = []
     private let presentation = AuditPresentation(time: TimeText())
+    private(set) var filter = AuditFilter()
     private var filterText: String?
     private var filterHistory: [String] = []
     private(set) var verification: Verification?
     /// Numbers each walk, so the chunks of a cancelled one are recognised and dropped.
     private var runs = 0
+    private var reads = ReadSchedule()
+    private var readFailure: String?
+    private var viewport = 20
     /// Rows per background chunk: a few tenths of a second of hashing, so a cancel or a
     /// key never waits long for the chunk in flight.
     static let chunkRows = 50_000
 
     init(context: ConsoleContext) {
         self.context = context
-        table = Table(source: AuditSource(store: context.audit), columns: AuditPresentation.columns, cells: { _ in [] })
         table.showsPosition = false
-        let presentation = presentation
-        table.cells = { presentation.cells($0) }
-        table.rowScope = { presentation.scope($0) }
     }
+
+    func pageWork(_ need: TableNeed<AuditEvent>, limit: Int) -> ConsoleWork { .audit(.page(filter, need, limit: limit)) }
 
     var capturesKeys: Bool {
         if case .filtering = mode { return true }
@@ -81,89 +82,91 @@ struct AuditScreen: TableScreen {
 
     // MARK: Data
 
-    /// New rows arrive on top; the selection stays on its row.
-    /// New rows arrive on top: on the newest row the list follows them; anywhere else the
-    /// selection stays on its row.
-    mutating func refresh() -> Reaction<ConsoleMessage> {
-        let following = table.isOnFirstRow
-        table.reload()
-        if following { table.move(.first) }
-        return .none
+    /// New rows arrive on top: on the newest row the list follows them, as `tail -f`
+    /// does; anywhere else the selection stays on its row.
+    mutating func refresh(now: UnixMillis) -> ScreenStep {
+        guard reads.start() else { return .none }
+        return .work(.audit(.snapshot(filter, anchor: table.isOnFirstRow ? nil : table.anchor, chunk: table.chunk)))
     }
 
-    mutating func tick() -> Reaction<ConsoleMessage> { .none }
+    mutating func tick(now: UnixMillis) -> ScreenStep { .none }
 
-    mutating func update(_ message: AuditMessage) -> Reaction<ConsoleMessage> {
+    mutating func update(_ message: AuditMessage, now: UnixMillis) -> ScreenStep {
         switch message {
+        case .snapshot(let readFilter, let result):
+            let step = reads.finished() ? refresh(now: now) : ScreenStep()
+            guard readFilter == filter else { return step.and(refresh(now: now)) }
+            switch result {
+            case .success(let window):
+                readFailure = nil
+                if table.isOnFirstRow { table.forgetSelection() }
+                table.apply(window)
+            case .failure(let failure): readFailure = failure.text
+            }
+            return step
+        case .page(let pageFilter, let result):
+            guard pageFilter == filter else { table.readFailed(); return .none }
+            switch result {
+            case .success(let page): table.extend(page)
+            case .failure(let failure):
+                table.readFailed()
+                return .error("Cannot read the audit chain: \(failure.text)")
+            }
+            return .none
         case .chunkVerified(let run, let fromSeq, let result):
             guard case .running(run, let checked, let total)? = verification else { return .none }  // cancelled
             switch result {
             case .failure(let failure):
                 verification = .failed(failure.text)
-                notices.append(("Chain verification stopped: \(failure.text)", .error))
-            case .success(let chunk) where !chunk.isIntact:
+                return .error("Chain verification stopped: \(failure.text)")
+            case .success(let (chunk, _)) where !chunk.isIntact:
                 let seq = chunk.firstBrokenSeq ?? fromSeq
                 verification = .broken(seq: seq, reason: chunk.reason ?? "")
-                notices.append(("Audit chain BROKEN at seq \(seq): \(chunk.reason ?? "")", .error))
-            case .success(let chunk) where chunk.checked < Self.chunkRows:
+                return .error("Audit chain BROKEN at seq \(seq): \(chunk.reason ?? "")")
+            case .success(let (chunk, _)) where chunk.checked < Self.chunkRows:
                 let through = fromSeq + Int64(chunk.checked) - 1
                 verification = .intact(throughSeq: through)
-                notices.append(("Audit chain intact through seq \(through).", .info))
-            case .success(let chunk):
+                return .info("Audit chain intact through seq \(through).")
+            case .success(let (chunk, newest)):
                 let next = fromSeq + Int64(chunk.checked)
-                verification = .running(run: run, checked: checked + Int64(chunk.checked), total: max(total, next))
-                return verify(run: run, from: next)
+                verification = .running(run: run, checked: checked + Int64(chunk.checked), total: max(total, newest, next))
+                return .work(.audit(.verify(run: run, from: next, rows: Self.chunkRows)))
             }
-            return .redraw
         }
     }
 
     /// `v`: starts a walk of the whole chain, or stops the one under way.
-    private mutating func toggleVerification() -> Reaction<ConsoleMessage> {
-        if case .running? = verification {
-            cancelVerification()
-            return .none
-        }
+    private mutating func toggleVerification() -> ScreenStep {
+        if case .running? = verification { return cancelVerification() }
         runs += 1
-        let total = (try? context.audit.auditEvents(limit: 1).first?.seq ?? 0) ?? 0
-        verification = .running(run: runs, checked: 0, total: total)
-        return verify(run: runs, from: 1)
+        verification = .running(run: runs, checked: 0, total: table.window.first?.seq ?? 0)
+        return .work(.audit(.verify(run: runs, from: 1, rows: Self.chunkRows)))
     }
 
-    private mutating func cancelVerification() {
-        guard case .running(_, let checked, _)? = verification else { return }
+    private mutating func cancelVerification() -> ScreenStep {
+        guard case .running(_, let checked, _)? = verification else { return .none }
         verification = nil
-        notices.append(("Chain verification cancelled after \(AuditPresentation.count(checked)) rows.", .info))
-    }
-
-    /// One chunk off the UI thread; its answer starts the next.
-    private func verify(run: Int, from seq: Int64) -> Reaction<ConsoleMessage> {
-        let store = context.audit
-        return .run {
-            do {
-                return .audit(.chunkVerified(run: run, fromSeq: seq, .success(try store.verifyChain(fromSeq: seq, limit: Self.chunkRows))))
-            } catch {
-                return .audit(.chunkVerified(run: run, fromSeq: seq, .failure(AuditFailure(text: "\(error)"))))
-            }
-        }
+        return .info("Chain verification cancelled after \(AuditPresentation.count(checked)) rows.")
     }
 
     // MARK: Handlers
 
-    /// The filter applies on Enter: a half-typed token is not yet a mistake.
-    mutating func handleCaptured(_ key: Key) -> Reaction<ConsoleMessage> {
+    /// The filter applies on Enter: a half-typed token is not yet a mistake. Esc closes
+    /// the line and clears the filter.
+    mutating func handleCaptured(_ key: Key, now: UnixMillis) -> ScreenStep {
         guard case .filtering(var prompt) = mode else { return .none }
         switch prompt.handle(key) {
         case .submitted(let text):
             filterHistory = prompt.history
             mode = .list
-            applyFilter(text)
+            return applyFilter(text, now: now)
         case .cancelled:
             mode = .list
+            return applyFilter("", now: now)
         case .editing:
             mode = .filtering(prompt)
         }
-        return .redraw
+        return .none
     }
 
     mutating func handleScroll(_ key: Key) -> Bool {
@@ -178,54 +181,60 @@ struct AuditScreen: TableScreen {
         mode = .details(presentation.pane(row))
     }
 
-    private mutating func backOut() {
+    private mutating func backOut(now: UnixMillis) -> ScreenStep {
         if case .details = mode {
             mode = .list
         } else if case .running? = verification {
-            cancelVerification()
+            return cancelVerification()
         } else if filterText != nil {
-            applyFilter("")
+            return applyFilter("", now: now)
         }
+        return .none
     }
 
-    private mutating func applyFilter(_ text: String) {
+    private mutating func applyFilter(_ text: String, now: UnixMillis) -> ScreenStep {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let (filter, notUnderstood) = AuditFilter.parse(trimmed)
+        let (parsed, notUnderstood) = AuditFilter.parse(trimmed)
         guard notUnderstood.isEmpty else {
             let tokens = notUnderstood.map { "“\($0)”" }.joined(separator: ", ")
-            notices.append(("Filter not applied: \(tokens) not understood. Use action:, actor:, call:, outcome:0|4|8|12.", .error))
-            return
+            return .error("Filter not applied: \(tokens) not understood. Use action:, actor:, call:, outcome:0|4|8|12.")
         }
-        filterText = trimmed.isEmpty ? nil : trimmed
-        table.source.filter = filter
-        table.move(.first)
+        let wanted = trimmed.isEmpty ? nil : trimmed
+        guard wanted != filterText else { return .none }
+        filterText = wanted
+        filter = parsed
+        table = Table(columns: AuditPresentation.columns, id: { $0.seq ?? 0 })
+        table.showsPosition = false
+        table.viewportHeight = viewport
+        return refresh(now: now)
     }
 
     // MARK: Rendering
 
-    func headerParts(now: UnixMillis) -> [(text: String, scope: String)] {
+    func headerParts(now: UnixMillis) -> [HeaderPart] {
         switch verification {
-        case nil: return [("v verifies the chain", "header")]
+        case nil: return [HeaderPart("\(keyName(.verifyChain)) verifies the chain", priority: 2)]
         case .running(_, let checked, let total)?:
-            return [("verifying… \(AuditPresentation.count(checked)) of \(AuditPresentation.count(total))", "header.clock")]
-        case .intact(let seq)?: return [("chain intact through seq \(seq)", "status.ok")]
-        case .broken(let seq, let reason)?: return [("BROKEN at seq \(seq): \(reason)", "status.error")]
-        case .failed(let why)?: return [("verification failed: \(why)", "status.error")]
+            return [HeaderPart("verifying… \(AuditPresentation.count(checked)) of \(AuditPresentation.count(total))", scope: "header.clock")]
+        case .intact(let seq)?: return [HeaderPart("chain intact through seq \(seq)", scope: "status.ok")]
+        case .broken(let seq, let reason)?: return [HeaderPart("BROKEN at seq \(seq): \(reason)", scope: "status.error", priority: 0)]
+        case .failed(let why)?: return [HeaderPart("verification failed: \(why)", scope: "status.error", priority: 0)]
         }
     }
 
-    func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
+    func render(into grid: inout CellGrid, rect: Rect, theme: Theme, now: UnixMillis) {
         if case .details(var pane) = mode {
             pane.viewportHeight = rect.height
             pane.render(into: &grid, rect: rect, theme: theme)
             return
         }
-        renderTable(into: &grid, rect: rect, theme: theme, cannotRead: "Cannot read the audit chain",
+        renderTable(into: &grid, rect: rect, theme: theme, cells: presentation.cells, scope: presentation.scope, failure: readFailure,
+                    cannotRead: "Cannot read the audit chain",
                     empty: filterText != nil ? "No audit row matches the filter." : "The audit chain is empty.")
     }
 
     var captureHints: String? {
-        if case .filtering = mode { return "action:… actor:… call:… outcome:8  enter apply  esc cancel" }
+        if case .filtering = mode { return "action:… actor:… call:… outcome:8  enter apply  esc clear" }
         return nil
     }
 
@@ -238,15 +247,16 @@ struct AuditScreen: TableScreen {
         return nil
     }
 
+    mutating func resize(bodyHeight: Int) {
+        viewport = max(1, bodyHeight - 1)
+        table.viewportHeight = viewport
+    }
 }
 
 /// Results of background work the Audit screen started.
-public enum AuditMessage: Sendable {
-    /// One chunk of a chain walk, from `fromSeq`.
-    case chunkVerified(run: Int, fromSeq: Int64, Result<AuditChain.Verification, AuditFailure>)
-}
-
-/// A read of the audit chain that failed, in words.
-public struct AuditFailure: Error, Sendable, Equatable {
-    var text: String
+enum AuditMessage: Sendable {
+    case snapshot(AuditFilter, Result<TableWindow<AuditEvent>, WriteFailure>)
+    case page(AuditFilter, Result<TablePage<AuditEvent>, WriteFailure>)
+    /// One chunk of a chain walk, from `fromSeq`, with the chain's newest seq.
+    case chunkVerified(run: Int, fromSeq: Int64, Result<(AuditChain.Verification, Int64), WriteFailure>)
 }

@@ -18,16 +18,15 @@ struct CallsScreen: TableScreen {
         return [KeyMap(title: "Calls", bindings: list)]
     }
 
-    mutating func perform(_ action: ConsoleAction) -> Reaction<ConsoleMessage> {
-        if move(for: action) { return .redraw }
+    mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep {
+        if let step = move(for: action) { return step }
         switch action {
-        case .open: openDetails()
-        case .back: backOut()
+        case .open: return openDetails(now: now)
+        case .back: return backOut(now: now)
         case .filter: mode = .filtering(CommandPrompt.filter())
-        default: return .none
+        default: break
         }
-        refreshSteps()
-        return .redraw
+        return .none
     }
 
     // MARK: State
@@ -42,26 +41,28 @@ struct CallsScreen: TableScreen {
     /// Names for the providers of a call's bookings, once the EHR has told them.
     private var providers: ProviderDirectory?
     var keyMaps: [KeyMap<ConsoleAction>] = Self.keyMaps()
-    var table: Table<CallsSource>
+    var table = Table<Call, String>(columns: CallsPresentation.columns, id: \.callId)
+    private(set) var filter = CallFilter()
     private(set) var mode: Mode = .list
-    var notices: [(text: String, kind: Toasts.Kind)] = []
     private let time = TimeText()
-    /// Audit rows per call in view. An ended call's count no longer changes, so only
-    /// live calls are counted again.
+    /// Audit rows per call in view, from the last read.
     private var steps: [String: Int] = [:]
-    /// Today's figures, counted in the background: one count at a time, at most every
-    /// few seconds while the agent writes (the same coalescing as the Review total).
+    /// Today's figures, counted with a read at most every few seconds while the agent
+    /// writes (the same coalescing as the Review total).
     private var figures: CallFigures?
-    private var counting = false
-    private var figuresDue = false
-    private var lastCountedAt: UnixMillis?
-    private let recountEveryMillis: Int64 = 5_000
+    private var counts = CountSchedule(everyMillis: 5_000)
+    private var reads = ReadSchedule()
+    private var readFailure: String?
+    private var viewport = 20
+    /// The open call's record, as last read.
+    private var record: CallRecord?
 
     init(context: ConsoleContext) {
         self.context = context
-        table = Table(source: CallsSource(store: context.audit), columns: CallsPresentation.columns, cells: { _ in [] })
         table.showsPosition = false
     }
+
+    func pageWork(_ need: TableNeed<Call>, limit: Int) -> ConsoleWork { .calls(.page(filter, need, limit: limit)) }
 
     var capturesKeys: Bool {
         if case .filtering = mode { return true }
@@ -75,84 +76,78 @@ struct CallsScreen: TableScreen {
 
     // MARK: Data
 
-    /// On screen and after every data change: the rows (the selection stays on its
-    /// call), the open call's steps, and the header figures in the background.
-    mutating func refresh() -> Reaction<ConsoleMessage> {
-        reload()
-        if case .details(var pane, let callId) = mode {
-            pane.items = CallDetails.items(callId: callId, context: context, time: time, withBookings: true, providers: providers)
-            mode = .details(pane, callId: callId)
-        }
-        figuresDue = true
-        return recount()
+    /// One read: the rows around the selection (which stays where the user left it: a
+    /// call that ends hands its place to the next live call), the open call, and today's
+    /// figures when a count is due.
+    mutating func refresh(now: UnixMillis) -> ScreenStep {
+        guard reads.start() else { return .none }
+        var callId: String?
+        if case .details(_, let id) = mode { callId = id }
+        let count = counts.start(force: figures == nil, now: now)
+        return .work(.calls(.snapshot(CallsRead(filter: filter, anchor: table.anchor, chunk: table.chunk, details: callId,
+                                                figuresSince: count ? time.startOfDay(now) : nil))))
     }
 
-    /// Elapsed times tick once a second; figures due since a busy spell are counted.
-    mutating func tick() -> Reaction<ConsoleMessage> {
-        present()
-        return figuresDue ? recount() : .none
+    /// Elapsed times tick in `render`; figures due since a busy spell are counted.
+    mutating func tick(now: UnixMillis) -> ScreenStep {
+        counts.due ? refresh(now: now) : .none
     }
 
-    private mutating func reload() {
-        let selected = table.selectedID
-        table.reload()
-        // A call that ended moved from the live section to the ended one, maybe beyond
-        // the rows around the old place: go to it, wherever it is now.
-        if let selected, table.selectedID != selected, let call = try? context.audit.call(id: selected),
-           table.source.filter.matches(call) {
-            table.reveal(call)
-        }
-        refreshSteps()
-    }
-
-    /// Counts steps for the rows in view that may still grow, and redraws the cells.
-    private mutating func refreshSteps() {
-        let wanted = table.window.filter { $0.inProgress || steps[$0.callId] == nil }.map(\.callId)
-        if !wanted.isEmpty, let counted = try? context.audit.stepCounts(ofCalls: wanted) {
-            steps.merge(counted) { $1 }
-        }
-        if steps.count > 4 * table.window.count + 200 {
-            let inView = Set(table.window.map(\.callId))
-            steps = steps.filter { inView.contains($0.key) }
-        }
-        present()
-    }
-
-    private mutating func present() {
-        var presentation = CallsPresentation(identity: context.identity, now: context.now(), time: time)
-        presentation.steps = steps
-        table.cells = { presentation.cells($0) }
-        table.rowScope = { presentation.scope($0) }
-    }
-
-    private mutating func recount() -> Reaction<ConsoleMessage> {
-        let now = context.now()
-        if counting { return .none }
-        if let last = lastCountedAt, now - last < recountEveryMillis { return .none }
-        figuresDue = false
-        counting = true
-        let store = context.audit, since = time.startOfDay(now)
-        return .run { .calls(.figuresCounted(try? store.callFigures(since: since))) }
-    }
-
-    mutating func update(_ message: CallsMessage) -> Reaction<ConsoleMessage> {
+    mutating func update(_ message: CallsMessage, now: UnixMillis) -> ScreenStep {
         switch message {
-        case .figuresCounted(let counted):
-            counting = false
-            lastCountedAt = context.now()
-            if let counted { figures = counted }
-            return .redraw
+        case .snapshot(let result):
+            var step = reads.finished() ? refresh(now: now) : ScreenStep()
+            switch result {
+            case .failure(let failure):
+                readFailure = failure.text
+            case .success(let snapshot):
+                readFailure = nil
+                if snapshot.read.figuresSince != nil { _ = counts.finished(now: now) }
+                guard snapshot.read.filter == filter else { step.add(refresh(now: now)); break }
+                // In the list a call that ended does not drag the selection out of the live
+                // calls (under load that would leave them within seconds): its row goes to
+                // the call that took its place. Open details follow the call by id.
+                if case .list = mode, let selected = table.selectedRow, selected.inProgress,
+                   snapshot.window.rows.first(where: { $0.callId == selected.callId })?.inProgress == false {
+                    table.forgetSelection()
+                }
+                table.apply(snapshot.window)
+                steps = snapshot.steps
+                if let counted = snapshot.figures { figures = counted }
+                if case .details(var pane, let id) = mode, let record = snapshot.details, record.callId == id {
+                    self.record = record
+                    pane.replaceItems(with: detailItems(record, now: now))
+                    mode = .details(pane, callId: id)
+                }
+            }
+            return step
+        case .page(let pageFilter, let result):
+            guard pageFilter == filter else { table.readFailed(); return .none }
+            switch result {
+            case .success(let (page, counted)):
+                table.extend(page)
+                steps.merge(counted) { $1 }
+            case .failure(let failure):
+                table.readFailed()
+                return .error("Cannot read the calls: \(failure.text)")
+            }
+            return .none
         }
+    }
+
+    private func detailItems(_ record: CallRecord, now: UnixMillis) -> [DetailPane.Item] {
+        CallDetails.items(record, identity: context.identity, now: now, time: time, withBookings: true, providers: providers)
     }
 
     // MARK: Handlers
 
-    mutating func handleCaptured(_ key: Key) -> Reaction<ConsoleMessage> {
+    mutating func handleCaptured(_ key: Key, now: UnixMillis) -> ScreenStep {
         guard case .filtering(var prompt) = mode else { return .none }
         let step = prompt.liveFilter(key)
         mode = step.open ? .filtering(prompt) : .list
-        if let text = step.text { applyFilter(text) }
-        return .redraw
+        if !step.open, step.text == nil { return applyFilter("", now: now) }
+        if let text = step.text { return applyFilter(text, now: now) }
+        return .none
     }
 
     mutating func handleScroll(_ key: Key) -> Bool {
@@ -162,58 +157,65 @@ struct CallsScreen: TableScreen {
         return true
     }
 
-    mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>) {
+    mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>) -> ScreenStep {
         if case .success(let directory) = result { providers = directory }
+        return .none
     }
 
-    private mutating func openDetails() {
-        guard let call = table.selectedRow else { return }
-        mode = .details(DetailPane(items: CallDetails.items(callId: call.callId, context: context, time: time, withBookings: true,
-                                                                   providers: providers)),
-                        callId: call.callId)
+    /// The call's details follow it by id as it goes on and ends; they are read with the rows.
+    private mutating func openDetails(now: UnixMillis) -> ScreenStep {
+        guard let call = table.selectedRow else { return .none }
+        let record = CallRecord(callId: call.callId, call: call, steps: [], bookings: [])
+        mode = .details(DetailPane(items: detailItems(record, now: now)), callId: call.callId)
+        return refresh(now: now)
     }
 
-    private mutating func backOut() {
+    private mutating func backOut(now: UnixMillis) -> ScreenStep {
         if case .details = mode {
             mode = .list
-        } else if table.source.filter.text != nil {
-            applyFilter("")
+        } else if filter.text != nil {
+            return applyFilter("", now: now)
         }
+        return .none
     }
 
-    private mutating func applyFilter(_ text: String) {
+    private mutating func applyFilter(_ text: String, now: UnixMillis) -> ScreenStep {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let wanted = trimmed.isEmpty ? nil : trimmed
-        guard wanted != table.source.filter.text else { return }
-        table.source.filter.text = wanted
-        table.move(.first)
-        refreshSteps()
+        guard wanted != filter.text else { return .none }
+        filter.text = wanted
+        table = Table(columns: CallsPresentation.columns, id: \.callId)
+        table.showsPosition = false
+        table.viewportHeight = viewport
+        return refresh(now: now)
     }
 
     // MARK: Rendering
 
     /// Calls in progress now and today's first-call resolution against its target.
-    func headerParts(now: UnixMillis) -> [(text: String, scope: String)] {
-        guard let figures else { return [("counting calls…", "header")] }
-        var parts = [("\(figures.inProgress) in progress", "header.clock")]
+    func headerParts(now: UnixMillis) -> [HeaderPart] {
+        guard let figures else { return [HeaderPart("counting calls…")] }
+        var parts = [HeaderPart("\(figures.inProgress) in progress", scope: "header.clock", priority: 1)]
         if let rate = figures.firstCallResolution {
             let percent = Int((rate * 100).rounded(.down))
-            parts.append(("first-call resolution today \(percent)% of \(figures.ended)",
-                          rate < GoLiveTargets.firstCallResolution ? "header.warning" : "header"))
+            parts.append(HeaderPart("first-call resolution today \(percent)% of \(figures.ended)",
+                                    scope: rate < GoLiveTargets.firstCallResolution ? "header.warning" : "header", priority: 2))
         } else {
-            parts.append(("no call ended today", "header"))
+            parts.append(HeaderPart("no call ended today", priority: 2))
         }
         return parts
     }
 
-    func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
+    func render(into grid: inout CellGrid, rect: Rect, theme: Theme, now: UnixMillis) {
         if case .details(var pane, _) = mode {
             pane.viewportHeight = rect.height
             pane.render(into: &grid, rect: rect, theme: theme)
             return
         }
-        renderTable(into: &grid, rect: rect, theme: theme, cannotRead: "Cannot read the calls",
-                    empty: table.source.filter.text != nil ? "No call matches the filter." : "No calls yet.")
+        var presentation = CallsPresentation(identity: context.identity, now: now, time: time)
+        presentation.steps = steps
+        renderTable(into: &grid, rect: rect, theme: theme, cells: presentation.cells, scope: presentation.scope, failure: readFailure,
+                    cannotRead: "Cannot read the calls", empty: filter.text != nil ? "No call matches the filter." : "No calls yet.")
     }
 
     var captureHints: String? {
@@ -222,7 +224,7 @@ struct CallsScreen: TableScreen {
     }
 
     var statusText: String {
-        table.source.filter.text.map { "filter: \($0)   " } ?? ""
+        filter.text.map { "filter: \($0)   " } ?? ""
     }
 
     var positionText: String? { nil }
@@ -232,10 +234,14 @@ struct CallsScreen: TableScreen {
         return nil
     }
 
+    mutating func resize(bodyHeight: Int) {
+        viewport = max(1, bodyHeight - 1)
+        table.viewportHeight = viewport
+    }
 }
 
 /// Results of background work the Calls screen started.
-public enum CallsMessage: Sendable {
-    /// Today's figures (nil: the count failed; the last ones stay).
-    case figuresCounted(CallFigures?)
+enum CallsMessage: Sendable {
+    case snapshot(Result<CallsSnapshot, WriteFailure>)
+    case page(CallFilter, Result<(TablePage<Call>, [String: Int]), WriteFailure>)
 }

@@ -17,7 +17,6 @@ struct GoLiveScreen: ConsoleScreen {
 
     let context: ConsoleContext
     private let time = TimeText()
-    var notices: [(text: String, kind: Toasts.Kind)] = []
     private var tally: GoLiveTally
     private var outboxSummary: StoreSummary.OutboxPart?
     private var failure: String?
@@ -43,45 +42,34 @@ struct GoLiveScreen: ConsoleScreen {
     var statusText: String { "" }
     var positionText: String? { nil }
 
-    mutating func perform(_ action: ConsoleAction) -> Reaction<ConsoleMessage> { .none }
-    mutating func handleCaptured(_ key: Key) -> Reaction<ConsoleMessage> { .none }
-    mutating func handleScroll(_ key: Key) -> Bool { false }
+    mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep { .none }
+    mutating func handleCaptured(_ key: Key, now: UnixMillis) -> ScreenStep { .none }
     mutating func resize(bodyHeight: Int) {}
 
     // MARK: Data
 
-    mutating func refresh() -> Reaction<ConsoleMessage> {
-        schedule.start(force: false, now: context.now()) ? count() : .none
+    mutating func refresh(now: UnixMillis) -> ScreenStep {
+        schedule.start(force: false, now: now) ? count(now: now) : .none
     }
 
-    mutating func tick() -> Reaction<ConsoleMessage> {
-        let totalsDue = totalsStale && totalsCountedAt.map { context.now() - $0 >= totalsEveryMillis } ?? false
-        return schedule.due || totalsDue ? refresh() : .none
+    mutating func tick(now: UnixMillis) -> ScreenStep {
+        let totalsDue = totalsStale && totalsCountedAt.map { now - $0 >= totalsEveryMillis } ?? false
+        return schedule.due || totalsDue ? refresh(now: now) : .none
     }
 
     /// Counts in the background from where the last count stopped.
-    private mutating func count() -> Reaction<ConsoleMessage> {
-        let start = tally, now = context.now()
+    private mutating func count(now: UnixMillis) -> ScreenStep {
         let totals = totalsCountedAt.map { now - $0 >= totalsEveryMillis } ?? true
         if totals { totalsCountedAt = now }
         totalsStale = !totals
-        let audit = context.audit, outbox = context.actions.outbox
-        return .run {
-            do {
-                var tally = start
-                try tally.advance(audit: audit, outbox: outbox, totals: totals)
-                return .goLive(.counted(.success(.init(tally: tally, outbox: try outbox?.summary()))))
-            } catch {
-                return .goLive(.counted(.failure(GoLiveMessage.Failure(text: "\(error)"))))
-            }
-        }
+        return .work(.goLive(.count(tally, totals: totals)))
     }
 
-    mutating func update(_ message: GoLiveMessage) -> Reaction<ConsoleMessage> {
+    mutating func update(_ message: GoLiveMessage, now: UnixMillis) -> ScreenStep {
         switch message {
         case .counted(let result):
             counted = true
-            let again = schedule.finished(now: context.now())
+            let again = schedule.finished(now: now)
             switch result {
             case .success(let counted):
                 tally = counted.tally
@@ -91,7 +79,7 @@ struct GoLiveScreen: ConsoleScreen {
                 failure = problem.text
             }
             // Data changed while counting: count the new rows too (at most once a second).
-            return again ? Reaction.redraw.and(refresh()) : .redraw
+            return again ? refresh(now: now) : .none
         }
     }
 
@@ -148,14 +136,14 @@ struct GoLiveScreen: ConsoleScreen {
 
     // MARK: Rendering
 
-    func headerParts(now: UnixMillis) -> [(text: String, scope: String)] {
+    func headerParts(now: UnixMillis) -> [HeaderPart] {
         let window = context.clock.window
-        let clock = window.isOver(at: now) ? ("go-live window closed", "header.warning")
-            : ("window \(formatDuration(millis: window.remaining(at: now))) left", "header.clock")
-        return [clock, verdict]
+        let clock = window.isOver(at: now) ? HeaderPart("go-live window closed", scope: "header.warning", priority: 2)
+            : HeaderPart("window \(formatDuration(millis: window.remaining(at: now))) left", scope: "header.clock", priority: 2)
+        return [clock, HeaderPart(verdict.text, scope: verdict.scope, priority: 1)]
     }
 
-    func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
+    func render(into grid: inout CellGrid, rect: Rect, theme: Theme, now: UnixMillis) {
         let area = rect.inset(dx: 1, dy: 1)
         var y = 0
         func line(_ text: String, _ scope: String = "base") {
@@ -163,7 +151,7 @@ struct GoLiveScreen: ConsoleScreen {
             grid.write(text, in: area.row(y), style: theme.style(scope))
             y += 1
         }
-        let window = context.clock.window, now = context.now()
+        let window = context.clock.window
         line("Go-live window  \(time.timestamp(window.startsAt)) → \(time.timestamp(window.endsAt))"
              + (window.isOver(at: now) ? "  (closed)" : "  (\(formatDuration(millis: window.remaining(at: now))) left)"), "header.title")
         if let failure { line("Cannot count the figures: \(failure)", "status.error") }
@@ -204,8 +192,31 @@ struct GoLiveScreen: ConsoleScreen {
     }
 }
 
+/// What the Go-live screen asks the operations runner to do.
+enum GoLiveWork: Sendable {
+    /// Counts the audit rows after those `tally` has seen; `totals` recounts calls,
+    /// bookings and outbox attempts too.
+    case count(GoLiveTally, totals: Bool)
+}
+
+extension OperationsRunner {
+    func perform(_ work: GoLiveWork) async -> ConsoleMessage? {
+        switch work {
+        case .count(let start, let totals):
+            let audit = audit, outbox = outbox
+            do {
+                var tally = start
+                try tally.advance(audit: audit, outbox: outbox, totals: totals)
+                return .goLive(.counted(.success(.init(tally: tally, outbox: try outbox?.summary()))))
+            } catch {
+                return .goLive(.counted(.failure(GoLiveMessage.Failure(text: "\(error)"))))
+            }
+        }
+    }
+}
+
 /// Results of the Go-live screen's background counts.
-public enum GoLiveMessage: Sendable {
+enum GoLiveMessage: Sendable {
     public struct Counted: Sendable {
         var tally: GoLiveTally
         var outbox: StoreSummary.OutboxPart?

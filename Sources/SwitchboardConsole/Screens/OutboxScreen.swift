@@ -8,7 +8,7 @@ import TerminalUI
 /// a correction held for a decision never recorded), waiting, in flight or done; why
 /// (last error, HTTP status, every attempt); retry now, retry the selected, discard with
 /// a reason.
-struct OutboxScreen: ConsoleScreen {
+struct OutboxScreen: TableScreen {
     // MARK: Keys
 
     /// List movement, then the outbox actions. Read-only mode removes the writing ones;
@@ -21,32 +21,32 @@ struct OutboxScreen: ConsoleScreen {
         } else if let refusal = hasOutbox ? identity.outboxRefusal : Self.noOutbox {
             for action in [ConsoleAction.retry, .retrySelected, .discard] { outbox.setDisabledReason(refusal, for: action) }
         }
-        return [ConsoleKeys.list(), outbox]
+        let list = ConsoleKeys.list(selects: true, help: [
+            .open: "Open the item: the request, every attempt, the booking and call it belongs to",
+            .filter: "Filter the view by operation, booking, item or error text; Esc clears",
+            .select: "Select or unselect the item (for retry or discard of many)",
+        ])
+        return [KeyMap(title: "Lists", bindings: list), outbox]
     }
 
-    mutating func perform(_ action: ConsoleAction) -> Reaction<ConsoleMessage> {
-        guard table != nil else { return .none }
+    mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep {
+        guard context.hasOutbox else { return .none }
         // Details show one item: only its own actions apply.
         if case .details = mode, ![.retry, .discard, .back].contains(action) { return .none }
+        if let step = move(for: action) { return step }
         switch action {
-        case .down: table?.move(.down)
-        case .up: table?.move(.up)
-        case .pageDown: table?.move(.pageDown)
-        case .pageUp: table?.move(.pageUp)
-        case .first: table?.move(.first)
-        case .last: table?.move(.last)
-        case .select: table?.toggleMark()
-        case .open: openDetails()
-        case .back: return Reaction.redraw.and(backOut())
+        case .select: table.toggleMark()
+        case .open: return openDetails(now: now)
+        case .back: return backOut(now: now)
         case .filter: mode = .filtering(CommandPrompt.filter())
-        case .nextView: return Reaction.redraw.and(show(view.next(by: 1)))
-        case .previousView: return Reaction.redraw.and(show(view.next(by: -1)))
-        case .retry: return Reaction.redraw.and(retryOne())
-        case .retrySelected: confirmBulkRetry()
+        case .nextView: return show(query.view.next(by: 1), now: now)
+        case .previousView: return show(query.view.next(by: -1), now: now)
+        case .retry: return currentItemId.map { write(.retry([$0])) } ?? .none
+        case .retrySelected: return confirmBulkRetry()
         case .discard: askDiscardReason()
-        default: return .none
+        default: break
         }
-        return .redraw
+        return .none
     }
 
     // MARK: State
@@ -64,30 +64,26 @@ struct OutboxScreen: ConsoleScreen {
 
     let context: ConsoleContext
     var keyMaps: [KeyMap<ConsoleAction>]
-    /// Nil when the console was started without an outbox database.
-    private(set) var table: Table<OutboxSource>?
-    private let actions: OutboxActions?
+    var table = Table<OutboxItem, String>(columns: OutboxPresentation.columns, id: \.id)
+    private(set) var query = OutboxQuery()
     private(set) var mode: Mode = .list
-    var notices: [(text: String, kind: Toasts.Kind)] = []
-    /// Items per status, counted in the background; nil until the first count is back.
+    /// Items per status, read with the rows; nil until the first read is back.
     private(set) var tally: OutboxTally?
-    /// A count is a scan of the status index (a few ms per 100k items): off the UI
-    /// thread, and for data changes at most every 2 s.
-    private var counts = CountSchedule(everyMillis: 2_000)
+    private var reads = ReadSchedule()
+    private var readFailure: String?
+    private var viewport = 20
+    private(set) var writing: WriteWait?
+    private let time = TimeText()
 
     init(context: ConsoleContext) {
         self.context = context
-        let outbox = context.actions.outbox
-        keyMaps = Self.keyMaps(identity: context.identity, hasOutbox: outbox != nil)
-        actions = outbox.map { OutboxActions(outbox: $0, audit: context.audit, operator: context.identity) }
-        if let outbox {
-            var table = Table(source: OutboxSource(store: outbox), columns: OutboxPresentation.columns, cells: { _ in [] })
-            table.showsPosition = false  // the console's status line shows the total
-            self.table = table
-        }
+        keyMaps = Self.keyMaps(identity: context.identity, hasOutbox: context.hasOutbox)
+        table.showsPosition = false  // the console's status line shows the total
     }
 
-    var view: OutboxView { table?.source.view ?? .stuck }
+    var view: OutboxView { query.view }
+
+    func pageWork(_ need: TableNeed<OutboxItem>, limit: Int) -> ConsoleWork { .outbox(.page(query, need, limit: limit)) }
 
     var capturesKeys: Bool {
         switch mode {
@@ -101,87 +97,100 @@ struct OutboxScreen: ConsoleScreen {
         return nil
     }
 
+    var isWaitingForLock: Bool { writing?.waiting == true }
+    mutating func gaveUpWaiting() { writing = nil }
+
     // MARK: Data
 
-    /// On screen, and after every data change: the rows (the selection stays on its
-    /// item), and the counts in the background.
-    mutating func refresh() -> Reaction<ConsoleMessage> {
-        reloadRows()
-        return recount()
+    /// One read: the rows around the selection (it stays on its item), the per-status
+    /// counts and the open item, together, so the tabs, the list and the details agree.
+    mutating func refresh(now: UnixMillis) -> ScreenStep {
+        guard context.hasOutbox, reads.start() else { return .none }
+        var details: String?
+        if case .details(_, let id) = mode { details = id }
+        return .work(.outbox(.snapshot(query, anchor: table.anchor, chunk: table.chunk, details: details)))
     }
 
-    /// Once a second: "in 12s" counts down, and a coalesced recount may be due.
-    mutating func tick() -> Reaction<ConsoleMessage> {
-        updateCells()
-        return counts.due ? recount() : .none
-    }
+    /// "in 12s" counts down in `render`; nothing to read.
+    mutating func tick(now: UnixMillis) -> ScreenStep { .none }
 
-    private mutating func reloadRows() {
-        guard table != nil else { return }
-        updateCells()
-        table?.reload()
-    }
-
-    private mutating func updateCells() {
-        let presentation = OutboxPresentation(now: context.now())
-        table?.cells = { presentation.cells($0) }
-        table?.rowScope = { presentation.scope($0) }
-    }
-
-    private mutating func recount(force: Bool = false) -> Reaction<ConsoleMessage> {
-        guard let store = context.actions.outbox, counts.start(force: force, now: context.now()) else { return .none }
-        return .run { .outbox(.counted(try? OutboxTally.count(store))) }
-    }
-
-    mutating func update(_ message: OutboxMessage) -> Reaction<ConsoleMessage> {
+    mutating func update(_ message: OutboxMessage, now: UnixMillis) -> ScreenStep {
         switch message {
-        case .counted(let tally):
-            let again = counts.finished(now: context.now())
-            if let tally { self.tally = tally }
-            setKnownTotal()
-            table?.reload()
-            return again ? Reaction.redraw.and(recount(force: true)) : .redraw
+        case .snapshot(let result):
+            var step = reads.finished() ? refresh(now: now) : ScreenStep()
+            switch result {
+            case .failure(let failure): readFailure = failure.text
+            case .success(let snapshot):
+                readFailure = nil
+                guard snapshot.query == query else { step.add(refresh(now: now)); break }
+                tally = snapshot.tally
+                table.apply(snapshot.window)
+                if case .details(var pane, let id) = mode, let record = snapshot.details, record.item.id == id {
+                    pane.replaceItems(with: OutboxDetails.pane(for: record, identity: context.identity, presentation: presentation(now: now)))
+                    mode = .details(pane, itemId: id)
+                }
+            }
+            return step
+        case .page(let pageQuery, let result):
+            guard pageQuery == query else { table.readFailed(); return .none }
+            switch result {
+            case .success(let page): table.extend(page)
+            case .failure(let failure):
+                table.readFailed()
+                return .error("Cannot read the outbox: \(failure.text)")
+            }
+            return .none
+        case .acted(let acted):
+            writing = nil
+            table.marked.subtract(acted.done)
+            return ScreenStep(say: [(acted.text, acted.isError ? .error : .info)]).and(refresh(now: now))
+        case .lockWait(let token):
+            if writing?.token == token { writing?.waiting = true }
+            return .none
         }
     }
 
-    /// The view's length from the last count; unknown while a filter narrows it.
-    private func setKnownTotal() {
-        guard let source = table?.source else { return }
-        source.knownTotal = source.text == nil ? tally.map { source.view.count(in: $0) } : nil
+    private mutating func write(_ work: OutboxWork) -> ScreenStep {
+        let wait = WriteWait(token: (writing?.token ?? 0) + 1)
+        writing = wait
+        return ScreenStep(work: [.outbox(work)], later: [(WriteWait.patience, .outbox(.lockWait(wait.token)))])
     }
 
     // MARK: Handlers
 
-    mutating func handleCaptured(_ key: Key) -> Reaction<ConsoleMessage> {
+    mutating func handleCaptured(_ key: Key, now: UnixMillis) -> ScreenStep {
         switch mode {
         case .filtering(var prompt):
             let step = prompt.liveFilter(key)
             mode = step.open ? .filtering(prompt) : .list
-            if let text = step.text { applyFilter(text) }
+            if !step.open, step.text == nil { return applyFilter("", now: now) }
+            if let text = step.text { return applyFilter(text, now: now) }
         case .confirmingRetry(var dialog, let ids):
             switch dialog.handle(key) {
             case .chosen(1):
                 mode = .list
-                return Reaction.redraw.and(retryAll(ids))
+                return write(.retry(ids))
             case .chosen, .cancelled:
                 mode = .list
-                notices.append(("Nothing retried.", .info))
+                return .info("Nothing retried.")
             case .pending:
                 mode = .confirmingRetry(dialog, ids: ids)
             }
         case .askingReason(var prompt, let ids):
+            // Typed text belongs to the reason, never to the list's keys: the prompt stays
+            // open until a reason is given or Esc cancels.
             switch prompt.handle(key) {
             case .submitted(let text):
                 let reason = text.trimmingCharacters(in: .whitespaces)
                 if reason.isEmpty {
-                    mode = .list
-                    notices.append(("Nothing discarded: a discard needs a reason.", .error))
-                } else {
-                    confirmDiscard(ids, reason: reason)
+                    prompt.reset()
+                    mode = .askingReason(prompt, ids: ids)
+                    return .error("A discard needs a reason: it goes into the audit. Type it, or Esc to cancel.")
                 }
+                confirmDiscard(ids, reason: reason)
             case .cancelled:
                 mode = .list
-                notices.append(("Nothing discarded.", .info))
+                return .info("Nothing discarded.")
             case .editing:
                 mode = .askingReason(prompt, ids: ids)
             }
@@ -189,17 +198,17 @@ struct OutboxScreen: ConsoleScreen {
             switch dialog.handle(key) {
             case .chosen(1):
                 mode = .list
-                return Reaction.redraw.and(discard(ids, reason: reason))
+                return write(.discard(ids, reason: reason))
             case .chosen, .cancelled:
                 mode = .list
-                notices.append(("Nothing discarded.", .info))
+                return .info("Nothing discarded.")
             case .pending:
                 mode = .confirmingDiscard(dialog, ids: ids, reason: reason)
             }
         case .list, .details:
             break
         }
-        return .redraw
+        return .none
     }
 
     mutating func handleScroll(_ key: Key) -> Bool {
@@ -209,105 +218,71 @@ struct OutboxScreen: ConsoleScreen {
         return true
     }
 
-    private mutating func backOut() -> Reaction<ConsoleMessage> {
-        if case .details = mode {
+    private mutating func backOut(now: UnixMillis) -> ScreenStep {
+        if case .details(_, let id) = mode {
             mode = .list
-        } else if table?.marked.isEmpty == false {
-            table?.marked.removeAll()
-        } else if table?.source.text != nil {
-            applyFilter("")
+            // The item acted on may have left this view (a retried item is pending now):
+            // say where it went rather than leave the selection on a neighbour unexplained.
+            if table.selectedID != id, !table.window.contains(where: { $0.id == id }) {
+                return .info("That item is no longer in \(view.title): see the other views (\(keyName(.nextView)) next view).")
+            }
+        } else if !table.marked.isEmpty {
+            table.marked.removeAll()
+        } else if query.text != nil {
+            return applyFilter("", now: now)
         }
         return .none
     }
 
     /// Another view starts at its oldest item, with no selection carried over: a bulk
     /// retry acts on what the operator marked in the view in front of them.
-    private mutating func show(_ next: OutboxView) -> Reaction<ConsoleMessage> {
-        guard let source = table?.source else { return .none }
-        source.view = next
-        table?.marked.removeAll()
-        setKnownTotal()
-        table?.move(.first)
-        table?.reload()
-        return .none
+    private mutating func show(_ next: OutboxView, now: UnixMillis) -> ScreenStep {
+        query.view = next
+        return reread(now: now)
     }
 
-    private mutating func applyFilter(_ text: String) {
-        guard let source = table?.source else { return }
+    private mutating func reread(now: UnixMillis) -> ScreenStep {
+        table = Table(columns: OutboxPresentation.columns, id: \.id)
+        table.showsPosition = false
+        table.viewportHeight = viewport
+        return refresh(now: now)
+    }
+
+    private mutating func applyFilter(_ text: String, now: UnixMillis) -> ScreenStep {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let wanted = trimmed.isEmpty ? nil : trimmed
-        guard wanted != source.text else { return }
-        source.text = wanted
-        setKnownTotal()
-        reloadRows()
+        guard wanted != query.text else { return .none }
+        query.text = wanted
+        return reread(now: now)
     }
 
-    private mutating func openDetails() {
-        guard let item = table?.selectedRow, let pane = detailPane(itemId: item.id) else { return }
-        mode = .details(pane, itemId: item.id)
-    }
-
-    private func detailPane(itemId: String) -> DetailPane? {
-        guard let outbox = context.actions.outbox, let item = try? outbox.item(id: itemId) else { return nil }
-        return OutboxDetails.pane(for: item, outbox: outbox, audit: context.audit, identity: context.identity,
-                                  presentation: OutboxPresentation(now: context.now()))
+    private mutating func openDetails(now: UnixMillis) -> ScreenStep {
+        guard let item = table.selectedRow else { return .none }
+        let record = OutboxRecord(item: item, attempts: [], booking: nil, decision: nil, call: nil)
+        mode = .details(OutboxDetails.pane(for: record, identity: context.identity, presentation: presentation(now: now)), itemId: item.id)
+        return refresh(now: now)
     }
 
     /// The item `r` and `x` act on: the one in details, else the selected row.
     private var currentItemId: String? {
         if case .details(_, let id) = mode { return id }
-        return table?.selectedRow?.id
+        return table.selectedRow?.id
     }
 
-    private mutating func retryOne() -> Reaction<ConsoleMessage> {
-        guard let actions, let id = currentItemId else { return .none }
-        do {
-            switch try actions.retryNow(itemId: id, now: context.now()) {
-            case .done: notices.append(("Retrying \(id) now: the agent's worker sends it next.", .info))
-            case .refused(let why), .notAllowed(let why): notices.append((why, .error))
-            }
-        } catch {
-            notices.append(("Not retried: \(error)", .error))
-        }
-        return afterAction()
-    }
-
-    private mutating func confirmBulkRetry() {
+    private mutating func confirmBulkRetry() -> ScreenStep {
         // A snapshot of exactly the selected IDs: items that arrive later are not included.
-        let ids = (table?.marked ?? []).sorted()
-        guard !ids.isEmpty else {
-            notices.append(("Select items with space first.", .info))
-            return
-        }
+        let ids = table.marked.sorted()
+        guard !ids.isEmpty else { return .info("Select items with \(keyName(.select)) first.") }
         let dialog = ConfirmDialog(title: "Retry selected", message: "Retry \(ids.count) selected item\(ids.count == 1 ? "" : "s") now?",
                                    confirm: "Retry \(ids.count)")
         mode = .confirmingRetry(dialog, ids: ids)
-    }
-
-    private mutating func retryAll(_ ids: [String]) -> Reaction<ConsoleMessage> {
-        guard let actions else { return .none }
-        do {
-            let outcome = try actions.retryAll(ids, now: context.now())
-            if let why = outcome.notAllowed {
-                notices.append((why, .error))
-            } else {
-                var text = "Retrying \(outcome.done.count) of \(ids.count) now."
-                if let first = outcome.refused.first {
-                    text += " \(outcome.refused.count) refused, e.g. \(first.why)."
-                }
-                notices.append((text, outcome.refused.isEmpty ? .info : .error))
-                table?.marked.subtract(outcome.done)
-            }
-        } catch {
-            notices.append(("Not retried: \(error)", .error))
-        }
-        return afterAction()
+        return .none
     }
 
     /// `x` discards the selected items if any are marked (and not in details), else the current one.
     private mutating func askDiscardReason() {
         var ids = [currentItemId].compactMap { $0 }
-        if case .list = mode, let marked = table?.marked, !marked.isEmpty { ids = marked.sorted() }
+        if case .list = mode, !table.marked.isEmpty { ids = table.marked.sorted() }
         guard !ids.isEmpty else { return }
         mode = .askingReason(CommandPrompt(prompt: "Why discard \(ids.count == 1 ? ids[0] : "\(ids.count) items")? "), ids: ids)
     }
@@ -319,52 +294,20 @@ struct OutboxScreen: ConsoleScreen {
         mode = .confirmingDiscard(dialog, ids: ids, reason: reason)
     }
 
-    private mutating func discard(_ ids: [String], reason: String) -> Reaction<ConsoleMessage> {
-        guard let actions else { return .none }
-        var done: [String] = []
-        var refused: [String] = []
-        do {
-            for id in ids {
-                switch try actions.discard(itemId: id, reason: reason, now: context.now()) {
-                case .done: done.append(id)
-                case .refused(let why), .notAllowed(let why): refused.append(why)
-                }
-            }
-        } catch {
-            refused.append("\(error)")
-        }
-        if ids.count == 1, let why = refused.first {
-            notices.append((why, .error))
-        } else if ids.count == 1 {
-            notices.append(("Discarded \(ids[0]).", .info))
-        } else {
-            notices.append(("Discarded \(done.count) of \(ids.count)." + (refused.first.map { " Refused: \($0)." } ?? ""),
-                            refused.isEmpty ? .info : .error))
-        }
-        table?.marked.subtract(done)
-        return afterAction()
-    }
-
-    /// The rows after an action (an item that left the view hands the selection to the
-    /// one that took its place), the open details, and the counts.
-    private mutating func afterAction() -> Reaction<ConsoleMessage> {
-        if case .details(_, let id) = mode, let pane = detailPane(itemId: id) { mode = .details(pane, itemId: id) }
-        reloadRows()
-        return recount(force: true)
-    }
+    private func presentation(now: UnixMillis) -> OutboxPresentation { OutboxPresentation(now: now, time: time) }
 
     // MARK: Rendering
 
-    func headerParts(now: UnixMillis) -> [(text: String, scope: String)] {
-        guard table != nil else { return [("no outbox database", "header.warning")] }
-        guard let t = tally else { return [("counting…", "header")] }
+    func headerParts(now: UnixMillis) -> [HeaderPart] {
+        guard context.hasOutbox else { return [HeaderPart("no outbox database", scope: "header.warning")] }
+        guard let t = tally else { return [HeaderPart("counting…")] }
         let stuck = "\(t.counts[.failed, default: 0]) failed · \(t.counts[.dead, default: 0]) dead · \(t.held) held"
         let moving = "\(t.counts[.pending, default: 0] - t.held) pending · \(t.counts[.inFlight, default: 0]) in flight"
-        return [(stuck, t.stuck > 0 ? "header.warning" : "header"), (moving, "header")]
+        return [HeaderPart(stuck, scope: t.stuck > 0 ? "header.warning" : "header", priority: 1), HeaderPart(moving, priority: 2)]
     }
 
-    func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
-        guard var table else {
+    func render(into grid: inout CellGrid, rect: Rect, theme: Theme, now: UnixMillis) {
+        guard context.hasOutbox else {
             grid.write("No outbox database is configured: start the console with --outbox PATH, or set outbox in the config.",
                        in: rect.inset(dx: 2).row(min(2, rect.height - 1)), style: theme.style("status.error"))
             return
@@ -375,14 +318,9 @@ struct OutboxScreen: ConsoleScreen {
         }
         let (tabs, body) = rect.splitTop(1)
         renderTabs(into: &grid, rect: tabs, theme: theme)
-        table.viewportHeight = max(1, body.height - 1)
-        table.render(into: &grid, rect: body, theme: theme)
-        if table.window.isEmpty {
-            let text = table.source.failure.map { "Cannot read the outbox: \($0)" }
-                ?? (table.source.text != nil ? "No item in this view matches the filter." : emptyText)
-            grid.write(text, x: body.x + 2, y: body.y + 2, style: theme.style(table.source.failure == nil ? "table.row.dim" : "status.error"),
-                       maxWidth: body.width - 4)
-        }
+        let p = presentation(now: now)
+        renderTable(into: &grid, rect: body, theme: theme, cells: p.cells, scope: p.scope, failure: readFailure,
+                    cannotRead: "Cannot read the outbox", empty: query.text != nil ? "No item in this view matches the filter." : emptyText)
         switch mode {
         case .confirmingRetry(let dialog, _), .confirmingDiscard(let dialog, _, _): dialog.render(into: &grid, rect: rect, theme: theme)
         default: break
@@ -421,12 +359,15 @@ struct OutboxScreen: ConsoleScreen {
 
     var statusText: String {
         var text = "view: \(view.title.lowercased())   "
-        if let filter = table?.source.text { text += "filter: \(filter)   " }
-        if let marked = table?.marked, !marked.isEmpty { text += "\(marked.count) selected (R retries them)   " }
+        if let writing, writing.waiting { text += "waiting for the agent's lock… (esc gives up)   " }
+        if let filter = query.text { text += "filter: \(filter)   " }
+        if !table.marked.isEmpty {
+            text += "\(table.marked.count) selected (\(keyName(.retrySelected)) retries, \(keyName(.discard)) discards them)   "
+        }
         return text
     }
 
-    var positionText: String? { table?.positionText }
+    var positionText: String? { table.positionText }
 
     var filterPrompt: CommandPrompt? {
         switch mode {
@@ -436,7 +377,8 @@ struct OutboxScreen: ConsoleScreen {
     }
 
     mutating func resize(bodyHeight: Int) {
-        table?.viewportHeight = max(1, bodyHeight - 2)
+        viewport = max(1, bodyHeight - 2)
+        table.viewportHeight = viewport
     }
 }
 
@@ -449,7 +391,9 @@ extension OutboxView {
 }
 
 /// Results of background work the Outbox screen started.
-public enum OutboxMessage: Sendable {
-    /// Items per status (nil: the count failed).
-    case counted(OutboxTally?)
+enum OutboxMessage: Sendable {
+    case snapshot(Result<OutboxSnapshot, WriteFailure>)
+    case page(OutboxQuery, Result<TablePage<OutboxItem>, WriteFailure>)
+    case acted(OutboxActed)
+    case lockWait(Int)
 }

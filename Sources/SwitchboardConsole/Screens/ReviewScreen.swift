@@ -6,7 +6,8 @@ import TerminalUI
 
 /// The go-live Review screen: every flagged booking, undecided first and oldest first;
 /// approve in one key, undo for a few seconds, correct with a live slot picker, bulk
-/// approve exactly the selected rows.
+/// approve exactly the selected rows. Its state is a value; keys return work for the
+/// operations runner, whose answers come back as ``ReviewMessage``s.
 struct ReviewScreen: TableScreen {
     // MARK: Keys
 
@@ -24,62 +25,69 @@ struct ReviewScreen: TableScreen {
         return [ConsoleKeys.list(), review]
     }
 
-    mutating func perform(_ action: ConsoleAction) -> Reaction<ConsoleMessage> {
+    mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep {
         // The "changed in the EHR" view takes only its own choices; the list stays put.
         if case .changed = mode, ![.approve, .correct, .back].contains(action) { return .none }
-        if move(for: action) { return .redraw }
+        if let step = move(for: action) { return step }
         switch action {
         case .select: table.toggleMark()
-        case .open: openDetails()
-        case .back: return Reaction.redraw.and(backOut())
+        case .open: return openDetails()
+        case .back: return backOut()
         case .filter: mode = .filtering(CommandPrompt.filter())
-        case .toggleDecided: return Reaction.redraw.and(toggleDecided())
-        case .approve: approveSelected()
-        case .undo: undoLastApproval()
-        case .approveSelected: confirmBulkApprove()
+        case .toggleDecided: return toggleDecided()
+        case .approve: return approveSelected(now: now)
+        case .undo: return undoLastApproval(now: now)
+        case .approveSelected: return confirmBulkApprove()
         case .correct: return startCorrection()
-        default: return .none
+        default: break
         }
-        return .redraw
+        return .none
     }
 
     // MARK: State
 
     enum Mode {
         case list
-        case details(DetailPane)
+        case details(DetailPane, bookingId: String)
         case filtering(CommandPrompt)
-        case confirmingBulk(ConfirmDialog, ids: [String])
-        case correcting(CorrectionForm)
+        case confirmingBulk(ConfirmDialog, items: [ReviewItem])
+        case correcting(CorrectionForm, item: ReviewItem)
         /// After a 412: the appointment as the agent booked it beside how it is now.
-        case changed(ChangedAppointment)
+        case changed(ChangedAppointment, item: ReviewItem)
     }
 
     let context: ConsoleContext
     var keyMaps: [KeyMap<ConsoleAction>]
-    var table: Table<ReviewSource>
+    var table = Table<ReviewItem, String>(columns: ReviewPresentation.columns, id: \.id)
+    private(set) var filter: ReviewFilter
     private(set) var mode: Mode = .list
-    /// Notices for the console to show as transient messages.
-    var notices: [(text: String, kind: Toasts.Kind)] = []
-    /// The last approval made here, for `u`.
-    private var lastApproval: (bookingId: String, at: UnixMillis)?
+    /// The last approvals made here (one, or a bulk approve), for `u` within the undo time.
+    private var lastApproval: (items: [ReviewItem], at: UnixMillis)?
     private var backlog = ReviewBacklog(undecided: 0, oldestBookedAt: nil)
-    /// The list's total is counted in the background; on 1.6M bookings a count is 70 ms
-    /// of a core, so data changes recount at most every 5 s.
+    /// Counting a large queue is a scan (70 ms at 1.6M bookings): reads count it at most
+    /// every 5 s; a queue under `alwaysCount` is counted with every read.
     private var counts = CountSchedule(everyMillis: 5_000)
+    private static let alwaysCount = 50_000
+    private var reads = ReadSchedule()
     private var corrections: [String: CorrectionProgress] = [:]
     /// The practice's providers by name, once the EHR has answered (asked at start, and
     /// again when a correction form opens without them).
     private var providers: ProviderDirectory?
     private var askingForProviders = false
+    /// A booking to select when the next read is back (after undo, or a later booking).
+    private var revealing: String?
+    /// A write under way, by its token: "waiting for the agent's lock…" after a moment.
+    private(set) var writing: WriteWait?
+    private let time = TimeText()
 
     init(context: ConsoleContext) {
         self.context = context
         keyMaps = Self.keyMaps(identity: context.identity)
-        let source = ReviewSource(store: context.audit, filter: ReviewFilter(bookedSince: context.clock.window.startsAt))
-        table = Table(source: source, columns: ReviewPresentation.columns, cells: { _ in [] })
+        filter = ReviewFilter(bookedSince: context.clock.window.startsAt)
         table.showsPosition = false  // the console's status line shows it
     }
+
+    func pageWork(_ need: TableNeed<ReviewItem>, limit: Int) -> ConsoleWork { .review(.page(filter, need, limit: limit)) }
 
     /// Whether a text field has the keyboard (keys go to it, not to the key map).
     var capturesKeys: Bool {
@@ -100,438 +108,390 @@ struct ReviewScreen: TableScreen {
 
     // MARK: Data
 
-    /// On screen (the console starts on it), and after every data change: the rows, the
-    /// figures, and the total in the background.
-    mutating func refresh() -> Reaction<ConsoleMessage> {
-        reload()
-        return recount()
+    /// One read of everything on screen: rows around the selection, the header's
+    /// figures, correction progress and the open details, in one transaction.
+    mutating func refresh(now: UnixMillis) -> ScreenStep {
+        guard reads.start() else { return .none }
+        let small = (table.total ?? 0) <= Self.alwaysCount && table.hasRows
+        let count = filter.text == nil && (small || counts.start(force: !table.hasRows, now: now))
+        var detailsId: String?
+        if case .details(_, let id) = mode { detailsId = id }
+        return .work(.review(.snapshot(ReviewRead(filter: filter, anchor: table.anchor, chunk: table.chunk, counts: count,
+                                                  details: detailsId, reveal: revealing, windowStart: context.clock.window.startsAt))))
     }
 
-    /// A data change seen while counting waits for its recount until the next tick.
-    mutating func tick() -> Reaction<ConsoleMessage> {
-        counts.due ? recount() : .none
+    /// Once a second: ages and OVERDUE move in `render`; a coalesced recount may be due.
+    mutating func tick(now: UnixMillis) -> ScreenStep {
+        counts.due ? refresh(now: now) : .none
     }
 
-    /// Re-reads the visible rows, the header figures and correction progress. The table
-    /// keeps the selection on the same booking, wherever it moved.
-    mutating func reload() {
-        if let figures = try? context.audit.reviewBacklog(since: context.clock.window.startsAt) { backlog = figures }
-        reloadRows()
-    }
-
-    /// The rows only: what a filter key needs (the header figures do not depend on it).
-    private mutating func reloadRows() {
-        let presentation = makePresentation()
-        table.cells = { presentation.cells($0) }
-        table.rowScope = { presentation.scope($0) }
-        table.reload()
-        refreshCorrections()
-    }
-
-    /// Counts the list's total off the UI thread; the total appears when known. `force`
-    /// for a new filter (the old total is wrong); data changes are coalesced.
-    mutating func recount(force: Bool = false) -> Reaction<ConsoleMessage> {
-        guard table.source.filter.text == nil else {
-            table.source.knownTotal = nil
-            counts.skip()
+    mutating func update(_ message: ReviewMessage, now: UnixMillis) -> ScreenStep {
+        switch message {
+        case .snapshot(let result):
+            var step = ScreenStep()
+            if reads.finished() { step.add(refresh(now: now)) }
+            guard case .success(let snapshot) = result else {
+                if case .failure(let failure) = result { readFailure = failure.text }
+                return step
+            }
+            readFailure = nil
+            if snapshot.read.counts { _ = counts.finished(now: now) }
+            // A read for another filter than the one on now is already stale.
+            guard snapshot.read.filter == filter else { return step.and(refresh(now: now)) }
+            if let id = snapshot.read.reveal, revealing == id {
+                revealing = nil
+                table.reveal(snapshot.window, select: id)
+            } else {
+                table.apply(snapshot.window)
+            }
+            backlog = snapshot.backlog
+            corrections = snapshot.corrections
+            if case .details(var pane, let id) = mode, let details = snapshot.details, details.item.id == id {
+                let fresh = ReviewDetails.pane(for: details.item, call: details.call, presentation: presentation(now: now))
+                pane.replaceItems(with: fresh)
+                mode = .details(pane, bookingId: id)
+            }
+            return step
+        case .page(let pageFilter, let result):
+            guard pageFilter == filter else { table.readFailed(); return .none }
+            switch result {
+            case .success(let page): table.extend(page)
+            case .failure(let failure):
+                table.readFailed()
+                return .error("Cannot read the review queue: \(failure.text)")
+            }
+            return .none
+        case .acted(let result):
+            return folded(result, now: now)
+        case .correctionChecked(let item, let later, let refused):
+            return correctionChecked(item, later: later, refused: refused)
+        case .slotsFound(let bookingId, let providerRef, let result):
+            guard case .correcting(var form, let item) = mode, form.bookingId == bookingId else { return .none }
+            form.slotsArrived(result, providerRef: providerRef, presentation: presentation(now: now))
+            mode = .correcting(form, item: item)
+            return .none
+        case .appointmentRead(let bookingId, .success(let current)):
+            guard case .list = mode, let item = table.selectedRow, item.id == bookingId else { return .none }
+            mode = .changed(ChangedAppointment(item: item, current: current, presentation: presentation(now: now)), item: item)
+            return .none
+        case .appointmentRead(_, .failure(let failure)):
+            return .error("Could not read the appointment from the EHR: \(failure.text)")
+        case .lockWait(let token):
+            guard writing?.token == token else { return .none }
+            writing?.waiting = true
             return .none
         }
-        guard counts.start(force: force, now: context.now()) else { return .none }
-        let store = context.audit, filter = table.source.filter
-        return .run { .review(.totalCounted(filter, try? store.reviewCount(filter))) }
     }
 
-    private func makePresentation() -> ReviewPresentation {
-        var p = ReviewPresentation(identity: context.identity, now: context.now(), overdueMillis: context.overdueMillis)
+    /// The last read's failure, shown instead of rows.
+    private var readFailure: String?
+
+    // MARK: Handlers
+
+    /// Keys while a dialog, form or filter line has the keyboard.
+    mutating func handleCaptured(_ key: Key, now: UnixMillis) -> ScreenStep {
+        switch mode {
+        case .filtering(var prompt):
+            let step = prompt.liveFilter(key)
+            if !step.open, step.text == nil { return applyFilter("", now: now).and(closeFilter()) }
+            mode = step.open ? .filtering(prompt) : .list
+            if let text = step.text { return applyFilter(text, now: now) }
+        case .confirmingBulk(var dialog, let items):
+            switch dialog.handle(key) {
+            case .chosen(let index) where index == 0:
+                mode = .list
+                return write(.approve(items))
+            case .chosen, .cancelled:
+                mode = .list
+                return .info("Nothing approved.")
+            case .pending:
+                mode = .confirmingBulk(dialog, items: items)
+            }
+        case .correcting(var form, let item):
+            let outcome = form.handle(key)
+            let search = searchSlots(&form, now: now)
+            mode = .correcting(form, item: item)
+            switch outcome {
+            case .submitted: return submitCorrection(form, item: item)
+            case .cancelled: mode = .list
+            case .editing: return search
+            }
+        case .list, .details, .changed:
+            break
+        }
+        return .none
+    }
+
+    private mutating func closeFilter() -> ScreenStep {
+        mode = .list
+        return .none
+    }
+
+    /// Keys the details view scrolls with before the key map sees them.
+    mutating func handleScroll(_ key: Key) -> Bool {
+        guard case .details(var pane, let id) = mode, key != .escape, key != .enter else { return false }
+        guard pane.handle(key) else { return false }
+        mode = .details(pane, bookingId: id)
+        return true
+    }
+
+    /// `Esc` while a write waits for the agent's lock gives up on it.
+    var isWaitingForLock: Bool { writing?.waiting == true }
+
+    private mutating func backOut() -> ScreenStep {
+        switch mode {
+        case .details, .changed: mode = .list
+        default:
+            if !table.marked.isEmpty {
+                table.marked.removeAll()
+            } else if filter.text != nil {
+                return applyFilter("", now: context.now())
+            }
+        }
+        return .none
+    }
+
+    private mutating func applyFilter(_ text: String, now: UnixMillis) -> ScreenStep {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let wanted = trimmed.isEmpty ? nil : trimmed
+        guard wanted != filter.text else { return .none }
+        filter.text = wanted
+        filter.providerRefs = wanted.flatMap { providers?.refs(named: $0) } ?? []
+        return reread(now: now)
+    }
+
+    /// What is read changed (a filter, decided shown or not): read anew from the top.
+    private mutating func reread(now: UnixMillis) -> ScreenStep {
+        table = Table(columns: ReviewPresentation.columns, id: \.id)
+        table.showsPosition = false
+        table.viewportHeight = viewport
+        return refresh(now: now)
+    }
+
+    private var viewport = 20
+
+    private mutating func toggleDecided() -> ScreenStep {
+        filter.undecidedOnly.toggle()
+        return reread(now: context.now()).and(.info(filter.undecidedOnly ? "Showing undecided bookings only." : "Showing all bookings."))
+    }
+
+    private mutating func openDetails() -> ScreenStep {
+        guard let item = table.selectedRow else { return .none }
+        mode = .details(ReviewDetails.pane(for: item, call: nil, presentation: presentation(now: context.now())), bookingId: item.id)
+        return refresh(now: context.now())
+    }
+
+    /// A write for the runner, with the timer that says so if it waits on the agent's lock.
+    private mutating func write(_ work: ReviewWork) -> ScreenStep {
+        let wait = WriteWait(token: (writing?.token ?? 0) + 1)
+        writing = wait
+        return ScreenStep(work: [.review(work)], later: [(WriteWait.patience, .review(.lockWait(wait.token)))])
+    }
+
+    private mutating func approveSelected(now: UnixMillis) -> ScreenStep {
+        if case .changed(let changed, let item) = mode { return decideAgain(changed, item: item, .keepEHR) }
+        var item = table.selectedRow
+        if case .details(_, let id) = mode { item = table.window.first { $0.id == id } ?? item }
+        guard let item else { return .none }
+        if let decision = item.decision { return .error(ReviewDetails.alreadyDecided(decision, time: time)) }
+        if case .details = mode { mode = .list }
+        return write(.approve([item]))
+    }
+
+    private mutating func undoLastApproval(now: UnixMillis) -> ScreenStep {
+        guard let last = lastApproval, now - last.at <= Int64(context.undoSeconds) * 1000 else {
+            lastApproval = nil
+            return .info("Nothing to undo: approvals can be undone for \(context.undoSeconds) s.")
+        }
+        return write(.undo(last.items))
+    }
+
+    private mutating func confirmBulkApprove() -> ScreenStep {
+        // A snapshot of exactly the selected rows: rows that arrive later are not included.
+        let ids = table.marked
+        let items = table.window.filter { ids.contains($0.id) && !$0.isDecided }
+        guard !ids.isEmpty else {
+            return .info("Select bookings with \(keyName(.select)) first.")
+        }
+        guard !items.isEmpty else { return .info("The selected bookings are already decided.") }
+        let dialog = ConfirmDialog(title: "Approve selected",
+                                   message: "Approve \(items.count) selected booking\(items.count == 1 ? "" : "s")?",
+                                   choices: [.init("Approve \(items.count)", shortcut: .char("y")), .init("Cancel", shortcut: .char("n"))],
+                                   safeChoice: 1)
+        mode = .confirmingBulk(dialog, items: items)
+        return .none
+    }
+
+    /// What a decision did: say it, remember approvals for undo, and read again. After
+    /// an approval the selection moves on to the booking that took its place (the next
+    /// undecided one), not with the approved row into the decided part of the list.
+    private mutating func folded(_ acted: ReviewActed, now: UnixMillis) -> ScreenStep {
+        writing = nil
+        let ids = Set(acted.done.map(\.id))
+        switch acted.what {
+        case .approved:
+            if !acted.done.isEmpty {
+                lastApproval = (acted.done, now)
+                if let selected = table.selectedID, ids.contains(selected) { table.forgetSelection() }
+            }
+            table.marked.subtract(ids)
+        case .undone:
+            lastApproval = nil
+            if let first = acted.done.first { revealing = first.id }
+        case .corrected:
+            if case .correcting(var form, let item) = mode {
+                if let problem = acted.formProblem {
+                    form.form.message = problem
+                    mode = .correcting(form, item: item)
+                    return .none
+                }
+                mode = .list
+                if !acted.done.isEmpty { table.forgetSelection() }
+            }
+        case .decidedAgain:
+            mode = .list
+        }
+        var text = acted.text
+        if acted.what == .approved, !acted.done.isEmpty {
+            text += " \(keyName(.undo)) undoes for \(context.undoSeconds) s."
+        }
+        return ScreenStep(say: [(text, acted.isError ? .error : .info)]).and(refresh(now: now))
+    }
+
+    private mutating func startCorrection() -> ScreenStep {
+        if let refusal = context.identity.reviewRefusal { return .error(refusal) }
+        guard context.hasEHR else {
+            return .error("Corrections need the EHR, for its free slots: start with --ehr URL, or set [ehr] base_url in the config"
+                          + " (see docs/configuration.md). `switchboard demo` has one.")
+        }
+        if case .changed(let changed, let item) = mode {
+            return openCorrectionForm(CorrectionForm(booking: changed.bookingAsItIsNow, slotsAvailable: true,
+                                                     presentation: presentation(now: context.now()), against: changed.current), item: item)
+        }
+        guard let item = table.selectedRow else { return .none }
+        if let decision = item.decision, corrections[item.id]?.needsNewDecision != true {
+            return .error(ReviewDetails.alreadyDecided(decision, time: time))
+        }
+        return .work(.review(.checkCorrection(item)))
+    }
+
+    /// The runner's answer to `c`: a later call moved the appointment (correct that
+    /// booking instead), the EHR refused this correction (show what changed), or the form.
+    private mutating func correctionChecked(_ item: ReviewItem, later: ReviewItem?, refused: Bool) -> ScreenStep {
+        guard table.selectedRow?.id == item.id, case .list = mode else { return .none }
+        if refused { return rereadAppointment(item) }
+        if let later {
+            let kind = later.booking.kind == .reschedule ? "moved" : later.booking.kind == .cancel ? "cancelled" : "changed"
+            revealing = later.id
+            return ScreenStep(say: [("That appointment was \(kind) by a later call (\(time.clock(later.booking.bookedAt))): "
+                                     + "correct the later booking; it is now selected.", .error)]).and(refresh(now: context.now()))
+        }
+        return openCorrectionForm(CorrectionForm(booking: item.booking, slotsAvailable: true, presentation: presentation(now: context.now())),
+                                  item: item)
+    }
+
+    private mutating func openCorrectionForm(_ form: CorrectionForm, item: ReviewItem) -> ScreenStep {
+        var form = form
+        let search = searchSlots(&form, now: context.now())
+        mode = .correcting(form, item: item)
+        return search.and(askForProviders())
+    }
+
+    /// The live free-slot search for the provider the form wants, when its picker does
+    /// not show theirs yet: from the day before the booked start (or now) on.
+    private func searchSlots(_ form: inout CorrectionForm, now: UnixMillis) -> ScreenStep {
+        guard context.hasEHR, form.needsSlots, let provider = form.loadSlots() else { return .none }
+        return .work(.review(.searchSlots(bookingId: form.bookingId, providerRef: provider, from: max(now, form.booking.startAt - 86_400_000))))
+    }
+
+    mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>) -> ScreenStep {
+        askingForProviders = false
+        guard case .success(let directory) = result else { return .none }  // asked again with the next form
+        providers = directory
+        // A filter typed before the names were known may now match some.
+        if let text = filter.text {
+            filter.providerRefs = directory.refs(named: text)
+            return reread(now: context.now())
+        }
+        return .none
+    }
+
+    /// Asks the EHR again for the providers a correction form needs, if the console's
+    /// question at start found none (and none is under way from here).
+    private mutating func askForProviders() -> ScreenStep {
+        guard context.hasEHR, providers == nil, !askingForProviders else { return .none }
+        askingForProviders = true
+        return .work(.providers)
+    }
+
+    /// After a 412 nothing is retried blindly: read the appointment as it is now and
+    /// show the manager what changed.
+    private mutating func rereadAppointment(_ item: ReviewItem) -> ScreenStep {
+        ScreenStep(work: [.review(.readAppointment(item))], say: [("Reading the appointment from the EHR…", .info)])
+    }
+
+    private mutating func decideAgain(_ changed: ChangedAppointment, item: ReviewItem, _ choice: SecondDecision) -> ScreenStep {
+        write(.decideAgain(item, current: changed.current, choice))
+    }
+
+    private mutating func submitCorrection(_ form: CorrectionForm, item: ReviewItem) -> ScreenStep {
+        guard case .correcting(var current, _) = mode else { return .none }
+        switch form.correction() {
+        case .success(let correction):
+            if let against = form.against { return write(.decideAgain(item, current: against, .reapply(correction))) }
+            return write(.correct(correction, item: item))
+        case .failure(let problem):
+            current.form.message = problem.text
+            mode = .correcting(current, item: item)
+            return .none
+        }
+    }
+
+    // MARK: Rendering
+
+    private func presentation(now: UnixMillis) -> ReviewPresentation {
+        var p = ReviewPresentation(identity: context.identity, now: now, overdueMillis: context.overdueMillis, time: time)
         p.providers = providers
         p.corrections = corrections.mapValues { "✎ " + $0.shortLabel }
         p.correctionDetails = corrections.mapValues(\.label)
         return p
     }
 
-    /// Correction progress for the corrected rows in view (a handful of indexed reads).
-    private mutating func refreshCorrections() {
-        var progress: [String: CorrectionProgress] = [:]
-        for item in table.window where item.decision?.decision == .corrected {
-            if let outboxItem = try? context.actions.correctionStatus(bookingId: item.id) {
-                progress[item.id] = CorrectionProgress(outboxItem)
-            }
-        }
-        if progress != corrections {
-            corrections = progress
-            let presentation = makePresentation()
-            table.cells = { presentation.cells($0) }
-        }
-    }
-
-    // MARK: Handlers
-
-    /// Keys while a dialog, form or filter line has the keyboard.
-    mutating func handleCaptured(_ key: Key) -> Reaction<ConsoleMessage> {
-        switch mode {
-        case .filtering(var prompt):
-            let step = prompt.liveFilter(key)
-            mode = step.open ? .filtering(prompt) : .list
-            if let text = step.text { return Reaction.redraw.and(applyFilter(text)) }
-        case .confirmingBulk(var dialog, let ids):
-            switch dialog.handle(key) {
-            case .chosen(let index) where index == 0:
-                mode = .list
-                bulkApprove(ids)
-            case .chosen, .cancelled:
-                mode = .list
-                notices.append(("Nothing approved.", .info))
-            case .pending:
-                mode = .confirmingBulk(dialog, ids: ids)
-            }
-        case .correcting(var form):
-            let outcome = form.handle(key)
-            let search = searchSlots(&form)
-            mode = .correcting(form)
-            switch outcome {
-            case .submitted: submitCorrection(form)
-            case .cancelled: mode = .list
-            case .editing: return Reaction.redraw.and(search)
-            }
-        case .list, .details, .changed:
-            break
-        }
-        return .redraw
-    }
-
-    /// Keys the details view scrolls with before the key map sees them.
-    mutating func handleScroll(_ key: Key) -> Bool {
-        guard case .details(var pane) = mode, key != .escape, key != .enter else { return false }
-        guard pane.handle(key) else { return false }
-        mode = .details(pane)
-        return true
-    }
-
-    mutating func update(_ message: ReviewMessage) -> Reaction<ConsoleMessage> {
-        switch message {
-        case .slotsFound(let bookingId, let providerRef, let result):
-            guard case .correcting(var form) = mode, form.bookingId == bookingId else { return .none }
-            form.slotsArrived(result, providerRef: providerRef, presentation: makePresentation())
-            mode = .correcting(form)
-            return .redraw
-        case .appointmentRead(let bookingId, .success(let current)):
-            guard case .list = mode, let item = table.selectedRow, item.id == bookingId else { return .none }
-            mode = .changed(ChangedAppointment(item: item, current: current, presentation: makePresentation()))
-            return .redraw
-        case .totalCounted(let filter, let total):
-            let again = counts.finished(now: context.now())
-            if filter == table.source.filter {
-                table.source.knownTotal = total
-                table.reload()
-            }
-            if again {
-                return Reaction.redraw.and(recount(force: filter != table.source.filter))
-            }
-            return .redraw
-        case .appointmentRead(_, .failure(let failure)):
-            notices.append(("Could not read the appointment from the EHR: \(failure.text)", .error))
-            return .redraw
-        }
-    }
-
-    private mutating func backOut() -> Reaction<ConsoleMessage> {
-        switch mode {
-        case .details, .changed: mode = .list
-        default:
-            if !table.marked.isEmpty {
-                table.marked.removeAll()
-            } else if table.source.filter.text != nil {
-                return applyFilter("")
-            }
-        }
-        return .none
-    }
-
-    private mutating func applyFilter(_ text: String) -> Reaction<ConsoleMessage> {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let wanted = trimmed.isEmpty ? nil : trimmed
-        guard wanted != table.source.filter.text else { return .none }
-        let wasCounted = table.source.filter.text == nil
-        table.source.filter.text = wanted
-        table.source.filter.providerRefs = wanted.flatMap { providers?.refs(named: $0) } ?? []
-        if wanted == nil || wasCounted { table.source.knownTotal = nil }
-        reloadRows()
-        return recount(force: true)
-    }
-
-    private mutating func toggleDecided() -> Reaction<ConsoleMessage> {
-        table.source.filter.undecidedOnly.toggle()
-        table.source.knownTotal = nil
-        notices.append((table.source.filter.undecidedOnly ? "Showing undecided bookings only." : "Showing all bookings.", .info))
-        reloadRows()
-        return recount(force: true)
-    }
-
-    private mutating func openDetails() {
-        guard let item = table.selectedRow else { return }
-        mode = .details(ReviewDetails.pane(for: item, context: context, presentation: makePresentation()))
-    }
-
-    private mutating func approveSelected() {
-        if case .changed(let changed) = mode { return decideAgain(changed, .keepEHR) }
-        guard let item = table.selectedRow else { return }
-        let now = context.now()
-        do {
-            switch try context.actions.approve(bookingId: item.id, now: now) {
-            case .recorded:
-                lastApproval = (item.id, now)
-                notices.append(("Approved \(item.id). u undoes for \(context.actions.undoSeconds) s.", .info))
-                if case .details = mode { mode = .list }
-                table.move(.down)
-            case .alreadyDecided(let first):
-                notices.append((ReviewDetails.alreadyDecided(first, presentation: makePresentation()), .error))
-            case .noSuchBooking(let id):
-                notices.append(("Booking \(id) no longer exists.", .error))
-            case .notAllowed(let why):
-                notices.append((why, .error))
-            }
-        } catch {
-            notices.append(("Not approved: \(error)", .error))
-        }
-        reload()
-    }
-
-    private mutating func undoLastApproval() {
-        guard let last = lastApproval else {
-            notices.append(("Nothing to undo.", .info))
-            return
-        }
-        do {
-            switch try context.actions.undoApproval(bookingId: last.bookingId, now: context.now()) {
-            case .undone:
-                notices.append(("Approval of \(last.bookingId) undone.", .info))
-                lastApproval = nil
-                reload()
-                // Back on the booking whose approval was taken back, now undecided again.
-                if let restored = try? context.audit.reviewItem(bookingId: last.bookingId) { table.reveal(restored) }
-                return
-            case .refused(let reason):
-                notices.append((reason, .error))
-            }
-        } catch {
-            notices.append(("Not undone: \(error)", .error))
-        }
-        reload()
-    }
-
-    private mutating func confirmBulkApprove() {
-        // A snapshot of exactly the selected IDs: rows that arrive later are not included.
-        let ids = table.marked.sorted()
-        guard !ids.isEmpty else {
-            notices.append(("Select bookings with space first.", .info))
-            return
-        }
-        let dialog = ConfirmDialog(title: "Approve selected",
-                                   message: "Approve \(ids.count) selected booking\(ids.count == 1 ? "" : "s")?",
-                                   choices: [.init("Approve \(ids.count)", shortcut: .char("y")), .init("Cancel", shortcut: .char("n"))],
-                                   safeChoice: 1)
-        mode = .confirmingBulk(dialog, ids: ids)
-    }
-
-    private mutating func bulkApprove(_ ids: [String]) {
-        do {
-            let outcome = try context.actions.approveAll(ids, now: context.now())
-            if let why = outcome.notAllowed {
-                notices.append((why, .error))
-            } else {
-                var text = "Approved \(outcome.approved.count) of \(ids.count)."
-                if !outcome.alreadyDecided.isEmpty { text += " \(outcome.alreadyDecided.count) already decided by others." }
-                if !outcome.missing.isEmpty { text += " \(outcome.missing.count) no longer exist." }
-                notices.append((text, outcome.approved.count == ids.count ? .info : .error))
-                table.marked.subtract(outcome.approved)
-                table.marked.subtract(outcome.alreadyDecided.map(\.bookingId))
-            }
-        } catch {
-            notices.append(("Not approved: \(error)", .error))
-        }
-        reload()
-    }
-
-    private mutating func startCorrection() -> Reaction<ConsoleMessage> {
-        if let refusal = context.identity.reviewRefusal {
-            notices.append((refusal, .error))
-            return .redraw
-        }
-        if case .changed(let changed) = mode {
-            return openCorrectionForm(CorrectionForm(booking: changed.bookingAsItIsNow, slotsAvailable: context.ehr != nil,
-                                                     presentation: makePresentation(), against: changed.current))
-        }
-        guard let item = table.selectedRow else { return .none }
-        if corrections[item.id]?.needsNewDecision == true { return rereadAppointment(item) }
-        if let decision = item.decision {
-            notices.append((ReviewDetails.alreadyDecided(decision, presentation: makePresentation()), .error))
-            return .redraw
-        }
-        // A later call already moved or cancelled this appointment: the EHR would refuse a
-        // correction of this booking's version. The later booking is the one to correct.
-        if let later = try? context.audit.laterBooking(than: item.booking) {
-            let kind = later.booking.kind == .reschedule ? "moved" : later.booking.kind == .cancel ? "cancelled" : "changed"
-            notices.append(("\(item.booking.appointmentRef) was \(kind) by a later call (booking \(later.id), "
-                            + "\(makePresentation().clock(later.booking.bookedAt))): correct that booking; it is now selected.", .error))
-            table.reveal(later)
-            return .redraw
-        }
-        return openCorrectionForm(CorrectionForm(booking: item.booking, slotsAvailable: context.ehr != nil, presentation: makePresentation()))
-    }
-
-    private mutating func openCorrectionForm(_ form: CorrectionForm) -> Reaction<ConsoleMessage> {
-        var form = form
-        let search = searchSlots(&form)
-        mode = .correcting(form)
-        return Reaction.redraw.and(search).and(askForProviders())
-    }
-
-    /// The live free-slot search for the provider the form wants, when its picker does
-    /// not show theirs yet: from the day before the booked start (or now) on.
-    private func searchSlots(_ form: inout CorrectionForm) -> Reaction<ConsoleMessage> {
-        guard let ehr = context.ehr, form.needsSlots, let provider = form.loadSlots() else { return .none }
-        let bookingId = form.bookingId
-        let from = max(context.now(), form.booking.startAt - 86_400_000)
-        return .run {
-            do {
-                return .review(.slotsFound(bookingId: bookingId, providerRef: provider,
-                                           .success(try await ehr.freeSlots(providerRef: provider, from: from))))
-            } catch {
-                return .review(.slotsFound(bookingId: bookingId, providerRef: provider, .failure(EHRFailure(text: "\(error)"))))
-            }
-        }
-    }
-
-    mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>) {
-        askingForProviders = false
-        guard case .success(let directory) = result else { return }  // asked again with the next form
-        providers = directory
-        // A filter typed before the names were known may now match some.
-        if let text = table.source.filter.text { table.source.filter.providerRefs = directory.refs(named: text) }
-        reloadRows()
-    }
-
-    /// Asks the EHR again for the providers a correction form needs, if the console's
-    /// question at start found none (and none is under way from here).
-    private mutating func askForProviders() -> Reaction<ConsoleMessage> {
-        guard let ehr = context.ehr, providers == nil, !askingForProviders else { return .none }
-        askingForProviders = true
-        return .run { await ehr.providersFound() }
-    }
-
-    /// After a 412 nothing is retried blindly: read the appointment as it is now and
-    /// show the manager what changed.
-    private mutating func rereadAppointment(_ item: ReviewItem) -> Reaction<ConsoleMessage> {
-        guard let ehr = context.ehr else {
-            notices.append(("The EHR refused this correction (412); connect the EHR (--ehr) to see what changed and decide again.", .error))
-            return .redraw
-        }
-        notices.append(("Reading \(item.booking.appointmentRef) from the EHR…", .info))
-        let bookingId = item.id, ref = item.booking.appointmentRef
-        return .run {
-            do {
-                return .review(.appointmentRead(bookingId: bookingId, .success(try await ehr.appointment(ref))))
-            } catch {
-                return .review(.appointmentRead(bookingId: bookingId, .failure(EHRFailure(text: "\(error)"))))
-            }
-        }
-    }
-
-    private mutating func decideAgain(_ changed: ChangedAppointment, _ choice: SecondDecision) {
-        do {
-            switch try context.actions.decideAgain(bookingId: changed.bookingId, current: changed.current, choice: choice, now: context.now()) {
-            case .recorded:
-                switch choice {
-                case .keepEHR: notices.append(("Kept the EHR's version \(changed.current.version) of \(changed.bookingId).", .info))
-                case .reapply: notices.append(("Correction of \(changed.bookingId) queued again against version \(changed.current.version).", .info))
-                }
-                mode = .list
-            case .alreadyDecided(let first):
-                notices.append((ReviewDetails.alreadyDecided(first, presentation: makePresentation()), .error))
-            case .noSuchBooking(let id):
-                notices.append(("Booking \(id) no longer exists.", .error))
-                mode = .list
-            case .notAllowed(let why):
-                notices.append((why, .error))
-                mode = .list
-            }
-        } catch {
-            notices.append(("Not decided: \(error)", .error))
-        }
-        reload()
-    }
-
-    private mutating func submitCorrection(_ form: CorrectionForm) {
-        guard case .correcting(var current) = mode else { return }
-        let correction: Correction
-        switch form.correction() {
-        case .success(let value): correction = value
-        case .failure(let problem):
-            current.form.message = problem.text
-            mode = .correcting(current)
-            return
-        }
-        if let current = form.against {
-            mode = .list
-            decideAgain(ChangedAppointment(bookingId: form.bookingId, current: current), .reapply(correction))
-            return
-        }
-        do {
-            switch try context.actions.correct(correction, now: context.now()) {
-            case .recorded:
-                notices.append(("Corrected \(correction.bookingId) (\(correction.category.label)); the EHR change waits in the outbox.", .info))
-                mode = .list
-                table.move(.down)
-            case .alreadyDecided(let first):
-                notices.append((ReviewDetails.alreadyDecided(first, presentation: makePresentation()), .error))
-                mode = .list
-            case .noSuchBooking(let id):
-                notices.append(("Booking \(id) no longer exists.", .error))
-                mode = .list
-            case .notAllowed(let why):
-                current.form.message = why
-                mode = .correcting(current)
-            }
-        } catch {
-            current.form.message = "\(error)"
-            mode = .correcting(current)
-        }
-        reload()
-    }
-
-    // MARK: Rendering
-
     /// The header figures: window clock, undecided count, oldest age.
-    func headerParts(now: UnixMillis) -> [(text: String, scope: String)] {
+    func headerParts(now: UnixMillis) -> [HeaderPart] {
         let window = context.clock.window
-        var parts: [(String, String)] = []
+        var parts: [HeaderPart] = []
         if window.isOver(at: now) {
-            parts.append(("go-live window closed", "header.warning"))
+            parts.append(HeaderPart("go-live window closed", scope: "header.warning", priority: 2))
         } else {
-            parts.append(("window \(formatDuration(millis: window.remaining(at: now))) left", "header.clock"))
+            parts.append(HeaderPart("window \(formatDuration(millis: window.remaining(at: now))) left", scope: "header.clock", priority: 2))
         }
         let overdue = backlog.oldestBookedAt.map { now - $0 > context.overdueMillis } ?? false
-        var undecided = "\(backlog.undecided) undecided"
-        if let oldest = backlog.oldestBookedAt { undecided += " · oldest \(formatDuration(millis: now - oldest))" }
-        parts.append((undecided, overdue ? "header.warning" : "header"))
+        parts.append(HeaderPart("\(backlog.undecided) undecided", scope: overdue ? "header.warning" : "header", priority: 1))
+        if let oldest = backlog.oldestBookedAt {
+            parts.append(HeaderPart("oldest \(ReviewPresentation.age(now - oldest))" + (overdue ? " OVERDUE" : ""),
+                                    scope: overdue ? "header.warning" : "header", priority: 3))
+        }
         return parts
     }
 
-    func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
+    func render(into grid: inout CellGrid, rect: Rect, theme: Theme, now: UnixMillis) {
+        let p = presentation(now: now)
         switch mode {
-        case .details(var pane):
+        case .details(var pane, _):
             pane.viewportHeight = rect.height
             pane.render(into: &grid, rect: rect, theme: theme)
-        case .changed(var changed):
+        case .changed(var changed, _):
             changed.pane.viewportHeight = rect.height
             changed.pane.render(into: &grid, rect: rect, theme: theme)
         default:
-            renderTable(into: &grid, rect: rect, theme: theme, cannotRead: "Cannot read the review queue",
-                        empty: table.source.filter.text != nil ? "No booking matches the filter." : "No flagged bookings in the go-live window yet.")
+            renderTable(into: &grid, rect: rect, theme: theme, cells: p.cells, scope: p.scope, failure: readFailure,
+                        cannotRead: "Cannot read the review queue",
+                        empty: filter.text != nil ? "No booking matches the filter." : "No flagged bookings in the go-live window yet.")
         }
         switch mode {
         case .confirmingBulk(let dialog, _): dialog.render(into: &grid, rect: rect, theme: theme)
-        case .correcting(let form): form.form.render(into: &grid, rect: rect, theme: theme)
+        case .correcting(let form, _): form.form.render(into: &grid, rect: rect, theme: theme)
         default: break
         }
     }
@@ -549,9 +509,10 @@ struct ReviewScreen: TableScreen {
     /// What narrows the list, for the status line.
     var statusText: String {
         var text = ""
-        if let filter = table.source.filter.text { text += "filter: \(filter)   " }
-        if table.source.filter.undecidedOnly { text += "undecided only   " }
-        if !table.marked.isEmpty { text += "\(table.marked.count) selected (A approves them)   " }
+        if let writing, writing.waiting { text += "waiting for the agent's lock… (esc gives up)   " }
+        if let filter = filter.text { text += "filter: \(filter)   " }
+        if filter.undecidedOnly { text += "undecided only   " }
+        if !table.marked.isEmpty { text += "\(table.marked.count) selected (\(keyName(.approveSelected)) approves them)   " }
         return text
     }
 
@@ -563,13 +524,23 @@ struct ReviewScreen: TableScreen {
         return nil
     }
 
+    mutating func resize(bodyHeight: Int) {
+        viewport = max(1, bodyHeight - 1)
+        table.viewportHeight = viewport
+    }
+
+    /// The write under way was given up (Esc while it waited for the lock).
+    mutating func gaveUpWaiting() { writing = nil }
 }
 
 /// Results of background work the Review screen started.
-public enum ReviewMessage: Sendable {
+enum ReviewMessage: Sendable {
+    case snapshot(Result<ReviewSnapshot, WriteFailure>)
+    case page(ReviewFilter, Result<TablePage<ReviewItem>, WriteFailure>)
+    case acted(ReviewActed)
+    case correctionChecked(ReviewItem, later: ReviewItem?, refused: Bool)
     case slotsFound(bookingId: String, providerRef: String, Result<[FreeSlot], EHRFailure>)
     case appointmentRead(bookingId: String, Result<AppointmentNow, EHRFailure>)
-    /// The list's total for this filter, counted in the background (nil: the count failed).
-    case totalCounted(ReviewFilter, Int?)
+    /// A write is still waiting after a moment: say so.
+    case lockWait(Int)
 }
-

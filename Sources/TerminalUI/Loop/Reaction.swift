@@ -29,7 +29,7 @@ public struct Reaction<Message: Sendable>: Sendable {
     /// Stop the loop.
     public static var quit: Reaction { Reaction(quit: true) }
 
-    /// Delivers `message` after `seconds` (a toast's expiry, a clock tick that re-arms).
+    /// Delivers `message` after `seconds` (a message's expiry, a clock tick that re-arms).
     public static func after(_ seconds: Double, _ message: Message) -> Reaction {
         Reaction(effects: [.after(seconds, message)])
     }

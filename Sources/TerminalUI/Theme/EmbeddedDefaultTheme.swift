@@ -44,8 +44,10 @@ surface = "#262626"
 "dialog.button.focused" = { fg = "accent", modifiers = ["reverse", "bold"] }
 "form.field" = { fg = "fg", modifiers = ["underline"] }
 "form.field.focused" = { fg = "accent", modifiers = ["underline", "bold"] }
-"toast.info" = { fg = "accent", modifiers = ["reverse"] }
-"toast.error" = { fg = "error", modifiers = ["reverse", "bold"] }
+"message.info" = { fg = "accent" }
+"message.error" = { fg = "error", modifiers = ["bold"] }
+"tabs" = { fg = "muted" }
+"tabs.current" = { fg = "accent", modifiers = ["reverse", "bold"] }
 "command" = { fg = "fg" }
 "help" = { fg = "fg", bg = "surface" }
 "help.key" = { fg = "accent", modifiers = ["bold"] }

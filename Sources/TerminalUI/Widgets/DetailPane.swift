@@ -18,6 +18,11 @@ public struct DetailPane: Sendable {
 
     public init(items: [Item]) { self.items = items }
 
+    /// New content for the same pane (a fresh read), keeping where the reader scrolled to.
+    public mutating func replaceItems(with items: [Item]) { self.items = items }
+
+    public mutating func replaceItems(with pane: DetailPane) { items = pane.items }
+
     /// j/k, arrows, PgUp/PgDn, g/G scroll; returns whether the key was one of them.
     public mutating func handle(_ key: Key) -> Bool {
         switch key {

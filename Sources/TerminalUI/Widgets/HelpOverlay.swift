@@ -21,18 +21,27 @@ public struct HelpSection: Sendable, Equatable {
 public struct HelpOverlay: Sendable {
     public var sections: [HelpSection]
     public private(set) var scroll = 0
+    /// Lines the box shows at once (the body's height less its border): `G` and PgDn stop
+    /// at the last line, not past it.
+    public var viewportHeight: Int
 
-    public init(sections: [HelpSection]) { self.sections = sections }
+    public init(sections: [HelpSection], viewportHeight: Int = 20) {
+        self.sections = sections
+        self.viewportHeight = viewportHeight
+    }
+
+    private var lastScroll: Int { max(0, lines().count - max(1, viewportHeight - 2)) }
 
     /// Handles a key; returns false when the overlay should close.
     public mutating func handle(_ key: Key) -> Bool {
         switch key {
         case .escape, .char("?"), .char("q"): return false
-        case .char("j"), .down: scroll += 1
+        case .char("j"), .down: scroll = min(lastScroll, scroll + 1)
         case .char("k"), .up: scroll = max(0, scroll - 1)
-        case .pageDown: scroll += 10
-        case .pageUp: scroll = max(0, scroll - 10)
+        case .pageDown, .ctrl("f"): scroll = min(lastScroll, scroll + max(1, viewportHeight - 3))
+        case .pageUp, .ctrl("b"): scroll = max(0, scroll - max(1, viewportHeight - 3))
         case .char("g"), .home: scroll = 0
+        case .char("G"), .end: scroll = lastScroll
         default: break
         }
         return true
@@ -52,13 +61,19 @@ public struct HelpOverlay: Sendable {
         return lines
     }
 
+    static let title = "Keys — j/k scroll, G end, Esc or ? to close"
+
     public func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
-        let box = rect.inset(dx: max(0, (rect.width - 70) / 2), dy: 1)
-        grid.box(box, style: theme.style("help"), title: "Keys — Esc or ? to close", titleStyle: theme.style("help.key"))
-        let inner = box.inset(dx: 2, dy: 1)
+        // As wide as the longest line needs (descriptions are not cut on a wide terminal),
+        // never wider than the body.
         let all = lines()
-        let first = min(scroll, max(0, all.count - inner.height))
         let keyWidth = min(16, (all.map { TerminalText.width($0.keys) }.max() ?? 0))
+        let textWidth = all.map { TerminalText.width($0.text) }.max() ?? 0
+        let width = min(rect.width, max(TerminalText.width(Self.title) + 6, keyWidth + 2 + textWidth + 6))
+        let box = rect.inset(dx: max(0, (rect.width - width) / 2), dy: 1)
+        grid.box(box, style: theme.style("help"), title: Self.title, titleStyle: theme.style("help.key"))
+        let inner = box.inset(dx: 2, dy: 1)
+        let first = min(scroll, max(0, all.count - inner.height))
         for (line, entry) in all.dropFirst(first).prefix(inner.height).enumerated() {
             let row = inner.row(line)
             if entry.isTitle {

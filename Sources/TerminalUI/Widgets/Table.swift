@@ -1,163 +1,172 @@
-/// A scrolling table over a ``PagedSource``. It keeps only a window of rows around the
-/// viewport, follows the selected row by identity when rows come and go, and marks rows
-/// by ID.
+/// A scrolling table over rows it was given. It keeps a window of rows around the
+/// viewport, follows the selected row by identity when a new window replaces the old one,
+/// and marks rows by ID. It never reads: when a move needs rows it does not hold, it says
+/// which (``TableNeed``), the program reads them in the background, and hands them back with
+/// ``apply(_:)`` or ``extend(_:)``. Until then the selection stops at the edge it has.
 ///
-///     var table = Table(source: source, columns: [TableColumn("Name", minWidth: 10, flex: 1)]) { [$0.name] }
-///     table.viewportHeight = 20      // from Program.resize(to:)
-///     table.reload()                 // after the data changed
-///     table.move(.down)
-///     table.render(into: &grid, rect: area, theme: theme)
-public struct Table<Source: PagedSource> {
+///     var table = Table<Item, Int>(columns: [TableColumn("Name", minWidth: 10, flex: 1)], id: \.id)
+///     table.viewportHeight = 20                        // from Program.resize(to:)
+///     table.apply(try source.window(around: nil, chunk: table.chunk))   // in the background
+///     if let need = table.move(.down) { /* read the page it names, then table.extend(page) */ }
+///     table.render(into: &grid, rect: area, theme: theme) { [$0.name] }
+public struct Table<Row, ID: Hashable> {
     /// A selection movement.
     public enum Motion: Sendable {
         case up, down, pageUp, pageDown, first, last
     }
 
     public var columns: [TableColumn]
-    public let source: Source
-    /// The cell texts of a row, one per column (sanitized when drawn).
-    public var cells: (Source.Row) -> [String]
-    /// The theme scope of an unselected, unmarked row (default `table.row`).
-    public var rowScope: (Source.Row) -> String = { _ in "table.row" }
+    public let id: (Row) -> ID
     /// The column sorted on and its direction, shown with ▲ or ▼.
     public var sort: (column: Int, ascending: Bool)?
     /// Marked rows (multi-selection), by ID.
-    public var marked: Set<Source.ID> = []
+    public var marked: Set<ID> = []
     /// Whether the header's right end shows `positionText`; off when the program shows
     /// it elsewhere (on a narrow screen it covers the last column's title).
     public var showsPosition = true
     /// Rows visible at once; set it from the layout (the selection stays in view).
     public var viewportHeight = 20 {
-        didSet { if !window.isEmpty { select(selectedIndex) } }
+        didSet { scrollIntoView() }
     }
 
     /// The rows held now, in display order: a window, not the data set.
-    public private(set) var window: [Source.Row] = []
+    public private(set) var window: [Row] = []
     /// The index in ``window`` of the first visible row.
     public private(set) var top = 0
-    public private(set) var selectedID: Source.ID?
+    public private(set) var selectedID: ID?
+    /// A read for rows beyond the window is under way: moves do not ask again.
+    public private(set) var isWaiting = false
+    /// Whether any window has been applied yet (before that the table is "loading", not empty).
+    public private(set) var hasRows = false
     private var selectedIndex = 0
-    private var windowAtStart = true
-    private var windowAtEnd = true
-    private var total: Int?
-    private var position: Int?
+    private var reachesStart = true
+    private var reachesEnd = true
+    /// The 1-based position of `window[0]`, when the reader could tell.
+    private var firstPosition: Int?
+    public private(set) var total: Int?
 
-    public init(source: Source, columns: [TableColumn], cells: @escaping (Source.Row) -> [String]) {
-        self.source = source
+    public init(columns: [TableColumn], id: @escaping (Row) -> ID) {
         self.columns = columns
-        self.cells = cells
+        self.id = id
     }
 
     private var pageSize: Int { max(1, viewportHeight) }
-    private var chunk: Int { pageSize * 2 }
+    /// How many rows a background read should fetch on each side of the selection.
+    public var chunk: Int { pageSize * 2 }
     private var maxWindow: Int { pageSize * 6 }
 
     /// The selected row, if any.
-    public var selectedRow: Source.Row? { window.isEmpty ? nil : window[selectedIndex] }
+    public var selectedRow: Row? { window.isEmpty ? nil : window[selectedIndex] }
+
+    /// The row a fresh window should be read around: the selected one.
+    public var anchor: Row? { selectedRow }
 
     /// Whether the very first row of the list is selected (or the list is empty): a list
     /// whose newest rows come first follows them from here, as `tail -f` would.
-    public var isOnFirstRow: Bool { window.isEmpty || (windowAtStart && selectedIndex == 0) }
+    public var isOnFirstRow: Bool { window.isEmpty || (reachesStart && selectedIndex == 0) }
 
-    /// `position/total` (e.g. `37/1204`) when the source can tell; `total` alone otherwise.
+    /// `position/total` (e.g. `37/1204`) when both are known from one read; `total` alone otherwise.
     public var positionText: String? {
         guard let total else { return nil }
-        return position.map { "\($0)/\(total)" } ?? "\(total)"
+        guard let first = firstPosition, !window.isEmpty else { return "\(total)" }
+        return "\(min(first + selectedIndex, max(total, 1)))/\(total)"
     }
 
-    /// Re-reads rows around the selected row after the data changed. The selection stays
-    /// on the same row (by ID) at the same screen line; if that row is gone, the row that
-    /// took its place is selected.
-    public mutating func reload() {
-        total = source.count()
-        guard let anchor = selectedRow else { return load(fromEnd: false) }
+    /// Takes a freshly read window. The selection stays on the same row (by ID) at the
+    /// same screen line; if that row is gone, the row that took its place is selected.
+    public mutating func apply(_ w: TableWindow<Row>) {
         let line = selectedIndex - top
-        let above = source.rows(before: anchor, limit: chunk)
-        let below = above.isEmpty ? source.rows(after: nil, limit: chunk + 1) : source.rows(after: above.last, limit: chunk + 1)
-        window = above + below
-        windowAtStart = above.count < chunk
-        windowAtEnd = below.count < chunk + 1
-        let id = selectedID
-        let index = window.firstIndex { source.id(of: $0) == id } ?? above.count
+        hasRows = true
+        isWaiting = false
+        window = w.rows
+        reachesStart = w.reachesStart
+        reachesEnd = w.reachesEnd
+        // A read that did not count (a page at either end) keeps the last count; the end
+        // of the list still says where its rows stand.
+        total = w.total ?? total
+        firstPosition = w.firstPosition ?? (w.reachesEnd && w.total == nil ? total.map { $0 - w.rows.count + 1 } : nil)
+        let keep = selectedID
+        let index = window.firstIndex { id($0) == keep } ?? w.anchorIndex
         top = max(0, index - line)
         select(index)
     }
 
-    /// Moves the selection, fetching pages as needed.
-    public mutating func move(_ motion: Motion) {
-        if window.isEmpty { return load(fromEnd: false) }
-        switch motion {
-        case .up: moveBy(-1)
-        case .down: moveBy(1)
-        case .pageUp: moveBy(-pageSize)
-        case .pageDown: moveBy(pageSize)
-        case .first: load(fromEnd: false)
-        case .last: load(fromEnd: true)
-        }
+    /// Selects the row with `rowID` in a freshly read window (a row to jump to), a third
+    /// of the way down the viewport.
+    public mutating func reveal(_ w: TableWindow<Row>, select rowID: ID) {
+        apply(w)
+        guard let index = window.firstIndex(where: { id($0) == rowID }) else { return }
+        top = max(0, index - pageSize / 3)
+        select(index)
     }
 
-    /// Selects `row` (as the source has it now) with the rows around it, wherever it is
-    /// in the list: to follow a row whose sort key changed, or to jump to one.
-    public mutating func reveal(_ row: Source.Row) {
-        total = source.count()
-        let above = source.rows(before: row, limit: chunk)
-        let below = source.rows(after: row, limit: chunk)
-        window = above + [row] + below
-        windowAtStart = above.count < chunk
-        windowAtEnd = below.count < chunk
-        top = max(0, above.count - pageSize / 3)
-        select(above.count)
+    /// Moves the selection within the rows held; returns the read that would let it go
+    /// further, if one is needed and none is under way.
+    public mutating func move(_ motion: Motion) -> TableNeed<Row>? {
+        guard !window.isEmpty else { return nil }
+        switch motion {
+        case .up: select(selectedIndex - 1)
+        case .down: select(selectedIndex + 1)
+        case .pageUp: select(selectedIndex - pageSize)
+        case .pageDown: select(selectedIndex + pageSize)
+        case .first:
+            if reachesStart { select(0) } else { return ask(.first) }
+        case .last:
+            if reachesEnd { select(window.count - 1) } else { return ask(.last) }
+        }
+        if selectedIndex >= window.count - pageSize, !reachesEnd, let last = window.last { return ask(.after(last)) }
+        if selectedIndex < pageSize, !reachesStart, let first = window.first { return ask(.before(first)) }
+        return nil
     }
+
+    private mutating func ask(_ need: TableNeed<Row>) -> TableNeed<Row>? {
+        guard !isWaiting else { return nil }
+        isWaiting = true
+        return need
+    }
+
+    /// Takes the page read for a ``TableNeed``. A page for a window that has since been
+    /// replaced (its edge row is no longer the edge) is dropped.
+    public mutating func extend(_ page: TablePage<Row>) {
+        isWaiting = false
+        switch page.need {
+        case .first, .last:
+            guard var w = page.window else { return }
+            if case .last = page.need { w.anchorIndex = max(0, w.rows.count - 1) } else { w.anchorIndex = 0 }
+            selectedID = nil
+            apply(w)
+            if case .last = page.need { top = max(0, window.count - pageSize) }
+        case .after(let edge):
+            guard let last = window.last, id(last) == id(edge) else { return }
+            window += page.rows
+            reachesEnd = page.rows.count < page.limit
+        case .before(let edge):
+            guard let first = window.first, id(first) == id(edge) else { return }
+            window.insert(contentsOf: page.rows, at: 0)
+            reachesStart = page.rows.count < page.limit
+            top += page.rows.count
+            selectedIndex += page.rows.count
+            firstPosition = firstPosition.map { $0 - page.rows.count }
+        }
+        trim()
+    }
+
+    /// Lets go of the selected row's identity: the next window selects the row that took
+    /// its place (after an approval, the next undecided booking, not the approved one in
+    /// the decided part of the list).
+    public mutating func forgetSelection() { selectedID = nil }
+
+    /// A read for rows beyond the window failed: moves may ask again.
+    public mutating func readFailed() { isWaiting = false }
 
     /// Marks or unmarks the selected row.
     public mutating func toggleMark() {
-        guard let id = selectedID else { return }
-        if marked.remove(id) == nil { marked.insert(id) }
+        guard let selectedID else { return }
+        if marked.remove(selectedID) == nil { marked.insert(selectedID) }
     }
 
-    /// The usual keys: j/k and arrows, g/G and Home/End, PgUp/PgDn, space to mark.
-    /// Returns whether the key was one of them.
-    public mutating func handle(_ key: Key) -> Bool {
-        switch key {
-        case .char("j"), .down: move(.down)
-        case .char("k"), .up: move(.up)
-        case .char("g"), .home: move(.first)
-        case .char("G"), .end: move(.last)
-        case .pageDown: move(.pageDown)
-        case .pageUp: move(.pageUp)
-        case .char(" "): toggleMark()
-        default: return false
-        }
-        return true
-    }
-
-    private mutating func load(fromEnd: Bool) {
-        if total == nil { total = source.count() }
-        window = fromEnd ? source.rows(before: nil, limit: chunk) : source.rows(after: nil, limit: chunk)
-        windowAtStart = !fromEnd || window.count < chunk
-        windowAtEnd = fromEnd || window.count < chunk
-        top = fromEnd ? max(0, window.count - pageSize) : 0
-        select(fromEnd ? window.count - 1 : 0)
-    }
-
-    private mutating func moveBy(_ delta: Int) {
-        var target = selectedIndex + delta
-        if target >= window.count - pageSize && !windowAtEnd {
-            let more = source.rows(after: window.last, limit: chunk)
-            window += more
-            windowAtEnd = more.count < chunk
-        }
-        if target < pageSize && !windowAtStart {
-            let more = source.rows(before: window.first, limit: chunk)
-            window.insert(contentsOf: more, at: 0)
-            windowAtStart = more.count < chunk
-            target += more.count
-            top += more.count
-            selectedIndex += more.count
-        }
-        select(target)
-        trim()
-    }
+    /// Marks every row held in the window (what the view shows around the selection).
+    public var windowIDs: [ID] { window.map(id) }
 
     /// Selects window index `index` (clamped) and scrolls it into view.
     private mutating func select(_ index: Int) {
@@ -165,15 +174,18 @@ public struct Table<Source: PagedSource> {
             selectedID = nil
             selectedIndex = 0
             top = 0
-            position = nil
             return
         }
         selectedIndex = min(max(index, 0), window.count - 1)
-        selectedID = source.id(of: window[selectedIndex])
+        selectedID = id(window[selectedIndex])
+        scrollIntoView()
+    }
+
+    private mutating func scrollIntoView() {
+        guard !window.isEmpty else { return }
         if selectedIndex < top { top = selectedIndex }
         if selectedIndex >= top + pageSize { top = selectedIndex - pageSize + 1 }
-        if windowAtEnd { top = max(0, min(top, window.count - pageSize)) }
-        position = source.position(of: window[selectedIndex])
+        if reachesEnd { top = max(0, min(top, window.count - pageSize)) }
     }
 
     /// Drops rows far from the viewport so the window stays bounded.
@@ -183,19 +195,25 @@ public struct Table<Source: PagedSource> {
         let head = min(excess, max(0, top - chunk))
         if head > 0 {
             window.removeFirst(head)
-            windowAtStart = false
+            reachesStart = false
             top -= head
             selectedIndex -= head
+            firstPosition = firstPosition.map { $0 + head }
         }
         let tail = window.count - maxWindow
         if tail > 0 {
             window.removeLast(tail)
-            windowAtEnd = false
+            reachesEnd = false
         }
     }
 
     /// Draws the header (with the sort mark and position) and the visible rows.
-    public func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
+    /// - Parameters:
+    ///   - cells: a row's texts, one per column (sanitized when drawn); computed at draw
+    ///     time, so cells that depend on the clock move with it.
+    ///   - scope: the theme scope of an unselected, unmarked row.
+    public func render(into grid: inout CellGrid, rect: Rect, theme: Theme, cells: (Row) -> [String],
+                       scope: (Row) -> String = { _ in "table.row" }) {
         guard rect.height > 0, rect.width > 2 else { return }
         let widths = TableColumn.widths(of: columns, in: rect.width - 1)
         let (headerRect, body) = rect.splitTop(1)
@@ -207,14 +225,16 @@ public struct Table<Source: PagedSource> {
             let width = TerminalText.width(positionText)
             grid.write(positionText, x: rect.x + rect.width - width, y: rect.y, style: theme.style("table.header"))
         }
-        for line in 0..<body.height {
-            let index = top + line
+        // The viewport the layout gives now, whatever height the state was last told.
+        let lines = body.height
+        let start = selectedIndex >= top + lines ? selectedIndex - lines + 1 : top
+        for line in 0..<lines {
+            let index = start + line
             guard index < window.count else { break }
             let row = window[index]
-            let id = source.id(of: row)
-            let isMarked = marked.contains(id)
-            let scope = index == selectedIndex ? "table.row.selected" : isMarked ? "table.row.marked" : rowScope(row)
-            let style = theme.style(scope)
+            let isMarked = marked.contains(id(row))
+            let rowScope = index == selectedIndex ? "table.row.selected" : isMarked ? "table.row.marked" : scope(row)
+            let style = theme.style(rowScope)
             grid.fill(body.row(line), style: style)
             draw(cells(row), widths: widths, in: body.row(line), style: style, gutter: isMarked ? "*" : " ", grid: &grid)
         }
@@ -228,6 +248,54 @@ public struct Table<Source: PagedSource> {
             grid.write(text, in: Rect(x: x, y: rect.y, width: width, height: 1), style: style,
                        alignment: columns[index].alignment)
             x += width + 1
+        }
+    }
+}
+
+/// Rows the table needs read: after or before a row it holds, or either end.
+public enum TableNeed<Row> {
+    case after(Row)
+    case before(Row)
+    case first
+    case last
+}
+
+/// A page read for a ``Need``.
+public struct TablePage<Row> {
+    public var need: TableNeed<Row>
+    public var rows: [Row]
+    /// How many rows were asked for: fewer means the list ends there.
+    public var limit: Int
+    public var window: TableWindow<Row>?
+
+    /// Rows after or before a row: `rows` in display order.
+    public init(need: TableNeed<Row>, rows: [Row], limit: Int) {
+        self.need = need
+        self.rows = rows
+        self.limit = limit
+        window = nil
+    }
+
+    /// Either end of the list: a whole window.
+    public init(need: TableNeed<Row>, window: TableWindow<Row>) {
+        self.need = need
+        rows = window.rows
+        limit = window.rows.count
+        self.window = window
+    }
+}
+
+extension TableNeed: Sendable where Row: Sendable {}
+extension TablePage: Sendable where Row: Sendable {}
+
+extension PagedSource {
+    /// Reads what a table asked for with `need`, `limit` rows at most (the table's chunk).
+    public func page(for need: TableNeed<Row>, limit: Int) throws -> TablePage<Row> {
+        switch need {
+        case .after(let row): TablePage(need: need, rows: try rows(after: row, limit: limit), limit: limit)
+        case .before(let row): TablePage(need: need, rows: try rows(before: row, limit: limit), limit: limit)
+        case .first: TablePage(need: need, window: try window(fromEnd: false, chunk: limit))
+        case .last: TablePage(need: need, window: try window(fromEnd: true, chunk: limit))
         }
     }
 }

@@ -1,0 +1,28 @@
+import SwitchboardConsole
+import TerminalUI
+
+/// Where things are on the console's screen, so tests read it by part, not by line number:
+/// the tab bar, the screen's figures, the body, the message line, the status line, the footer.
+extension ProgramDriver where P == Console {
+    var lines: [String] { screenText.components(separatedBy: "\n") }
+    var tabBar: String { lines[0] }
+    var figures: String { lines[1] }
+    /// The body's lines (between the figures and the message line).
+    var body: [String] { Array(lines.dropFirst(2).dropLast(3)) }
+    /// A table screen's column titles.
+    var columnTitles: String { body[0] }
+    /// A table screen's rows on show, without blank lines.
+    var rows: [String] { body.dropFirst().filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty } }
+    var messageLine: String { lines[lines.count - 3] }
+    var statusLine: String { lines[lines.count - 2] }
+    var footer: String { lines[lines.count - 1] }
+}
+
+extension ProgramDriver where P == Console {
+    /// The tab bar's highlighted screen, by its title (`Review`, `Go-live`, …).
+    var currentScreen: String? {
+        let current = ThemeCatalog(directories: []).resolve(nil).theme.style("tabs.current")
+        let text = (0..<grid.size.width).filter { grid[$0, 0].style == current }.map { grid[$0, 0].text }.joined()
+        return text.split(separator: " ").dropFirst().first.map(String.init)
+    }
+}
