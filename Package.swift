@@ -37,12 +37,14 @@ let package = Package(
             name: "CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
 
-        .target(name: "SwitchboardCore"),
+        // The text rule for everything that leaves the program (screen, stdout, JSON).
+        .target(name: "SafeText"),
+        .target(name: "SwitchboardCore", dependencies: ["SafeText"]),
         .target(name: "SwitchboardStore", dependencies: ["SwitchboardCore", grdb, crypto, logging]),
         .target(name: "SwitchboardHTTP", dependencies: ["CCurl"]),
         .target(name: "SwitchboardEHR", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
         .target(name: "SwitchboardStream", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
-        .target(name: "TerminalUI", dependencies: ["CNcurses", toml]),
+        .target(name: "TerminalUI", dependencies: ["CNcurses", "SafeText", toml]),
         .target(name: "SwitchboardConsole", dependencies: [
             "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardStream", "TerminalUI", logging, toml,
         ]),
@@ -54,12 +56,12 @@ let package = Package(
         .target(name: "SwitchboardTesting", dependencies: ["SwitchboardCore", "SwitchboardStore", "SwitchboardSim", flyingFox]),
 
         .executableTarget(name: "switchboard", dependencies: [
-            "SwitchboardConsole", "SwitchboardStore", "SwitchboardCore", argumentParser, logging,
+            "SwitchboardConsole", "SwitchboardStore", "SwitchboardCore", "SafeText", argumentParser, logging,
         ]),
         .executableTarget(name: "switchboard-sim", dependencies: ["SwitchboardSim", "SwitchboardStore", "SwitchboardHTTP", argumentParser, logging]),
         .executableTarget(name: "switchboard-bench", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", "SwitchboardConsole", "TerminalUI", argumentParser]),
 
-        .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
+        .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore", "SafeText"]),
         .testTarget(name: "SwitchboardStoreTests", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", "SwitchboardTesting", grdb]),
         .testTarget(name: "SwitchboardEHRTests", dependencies: ["SwitchboardEHR", "SwitchboardHTTP", "SwitchboardCore", "SwitchboardTesting", flyingFox]),
         .testTarget(name: "SwitchboardStreamTests", dependencies: ["SwitchboardStream", "SwitchboardHTTP", "SwitchboardCore", "SwitchboardTesting"]),

@@ -3,7 +3,7 @@ import Foundation
 import SwitchboardConsole
 import SwitchboardCore
 import SwitchboardStore
-import TerminalUI
+import SafeText
 
 extension Switchboard {
     struct Review: ParsableCommand {
@@ -49,12 +49,24 @@ struct ReviewOptions: ParsableArguments {
 
 /// Runs a store call, turning a store error into its one-line message and exit status.
 func storeCall<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let error as StoreError { throw failure(error) }
+    do { return try body() } catch let error as StoreError { throw failure(error) } catch let error as UnreadableRow {
+        complain("switchboard: \(error)")
+        throw ExitCode(ExitStatus.dataError)
+    }
 }
 
 /// One line on stderr; operator names come from the database, so they are sanitized.
 func complain(_ line: String) {
-    FileHandle.standardError.write(Data("\(TerminalText.sanitize(line))\n".utf8))
+    FileHandle.standardError.write(Data("\(SafeText.sanitize(line))\n".utf8))
+}
+
+/// Rows a listing left out because they could not be read: how many, and which (table,
+/// key, column, why — never their content), on stderr.
+func reportUnreadable(_ unreadable: UnreadableRows) {
+    let count = unreadable.count
+    guard count > 0 else { return }
+    complain("switchboard: \(count) unreadable row\(count == 1 ? "" : "s") left out (the others are listed):")
+    for row in unreadable.rows { complain("  \(row)") }
 }
 
 /// A decision that was not recorded: one line saying why, and its exit status (1 when
@@ -114,17 +126,18 @@ extension Switchboard.Review {
             } else {
                 print(Self.text(rows, now: Clock.nowMillis(), overdueMillis: Int64(settings.overdueMinutes) * 60_000))
             }
+            reportUnreadable(actions.audit.unreadable)
         }
 
         static func text(_ rows: [ReviewListRow], now: UnixMillis, overdueMillis: Int64) -> String {
             let header = ["BOOKING", "AGE", "PATIENT", "PROVIDER", "TYPE", "START", "KIND", "FLAGS", "DECISION"]
             let body = rows.map { r -> [String] in
-                let age = now - r.bookedAt
+                let age = millisBetween(r.bookedAt, now)
                 let decision = r.decision.map { "\($0.decision.rawValue) by \($0.operator)" }
                     ?? (age > overdueMillis ? "OVERDUE" : "undecided")
                 // Data from the database never reaches the terminal as control sequences.
                 return [r.bookingId, formatDuration(millis: age), r.patient ?? "", r.providerRef ?? "", r.appointmentType ?? "",
-                        iso8601(r.startAt), r.kind.rawValue, r.flags.joined(separator: ","), decision].map { TerminalText.sanitize($0) }
+                        iso8601(r.startAt), r.kind.rawValue, r.flags.joined(separator: ","), decision].map { SafeText.sanitize($0) }
             }
             let widths = header.indices.map { column in ([header] + body).map { $0[column].count }.max() ?? 0 }
             return ([header] + body).map { cells in
@@ -252,7 +265,7 @@ extension Switchboard.Review {
             let now = Clock.nowMillis()
             print("\(booking.appointmentRef) changed in the EHR since the agent booked it:")
             for line in try storeCall({ try actions.describeChanges(bookingId: id, current: current, now: now) }) {
-                print("  " + TerminalText.sanitize(line))
+                print("  " + SafeText.sanitize(line))
             }
             guard keepEHR || !change.isEmpty else {
                 print("Decide with --keep-ehr, or correct the appointment as it is now with --category and the changes.")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SafeText
 import SwitchboardStore
 
 /// `switchboard`: the operations console for a practice's AI phone agent.
@@ -32,6 +33,6 @@ struct DatabaseOptions: ParsableArguments {
 
 /// Prints a store error as one line on stderr and exits with its status.
 func failure(_ error: StoreError) -> ExitCode {
-    FileHandle.standardError.write(Data("switchboard: \(error)\n".utf8))
+    FileHandle.standardError.write(Data("switchboard: \(SafeText.sanitize(error.description))\n".utf8))
     return ExitCode(error.exitStatus)
 }

@@ -38,7 +38,7 @@ private struct TokenPeer {
     }
 
     func credentials(now: @escaping @Sendable () -> UnixMillis = Clock.nowMillis) -> OAuthClientCredentials {
-        OAuthClientCredentials(tokenURL: peer.baseURL + "/token", clientID: "switchboard", secretFile: secretFile,
+        OAuthClientCredentials(tokenURL: peer.baseURL + "/token", audience: peer.baseURL + "/fhir", clientID: "switchboard", secretFile: secretFile,
                                scope: "system/Slot.rs", http: HTTPClient(), now: now)
     }
 
@@ -120,7 +120,7 @@ private struct TokenPeer {
     @Test func missingSecretFileAndWrongSecretAreClearErrors() async throws {
         let server = try await TokenPeer.start()
         defer { Task { await server.stop() } }
-        let missing = OAuthClientCredentials(tokenURL: server.peer.baseURL + "/token", clientID: "switchboard",
+        let missing = OAuthClientCredentials(tokenURL: server.peer.baseURL + "/token", audience: server.peer.baseURL, clientID: "switchboard",
                                              secretFile: "/nonexistent/secret", http: HTTPClient())
         do {
             _ = try await missing.token()

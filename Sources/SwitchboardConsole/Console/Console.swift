@@ -47,6 +47,9 @@ public struct Console: Program {
     /// tick (no timer per key, and a suspended laptop still counts its sleep).
     private var lastKeyAt: UnixMillis
     private var locked = false
+    /// Rows the listings left out as unreadable (a damaged database): counted on the
+    /// status line, each new one told once (table, key, column, why; never its content).
+    private var unreadableCount = 0
 
     init(context: ConsoleContext, theme: Theme, remapping: [String: [String]], warnings: [String], idleLockMinutes: Int) {
         self.context = context
@@ -190,6 +193,15 @@ public struct Console: Program {
     // MARK: Messages
 
     public mutating func update(_ message: ConsoleMessage) -> Reaction<ConsoleMessage> {
+        let reaction = updateScreens(message)
+        let count = context.unreadableCount
+        guard count != unreadableCount else { return reaction }
+        let new = context.unreadable.dropFirst(unreadableCount)
+        unreadableCount = count
+        return new.prefix(3).reduce(reaction) { $0.and(notify($1.description, kind: .error)) }
+    }
+
+    private mutating func updateScreens(_ message: ConsoleMessage) -> Reaction<ConsoleMessage> {
         switch message {
         case .databasesChanged:
             return after(screens[index].refresh())
@@ -289,7 +301,8 @@ public struct Console: Program {
     }
 
     private func renderStatus(into grid: inout CellGrid, rect: Rect) {
-        let text = screens[index].statusText + live.streamText
+        let damaged = unreadableCount == 0 ? "" : "\(unreadableCount) unreadable row\(unreadableCount == 1 ? "" : "s") left out · "
+        let text = damaged + screens[index].statusText + live.streamText
         let position = screens[index].positionText.map { " \($0) " } ?? ""
         let positionWidth = TerminalText.width(position)
         grid.write(text, x: rect.x + 1, y: rect.y, style: theme.style("table.row.dim"), maxWidth: rect.width - 2 - positionWidth)

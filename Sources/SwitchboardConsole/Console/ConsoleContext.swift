@@ -11,4 +11,8 @@ struct ConsoleContext: Sendable {
     let overdueMillis: Int64
     let ehr: EHRLookup?
     let now: @Sendable () -> UnixMillis
+
+    /// The rows both databases' listings left out because a column could not be read.
+    var unreadable: [UnreadableRow] { audit.unreadable.rows + (actions.outbox?.unreadable.rows ?? []) }
+    var unreadableCount: Int { audit.unreadable.count + (actions.outbox?.unreadable.count ?? 0) }
 }
