@@ -11,6 +11,21 @@ struct Switchboard: ParsableCommand {
         abstract: "Watch and correct a practice's AI phone agent: review bookings, watch calls, unstick the outbox.",
         subcommands: [Open.self, Demo.self, Review.self, Status.self, Themes.self],
         defaultSubcommand: Open.self)
+
+    static func main() {
+        quietCrashes()
+        main(nil)
+    }
+
+    /// A crash says only that it crashed: Swift's backtracer (which prints registers and
+    /// memory, and on a terminal stops to prompt) is off for this process and the ones it
+    /// starts (the simulator of `demo`). Its handlers were installed before main, so the
+    /// crash signals go back to their defaults; the console adds its own that restore the
+    /// terminal first.
+    private static func quietCrashes() {
+        setenv("SWIFT_BACKTRACE", "enable=no", 1)
+        for signal in [SIGSEGV, SIGILL, SIGBUS, SIGABRT, SIGFPE, SIGTRAP] { _ = Foundation.signal(signal, SIG_DFL) }
+    }
 }
 
 /// Where the agent's databases are.
