@@ -112,7 +112,9 @@ extension OutboxItem: FetchableRecord, PersistableRecord {
                   operation: try text("operation"), request: try text("request"), idempotencyKey: try text("idempotency_key"),
                   status: try r.word(r.at("status"), "status", as: OutboxStatus.self), attempts: try r.int(r.at("attempts"), "attempts"),
                   maxAttempts: try r.int(r.at("max_attempts"), "max_attempts"),
-                  nextAttemptAt: try r.timeOrNil(r.at("next_attempt_at"), "next_attempt_at"), leaseOwner: try textOrNil("lease_owner"),
+                  // `heldUntilDecided` (Int64.max) is a schedule, not a time: kept as it is.
+                  nextAttemptAt: try r.integerOrNil(r.at("next_attempt_at"), "next_attempt_at") == OutboxItem.heldUntilDecided
+                      ? OutboxItem.heldUntilDecided : try r.timeOrNil(r.at("next_attempt_at"), "next_attempt_at"), leaseOwner: try textOrNil("lease_owner"),
                   leaseUntil: try r.timeOrNil(r.at("lease_until"), "lease_until"), lastError: try textOrNil("last_error"),
                   lastHttpStatus: try r.intOrNil(r.at("last_http_status"), "last_http_status"),
                   updatedAt: try r.time(r.at("updated_at"), "updated_at"))
