@@ -60,6 +60,12 @@ func complain(_ line: String) {
     FileHandle.standardError.write(Data("\(SafeText.sanitize(line))\n".utf8))
 }
 
+/// One line on stdout, made safe: ids, references and versions come from the databases
+/// and the EHR.
+func say(_ line: String) {
+    print(SafeText.sanitize(line))
+}
+
 /// Rows a listing left out because they could not be read: how many, and which (table,
 /// key, column, why — never their content), on stderr.
 func reportUnreadable(_ unreadable: UnreadableRows) {
@@ -166,7 +172,7 @@ extension Switchboard.Review {
                 complain("switchboard: not allowed: \(refusal)")
                 throw ExitCode(ExitStatus.noPermission)
             }
-            for id in outcome.approved { print("\(id): approved") }
+            for id in outcome.approved { say("\(id): approved") }
             for first in outcome.alreadyDecided { complain("\(first.bookingId): \(whoDecided(first))") }
             for id in outcome.missing { complain("\(id): no such booking") }
             if !outcome.alreadyDecided.isEmpty || !outcome.missing.isEmpty { throw ExitCode.failure }
@@ -205,7 +211,7 @@ extension Switchboard.Review {
             }
             try refuseUnlessRecorded(outcome, id: id)
             let queued = try storeCall { try actions.correctionStatus(bookingId: id) }
-            print("\(id): corrected (\(correction.category.rawValue)); EHR change \(queued.map { "\($0.id) " + CorrectionProgress($0).label } ?? "not queued")")
+            say("\(id): corrected (\(correction.category.rawValue)); EHR change \(queued.map { "\($0.id) " + CorrectionProgress($0).label } ?? "not queued")")
         }
     }
 }
@@ -263,9 +269,9 @@ extension Switchboard.Review {
                 throw ExitCode(ExitStatus.unavailable)
             }
             let now = Clock.nowMillis()
-            print("\(booking.appointmentRef) changed in the EHR since the agent booked it:")
+            say("\(booking.appointmentRef) changed in the EHR since the agent booked it:")
             for line in try storeCall({ try actions.describeChanges(bookingId: id, current: current, now: now) }) {
-                print("  " + SafeText.sanitize(line))
+                say("  " + line)
             }
             guard keepEHR || !change.isEmpty else {
                 print("Decide with --keep-ehr, or correct the appointment as it is now with --category and the changes.")
@@ -280,7 +286,7 @@ extension Switchboard.Review {
                 throw ExitCode(ExitStatus.dataError)
             }
             try refuseUnlessRecorded(outcome, id: id)
-            print(keepEHR ? "\(id): kept the EHR's version \(current.version); the correction is dropped"
+            say(keepEHR ? "\(id): kept the EHR's version \(current.version); the correction is dropped"
                           : "\(id): correction queued again against version \(current.version)")
         }
     }
