@@ -6,10 +6,10 @@ import PackageDescription
 
 let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
-let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 let toml: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
 let flyingFox: Target.Dependency = .product(name: "FlyingFox", package: "FlyingFox")
+let flyingSocks: Target.Dependency = .product(name: "FlyingSocks", package: "FlyingFox")
 let collections: Target.Dependency = .product(name: "Collections", package: "swift-collections")
 
 let package = Package(
@@ -23,7 +23,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
         .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
@@ -40,33 +39,42 @@ let package = Package(
         // The text rule for everything that leaves the program (screen, stdout, JSON).
         .target(name: "SafeText"),
         .target(name: "SwitchboardCore", dependencies: ["SafeText"]),
-        .target(name: "SwitchboardStore", dependencies: ["SwitchboardCore", grdb, crypto, logging]),
+        .target(name: "SwitchboardStore", dependencies: ["SwitchboardCore", grdb, crypto]),
         .target(name: "SwitchboardHTTP", dependencies: ["CCurl"]),
         .target(name: "SwitchboardEHR", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
         .target(name: "SwitchboardStream", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
-        .target(name: "TerminalUI", dependencies: ["CNcurses", "SafeText", toml]),
+        .target(name: "ConfigFiles"),
+        .target(name: "TerminalUI", dependencies: ["CNcurses", "ConfigFiles", "SafeText", toml]),
+        // The review and outbox rules and the configuration: the console's screens and the
+        // command line act through the same checks and leave the same audit rows.
+        .target(name: "SwitchboardOperations", dependencies: [
+            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardHTTP", "ConfigFiles", toml,
+        ]),
         .target(name: "SwitchboardConsole", dependencies: [
-            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardStream", "TerminalUI", logging, toml,
+            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardHTTP", "SwitchboardStream", "SwitchboardOperations",
+            "TerminalUI", "ConfigFiles",
         ]),
         .target(name: "SwitchboardSim", dependencies: [
-            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardHTTP", flyingFox, crypto, logging, collections, grdb,
+            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardHTTP", flyingFox, flyingSocks, collections, grdb,
         ]),
 
         // Shared by the test targets only: scratch directories, generated databases, processes.
-        .target(name: "SwitchboardTesting", dependencies: ["SwitchboardCore", "SwitchboardStore", "SwitchboardSim", flyingFox]),
+        .target(name: "SwitchboardTesting", dependencies: ["SwitchboardCore", "SwitchboardStore", "SwitchboardSim", flyingFox, flyingSocks]),
 
         .executableTarget(name: "switchboard", dependencies: [
-            "SwitchboardConsole", "SwitchboardStore", "SwitchboardCore", "SafeText", argumentParser, logging,
+            "SwitchboardConsole", "SwitchboardOperations", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SafeText", "TerminalUI", argumentParser,
         ]),
-        .executableTarget(name: "switchboard-sim", dependencies: ["SwitchboardSim", "SwitchboardStore", "SwitchboardHTTP", argumentParser, logging]),
+        .executableTarget(name: "switchboard-sim", dependencies: ["SwitchboardSim", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", argumentParser]),
         .executableTarget(name: "switchboard-bench", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", "SwitchboardConsole", "TerminalUI", argumentParser]),
 
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore", "SafeText"]),
         .testTarget(name: "SwitchboardStoreTests", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", "SwitchboardTesting", grdb]),
         .testTarget(name: "SwitchboardEHRTests", dependencies: ["SwitchboardEHR", "SwitchboardHTTP", "SwitchboardCore", "SwitchboardTesting", flyingFox]),
         .testTarget(name: "SwitchboardStreamTests", dependencies: ["SwitchboardStream", "SwitchboardHTTP", "SwitchboardCore", "SwitchboardTesting"]),
-        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
-        .testTarget(name: "SwitchboardConsoleTests", dependencies: ["SwitchboardConsole", "TerminalUI", "SwitchboardStore", "SwitchboardSim", "SwitchboardTesting"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "CNcurses"]),
+        .testTarget(name: "SwitchboardConsoleTests", dependencies: [
+            "SwitchboardConsole", "SwitchboardOperations", "TerminalUI", "SwitchboardStore", "SwitchboardEHR", "SwitchboardCore", "SwitchboardSim", "SwitchboardTesting",
+        ]),
         .testTarget(name: "SwitchboardSimTests", dependencies: ["SwitchboardSim", "SwitchboardEHR", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SwitchboardStream", "SwitchboardTesting", grdb]),
         .testTarget(name: "EndToEndTests", dependencies: ["SwitchboardStore", "SwitchboardCore", "SwitchboardTesting"]),
     ]

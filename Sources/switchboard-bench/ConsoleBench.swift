@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SwitchboardConsole
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardSim
 import SwitchboardStore
 import TerminalUI

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import SwitchboardConsole
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardStore
+import TerminalUI
 
 extension Switchboard {
     /// The full-screen console: the default when no subcommand is named.
@@ -83,7 +85,7 @@ func loadSettings(config: String?, reportingWarnings: Bool) throws -> (settings:
         throw ValidationError("\(path): no such config file.")
     }
     do {
-        let (settings, warnings) = try ConsoleConfiguration.load(path: path)
+        let (settings, warnings) = try ConsoleConfiguration.load(path: path, isKeyName: { Key(parsing: $0) != nil })
         if reportingWarnings {
             for warning in warnings { FileHandle.standardError.write(Data("switchboard: \(warning)\n".utf8)) }
         }

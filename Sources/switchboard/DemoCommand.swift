@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import SwitchboardConsole
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardStore
+import TerminalUI
 
 extension Switchboard {
     /// The live demo: the simulator in a temporary directory, the console on it.
@@ -105,7 +107,7 @@ struct SimulatorChild {
     func consoleConfiguration() throws -> ConsoleConfiguration {
         let path = directory + "/switchboard.toml"
         do {
-            return try ConsoleConfiguration.load(path: path).0
+            return try ConsoleConfiguration.load(path: path, isKeyName: { Key(parsing: $0) != nil }).0
         } catch {
             throw Self.failure("\(path): \(error); is the simulator running?", status: ExitStatus.dataError)
         }

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import SwitchboardConsole
+import SwitchboardOperations
 import SwitchboardCore
+import SwitchboardHTTP
 import SwitchboardStore
 import SafeText
 
@@ -257,7 +258,7 @@ extension Switchboard.Review {
                 complain("\(id): the EHR has not refused a correction of it, so there is nothing to decide again")
                 throw ExitCode.failure
             }
-            guard let lookup = EHRLookup(configuration: site) else {
+            guard let lookup = EHRLookup(configuration: site, http: HTTPClient()) else {
                 complain("switchboard: deciding again needs the appointment as the EHR has it now: give --ehr URL, or ehr in the config")
                 throw ExitCode(ExitStatus.usage)
             }
@@ -270,7 +271,7 @@ extension Switchboard.Review {
             }
             let now = Clock.nowMillis()
             say("\(booking.appointmentRef) changed in the EHR since the agent booked it:")
-            for line in try storeCall({ try actions.describeChanges(bookingId: id, current: current, now: now) }) {
+            for line in try storeCall({ try actions.describeChanges(bookingId: id, current: current) }) {
                 say("  " + line)
             }
             guard keepEHR || !change.isEmpty else {

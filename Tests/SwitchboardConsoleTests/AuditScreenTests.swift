@@ -1,6 +1,7 @@
 import Foundation
 import SwitchboardConsole
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardStore
 import SwitchboardTesting
 import TerminalUI

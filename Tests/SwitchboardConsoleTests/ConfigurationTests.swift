@@ -1,10 +1,12 @@
 import Foundation
 import SwitchboardConsole
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardSim
 import SwitchboardStore
 import SwitchboardTesting
 import Testing
+import TerminalUI
 
 @Suite struct ConfigurationTests {
     /// The example in docs/configuration.md, so the documentation cannot drift.
@@ -18,7 +20,7 @@ import Testing
     }
 
     @Test func theDocumentedExampleParsesWithoutWarnings() throws {
-        let (c, warnings) = try ConsoleConfiguration.parse(Self.documentedExample(), file: "config.toml")
+        let (c, warnings) = try ConsoleConfiguration.parse(Self.documentedExample(), file: "config.toml", isKeyName: { Key(parsing: $0) != nil })
         #expect(warnings == [])
         #expect(c.auditPath == "/var/lib/agent/audit.sqlite" && c.outboxPath == "/var/lib/agent/outbox.sqlite")
         #expect(c.events == "http://127.0.0.1:8081/events" && c.theme == "high-contrast" && c.readOnly == false)
@@ -32,7 +34,7 @@ import Testing
     }
 
     @Test func aMissingFileGivesTheDefaults() throws {
-        let (c, warnings) = try ConsoleConfiguration.load(path: "/nonexistent/switchboard/config.toml")
+        let (c, warnings) = try ConsoleConfiguration.load(path: "/nonexistent/switchboard/config.toml", isKeyName: { Key(parsing: $0) != nil })
         #expect(c == ConsoleConfiguration() && warnings == [])
         #expect(c.defaultRole == .reviewer && c.undoSeconds == 5 && c.overdueMinutes == 120 && c.idleLockMinutes == 15)
         #expect(!c.readOnly && c.goLiveStart == nil)
@@ -56,7 +58,7 @@ import Testing
             [keys]
             approve = ["a", "ctrl-"]
             """
-        let (c, warnings) = try ConsoleConfiguration.parse(text, file: "/etc/sb.toml")
+        let (c, warnings) = try ConsoleConfiguration.parse(text, file: "/etc/sb.toml", isKeyName: { Key(parsing: $0) != nil })
         #expect(warnings == [
             #"/etc/sb.toml:2: unknown key "colour""#,
             #"/etc/sb.toml:3: undo_seconds must be a whole number of seconds from 0 to 60, not 600; using the default"#,
@@ -83,7 +85,7 @@ import Testing
             [extra]
             nested = { password = "pw-CCCC" }
             """
-        let (c, warnings) = try ConsoleConfiguration.parse(text, file: "config.toml")
+        let (c, warnings) = try ConsoleConfiguration.parse(text, file: "config.toml", isKeyName: { Key(parsing: $0) != nil })
         #expect(c.ehrClientID == "console")
         #expect(warnings.count == 4, "\(warnings)")
         #expect(warnings.filter { $0.contains("refused") && $0.contains("secret_file") }.count == 3)
@@ -100,7 +102,7 @@ import Testing
         let path = scratch.path("config.toml")
         try "audit = \"a.sqlite\"\nundo_seconds = = 5\n".write(toFile: path, atomically: true, encoding: .utf8)
         do {
-            _ = try ConsoleConfiguration.load(path: path)
+            _ = try ConsoleConfiguration.load(path: path, isKeyName: { Key(parsing: $0) != nil })
             Issue.record("a syntax error was accepted")
         } catch {
             guard case .syntax(let file, let line, let column, _) = error else { Issue.record("\(error)"); return }

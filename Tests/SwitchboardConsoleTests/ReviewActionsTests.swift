@@ -1,6 +1,7 @@
 import Foundation
 @testable import SwitchboardConsole
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardStore
 import SwitchboardTesting
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardOperations
 import TerminalUI
 
 /// Turns audit rows into table cells and a row into every one of its fields: pure, no

@@ -1,4 +1,5 @@
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardStore
 
 /// What every screen works with: the databases, who is at the keyboard, the go-live
@@ -15,4 +16,15 @@ struct ConsoleContext: Sendable {
     /// The rows both databases' listings left out because a column could not be read.
     var unreadable: [UnreadableRow] { audit.unreadable.rows + (actions.outbox?.unreadable.rows ?? []) }
     var unreadableCount: Int { audit.unreadable.count + (actions.outbox?.unreadable.count ?? 0) }
+}
+
+extension EHRLookup {
+    /// The practice's providers as the console message every screen receives.
+    func providersFound() async -> ConsoleMessage {
+        do {
+            return .providersFound(.success(try await providerDirectory()))
+        } catch {
+            return .providersFound(.failure(EHRFailure(text: "\(error)")))
+        }
+    }
 }

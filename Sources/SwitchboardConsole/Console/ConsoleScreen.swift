@@ -1,4 +1,5 @@
 import SwitchboardCore
+import SwitchboardOperations
 import TerminalUI
 
 /// What the console asks of every screen. The console owns the loop, the header, the

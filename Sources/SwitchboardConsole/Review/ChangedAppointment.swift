@@ -1,4 +1,5 @@
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardStore
 import TerminalUI
 
@@ -27,26 +28,12 @@ struct ChangedAppointment {
             .heading("\(b.appointmentRef) changed in the EHR since the agent booked it"),
             .text("The EHR refused the correction (HTTP 412: version mismatch). Nothing was retried."),
             .blank,
-        ] + Self.differences(booking: b, current: current, presentation: p).map { row in
+        ] + current.differences(from: b, timestamp: p.timestamp, provider: p.provider).map { row in
             .field(row.label, row.then == row.now ? "\(row.now)  (unchanged)" : "\(row.then)  →  \(row.now)   CHANGED")
         } + [
             .blank,
             .text("a: keep the EHR as it is now (drop the correction)   c: correct the appointment as it is now   esc: back"),
         ])
-    }
-
-    /// The appointment field by field: as the agent booked it, and as the EHR has it now.
-    static func differences(booking b: Booking, current: AppointmentNow, presentation p: ReviewPresentation)
-        -> [(label: String, then: String, now: String)] {
-        func time(_ t: UnixMillis?) -> String { t.map(p.timestamp) ?? "—" }
-        return [
-            ("Version", b.appointmentVersion ?? "?", current.version),
-            ("Status", b.kind == .cancel ? "cancelled" : "booked", current.status),
-            ("Start", time(b.startAt), time(current.start)),
-            ("End", time(b.endAt), time(current.end)),
-            ("Provider", p.provider(b.providerRef), p.provider(current.providerRef)),
-            ("Type", b.appointmentType ?? "—", current.appointmentType ?? "—"),
-        ]
     }
 
     /// For deciding again from the correction form, where only the version matters.

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardStore
 import TerminalUI
 

@@ -1,4 +1,5 @@
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardStore
 import TerminalUI
 

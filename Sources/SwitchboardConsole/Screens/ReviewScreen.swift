@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardStore
 import TerminalUI
 
@@ -572,7 +573,3 @@ public enum ReviewMessage: Sendable {
     case totalCounted(ReviewFilter, Int?)
 }
 
-/// An EHR request from the screen that failed, in words for the manager.
-public struct EHRFailure: Error, Sendable, Equatable {
-    var text: String
-}

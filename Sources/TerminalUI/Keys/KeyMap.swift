@@ -1,3 +1,4 @@
+import ConfigFiles
 import TOMLKit
 
 /// The bindings of one context (a screen, a dialog, the global keys), in display order.

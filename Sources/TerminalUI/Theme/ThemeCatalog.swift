@@ -1,3 +1,4 @@
+import ConfigFiles
 import Foundation
 
 /// Where themes come from, and loading them by name or path.

@@ -1,3 +1,4 @@
+import ConfigFiles
 import TOMLKit
 
 /// A theme file as parsed, before its parent is applied.

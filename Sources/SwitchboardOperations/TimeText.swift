@@ -3,15 +3,15 @@ import SwitchboardCore
 
 /// Times as the clinic reads them, in the console's time zone. The formatters are built
 /// once: making one per cell would cost more than the page query.
-struct TimeText {
+public struct TimeText: Sendable {
     private let clockFormat: DateFormatter
     private let secondsFormat: DateFormatter
     private let dayFormat: DateFormatter
     private let monthDayFormat: DateFormatter
     private let stampFormat: DateFormatter
-    let timeZone: TimeZone
+    public let timeZone: TimeZone
 
-    init(timeZone: TimeZone = .current) {
+    public init(timeZone: TimeZone = .current) {
         self.timeZone = timeZone
         func formatter(_ pattern: String) -> DateFormatter {
             let f = DateFormatter()
@@ -28,18 +28,18 @@ struct TimeText {
     }
 
     /// `14:05`
-    func clock(_ t: UnixMillis) -> String { clockFormat.string(from: Date(unixMillis: t)) }
+    public func clock(_ t: UnixMillis) -> String { clockFormat.string(from: Date(unixMillis: t)) }
     /// `14:05:09`
-    func clockWithSeconds(_ t: UnixMillis) -> String { secondsFormat.string(from: Date(unixMillis: t)) }
+    public func clockWithSeconds(_ t: UnixMillis) -> String { secondsFormat.string(from: Date(unixMillis: t)) }
     /// `Tue 04 14:05`
-    func dayAndTime(_ t: UnixMillis) -> String { dayFormat.string(from: Date(unixMillis: t)) }
+    public func dayAndTime(_ t: UnixMillis) -> String { dayFormat.string(from: Date(unixMillis: t)) }
     /// `Nov 04`
-    func monthAndDay(_ t: UnixMillis) -> String { monthDayFormat.string(from: Date(unixMillis: t)) }
+    public func monthAndDay(_ t: UnixMillis) -> String { monthDayFormat.string(from: Date(unixMillis: t)) }
     /// `2025-11-04 14:05:09`
-    func timestamp(_ t: UnixMillis) -> String { stampFormat.string(from: Date(unixMillis: t)) }
+    public func timestamp(_ t: UnixMillis) -> String { stampFormat.string(from: Date(unixMillis: t)) }
 
     /// Midnight of `t`'s day in this time zone: where "today" starts.
-    func startOfDay(_ t: UnixMillis) -> UnixMillis {
+    public func startOfDay(_ t: UnixMillis) -> UnixMillis {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         return calendar.startOfDay(for: Date(unixMillis: t)).unixMillis

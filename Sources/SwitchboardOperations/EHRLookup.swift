@@ -4,9 +4,21 @@ import SwitchboardHTTP
 
 /// A free slot offered in the correction form.
 public struct FreeSlot: Sendable, Equatable {
-    var ref: String
-    var start: UnixMillis
-    var end: UnixMillis
+    public var ref: String
+    public var start: UnixMillis
+    public var end: UnixMillis
+
+    public init(ref: String, start: UnixMillis, end: UnixMillis) {
+        self.ref = ref
+        self.start = start
+        self.end = end
+    }
+}
+
+/// An EHR request from the console or a command that failed, in words for the manager.
+public struct EHRFailure: Error, Sendable, Equatable {
+    public var text: String
+    public init(text: String) { self.text = text }
 }
 
 /// What the Review screen asks the EHR directly, over libcurl: the practice's providers,
@@ -14,14 +26,14 @@ public struct FreeSlot: Sendable, Equatable {
 /// provider's schedule), and an appointment as it is now, after the EHR refused a
 /// correction with 412.
 public struct EHRLookup: Sendable {
-    let fhir: FHIRClient
+    public let fhir: FHIRClient
 
-    init(fhir: FHIRClient) { self.fhir = fhir }
+    public init(fhir: FHIRClient) { self.fhir = fhir }
 
     /// The configured EHR (base URL, and OAuth client credentials if any), or nil. The
     /// credentials' tokens go only to the EHR they are configured for (`FHIRClient`
     /// refuses to send them to another base URL given with `--ehr`).
-    public init?(configuration c: ConsoleConfiguration, http: HTTPClient = ConsoleRunner.sharedHTTP) {
+    public init?(configuration c: ConsoleConfiguration, http: HTTPClient) {
         guard let base = c.ehrBaseURL else { return nil }
         var auth: (any AccessTokenSource)?
         if let configured = c.ehrCredentialsBaseURL ?? c.ehrBaseURL, let tokenURL = c.ehrTokenURL, let client = c.ehrClientID, let secretFile = c.ehrSecretFile {
@@ -30,20 +42,11 @@ public struct EHRLookup: Sendable {
         fhir = FHIRClient(baseURL: base, http: http, auth: auth, timeout: .seconds(10))
     }
 
-    func providerDirectory() async throws(FHIRError) -> ProviderDirectory {
+    public func providerDirectory() async throws(FHIRError) -> ProviderDirectory {
         ProviderDirectory(practitioners: try await fhir.practitioners().value)
     }
 
-    /// The practice's providers as the console message every screen receives.
-    func providersFound() async -> ConsoleMessage {
-        do {
-            return .providersFound(.success(try await providerDirectory()))
-        } catch {
-            return .providersFound(.failure(EHRFailure(text: "\(error)")))
-        }
-    }
-
-    func freeSlots(providerRef: String, from: UnixMillis, days: Int = 7, limit: Int = 60) async throws(FHIRError) -> [FreeSlot] {
+    public func freeSlots(providerRef: String, from: UnixMillis, days: Int = 7, limit: Int = 60) async throws(FHIRError) -> [FreeSlot] {
         let schedules = try await fhir.schedules(actor: providerRef).value
         var found: [FreeSlot] = []
         for schedule in schedules {

@@ -89,11 +89,28 @@ extension ReviewActions {
 
     /// What changed in the EHR since the agent's write, one line per field, for deciding
     /// again without the screen (`switchboard review again`).
-    public func describeChanges(bookingId: String, current: AppointmentNow, now: UnixMillis) throws -> [String] {
+    public func describeChanges(bookingId: String, current: AppointmentNow) throws -> [String] {
         guard let booking = try audit.booking(id: bookingId) else { return [] }
-        let p = ReviewPresentation(identity: `operator`, now: now, overdueMillis: .max)
-        return ChangedAppointment.differences(booking: booking, current: current, presentation: p).map { row in
+        let time = TimeText()
+        return current.differences(from: booking, timestamp: time.timestamp, provider: { $0 ?? "—" }).map { row in
             row.then == row.now ? "\(row.label): \(row.now) (unchanged)" : "\(row.label): \(row.then) → \(row.now) CHANGED"
         }
+    }
+}
+
+extension AppointmentNow {
+    /// The appointment field by field: as the agent booked it, and as the EHR has it now.
+    /// The Review screen and `switchboard review again` show the same rows.
+    public func differences(from b: Booking, timestamp: (UnixMillis) -> String, provider: (String?) -> String)
+        -> [(label: String, then: String, now: String)] {
+        func time(_ t: UnixMillis?) -> String { t.map(timestamp) ?? "—" }
+        return [
+            ("Version", b.appointmentVersion ?? "?", version),
+            ("Status", b.kind == .cancel ? "cancelled" : "booked", status),
+            ("Start", time(b.startAt), time(start)),
+            ("End", time(b.endAt), time(end)),
+            ("Provider", provider(b.providerRef), provider(providerRef)),
+            ("Type", b.appointmentType ?? "—", appointmentType ?? "—"),
+        ]
     }
 }

@@ -83,7 +83,7 @@ public struct ReviewActions: Sendable {
     }
 
     /// Steps 1–3 above; the early check in `correct` only saves queueing in the common case.
-    func queueAndDecide(_ correction: Correction, booking: Booking, outbox: OutboxStore, now: UnixMillis) throws -> ReviewOutcome {
+    public func queueAndDecide(_ correction: Correction, booking: Booking, outbox: OutboxStore, now: UnixMillis) throws -> ReviewOutcome {
         let change = try CorrectionChange(booking: booking, correction: correction, base: try agentWrittenAppointment(of: booking))
 
         let nonce = Self.correctionNonce()
@@ -153,7 +153,7 @@ public enum ReviewOutcome: Sendable, Equatable {
     /// The operator's role or the console's read-only mode forbids it; the text says which.
     case notAllowed(String)
 
-    init(_ outcome: DecisionOutcome) {
+    public init(_ outcome: DecisionOutcome) {
         switch outcome {
         case .recorded(let decision, _): self = .recorded(decision)
         case .alreadyDecided(let first): self = .alreadyDecided(first)
@@ -233,17 +233,17 @@ public enum CorrectionError: Error, Equatable, CustomStringConvertible {
 }
 
 /// The EHR change a correction asks for, and the decision's `before`/`after`.
-struct CorrectionChange {
-    var request: String
-    var before: String
-    var after: String
+public struct CorrectionChange {
+    public var request: String
+    public var before: String
+    public var after: String
 
     /// `base` is the whole appointment the correction starts from: as the agent last wrote
     /// it, or as the EHR holds it now after a 412. A FHIR PUT replaces the resource, so
     /// what the correction does not change (the slot, the agent's booking identifier, the
     /// description) must be sent again, or the EHR drops it. Without a base the
     /// appointment is rebuilt from the booking row, which knows no slot.
-    init(booking: Booking, correction c: Correction, base: Appointment? = nil) throws(CorrectionError) {
+    public init(booking: Booking, correction c: Correction, base: Appointment? = nil) throws(CorrectionError) {
         let id = booking.bookingId
         guard c.changesAppointment else { throw .nothingToChange(bookingId: id) }
         let cancel = c.cancel
@@ -298,7 +298,7 @@ extension ReviewActions {
     /// The appointment as the agent last wrote it: the body of its last delivered FHIR
     /// write of the booking (the create, or a move's update). Nil when there is none to
     /// read (an HL7 v2 site, an outbox without the agent's items).
-    func agentWrittenAppointment(of booking: Booking) throws -> Appointment? {
+    public func agentWrittenAppointment(of booking: Booking) throws -> Appointment? {
         guard let outbox else { return nil }
         let write = try outbox.items(forBooking: booking.bookingId).last { item in
             item.status == .succeeded && item.transport == .fhir && !item.idempotencyKey.hasPrefix("correction:")

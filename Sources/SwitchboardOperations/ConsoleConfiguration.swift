@@ -1,12 +1,12 @@
 import Foundation
 import SwitchboardCore
 import TOMLKit
-import TerminalUI
+import ConfigFiles
 
 /// The console's settings: `$XDG_CONFIG_HOME/switchboard/config.toml`, then command-line
 /// flags over it. See docs/configuration.md for every key.
 ///
-///     let (file, warnings) = try ConsoleConfiguration.load(path: ConsoleConfiguration.defaultPath(environment: env))
+///     let (file, warnings) = try ConsoleConfiguration.load(path: ConsoleConfiguration.defaultPath(environment: env), isKeyName: { Key(parsing: $0) != nil })
 ///     let settings = file.overriding(with: ConfigurationOverrides(auditPath: "audit.sqlite"))
 public struct ConsoleConfiguration: Sendable, Equatable {
     public var auditPath: String?
@@ -62,17 +62,18 @@ public struct ConsoleConfiguration: Sendable, Equatable {
 
     /// Reads a config file. A missing file gives the defaults; unknown keys and bad values
     /// are skipped with warnings (`file:line: message`); only unreadable text or a TOML
-    /// syntax error throws.
-    public static func load(path: String) throws(ConfigurationError) -> (ConsoleConfiguration, [String]) {
+    /// syntax error throws. `isKeyName` tells a key the terminal knows (`ctrl-x`, `f5`)
+    /// from a typo, so `[keys]` warns with the line; the terminal layer owns key names.
+    public static func load(path: String, isKeyName: @escaping (String) -> Bool) throws(ConfigurationError) -> (ConsoleConfiguration, [String]) {
         guard FileManager.default.fileExists(atPath: path) else { return (ConsoleConfiguration(), []) }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw .unreadable(file: path)
         }
-        return try parse(text, file: path)
+        return try parse(text, file: path, isKeyName: isKeyName)
     }
 
     /// Parses config text; `file` names it in warnings and errors.
-    public static func parse(_ text: String, file: String) throws(ConfigurationError) -> (ConsoleConfiguration, [String]) {
+    public static func parse(_ text: String, file: String, isKeyName: @escaping (String) -> Bool) throws(ConfigurationError) -> (ConsoleConfiguration, [String]) {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -81,7 +82,7 @@ public struct ConsoleConfiguration: Sendable, Equatable {
         } catch {
             throw .syntax(file: file, line: 1, column: 1, message: "\(error)")
         }
-        var reader = ConfigurationReader(file: file, lines: SourceLines(text))
+        var reader = ConfigurationReader(file: file, lines: SourceLines(text), isKeyName: isKeyName)
         let configuration = reader.read(table)
         // In file order, so they read like a compiler's.
         let warnings = reader.warnings.enumerated().sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }

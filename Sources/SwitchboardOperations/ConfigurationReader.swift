@@ -1,20 +1,21 @@
 import Foundation
 import SwitchboardCore
 import TOMLKit
-import TerminalUI
+import ConfigFiles
 
 /// Turns a parsed config table into settings, keeping what it understands and warning
 /// about the rest with the line it is on.
-struct ConfigurationReader {
-    let file: String
-    let lines: SourceLines
-    var warnings: [ConfigWarning] = []
+public struct ConfigurationReader {
+    public let file: String
+    public let lines: SourceLines
+    public let isKeyName: (String) -> Bool
+    public var warnings: [ConfigWarning] = []
 
     /// Key names that hold secrets. They are refused wherever they appear, and their
     /// values are never repeated in a warning.
-    static let secretNames: Set<String> = ["secret", "client_secret", "password", "token", "access_token", "api_key"]
+    public static let secretNames: Set<String> = ["secret", "client_secret", "password", "token", "access_token", "api_key"]
 
-    static let topLevelKeys = [
+    public static let topLevelKeys = [
         "audit", "outbox", "events", "theme", "read_only", "go_live_start", "undo_seconds", "overdue_minutes",
         "idle_lock_minutes", "ehr", "roles", "keys",
     ]
@@ -89,8 +90,8 @@ struct ConfigurationReader {
                 warn(action, "keys for \(action) must be a string or a list of strings", table: "keys")
                 continue
             }
-            let known = texts.filter { Key(parsing: $0) != nil }
-            for text in texts where Key(parsing: text) == nil {
+            let known = texts.filter(isKeyName)
+            for text in texts where !isKeyName(text) {
                 warn(action, "unknown key \"\(text)\" for \(action) (e.g. \"x\", \"ctrl-x\", \"enter\", \"f5\")", table: "keys")
             }
             c.keys[action] = known

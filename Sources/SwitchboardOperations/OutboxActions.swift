@@ -76,7 +76,7 @@ public struct OutboxActions: Sendable {
     }
 
     /// Why `item` cannot go back to the worker, from its status alone.
-    static func refusalToRetry(_ item: OutboxItem, now: UnixMillis) -> String? {
+    public static func refusalToRetry(_ item: OutboxItem, now: UnixMillis) -> String? {
         switch item.status {
         case .pending, .failed, .dead: nil
         case .inFlight:
@@ -90,7 +90,7 @@ public struct OutboxActions: Sendable {
 
     /// Why a held correction may not be released: its decision is missing, or is someone
     /// else's (`correction:<booking>:<operator>:<ms>[:<nonce>]` names the decision it was queued for).
-    func refusalToRelease(_ item: OutboxItem) throws -> String? {
+    public func refusalToRelease(_ item: OutboxItem) throws -> String? {
         let key = item.idempotencyKey.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard key.count == 4 || key.count == 5, key[0] == "correction" else {
             return "\(item.id) is held for a decision it does not name; discard it"
