@@ -183,7 +183,9 @@ public final class OutboxStore: ContractStore, Sendable {
         try read { db in
             var counts = Dictionary(uniqueKeysWithValues: OutboxStatus.allCases.map { ($0, 0) })
             for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM outbox_item GROUP BY status") {
-                if let s = OutboxStatus(rawValue: row["status"]) { counts[s] = row["n"] }
+                // A damaged status (a BLOB, a number) is no status: counted nowhere, never a trap.
+                let status: DatabaseValue = row["status"]
+                if case .string(let text) = status.storage, let s = OutboxStatus(rawValue: text) { counts[s] = row["n"] }
             }
             return counts
         }

@@ -227,6 +227,8 @@ struct StrictRow {
 
     /// The position of `column` by name (for rows that are not selected in schema order).
     func at(_ column: String) -> Int {
+        // Names come back as the schema spells them (lowercase); case-blind only as a fallback.
+        if let index = row.columnNames.firstIndex(of: column) { return row.columnNames.distance(from: row.columnNames.startIndex, to: index) }
         var index = 0
         for name in row.columnNames {
             if name.caseInsensitiveCompare(column) == .orderedSame { return index }

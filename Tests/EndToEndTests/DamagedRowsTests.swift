@@ -48,6 +48,8 @@ struct DamagedRowsTests {
         Damage(description: "outbox status unknown", file: "outbox", sql: """
                PRAGMA ignore_check_constraints = 1; UPDATE outbox_item SET status = 'weird' WHERE rowid = (SELECT min(rowid) FROM outbox_item)
                """, named: []),
+        Damage(description: "outbox status is a BLOB that is not UTF-8", file: "outbox",
+               sql: "PRAGMA ignore_check_constraints = 1; UPDATE outbox_item SET status = x'ff00fe' WHERE rowid = (SELECT max(rowid) FROM outbox_item)", named: []),
         Damage(description: "outbox attempt started_at is a BLOB", file: "outbox",
                sql: "UPDATE outbox_attempt SET started_at = CAST('\(secret)' AS BLOB)", named: []),
     ]
