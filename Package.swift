@@ -36,13 +36,15 @@ let package = Package(
             name: "CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
 
-        .target(name: "SwitchboardCore"),
+        // The text rule for everything that leaves the program (screen, stdout, JSON).
+        .target(name: "SafeText"),
+        .target(name: "SwitchboardCore", dependencies: ["SafeText"]),
         .target(name: "SwitchboardStore", dependencies: ["SwitchboardCore", grdb, crypto]),
         .target(name: "SwitchboardHTTP", dependencies: ["CCurl"]),
         .target(name: "SwitchboardEHR", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
         .target(name: "SwitchboardStream", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
         .target(name: "ConfigFiles"),
-        .target(name: "TerminalUI", dependencies: ["CNcurses", "ConfigFiles", toml]),
+        .target(name: "TerminalUI", dependencies: ["CNcurses", "ConfigFiles", "SafeText", toml]),
         // The review and outbox rules and the configuration: the console's screens and the
         // command line act through the same checks and leave the same audit rows.
         .target(name: "SwitchboardOperations", dependencies: [
@@ -60,12 +62,12 @@ let package = Package(
         .target(name: "SwitchboardTesting", dependencies: ["SwitchboardCore", "SwitchboardStore", "SwitchboardSim", flyingFox, flyingSocks]),
 
         .executableTarget(name: "switchboard", dependencies: [
-            "SwitchboardConsole", "SwitchboardOperations", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "TerminalUI", argumentParser,
+            "SwitchboardConsole", "SwitchboardOperations", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SafeText", "TerminalUI", argumentParser,
         ]),
         .executableTarget(name: "switchboard-sim", dependencies: ["SwitchboardSim", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", argumentParser]),
         .executableTarget(name: "switchboard-bench", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", "SwitchboardConsole", "TerminalUI", argumentParser]),
 
-        .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
+        .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore", "SafeText"]),
         .testTarget(name: "SwitchboardStoreTests", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", "SwitchboardTesting", grdb]),
         .testTarget(name: "SwitchboardEHRTests", dependencies: ["SwitchboardEHR", "SwitchboardHTTP", "SwitchboardCore", "SwitchboardTesting", flyingFox]),
         .testTarget(name: "SwitchboardStreamTests", dependencies: ["SwitchboardStream", "SwitchboardHTTP", "SwitchboardCore", "SwitchboardTesting"]),

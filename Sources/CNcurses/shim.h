@@ -46,24 +46,36 @@ static inline int sb_put_cell(int y, int x, const wchar_t *chars, attr_t attrs, 
     return mvadd_wch(y, x, &cc);
 }
 
-/// Terminal restoration on fatal signals: endwin, then die of the same signal.
+/// Terminal restoration on fatal signals: endwin, then die of the same signal. The
+/// crash signals (a Swift trap is SIGILL or SIGTRAP) are taken from Swift's backtracer,
+/// which would otherwise leave the terminal raw and prompt on it; the handler runs on
+/// its own stack so a stack overflow still restores the terminal.
 #include <signal.h>
+#include <stdlib.h>
+static const int sb_fatal_signals[] = {
+    SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGILL, SIGBUS, SIGABRT, SIGFPE, SIGTRAP
+};
 static void sb_restore_and_reraise(int sig) {
     endwin();
     signal(sig, SIG_DFL);
     raise(sig);
 }
 static inline void sb_install_restore_handlers(void) {
-    signal(SIGINT, sb_restore_and_reraise);
-    signal(SIGTERM, sb_restore_and_reraise);
-    signal(SIGHUP, sb_restore_and_reraise);
-    signal(SIGQUIT, sb_restore_and_reraise);
+    static char *alternate = 0;
+    if (!alternate && (alternate = malloc(1 << 16))) {
+        stack_t stack = { .ss_sp = alternate, .ss_size = 1 << 16, .ss_flags = 0 };
+        sigaltstack(&stack, 0);
+    }
+    struct sigaction action;
+    action.sa_handler = sb_restore_and_reraise;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_ONSTACK | SA_RESETHAND;
+    for (unsigned i = 0; i < sizeof sb_fatal_signals / sizeof sb_fatal_signals[0]; i++)
+        sigaction(sb_fatal_signals[i], &action, 0);
 }
 static inline void sb_remove_restore_handlers(void) {
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-    signal(SIGQUIT, SIG_DFL);
+    for (unsigned i = 0; i < sizeof sb_fatal_signals / sizeof sb_fatal_signals[0]; i++)
+        signal(sb_fatal_signals[i], SIG_DFL);
 }
 static inline WINDOW *sb_curscr(void) { return curscr; }
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import SafeText
 
 /// Small JSON texts for `detail`, `request`, `before`/`after` columns: sorted keys, one line.
 ///
@@ -15,10 +16,26 @@ public enum JSONText {
         return out
     }
 
+    /// JSON of `value`, with DEL, C1, bidi controls and U+2028/U+2029 escaped as well as
+    /// what JSONEncoder escapes (it leaves those raw).
     public static func encode<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        guard let data = try? encoder.encode(value) else { return "{}" }
+        let text = String(decoding: data, as: UTF8.self)
+        // Outside strings JSON is ASCII, so escaping these scalars anywhere is escaping them in strings.
+        guard text.unicodeScalars.contains(where: SafeText.escapedInJSON) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if SafeText.escapedInJSON(scalar) { out.append(contentsOf: escape(scalar).unicodeScalars) } else { out.append(scalar) }
+        }
+        return String(out)
+    }
+
+    /// `\u009b`
+    private static func escape(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16)
+        return "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
     }
 
     private static func write(_ value: Any, into out: inout String) {
@@ -57,7 +74,8 @@ public enum JSONText {
     static func quote(_ s: String, into out: inout String) {
         out += "\""
         var plain = true
-        for u in s.utf8 where u < 0x20 || u == 0x22 || u == 0x5C { plain = false; break }
+        // Bytes 0x80 and up may start a C1 control, a bidi control or a separator.
+        for u in s.utf8 where u < 0x20 || u == 0x22 || u == 0x5C || u >= 0x7F { plain = false; break }
         if plain {
             out += s
         } else {
@@ -68,8 +86,7 @@ public enum JSONText {
                 case "\n": out += "\\n"
                 case "\r": out += "\\r"
                 case "\t": out += "\\t"
-                case let c where c.value < 0x20:
-                    out += "\\u00" + (c.value < 0x10 ? "0" : "") + String(c.value, radix: 16)
+                case let c where SafeText.escapedInJSON(c): out += escape(c)
                 default: out.unicodeScalars.append(scalar)
                 }
             }

@@ -18,10 +18,30 @@ extension Date {
     public var unixMillis: UnixMillis { UnixMillis((timeIntervalSince1970 * 1000).rounded()) }
 }
 
+/// `to - from`, saturating instead of trapping: a damaged row's time may be anything.
+public func millisBetween(_ from: UnixMillis, _ to: UnixMillis) -> Int64 {
+    let (difference, overflow) = to.subtractingReportingOverflow(from)
+    return overflow ? (to > from ? .max : .min) : difference
+}
+
+extension FixedWidthInteger {
+    /// `self + other`, saturating at the type's bounds (sums of damaged figures).
+    public func addingClamped(_ other: Self) -> Self {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    /// The nearest representable value of a double (SQLite's `total()`); NaN is 0.
+    public init(clamping value: Double) {
+        if value.isNaN { self = 0 } else if value >= Double(Self.max) { self = .max }
+        else if value <= Double(Self.min) { self = .min } else { self = Self(value) }
+    }
+}
+
 /// Short human durations for ages and countdowns: `42s`, `7m`, `3h12m`, `2d4h`.
 public func formatDuration(millis: Int64) -> String {
     let negative = millis < 0
-    let s = abs(millis) / 1000
+    let s = Int64(clamping: millis.magnitude / 1000)
     let text: String
     switch s {
     case ..<60: text = "\(s)s"

@@ -210,19 +210,29 @@ public struct FHIRClient: Sendable {
     private func result<R: FHIRResourceType>(_ type: R.Type, _ response: HTTPResponse, latency: Int,
                                              fallback: R?) throws(FHIRError) -> FHIRResult<R> {
         let location = response.headers["Location"] ?? response.headers["Content-Location"]
-        var version = response.headers["ETag"].map(Self.versionFromETag)
+        // A version from the EHR is kept only if it is a FHIR id token: it is printed,
+        // stored in the audit and sent back as If-Match.
+        var version = response.headers["ETag"].map(Self.versionFromETag).flatMap(Self.versionToken)
         let value: R
         if response.body.isEmpty, let fallback {
             value = fallback
-            version = version ?? location.flatMap(Self.versionFromLocation)
+            version = version ?? location.flatMap(Self.versionFromLocation).flatMap(Self.versionToken)
         } else {
             do { value = try FHIRJSON.decode(R.self, from: response.body) } catch {
                 throw .invalidResponse("expected \(R.resourceType)")
             }
-            version = version ?? value.meta?.versionId
+            version = version ?? value.meta?.versionId.flatMap(Self.versionToken)
         }
         return FHIRResult(value: value, httpStatus: response.status, latencyMs: latency, versionId: version,
                           location: location)
+    }
+
+    /// `version` if it is a FHIR id (`[A-Za-z0-9-.]{1,64}`), else nil.
+    public static func versionToken(_ version: String) -> String? {
+        let ok = (1...64).contains(version.utf8.count) && version.utf8.allSatisfy { byte in
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x2D || byte == 0x2E
+        }
+        return ok ? version : nil
     }
 
     /// `W/"3"` → `3`.
@@ -251,6 +261,11 @@ public struct FHIRClient: Sendable {
         if body != nil { headers["Content-Type"] = FHIRJSON.contentType }
         var token: String?
         if let auth {
+            // The token goes only where it was minted for: a base URL given on the command
+            // line, or a `next` link from the server, may point anywhere.
+            let target: Endpoint, audience: Endpoint
+            do { target = try Endpoint(url); audience = try Endpoint(auth.audience) } catch { throw .transport(error) }
+            guard target == audience else { throw .authentication(.notForThisHost(target.description)) }
             do { token = try await auth.token() } catch { throw .authentication(error) }
         }
         var attempt = 1

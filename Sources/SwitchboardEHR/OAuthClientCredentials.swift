@@ -4,6 +4,9 @@ import SwitchboardHTTP
 
 /// Where a `FHIRClient` gets its bearer token.
 public protocol AccessTokenSource: Sendable {
+    /// The URL (of the FHIR server) the tokens are for: a client sends them to that
+    /// scheme, host and port only.
+    var audience: String { get }
     /// A token that is valid now.
     func token() async throws(OAuthError) -> String
     /// Called after the server answered 401 to `rejected`: a newer token (fetching one
@@ -20,6 +23,8 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     case rejected(status: Int, error: String?)
     case malformedResponse(String)
     case transport(HTTPError)
+    /// A request would have carried the token to a host it was not minted for.
+    case notForThisHost(String)
 
     public var description: String {
         switch self {
@@ -29,6 +34,7 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         case .rejected(let status, let error): "token endpoint refused (HTTP \(status)\(error.map { ", \($0)" } ?? ""))"
         case .malformedResponse(let reason): "token endpoint answered something unreadable: \(reason)"
         case .transport(let error): "token endpoint unreachable: \(error)"
+        case .notForThisHost(let host): "the access token is for the configured EHR, not for \(host): not sent"
         }
     }
 }
@@ -61,6 +67,7 @@ public actor OAuthClientCredentials: AccessTokenSource {
     }
 
     public let tokenURL: String
+    public nonisolated let audience: String
     public let clientID: String
     public let secretFile: String
     public let scope: String?
@@ -72,12 +79,13 @@ public actor OAuthClientCredentials: AccessTokenSource {
     private var fetching: Task<Result<Token, OAuthError>, Never>?
 
     /// - Parameters:
+    ///   - audience: the FHIR base URL the tokens are for (they go nowhere else).
     ///   - refreshMargin: fetch a new token this long before the old one expires.
     ///   - now: the clock, for tests.
-    public init(tokenURL: String, clientID: String, secretFile: String, scope: String? = nil,
+    public init(tokenURL: String, audience: String, clientID: String, secretFile: String, scope: String? = nil,
                 clientAuthentication: ClientAuthentication = .basic, http: HTTPClient,
                 refreshMargin: Duration = .seconds(60), now: @escaping @Sendable () -> UnixMillis = Clock.nowMillis) {
-        self.tokenURL = tokenURL; self.clientID = clientID; self.secretFile = secretFile; self.scope = scope
+        self.tokenURL = tokenURL; self.audience = audience; self.clientID = clientID; self.secretFile = secretFile; self.scope = scope
         self.clientAuthentication = clientAuthentication; self.http = http
         self.refreshMargin = Int64(refreshMargin.components.seconds) * 1000; self.now = now
     }
@@ -164,7 +172,9 @@ public actor OAuthClientCredentials: AccessTokenSource {
             return .failure(.malformedResponse("token_type \(type) is not bearer"))
         }
         // Without expires_in, assume a short life rather than trusting the token forever.
-        let lifetime = Int64((json["expires_in"] as? NSNumber)?.intValue ?? Int((json["expires_in"] as? String) ?? "") ?? 300) * 1000
+        // Clamped: a server's absurd expires_in must not overflow the clock arithmetic.
+        let seconds = (json["expires_in"] as? NSNumber)?.intValue ?? Int((json["expires_in"] as? String) ?? "") ?? 300
+        let lifetime = Int64(min(max(seconds, 0), 86_400 * 365)) * 1000
         let issuedAt = now()
         let early = min(margin, lifetime / 2)
         return .success(Token(value: value, refreshAt: issuedAt + lifetime - early, expiresAt: issuedAt + lifetime))

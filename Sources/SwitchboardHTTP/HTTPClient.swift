@@ -4,7 +4,8 @@ import Foundation
 ///
 /// All transfers of one client run on one dedicated thread through a curl multi handle,
 /// which keeps a connection cache (keep-alive reuse). TLS peer and host verification are
-/// always on, with TLS 1.2 as the minimum. The client logs nothing.
+/// always on, with TLS 1.2 as the minimum; plain http is refused unless it goes to this
+/// machine (`Endpoint`), before any connection. The client logs nothing.
 ///
 /// ```swift
 /// let http = HTTPClient()
@@ -49,6 +50,7 @@ public final class HTTPClient: Sendable {
     /// Sends `request` and returns the whole response, whatever its status. Throws only
     /// when there is no response; cancelling the task aborts the transfer.
     public func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
+        _ = try Endpoint(request.url)
         let transfer = CurlTransfer(request: request)
         let loop = loop
         let result = await withTaskCancellationHandler {
@@ -69,7 +71,10 @@ public final class HTTPClient: Sendable {
     public func stream(_ request: HTTPRequest) -> HTTPStreamingResponse {
         let transfer = CurlTransfer(request: request)
         let loop = loop
+        var refused: HTTPError?
+        do { _ = try Endpoint(request.url) } catch { refused = error }
         let parts = AsyncThrowingStream<HTTPStreamPart, any Error> { continuation in
+            if let refused { continuation.finish(throwing: refused); return }
             transfer.sink = .stream(continuation)
             continuation.onTermination = { _ in loop.cancel(transfer) }
             loop.submit(transfer)

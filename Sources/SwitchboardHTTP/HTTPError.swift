@@ -3,6 +3,8 @@
 public enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The URL could not be parsed, or its scheme is not http or https.
     case invalidURL(String)
+    /// Plain http to a host that is not this machine: refused before any connection.
+    case insecure(String)
     /// The host name did not resolve.
     case dns(String)
     /// Nothing accepted the TCP connection (refused, unreachable).
@@ -25,6 +27,7 @@ public enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidURL(let d): "invalid URL: \(d)"
+        case .insecure(let d): "refused: \(d)"
         case .dns(let d): "could not resolve host: \(d)"
         case .couldNotConnect(let d): "could not connect: \(d)"
         case .timedOut(.connect, let d): "timed out connecting: \(d)"
@@ -41,7 +44,7 @@ public enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isTransient: Bool {
         switch self {
         case .dns, .couldNotConnect, .timedOut, .connectionLost: true
-        case .invalidURL, .tls, .responseTooLarge, .cancelled, .other: false
+        case .invalidURL, .insecure, .tls, .responseTooLarge, .cancelled, .other: false
         }
     }
 }

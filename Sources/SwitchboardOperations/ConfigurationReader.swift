@@ -49,7 +49,7 @@ public struct ConfigurationReader {
         for (key, value) in table.sorted(by: { $0.0 < $1.0 }) {
             if refuseSecret(key, value, table: "ehr") { continue }
             switch key {
-            case "base_url": c.ehrBaseURL = url(value, key)
+            case "base_url": c.ehrBaseURL = url(value, key); c.ehrCredentialsBaseURL = c.ehrBaseURL
             case "token_url": c.ehrTokenURL = url(value, key)
             case "client_id": c.ehrClientID = string(value, key, table: "ehr")
             case "secret_file": c.ehrSecretFile = path(value, key, table: "ehr")

@@ -15,6 +15,9 @@ public struct ConsoleConfiguration: Sendable, Equatable {
     public var events: String?
     /// FHIR base URL for slot search and corrections.
     public var ehrBaseURL: String?
+    /// The EHR the client credentials are for: the config file's `base_url`. A `--ehr`
+    /// flag moves `ehrBaseURL`, never this, so the tokens stay with the EHR that minted them.
+    public var ehrCredentialsBaseURL: String?
     public var ehrTokenURL: String?
     public var ehrClientID: String?
     /// Path of a file holding the client secret; the secret itself never goes in the config.

@@ -62,11 +62,13 @@ extension ReviewActions {
             booking.providerRef = current.providerRef ?? booking.providerRef
             booking.appointmentType = current.appointmentType ?? booking.appointmentType
             let change = try CorrectionChange(booking: booking, correction: correction, base: current.resource)
-            try outbox.enqueue([OutboxItem(
-                id: "ob-correction-\(bookingId)-\(now)-\(UUID().uuidString.prefix(8).lowercased())", createdAt: now,
+            let nonce = ReviewActions.correctionNonce()
+            guard try outbox.enqueue([OutboxItem(
+                id: "ob-correction-\(bookingId)-\(now)-\(nonce)", createdAt: now,
                 callId: booking.callId, bookingId: bookingId, ehrSystem: refused.ehrSystem, transport: .fhir,
                 operation: "appointment.update", request: change.request,
-                idempotencyKey: "correction:\(bookingId):\(`operator`.user):\(now)", updatedAt: now)])
+                idempotencyKey: ReviewActions.correctionKey(bookingId: bookingId, operator: `operator`.user, now: now, nonce: nonce),
+                updatedAt: now)]) == 1 else { throw CorrectionError.notQueued }
             _ = try outbox.discard(id: refused.id, reason: "decided again against version \(current.version)", now: now)
             try audit.append([AuditEvent(
                 at: now, actor: actor, callId: booking.callId, action: "review.recorrect", resourceType: "Appointment",

@@ -30,12 +30,14 @@ public struct EHRLookup: Sendable {
 
     public init(fhir: FHIRClient) { self.fhir = fhir }
 
-    /// The configured EHR (base URL, and OAuth client credentials if any), or nil.
+    /// The configured EHR (base URL, and OAuth client credentials if any), or nil. The
+    /// credentials' tokens go only to the EHR they are configured for (`FHIRClient`
+    /// refuses to send them to another base URL given with `--ehr`).
     public init?(configuration c: ConsoleConfiguration, http: HTTPClient) {
         guard let base = c.ehrBaseURL else { return nil }
         var auth: (any AccessTokenSource)?
-        if let tokenURL = c.ehrTokenURL, let client = c.ehrClientID, let secretFile = c.ehrSecretFile {
-            auth = OAuthClientCredentials(tokenURL: tokenURL, clientID: client, secretFile: secretFile, http: http)
+        if let configured = c.ehrCredentialsBaseURL ?? c.ehrBaseURL, let tokenURL = c.ehrTokenURL, let client = c.ehrClientID, let secretFile = c.ehrSecretFile {
+            auth = OAuthClientCredentials(tokenURL: tokenURL, audience: configured, clientID: client, secretFile: secretFile, http: http)
         }
         fhir = FHIRClient(baseURL: base, http: http, auth: auth, timeout: .seconds(10))
     }
@@ -61,7 +63,10 @@ public struct EHRLookup: Sendable {
         let result = try await fhir.readAppointment(id: id)
         let a = result.value
         let actors = a.participant.compactMap { $0.actor?.reference }
-        return AppointmentNow(version: result.versionId ?? a.meta?.versionId ?? "?", status: a.status.rawValue,
+        guard let version = result.versionId ?? a.meta?.versionId.flatMap(FHIRClient.versionToken) else {
+            throw .invalidResponse("the EHR gave \(ref) no usable version (a FHIR id token)")
+        }
+        return AppointmentNow(version: version, status: a.status.rawValue,
                               start: a.start?.millis, end: a.end?.millis,
                               providerRef: actors.first { $0.hasPrefix("Practitioner/") },
                               appointmentType: a.appointmentType?.coding?.first?.code, resource: a)

@@ -89,10 +89,10 @@ public struct OutboxActions: Sendable {
     }
 
     /// Why a held correction may not be released: its decision is missing, or is someone
-    /// else's (`correction:<booking>:<operator>:<ms>` names the decision it was queued for).
+    /// else's (`correction:<booking>:<operator>:<ms>[:<nonce>]` names the decision it was queued for).
     public func refusalToRelease(_ item: OutboxItem) throws -> String? {
         let key = item.idempotencyKey.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard key.count == 4, key[0] == "correction" else {
+        guard key.count == 4 || key.count == 5, key[0] == "correction" else {
             return "\(item.id) is held for a decision it does not name; discard it"
         }
         let bookingId = item.bookingId ?? key[1]

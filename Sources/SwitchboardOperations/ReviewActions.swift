@@ -86,15 +86,16 @@ public struct ReviewActions: Sendable {
     public func queueAndDecide(_ correction: Correction, booking: Booking, outbox: OutboxStore, now: UnixMillis) throws -> ReviewOutcome {
         let change = try CorrectionChange(booking: booking, correction: correction, base: try agentWrittenAppointment(of: booking))
 
+        let nonce = Self.correctionNonce()
         let item = OutboxItem(
-            id: "ob-correction-\(booking.bookingId)-\(now)-\(UUID().uuidString.prefix(8).lowercased())", createdAt: now,
+            id: "ob-correction-\(booking.bookingId)-\(now)-\(nonce)", createdAt: now,
             callId: booking.callId, bookingId: booking.bookingId, ehrSystem: try ehrSystem(of: booking), transport: .fhir,
             operation: "appointment.update", request: change.request,
             // Unique per attempt: two reviewers correcting the same booking at once must
             // each hold (and, on losing, discard) only their own item.
-            idempotencyKey: "correction:\(booking.bookingId):\(`operator`.user):\(now)",
+            idempotencyKey: Self.correctionKey(bookingId: booking.bookingId, operator: `operator`.user, now: now, nonce: nonce),
             nextAttemptAt: ReviewActions.heldUntilDecided, updatedAt: now)
-        try outbox.enqueue([item])
+        guard try outbox.enqueue([item]) == 1 else { throw CorrectionError.notQueued }
 
         let decision = ReviewDecision(bookingId: booking.bookingId, decision: .corrected, category: correction.category.rawValue,
                                       note: correction.note, operator: `operator`.user, decidedAt: now,
@@ -110,6 +111,15 @@ public struct ReviewActions: Sendable {
         }
         return outcome
     }
+
+    /// `correction:<booking>:<operator>:<ms>:<nonce>`: the decision it was queued for, and a
+    /// nonce, so two corrections in one millisecond never share a key (the second would be
+    /// dropped as a duplicate by the outbox, silently).
+    static func correctionKey(bookingId: String, operator user: String, now: UnixMillis, nonce: String) -> String {
+        "correction:\(bookingId):\(user):\(now):\(nonce)"
+    }
+
+    static func correctionNonce() -> String { String(UUID().uuidString.prefix(8).lowercased()) }
 
     /// `next_attempt_at` of a correction queued before its decision is recorded: no
     /// worker's schedule ever reaches it. The Outbox screen lists such items as held.
@@ -201,6 +211,8 @@ public enum CorrectionError: Error, Equatable, CustomStringConvertible {
     case endBeforeStart(bookingId: String)
     /// The agent recorded no EHR version, so the update could not be made conditional.
     case noVersion(bookingId: String, appointmentRef: String)
+    /// The outbox already held an item with the correction's idempotency key.
+    case notQueued
 
     public var description: String {
         switch self {
@@ -214,6 +226,8 @@ public enum CorrectionError: Error, Equatable, CustomStringConvertible {
             "\(id): the new end must be after the new start"
         case .noVersion(let id, let ref):
             "\(id): the agent recorded no version of \(ref), so a safe update (If-Match) is impossible; correct it in the EHR"
+        case .notQueued:
+            "the outbox already holds a change with this correction's key; nothing was decided, try again"
         }
     }
 }

@@ -10,6 +10,8 @@ public final class AuditStore: ContractStore, Sendable {
     public let database: any DatabaseWriter
     /// How long a statement waits for another process's lock; reported when it gives up.
     public let busyTimeoutMillis: Int
+    /// Rows skipped by listings because a column could not be read (see `UnreadableRow`).
+    public let unreadable = UnreadableRows()
 
     public init(database: any DatabaseWriter, path: String = ":memory:", busyTimeoutMillis: Int = DatabaseFile.defaultBusyTimeoutMillis) {
         self.database = database
@@ -43,17 +45,17 @@ public final class AuditStore: ContractStore, Sendable {
     // MARK: Reads
 
     public func auditEvents(matching filter: AuditFilter = .init(), before cursor: Int64? = nil, limit: Int) throws -> [AuditEvent] {
-        try read { db in try filter.page(db, before: cursor, limit: limit) }
+        try read { db in try filter.page(db, before: cursor, limit: limit, unreadable: unreadable) }
     }
 
     public func auditEvents(matching filter: AuditFilter = .init(), after cursor: Int64, limit: Int) throws -> [AuditEvent] {
-        try read { db in try filter.page(db, after: cursor, limit: limit) }
+        try read { db in try filter.page(db, after: cursor, limit: limit, unreadable: unreadable) }
     }
 
     /// The steps of one call, in order.
     public func steps(ofCall callId: String, limit: Int = 500) throws -> [AuditEvent] {
         try read { db in
-            try AuditEvent.fetchAll(db, sql: "SELECT * FROM audit_event WHERE call_id = ? ORDER BY seq LIMIT ?",
+            try unreadable.records(AuditEvent.self, db, sql: "SELECT * FROM audit_event WHERE call_id = ? ORDER BY seq LIMIT ?",
                                     arguments: [callId, limit])
         }
     }
@@ -75,12 +77,12 @@ public final class AuditStore: ContractStore, Sendable {
     public func recentCalls(before cursor: CallCursor? = nil, limit: Int) throws -> [Call] {
         try read { db in
             if let cursor {
-                return try Call.fetchAll(db, sql: """
+                return try unreadable.records(Call.self, db.cachedStatement(sql: """
                     SELECT * FROM call WHERE (started_at, call_id) < (?, ?) ORDER BY started_at DESC, call_id DESC LIMIT ?
-                    """, arguments: [cursor.startedAt, cursor.callId, limit])
+                    """), arguments: [cursor.startedAt, cursor.callId], limit: limit)
             }
-            return try Call.fetchAll(db, sql: "SELECT * FROM call ORDER BY started_at DESC, call_id DESC LIMIT ?",
-                                     arguments: [limit])
+            return try unreadable.records(Call.self, db.cachedStatement(sql: "SELECT * FROM call ORDER BY started_at DESC, call_id DESC LIMIT ?"),
+                                          arguments: [], limit: limit)
         }
     }
 }
@@ -129,21 +131,19 @@ public struct AuditFilter: Sendable, Equatable {
     }
 
     /// Newest first, strictly before `cursor`.
-    func page(_ db: Database, before cursor: Int64?, limit: Int) throws -> [AuditEvent] {
+    func page(_ db: Database, before cursor: Int64?, limit: Int, unreadable: UnreadableRows) throws -> [AuditEvent] {
         var (sql, args) = conditions()
         if let cursor { sql += (sql.isEmpty ? "" : " AND ") + "seq < ?"; args.append(cursor) }
-        args.append(limit)
-        return try AuditEvent.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit_event \(sql.isEmpty ? "" : "WHERE " + sql) ORDER BY seq DESC LIMIT ?"),
-                                       arguments: StatementArguments(args))
+        return try unreadable.records(AuditEvent.self, db.cachedStatement(sql: "SELECT * FROM audit_event \(sql.isEmpty ? "" : "WHERE " + sql) ORDER BY seq DESC LIMIT ?"),
+                                       arguments: StatementArguments(args), limit: limit)
     }
 
     /// Oldest first, strictly after `cursor` (scrolling back up towards newer rows).
-    func page(_ db: Database, after cursor: Int64, limit: Int) throws -> [AuditEvent] {
+    func page(_ db: Database, after cursor: Int64, limit: Int, unreadable: UnreadableRows) throws -> [AuditEvent] {
         var (sql, args) = conditions()
         sql += (sql.isEmpty ? "" : " AND ") + "seq > ?"
         args.append(cursor)
-        args.append(limit)
-        return try AuditEvent.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit_event WHERE \(sql) ORDER BY seq LIMIT ?"),
-                                       arguments: StatementArguments(args))
+        return try unreadable.records(AuditEvent.self, db.cachedStatement(sql: "SELECT * FROM audit_event WHERE \(sql) ORDER BY seq LIMIT ?"),
+                                       arguments: StatementArguments(args), limit: limit)
     }
 }

@@ -54,8 +54,8 @@ extension AuditStore {
         }
         let (condition, values) = filter.condition
         sql += condition + " ORDER BY started_at \(ascending ? "ASC" : "DESC"), call_id \(ascending ? "ASC" : "DESC") LIMIT ?"
-        arguments += values + [limit]
-        return try read { db in try Call.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments)) }
+        arguments += values
+        return try read { db in try unreadable.records(Call.self, db.cachedStatement(sql: sql), arguments: StatementArguments(arguments), limit: limit) }
     }
 
     /// How many audit rows each call has so far (an index range per call: for a page of
@@ -72,7 +72,7 @@ extension AuditStore {
     /// The bookings a call made, in the order it made them.
     public func bookings(ofCall callId: String) throws -> [Booking] {
         try read { db in
-            try Booking.fetchAll(db, sql: "SELECT * FROM booking WHERE call_id = ? ORDER BY booked_at, booking_id", arguments: [callId])
+            try unreadable.records(Booking.self, db, sql: "SELECT * FROM booking WHERE call_id = ? ORDER BY booked_at, booking_id", arguments: [callId])
         }
     }
 
@@ -85,7 +85,7 @@ extension AuditStore {
                 SELECT count(*) AS ended, total(first_call_resolved) AS resolved FROM call
                 WHERE started_at >= ? AND ended_at IS NOT NULL
                 """, arguments: [since])
-            return CallFigures(inProgress: inProgress, ended: row?["ended"] ?? 0, resolvedFirstCall: Int(row?["resolved"] ?? 0.0))
+            return CallFigures(inProgress: inProgress, ended: row?["ended"] ?? 0, resolvedFirstCall: Int(clamping: (row?["resolved"] as Double?) ?? 0))
         }
     }
 }

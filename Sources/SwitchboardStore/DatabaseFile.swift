@@ -22,6 +22,15 @@ public enum DatabaseRole: String, Sendable {
         }
     }
 
+    /// The tables the first `version` migrations create (lowercased names).
+    func tables(through version: Int) -> Set<String> {
+        let sql = migrations.prefix(version).joined(separator: "\n")
+        let pattern = try! NSRegularExpression(pattern: #"CREATE TABLE\s+(\w+)"#, options: .caseInsensitive)
+        return Set(pattern.matches(in: sql, range: NSRange(sql.startIndex..., in: sql)).compactMap {
+            Range($0.range(at: 1), in: sql).map { sql[$0].lowercased() }
+        })
+    }
+
     /// The newest schema version this build knows.
     public var knownVersion: Int { migrations.count }
 }
@@ -89,7 +98,9 @@ public enum DatabaseFile {
         } catch let error as DatabaseError {
             // Reading a WAL database needs its -shm file; in a read-only directory without
             // one, SQLite cannot open it at all. Say that, rather than "unable to open".
-            if error.resultCode == .SQLITE_CANTOPEN, mode == .readOnly, !directoryIsWritable(of: path),
+            // (SQLITE_READONLY when it gets as far as trying to create the -shm file.)
+            if error.resultCode == .SQLITE_CANTOPEN || error.resultCode == .SQLITE_READONLY, mode == .readOnly,
+               !directoryIsWritable(of: path),
                !FileManager.default.fileExists(atPath: path + "-shm") {
                 throw .walNeedsWritableDirectory(path: path)
             }
@@ -104,8 +115,10 @@ public enum DatabaseFile {
         config.readonly = true
         config.busyMode = .timeout(Double(busyTimeoutMillis) / 1000)
         guard FileManager.default.fileExists(atPath: path) else { return }
+        // Only the agent (create) makes a Switchboard database of an empty file: the console
+        // opening one by a mistyped path must not turn it into one.
         if (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 == 0 {
-            if mode == .readOnly { throw StoreError.failed(path: path, reason: "empty file, not yet a Switchboard \(role.rawValue) database. Check the path.") }
+            if mode != .create { throw StoreError.failed(path: path, reason: "empty file, not yet a Switchboard \(role.rawValue) database; it was not changed. Check the path.") }
             return
         }
         let queue = try DatabaseQueue(path: path, configuration: config)
@@ -113,9 +126,12 @@ public enum DatabaseFile {
         let (appID, version, tables) = try queue.read { db in
             (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
              try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0)
+             Set(try String.fetchAll(db, sql: "SELECT lower(name) FROM sqlite_master WHERE type = 'table'")))
         }
-        if appID == 0 && version == 0 && tables == 0 && mode != .readOnly { return }
+        if appID == 0 && version == 0 && tables.isEmpty {
+            if mode == .create { return }
+            throw StoreError.failed(path: path, reason: "an empty SQLite database, not yet a Switchboard \(role.rawValue) database; it was not changed. Check the path.")
+        }
         if appID != role.applicationID {
             throw StoreError.otherApplication(path: path, role: role.rawValue, applicationID: appID)
         }
@@ -124,6 +140,12 @@ public enum DatabaseFile {
         }
         if version < role.knownVersion && mode == .readOnly {
             throw StoreError.olderSchema(path: path, found: version, known: role.knownVersion)
+        }
+        // The right application id is not enough: a file missing the contract's tables is
+        // refused before the pool switches it to WAL or a migration writes to it.
+        let missing = role.tables(through: max(version, 1)).subtracting(tables)
+        if version > 0, !missing.isEmpty {
+            throw StoreError.failed(path: path, reason: "has Switchboard's \(role.rawValue) application id but not its tables (no \(missing.sorted().joined(separator: ", "))); it was not changed. Check the path or restore it from a backup.")
         }
     }
 

@@ -6,11 +6,13 @@ extension AuditStore {
     /// when nothing else says. Two index lookups (undecided, decided) rather than a scan.
     public func firstFlaggedBookingAt() throws -> UnixMillis? {
         try read { db in
-            try UnixMillis.fetchOne(db, sql: """
+            try StrictRow.time(db, sql: """
                 SELECT min(t) FROM (
-                    SELECT min(booked_at) AS t FROM booking INDEXED BY booking_review_queue WHERE review_required = 1 AND decided = 0
+                    SELECT min(booked_at) AS t FROM booking INDEXED BY booking_review_queue
+                    WHERE review_required = 1 AND decided = 0 AND booked_at \(StrictRow.timeInRange)
                     UNION ALL
-                    SELECT min(booked_at) AS t FROM booking INDEXED BY booking_review_queue WHERE review_required = 1 AND decided = 1)
+                    SELECT min(booked_at) AS t FROM booking INDEXED BY booking_review_queue
+                    WHERE review_required = 1 AND decided = 1 AND booked_at \(StrictRow.timeInRange))
                 """)
         }
     }

@@ -89,13 +89,17 @@ public struct GoLiveTally: Sendable, Equatable {
     }
 
     private mutating func add(_ counts: AuditStore.GoLiveCounts) {
-        ehrRequests += counts.requests
-        latencyCount += counts.latencyCount
-        latencyTotalMillis += counts.latencyTotal
-        for (millis, count) in counts.latencies { latencyBuckets[min(max(0, millis), Self.histogramLimit)] += count }
-        firstAttempts += counts.firstAttempts
-        firstAttemptSuccesses += counts.firstAttemptSuccesses
-        auditedSends += counts.outboxSends
+        // Sums saturate: damaged rows may hold absurd numbers, and a figure is never worth a trap.
+        ehrRequests = ehrRequests.addingClamped(counts.requests)
+        latencyCount = latencyCount.addingClamped(counts.latencyCount)
+        latencyTotalMillis = latencyTotalMillis.addingClamped(counts.latencyTotal)
+        for (millis, count) in counts.latencies {
+            let bucket = min(max(0, millis), Self.histogramLimit)
+            latencyBuckets[bucket] = latencyBuckets[bucket].addingClamped(count)
+        }
+        firstAttempts = firstAttempts.addingClamped(counts.firstAttempts)
+        firstAttemptSuccesses = firstAttemptSuccesses.addingClamped(counts.firstAttemptSuccesses)
+        auditedSends = auditedSends.addingClamped(counts.outboxSends)
     }
 }
 
@@ -143,15 +147,17 @@ extension AuditStore {
                        total(coalesce(attempt, 1) = 1 AND outcome <= 4), total(instr(detail, '"outbox_item"') > 0)
                 FROM audit_event WHERE \(range)
                 """), arguments: arguments) {
+                // total() is a double: it never overflows, and a damaged latency (9e18)
+                // is clamped here rather than trapping.
                 counts.requests = row[0]
                 counts.latencyCount = row[1]
-                counts.latencyTotal = Int64(row[2] as Double)
-                counts.firstAttempts = Int(row[3] as Double)
-                counts.firstAttemptSuccesses = Int(row[4] as Double)
-                counts.outboxSends = Int(row[5] as Double)
+                counts.latencyTotal = Int64(clamping: row[2] as Double)
+                counts.firstAttempts = Int(clamping: row[3] as Double)
+                counts.firstAttemptSuccesses = Int(clamping: row[4] as Double)
+                counts.outboxSends = Int(clamping: row[5] as Double)
             }
             counts.latencies = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT min(latency_ms, \(GoLiveTally.histogramLimit)), count(*) FROM audit_event
+                SELECT max(0, min(CAST(latency_ms AS INTEGER), \(GoLiveTally.histogramLimit))), count(*) FROM audit_event
                 WHERE \(range) AND latency_ms IS NOT NULL GROUP BY 1
                 """), arguments: arguments).map { ($0[0], $0[1]) }
             return counts
@@ -164,7 +170,7 @@ extension AuditStore {
                 SELECT count(*), total(first_call_resolved) FROM call INDEXED BY call_by_start
                 WHERE started_at >= ? AND started_at < ? AND ended_at IS NOT NULL
                 """, arguments: [window.startsAt, window.endsAt])
-            return (row?[0] ?? 0, Int(row?[1] as Double? ?? 0))
+            return (row?[0] ?? 0, Int(clamping: row?[1] as Double? ?? 0))
         }
     }
 

@@ -97,7 +97,8 @@ extension OutboxStore {
             for part in listing.parts {
                 let sql = "SELECT * FROM outbox_item" + (part.index.map { " INDEXED BY \($0)" } ?? "")
                     + " WHERE \(part.condition)\(keyset)\(text) ORDER BY created_at\(direction), id\(direction) LIMIT ?"
-                merged += try OutboxItem.fetchAll(db, sql: sql, arguments: part.arguments + cursorArguments + textArguments + [limit])
+                merged += try unreadable.records(OutboxItem.self, db.makeStatement(sql: sql),
+                                                 arguments: part.arguments + cursorArguments + textArguments, limit: limit)
             }
             // Each part is in order and holds at least the first `limit` of its rows, so the
             // first `limit` of the merge are the list's.

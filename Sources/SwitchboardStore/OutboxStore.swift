@@ -11,6 +11,8 @@ public final class OutboxStore: ContractStore, Sendable {
     public let database: any DatabaseWriter
     /// How long a statement waits for another process's lock; reported when it gives up.
     public let busyTimeoutMillis: Int
+    /// Rows skipped by listings because a column could not be read (see `UnreadableRow`).
+    public let unreadable = UnreadableRows()
 
     public init(database: any DatabaseWriter, path: String = ":memory:", busyTimeoutMillis: Int = DatabaseFile.defaultBusyTimeoutMillis) {
         self.database = database
@@ -151,13 +153,13 @@ public final class OutboxStore: ContractStore, Sendable {
 
     public func attempts(ofItem id: String) throws -> [OutboxAttempt] {
         try read { db in
-            try OutboxAttempt.fetchAll(db, sql: "SELECT * FROM outbox_attempt WHERE item_id = ? ORDER BY attempt", arguments: [id])
+            try unreadable.records(OutboxAttempt.self, db, sql: "SELECT * FROM outbox_attempt WHERE item_id = ? ORDER BY attempt", arguments: [id])
         }
     }
 
     public func items(forBooking bookingId: String) throws -> [OutboxItem] {
         try read { db in
-            try OutboxItem.fetchAll(db, sql: "SELECT * FROM outbox_item WHERE booking_id = ? ORDER BY created_at, id", arguments: [bookingId])
+            try unreadable.records(OutboxItem.self, db, sql: "SELECT * FROM outbox_item WHERE booking_id = ? ORDER BY created_at, id", arguments: [bookingId])
         }
     }
 
@@ -165,12 +167,12 @@ public final class OutboxStore: ContractStore, Sendable {
     public func items(withStatus status: OutboxStatus, after cursor: OutboxCursor? = nil, limit: Int) throws -> [OutboxItem] {
         try read { db in
             if let cursor {
-                return try OutboxItem.fetchAll(db, sql: """
+                return try unreadable.records(OutboxItem.self, db, sql: """
                     SELECT * FROM outbox_item INDEXED BY outbox_item_by_status
                     WHERE status = ? AND (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?
                     """, arguments: [status.rawValue, cursor.createdAt, cursor.id, limit])
             }
-            return try OutboxItem.fetchAll(db, sql: """
+            return try unreadable.records(OutboxItem.self, db, sql: """
                 SELECT * FROM outbox_item INDEXED BY outbox_item_by_status WHERE status = ? ORDER BY created_at, id LIMIT ?
                 """, arguments: [status.rawValue, limit])
         }
@@ -181,7 +183,9 @@ public final class OutboxStore: ContractStore, Sendable {
         try read { db in
             var counts = Dictionary(uniqueKeysWithValues: OutboxStatus.allCases.map { ($0, 0) })
             for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM outbox_item GROUP BY status") {
-                if let s = OutboxStatus(rawValue: row["status"]) { counts[s] = row["n"] }
+                // A damaged status (a BLOB, a number) is no status: counted nowhere, never a trap.
+                let status: DatabaseValue = row["status"]
+                if case .string(let text) = status.storage, let s = OutboxStatus(rawValue: text) { counts[s] = row["n"] }
             }
             return counts
         }

@@ -7,16 +7,23 @@ import SwitchboardCore
 // loads are the hot paths (see docs/benchmarks.md). Audit rows and bookings, the two
 // big tables, decode by column position: their rows are always selected in schema
 // order (`SELECT *`, or the store's explicit column lists), which the schema tests pin.
+// Every column goes through `StrictRow`: a bad value is an `UnreadableRow`, never a trap.
 
 extension AuditEvent: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "audit_event"
 
     public init(row: Row) throws {
-        self.init(seq: row[0], at: row[1], actor: row[2], callId: row[3], action: row[4],
-                  ehrSystem: row[5], transport: (row[6] as String?).flatMap(Transport.init(rawValue:)),
-                  method: row[7], resourceType: row[8], resourceId: row[9],
-                  outcome: AuditOutcome(rawValue: row[10]) ?? .majorFailure, httpStatus: row[11],
-                  latencyMs: row[12], attempt: row[13], detail: row[14], prevHash: row[15], hash: row[16])
+        let r = StrictRow(row, table: "audit_event", key: "seq")
+        let transport = try r.textOrNil(6, "transport")
+        guard let outcome = AuditOutcome(rawValue: try r.int(10, "outcome")) else { throw r.failure("outcome", "is not a known outcome") }
+        self.init(seq: try r.integer(0, "seq"), at: try r.time(1, "at"), actor: try r.text(2, "actor"),
+                  callId: try r.textOrNil(3, "call_id"), action: try r.text(4, "action"),
+                  ehrSystem: try r.textOrNil(5, "ehr_system"),
+                  transport: try transport.map { try Transport(rawValue: $0) ?? { throw r.failure("transport", "is not a known transport") }() },
+                  method: try r.textOrNil(7, "method"), resourceType: try r.textOrNil(8, "resource_type"),
+                  resourceId: try r.textOrNil(9, "resource_id"), outcome: outcome, httpStatus: try r.intOrNil(11, "http_status"),
+                  latencyMs: try r.intOrNil(12, "latency_ms"), attempt: try r.intOrNil(13, "attempt"),
+                  detail: try r.textOrNil(14, "detail"), prevHash: try r.text(15, "prev_hash"), hash: try r.text(16, "hash"))
     }
 
     public func encode(to container: inout PersistenceContainer) {
@@ -32,9 +39,13 @@ extension Call: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "call"
 
     public init(row: Row) throws {
-        self.init(callId: row["call_id"], startedAt: row["started_at"], endedAt: row["ended_at"], caller: row["caller"],
-                  patientRef: row["patient_ref"], intent: row["intent"], outcome: row["outcome"],
-                  firstCallResolved: row["first_call_resolved"], summary: row["summary"])
+        let r = StrictRow(row, table: "call", key: "call_id")
+        self.init(callId: try r.text(r.at("call_id"), "call_id"), startedAt: try r.time(r.at("started_at"), "started_at"),
+                  endedAt: try r.timeOrNil(r.at("ended_at"), "ended_at"), caller: try r.textOrNil(r.at("caller"), "caller"),
+                  patientRef: try r.textOrNil(r.at("patient_ref"), "patient_ref"), intent: try r.textOrNil(r.at("intent"), "intent"),
+                  outcome: try r.textOrNil(r.at("outcome"), "outcome"),
+                  firstCallResolved: try r.boolOrNil(r.at("first_call_resolved"), "first_call_resolved"),
+                  summary: try r.textOrNil(r.at("summary"), "summary"))
     }
 
     public func encode(to container: inout PersistenceContainer) {
@@ -48,11 +59,15 @@ extension Booking: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "booking"
 
     public init(row: Row) throws {
-        self.init(bookingId: row[0], callId: row[1], kind: BookingKind(rawValue: row[2]) ?? .book, appointmentRef: row[3],
-                  appointmentVersion: row[4], patientRef: row[5], patientDisplay: row[6], providerRef: row[7],
-                  appointmentType: row[8], startAt: row[9], endAt: row[10], bookedAt: row[11], reviewRequired: row[12],
-                  flags: [])
-        flags = row[13] ?? "[]"
+        let r = StrictRow(row, table: "booking", key: "booking_id")
+        self.init(bookingId: try r.text(0, "booking_id"), callId: try r.textOrNil(1, "call_id"),
+                  kind: try r.word(2, "kind", as: BookingKind.self), appointmentRef: try r.text(3, "appointment_ref"),
+                  appointmentVersion: try r.textOrNil(4, "appointment_version"), patientRef: try r.textOrNil(5, "patient_ref"),
+                  patientDisplay: try r.textOrNil(6, "patient_display"), providerRef: try r.textOrNil(7, "provider_ref"),
+                  appointmentType: try r.textOrNil(8, "appointment_type"), startAt: try r.time(9, "start_at"),
+                  endAt: try r.time(10, "end_at"), bookedAt: try r.time(11, "booked_at"),
+                  reviewRequired: try r.boolOrNil(12, "review_required") ?? false, flags: [])
+        flags = try r.textOrNil(13, "flags") ?? "[]"
     }
 
     public func encode(to container: inout PersistenceContainer) {
@@ -69,9 +84,12 @@ extension ReviewDecision: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "review_decision"
 
     public init(row: Row) throws {
-        self.init(bookingId: row["booking_id"], decision: ReviewVerdict(rawValue: row["decision"]) ?? .approved,
-                  category: row["category"], note: row["note"], operator: row["operator"], decidedAt: row["decided_at"],
-                  before: row["before"], after: row["after"])
+        let r = StrictRow(row, table: "review_decision", key: "booking_id")
+        self.init(bookingId: try r.text(r.at("booking_id"), "booking_id"),
+                  decision: try r.word(r.at("decision"), "decision", as: ReviewVerdict.self),
+                  category: try r.textOrNil(r.at("category"), "category"), note: try r.textOrNil(r.at("note"), "note"),
+                  operator: try r.text(r.at("operator"), "operator"), decidedAt: try r.time(r.at("decided_at"), "decided_at"),
+                  before: try r.textOrNil(r.at("before"), "before"), after: try r.textOrNil(r.at("after"), "after"))
     }
 
     public func encode(to container: inout PersistenceContainer) {
@@ -85,13 +103,21 @@ extension OutboxItem: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "outbox_item"
 
     public init(row: Row) throws {
-        self.init(id: row["id"], createdAt: row["created_at"], callId: row["call_id"], bookingId: row["booking_id"],
-                  ehrSystem: row["ehr_system"], transport: Transport(rawValue: row["transport"]) ?? .fhir,
-                  operation: row["operation"], request: row["request"], idempotencyKey: row["idempotency_key"],
-                  status: OutboxStatus(rawValue: row["status"]) ?? .pending, attempts: row["attempts"],
-                  maxAttempts: row["max_attempts"], nextAttemptAt: row["next_attempt_at"], leaseOwner: row["lease_owner"],
-                  leaseUntil: row["lease_until"], lastError: row["last_error"], lastHttpStatus: row["last_http_status"],
-                  updatedAt: row["updated_at"])
+        let r = StrictRow(row, table: "outbox_item", key: "id")
+        func text(_ c: String) throws -> String { try r.text(r.at(c), c) }
+        func textOrNil(_ c: String) throws -> String? { try r.textOrNil(r.at(c), c) }
+        self.init(id: try text("id"), createdAt: try r.time(r.at("created_at"), "created_at"), callId: try textOrNil("call_id"),
+                  bookingId: try textOrNil("booking_id"), ehrSystem: try text("ehr_system"),
+                  transport: try r.word(r.at("transport"), "transport", as: Transport.self),
+                  operation: try text("operation"), request: try text("request"), idempotencyKey: try text("idempotency_key"),
+                  status: try r.word(r.at("status"), "status", as: OutboxStatus.self), attempts: try r.int(r.at("attempts"), "attempts"),
+                  maxAttempts: try r.int(r.at("max_attempts"), "max_attempts"),
+                  // `heldUntilDecided` (Int64.max) is a schedule, not a time: kept as it is.
+                  nextAttemptAt: try r.integerOrNil(r.at("next_attempt_at"), "next_attempt_at") == OutboxItem.heldUntilDecided
+                      ? OutboxItem.heldUntilDecided : try r.timeOrNil(r.at("next_attempt_at"), "next_attempt_at"), leaseOwner: try textOrNil("lease_owner"),
+                  leaseUntil: try r.timeOrNil(r.at("lease_until"), "lease_until"), lastError: try textOrNil("last_error"),
+                  lastHttpStatus: try r.intOrNil(r.at("last_http_status"), "last_http_status"),
+                  updatedAt: try r.time(r.at("updated_at"), "updated_at"))
     }
 
     public func encode(to container: inout PersistenceContainer) {
@@ -108,8 +134,11 @@ extension OutboxAttempt: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "outbox_attempt"
 
     public init(row: Row) throws {
-        self.init(itemId: row["item_id"], attempt: row["attempt"], startedAt: row["started_at"], endedAt: row["ended_at"],
-                  outcome: row["outcome"], httpStatus: row["http_status"], ackCode: row["ack_code"], error: row["error"])
+        let r = StrictRow(row, table: "outbox_attempt", key: "item_id")
+        self.init(itemId: try r.text(r.at("item_id"), "item_id"), attempt: try r.int(r.at("attempt"), "attempt"),
+                  startedAt: try r.time(r.at("started_at"), "started_at"), endedAt: try r.timeOrNil(r.at("ended_at"), "ended_at"),
+                  outcome: try r.text(r.at("outcome"), "outcome"), httpStatus: try r.intOrNil(r.at("http_status"), "http_status"),
+                  ackCode: try r.textOrNil(r.at("ack_code"), "ack_code"), error: try r.textOrNil(r.at("error"), "error"))
     }
 
     public func encode(to container: inout PersistenceContainer) {

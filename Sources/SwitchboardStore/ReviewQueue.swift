@@ -67,9 +67,12 @@ extension AuditStore {
     private static func item(_ row: Row) throws -> ReviewItem {
         let booking = try Booking(row: row)
         var decision: ReviewDecision?
-        if let verdict: String = row[15], let v = ReviewVerdict(rawValue: verdict) {
-            decision = ReviewDecision(bookingId: booking.bookingId, decision: v, category: row[16], note: row[17],
-                                      operator: row[18], decidedAt: row[19], before: row[20], after: row[21])
+        let r = StrictRow(row, table: "review_decision", key: "booking_id")
+        if try r.textOrNil(15, "decision") != nil {
+            decision = ReviewDecision(bookingId: booking.bookingId, decision: try r.word(15, "decision", as: ReviewVerdict.self),
+                                      category: try r.textOrNil(16, "category"), note: try r.textOrNil(17, "note"),
+                                      operator: try r.text(18, "operator"), decidedAt: try r.time(19, "decided_at"),
+                                      before: try r.textOrNil(20, "before"), after: try r.textOrNil(21, "after"))
         }
         return ReviewItem(booking: booking, decision: decision)
     }
@@ -105,14 +108,16 @@ extension AuditStore {
                 clauses.append("(b.decided, b.booked_at, b.booking_id) > (?, ?, ?)")
                 args += [c.decided ? 1 : 0, c.bookedAt, c.bookingId]
             }
-            args.append(limit)
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            let statement = try db.cachedStatement(sql: """
                 SELECT \(Self.reviewColumns) FROM booking b INDEXED BY booking_review_queue
                 LEFT JOIN review_decision d ON d.booking_id = b.booking_id
                 WHERE \(clauses.joined(separator: " AND "))
                 ORDER BY b.decided, b.booked_at, b.booking_id LIMIT ?
-                """), arguments: StatementArguments(args))
-            return try rows.map(Self.item)
+                """)
+            return try filledPage(limit) { asked in
+                let rows = try Row.fetchAll(statement, arguments: StatementArguments(args + [asked]))
+                return (try readEach(rows, into: unreadable, Self.item), rows.count)
+            }
         }
     }
 
@@ -121,14 +126,17 @@ extension AuditStore {
         try read { db in
             var (clauses, args) = Self.conditions(filter)
             clauses.append("(b.decided, b.booked_at, b.booking_id) < (?, ?, ?)")
-            args += [cursor.decided ? 1 : 0, cursor.bookedAt, cursor.bookingId, limit]
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            args += [cursor.decided ? 1 : 0, cursor.bookedAt, cursor.bookingId]
+            let statement = try db.cachedStatement(sql: """
                 SELECT \(Self.reviewColumns) FROM booking b INDEXED BY booking_review_queue
                 LEFT JOIN review_decision d ON d.booking_id = b.booking_id
                 WHERE \(clauses.joined(separator: " AND "))
                 ORDER BY b.decided DESC, b.booked_at DESC, b.booking_id DESC LIMIT ?
-                """), arguments: StatementArguments(args))
-            return try rows.reversed().map(Self.item)
+                """)
+            return try filledPage(limit) { asked in
+                let rows = try Row.fetchAll(statement, arguments: StatementArguments(args + [asked]))
+                return (try readEach(rows, into: unreadable, Self.item), rows.count)
+            }.reversed()
         }
     }
 
@@ -255,11 +263,17 @@ extension AuditStore {
     /// (decided = 0), so it costs what the backlog is, not what the history is.
     public func reviewBacklog(since: UnixMillis?) throws -> ReviewBacklog {
         try read { db in
-            let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT count(*), min(booked_at) FROM booking INDEXED BY booking_review_queue
+            let undecided = try Int.fetchOne(db.cachedStatement(sql: """
+                SELECT count(*) FROM booking INDEXED BY booking_review_queue
                 WHERE review_required = 1 AND decided = 0 AND booked_at >= ?
+                """), arguments: [since ?? .min]) ?? 0
+            // A damaged time is no one's "oldest": only readable times count for it.
+            let oldest = try DatabaseValue.fetchOne(db.cachedStatement(sql: """
+                SELECT min(booked_at) FROM booking INDEXED BY booking_review_queue
+                WHERE review_required = 1 AND decided = 0 AND booked_at >= ? AND booked_at \(StrictRow.timeInRange)
                 """), arguments: [since ?? .min])
-            return ReviewBacklog(undecided: row?[0] ?? 0, oldestBookedAt: row?[1])
+            guard case .int64(let t)? = oldest?.storage else { return ReviewBacklog(undecided: undecided) }
+            return ReviewBacklog(undecided: undecided, oldestBookedAt: t)
         }
     }
 }

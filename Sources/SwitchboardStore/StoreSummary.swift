@@ -49,9 +49,9 @@ public struct StoreSummary: Codable, Sendable, Equatable {
 extension AuditStore {
     public func summary(now: UnixMillis) throws -> StoreSummary.AuditPart {
         try read { db in
-            let oldest = try Int64.fetchOne(db, sql: """
+            let oldest = try StrictRow.time(db, sql: """
                 SELECT booked_at FROM booking INDEXED BY booking_review_queue
-                WHERE review_required = 1 AND decided = 0 ORDER BY decided, booked_at LIMIT 1
+                WHERE review_required = 1 AND decided = 0 AND booked_at \(StrictRow.timeInRange) ORDER BY decided, booked_at LIMIT 1
                 """)
             return StoreSummary.AuditPart(
                 path: path,
@@ -64,7 +64,7 @@ extension AuditStore {
                     """) ?? 0,
                 bookingsDecided: try Int.fetchOne(db, sql: "SELECT count(*) FROM review_decision") ?? 0,
                 oldestUndecidedBookedAt: oldest,
-                oldestUndecidedAgeMillis: oldest.map { now - $0 })
+                oldestUndecidedAgeMillis: oldest.map { millisBetween($0, now) })
         }
     }
 }
@@ -77,8 +77,9 @@ extension OutboxStore {
                 path: path,
                 schemaVersion: try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
                 itemsByStatus: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
-                oldestWaitingCreatedAt: try Int64.fetchOne(db, sql: """
-                    SELECT min(created_at) FROM outbox_item WHERE status IN ('pending', 'failed', 'in_flight')
+                oldestWaitingCreatedAt: try StrictRow.time(db, sql: """
+                    SELECT min(created_at) FROM outbox_item
+                    WHERE status IN ('pending', 'failed', 'in_flight') AND created_at \(StrictRow.timeInRange)
                     """))
         }
     }

@@ -91,6 +91,7 @@ public struct EventStreamClient: Sendable {
                                 }
                             case .retry(let millis): serverRetry = Int64(millis)
                             case .comment: break
+                            case .tooLarge(let what): out.yield(reader.malformedLine(what))
                             }
                         }
                     }

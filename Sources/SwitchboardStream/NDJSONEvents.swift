@@ -11,15 +11,31 @@ import Foundation
 /// - `id` (integer or string, optional): the sequence number, as SSE's `id:`.
 ///
 /// Lines end in LF (a CR before it is dropped); blank lines are skipped; other fields are
-/// ignored. A line that is not such an object is malformed: counted, never fatal.
+/// ignored. A line that is not such an object is malformed: counted, never fatal. A line
+/// longer than `maxLineBytes` (1 MiB) is malformed too, and is skipped without being held.
 struct NDJSONLineReader {
     private var partial: [UInt8] = []
     private var reader = AgentEventReader()
+    private var droppingLine = false
+    let maxLineBytes: Int
+
+    init(maxLineBytes: Int = 1 << 20) { self.maxLineBytes = maxLineBytes }
 
     mutating func feed(_ bytes: some Sequence<UInt8>) -> [EventStreamMessage] {
         var messages: [EventStreamMessage] = []
         for byte in bytes {
-            guard byte == 0x0A else { partial.append(byte); continue }
+            guard byte == 0x0A else {
+                if droppingLine { continue }
+                guard partial.count < maxLineBytes else {
+                    droppingLine = true
+                    partial = []
+                    messages.append(reader.malformedLine("a line longer than \(maxLineBytes) bytes was dropped"))
+                    continue
+                }
+                partial.append(byte)
+                continue
+            }
+            if droppingLine { droppingLine = false; continue }
             if partial.last == 0x0D { partial.removeLast() }
             if let message = read(partial) { messages.append(message) }
             partial.removeAll(keepingCapacity: true)
@@ -28,7 +44,7 @@ struct NDJSONLineReader {
     }
 
     /// Drops a partial line (the file was truncated under us).
-    mutating func discardPartialLine() { partial = [] }
+    mutating func discardPartialLine() { partial = []; droppingLine = false }
 
     private mutating func read(_ line: [UInt8]) -> EventStreamMessage? {
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }

@@ -31,7 +31,16 @@ public struct SSEParser: Sendable {
         case comment(String)
         /// A `retry:` field: the reconnection time in milliseconds.
         case retry(Int)
+        /// A line or an event over the limit was dropped (why, in words): a server that never
+        /// ends a line must not grow the console's memory without bound.
+        case tooLarge(String)
     }
+
+    /// The longest line and the largest event kept (1 MiB each by default).
+    public let maxLineBytes: Int
+    public let maxEventBytes: Int
+    private var droppingLine = false
+    private var droppingEvent = false
 
     private var line: [UInt8] = []
     private var lastByteWasCR = false
@@ -44,7 +53,8 @@ public struct SSEParser: Sendable {
     /// The last event ID seen, to send as `Last-Event-ID` when reconnecting.
     public private(set) var lastEventID = ""
 
-    public init(lastEventID: String = "") {
+    public init(lastEventID: String = "", maxLineBytes: Int = 1 << 20, maxEventBytes: Int = 1 << 20) {
+        self.maxLineBytes = maxLineBytes; self.maxEventBytes = maxEventBytes
         self.lastEventID = lastEventID
         lastEventIDBuffer = lastEventID
     }
@@ -74,6 +84,7 @@ public struct SSEParser: Sendable {
     public mutating func reset() {
         line = []; lastByteWasCR = false; bomChecked = false; pendingStart = []
         dataBuffer = ""; hasData = false; eventType = ""; lastEventIDBuffer = lastEventID
+        droppingLine = false; droppingEvent = false
     }
 
     private mutating func consume(_ byte: UInt8, into outputs: inout [Output]) {
@@ -82,10 +93,18 @@ public struct SSEParser: Sendable {
             lastByteWasCR = false  // the LF of a CRLF
         case 0x0A, 0x0D:
             lastByteWasCR = byte == 0x0D
-            processLine(into: &outputs)
+            if droppingLine { droppingLine = false } else { processLine(into: &outputs) }
             line.removeAll(keepingCapacity: true)
         default:
             lastByteWasCR = false
+            guard !droppingLine else { return }
+            guard line.count < maxLineBytes else {
+                // The rest of the line is skipped, and so is the event it belonged to.
+                droppingLine = true; droppingEvent = true
+                line = []
+                outputs.append(.tooLarge("a line longer than \(maxLineBytes) bytes was dropped"))
+                return
+            }
             line.append(byte)
         }
     }
@@ -105,7 +124,13 @@ public struct SSEParser: Sendable {
         }
         switch field {
         case "event": eventType = String(value)
-        case "data":
+        case "data" where !droppingEvent:
+            guard dataBuffer.utf8.count + value.utf8.count < maxEventBytes else {
+                droppingEvent = true
+                dataBuffer = ""
+                outputs.append(.tooLarge("an event larger than \(maxEventBytes) bytes was dropped"))
+                return
+            }
             dataBuffer += value
             dataBuffer += "\n"
             hasData = true
@@ -118,8 +143,8 @@ public struct SSEParser: Sendable {
 
     private mutating func dispatch(into outputs: inout [Output]) {
         lastEventID = lastEventIDBuffer
-        defer { dataBuffer = ""; hasData = false; eventType = "" }
-        guard hasData else { return }
+        defer { dataBuffer = ""; hasData = false; eventType = ""; droppingEvent = false }
+        guard hasData, !droppingEvent else { return }
         if dataBuffer.hasSuffix("\n") { dataBuffer.removeLast() }
         outputs.append(.event(SSEEvent(lastEventID: lastEventID, type: eventType.isEmpty ? "message" : eventType,
                                        data: dataBuffer)))

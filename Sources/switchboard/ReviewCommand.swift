@@ -4,7 +4,7 @@ import SwitchboardOperations
 import SwitchboardCore
 import SwitchboardHTTP
 import SwitchboardStore
-import TerminalUI
+import SafeText
 
 extension Switchboard {
     struct Review: ParsableCommand {
@@ -50,12 +50,30 @@ struct ReviewOptions: ParsableArguments {
 
 /// Runs a store call, turning a store error into its one-line message and exit status.
 func storeCall<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let error as StoreError { throw failure(error) }
+    do { return try body() } catch let error as StoreError { throw failure(error) } catch let error as UnreadableRow {
+        complain("switchboard: \(error)")
+        throw ExitCode(ExitStatus.dataError)
+    }
 }
 
 /// One line on stderr; operator names come from the database, so they are sanitized.
 func complain(_ line: String) {
-    FileHandle.standardError.write(Data("\(TerminalText.sanitize(line))\n".utf8))
+    FileHandle.standardError.write(Data("\(SafeText.sanitize(line))\n".utf8))
+}
+
+/// One line on stdout, made safe: ids, references and versions come from the databases
+/// and the EHR.
+func say(_ line: String) {
+    print(SafeText.sanitize(line))
+}
+
+/// Rows a listing left out because they could not be read: how many, and which (table,
+/// key, column, why — never their content), on stderr.
+func reportUnreadable(_ unreadable: UnreadableRows) {
+    let count = unreadable.count
+    guard count > 0 else { return }
+    complain("switchboard: \(count) unreadable row\(count == 1 ? "" : "s") left out (the others are listed):")
+    for row in unreadable.rows { complain("  \(row)") }
 }
 
 /// A decision that was not recorded: one line saying why, and its exit status (1 when
@@ -115,17 +133,18 @@ extension Switchboard.Review {
             } else {
                 print(Self.text(rows, now: Clock.nowMillis(), overdueMillis: Int64(settings.overdueMinutes) * 60_000))
             }
+            reportUnreadable(actions.audit.unreadable)
         }
 
         static func text(_ rows: [ReviewListRow], now: UnixMillis, overdueMillis: Int64) -> String {
             let header = ["BOOKING", "AGE", "PATIENT", "PROVIDER", "TYPE", "START", "KIND", "FLAGS", "DECISION"]
             let body = rows.map { r -> [String] in
-                let age = now - r.bookedAt
+                let age = millisBetween(r.bookedAt, now)
                 let decision = r.decision.map { "\($0.decision.rawValue) by \($0.operator)" }
                     ?? (age > overdueMillis ? "OVERDUE" : "undecided")
                 // Data from the database never reaches the terminal as control sequences.
                 return [r.bookingId, formatDuration(millis: age), r.patient ?? "", r.providerRef ?? "", r.appointmentType ?? "",
-                        iso8601(r.startAt), r.kind.rawValue, r.flags.joined(separator: ","), decision].map { TerminalText.sanitize($0) }
+                        iso8601(r.startAt), r.kind.rawValue, r.flags.joined(separator: ","), decision].map { SafeText.sanitize($0) }
             }
             let widths = header.indices.map { column in ([header] + body).map { $0[column].count }.max() ?? 0 }
             return ([header] + body).map { cells in
@@ -154,7 +173,7 @@ extension Switchboard.Review {
                 complain("switchboard: not allowed: \(refusal)")
                 throw ExitCode(ExitStatus.noPermission)
             }
-            for id in outcome.approved { print("\(id): approved") }
+            for id in outcome.approved { say("\(id): approved") }
             for first in outcome.alreadyDecided { complain("\(first.bookingId): \(whoDecided(first))") }
             for id in outcome.missing { complain("\(id): no such booking") }
             if !outcome.alreadyDecided.isEmpty || !outcome.missing.isEmpty { throw ExitCode.failure }
@@ -193,7 +212,7 @@ extension Switchboard.Review {
             }
             try refuseUnlessRecorded(outcome, id: id)
             let queued = try storeCall { try actions.correctionStatus(bookingId: id) }
-            print("\(id): corrected (\(correction.category.rawValue)); EHR change \(queued.map { "\($0.id) " + CorrectionProgress($0).label } ?? "not queued")")
+            say("\(id): corrected (\(correction.category.rawValue)); EHR change \(queued.map { "\($0.id) " + CorrectionProgress($0).label } ?? "not queued")")
         }
     }
 }
@@ -251,9 +270,9 @@ extension Switchboard.Review {
                 throw ExitCode(ExitStatus.unavailable)
             }
             let now = Clock.nowMillis()
-            print("\(booking.appointmentRef) changed in the EHR since the agent booked it:")
+            say("\(booking.appointmentRef) changed in the EHR since the agent booked it:")
             for line in try storeCall({ try actions.describeChanges(bookingId: id, current: current) }) {
-                print("  " + TerminalText.sanitize(line))
+                say("  " + line)
             }
             guard keepEHR || !change.isEmpty else {
                 print("Decide with --keep-ehr, or correct the appointment as it is now with --category and the changes.")
@@ -268,7 +287,7 @@ extension Switchboard.Review {
                 throw ExitCode(ExitStatus.dataError)
             }
             try refuseUnlessRecorded(outcome, id: id)
-            print(keepEHR ? "\(id): kept the EHR's version \(current.version); the correction is dropped"
+            say(keepEHR ? "\(id): kept the EHR's version \(current.version); the correction is dropped"
                           : "\(id): correction queued again against version \(current.version)")
         }
     }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import SafeText
 import SwitchboardCore
 import SwitchboardStore
-import TerminalUI
 
 /// `switchboard`: the operations console for a practice's AI phone agent.
 @main
@@ -16,16 +16,27 @@ struct Switchboard: ParsableCommand {
     /// A mistyped command (`switchboard reviw list`) is named as such, with the closest
     /// one, instead of reaching the default command as an argument it does not take.
     static func main() {
+        quietCrashes()
         let arguments = Array(CommandLine.arguments.dropFirst())
         let names = configuration.subcommands.map { $0._commandName } + ["help"]
         if let first = arguments.first, !first.hasPrefix("-"), !names.contains(first) {
             let hint = Suggestion.closest(to: first, among: names).map { " Did you mean `switchboard \($0)`?" }
                 ?? " Commands: \(names.joined(separator: ", "))."
-            FileHandle.standardError.write(Data("switchboard: no such command: \(TerminalText.sanitize(first)).\(hint)\n".utf8))
+            FileHandle.standardError.write(Data("switchboard: no such command: \(SafeText.sanitize(first)).\(hint)\n".utf8))
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }
         let all: [String]? = nil  // the process's own arguments
         main(all)
+    }
+
+    /// A crash says only that it crashed: Swift's backtracer (which prints registers and
+    /// memory, and on a terminal stops to prompt) is off for this process and the ones it
+    /// starts (the simulator of `demo`). Its handlers were installed before main, so the
+    /// crash signals go back to their defaults; the console adds its own that restore the
+    /// terminal first.
+    private static func quietCrashes() {
+        setenv("SWIFT_BACKTRACE", "enable=no", 1)
+        for signal in [SIGSEGV, SIGILL, SIGBUS, SIGABRT, SIGFPE, SIGTRAP] { _ = Foundation.signal(signal, SIG_DFL) }
     }
 }
 
@@ -49,6 +60,6 @@ struct DatabaseOptions: ParsableArguments {
 
 /// Prints a store error as one line on stderr and exits with its status.
 func failure(_ error: StoreError) -> ExitCode {
-    FileHandle.standardError.write(Data("switchboard: \(error)\n".utf8))
+    FileHandle.standardError.write(Data("switchboard: \(SafeText.sanitize(error.description))\n".utf8))
     return ExitCode(error.exitStatus)
 }

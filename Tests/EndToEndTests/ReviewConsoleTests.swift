@@ -105,14 +105,15 @@ struct ReviewConsoleTests {
             try Tmux.sendTogether([left, right], "a")
             let patient = try E2E.value(db.audit, "SELECT patient_display FROM booking WHERE booking_id = '\(id)'")
             let approved = "Approved \(patient)'s"
-            let refused = "That booking was already approved by \(E2E.user) at "
+            let refused = "\(patient)'s"  // booking, move or cancellation
+            let refusedBy = " was already approved by \(E2E.user) at "
             var seen: [String: String] = [:]
             let deadline = Date().addingTimeInterval(10)
             while seen.count < 2 && Date() < deadline {
                 for (name, tmux) in [("left", left), ("right", right)] where seen[name] == nil {
                     let screen = try tmux.capture()
                     if screen.contains(approved) { seen[name] = "approved" }
-                    if screen.contains(refused) { seen[name] = "refused" }
+                    if screen.contains(refused + " "), screen.contains(refusedBy) { seen[name] = "refused" }
                 }
                 try await Task.sleep(nanoseconds: 50_000_000)
             }

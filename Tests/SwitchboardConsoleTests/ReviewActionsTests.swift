@@ -193,6 +193,21 @@ private struct Clinic {
         #expect(try clinic.count("SELECT count(*) FROM audit_event WHERE action = 'review.correct'") == 0)
     }
 
+    @Test func twoCorrectionsInOneMillisecondHaveTheirOwnKeys() throws {
+        let clinic = try Clinic(); defer { clinic.scratch.cleanUp() }
+        let booking = try #require(try clinic.audit.booking(id: "bk-1"))
+        let correction = Correction(bookingId: "bk-1", category: .shouldNotExist, cancel: true)
+        // The same operator in two consoles, the same millisecond: the first wins.
+        let first = try clinic.actions("maria.g").queueAndDecide(correction, booking: booking, outbox: clinic.outbox, now: 7_000)
+        let second = try clinic.actions("maria.g").queueAndDecide(correction, booking: booking, outbox: clinic.outbox, now: 7_000)
+        guard case .recorded = first, case .alreadyDecided = second else { Issue.record("\(first) \(second)"); return }
+        let items = try clinic.outbox.items(forBooking: "bk-1")
+        #expect(items.count == 2, "both were queued, neither dropped as a duplicate")
+        #expect(Set(items.map(\.idempotencyKey)).count == 2)
+        #expect(items.filter { $0.status == .discarded }.count == 1, "only the loser's own item is discarded")
+        #expect(items.filter { $0.status == .pending }.count == 1, "the winner's correction goes out")
+    }
+
     @Test func correctingAndApprovingAtOnceNeverLeavesASendableLoser() throws {
         let clinic = try Clinic(); defer { clinic.scratch.cleanUp() }
         let devonsStore = try AuditStore(path: clinic.scratch.path("audit.sqlite"), mode: .readWrite)

@@ -82,7 +82,7 @@ import Testing
     @Test func unknownHostIsDNSFailure() async throws {
         let http = HTTPClient(configuration: .init(connectTimeout: .seconds(3)))
         do {
-            _ = try await http.send(HTTPRequest("GET", "http://no-such-host.invalid/"))
+            _ = try await http.send(HTTPRequest("GET", "https://no-such-host.invalid/"))
             Issue.record("expected an error")
         } catch {
             guard case .dns = error else { Issue.record("got \(error)"); return }

@@ -38,7 +38,7 @@ private struct TokenPeer {
     }
 
     func credentials(now: @escaping @Sendable () -> UnixMillis = Clock.nowMillis) -> OAuthClientCredentials {
-        OAuthClientCredentials(tokenURL: peer.baseURL + "/token", clientID: "switchboard", secretFile: secretFile,
+        OAuthClientCredentials(tokenURL: peer.baseURL + "/token", audience: peer.baseURL + "/fhir", clientID: "switchboard", secretFile: secretFile,
                                scope: "system/Slot.rs", http: HTTPClient(), now: now)
     }
 
@@ -120,7 +120,7 @@ private struct TokenPeer {
     @Test func missingSecretFileAndWrongSecretAreClearErrors() async throws {
         let server = try await TokenPeer.start()
         defer { Task { await server.stop() } }
-        let missing = OAuthClientCredentials(tokenURL: server.peer.baseURL + "/token", clientID: "switchboard",
+        let missing = OAuthClientCredentials(tokenURL: server.peer.baseURL + "/token", audience: server.peer.baseURL, clientID: "switchboard",
                                              secretFile: "/nonexistent/secret", http: HTTPClient())
         do {
             _ = try await missing.token()
@@ -132,5 +132,79 @@ private struct TokenPeer {
         await #expect(throws: OAuthError.rejected(status: 401, error: "invalid_client")) {
             _ = try await server.credentials().token()
         }
+    }
+}
+
+/// Transport rules: https only, except to this machine; a token goes only to the EHR it
+/// was minted for. Real loopback servers; a plain-http URL to another host is refused
+/// before any connection (the error is `.insecure`, not a DNS or connect failure).
+@Suite struct TransportTests {
+    @Test func theTokenGoesOnlyToTheEHRItWasMintedFor() async throws {
+        let server = try await TokenPeer.start()
+        let other = try await LoopbackPeer.start()
+        defer { Task { await server.stop(); await other.stop() } }
+        let seenByOther = Shared<[String]>([])
+        await other.route("GET /fhir/metadata") { request in
+            seenByOther.update { $0.append(request.header("Authorization") ?? "none") }
+            return .text(200, #"{"resourceType":"CapabilityStatement","status":"active","date":"2026","kind":"instance","fhirVersion":"4.0.1","format":["json"]}"#)
+        }
+        // The same credentials, a client for another base URL (as `--ehr` would make).
+        let elsewhere = FHIRClient(baseURL: other.baseURL + "/fhir", http: HTTPClient(), auth: server.credentials())
+        do {
+            _ = try await elsewhere.capabilities()
+            Issue.record("expected a refusal")
+        } catch {
+            guard case .authentication(.notForThisHost) = error else { Issue.record("got \(error)"); return }
+        }
+        #expect(seenByOther.current.isEmpty, "the other server got no request at all")
+        #expect(server.tokensIssued.current == 0, "no token was even minted")
+        // Its own EHR still gets it.
+        _ = try await FHIRClient(baseURL: server.peer.baseURL + "/fhir", http: HTTPClient(), auth: server.credentials()).capabilities()
+        #expect(server.fhirRequests.current == ["t1"])
+    }
+
+    @Test func plainHTTPToAnotherHostIsRefusedBeforeAnyConnection() async throws {
+        let http = HTTPClient(configuration: .init(connectTimeout: .seconds(3)))
+        // 10.255.255.1 does not answer: a connection attempt would time out, a lookup of
+        // the .invalid name would fail; both are refused before either.
+        for url in ["http://10.255.255.1/fhir/metadata", "http://ehr.invalid/fhir/metadata", "http://127.0.0.1.ehr.invalid/",
+                    "http://localhost.invalid/", "http://[::2]/"] {
+            do {
+                _ = try await http.send(HTTPRequest("GET", url))
+                Issue.record("\(url) was sent")
+            } catch {
+                guard case .insecure = error else { Issue.record("\(url): got \(error)"); continue }
+            }
+        }
+        var streamed: (any Error)?
+        do { for try await _ in http.stream(HTTPRequest("GET", "http://ehr.invalid/events")) {} } catch { streamed = error }
+        #expect((streamed as? HTTPError).map { if case .insecure = $0 { true } else { false } } == true, "\(String(describing: streamed))")
+
+        // The client secret is not sent to a plain-http token endpoint elsewhere either.
+        let secret = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)").path
+        try "s3cr3t".write(toFile: secret, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secret)
+        defer { try? FileManager.default.removeItem(atPath: secret) }
+        let auth = OAuthClientCredentials(tokenURL: "http://ehr.invalid/token", audience: "http://ehr.invalid/fhir",
+                                          clientID: "switchboard", secretFile: secret, http: http)
+        do {
+            _ = try await auth.token()
+            Issue.record("expected a refusal")
+        } catch {
+            guard case .transport(.insecure) = error else { Issue.record("got \(error)"); return }
+        }
+    }
+
+    @Test func loopbackIsTheOnlyPlainHTTP() throws {
+        for url in ["http://127.0.0.1:8080/fhir", "http://127.1.2.3/", "http://[::1]:9/", "http://localhost/", "https://ehr.example/fhir",
+                    "HTTP://LOCALHOST/"] {
+            #expect((try? Endpoint(url)) != nil, "\(url)")
+        }
+        for url in ["http://ehr.example/", "http://127.0.0.1.example/", "http://128.0.0.1/", "http://0x7f000001/",
+                    "http://localhost.example/", "ftp://127.0.0.1/", "127.0.0.1:80"] {
+            #expect((try? Endpoint(url)) == nil, "\(url)")
+        }
+        #expect(try Endpoint("https://EHR.example/fhir") == Endpoint("https://ehr.example:443/other"), "same origin")
+        #expect(try Endpoint("https://ehr.example/") != Endpoint("https://ehr.example:8443/"), "another port is another origin")
     }
 }

@@ -123,6 +123,53 @@ import Testing
         #expect(fileDigest(auditPath) == before)
     }
 
+    @Test func anEmptyFileIsRefusedInWriteModeAndLeftEmpty() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("typo.sqlite")
+        FileManager.default.createFile(atPath: path, contents: Data())
+        let r = try run(switchboard, ["review", "approve", "bk-1", "--audit", path])
+        #expect(r.status == 65, "\(r.stderr)")
+        #expect(r.stderr.contains(path) && r.stderr.contains("empty file") && r.stderr.contains("not changed"))
+        #expect(fileDigest(path) == Data(), "still 0 bytes")
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    @Test func theRightApplicationIDWithoutTheTablesIsRefusedNotSwitchedToWAL() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("lookalike.sqlite")
+        _ = try sqlite3(path, "PRAGMA application_id = \(0x5342_4155); PRAGMA user_version = 1; CREATE TABLE notes (text TEXT);")
+        let before = fileDigest(path)
+        for command in [["review", "approve", "bk-1"], ["review", "list"], ["status"]] {
+            let r = try run(switchboard, command + ["--audit", path])
+            #expect(r.status == 65, "\(command): \(r.stderr)")
+            #expect(r.stderr.contains("not its tables") && r.stderr.contains("audit_event"), "\(r.stderr)")
+        }
+        #expect(fileDigest(path) == before)
+        #expect(try sqlite3(path, "PRAGMA journal_mode").trimmingCharacters(in: .whitespacesAndNewlines) == "delete")
+    }
+
+    /// A directory the user may not write to, by permissions (root runs the command as
+    /// nobody: permission bits do not stop root).
+    @Test func aWALDatabaseInADirectoryTheUserCannotWriteGetsTheShmMessage() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let auditPath = try generated(scratch)
+        _ = try sqlite3(auditPath, "PRAGMA journal_mode = WAL")
+        let fm = FileManager.default
+        try #require(!fm.fileExists(atPath: auditPath + "-shm"))
+        for file in try fm.contentsOfDirectory(atPath: scratch.url.path) {
+            try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: scratch.path(file))
+        }
+        try fm.setAttributes([.posixPermissions: 0o555], ofItemAtPath: scratch.url.path)
+        defer { try? fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: scratch.url.path) }
+        let asUser = geteuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
+        for command in [["status"], ["review", "list"]] {
+            let argv = asUser + [switchboard] + command + ["--audit", auditPath]
+            let r = try run(argv[0], Array(argv.dropFirst()))
+            #expect(r.status == 73, "\(command): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains("audit.sqlite-shm") && r.stderr.contains("directory is read-only"), "\(r.stderr)")
+        }
+    }
+
     @Test func generateRefusesToOverwriteWithoutForce() throws {
         let scratch = Scratch(); defer { scratch.cleanUp() }
         let auditPath = try generated(scratch, calls: 10)

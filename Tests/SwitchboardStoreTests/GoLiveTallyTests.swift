@@ -6,6 +6,25 @@ import Testing
 
 /// The go-live figures against the same figures asked of the file with the sqlite3 tool.
 @Suite struct GoLiveTallyTests {
+    /// Damaged latencies (two of 9e18 overflow any sum, a fraction, text) saturate the
+    /// figures instead of trapping the console's Go-live screen.
+    @Test func absurdLatenciesSaturateTheSumsInsteadOfTrapping() throws {
+        let db = try GeneratedDatabases(calls: 200)
+        defer { db.scratch.cleanUp() }
+        let window = GoLiveWindow(startsAt: 1_800_000_000_000 - 20 * 3_600_000)
+        _ = try sqlite3(db.auditPath, """
+            DROP TRIGGER audit_event_is_append_only_update;
+            UPDATE audit_event SET latency_ms = 9e18 WHERE seq IN (SELECT seq FROM audit_event WHERE transport IS NOT NULL ORDER BY seq DESC LIMIT 2);
+            UPDATE audit_event SET latency_ms = 1.5 WHERE seq = (SELECT seq FROM audit_event WHERE transport IS NOT NULL ORDER BY seq DESC LIMIT 1 OFFSET 2);
+            UPDATE audit_event SET latency_ms = 'abc' WHERE seq = (SELECT seq FROM audit_event WHERE transport IS NOT NULL ORDER BY seq DESC LIMIT 1 OFFSET 3);
+            """)
+        var tally = GoLiveTally(window: window)
+        try tally.advance(audit: db.audit, outbox: db.outbox)
+        #expect(tally.ehrRequests > 10)
+        #expect(tally.latencyTotalMillis == .max, "the sum saturates")
+        #expect(tally.averageLatencyMillis != nil && tally.p95LatencyMillis != nil)
+    }
+
     @Test func figuresMatchSQLAndCountingOnlyNewRowsGivesTheSameAnswer() throws {
         let db = try GeneratedDatabases(calls: 600)
         defer { db.scratch.cleanUp() }

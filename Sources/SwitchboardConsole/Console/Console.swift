@@ -73,6 +73,9 @@ public struct Console: Program {
     private var locked = false
     /// Problems found in the config and theme, said once the loop runs.
     private var startupProblems: [String]
+    /// Rows the listings left out as unreadable (a damaged database): counted on the
+    /// status line, each new one told once (table, key, column, why; never its content).
+    private var unreadableCount = 0
 
     init(context: ConsoleContext, runner: OperationsRunner, theme: Theme, remapping: [String: [String]], warnings: [String],
          idleLockMinutes: Int) {
@@ -246,6 +249,15 @@ public struct Console: Program {
     // MARK: Messages
 
     public mutating func update(_ message: ConsoleMessage) -> Reaction<ConsoleMessage> {
+        let reaction = updateScreens(message)
+        let count = runner.unreadableCount
+        guard count != unreadableCount else { return reaction }
+        let new = runner.unreadable.dropFirst(unreadableCount)
+        unreadableCount = count
+        return new.prefix(3).reduce(reaction) { $0.and(say($1.description, kind: .error)) }
+    }
+
+    private mutating func updateScreens(_ message: ConsoleMessage) -> Reaction<ConsoleMessage> {
         let now = context.now()
         switch message {
         case .databasesChanged:
@@ -271,7 +283,7 @@ public struct Console: Program {
             }
         case .stream(let streamMessage):
             guard live.apply(streamMessage) else { return .redraw }
-            return update(.databasesChanged)
+            return updateScreens(.databasesChanged)
         }
     }
 
@@ -400,7 +412,8 @@ public struct Console: Program {
     }
 
     private func renderStatus(into grid: inout CellGrid, rect: Rect) {
-        let text = screens[index].statusText + live.streamText
+        let damaged = unreadableCount == 0 ? "" : "\(unreadableCount) unreadable row\(unreadableCount == 1 ? "" : "s") left out · "
+        let text = damaged + screens[index].statusText + live.streamText
         let position = screens[index].positionText.map { " \($0) " } ?? ""
         let positionWidth = TerminalText.width(position)
         grid.write(text, x: rect.x + 1, y: rect.y, style: theme.style("table.row.dim"), maxWidth: rect.width - 2 - positionWidth)

@@ -51,6 +51,11 @@ struct OperationsRunner: Sendable {
         }
     }
 
+    /// The rows both databases' listings left out because a column could not be read
+    /// (counters the stores keep as they read; no I/O).
+    var unreadable: [UnreadableRow] { audit.unreadable.rows + (outbox?.unreadable.rows ?? []) }
+    var unreadableCount: Int { audit.unreadable.count + (outbox?.unreadable.count ?? 0) }
+
     /// The practice's providers as the message every screen receives.
     func providersFound() async -> ConsoleMessage? {
         guard let ehr else { return nil }

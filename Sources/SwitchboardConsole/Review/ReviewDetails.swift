@@ -33,7 +33,16 @@ enum ReviewDetails {
     }
 
     /// What the second reviewer is told: who decided, what and when.
-    static func alreadyDecided(_ d: ReviewDecision, time: TimeText) -> String {
-        "That booking was already \(d.decision.rawValue) by \(d.operator) at \(time.timestamp(d.decidedAt))."
+    /// `booking` names it as messages do (`Ann Lee's booking (Tue 01 14:05)`).
+    static func alreadyDecided(_ d: ReviewDecision, booking: String, time: TimeText) -> String {
+        "\(booking.prefix(1).uppercased() + booking.dropFirst()) was already \(d.decision.rawValue) by \(d.operator) at \(time.timestamp(d.decidedAt))."
+    }
+
+    /// A booking as messages name it: the patient as this operator may see them (never a
+    /// booking id), what kind, and when (`Ann Lee's booking (Tue 01 14:05)`).
+    static func name(of item: ReviewItem, identity: OperatorIdentity, time: TimeText) -> String {
+        let patient = identity.patientName(item.booking.patientDisplay)
+        let what = [BookingKind.book: "booking", .reschedule: "move", .cancel: "cancellation"][item.booking.kind] ?? "booking"
+        return "\(patient.isEmpty ? "a patient" : patient)'s \(what) (\(time.dayAndTime(item.booking.startAt)))"
     }
 }

@@ -29,13 +29,13 @@ struct ReviewPresentation {
     /// terminals give the spare room to the patient, provider, reasons and status.
     static let columns: [TableColumn] = [
         TableColumn("Booked", minWidth: 6),
-        TableColumn("Patient", minWidth: 10, maxWidth: 32, flex: 4),
+        TableColumn("Patient", minWidth: 9, maxWidth: 32, flex: 4),
         TableColumn("Provider", minWidth: 9, maxWidth: 18, flex: 1),
         TableColumn("Type", minWidth: 8, maxWidth: 10, flex: 1),
         TableColumn("Appt", minWidth: 12),
         TableColumn("Kind", minWidth: 6),
         TableColumn("Why", minWidth: 3, maxWidth: 34, flex: 2),
-        TableColumn("Age", minWidth: 5, alignment: .right),
+        TableColumn("Age", minWidth: 6, alignment: .right),
         TableColumn("Status", minWidth: 12, maxWidth: 24, flex: 1),
     ]
 

@@ -25,6 +25,10 @@ enum ReviewWork: Sendable {
 struct ReviewRead: Sendable {
     var filter: ReviewFilter
     var anchor: ReviewItem?
+    /// Whether the selection follows the anchor's booking wherever it moved (someone
+    /// else decided it); false right after this operator's own approval, when the
+    /// selection goes on to the booking that took its place.
+    var follows: Bool
     var chunk: Int
     var counts: Bool
     /// The booking whose details are open, re-read with the rows.
@@ -103,10 +107,12 @@ extension OperationsRunner {
             var window: TableWindow<ReviewItem>
             if let id = read.reveal, let row = try audit.reviewItem(bookingId: id) {
                 window = try source.window(around: row, chunk: read.chunk)
+            } else if read.follows, let anchor = read.anchor {
+                // The booking as it is now (decided since, perhaps, and elsewhere in the list).
+                window = try source.window(around: try audit.reviewItem(bookingId: anchor.id) ?? anchor, chunk: read.chunk)
             } else {
                 window = try source.window(around: read.anchor, chunk: read.chunk)
             }
-            if window.total == nil, !read.counts { window.total = nil }
             let details = try read.details.flatMap { id in
                 try audit.reviewItem(bookingId: id).map { item in
                     (item: item, call: try item.booking.callId.map { try CallRecord.read(audit, callId: $0) })
@@ -127,10 +133,7 @@ extension OperationsRunner {
 
     /// A booking as messages name it: the patient (as this operator may see them) and when.
     func bookingName(_ item: ReviewItem, time: TimeText) -> String {
-        let patient = identity.patientName(item.booking.patientDisplay)
-        let what = [BookingKind.book: "booking", .reschedule: "move", .cancel: "cancellation"][item.booking.kind] ?? "booking"
-        return "\(patient.isEmpty ? "a patient" : patient)'s \(what) "
-            + "(\(time.dayAndTime(item.booking.startAt)))"
+        ReviewDetails.name(of: item, identity: identity, time: time)
     }
 
     private func approve(_ items: [ReviewItem]) async -> ReviewActed {
@@ -144,7 +147,7 @@ extension OperationsRunner {
             let approved = items.filter { outcome.approved.contains($0.id) }
             var text: String
             if items.count == 1, let first = outcome.alreadyDecided.first {
-                text = ReviewDetails.alreadyDecided(first, time: time)
+                text = ReviewDetails.alreadyDecided(first, booking: bookingName(items[0], time: time), time: time)
             } else if items.count == 1, !outcome.missing.isEmpty {
                 text = "That booking no longer exists."
             } else if items.count == 1 {
@@ -188,7 +191,8 @@ extension OperationsRunner {
             return ReviewActed(what: .corrected, done: [item],
                                text: "Corrected \(bookingName(item, time: time)) (\(correction.category.label)); the EHR change waits in the outbox.")
         case .success(.alreadyDecided(let first)):
-            return ReviewActed(what: .corrected, text: ReviewDetails.alreadyDecided(first, time: time), isError: true)
+            return ReviewActed(what: .corrected, text: ReviewDetails.alreadyDecided(first, booking: bookingName(item, time: time), time: time),
+                               isError: true)
         case .success(.noSuchBooking):
             return ReviewActed(what: .corrected, text: "That booking no longer exists.", isError: true)
         case .success(.notAllowed(let why)):
@@ -209,7 +213,8 @@ extension OperationsRunner {
             }
             return ReviewActed(what: .decidedAgain, done: [item], text: text)
         case .success(.alreadyDecided(let first)):
-            return ReviewActed(what: .decidedAgain, text: ReviewDetails.alreadyDecided(first, time: time), isError: true)
+            return ReviewActed(what: .decidedAgain, text: ReviewDetails.alreadyDecided(first, booking: bookingName(item, time: time), time: time),
+                               isError: true)
         case .success(.noSuchBooking):
             return ReviewActed(what: .decidedAgain, text: "That booking no longer exists.", isError: true)
         case .success(.notAllowed(let why)):

@@ -63,7 +63,9 @@ struct ReviewScreen: TableScreen {
     private(set) var mode: Mode = .list
     /// The last approvals made here (one, or a bulk approve), for `u` within the undo time.
     private var lastApproval: (items: [ReviewItem], at: UnixMillis)?
-    private var backlog = ReviewBacklog(undecided: 0, oldestBookedAt: nil)
+    /// The header's backlog, once the first read is back (before that it says nothing,
+    /// rather than "0 undecided").
+    private var backlog: ReviewBacklog?
     /// Counting a large queue is a scan (70 ms at 1.6M bookings): reads count it at most
     /// every 5 s; a queue under `alwaysCount` is counted with every read.
     private var counts = CountSchedule(everyMillis: 5_000)
@@ -116,7 +118,8 @@ struct ReviewScreen: TableScreen {
         let count = filter.text == nil && (small || counts.start(force: !table.hasRows, now: now))
         var detailsId: String?
         if case .details(_, let id) = mode { detailsId = id }
-        return .work(.review(.snapshot(ReviewRead(filter: filter, anchor: table.anchor, chunk: table.chunk, counts: count,
+        return .work(.review(.snapshot(ReviewRead(filter: filter, anchor: table.anchor, follows: table.selectedID != nil,
+                                                  chunk: table.chunk, counts: count,
                                                   details: detailsId, reveal: revealing, windowStart: context.clock.window.startsAt))))
     }
 
@@ -293,7 +296,7 @@ struct ReviewScreen: TableScreen {
         var item = table.selectedRow
         if case .details(_, let id) = mode { item = table.window.first { $0.id == id } ?? item }
         guard let item else { return .none }
-        if let decision = item.decision { return .error(ReviewDetails.alreadyDecided(decision, time: time)) }
+        if let decision = item.decision { return .error(ReviewDetails.alreadyDecided(decision, booking: named(item), time: time)) }
         if case .details = mode { mode = .list }
         return write(.approve([item]))
     }
@@ -370,7 +373,7 @@ struct ReviewScreen: TableScreen {
         }
         guard let item = table.selectedRow else { return .none }
         if let decision = item.decision, corrections[item.id]?.needsNewDecision != true {
-            return .error(ReviewDetails.alreadyDecided(decision, time: time))
+            return .error(ReviewDetails.alreadyDecided(decision, booking: named(item), time: time))
         }
         return .work(.review(.checkCorrection(item)))
     }
@@ -449,6 +452,8 @@ struct ReviewScreen: TableScreen {
 
     // MARK: Rendering
 
+    private func named(_ item: ReviewItem) -> String { ReviewDetails.name(of: item, identity: context.identity, time: time) }
+
     private func presentation(now: UnixMillis) -> ReviewPresentation {
         var p = ReviewPresentation(identity: context.identity, now: now, overdueMillis: context.overdueMillis, time: time)
         p.providers = providers
@@ -466,6 +471,7 @@ struct ReviewScreen: TableScreen {
         } else {
             parts.append(HeaderPart("window \(formatDuration(millis: window.remaining(at: now))) left", scope: "header.clock", priority: 2))
         }
+        guard let backlog else { return parts + [HeaderPart("reading…", priority: 1)] }
         let overdue = backlog.oldestBookedAt.map { now - $0 > context.overdueMillis } ?? false
         parts.append(HeaderPart("\(backlog.undecided) undecided", scope: overdue ? "header.warning" : "header", priority: 1))
         if let oldest = backlog.oldestBookedAt {

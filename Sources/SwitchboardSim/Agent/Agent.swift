@@ -79,7 +79,7 @@ public final class Agent: @unchecked Sendable {
     public init(configuration: AgentConfiguration, endpoints: SandboxEndpoints, secretFile: String, directory: URL,
                 audit: AuditStore, outbox: OutboxStore, hub: EventHub, http: HTTPClient) throws {
         self.configuration = configuration
-        let auth = OAuthClientCredentials(tokenURL: endpoints.tokenURL, clientID: endpoints.clientID, secretFile: secretFile,
+        let auth = OAuthClientCredentials(tokenURL: endpoints.tokenURL, audience: endpoints.fhirBaseURL, clientID: endpoints.clientID, secretFile: secretFile,
                                           scope: "system/*.read system/*.write", http: http)
         fhir = FHIRClient(baseURL: endpoints.fhirBaseURL, http: http, auth: auth, timeout: configuration.requestTimeout)
         mllp = configuration.transport == .hl7v2 ? MLLPClient(host: "127.0.0.1", port: endpoints.mllpPort,
