@@ -74,6 +74,11 @@ let package = Package(
             "SwitchboardConsole", "SwitchboardOperations", "TerminalUI", "SwitchboardStore", "SwitchboardEHR", "SwitchboardCore", "SwitchboardSim", "SwitchboardTesting",
         ]),
         .testTarget(name: "SwitchboardSimTests", dependencies: ["SwitchboardSim", "SwitchboardEHR", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SwitchboardStream", "SwitchboardTesting", grdb]),
+        // switchboard outbox, check, metrics and handoff: the rules as functions, and the
+        // commands as real processes against the simulator.
+        .testTarget(name: "OnCallTests", dependencies: [
+            "SwitchboardOperations", "SwitchboardStore", "SwitchboardCore", "SwitchboardSim", "SwitchboardTesting", grdb,
+        ]),
         .testTarget(name: "EndToEndTests", dependencies: ["SwitchboardStore", "SwitchboardCore", "SwitchboardTesting"]),
     ]
 )
