@@ -74,3 +74,52 @@ public enum OutboxSchedule {
         }
     }
 }
+
+/// What a bulk action did to a snapshot of items, told the same way on the Outbox screen
+/// and the command line: "retried 41, skipped 3 (being sent or sent by the agent), refused 2".
+public struct OutboxBulkReport: Sendable {
+    public var done: [String] = []
+    /// The agent claimed or sent them meanwhile: not an error, just no longer ours.
+    public var skipped: [(id: String, why: String)] = []
+    public var refused: [(id: String, why: String)] = []
+
+    public init() {}
+
+    /// Files one item's outcome; `statusNow` is the item's status after the refusal, which
+    /// tells "the agent has it" from "refused". `.notAllowed` is the caller's to stop on.
+    public mutating func add(_ outcome: OutboxOutcome, id: String, statusNow: OutboxStatus?) {
+        switch outcome {
+        case .done: done.append(id)
+        case .refused(let why), .notAllowed(let why):
+            if statusNow == .inFlight || statusNow == .succeeded { skipped.append((id, why)) } else { refused.append((id, why)) }
+        }
+    }
+
+    /// One line; `verb` in the past tense ("retried", "discarded", "requeued").
+    public func summary(_ verb: String) -> String {
+        var parts = ["\(verb) \(done.count)"]
+        if !skipped.isEmpty { parts.append("skipped \(skipped.count) (being sent or sent by the agent)") }
+        if !refused.isEmpty { parts.append("refused \(refused.count)") }
+        return parts.joined(separator: ", ")
+    }
+
+    /// The confirmation, with the count of the snapshot: "Retry 12 items?"
+    public static func question(_ verb: String, count: Int, consequence: String = "") -> String {
+        "\(verb) \(count) item\(count == 1 ? "" : "s")?" + (consequence.isEmpty ? "" : " \(consequence)")
+    }
+}
+
+extension OutboxStore {
+    /// Every id the screen's current list holds (its statuses and filter text), oldest
+    /// first: the snapshot "retry all that match" works through, with its count for the
+    /// confirmation.
+    public func ids(in listing: OutboxListing, pageSize: Int = 1_000) throws -> [String] {
+        var ids: [String] = [], cursor: OutboxCursor?
+        while true {
+            let page = try items(listing, after: cursor, limit: pageSize)
+            ids += page.map(\.id)
+            guard page.count == pageSize, let last = page.last else { return ids }
+            cursor = OutboxCursor(last)
+        }
+    }
+}

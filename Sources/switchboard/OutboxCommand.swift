@@ -127,35 +127,29 @@ func confirm(_ question: String, yes: Bool, flag: String = "--yes") throws -> Bo
     return answer == "y" || answer == "yes"
 }
 
-/// What a bulk action did, told at the end, and its exit status.
+/// What a bulk action did, told at the end (`OutboxBulkReport`, as the screen says it), and
+/// its exit status.
 struct OutboxTally {
     var verb: String
-    var done = 0
-    var leased: [(String, String)] = []
-    var refused: [(String, String)] = []
+    var report = OutboxBulkReport()
 
     mutating func add(_ outcome: OutboxOutcome, id: String, outbox: OutboxStore) throws {
-        switch outcome {
-        case .done: done += 1
-        case .notAllowed(let why):
+        if case .notAllowed(let why) = outcome {
             complain("switchboard: not allowed: \(why)")
             throw ExitCode(ExitStatus.noPermission)
-        case .refused(let why):
-            // The agent claimed (or sent) it meanwhile: not an error, just no longer ours to act on.
-            let status = (try? outbox.item(id: id))?.status
-            if status == .inFlight || status == .succeeded { leased.append((id, why)) } else { refused.append((id, why)) }
         }
+        let statusNow: OutboxStatus? = if case .refused = outcome { (try? outbox.item(id: id))?.status } else { nil }
+        report.add(outcome, id: id, statusNow: statusNow)
     }
 
+    mutating func refuse(_ id: String, _ why: String) { report.refused.append((id, why)) }
+
     func finish() throws {
-        var parts = ["\(verb) \(done)"]
-        if !leased.isEmpty { parts.append("skipped \(leased.count) (being sent or sent by the agent)") }
-        if !refused.isEmpty { parts.append("refused \(refused.count)") }
-        print(parts.joined(separator: ", "))
-        for (id, why) in leased { complain("  skipped \(id): \(why)") }
-        for (id, why) in refused { complain("  refused \(id): \(why)") }
-        if !refused.isEmpty { throw ExitCode(ExitStatus.dataError) }
-        if !leased.isEmpty { throw ExitCode(ExitStatus.temporaryFailure) }
+        print(report.summary(verb))
+        for (id, why) in report.skipped { complain("  skipped \(id): \(why)") }
+        for (id, why) in report.refused { complain("  refused \(id): \(why)") }
+        if !report.refused.isEmpty { throw ExitCode(ExitStatus.dataError) }
+        if !report.skipped.isEmpty { throw ExitCode(ExitStatus.temporaryFailure) }
     }
 }
 
@@ -292,7 +286,7 @@ extension Switchboard.Outbox {
             }
             let ids = try selection.snapshot(outbox, now: Clock.nowMillis())
             guard !ids.isEmpty else { print("retried 0 (nothing matches)"); return }
-            guard try confirm("Retry \(ids.count) item\(ids.count == 1 ? "" : "s")?", yes: selection.yes) else { print("nothing retried"); return }
+            guard try confirm(OutboxBulkReport.question("Retry", count: ids.count), yes: selection.yes) else { print("nothing retried"); return }
             var tally = OutboxTally(verb: "retried")
             let permanent = try storeCall { try ids.compactMap { try actions.permanentRefusal(itemId: $0) } }
             var skip: Set<String> = []
@@ -303,7 +297,7 @@ extension Switchboard.Outbox {
                 if !retryAnyway {
                     skip = Set(permanent.map(\.itemId))
                     for refusal in permanent {
-                        tally.refused.append((refusal.itemId, "last answer \(refusal.answer) is permanent (--force retries it anyway); \(refusal.instead)"))
+                        tally.refuse(refusal.itemId, "last answer \(refusal.answer) is permanent (--force retries it anyway); \(refusal.instead)")
                     }
                 }
             }
@@ -343,7 +337,7 @@ extension Switchboard.Outbox {
             }
             let ids = try selection.snapshot(outbox, now: Clock.nowMillis())
             guard !ids.isEmpty else { print("discarded 0 (nothing matches)"); return }
-            guard try confirm("Discard \(ids.count) item\(ids.count == 1 ? "" : "s")? They will never be sent.", yes: selection.yes) else {
+            guard try confirm(OutboxBulkReport.question("Discard", count: ids.count, consequence: "They will never be sent."), yes: selection.yes) else {
                 print("nothing discarded"); return
             }
             var tally = OutboxTally(verb: "discarded")
@@ -388,7 +382,7 @@ extension Switchboard.Outbox {
             }
             let ids = try selection.snapshot(outbox, now: Clock.nowMillis())
             guard !ids.isEmpty else { print("requeued 0 (nothing matches)"); return }
-            guard try confirm("Requeue \(ids.count) item\(ids.count == 1 ? "" : "s") with \(attempts) fresh tries each?", yes: selection.yes) else {
+            guard try confirm(OutboxBulkReport.question("Requeue", count: ids.count, consequence: "Each gets \(attempts) fresh tries."), yes: selection.yes) else {
                 print("nothing requeued"); return
             }
             var tally = OutboxTally(verb: "requeued")
@@ -399,7 +393,7 @@ extension Switchboard.Outbox {
                 let anyway = isatty(STDIN_FILENO) == 1 ? try confirm("Requeue the \(permanent.count) refused for good anyway?", yes: false) : false
                 if !anyway {
                     skip = Set(permanent.map(\.itemId))
-                    for r in permanent { tally.refused.append((r.itemId, "last answer \(r.answer) is permanent (--force requeues it anyway); \(r.instead)")) }
+                    for r in permanent { tally.refuse(r.itemId, "last answer \(r.answer) is permanent (--force requeues it anyway); \(r.instead)") }
                 }
             }
             let progress = Progress(total: ids.count, verb: "requeueing")

@@ -32,10 +32,13 @@ import Testing
         #expect(RunningProcess.waitUntil(timeout: 90) { ((try? Self.count(outbox, failing)) ?? 0) >= 12 }, "\(sim.stderr)")
         let config = scratch.path("config.toml")
         try "[roles]\ndefault_role = \"operator\"\n".write(toFile: config, atomically: true, encoding: .utf8)
-        // The EHR heals; the agent's drain worker and the script go after the same items.
-        try Self.setFaults(dir: dir, "{}")
+        // The EHR gets better but still fails some: the agent's drain worker keeps trying
+        // and failing the same items the script retries, round after round.
+        try Self.setFaults(dir: dir, #"{"errorRate":0.3}"#)
         var retried = 0, runs: [ProcessResult] = []
-        for _ in 0 ..< 3 {
+        for round in 0 ..< 6 {
+            if round == 4 { try Self.setFaults(dir: dir, "{}") }
+            usleep(300_000)
             let result = try run(executable("switchboard"), ["outbox", "retry", "--all-matching", "--status", "failed", "--error", "internal error",
                                                              "--yes", "--audit", audit, "--outbox", outbox, "--config", config],
                                  environment: ["XDG_CONFIG_HOME": scratch.path("xdg"), "XDG_STATE_HOME": scratch.path("xdg"), "HOME": scratch.path("home")])
