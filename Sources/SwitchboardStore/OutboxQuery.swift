@@ -43,12 +43,10 @@ extension OutboxStore {
         let keyset = cursor == nil ? "" : " AND (created_at, id) > (?, ?)"
         let cursorArguments: StatementArguments = cursor.map { [$0.createdAt, $0.id] } ?? []
         return try read { db in
-            if query.statuses.isEmpty {
-                return try OutboxItem.fetchAll(db, sql: "SELECT * FROM outbox_item WHERE 1\(keyset)\(condition) ORDER BY created_at, id LIMIT ?",
-                                               arguments: cursorArguments + arguments + [limit])
-            }
+            // Every status when none is named: the table has no (created_at, id) index of its
+            // own, and six short index ranges beat sorting the whole table for each page.
             var merged: [OutboxItem] = []
-            for status in Set(query.statuses) {
+            for status in Set(query.statuses.isEmpty ? OutboxStatus.allCases : query.statuses) {
                 merged += try OutboxItem.fetchAll(db, sql: """
                     SELECT * FROM outbox_item INDEXED BY outbox_item_by_status
                     WHERE status = ?\(keyset)\(condition) ORDER BY created_at, id LIMIT ?
@@ -57,6 +55,45 @@ extension OutboxStore {
             merged.sort { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
             return Array(merged.prefix(limit))
         }
+    }
+
+    /// Walks the items matching `query`, oldest first, a page at a time (`pageSize` rows per
+    /// status and read), each row read once: a merge of one keyset-paged range per status,
+    /// so listing a whole outbox costs what its rows cost. `body` gets each page, and
+    /// returns false to stop.
+    public func forEachPage(matching query: OutboxQuery, now: UnixMillis, pageSize: Int = 1_000,
+                            _ body: ([OutboxItem]) throws -> Bool) throws {
+        let (condition, arguments) = query.condition(now: now)
+        struct Run { var status: OutboxStatus; var buffer: ArraySlice<OutboxItem> = []; var cursor: OutboxCursor?; var done = false }
+        var runs = Set(query.statuses.isEmpty ? OutboxStatus.allCases : query.statuses).map { Run(status: $0) }
+        func refill(_ run: inout Run) throws {
+            guard run.buffer.isEmpty, !run.done else { return }
+            let keyset = run.cursor == nil ? "" : " AND (created_at, id) > (?, ?)"
+            let cursorArguments: StatementArguments = run.cursor.map { [$0.createdAt, $0.id] } ?? []
+            let status = run.status
+            let page = try read { db in
+                try OutboxItem.fetchAll(db, sql: """
+                    SELECT * FROM outbox_item INDEXED BY outbox_item_by_status
+                    WHERE status = ?\(keyset)\(condition) ORDER BY created_at, id LIMIT ?
+                    """, arguments: [status.rawValue] + cursorArguments + arguments + [pageSize])
+            }
+            run.buffer = page[...]
+            run.cursor = page.last.map(OutboxCursor.init) ?? run.cursor
+            run.done = page.count < pageSize
+        }
+        var out: [OutboxItem] = []
+        while true {
+            for i in runs.indices { try refill(&runs[i]) }
+            guard let next = runs.indices.filter({ !runs[$0].buffer.isEmpty })
+                .min(by: { (runs[$0].buffer.first!.createdAt, runs[$0].buffer.first!.id) < (runs[$1].buffer.first!.createdAt, runs[$1].buffer.first!.id) })
+            else { break }
+            out.append(runs[next].buffer.removeFirst())
+            if out.count == pageSize {
+                guard try body(out) else { return }
+                out.removeAll(keepingCapacity: true)
+            }
+        }
+        if !out.isEmpty { _ = try body(out) }
     }
 
     /// Every id matching `query` now, oldest first: the snapshot a bulk action works through,
@@ -75,6 +112,23 @@ extension OutboxStore {
     public func lastAttempt(ofItem id: String) throws -> OutboxAttempt? {
         try read { db in
             try OutboxAttempt.fetchOne(db, sql: "SELECT * FROM outbox_attempt WHERE item_id = ? ORDER BY attempt DESC LIMIT 1", arguments: [id])
+        }
+    }
+
+    /// The newest try of each of `ids` (a page of a list), in one read.
+    public func lastAttempts(ofItems ids: [String]) throws -> [String: OutboxAttempt] {
+        guard !ids.isEmpty else { return [:] }
+        return try read { db in
+            var newest: [String: OutboxAttempt] = [:]
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let chunk = Array(ids[start ..< min(ids.count, start + 500)])
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                for attempt in try OutboxAttempt.fetchAll(db, sql: "SELECT * FROM outbox_attempt WHERE item_id IN (\(marks))",
+                                                          arguments: StatementArguments(chunk)) {
+                    if (newest[attempt.itemId]?.attempt ?? .min) < attempt.attempt { newest[attempt.itemId] = attempt }
+                }
+            }
+            return newest
         }
     }
 
@@ -118,9 +172,15 @@ extension OutboxStore {
                 SELECT min(next_attempt_at) FROM outbox_item INDEXED BY outbox_item_due
                 WHERE status IN ('pending', 'failed') AND next_attempt_at <= ?
                 """, arguments: [now - 5_000])
-            figures.recentUnansweredAttempts = try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM outbox_attempt WHERE ended_at >= ? AND outcome != 'success' AND http_status IS NULL AND ack_code IS NULL
-                """, arguments: [now - 60_000]) ?? 0
+            // Of those, the ones whose last try in the last minute got no answer at all. From
+            // the overdue items (few, by index) to their last attempt: outbox_attempt has no
+            // time index, and a scan of it grows with the history.
+            figures.recentUnansweredAttempts = figures.overduePending == 0 ? 0 : try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM outbox_item i INDEXED BY outbox_item_due
+                JOIN outbox_attempt a ON a.item_id = i.id AND a.attempt = i.attempts
+                WHERE i.status IN ('pending', 'failed') AND i.next_attempt_at <= ?
+                  AND a.ended_at >= ? AND a.http_status IS NULL AND a.ack_code IS NULL
+                """, arguments: [now - 5_000, now - 60_000]) ?? 0
             return figures
         }
     }
@@ -137,7 +197,8 @@ public struct OutboxFigures: Sendable, Equatable {
     /// Items due more than 5 s ago and still not sent.
     public var overduePending = 0
     public var overdueSince: UnixMillis?
-    /// Tries in the last minute that got no answer at all (connect failure, timeout).
+    /// Overdue items whose last try, in the last minute, got no answer at all (connect
+    /// failure, timeout).
     public var recentUnansweredAttempts = 0
 
     public init(countsByStatus: [OutboxStatus: Int] = [:]) { self.countsByStatus = countsByStatus }

@@ -189,19 +189,21 @@ extension Switchboard.Outbox {
             let now = Clock.nowMillis()
             let query = try filters.query()
             let ehr = try storeCall { try audit.flatMap { try EHRStateReading.read(audit: $0, outbox: outbox, now: now)?.state } }
-            var cursor: OutboxCursor?, listed = 0, rows: [[String]] = []
-            while true {
-                let want = limit == 0 ? 1_000 : min(1_000, limit - listed)
-                guard want > 0 else { break }
-                let items = try storeCall { try outbox.items(matching: query, after: cursor, limit: want, now: now) }
-                for item in items {
-                    let last = try storeCall { try outbox.lastAttempt(ofItem: item.id) }
-                    let row = OutboxListRow(item, lastAttempt: last, now: now, ehr: ehr)
-                    if json { print(JSONText.encode(row)) } else { rows.append(row.cells(now: now)) }
+            var listed = 0, rows: [[String]] = []
+            // One encoder for every line: making one per line cost more than reading the row.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            try storeCall {
+                try outbox.forEachPage(matching: query, now: now, pageSize: limit == 0 ? 1_000 : min(1_000, limit)) { page in
+                    let items = limit == 0 ? page : Array(page.prefix(limit - listed))
+                    let attempts = try outbox.lastAttempts(ofItems: items.map(\.id))
+                    for item in items {
+                        let row = OutboxListRow(item, lastAttempt: attempts[item.id], now: now, ehr: ehr)
+                        if json { print(row.line(encoder)) } else { rows.append(row.cells(now: now)) }
+                    }
+                    listed += items.count
+                    return limit == 0 || listed < limit
                 }
-                listed += items.count
-                guard items.count == want, let lastItem = items.last else { break }
-                cursor = OutboxCursor(lastItem)
             }
             if !json { print(table(["ID", "STATUS", "OPERATION", "BOOKING", "AGE", "TRIES", "NEXT", "LAST ERROR"], rows)) }
         }
@@ -453,6 +455,10 @@ struct OutboxListRow: Encodable {
         try c.encode(leaseOwner, forKey: .leaseOwner); try c.encode(lastError, forKey: .lastError)
         try c.encode(lastHttpStatus, forKey: .lastHttpStatus); try c.encode(schedule, forKey: .schedule)
         try c.encode(permanentRefusal, forKey: .permanentRefusal)
+    }
+
+    func line(_ encoder: JSONEncoder) -> String {
+        (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     func cells(now: UnixMillis) -> [String] {
