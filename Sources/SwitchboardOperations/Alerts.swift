@@ -148,7 +148,8 @@ public struct AlertFigures: Sendable, Equatable {
     /// Reads the figures from the databases; the stream's last-heard time comes from the caller.
     public static func read(audit: AuditStore?, outbox: OutboxStore?, configuration: ConsoleConfiguration,
                             streamLastHeard: UnixMillis?, now: UnixMillis) throws -> AlertFigures {
-        var figures = AlertFigures(streamConfigured: configuration.events != nil, streamLastHeard: streamLastHeard)
+        // Standard input ("-") is no stream a monitoring run can listen to.
+        var figures = AlertFigures(streamConfigured: configuration.events.map { $0 != "-" } ?? false, streamLastHeard: streamLastHeard)
         figures.outbox = try outbox?.onCallFigures(now: now)
         if let audit {
             figures.ehr = EHRStateReading.derive(stateRow: try audit.lastEHRStateRow(), probes: try audit.probeSignals(),
