@@ -72,3 +72,38 @@ public struct AlertHook: Sendable {
         (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 }
+
+/// One look at the alerts, shared by `switchboard check` and the console: the state file
+/// is updated under its lock (so two watchers never both see a change as new), then the
+/// hook runs once per change, after the lock is let go (a run killed mid-hook never pages
+/// twice).
+///
+///     let round = try AlertRound.run(settings: settings.alerts, statePath: path, figures: figures, heard: nil, now: now)
+///     round.evaluation.active     // the Alerts list; round.changes: what just started or cleared
+public struct AlertRound: Sendable {
+    public var evaluation: AlertEvaluation
+    public var changes: [AlertChange]
+    /// The figures as evaluated (with the stream's last-heard time from the state file).
+    public var figures: AlertFigures
+    /// Changes whose hook was stopped after its timeout.
+    public var hooksTimedOut: [AlertChange]
+
+    public static func run(settings: AlertSettings, statePath: String, figures: AlertFigures, heard: UnixMillis?,
+                           now: UnixMillis, runHooks: Bool = true) throws -> AlertRound {
+        let (figures, evaluation, changes) = try AlertStateFile.update(path: statePath) { state in
+            if let heard { state.streamLastHeard = heard }
+            var seen = figures
+            seen.streamLastHeard = state.streamLastHeard
+            let evaluation = evaluateAlerts(settings, seen, now: now)
+            let (next, changes) = state.applying(evaluation, now: now)
+            state = next
+            return (seen, evaluation, changes)
+        }
+        var timedOut: [AlertChange] = []
+        if runHooks, let hook = settings.hook {
+            let runner = AlertHook(command: hook, timeoutSeconds: settings.hookTimeoutSeconds)
+            for change in changes where runner.run(change) == .killedAfterTimeout { timedOut.append(change) }
+        }
+        return AlertRound(evaluation: evaluation, changes: changes, figures: figures, hooksTimedOut: timedOut)
+    }
+}

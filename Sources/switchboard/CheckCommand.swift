@@ -54,28 +54,14 @@ extension Switchboard {
             do {
                 let audit = try settings.auditPath.map { try AuditStore(path: $0, mode: .readOnly, busyTimeoutMillis: lockWait) }
                 let outbox = try settings.outboxPath.map { try OutboxStore(path: $0, mode: .readOnly, busyTimeoutMillis: lockWait) }
-                var read = try AlertFigures.read(audit: audit, outbox: outbox, configuration: settings, streamLastHeard: heard, now: now)
+                let read = try AlertFigures.read(audit: audit, outbox: outbox, configuration: settings, streamLastHeard: heard, now: now)
                 // The state file remembers when the stream was last heard, so silence is measured
                 // across runs, not just within this one's short listen.
-                let changes: [AlertChange]
-                (read, evaluation, changes) = try AlertStateFile.update(path: statePath) { state in
-                    if let heard { state.streamLastHeard = heard }
-                    var figures = read
-                    figures.streamLastHeard = state.streamLastHeard
-                    let evaluation = evaluateAlerts(settings.alerts, figures, now: now)
-                    let (next, changes) = state.applying(evaluation, now: now)
-                    state = next
-                    return (figures, evaluation, changes)
-                }
-                figures = read
-                // After the state is written: a check killed mid-hook never pages twice.
-                if !noHooks, let hook = settings.alerts.hook {
-                    let runner = AlertHook(command: hook, timeoutSeconds: settings.alerts.hookTimeoutSeconds)
-                    for change in changes {
-                        if case .killedAfterTimeout = runner.run(change) {
-                            complain("switchboard: the alert hook took longer than \(settings.alerts.hookTimeoutSeconds)s and was stopped")
-                        }
-                    }
+                let round = try AlertRound.run(settings: settings.alerts, statePath: statePath, figures: read, heard: heard,
+                                               now: now, runHooks: !noHooks)
+                (figures, evaluation) = (round.figures, round.evaluation)
+                if !round.hooksTimedOut.isEmpty {
+                    complain("switchboard: the alert hook took longer than \(settings.alerts.hookTimeoutSeconds)s and was stopped")
                 }
             } catch let error as StoreError {
                 throw Self.unknown("\(error)")
