@@ -142,7 +142,20 @@ struct OutboxTally {
         report.add(outcome, id: id, statusNow: statusNow)
     }
 
-    mutating func refuse(_ id: String, _ why: String) { report.refused.append((id, why)) }
+    /// The items of `ids` the EHR refused for good: each warned about with what to do
+    /// instead; unless `force`, or a yes on a terminal, they are held back and counted as
+    /// refused. Returns the ids held back.
+    mutating func holdBackPermanentRefusals(_ ids: [String], actions: OutboxActions, force: Bool, verb: String) throws -> Set<String> {
+        let permanent = try storeCall { try ids.compactMap { try actions.permanentRefusal(itemId: $0) } }
+        guard !permanent.isEmpty, !force else { return [] }
+        for refusal in permanent { complain("warning: \(refusal.warning)") }
+        let question = "\(permanent.count) of them were refused for good by the EHR; \(verb) those anyway?"
+        if isatty(STDIN_FILENO) == 1, try confirm(question, yes: false) { return [] }
+        for refusal in permanent {
+            report.refused.append((refusal.itemId, "last answer \(refusal.answer) is permanent (--force to \(verb) it anyway); \(refusal.instead)"))
+        }
+        return Set(permanent.map(\.itemId))
+    }
 
     func finish() throws {
         print(report.summary(verb))
@@ -290,19 +303,7 @@ extension Switchboard.Outbox {
             guard !ids.isEmpty else { print("retried 0 (nothing matches)"); return }
             guard try confirm(OutboxBulkReport.question("Retry", count: ids.count), yes: selection.yes) else { print("nothing retried"); return }
             var tally = OutboxTally(verb: "retried")
-            let permanent = try storeCall { try ids.compactMap { try actions.permanentRefusal(itemId: $0) } }
-            var skip: Set<String> = []
-            if !permanent.isEmpty && !force {
-                for refusal in permanent { complain("warning: \(refusal.warning)") }
-                let question = "\(permanent.count) of them were refused for good by the EHR; retry those anyway?"
-                let retryAnyway = isatty(STDIN_FILENO) == 1 ? try confirm(question, yes: false) : false
-                if !retryAnyway {
-                    skip = Set(permanent.map(\.itemId))
-                    for refusal in permanent {
-                        tally.refuse(refusal.itemId, "last answer \(refusal.answer) is permanent (--force retries it anyway); \(refusal.instead)")
-                    }
-                }
-            }
+            let skip = try tally.holdBackPermanentRefusals(ids, actions: actions, force: force, verb: "retry")
             let progress = Progress(total: ids.count, verb: "retrying")
             for (n, id) in ids.enumerated() {
                 if !skip.contains(id) {
@@ -388,16 +389,7 @@ extension Switchboard.Outbox {
                 print("nothing requeued"); return
             }
             var tally = OutboxTally(verb: "requeued")
-            let permanent = try storeCall { try ids.compactMap { try actions.permanentRefusal(itemId: $0) } }
-            var skip: Set<String> = []
-            if !permanent.isEmpty && !force {
-                for refusal in permanent { complain("warning: \(refusal.warning)") }
-                let anyway = isatty(STDIN_FILENO) == 1 ? try confirm("Requeue the \(permanent.count) refused for good anyway?", yes: false) : false
-                if !anyway {
-                    skip = Set(permanent.map(\.itemId))
-                    for r in permanent { tally.refuse(r.itemId, "last answer \(r.answer) is permanent (--force requeues it anyway); \(r.instead)") }
-                }
-            }
+            let skip = try tally.holdBackPermanentRefusals(ids, actions: actions, force: force, verb: "requeue")
             let progress = Progress(total: ids.count, verb: "requeueing")
             for (n, id) in ids.enumerated() {
                 if !skip.contains(id) {
