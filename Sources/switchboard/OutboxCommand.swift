@@ -47,6 +47,37 @@ struct OutboxOptions: ParsableArguments {
     }
 }
 
+extension OutboxOptions {
+    /// For a change: the writable stores once the operator may act, and the snapshot of ids
+    /// confirmed. Nil (after saying why) when nothing matches or the answer was no.
+    func confirmed(_ selection: OutboxSelection, verb: String, done: String, consequence: String = "") throws -> (OutboxActions, OutboxStore, [String])? {
+        let (actions, outbox, _, _) = try open(.readWrite)
+        guard let actions else { throw ExitCode(ExitStatus.usage) }
+        if let refusal = actions.operator.outboxRefusal {
+            complain("switchboard: not allowed: \(refusal)")
+            throw ExitCode(ExitStatus.noPermission)
+        }
+        let ids = try selection.snapshot(outbox, now: Clock.nowMillis())
+        guard !ids.isEmpty else { print("\(done) 0 (nothing matches)"); return nil }
+        guard try confirm(OutboxBulkReport.question(verb, count: ids.count, consequence: consequence), yes: selection.yes) else {
+            print("nothing \(done)")
+            return nil
+        }
+        return (actions, outbox, ids)
+    }
+}
+
+/// Acts on each id not in `skip`, with progress on a terminal, and tells the tally.
+func act(on ids: [String], skipping skip: Set<String> = [], tally: inout OutboxTally, outbox: OutboxStore, progress verb: String,
+         _ body: (String) throws -> OutboxOutcome) throws {
+    let progress = Progress(total: ids.count, verb: verb)
+    for (n, id) in ids.enumerated() {
+        if !skip.contains(id) { try tally.add(try storeCall { try body(id) }, id: id, outbox: outbox) }
+        progress.step(n + 1)
+    }
+    try tally.finish()
+}
+
 /// The list's filters, shared by `list` and the bulk actions (`--all-matching`).
 struct OutboxFilterOptions: ParsableArguments {
     @Option(name: .customLong("status"), parsing: .singleValue,
@@ -293,25 +324,12 @@ extension Switchboard.Outbox {
         var force = false
 
         func run() throws {
-            let (actions, outbox, _, _) = try options.open(.readWrite)
-            guard let actions else { throw ExitCode(ExitStatus.usage) }
-            if let refusal = actions.operator.outboxRefusal {
-                complain("switchboard: not allowed: \(refusal)")
-                throw ExitCode(ExitStatus.noPermission)
-            }
-            let ids = try selection.snapshot(outbox, now: Clock.nowMillis())
-            guard !ids.isEmpty else { print("retried 0 (nothing matches)"); return }
-            guard try confirm(OutboxBulkReport.question("Retry", count: ids.count), yes: selection.yes) else { print("nothing retried"); return }
+            guard let (actions, outbox, ids) = try options.confirmed(selection, verb: "Retry", done: "retried") else { return }
             var tally = OutboxTally(verb: "retried")
             let skip = try tally.holdBackPermanentRefusals(ids, actions: actions, force: force, verb: "retry")
-            let progress = Progress(total: ids.count, verb: "retrying")
-            for (n, id) in ids.enumerated() {
-                if !skip.contains(id) {
-                    try tally.add(try storeCall { try actions.retryNow(itemId: id, now: Clock.nowMillis()) }, id: id, outbox: outbox)
-                }
-                progress.step(n + 1)
+            try act(on: ids, skipping: skip, tally: &tally, outbox: outbox, progress: "retrying") {
+                try actions.retryNow(itemId: $0, now: Clock.nowMillis())
             }
-            try tally.finish()
         }
     }
 
@@ -332,24 +350,12 @@ extension Switchboard.Outbox {
         }
 
         func run() throws {
-            let (actions, outbox, _, _) = try options.open(.readWrite)
-            guard let actions, let reason else { throw ExitCode(ExitStatus.usage) }
-            if let refusal = actions.operator.outboxRefusal {
-                complain("switchboard: not allowed: \(refusal)")
-                throw ExitCode(ExitStatus.noPermission)
-            }
-            let ids = try selection.snapshot(outbox, now: Clock.nowMillis())
-            guard !ids.isEmpty else { print("discarded 0 (nothing matches)"); return }
-            guard try confirm(OutboxBulkReport.question("Discard", count: ids.count, consequence: "They will never be sent."), yes: selection.yes) else {
-                print("nothing discarded"); return
-            }
+            guard let reason, let (actions, outbox, ids) = try options.confirmed(selection, verb: "Discard", done: "discarded",
+                                                                               consequence: "They will never be sent.") else { return }
             var tally = OutboxTally(verb: "discarded")
-            let progress = Progress(total: ids.count, verb: "discarding")
-            for (n, id) in ids.enumerated() {
-                try tally.add(try storeCall { try actions.discard(itemId: id, reason: reason, now: Clock.nowMillis()) }, id: id, outbox: outbox)
-                progress.step(n + 1)
+            try act(on: ids, tally: &tally, outbox: outbox, progress: "discarding") {
+                try actions.discard(itemId: $0, reason: reason, now: Clock.nowMillis())
             }
-            try tally.finish()
         }
     }
 
@@ -377,27 +383,13 @@ extension Switchboard.Outbox {
         }
 
         func run() throws {
-            let (actions, outbox, _, _) = try options.open(.readWrite)
-            guard let actions else { throw ExitCode(ExitStatus.usage) }
-            if let refusal = actions.operator.outboxRefusal {
-                complain("switchboard: not allowed: \(refusal)")
-                throw ExitCode(ExitStatus.noPermission)
-            }
-            let ids = try selection.snapshot(outbox, now: Clock.nowMillis())
-            guard !ids.isEmpty else { print("requeued 0 (nothing matches)"); return }
-            guard try confirm(OutboxBulkReport.question("Requeue", count: ids.count, consequence: "Each gets \(attempts) fresh tries."), yes: selection.yes) else {
-                print("nothing requeued"); return
-            }
+            guard let (actions, outbox, ids) = try options.confirmed(selection, verb: "Requeue", done: "requeued",
+                                                                   consequence: "Each gets \(attempts) fresh tries.") else { return }
             var tally = OutboxTally(verb: "requeued")
             let skip = try tally.holdBackPermanentRefusals(ids, actions: actions, force: force, verb: "requeue")
-            let progress = Progress(total: ids.count, verb: "requeueing")
-            for (n, id) in ids.enumerated() {
-                if !skip.contains(id) {
-                    try tally.add(try storeCall { try actions.requeue(itemId: id, attempts: attempts, now: Clock.nowMillis()) }, id: id, outbox: outbox)
-                }
-                progress.step(n + 1)
+            try act(on: ids, skipping: skip, tally: &tally, outbox: outbox, progress: "requeueing") {
+                try actions.requeue(itemId: $0, attempts: attempts, now: Clock.nowMillis())
             }
-            try tally.finish()
         }
     }
 }
