@@ -53,7 +53,13 @@ extension Switchboard {
                 return
             }
             let port = try Self.loopbackPort(listen)
-            try waitFor { try await Self.serve(source, port: port) }
+            do {
+                try waitFor { try await Self.serve(source, port: port) }
+            } catch {
+                // Port taken, or no permission for it: one line, EX_CANTCREAT.
+                complain("switchboard: cannot serve metrics on 127.0.0.1:\(port): \(error)")
+                throw ExitCode(ExitStatus.cannotCreate)
+            }
         }
 
         static func serve(_ source: MetricsSource, port: UInt16) async throws {

@@ -59,6 +59,11 @@ import Testing
         let body = scraped.stdout.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
         #expect(Set(try Self.parsed(body).keys) == Set(samples.keys))
 
+        // A port already taken: one line and EX_CANTCREAT, not a crash.
+        let port = try #require(url.split(separator: ":").last?.split(separator: "/").first)
+        let taken = try run(executable("switchboard"), ["metrics", "--listen", "127.0.0.1:\(port)", "--audit", db.auditPath], environment: env)
+        #expect(taken.status == 73 && taken.stderr.hasPrefix("switchboard: cannot serve metrics on 127.0.0.1:\(port)"), "\(taken.stderr)")
+
         let refused = try run(executable("switchboard"), ["metrics", "--listen", "0.0.0.0:9100", "--audit", db.auditPath], environment: env)
         #expect(refused.status == 64 && refused.stderr.contains("loopback"))
     }
