@@ -13,7 +13,8 @@ import SwitchboardStore
 public struct ShiftHandoff: Sendable, Equatable, Encodable {
     public var since: UnixMillis
     public var until: UnixMillis
-    /// Operator → (approved, corrected, other review actions).
+    /// Per operator: approvals still standing, corrections, approvals taken back, other
+    /// review actions (the EHR's version kept after a refused correction).
     public var decisionsByOperator: [OperatorDecisions]
     /// Correction category → count.
     public var corrections: [String: Int]
@@ -33,7 +34,10 @@ public struct ShiftHandoff: Sendable, Equatable, Encodable {
         public var `operator`: String
         public var approved: Int
         public var corrected: Int
+        public var undone: Int
         public var other: Int
+        // Decisions that stand, for the order of the list.
+        var total: Int { approved + corrected + other }
     }
 
     public struct UndecidedBooking: Sendable, Equatable, Encodable {
@@ -80,12 +84,14 @@ public struct ShiftHandoff: Sendable, Equatable, Encodable {
             let who = row.actor.hasPrefix("operator:") ? String(row.actor.dropFirst("operator:".count)) : row.actor
             let detail = (try? JSONSerialization.jsonObject(with: Data((row.detail ?? "{}").utf8))) as? [String: Any] ?? [:]
             if reviewActions.contains(row.action) {
-                var d = byOperator[who] ?? OperatorDecisions(operator: who, approved: 0, corrected: 0, other: 0)
+                var d = byOperator[who] ?? OperatorDecisions(operator: who, approved: 0, corrected: 0, undone: 0, other: 0)
                 switch row.action {
                 case "review.approve": d.approved += 1
                 case "review.correct", "review.recorrect":
                     d.corrected += 1
                     corrections[(detail["category"] as? String) ?? "uncategorised", default: 0] += 1
+                // Only one's own approval can be undone: it no longer stands.
+                case "review.undo": d.approved = max(0, d.approved - 1); d.undone += 1
                 default: d.other += 1
                 }
                 byOperator[who] = d
@@ -96,7 +102,7 @@ public struct ShiftHandoff: Sendable, Equatable, Encodable {
         }
         return ShiftHandoff(
             since: since, until: now,
-            decisionsByOperator: byOperator.values.sorted { ($0.approved + $0.corrected + $0.other, $1.operator) > ($1.approved + $1.corrected + $1.other, $0.operator) },
+            decisionsByOperator: byOperator.values.sorted { ($0.total, $1.operator) > ($1.total, $0.operator) },
             corrections: corrections, undecided: undecided.count, overdue: undecided.overdue,
             oldestUndecided: oldest.map { UndecidedBooking(bookingId: $0.bookingId, bookedAt: $0.bookedAt, overdue: now - $0.bookedAt > overdueMillis) },
             windowEndsAt: window.endsAt, windowLeftMillis: window.remaining(at: now),
@@ -125,7 +131,9 @@ public struct ShiftHandoff: Sendable, Equatable, Encodable {
         out.append("## Decisions")
         if decisionsByOperator.isEmpty { out.append("None in this period.") }
         for d in decisionsByOperator {
-            out.append("- \(d.operator): \(d.approved) approved, \(d.corrected) corrected" + (d.other > 0 ? ", \(d.other) other (undo, EHR version kept)" : ""))
+            out.append("- \(d.operator): \(d.approved) approved, \(d.corrected) corrected"
+                       + (d.undone > 0 ? ", \(d.undone) approval\(d.undone == 1 ? "" : "s") undone" : "")
+                       + (d.other > 0 ? ", \(d.other) kept the EHR's version" : ""))
         }
         out += ["", "## Corrections"]
         if corrections.isEmpty { out.append("None.") }

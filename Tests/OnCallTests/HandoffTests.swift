@@ -30,6 +30,10 @@ import Testing
         try site.decide("bk-7", .corrected, by: "devon", category: "wrong_time", at: now - 1 * Self.hour)
         try site.decide("bk-8", .approved, by: "devon", at: now - 30 * 60_000)
         try site.decide("bk-9", .corrected, by: "devon", category: "should_not_exist", at: now - 20 * 60_000)
+        // Devon approves one more, then takes it back: it stands undecided again.
+        try site.booking("bk-x", bookedAt: now - 5 * 60_000)
+        try site.decide("bk-x", .approved, by: "devon", at: now - 4 * 60_000)
+        _ = try site.audit.undoApproval(bookingId: "bk-x", operator: "devon", now: now - 4 * 60_000 + 1_000, withinMillis: 5_000)
         try site.item("ob-stuck", status: .dead, createdAt: now - 2 * Self.hour, error: "HTTP 422: unprocessable", httpStatus: 422, bookingId: "bk-3")
         try site.item("ob-f", status: .failed, createdAt: now - Self.hour, error: "HTTP 502", httpStatus: 502)
         #expect(try site.switchboard(["outbox", "retry", "ob-f", "--yes"]).status == 0)
@@ -41,10 +45,11 @@ import Testing
         let byOperator = try #require(h["decisions_by_operator"] as? [[String: Any]])
         #expect(byOperator.map { "\($0["operator"]!) \($0["approved"]!)/\($0["corrected"]!)" } == ["maria 3/2", "devon 2/2"])
         #expect(h["corrections"] as? [String: Int] == ["wrong_time": 2, "wrong_provider": 1, "should_not_exist": 1])
-        #expect(h["undecided"] as? Int == 2 && h["overdue"] as? Int == 1)
+        #expect(byOperator.map { $0["undone"] as? Int } == [0, 1])
+        #expect(h["undecided"] as? Int == 3 && h["overdue"] as? Int == 1)
         let oldest = try #require(h["oldest_undecided"] as? [[String: Any]])
-        #expect(oldest.map { $0["booking_id"] as? String } == ["bk-late", "bk-new"])
-        #expect(oldest.map { $0["overdue"] as? Bool } == [true, false])
+        #expect(oldest.map { $0["booking_id"] as? String } == ["bk-late", "bk-new", "bk-x"])
+        #expect(oldest.map { $0["overdue"] as? Bool } == [true, false, false])
         #expect((h["window_left_ms"] as? Int).map { abs($0 - Int(28 * Self.hour)) < 120_000 } == true)
         #expect((h["stuck"] as? [[String: Any]])?.map { $0["id"] as? String } == ["ob-stuck"])
         let actions = try #require(h["outbox_actions"] as? [[String: Any]])
@@ -54,8 +59,8 @@ import Testing
 
         let markdown = try site.switchboard(["handoff"])
         #expect(markdown.status == 0)
-        for line in ["## Decisions", "- maria: 3 approved, 2 corrected", "- devon: 2 approved, 2 corrected", "- wrong_time: 2",
-                     "2 undecided, 1 overdue", "bk-late", "**overdue**", "- ob-stuck dead appointment.create (booking bk-3): HTTP 422: unprocessable; nothing done yet",
+        for line in ["## Decisions", "- maria: 3 approved, 2 corrected", "- devon: 2 approved, 2 corrected, 1 approval undone", "- wrong_time: 2",
+                     "3 undecided, 1 overdue", "bk-late", "**overdue**", "- ob-stuck dead appointment.create (booking bk-3): HTTP 422: unprocessable; nothing done yet",
                      "retry ob-f", "started: item_dead (critical)"] {
             #expect(markdown.stdout.contains(line), "missing \(line) in\n\(markdown.stdout)")
         }
