@@ -159,6 +159,17 @@ import Testing
         #expect(perf.contains("outbox_dead=0") && perf.contains("alerts=0"))
     }
 
+    @Test func checksRunningAtOnceStillPageOnce() throws {
+        let site = try SmallSite()
+        defer { site.scratch.cleanUp() }
+        try site.configure(alerts: Self.only("item_dead"))
+        try site.item("ob-dead", status: .dead, createdAt: Clock.nowMillis(), error: "HTTP 409", httpStatus: 409)
+        let arguments = ["check", "--audit", site.auditPath, "--outbox", site.outboxPath, "--config", site.configPath]
+        let checks = try (0 ..< 6).map { _ in try RunningProcess(executable("switchboard"), arguments) }
+        for check in checks { #expect(try check.waitForExit(timeout: 30) == 2, "\(check.stdout) \(check.stderr)") }
+        #expect(site.hookCalls() == ["started item_dead"])
+    }
+
     @Test func aHookThatHangsIsStoppedAndNotRunAgain() throws {
         let site = try SmallSite()
         defer { site.scratch.cleanUp() }
