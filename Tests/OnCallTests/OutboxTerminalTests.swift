@@ -31,4 +31,24 @@ import Testing
         #expect(try site.outbox.item(id: "ob-412")?.status == .dead)
         #expect(try site.outbox.item(id: "ob-502")?.status == .pending)
     }
+
+    @Test(.enabled(if: Tmux.isAvailable)) func bulkWorkShowsProgressOnATerminal() async throws {
+        let site = try SmallSite()
+        defer { site.scratch.cleanUp() }
+        for n in 0 ..< 25 {
+            try site.item(String(format: "ob-%02d", n), status: .failed, createdAt: Clock.nowMillis() - 60_000, error: "HTTP 503", httpStatus: 503)
+        }
+        let tmux = try Tmux.start([executable("switchboard"), "outbox", "retry", "--all-matching", "--error", "503",
+                                   "--audit", site.auditPath, "--outbox", site.outboxPath, "--config", site.configPath],
+                                  width: 100, height: 20, environment: ["XDG_CONFIG_HOME": site.scratch.path("xdg")])
+        defer { tmux.kill() }
+        try await tmux.waitFor("Retry 25 items? [y/N]")
+        try tmux.type("y")
+        try tmux.send("Enter")
+        #expect(try await tmux.waitForExit() == 0)
+        let screen = try tmux.capture()
+        #expect(screen.contains("retrying 25/25"), "\(screen)")
+        #expect(screen.contains("retried 25"), "\(screen)")
+        #expect(try sqlite3(site.auditPath, "SELECT count(*) FROM audit_event WHERE action = 'outbox.retry'") == "25\n")
+    }
 }
