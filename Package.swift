@@ -11,6 +11,9 @@ let toml: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
 let flyingFox: Target.Dependency = .product(name: "FlyingFox", package: "FlyingFox")
 let flyingSocks: Target.Dependency = .product(name: "FlyingSocks", package: "FlyingFox")
 let collections: Target.Dependency = .product(name: "Collections", package: "swift-collections")
+// The Prometheus text format for `switchboard metrics`; it pulls in swift-metrics and
+// swift-atomics only (no NIO).
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
 
 let package = Package(
     name: "Switchboard",
@@ -27,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
         .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
         .package(url: "https://github.com/apple/swift-collections", exact: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -63,6 +67,7 @@ let package = Package(
 
         .executableTarget(name: "switchboard", dependencies: [
             "SwitchboardConsole", "SwitchboardOperations", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SafeText", "TerminalUI", argumentParser,
+            prometheus, flyingFox,
         ]),
         .executableTarget(name: "switchboard-sim", dependencies: ["SwitchboardSim", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", argumentParser]),
         .executableTarget(name: "switchboard-bench", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", "SwitchboardConsole", "TerminalUI", argumentParser]),
@@ -76,6 +81,11 @@ let package = Package(
             "SwitchboardConsole", "SwitchboardOperations", "TerminalUI", "SwitchboardStore", "SwitchboardEHR", "SwitchboardCore", "SwitchboardSim", "SwitchboardTesting",
         ]),
         .testTarget(name: "SwitchboardSimTests", dependencies: ["SwitchboardSim", "SwitchboardEHR", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SwitchboardStream", "SwitchboardTesting", grdb]),
+        // switchboard outbox, check, metrics and handoff: the rules as functions, and the
+        // commands as real processes against the simulator.
+        .testTarget(name: "OnCallTests", dependencies: [
+            "SwitchboardOperations", "SwitchboardStore", "SwitchboardCore", "SwitchboardSim", "SwitchboardTesting", grdb,
+        ]),
         .testTarget(name: "EndToEndTests", dependencies: ["SwitchboardStore", "SwitchboardCore", "SwitchboardTesting"]),
     ]
 )

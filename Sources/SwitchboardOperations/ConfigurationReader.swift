@@ -17,7 +17,7 @@ public struct ConfigurationReader {
 
     public static let topLevelKeys = [
         "audit", "outbox", "events", "theme", "read_only", "go_live_start", "undo_seconds", "overdue_minutes",
-        "idle_lock_minutes", "ehr", "roles", "keys",
+        "idle_lock_minutes", "ehr", "roles", "keys", "alerts",
     ]
 
     mutating func read(_ table: TOMLTable) -> ConsoleConfiguration {
@@ -38,6 +38,7 @@ public struct ConfigurationReader {
             case "ehr": readEHR(value, into: &c)
             case "roles": readRoles(value, into: &c)
             case "keys": readKeys(value, into: &c)
+            case "alerts": readAlerts(value, into: &c)
             default: unknown(key, value, table: nil)
             }
         }
@@ -75,6 +76,38 @@ public struct ConfigurationReader {
             }
             if user == "default_role" { c.defaultRole = role } else { c.roles[user] = role }
         }
+    }
+
+    private mutating func readAlerts(_ value: TOMLValueConvertible, into c: inout ConsoleConfiguration) {
+        guard let table = value.table else { return warn("alerts", "[alerts] must be a table") }
+        var a = c.alerts
+        let names = AlertRule.allCases.map(\.rawValue).joined(separator: ", ")
+        for (key, value) in table.sorted(by: { $0.0 < $1.0 }) {
+            if refuseSecret(key, value, table: "alerts") { continue }
+            switch key {
+            case "hook": a.hook = string(value, key, table: "alerts")
+            case "hook_timeout_seconds": a.hookTimeoutSeconds = number(value, key, in: 1...600, unit: "seconds", table: "alerts") ?? a.hookTimeoutSeconds
+            case "state_file": a.stateFile = path(value, key, table: "alerts")
+            case "failing_minutes": a.failingMinutes = number(value, key, in: 1...10_080, unit: "minutes", table: "alerts") ?? a.failingMinutes
+            case "queue_mode_minutes": a.queueModeMinutes = number(value, key, in: 0...1_440, unit: "minutes", table: "alerts") ?? a.queueModeMinutes
+            case "stream_silent_seconds": a.streamSilentSeconds = number(value, key, in: 5...3_600, unit: "seconds", table: "alerts") ?? a.streamSilentSeconds
+            case "window_hours_left": a.windowHoursLeft = number(value, key, in: 1...48, unit: "hours", table: "alerts") ?? a.windowHoursLeft
+            case "correction_rate_bound":
+                if let share = value.double ?? value.int.map(Double.init), share > 0, share < 1 { a.correctionRateBound = share }
+                else { warn(key, "correction_rate_bound must be a share between 0 and 1 (0.02 for 2%), not \(value.debugDescription); using the default", table: "alerts") }
+            case "disabled", "critical":
+                guard let array = value.array, array.allSatisfy({ $0.string != nil }) else {
+                    warn(key, "\(key) must be a list of rule names (\(names))", table: "alerts"); continue
+                }
+                var rules: Set<AlertRule> = []
+                for word in array.compactMap(\.string) {
+                    if let rule = AlertRule(rawValue: word) { rules.insert(rule) } else { warn(key, "unknown alert rule \"\(word)\" (one of: \(names))", table: "alerts") }
+                }
+                if key == "disabled" { a.disabled = rules } else { a.critical = rules }
+            default: unknown(key, value, table: "alerts")
+            }
+        }
+        c.alerts = a
     }
 
     private mutating func readKeys(_ value: TOMLValueConvertible, into c: inout ConsoleConfiguration) {
@@ -123,9 +156,9 @@ public struct ConfigurationReader {
         return text
     }
 
-    private mutating func number(_ value: TOMLValueConvertible, _ key: String, in range: ClosedRange<Int>, unit: String) -> Int? {
+    private mutating func number(_ value: TOMLValueConvertible, _ key: String, in range: ClosedRange<Int>, unit: String, table: String? = nil) -> Int? {
         guard let n = value.int, range.contains(n) else {
-            warn(key, "\(key) must be a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound), not \(value.debugDescription); using the default")
+            warn(key, "\(key) must be a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound), not \(value.debugDescription); using the default", table: table)
             return nil
         }
         return n

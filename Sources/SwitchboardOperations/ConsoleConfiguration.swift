@@ -40,8 +40,11 @@ public struct ConsoleConfiguration: Sendable, Equatable {
     public var overdueMinutes: Int
     /// Idle time after which the console locks (HIPAA automatic logoff).
     public var idleLockMinutes: Int
+    /// `[alerts]`: thresholds, the hook, the state file (docs/alerts.md).
+    public var alerts: AlertSettings
 
     public init() {
+        alerts = AlertSettings()
         keys = [:]
         roles = [:]
         defaultRole = .reviewer

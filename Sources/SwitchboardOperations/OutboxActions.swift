@@ -75,6 +75,26 @@ public struct OutboxActions: Sendable {
         return .done
     }
 
+    /// A failed or dead item back to `pending`, due now, with a fresh budget of `attempts`
+    /// tries (the agent's backoff applies again between them); a retry, by contrast, gives
+    /// one more try. Refused for anything not failed or dead.
+    public func requeue(itemId: String, attempts budget: Int, now: UnixMillis) throws -> OutboxOutcome {
+        if let refusal = `operator`.outboxRefusal { return .notAllowed(refusal) }
+        guard let item = try outbox.item(id: itemId) else { return .refused("\(itemId) no longer exists") }
+        guard item.status == .failed || item.status == .dead else {
+            return .refused("\(itemId) is \(item.status.rawValue); only failed or dead items are requeued")
+        }
+        guard try outbox.requeue(id: itemId, budget: budget, now: now) else { return .refused("\(itemId) changed meanwhile; look again") }
+        try record("outbox.requeue", item: item, reason: "\(budget) fresh attempts", now: now)
+        return .done
+    }
+
+    /// The EHR's permanent refusal of the item, if its last answer was one: ask before retrying.
+    public func permanentRefusal(itemId: String) throws -> PermanentRefusal? {
+        guard let item = try outbox.item(id: itemId) else { return nil }
+        return PermanentRefusal(item, lastAttempt: try outbox.lastAttempt(ofItem: itemId))
+    }
+
     /// Why `item` cannot go back to the worker, from its status alone.
     public static func refusalToRetry(_ item: OutboxItem, now: UnixMillis) -> String? {
         switch item.status {

@@ -1,0 +1,70 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStore
+import SwitchboardTesting
+import Testing
+
+/// `switchboard metrics`, printed and served, read by the reference parser from PyPI.
+@Suite struct MetricsTests {
+    static let parser = """
+        import sys
+        from prometheus_client.parser import text_string_to_metric_families
+        text = open(sys.argv[1]).read()
+        for family in text_string_to_metric_families(text):
+            for s in family.samples:
+                labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
+                print(f"{family.type} {s.name}{{{labels}}} {s.value}")
+        """
+
+    static func parsed(_ text: String) throws -> [String: Double] {
+        let judge = try PythonJudge.ensure("prometheus", packages: ["prometheus_client"], probe: "import prometheus_client.parser")
+        let result = try judge.run(script: parser, input: text)
+        try #require(result.status == 0, "prometheus_client rejected the output: \(result.stderr)\n\(text)")
+        var samples: [String: Double] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            #expect(parts[0] == "gauge", "\(line)")
+            samples[String(parts[1])] = Double(parts[2])
+        }
+        return samples
+    }
+
+    @Test func metricsParseWithTheReferenceParserAndMatchTheDatabases() throws {
+        let db = try GeneratedDatabases(calls: 400)
+        defer { db.scratch.cleanUp() }
+        let env = ["XDG_CONFIG_HOME": db.scratch.path("xdg"), "XDG_STATE_HOME": db.scratch.path("xdg"), "HOME": db.scratch.path("home")]
+        let printed = try run(executable("switchboard"), ["metrics", "--audit", db.auditPath, "--outbox", db.outboxPath], environment: env)
+        #expect(printed.status == 0, "\(printed.stderr)")
+        let samples = try Self.parsed(printed.stdout)
+        for status in OutboxStatus.allCases {
+            let inDB = Double(try sqlite3(db.outboxPath, "SELECT count(*) FROM outbox_item WHERE status = '\(status.rawValue)'")
+                .trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(samples["switchboard_outbox_items{status=\(status.rawValue)}"] == inDB, "\(status)")
+        }
+        let undecided = Double(try sqlite3(db.auditPath, "SELECT count(*) FROM booking WHERE review_required = 1 AND decided = 0")
+            .trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(samples["switchboard_review_undecided{}"] == undecided)
+        #expect(samples.keys.contains("switchboard_golive_bookings_decided{}"))
+        #expect(samples.keys.contains("switchboard_alert_active{rule=item_dead,severity=critical}"))
+        #expect(samples.keys.filter { $0.hasPrefix("switchboard_ehr_state{") }.count == EHRState.allCases.count)
+        #expect(printed.stdout.contains("# HELP switchboard_outbox_items "))
+
+        // Served: a scrape over loopback gets the same families.
+        let server = try RunningProcess(executable("switchboard"), ["metrics", "--listen", "127.0.0.1:0", "--audit", db.auditPath, "--outbox", db.outboxPath])
+        defer { server.signal(SIGKILL) }
+        #expect(RunningProcess.waitUntil(timeout: 20) { server.stderr.contains("serving metrics at ") })
+        let url = try #require(server.stderr.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+        let scraped = try run("/usr/bin/curl", ["-sS", "-m", "10", "-D", "-", url], timeout: 15)
+        #expect(scraped.status == 0 && scraped.stdout.contains("text/plain; version=0.0.4"), "\(scraped.stderr)")
+        let body = scraped.stdout.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        #expect(Set(try Self.parsed(body).keys) == Set(samples.keys))
+
+        // A port already taken: one line and EX_CANTCREAT, not a crash.
+        let port = try #require(url.split(separator: ":").last?.split(separator: "/").first)
+        let taken = try run(executable("switchboard"), ["metrics", "--listen", "127.0.0.1:\(port)", "--audit", db.auditPath], environment: env)
+        #expect(taken.status == 73 && taken.stderr.hasPrefix("switchboard: cannot serve metrics on 127.0.0.1:\(port)"), "\(taken.stderr)")
+
+        let refused = try run(executable("switchboard"), ["metrics", "--listen", "0.0.0.0:9100", "--audit", db.auditPath], environment: env)
+        #expect(refused.status == 64 && refused.stderr.contains("loopback"))
+    }
+}

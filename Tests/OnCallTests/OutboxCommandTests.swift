@@ -1,0 +1,137 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStore
+import SwitchboardTesting
+import Testing
+
+/// `switchboard outbox …` as a script runs it: the Outbox screen's rules, one audit row
+/// per action, sysexits.
+@Suite struct OutboxCommandTests {
+    static func auditRows(_ site: SmallSite, _ action: String) throws -> [String] {
+        try sqlite3(site.auditPath, "SELECT json_extract(detail, '$.item_id') FROM audit_event WHERE action = '\(action)' ORDER BY seq")
+            .split(separator: "\n").map(String.init)
+    }
+
+    @Test func discardWithoutAReasonIsRefusedAndChangesNothing() throws {
+        let site = try SmallSite()
+        defer { site.scratch.cleanUp() }
+        try site.item("ob-1", status: .dead, createdAt: Clock.nowMillis(), error: "HTTP 422", httpStatus: 422)
+        for arguments in [["outbox", "discard", "ob-1", "--yes"], ["outbox", "discard", "ob-1", "--reason", "  ", "--yes"]] {
+            let refused = try site.switchboard(arguments)
+            #expect(refused.status == 64, "\(refused.stderr)")
+            #expect(refused.stderr.contains("--reason"))
+        }
+        #expect(try site.outbox.item(id: "ob-1")?.status == .dead)
+        #expect(try Self.auditRows(site, "outbox.discard").isEmpty)
+
+        let discarded = try site.switchboard(["outbox", "discard", "ob-1", "--reason", "booked by phone instead", "--yes"])
+        #expect(discarded.status == 0, "\(discarded.stderr)")
+        #expect(discarded.stdout == "discarded 1\n")
+        #expect(try site.outbox.item(id: "ob-1")?.status == .discarded)
+        #expect(try Self.auditRows(site, "outbox.discard") == ["ob-1"])
+        let reason = try sqlite3(site.auditPath, "SELECT json_extract(detail, '$.reason') FROM audit_event WHERE action = 'outbox.discard'")
+        #expect(reason == "booked by phone instead\n")
+        #expect(try site.audit.verifyChain().isIntact)
+    }
+
+    @Test func aScriptMustSayYesAndAViewerMayNotAct() throws {
+        let site = try SmallSite()
+        defer { site.scratch.cleanUp() }
+        try site.item("ob-1", status: .failed, createdAt: Clock.nowMillis(), error: "HTTP 502", httpStatus: 502)
+        let unconfirmed = try site.switchboard(["outbox", "retry", "ob-1"])
+        #expect(unconfirmed.status == 64 && unconfirmed.stderr.contains("--yes"), "\(unconfirmed.stderr)")
+        #expect(try site.outbox.item(id: "ob-1")?.status == .failed)
+
+        try """
+            [roles]
+            default_role = "viewer"
+            """.write(toFile: site.configPath, atomically: true, encoding: .utf8)
+        let viewer = try site.switchboard(["outbox", "retry", "ob-1", "--yes"])
+        #expect(viewer.status == 77 && viewer.stderr.contains("operator role"), "\(viewer.stderr)")
+        #expect(try Self.auditRows(site, "outbox.retry").isEmpty)
+    }
+
+    @Test func retryingAPermanentRefusalWarnsAndNeedsForceInAScript() throws {
+        let site = try SmallSite()
+        defer { site.scratch.cleanUp() }
+        let now = Clock.nowMillis()
+        try site.item("ob-412", status: .dead, createdAt: now - 60_000, error: "HTTP 412: version conflict", httpStatus: 412, bookingId: "bk-7")
+        try site.item("ob-502", status: .failed, createdAt: now - 50_000, error: "HTTP 502", httpStatus: 502)
+        let refused = try site.switchboard(["outbox", "retry", "ob-412", "ob-502", "--yes"])
+        #expect(refused.status == 65, "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stdout == "retried 1, refused 1\n")
+        #expect(refused.stderr.contains("warning: ob-412: the EHR's last answer was HTTP 412"))
+        #expect(refused.stderr.contains("decide booking bk-7 again"))
+        #expect(refused.stderr.contains("or discard this item"))
+        #expect(try site.outbox.item(id: "ob-412")?.status == .dead)
+        #expect(try site.outbox.item(id: "ob-502")?.status == .pending)
+
+        let forced = try site.switchboard(["outbox", "retry", "ob-412", "--yes", "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(try site.outbox.item(id: "ob-412")?.status == .pending)
+        #expect(try Self.auditRows(site, "outbox.retry") == ["ob-502", "ob-412"])
+    }
+
+    @Test func listFiltersAndPrintsOneJSONObjectPerLine() throws {
+        let site = try SmallSite()
+        defer { site.scratch.cleanUp() }
+        let now = Clock.nowMillis()
+        try site.item("ob-a", status: .failed, createdAt: now - 3_600_000, error: "HTTP 502 Bad Gateway", httpStatus: 502, bookingId: "bk-1")
+        try site.item("ob-b", status: .failed, createdAt: now - 60_000, error: "connect refused")
+        try site.item("ob-c", status: .dead, createdAt: now - 7_200_000, error: "HTTP 422 \u{1b}[31mred", httpStatus: 422)
+        try site.item("ob-d", status: .pending, createdAt: now - 10_000, attempts: 0)
+
+        func ids(_ filters: [String]) throws -> [String] {
+            let listed = try site.switchboard(["outbox", "list", "--json"] + filters)
+            #expect(listed.status == 0, "\(listed.stderr)")
+            return try listed.stdout.split(separator: "\n").map { line in
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                return try #require(object["id"] as? String)
+            }
+        }
+        #expect(try ids([]) == ["ob-c", "ob-a", "ob-b", "ob-d"])
+        #expect(try ids(["--status", "failed"]) == ["ob-a", "ob-b"])
+        #expect(try ids(["--status", "failed,dead", "--older-than", "30m"]) == ["ob-c", "ob-a"])
+        #expect(try ids(["--error", "bad gateway"]) == ["ob-a"])
+        #expect(try ids(["--booking", "bk-1"]) == ["ob-a"])
+        #expect(try ids(["--call", "c-ob-b"]) == ["ob-b"])
+        #expect(try ids(["--operation", "appointment.update"]).isEmpty)
+        #expect(try ids(["--limit", "2"]) == ["ob-c", "ob-a"])
+
+        let table = try site.switchboard(["outbox", "list"])
+        #expect(table.status == 0)
+        #expect(table.stdout.hasPrefix("ID "))
+        #expect(!table.stdout.contains("\u{1b}"), "escape sequences from the data reached the terminal")
+        #expect(table.stdout.contains("[HTTP 422]"))
+
+        let bad = try site.switchboard(["outbox", "list", "--status", "stuck"])
+        #expect(bad.status == 64 && bad.stderr.contains("Unknown --status stuck"))
+    }
+
+    @Test func requeueGivesAFreshBudgetAndKeepsTheAttemptCount() throws {
+        let site = try SmallSite()
+        defer { site.scratch.cleanUp() }
+        try site.item("ob-out", status: .dead, createdAt: Clock.nowMillis(), error: "no answer", attempts: 10)
+        _ = try sqlite3(site.outboxPath, "UPDATE outbox_item SET max_attempts = 10 WHERE id = 'ob-out'")
+        let requeued = try site.switchboard(["outbox", "requeue", "--all-matching", "--status", "dead", "--attempts", "5", "--yes"])
+        #expect(requeued.status == 0, "\(requeued.stderr)")
+        #expect(requeued.stdout == "requeued 1\n")
+        let item = try #require(try site.outbox.item(id: "ob-out"))
+        #expect(item.status == .pending && item.attempts == 10 && item.maxAttempts == 15)
+        #expect(try Self.auditRows(site, "outbox.requeue") == ["ob-out"])
+        let again = try site.switchboard(["outbox", "requeue", "ob-out", "--yes"])
+        #expect(again.status == 65 && again.stderr.contains("only failed or dead items are requeued"), "\(again.stderr)")
+    }
+
+    @Test func showTellsTheTriesAndTheWarning() throws {
+        let site = try SmallSite()
+        defer { site.scratch.cleanUp() }
+        try site.item("ob-9", status: .dead, createdAt: Clock.nowMillis(), error: "HTTP 409: slot taken", httpStatus: 409, bookingId: "bk-9")
+        let shown = try site.switchboard(["outbox", "show", "ob-9"])
+        #expect(shown.status == 0)
+        #expect(shown.stdout.contains("tries:\n  #1 "))
+        #expect(shown.stdout.contains("warning: ob-9: the EHR's last answer was HTTP 409"))
+        let missing = try site.switchboard(["outbox", "show", "ob-none"])
+        #expect(missing.status == 66)
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStore
+import SwitchboardTesting
+import Testing
+
+/// `check` against the simulator's real SSE stream: heard while the agent runs, silent
+/// after it is killed, and the hook hears each change once.
+@Suite(.serialized) struct StreamCheckTests {
+    @Test func theStreamRuleFollowsARealAgent() throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let dir = scratch.path("site")
+        let sim = try RunningProcess(executable("switchboard-sim"), ["run", "--dir", dir, "--rate", "60", "--patients", "100"])
+        defer { sim.signal(SIGKILL) }
+        #expect(RunningProcess.waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: dir + "/switchboard.toml") })
+        let hookLog = scratch.path("hook.ndjson")
+        // The simulator's own config for the console (audit, outbox, events URL), plus alerts.
+        let others = ["item_dead", "item_failing", "queue_mode", "correction_rate", "window_closing", "booking_overdue"]
+        let config = scratch.path("config.toml")
+        func configure() throws {
+            let simConfig = try String(contentsOfFile: dir + "/switchboard.toml", encoding: .utf8)
+            try (simConfig.components(separatedBy: "\n[ehr]").first! + """
+
+                [alerts]
+                hook = "cat >> '\(hookLog)'"
+                state_file = "\(scratch.path("alerts.json"))"
+                stream_silent_seconds = 5
+                disabled = [\(others.map { "\"\($0)\"" }.joined(separator: ", "))]
+                """).write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        try configure()
+        let firstEvents = try String(contentsOfFile: dir + "/switchboard.toml", encoding: .utf8)
+        func check() throws -> ProcessResult {
+            try run(executable("switchboard"), ["check", "--config", config, "--stream-wait", "2s"],
+                    environment: ["XDG_CONFIG_HOME": scratch.path("xdg"), "HOME": scratch.path("home")], timeout: 30)
+        }
+        func calls() -> [String] {
+            ((try? String(contentsOfFile: hookLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]).flatMap { "\($0["event"]!) \($0["rule"]!)" }
+            }
+        }
+        let live = try check()
+        #expect(live.status == 0, "\(live.stdout) \(live.stderr)")
+        #expect(live.stdout.contains("stream_silent=0s"), "\(live.stdout)")
+
+        sim.signal(SIGKILL)
+        _ = try sim.waitForExit(timeout: 10)
+        // Within 5 s of the last time it was heard: not yet silent.
+        #expect(try check().status == 0)
+        Thread.sleep(forTimeInterval: 6)
+        let silent = try check()
+        #expect(silent.status == 1, "\(silent.stdout)")
+        #expect(silent.stdout.contains("stream_silent: event stream silent for "))
+        #expect(try check().status == 1)
+        #expect(calls() == ["started stream_silent"])
+
+        // The agent back on the same directory: heard again, cleared once.
+        let again = try RunningProcess(executable("switchboard-sim"), ["run", "--dir", dir, "--rate", "60", "--patients", "100"])
+        defer { again.signal(SIGKILL) }
+        // It listens on a new port: its config file says which.
+        #expect(RunningProcess.waitUntil(timeout: 30) { (try? String(contentsOfFile: dir + "/switchboard.toml", encoding: .utf8)) != firstEvents })
+        try configure()
+        #expect(RunningProcess.waitUntil(timeout: 30) { ((try? check().status) ?? 1) == 0 })
+        #expect(try check().status == 0)
+        #expect(calls() == ["started stream_silent", "cleared stream_silent"])
+    }
+}
