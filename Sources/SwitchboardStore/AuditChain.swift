@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import GRDBSQLite
 import SwitchboardCore
 
 /// The tamper-evident chain over `audit_event`: each row's `hash` is SHA-256 over its
@@ -86,42 +87,65 @@ public enum AuditChain {
         /// The first row whose hash or link does not match, if any.
         public var firstBrokenSeq: Int64?
         public var reason: String?
+        /// The last row walked and its stored hash (the head, when the walk reached the end).
+        public var lastSeq: Int64?
+        public var lastHash: String?
         public var isIntact: Bool { firstBrokenSeq == nil }
+
+        public init(checked: Int, firstBrokenSeq: Int64? = nil, reason: String? = nil, lastSeq: Int64? = nil, lastHash: String? = nil) {
+            self.checked = checked; self.firstBrokenSeq = firstBrokenSeq; self.reason = reason
+            self.lastSeq = lastSeq; self.lastHash = lastHash
+        }
     }
 
     /// Walks rows in `seq` order from `fromSeq` (the row before it supplies the link),
-    /// streaming with a cursor so memory stays flat on ten million rows.
-    public static func verify(_ reader: any DatabaseReader, fromSeq: Int64 = 1, limit: Int? = nil) throws -> Verification {
+    /// hashing the values exactly as stored (see `StoredRowHasher`): a value the decoder
+    /// would read differently, or an unknown word in a checked column, is a break.
+    /// Streams with one statement, so memory stays flat on ten million rows.
+    /// `progress` is called now and then with the rows checked so far.
+    public static func verify(_ reader: any DatabaseReader, fromSeq: Int64 = 1, limit: Int? = nil,
+                              progress: ((Int) -> Void)? = nil) throws -> Verification {
         try reader.read { db in
-            var expectedPrev: String
-            var expectedSeq = fromSeq
-            if fromSeq <= 1 {
-                expectedPrev = genesis
-                expectedSeq = try Int64.fetchOne(db, sql: "SELECT min(seq) FROM audit_event") ?? 1
-                if expectedSeq != 1 {
-                    return Verification(checked: 0, firstBrokenSeq: expectedSeq, reason: "rows before \(expectedSeq) are missing")
+            var walk = StoredRowHasher()
+            var expectedSeq = max(fromSeq, 1)
+            if expectedSeq > 1 {
+                // The link into the first row walked: the stored bytes of the row before.
+                guard let data = try Data.fetchOne(db, sql: "SELECT CAST(hash AS BLOB) FROM audit_event WHERE seq = ?",
+                                                   arguments: [expectedSeq - 1]) else {
+                    return Verification(checked: 0, firstBrokenSeq: expectedSeq - 1, reason: "row \(expectedSeq - 1) is missing")
                 }
-            } else {
-                expectedPrev = try String.fetchOne(db, sql: "SELECT hash FROM audit_event WHERE seq = ?", arguments: [fromSeq - 1]) ?? genesis
+                walk.setPrevious(Array(data))
             }
+            let statement = try db.makeStatement(sql: "SELECT \(StoredRowHasher.columnList) FROM audit_event WHERE seq >= ? ORDER BY seq"
+                                                  + (limit.map { " LIMIT \($0)" } ?? ""))
+            try statement.setArguments([expectedSeq])
+            let stmt = statement.sqliteStatement
             var checked = 0
-            let sql = "SELECT * FROM audit_event WHERE seq >= ? ORDER BY seq" + (limit.map { " LIMIT \($0)" } ?? "")
-            let cursor = try AuditEvent.fetchCursor(db, sql: sql, arguments: [fromSeq])
-            while let e = try cursor.next() {
-                if e.seq != expectedSeq {
-                    return Verification(checked: checked, firstBrokenSeq: expectedSeq, reason: "row \(expectedSeq) is missing")
+            var last: (Int64, String)?
+            defer { sqlite3_reset(stmt) }
+            while true {
+                let rc = sqlite3_step(stmt)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                 }
-                if e.prevHash != expectedPrev {
-                    return Verification(checked: checked, firstBrokenSeq: e.seq, reason: "prev_hash does not match the row before")
+                let seq = sqlite3_column_int64(stmt, 0)
+                if seq != expectedSeq {
+                    return Verification(checked: checked, firstBrokenSeq: expectedSeq,
+                                        reason: seq > expectedSeq ? (seq - expectedSeq == 1 ? "row \(expectedSeq) is missing (deleted)"
+                                                                     : "rows \(expectedSeq)…\(seq - 1) are missing (deleted)")
+                                                                  : "row \(seq) is out of order", lastSeq: last?.0, lastHash: last?.1)
                 }
-                if hash(e) != e.hash {
-                    return Verification(checked: checked, firstBrokenSeq: e.seq, reason: "hash does not match the row's content")
+                if let problem = walk.check(stmt) {
+                    return Verification(checked: checked, firstBrokenSeq: seq, reason: problem, lastSeq: last?.0, lastHash: last?.1)
                 }
-                expectedPrev = e.hash
                 expectedSeq += 1
                 checked += 1
+                if let progress, checked & 0xFFFF == 0 { progress(checked) }
+                last = (seq, "")
             }
-            return Verification(checked: checked, firstBrokenSeq: nil, reason: nil)
+            if let seqOfLast = last?.0 { last = (seqOfLast, walk.previousHash) }
+            return Verification(checked: checked, lastSeq: last?.0, lastHash: last?.1)
         }
     }
 }
