@@ -137,6 +137,7 @@ public enum AuditChain {
                                                                   : "row \(seq) is out of order", lastSeq: last?.0, lastHash: last?.1)
                 }
                 if let problem = walk.check(stmt) {
+                    if walk.blamesPreviousRow { return Verification(checked: max(0, checked - 1), firstBrokenSeq: seq - 1, reason: problem) }
                     return Verification(checked: checked, firstBrokenSeq: seq, reason: problem, lastSeq: last?.0, lastHash: last?.1)
                 }
                 expectedSeq += 1

@@ -31,6 +31,10 @@ struct StoredRowHasher {
     private let isNullable: [Bool] = (0..<16).map { nullableColumns.contains($0) }
     private var buffer: [UInt8] = []
     private var previous: [UInt8] = Array(AuditChain.genesis.utf8)
+    /// The hash two rows back: a row that links to it skipped the one before, which was inserted.
+    private var beforePrevious: [UInt8] = []
+    /// Set with a problem when the row before is the one to blame (it was inserted).
+    private(set) var blamesPreviousRow = false
     private var digestHex = [UInt8](repeating: 0, count: 64)
 
     init() { buffer.reserveCapacity(1024) }
@@ -75,6 +79,10 @@ struct StoredRowHasher {
         let prevHash = UnsafeBufferPointer(start: sqlite3_column_text(stmt, Self.prevHashColumn),
                                            count: Int(sqlite3_column_bytes(stmt, Self.prevHashColumn)))
         guard prevHash.elementsEqual(previous) else {
+            if !beforePrevious.isEmpty && prevHash.elementsEqual(beforePrevious) {
+                blamesPreviousRow = true
+                return "this row was inserted: the row after it links to the row before it"
+            }
             return "prev_hash does not match the hash of the row before (a row before it was changed, removed or inserted)"
         }
         guard sqlite3_column_type(stmt, Self.hashColumn) == SQLITE_TEXT else {
@@ -92,6 +100,7 @@ struct StoredRowHasher {
         guard stored.elementsEqual(digestHex) else {
             return "hash does not match the row's content (a value in it was changed)"
         }
+        swap(&beforePrevious, &previous)
         previous.removeAll(keepingCapacity: true)
         previous.append(contentsOf: stored)
         return nil

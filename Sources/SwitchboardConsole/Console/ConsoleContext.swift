@@ -11,4 +11,7 @@ struct ConsoleContext: Sendable {
     let overdueMillis: Int64
     let ehr: EHRLookup?
     let now: @Sendable () -> UnixMillis
+    /// The anchor half of `v` (checkpoints under the configured key, heads seen before);
+    /// nil checks checkpoints without a key and remembers nothing.
+    var chainCheck: AuditVerifier? = nil
 }

@@ -50,7 +50,9 @@ public enum ConsoleRunner {
             audit: audit, identity: identity,
             actions: ReviewActions(audit: audit, outbox: outbox, operator: identity, undoSeconds: configuration.undoSeconds),
             clock: clock, overdueMillis: Int64(configuration.overdueMinutes) * 60_000,
-            ehr: EHRLookup(configuration: configuration, http: sharedHTTP), now: now)
+            ehr: EHRLookup(configuration: configuration, http: sharedHTTP), now: now,
+            chainCheck: AuditVerifier(audit: audit, key: configuration.auditKeyPath.flatMap { try? CheckpointKeys.publicKey(at: $0) },
+                                      seenHeads: SeenHeads.forDatabase(audit.path, environment: environment)))
         let (theme, themeWarnings) = ThemeCatalog.standard(appName: "switchboard", environment: environment).resolve(configuration.theme)
         return Console(context: context, theme: theme, remapping: configuration.keys,
                        warnings: warnings + themeWarnings.map(\.description), idleLockMinutes: configuration.idleLockMinutes)

@@ -138,9 +138,16 @@ struct AuditScreen: TableScreen {
     /// One chunk off the UI thread; its answer starts the next.
     private func verify(run: Int, from seq: Int64) -> Reaction<ConsoleMessage> {
         let store = context.audit
+        let anchors = context.chainCheck ?? AuditVerifier(audit: store)
         return .run {
             do {
-                return .audit(.chunkVerified(run: run, fromSeq: seq, .success(try store.verifyChain(fromSeq: seq, limit: Self.chunkRows))))
+                var chunk = try store.verifyChain(fromSeq: seq, limit: Self.chunkRows)
+                // The last chunk: the signed checkpoints and the heads seen before, as `switchboard audit verify` does.
+                if chunk.isIntact && chunk.checked < Self.chunkRows {
+                    let report = try anchors.checkAnchors(after: chunk)
+                    if !report.intact { (chunk.firstBrokenSeq, chunk.reason) = (report.firstBadSeq, report.problem) }
+                }
+                return .audit(.chunkVerified(run: run, fromSeq: seq, .success(chunk)))
             } catch {
                 return .audit(.chunkVerified(run: run, fromSeq: seq, .failure(AuditFailure(text: "\(error)"))))
             }
