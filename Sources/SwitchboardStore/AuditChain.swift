@@ -98,6 +98,37 @@ public enum AuditChain {
         }
     }
 
+    /// Writes every row's canonical bytes, as the walk hashes them, to `path`: the same
+    /// bytes `openssl dgst -sha256` is timed on in `switchboard-bench verify`. Returns
+    /// the rows and bytes written.
+    public static func writeCanonicalForms(_ reader: any DatabaseReader, to path: String) throws -> (rows: Int, bytes: Int) {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let out = FileHandle(forWritingAtPath: path) else {
+            throw StoreError.readOnly(path: path)
+        }
+        defer { try? out.close() }
+        return try reader.read { db in
+            var walk = StoredRowHasher()
+            let statement = try db.makeStatement(sql: "SELECT \(StoredRowHasher.columnList) FROM audit_event ORDER BY seq")
+            let stmt = statement.sqliteStatement
+            defer { sqlite3_reset(stmt) }
+            var pending: [UInt8] = []
+            pending.reserveCapacity(1 << 20)
+            var rows = 0, bytes = 0
+            while sqlite3_step(stmt) == SQLITE_ROW {
+                _ = walk.check(stmt)
+                pending.append(contentsOf: walk.canonicalBytes)
+                rows += 1
+                if pending.count >= 1 << 20 {
+                    try out.write(contentsOf: pending)
+                    bytes += pending.count
+                    pending.removeAll(keepingCapacity: true)
+                }
+            }
+            try out.write(contentsOf: pending)
+            return (rows, bytes + pending.count)
+        }
+    }
+
     /// Walks rows in `seq` order from `fromSeq` (the row before it supplies the link),
     /// hashing the values exactly as stored (see `StoredRowHasher`): a value the decoder
     /// would read differently, or an unknown word in a checked column, is a break.

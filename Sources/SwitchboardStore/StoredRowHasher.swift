@@ -39,6 +39,9 @@ struct StoredRowHasher {
 
     init() { buffer.reserveCapacity(1024) }
 
+    /// The canonical bytes of the last row checked (for the benchmark's baseline).
+    var canonicalBytes: [UInt8] { buffer }
+
     /// The stored `hash` of the last row that passed (the genesis before any).
     var previousHash: String { String(decoding: previous, as: UTF8.self) }
 
