@@ -134,22 +134,83 @@ public enum AuditChain {
     /// would read differently, or an unknown word in a checked column, is a break.
     /// Streams with one statement, so memory stays flat on ten million rows.
     /// `progress` is called now and then with the rows checked so far.
-    public static func verify(_ reader: any DatabaseReader, fromSeq: Int64 = 1, limit: Int? = nil,
+    /// A walk of `halvesFrom` rows or more (to the end, on a WAL pool) runs as two halves
+    /// on two cores.
+    public static func verify(_ reader: any DatabaseReader, fromSeq: Int64 = 1, limit: Int? = nil, halvesFrom: Int64 = 200_000,
                               progress: ((Int) -> Void)? = nil) throws -> Verification {
+        let from = max(fromSeq, 1)
+        guard limit == nil, reader is DatabasePool,
+              let head = try reader.read({ db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit_event") }),
+              head - from + 1 >= halvesFrom else {
+            return try walk(reader, from: from, through: nil, limit: limit, progress: progress)
+        }
+        // Two halves on two readers at once: each half links into the stored hash of the
+        // row before it, which the first half checks, so together they are one walk.
+        let middle = from + (head - from + 1) / 2
+        let shared = SharedProgress(report: progress)
+        let halves = Halves()
+        let reports = progress != nil
+        DispatchQueue.concurrentPerform(iterations: 2) { half in
+            let result = Result {
+                try walk(reader, from: half == 0 ? from : middle, through: half == 0 ? middle - 1 : nil, limit: nil,
+                         progress: reports ? { shared.set(half, $0) } : nil)
+            }
+            halves.set(half, result)
+        }
+        let (first, second) = halves.results
+        let low = try first.get()
+        if !low.isIntact { return low }
+        if low.lastSeq != middle - 1 {
+            let missing = (low.lastSeq ?? from - 1) + 1
+            return Verification(checked: low.checked, firstBrokenSeq: missing,
+                                reason: missing == middle - 1 ? "row \(missing) is missing (deleted)" : "rows \(missing)…\(middle - 1) are missing (deleted)")
+        }
+        var high = try second.get()
+        high.checked += low.checked
+        return high
+    }
+
+    /// What the two halves found.
+    private final class Halves: @unchecked Sendable {
+        private let lock = NSLock()
+        private var found: [Result<Verification, any Error>?] = [nil, nil]
+        func set(_ half: Int, _ result: Result<Verification, any Error>) { lock.withLock { found[half] = result } }
+        var results: (Result<Verification, any Error>, Result<Verification, any Error>) { lock.withLock { (found[0]!, found[1]!) } }
+    }
+
+    /// Progress from two halves, reported as one count.
+    private final class SharedProgress: @unchecked Sendable {
+        private let lock = NSLock()
+        private var counts = [0, 0]
+        private let report: ((Int) -> Void)?
+        init(report: ((Int) -> Void)?) { self.report = report }
+        func set(_ half: Int, _ count: Int) {
+            lock.withLock {
+                counts[half] = count
+                report?(counts[0] + counts[1])
+            }
+        }
+    }
+
+    /// One walk from `from` to `through` (or the end).
+    private static func walk(_ reader: any DatabaseReader, from: Int64, through: Int64?, limit: Int?,
+                             progress: ((Int) -> Void)?) throws -> Verification {
         try reader.read { db in
             var walk = StoredRowHasher()
-            var expectedSeq = max(fromSeq, 1)
+            var expectedSeq = from
             if expectedSeq > 1 {
-                // The link into the first row walked: the stored bytes of the row before.
+                // The link into the first row walked: the stored bytes of the row before
+                // (and of the one before that, to name a row inserted just before).
                 guard let data = try Data.fetchOne(db, sql: "SELECT CAST(hash AS BLOB) FROM audit_event WHERE seq = ?",
                                                    arguments: [expectedSeq - 1]) else {
                     return Verification(checked: 0, firstBrokenSeq: expectedSeq - 1, reason: "row \(expectedSeq - 1) is missing")
                 }
-                walk.setPrevious(Array(data))
+                let before = try Data.fetchOne(db, sql: "SELECT CAST(hash AS BLOB) FROM audit_event WHERE seq = ?", arguments: [expectedSeq - 2])
+                walk.setPrevious(Array(data), before: before.map { Array($0) } ?? [])
             }
-            let statement = try db.makeStatement(sql: "SELECT \(StoredRowHasher.columnList) FROM audit_event WHERE seq >= ? ORDER BY seq"
+            let statement = try db.makeStatement(sql: "SELECT \(StoredRowHasher.columnList) FROM audit_event WHERE seq >= ? AND seq <= ? ORDER BY seq"
                                                   + (limit.map { " LIMIT \($0)" } ?? ""))
-            try statement.setArguments([expectedSeq])
+            try statement.setArguments([expectedSeq, through ?? Int64.max])
             let stmt = statement.sqliteStatement
             var checked = 0
             var last: (Int64, String)?

@@ -91,6 +91,8 @@ import Testing
         #expect(result.stdout.contains("intact") && result.stdout.contains("anchored through row \(Self.original.head)"))
         let json = try copy.verify(["--json"])
         #expect(json.status == 0 && json.stdout.contains("\"intact\":true") && json.stdout.contains("\"seen_heads\":1"))
+        let mode = try FileManager.default.attributesOfItem(atPath: Self.original.dir + "/audit-checkpoint.key")[.posixPermissions] as? Int
+        #expect(mode == 0o600, "the agent's signing key is private")
     }
 
     @Test(arguments: Tampering.allCases)
@@ -254,5 +256,30 @@ import Testing
         try copy.sql(Self.unguard + "UPDATE audit_event SET transport = 'smoke' WHERE seq = 7;")
         let broken = try run("/usr/bin/python3", [script, copy.audit])
         #expect(broken.status != 0 && broken.stderr.contains("7"))
+    }
+
+    /// The running agent signs every N rows and, closing, when stopped; the console config
+    /// it writes names the key, so `audit verify --config` checks the signatures.
+    @Test func theRunningAgentSignsCheckpointsAndItsConfigNamesTheKey() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let site = try E2E.loadedSite(scratch, rate: 600, concurrency: 10, extra: ["--checkpoint-every", "25"])
+        let enough = try RunningProcess.waitUntil(timeout: 60) {
+            FileManager.default.fileExists(atPath: site.audit)
+                && (Int((try? E2E.value(site.audit, "SELECT count(*) FROM audit_checkpoint")) ?? "") ?? 0) >= 2
+        }
+        #expect(enough, "two checkpoints within a minute: \(site.process.stderr)")
+        site.process.signal(SIGTERM)
+        #expect(try site.process.waitForExit(timeout: 30) == 0)
+        let head = try E2E.value(site.audit, "SELECT max(seq) FROM audit_event")
+        #expect(try E2E.value(site.audit, "SELECT seq || ' ' || closing FROM audit_checkpoint ORDER BY rowid DESC LIMIT 1") == "\(head) 1",
+                "the last checkpoint is the closing one, at the head")
+        let table = Int(try E2E.value(site.audit, "SELECT count(*) FROM audit_checkpoint"))!
+        let lines = try String(contentsOfFile: site.audit + ".checkpoints", encoding: .utf8).split(separator: "\n").count
+        #expect(lines == table, "the file holds every checkpoint the table holds")
+        #expect(try String(contentsOfFile: site.config, encoding: .utf8).contains("audit_key = "))
+        let result = try run(executable("switchboard"), ["audit", "verify", "--config", site.config],
+                             environment: ["XDG_STATE_HOME": scratch.path("state"), "XDG_CONFIG_HOME": scratch.path("config")])
+        #expect(result.status == 0 && result.stdout.contains("\(table) checkpoint(s) signed by the key") && result.stdout.contains("anchored through row \(head)"),
+                "\(result.stdout)\(result.stderr)")
     }
 }
