@@ -170,12 +170,27 @@ struct StoredRowHasher {
     }
 
     private mutating func appendLength(_ length: Int) {
+        storage.reserve(count + 21, keeping: count)
+        let out = storage.bytes
         if length < 10 {
-            put(UInt8(length) + 0x30)
+            out[count] = UInt8(length) + 0x30
+            count += 1
+        } else if length < 100 {
+            out[count] = UInt8(length / 10) + 0x30
+            out[count + 1] = UInt8(length % 10) + 0x30
+            count += 2
         } else {
-            for byte in String(length).utf8 { put(byte) }
+            var digits = 0, v = length
+            while v > 0 { digits += 1; v /= 10 }
+            v = length
+            for i in stride(from: digits - 1, through: 0, by: -1) {
+                out[count + i] = UInt8(v % 10) + 0x30
+                v /= 10
+            }
+            count += digits
         }
-        put(0x3A)  // :
+        out[count] = 0x3A  // :
+        count += 1
     }
 
     private static func storageClass(_ type: Int32) -> String {

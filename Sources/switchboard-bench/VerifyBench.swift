@@ -32,15 +32,47 @@ struct VerifyBench: ParsableCommand {
 
         var checked = 0
         let ours = try medianMillis(runs: runs) { checked = try store.verifyChain().checked }
+        let oneCore = try medianMillis(runs: runs) { _ = try AuditChain.verify(store.database, halvesFrom: .max) }
         let openssl = try medianMillis(runs: runs) { try spawnAndWait("/usr/bin/openssl", ["dgst", "-sha256", canonical]) }
+        // What reading the same columns costs SQLite alone (the sqlite3 tool, whole process).
+        let lengths = ["seq", "at", "actor", "call_id", "action", "ehr_system", "transport", "method", "resource_type", "resource_id",
+                       "outcome", "http_status", "latency_ms", "attempt", "detail", "prev_hash", "hash"].map { "length(\($0))" }
+        let sqliteRead = try medianMillis(runs: runs) {
+            try spawnAndWait("/usr/bin/sqlite3", ["-readonly", auditPath, "SELECT sum(\(lengths.joined(separator: "+"))) FROM audit_event"])
+        }
         let mb = Double(bytes) / 1_000_000
         let ourRate = mb / (ours / 1000), opensslRate = mb / (openssl / 1000)
         print("audit rows \(rows) (checked \(checked)), canonical bytes \(String(format: "%.1f", mb)) MB")
         print("                                   ms      MB/s   rows/s")
         print("switchboard audit verify (walk) " + format(ours).leftPad(8) + String(format: "%9.0f", ourRate)
               + String(format: "%10.0f", Double(rows) / (ours / 1000)))
+        print("  the same walk on one core      " + format(oneCore).leftPad(8) + String(format: "%9.0f", mb / (oneCore / 1000)))
         print("openssl dgst -sha256 (same bytes)" + format(openssl).leftPad(7) + String(format: "%9.0f", opensslRate))
+        print("sqlite3 reading the same columns " + format(sqliteRead).leftPad(7) + String(format: "%9.0f", mb / (sqliteRead / 1000)))
         print(String(format: "ratio: %.2fx openssl's throughput (target at least 0.5x)", ourRate / opensslRate))
+        try exportMemory(auditPath: auditPath, rows: rows)
+    }
+
+    /// `switchboard audit export` streams: its peak memory (GNU time's maximum resident
+    /// set) on every row is the same as on the first 10,000.
+    func exportMemory(auditPath: String, rows: Int) throws {
+        let switchboard = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("switchboard").path
+        guard FileManager.default.isExecutableFile(atPath: switchboard), FileManager.default.isExecutableFile(atPath: "/usr/bin/time") else {
+            print("export: skipped (build the switchboard product beside switchboard-bench, and install GNU time)")
+            return
+        }
+        func peak(_ extra: [String]) throws -> (kb: Int, seconds: Double) {
+            let report = FileManager.default.temporaryDirectory.appendingPathComponent("bench-export-\(getpid()).txt").path
+            defer { try? FileManager.default.removeItem(atPath: report) }
+            let start = DispatchTime.now().uptimeNanoseconds
+            try spawnAndWait("/usr/bin/time", ["-f", "%M", "-o", report, switchboard, "audit", "export", "--audit", auditPath,
+                                               "--format", "ndjson", "--out", "/dev/null"] + extra)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            return (Int((try String(contentsOfFile: report, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1, seconds)
+        }
+        let small = try peak(["--to", "10000"]), all = try peak([])
+        print(String(format: "export ndjson: 10,000 rows peak %.1f MB; all %d rows peak %.1f MB in %.1f s (%.0f rows/s)",
+                     Double(small.kb) / 1024, rows, Double(all.kb) / 1024, all.seconds, Double(rows) / all.seconds))
     }
 }
 
