@@ -182,15 +182,17 @@ public final class CheckpointSigner: @unchecked Sendable {
         if due { try sign() }
     }
 
-    /// Signs the head if it moved since the last checkpoint (always, when `closing`).
+    /// Signs the head if it moved since the last checkpoint (always, when `closing`; and
+    /// with `opening`, at start, so rows after a previous run's closing checkpoint are
+    /// this run's, not forged).
     @discardableResult
-    public func sign(closing: Bool = false, now: UnixMillis = Clock.nowMillis()) throws -> AuditCheckpoint? {
+    public func sign(closing: Bool = false, opening: Bool = false, now: UnixMillis = Clock.nowMillis()) throws -> AuditCheckpoint? {
         try lock.withLock {
             let checkpoint: AuditCheckpoint? = try audit.write { db in
                 guard let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1") else { return nil }
                 let seq: Int64 = head["seq"]
                 let hash: String = head["hash"]
-                if seq == lastSignedSeq && !closing { return nil }
+                if seq == lastSignedSeq && !closing && !opening { return nil }
                 return try insert(seq: seq, hash: hash, at: now, closing: closing, in: db)
             }
             if let checkpoint {

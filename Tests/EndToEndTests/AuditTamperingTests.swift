@@ -281,5 +281,17 @@ import Testing
                              environment: ["XDG_STATE_HOME": scratch.path("state"), "XDG_CONFIG_HOME": scratch.path("config")])
         #expect(result.status == 0 && result.stdout.contains("\(table) checkpoint(s) signed by the key") && result.stdout.contains("anchored through row \(head)"),
                 "\(result.stdout)\(result.stderr)")
+
+        // Started again on the same directory: its new rows come after the first run's
+        // closing checkpoint, but it signed the head it found on start, so they are its own.
+        let again = try RunningProcess(executable("switchboard-sim"), ["run", "--dir", site.dir, "--load", "--rate", "600", "--concurrency", "10",
+                                                                       "--patients", "200", "--checkpoint-every", "100000", "--checkpoint-seconds", "3600"])
+        let grew = try RunningProcess.waitUntil(timeout: 60) { (Int((try? E2E.value(site.audit, "SELECT max(seq) FROM audit_event")) ?? "") ?? 0) > Int(head)! + 20 }
+        #expect(grew, "\(again.stderr)")
+        let live = try run(executable("switchboard"), ["audit", "verify", "--config", site.config],
+                           environment: ["XDG_STATE_HOME": scratch.path("state"), "XDG_CONFIG_HOME": scratch.path("config")])
+        #expect(live.status == 0 && live.stdout.contains("not yet covered by a signed checkpoint"), "\(live.stdout)\(live.stderr)")
+        again.signal(SIGTERM)
+        #expect(try again.waitForExit(timeout: 30) == 0)
     }
 }

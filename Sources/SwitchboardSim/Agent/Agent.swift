@@ -133,6 +133,7 @@ public final class Agent: @unchecked Sendable {
     /// N rows on its own), on the audit queue after the commits already queued.
     private func signCheckpoints() async {
         guard let signer = ledger.checkpoints else { return }
+        _ = try? await ledger.withAudit { _ in try signer.sign(opening: true) }
         while !Task.isCancelled {
             try? await Task.sleep(for: configuration.checkpointEvery)
             if Task.isCancelled { break }
