@@ -189,9 +189,12 @@ public final class CheckpointSigner: @unchecked Sendable {
     public func sign(closing: Bool = false, opening: Bool = false, now: UnixMillis = Clock.nowMillis()) throws -> AuditCheckpoint? {
         try lock.withLock {
             let checkpoint: AuditCheckpoint? = try audit.write { db in
-                guard let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1") else { return nil }
-                let seq: Int64 = head["seq"]
-                let hash: String = head["hash"]
+                // An empty chain is signed too (row 0, the genesis) when opening or closing:
+                // "no checkpoint at all" then always means they were deleted.
+                let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
+                if head == nil && !opening && !closing { return nil }
+                let seq: Int64 = head?["seq"] ?? 0
+                let hash: String = head?["hash"] ?? AuditChain.genesis
                 if seq == lastSignedSeq && !closing && !opening { return nil }
                 return try insert(seq: seq, hash: hash, at: now, closing: closing, in: db)
             }
