@@ -243,6 +243,42 @@ import Testing
         #expect(noKey.status == 66 && noKey.stderr.contains("none.pub"))
     }
 
+    /// `--from` walks from that row (the row before gives the link); the anchors are still checked.
+    @Test func verifyFromARowChecksFromThere() throws {
+        let copy = try Copy(); defer { copy.scratch.cleanUp() }
+        try copy.sql(Self.unguard + "UPDATE audit_event SET latency_ms = 1 WHERE seq = 150;")
+        let from100 = try copy.verify(["--from", "100", "--no-remember"])
+        #expect(from100.status == 65 && Self.brokenSeq(from100.stdout) == 150, "\(from100.stdout)")
+        let from200 = try copy.verify(["--from", "200", "--no-remember"])
+        #expect(from200.status == 0 && from200.stdout.contains("\(Self.original.head - 199) rows checked"), "\(from200.stdout)")
+        let zero = try copy.verify(["--from", "0"])
+        #expect(zero.status == 64 && zero.stderr.contains("--from must be a row number"))
+    }
+
+    /// A database another process holds exclusively: one line naming it, exit 75, no hang.
+    @Test func aLockedDatabaseIsReportedNotHung() throws {
+        let copy = try Copy(); defer { copy.scratch.cleanUp() }
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        holder.arguments = ["-c", """
+            import sqlite3, sys, time
+            c = sqlite3.connect(sys.argv[1], isolation_level=None)
+            c.execute("PRAGMA journal_mode=DELETE"); c.execute("PRAGMA locking_mode=EXCLUSIVE"); c.execute("BEGIN EXCLUSIVE")
+            c.execute("INSERT INTO call (call_id, started_at) VALUES ('held', 0)")
+            print("locked", flush=True); time.sleep(5); c.execute("ROLLBACK")
+            """, copy.audit]
+        let pipe = Pipe()
+        holder.standardOutput = pipe
+        try holder.run()
+        defer { holder.terminate() }
+        _ = pipe.fileHandleForReading.availableData  // "locked"
+        let started = Date()
+        let result = try run(executable("switchboard"), ["audit", "verify", "--audit", copy.audit, "--lock-wait", "300"],
+                             environment: copy.environment, timeout: 20)
+        #expect(result.status == 75 && result.stderr.contains(copy.audit) && result.stderr.contains("locked by another process"), "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 4.5)
+    }
+
     /// The verifier printed in docs/data-contract.md agrees: intact passes, an edited or
     /// unknown transport fails.
     @Test func theDocumentedPythonVerifierAgrees() throws {
