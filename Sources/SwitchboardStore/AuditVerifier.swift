@@ -43,6 +43,9 @@ public struct AuditVerifier: Sendable {
     public var key: Curve25519.Signing.PublicKey? { keyBytes.flatMap { try? .init(rawRepresentation: $0) } }
     public var checkpointFile: String
     public var seenHeads: SeenHeads?
+    /// How long an agent's row may stay unsigned after the last open checkpoint (the
+    /// agent signs every minute).
+    public var unsignedGraceMillis: Int64 = 5 * 60_000
 
     public init(audit: AuditStore, fromSeq: Int64 = 1, key: Curve25519.Signing.PublicKey? = nil,
                 checkpointFile: String? = nil, seenHeads: SeenHeads? = nil) {
@@ -156,7 +159,20 @@ public struct AuditVerifier: Sendable {
                     notes.append("\(operatorRows) operator row(s) after the agent's closing checkpoint (row \(last.seq)) are not signed yet")
                 }
             } else {
-                notes.append("rows \(last.seq + 1)…\(headSeq) are not yet covered by a signed checkpoint (the agent signs every minute)")
+                // A running agent signs its rows within a minute; an agent's row older than
+                // the grace and still unsigned means it stopped without closing (a crash),
+                // or its later checkpoints, the closing one included, were removed.
+                let stale = try audit.read { db in
+                    try Row.fetchOne(db, sql: """
+                        SELECT seq, at FROM audit_event WHERE seq > ? AND actor NOT LIKE 'operator:%' AND at < ? ORDER BY seq LIMIT 1
+                        """, arguments: [last.seq, now - unsignedGraceMillis])
+                }
+                if let stale, let seq = stale["seq"] as Int64? {
+                    breaks.append(Break(start: seq, end: seq, reason: "row \(seq) was written at \(iso8601(stale["at"] ?? 0)) but no signed checkpoint covers it "
+                        + "(the last is row \(last.seq), signed at \(iso8601(last.at))): the agent stopped without closing, or its later checkpoints were removed"))
+                } else {
+                    notes.append("rows \(last.seq + 1)…\(headSeq) are not yet covered by a signed checkpoint (the agent signs every minute)")
+                }
             }
         }
 

@@ -243,6 +243,22 @@ import Testing
         #expect(noKey.status == 66 && noKey.stderr.contains("none.pub"))
     }
 
+    /// Rows deleted at the end together with the closing checkpoint (from the table and
+    /// the file) and a forged row appended: the rows after the last checkpoint left are
+    /// older than the agent's signing interval, so they were never signed.
+    @Test func removingTheClosingCheckpointIsFound() throws {
+        let copy = try Copy(); defer { copy.scratch.cleanUp() }
+        let head = Self.original.head
+        let file = copy.audit + ".checkpoints"
+        let kept = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").filter { !$0.contains(" closing ") }
+        try (kept.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try copy.sql(Self.unguard + "DROP TRIGGER audit_checkpoint_is_append_only_delete; DELETE FROM audit_checkpoint WHERE closing = 1;")
+        let lastSigned = (head / 50) * 50
+        let result = try copy.verify(["--no-remember"])
+        #expect(result.status == 65 && Self.brokenSeq(result.stdout) == lastSigned + 1 && result.stdout.contains("no signed checkpoint covers it"),
+                "\(result.stdout)")
+    }
+
     /// `--from` walks from that row (the row before gives the link); the anchors are still checked.
     @Test func verifyFromARowChecksFromThere() throws {
         let copy = try Copy(); defer { copy.scratch.cleanUp() }
