@@ -16,7 +16,7 @@ public struct ConfigurationReader {
     public static let secretNames: Set<String> = ["secret", "client_secret", "password", "token", "access_token", "api_key"]
 
     public static let topLevelKeys = [
-        "audit", "outbox", "events", "theme", "read_only", "go_live_start", "undo_seconds", "overdue_minutes",
+        "audit", "audit_key", "outbox", "events", "theme", "read_only", "go_live_start", "undo_seconds", "overdue_minutes",
         "idle_lock_minutes", "ehr", "roles", "keys", "alerts",
     ]
 
@@ -26,6 +26,7 @@ public struct ConfigurationReader {
             if refuseSecret(key, value, table: nil) { continue }
             switch key {
             case "audit": c.auditPath = path(value, key)
+            case "audit_key": c.auditKeyPath = path(value, key)
             case "outbox": c.outboxPath = path(value, key)
             case "events": c.events = string(value, key)
             case "theme": c.theme = string(value, key)

@@ -10,6 +10,9 @@ import ConfigFiles
 ///     let settings = file.overriding(with: ConfigurationOverrides(auditPath: "audit.sqlite"))
 public struct ConsoleConfiguration: Sendable, Equatable {
     public var auditPath: String?
+    /// The agent's public checkpoint key (`audit_key`): `audit verify` and the Audit
+    /// screen's `v` trust only checkpoints signed by it.
+    public var auditKeyPath: String?
     public var outboxPath: String?
     /// SSE URL, NDJSON file path, or `-` for stdin.
     public var events: String?

@@ -27,8 +27,13 @@ public final class AuditStore: ContractStore, Sendable {
         try write { db in try AuditChain.append(events, in: db) }
     }
 
-    public func verifyChain(fromSeq: Int64 = 1, limit: Int? = nil) throws -> AuditChain.Verification {
-        try AuditChain.verify(database, fromSeq: fromSeq, limit: limit)
+    /// Walks the chain's stored rows (`AuditChain.verify`); `progress` gets the rows checked so far.
+    public func verifyChain(fromSeq: Int64 = 1, limit: Int? = nil, progress: ((Int) -> Void)? = nil) throws -> AuditChain.Verification {
+        do {
+            return try AuditChain.verify(database, fromSeq: fromSeq, limit: limit, progress: progress)
+        } catch let error as DatabaseError {
+            throw DatabaseFile.translate(error, path: path, busyTimeoutMillis: busyTimeoutMillis)
+        }
     }
 
     // MARK: Agent writes (the simulator plays the agent)

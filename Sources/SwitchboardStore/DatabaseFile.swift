@@ -33,6 +33,15 @@ public enum DatabaseRole: String, Sendable {
 
     /// The newest schema version this build knows.
     public var knownVersion: Int { migrations.count }
+
+    /// The oldest schema version a read-only open accepts as it is (later migrations
+    /// only added what readers look for first).
+    var readableFrom: Int {
+        switch self {
+        case .audit: AuditSchema.readableFrom
+        case .outbox: OutboxSchema.migrations.count
+        }
+    }
 }
 
 /// How a process means to use a database file.
@@ -138,7 +147,7 @@ public enum DatabaseFile {
         if version > role.knownVersion {
             throw StoreError.newerSchema(path: path, found: version, known: role.knownVersion)
         }
-        if version < role.knownVersion && mode == .readOnly {
+        if version < role.readableFrom && mode == .readOnly {
             throw StoreError.olderSchema(path: path, found: version, known: role.knownVersion)
         }
         // The right application id is not enough: a file missing the contract's tables is

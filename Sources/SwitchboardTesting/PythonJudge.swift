@@ -1,47 +1,47 @@
 import Foundation
 
-/// An independent judge from PyPI (a reference parser or validator), in a virtual
-/// environment the test makes itself under the package's `.build/judges/NAME` (Debian's
-/// Python refuses `pip install` outside one, PEP 668), kept between runs.
+/// The package's root directory (where Package.swift is), found from this file's path.
+public func packageRoot() -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+}
+
+/// An independent judge from PyPI, in a venv the test makes itself under the package's
+/// `.build/judges/NAME` (so `swift test` works on a fresh machine with python3-venv).
+/// Made once per name and reused; a half-made venv is made again.
 ///
-///     let judge = try PythonJudge.ensure("prometheus", packages: ["prometheus_client"], probe: "import prometheus_client")
-///     let result = try judge.run(script: "import sys; …", input: text)
+///     let judge = try PythonJudge("fhir", packages: ["fhir.resources"])
+///     let result = try judge.run(script: "import sys; …", arguments: [path])
 public struct PythonJudge: Sendable {
-    public let python: String
+    public let directory: String
+    public var python: String { directory + "/bin/python" }
 
-    public enum Failure: Error, CustomStringConvertible {
-        case noVenv(String)
-        case install(String)
-        public var description: String {
-            switch self {
-            case .noVenv(let output): "could not make a Python virtual environment (install python3-venv): \(output)"
-            case .install(let output): "could not install the judge from PyPI (is it reachable?): \(output)"
-            }
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(_ name: String, packages: [String], timeout: TimeInterval = 600) throws {
+        directory = packageRoot() + "/.build/judges/" + name
+        let ready = directory + "/.ready"
+        let wanted = packages.sorted().joined(separator: "\n")
+        if (try? String(contentsOfFile: ready, encoding: .utf8)) == wanted { return }
+        try Self.lock.withLock {
+            if (try? String(contentsOfFile: ready, encoding: .utf8)) == wanted { return }
+            try? FileManager.default.removeItem(atPath: directory)
+            let venv = try SwitchboardTesting.run("/usr/bin/python3", ["-m", "venv", directory], timeout: 120)
+            guard venv.status == 0 else { throw Failure(description: "python3 -m venv failed (is python3-venv installed?): \(venv.stderr)") }
+            let pip = try SwitchboardTesting.run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check"] + packages, timeout: timeout)
+            guard pip.status == 0 else { throw Failure(description: "pip install \(packages.joined(separator: " ")) failed: \(pip.stderr)") }
+            try wanted.write(toFile: ready, atomically: true, encoding: .utf8)
         }
     }
 
-    /// The package's root: this file is Sources/SwitchboardTesting/PythonJudge.swift.
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// A venv with `packages`, made once; `probe` is Python that succeeds when they are there.
-    public static func ensure(_ name: String, packages: [String], probe: String) throws -> PythonJudge {
-        let venv = packageRoot.appendingPathComponent(".build/judges/\(name)").path
-        let python = venv + "/bin/python"
-        if FileManager.default.isExecutableFile(atPath: python), try SwitchboardTesting.run(python, ["-c", probe]).status == 0 {
-            return PythonJudge(python: python)
-        }
-        let made = try SwitchboardTesting.run("/usr/bin/env", ["python3", "-m", "venv", venv])
-        guard made.status == 0 else { throw Failure.noVenv(made.stdout + made.stderr) }
-        let install = try SwitchboardTesting.run(python, ["-m", "pip", "install", "--quiet"] + packages, timeout: 300)
-        guard install.status == 0 else { throw Failure.install(install.stdout + install.stderr) }
-        return PythonJudge(python: python)
+    /// Runs a script (given as text) with the judge's python.
+    public func run(script: String, arguments: [String] = [], timeout: TimeInterval = 300) throws -> ProcessResult {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("judge-\(UUID().uuidString).py").path
+        try script.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        return try SwitchboardTesting.run(python, [file] + arguments, timeout: timeout)
     }
 
-    /// Runs `script` with `input` on standard input.
-    public func run(script: String, input: String) throws -> ProcessResult {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("judge-\(UUID().uuidString).txt")
-        try input.write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-        return try SwitchboardTesting.run(python, ["-c", script, file.path])
-    }
+    private static let lock = NSLock()
 }

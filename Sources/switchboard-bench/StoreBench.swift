@@ -20,20 +20,7 @@ struct StoreBench: ParsableCommand {
 
     func run() throws {
         let auditPath = dir + "/audit.sqlite", outboxPath = dir + "/outbox.sqlite"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let existing = (try? AuditStore(path: auditPath, mode: .readOnly).summary(now: 0).auditRows) ?? 0
-        if existing < Int64(auditRows) {
-            for path in [auditPath, outboxPath] { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
-            let now = Clock.nowMillis()
-            let calls = Int(Double(auditRows) / 3.39)
-            // The whole history inside the review window: the review list is as long as it gets.
-            let plan = HistoryPlan(calls: calls, seed: 1, endsAt: now, windowStart: now - max(30 * 3_600_000, Int64(calls) * 40_000))
-            print("generating \(plan.calls) calls …")
-            let report = try HistoryGenerator(plan: plan).write(
-                audit: try AuditStore(path: auditPath, mode: .create), outbox: try OutboxStore(path: outboxPath, mode: .create))
-            print(String(format: "generated %d audit rows, %d bookings, %d outbox items in %.1f s (%.0f audit rows/s)",
-                         report.auditRows, report.bookings, report.outboxItems, report.seconds, Double(report.auditRows) / report.seconds))
-        }
+        try ensureHistory(dir: dir, auditRows: auditRows)
         let store = try AuditStore(path: auditPath, mode: .readOnly)
         let summary = try store.summary(now: Clock.nowMillis())
         print("database: \(summary.auditRows) audit rows, \(summary.bookingsAwaitingReview + summary.bookingsDecided) bookings in review\n")

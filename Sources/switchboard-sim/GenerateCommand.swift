@@ -28,6 +28,9 @@ extension Simulator {
         @Flag(help: "Put control characters and terminal escape sequences in some patient names.")
         var hostileData = false
 
+        @Option(help: ArgumentHelp("Sign a checkpoint of the audit chain's head every this many rows (and at the end).", valueName: "rows"))
+        var checkpointEvery: Int = 1000
+
         @Flag(help: "Replace databases already in the directory.")
         var force = false
 
@@ -36,6 +39,7 @@ extension Simulator {
 
         func validate() throws {
             if calls < 1 { throw ValidationError("--calls must be at least 1.") }
+            if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1 row.") }
             if windowStartedHoursAgo < 0 { throw ValidationError("--window-started-hours-ago cannot be negative.") }
         }
 
@@ -56,7 +60,7 @@ extension Simulator {
                 guard force else {
                     throw fail("\(path) already exists; pass --force to replace it (its data will be lost).", status: ExitStatus.cannotCreate)
                 }
-                for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: path + suffix) }
+                for suffix in ["", "-wal", "-shm", ".checkpoints"] { try? fm.removeItem(atPath: path + suffix) }
             }
             let now = Clock.nowMillis()
             let plan = HistoryPlan(calls: calls, seed: seed, endsAt: now,
@@ -66,6 +70,12 @@ extension Simulator {
                 let audit = try AuditStore(path: auditPath, mode: .create)
                 let outbox = try OutboxStore(path: outboxPath, mode: .create)
                 report = try HistoryGenerator(plan: plan).write(audit: audit, outbox: outbox)
+                // The generator is the agent here: it signs its history's heads with the agent's key.
+                let signer: CheckpointSigner
+                do { signer = try CheckpointSigner(audit: audit, keyDirectory: dir, everyRows: checkpointEvery) } catch let error as CheckpointKeys.Failure {
+                    throw fail("\(error)", status: ExitStatus.cannotCreate)
+                }
+                try signer.signHistory()
                 try audit.close()
                 try outbox.close()
             } catch let error as StoreError {

@@ -70,6 +70,12 @@ extension Simulator {
         @Option(help: "Outbox lease length in seconds (a killed simulator's items are taken again after it).")
         var leaseSeconds: Double = 10
 
+        @Option(help: ArgumentHelp("Sign a checkpoint of the audit chain's head after this many rows.", valueName: "rows"))
+        var checkpointEvery: Int = 1000
+
+        @Option(help: ArgumentHelp("…and this often, when the head moved.", valueName: "seconds"))
+        var checkpointSeconds: Int = 60
+
         @Option(help: "Injected EHR latency: median in milliseconds.")
         var faultLatencyMs: Double?
 
@@ -112,6 +118,8 @@ extension Simulator {
             }
             if !(1 ... 15).contains(heartbeatSeconds) { throw ValidationError("--heartbeat-seconds must be between 1 and 15.") }
             if leaseSeconds < 1 { throw ValidationError("--lease-seconds must be at least 1.") }
+            if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1 row.") }
+            if checkpointSeconds < 1 { throw ValidationError("--checkpoint-seconds must be at least 1.") }
         }
 
         func run() async throws {
@@ -175,13 +183,21 @@ extension Simulator {
             config.talkScale = load ? 0.01 : 1
             config.requestTimeout = load ? .seconds(3) : .seconds(8)
             config.leaseMillis = Int64(leaseSeconds * 1000)
+            config.checkpointEvery = .seconds(checkpointSeconds)
+            let signer: CheckpointSigner
+            do {
+                signer = try CheckpointSigner(audit: audit, keyDirectory: directory, everyRows: checkpointEvery)
+            } catch {
+                throw fail("cannot set up the audit checkpoints in \(directory.path): \(error)", status: ExitStatus.cannotCreate)
+            }
             let agent: Agent
             do {
                 agent = try Agent(configuration: config, endpoints: endpoints, secretFile: secretFile, directory: directory,
                                   audit: audit, outbox: outbox, hub: hub,
                                   // One connection per call in progress: the default 64 per host would
                                   // queue requests behind each other and cap the calls the EHR sees.
-                                  http: HTTPClient(configuration: .init(maxConnectionsPerHost: max(64, config.concurrency))))
+                                  http: HTTPClient(configuration: .init(maxConnectionsPerHost: max(64, config.concurrency))),
+                                  checkpoints: signer)
             } catch {
                 await sandbox.stop()
                 throw fail("cannot start the agent: \(error)", status: 1)
@@ -194,7 +210,8 @@ extension Simulator {
                                      fhirBaseURL: endpoints.fhirBaseURL, tokenURL: endpoints.tokenURL, mllpPort: endpoints.mllpPort,
                                      controlURL: endpoints.controlURL, eventsURL: server.url, ndjson: ndjson, transport: config.transport)
             do {
-                try file.writeConsoleConfig(to: directory, clientID: endpoints.clientID, secretFile: secretFile)
+                try file.writeConsoleConfig(to: directory, clientID: endpoints.clientID, secretFile: secretFile,
+                                            auditKey: directory.appendingPathComponent(CheckpointKeys.publicName).path)
                 try file.write(to: directory)
             } catch {
                 throw fail("cannot write in \(directory.path): \(error.localizedDescription)", status: ExitStatus.cannotCreate)

@@ -22,10 +22,10 @@ enum E2E {
         return (out + "/audit.sqlite", out + "/outbox.sqlite")
     }
 
-    /// The program's environment: no user configuration (its own empty config directory)
-    /// and a known terminal type.
+    /// The program's environment: no user configuration (its own empty config directory),
+    /// its own state directory (the audit heads it verified) and a known terminal type.
     static func environment(_ scratch: Scratch, _ extra: [String: String] = [:]) -> [String: String] {
-        ["XDG_CONFIG_HOME": scratch.path("config"), "TERM": "xterm-256color"].merging(extra) { $1 }
+        ["XDG_CONFIG_HOME": scratch.path("config"), "XDG_STATE_HOME": scratch.path("state"), "TERM": "xterm-256color"].merging(extra) { $1 }
     }
 
     /// The console on generated databases, in a tmux pane.
@@ -65,10 +65,10 @@ enum E2E {
         var config: String { dir + "/switchboard.toml" }
     }
 
-    static func loadedSite(_ scratch: Scratch, rate: Int, concurrency: Int) throws -> Site {
+    static func loadedSite(_ scratch: Scratch, rate: Int, concurrency: Int, extra: [String] = []) throws -> Site {
         let dir = scratch.path("site")
         return Site(process: try RunningProcess(executable("switchboard-sim"), ["run", "--dir", dir, "--load", "--rate", String(rate),
-                                                                                "--concurrency", String(concurrency), "--patients", "200"]),
+                                                                                "--concurrency", String(concurrency), "--patients", "200"] + extra),
                     dir: dir)
     }
 

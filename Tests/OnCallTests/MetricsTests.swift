@@ -17,8 +17,11 @@ import Testing
         """
 
     static func parsed(_ text: String) throws -> [String: Double] {
-        let judge = try PythonJudge.ensure("prometheus", packages: ["prometheus_client"], probe: "import prometheus_client.parser")
-        let result = try judge.run(script: parser, input: text)
+        let judge = try PythonJudge("prometheus", packages: ["prometheus_client"])
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString).txt").path
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let result = try judge.run(script: parser, arguments: [file])
         try #require(result.status == 0, "prometheus_client rejected the output: \(result.stderr)\n\(text)")
         var samples: [String: Double] = [:]
         for line in result.stdout.split(separator: "\n") {

@@ -156,4 +156,27 @@ import Testing
         #expect(driver.figures.contains("BROKEN at seq \(target): hash does not match the row's content"))
         #expect(screen.contains("Audit chain BROKEN at seq \(target)"))
     }
+
+    /// `v` checks the agent's signed checkpoints too: rows deleted at the end, which the
+    /// walk alone cannot see, are named.
+    @Test func verifySaysBrokenWhereRowsWereDeletedAtTheEnd() throws {
+        let practice = try Practice()
+        let copy = practice.scratch.path("signed.sqlite")
+        _ = try sqlite3(practice.auditPath, ".backup '\(copy)'")
+        let keys = practice.scratch.url.appendingPathComponent("agent")
+        try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
+        let signed = try AuditStore(path: copy, mode: .readWrite)
+        try CheckpointSigner(audit: signed, keyDirectory: keys, everyRows: 100).signHistory()
+        try signed.close()
+        let last = try Self.lastSeq(practice)
+        _ = try sqlite3(copy, "DROP TRIGGER audit_event_is_append_only_delete; DELETE FROM audit_event WHERE seq > \(last - 5);")
+        var configuration = practice.configuration()
+        configuration.auditPath = copy
+        configuration.auditKeyPath = keys.appendingPathComponent(CheckpointKeys.publicName).path
+        let driver = try Self.driver(configuration, practice)
+        driver.press("v")
+        let screen = driver.screenText
+        #expect(screen.components(separatedBy: "\n")[0].contains("BROKEN at seq \(last - 4)"), "\(screen)")
+        #expect(screen.contains("missing at the end"))
+    }
 }

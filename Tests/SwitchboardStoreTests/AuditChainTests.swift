@@ -43,6 +43,29 @@ import Testing
         #expect(try store2.verifyChain().firstBrokenSeq == 7)
     }
 
+    /// A long walk runs as two halves; a break in either, or rows missing where they meet,
+    /// is named as one walk would.
+    @Test func theTwoHalvesOfALongWalkAreOneWalk() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("audit.sqlite")
+        let store = try AuditStore(path: path, mode: .create)
+        try store.append((0..<300).map { event($0) })
+        func verify() throws -> AuditChain.Verification { try AuditChain.verify(store.database, halvesFrom: 10) }
+        let intact = try verify()
+        #expect(intact.isIntact && intact.checked == 300 && intact.lastSeq == 300)
+        _ = try sqlite3(path, "DROP TRIGGER audit_event_is_append_only_update; DROP TRIGGER audit_event_is_append_only_delete;")
+        _ = try sqlite3(path, "UPDATE audit_event SET latency_ms = 7 WHERE seq = 260;")
+        #expect(try verify().firstBrokenSeq == 260, "a break in the second half")
+        _ = try sqlite3(path, "UPDATE audit_event SET latency_ms = 7 WHERE seq = 20;")
+        #expect(try verify().firstBrokenSeq == 20, "the first half's break comes first")
+        let scratch2 = Scratch(); defer { scratch2.cleanUp() }
+        let store2 = try AuditStore(path: scratch2.path("audit.sqlite"), mode: .create)
+        try store2.append((0..<300).map { event($0) })
+        _ = try sqlite3(scratch2.path("audit.sqlite"), "DROP TRIGGER audit_event_is_append_only_delete; DELETE FROM audit_event WHERE seq BETWEEN 148 AND 150;")
+        let gap = try AuditChain.verify(store2.database, halvesFrom: 10)
+        #expect(gap.firstBrokenSeq == 148 && gap.reason?.contains("missing") == true, "rows missing where the halves meet: \(gap)")
+    }
+
     @Test func canonicalFormIsUnambiguous() {
         var a = event(1), b = event(1)
         a.detail = "x|y"; a.method = nil

@@ -25,7 +25,7 @@ import Testing
         let scratch = Scratch(); defer { scratch.cleanUp() }
         _ = try AuditStore(path: scratch.path("a.sqlite"), mode: .create)
         _ = try OutboxStore(path: scratch.path("o.sqlite"), mode: .create)
-        #expect(try sqlite3(scratch.path("a.sqlite"), "PRAGMA application_id; PRAGMA user_version; PRAGMA journal_mode;") == "1396851029\n1\nwal\n")
+        #expect(try sqlite3(scratch.path("a.sqlite"), "PRAGMA application_id; PRAGMA user_version; PRAGMA journal_mode;") == "1396851029\n2\nwal\n")
         #expect(try sqlite3(scratch.path("o.sqlite"), "PRAGMA application_id; PRAGMA user_version;") == "1396854594\n1\n")
     }
 }

@@ -14,7 +14,7 @@ import Testing
         let beforeAudit = fileDigest(db.auditPath)
         let text = try run(executable("switchboard"), ["status", "--audit", db.auditPath, "--outbox", db.outboxPath])
         #expect(text.status == 0)
-        #expect(text.stdout.contains("audit   \(db.auditPath) (schema v1)"))
+        #expect(text.stdout.contains("audit   \(db.auditPath) (schema v2)"))
         #expect(text.stdout.contains("calls                     400"))
         #expect(text.stdout.contains("bookings awaiting review"))
         for status in ["pending", "in flight", "succeeded", "failed", "dead", "discarded"] {
@@ -29,7 +29,7 @@ import Testing
         #expect(audit.auditRows == Int64(db.report.auditRows))
         #expect(audit.bookingsDecided == db.report.decisions)
         #expect(audit.bookingsAwaitingReview == db.report.bookingsInWindow - db.report.decisions)
-        #expect(audit.schemaVersion == 1)
+        #expect(audit.schemaVersion == 2)
         #expect(summary.outbox?.itemsByStatus.values.reduce(0, +) == db.report.outboxItems)
         #expect(fileDigest(db.auditPath) == beforeAudit, "status must not change the file")
     }

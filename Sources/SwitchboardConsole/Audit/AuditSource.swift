@@ -37,8 +37,16 @@ extension OperationsRunner {
         case .page(let filter, let need, let limit):
             return .audit(.page(filter, await read { try AuditSource(store: audit, filter: filter).page(for: need, limit: limit) }))
         case .verify(let run, let seq, let rows):
+            let anchors = chainCheck
             let result = await read { () throws -> (AuditChain.Verification, Int64) in
-                (try audit.verifyChain(fromSeq: seq, limit: rows), try audit.auditEvents(limit: 1).first?.seq ?? 0)
+                var chunk = try audit.verifyChain(fromSeq: seq, limit: rows)
+                // The last chunk: the signed checkpoints and the heads seen before, as
+                // `switchboard audit verify` does (a deleted end or a re-hash is found).
+                if chunk.isIntact && chunk.checked < rows {
+                    let report = try anchors.checkAnchors(after: chunk)
+                    if !report.intact { (chunk.firstBrokenSeq, chunk.reason) = (report.firstBadSeq, report.problem) }
+                }
+                return (chunk, try audit.auditEvents(limit: 1).first?.seq ?? 0)
             }
             return .audit(.chunkVerified(run: run, fromSeq: seq, result))
         }

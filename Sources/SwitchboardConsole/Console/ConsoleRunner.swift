@@ -50,8 +50,11 @@ public enum ConsoleRunner {
         let ehr = EHRLookup(configuration: configuration, http: sharedHTTP)
         let context = ConsoleContext(identity: identity, clock: clock, overdueMillis: Int64(configuration.overdueMinutes) * 60_000,
                                      undoSeconds: configuration.undoSeconds, hasOutbox: outbox != nil, hasEHR: ehr != nil, now: now)
+        // The anchor half of `v`: checkpoints under the configured key, heads seen before.
+        let chainCheck = AuditVerifier(audit: audit, key: configuration.auditKeyPath.flatMap { try? CheckpointKeys.publicKey(at: $0) },
+                                       seenHeads: SeenHeads.forDatabase(audit.path, environment: environment))
         let runner = OperationsRunner(audit: audit, outbox: outbox, identity: identity, undoSeconds: configuration.undoSeconds,
-                                      clock: clock, ehr: ehr)
+                                      clock: clock, ehr: ehr, chainCheck: chainCheck)
         let (theme, themeWarnings) = ThemeCatalog.standard(appName: "switchboard", environment: environment).resolve(configuration.theme)
         return Console(context: context, runner: runner, theme: theme, remapping: configuration.keys,
                        warnings: warnings + themeWarnings.map(\.description), idleLockMinutes: configuration.idleLockMinutes)

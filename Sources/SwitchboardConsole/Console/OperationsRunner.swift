@@ -28,9 +28,13 @@ struct OperationsRunner: Sendable {
     let identity: OperatorIdentity
     let clock: GoLiveClock
     let ehr: EHRLookup?
+    /// The anchor half of a chain walk: signed checkpoints and the heads seen before.
+    let chainCheck: AuditVerifier
     let lane = WriteLane()
 
-    init(audit: AuditStore, outbox: OutboxStore?, identity: OperatorIdentity, undoSeconds: Int, clock: GoLiveClock, ehr: EHRLookup?) {
+    init(audit: AuditStore, outbox: OutboxStore?, identity: OperatorIdentity, undoSeconds: Int, clock: GoLiveClock, ehr: EHRLookup?,
+         chainCheck: AuditVerifier) {
+        self.chainCheck = chainCheck
         self.audit = audit
         self.outbox = outbox
         self.identity = identity

@@ -22,6 +22,8 @@ public struct AgentConfiguration: Sendable {
     public var heartbeatEvery: Duration = .seconds(5)
     public var backoff = BackoffPolicy(baseMillis: 300, capMillis: 10_000, maxAttempts: 10)
     public var ehrSystem = "ehr-sandbox"
+    /// How often the chain's head is signed when it moved (besides every N rows).
+    public var checkpointEvery: Duration = .seconds(60)
 
     public init(agentID: String, goLive: GoLiveWindow) {
         self.agentID = agentID; self.goLive = goLive
@@ -77,7 +79,8 @@ public final class Agent: @unchecked Sendable {
     }
 
     public init(configuration: AgentConfiguration, endpoints: SandboxEndpoints, secretFile: String, directory: URL,
-                audit: AuditStore, outbox: OutboxStore, hub: EventHub, http: HTTPClient) throws {
+                audit: AuditStore, outbox: OutboxStore, hub: EventHub, http: HTTPClient,
+                checkpoints: CheckpointSigner? = nil) throws {
         self.configuration = configuration
         let auth = OAuthClientCredentials(tokenURL: endpoints.tokenURL, audience: endpoints.fhirBaseURL, clientID: endpoints.clientID, secretFile: secretFile,
                                           scope: "system/*.read system/*.write", http: http)
@@ -85,7 +88,7 @@ public final class Agent: @unchecked Sendable {
         mllp = configuration.transport == .hl7v2 ? MLLPClient(host: "127.0.0.1", port: endpoints.mllpPort,
                                                               connectTimeout: .seconds(2), ackTimeout: configuration.requestTimeout) : nil
         practice = try Practice(sandboxDatabase: directory.appendingPathComponent("ehr-sandbox.sqlite").path)
-        ledger = AgentLedger(audit: audit, outbox: outbox)
+        ledger = AgentLedger(audit: audit, outbox: outbox, checkpoints: checkpoints)
         self.hub = hub
         actor = "agent:\(configuration.agentID)"
         rng = Locked(SeededRandom(seed: configuration.seed))
@@ -104,6 +107,7 @@ public final class Agent: @unchecked Sendable {
         hub.publish(.ehrState(.init(state: .online, at: Clock.nowMillis(), reason: "agent \(configuration.agentID) started")))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.keepTime() }
+            group.addTask { await self.signCheckpoints() }
             group.addTask { await self.drainOutbox() }
             await learnPractice()
             await takeCalls()
@@ -115,10 +119,26 @@ public final class Agent: @unchecked Sendable {
         }
     }
 
-    /// Hands back leases this agent holds (their items are due again at once).
+    /// Hands back leases this agent holds (their items are due again at once), and signs
+    /// the closing checkpoint: rows after it are not this agent's.
     public func stop() async {
         let owner = configuration.agentID
         _ = try? await ledger.withOutbox { try $0.releaseLeases(owner: owner, now: Clock.nowMillis(), reason: "agent stopped") }
+        if let signer = ledger.checkpoints {
+            _ = try? await ledger.withAudit { _ in try signer.sign(closing: true) }
+        }
+    }
+
+    /// Signs the chain's head every `checkpointEvery` when it moved (the ledger signs every
+    /// N rows on its own), on the audit queue after the commits already queued.
+    private func signCheckpoints() async {
+        guard let signer = ledger.checkpoints else { return }
+        _ = try? await ledger.withAudit { _ in try signer.sign(opening: true) }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.checkpointEvery)
+            if Task.isCancelled { break }
+            _ = try? await ledger.withAudit { _ in try signer.sign() }
+        }
     }
 
     /// Schedules and practitioners, retried until the EHR answers.

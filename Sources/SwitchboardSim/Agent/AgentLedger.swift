@@ -9,6 +9,8 @@ import SwitchboardStore
 final class AgentLedger: @unchecked Sendable {
     let audit: AuditStore
     let outbox: OutboxStore
+    /// Signs the chain's head every N rows (and, from the agent, every minute).
+    let checkpoints: CheckpointSigner?
     private let auditQueue = DispatchQueue(label: "switchboard.agent.audit")
     private let outboxQueue = DispatchQueue(label: "switchboard.agent.outbox")
     private let lock = NSLock()
@@ -22,8 +24,8 @@ final class AgentLedger: @unchecked Sendable {
         var done: CheckedContinuation<Void, any Error>
     }
 
-    init(audit: AuditStore, outbox: OutboxStore) {
-        self.audit = audit; self.outbox = outbox
+    init(audit: AuditStore, outbox: OutboxStore, checkpoints: CheckpointSigner? = nil) {
+        self.audit = audit; self.outbox = outbox; self.checkpoints = checkpoints
     }
 
     /// Returns once the rows are committed.
@@ -50,6 +52,11 @@ final class AgentLedger: @unchecked Sendable {
             for work in batch { work.done.resume() }
         } catch {
             for work in batch { work.done.resume(throwing: error) }
+            return
+        }
+        // After the commit, so a signing failure never fails the calls' rows.
+        do { try checkpoints?.rowsAppended() } catch {
+            FileHandle.standardError.write(Data("switchboard-sim: cannot sign an audit checkpoint: \(error)\n".utf8))
         }
     }
 

@@ -63,7 +63,7 @@ public struct SimulatorFile: Codable, Sendable, Equatable {
     /// attaches with the EHR's OAuth client, as `switchboard demo` does.
     public static func consoleConfigURL(in directory: URL) -> URL { directory.appendingPathComponent("switchboard.toml") }
 
-    public func writeConsoleConfig(to directory: URL, clientID: String, secretFile: String) throws {
+    public func writeConsoleConfig(to directory: URL, clientID: String, secretFile: String, auditKey: String? = nil) throws {
         func quoted(_ text: String) -> String {
             "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
@@ -74,6 +74,7 @@ public struct SimulatorFile: Codable, Sendable, Equatable {
             outbox = \(quoted(outboxDatabase))
             events = \(quoted(eventsURL))
             go_live_start = \(quoted(goLiveStart))
+            \(auditKey.map { "# The agent's checkpoint key: switchboard audit verify checks its signatures.\naudit_key = \(quoted($0))" } ?? "")
 
             [ehr]
             base_url = \(quoted(fhirBaseURL))

@@ -1,7 +1,11 @@
 /// `audit.sqlite`, data contract v1 (docs/data-contract.md). Migrations are append-only:
 /// a change is a new entry here and a `user_version` bump, never an edit of an old one.
 enum AuditSchema {
-    static let migrations: [String] = [v1]
+    static let migrations: [String] = [v1, v2]
+
+    /// The oldest version a read-only open accepts without migrating: v2 only adds a
+    /// table, which readers look for before they read it.
+    static let readableFrom = 1
 
     static let v1 = """
     CREATE TABLE audit_event (
@@ -81,5 +85,25 @@ enum AuditSchema {
         BEGIN UPDATE booking SET decided = 1 WHERE booking_id = NEW.booking_id; END;
     CREATE TRIGGER review_decision_undo_unmarks_booking AFTER DELETE ON review_decision
         BEGIN UPDATE booking SET decided = 0 WHERE booking_id = OLD.booking_id; END;
+    """
+}
+
+extension AuditSchema {
+    /// v2: signed checkpoints of the chain's head (docs/data-contract.md, "Checkpoints").
+    /// Written by the agent every N rows and every minute; never updated or deleted.
+    static let v2 = """
+    CREATE TABLE audit_checkpoint (
+        seq       INTEGER NOT NULL,
+        hash      TEXT    NOT NULL,
+        at        INTEGER NOT NULL,
+        closing   INTEGER NOT NULL DEFAULT 0,
+        key_id    TEXT    NOT NULL,
+        signature TEXT    NOT NULL
+    );
+    CREATE INDEX audit_checkpoint_by_seq ON audit_checkpoint (seq);
+    CREATE TRIGGER audit_checkpoint_is_append_only_update BEFORE UPDATE ON audit_checkpoint
+        BEGIN SELECT RAISE(ABORT, 'audit_checkpoint is append-only'); END;
+    CREATE TRIGGER audit_checkpoint_is_append_only_delete BEFORE DELETE ON audit_checkpoint
+        BEGIN SELECT RAISE(ABORT, 'audit_checkpoint is append-only'); END;
     """
 }

@@ -1,0 +1,214 @@
+import Crypto
+import Foundation
+import GRDBSQLite
+import SwitchboardCore
+
+/// Checks `audit_event` rows from the values exactly as SQLite stores them, never from
+/// decoded records: a decoder that maps an unknown word to a default, or an integer to
+/// an enum, would hash what it understood rather than what is in the file. Each column
+/// must hold its storage class (INTEGER or TEXT, or NULL where allowed), `transport` and
+/// `outcome` only their words; then the canonical form (docs/data-contract.md) is built
+/// from the raw bytes, and `prev_hash` and `hash` are compared byte for byte.
+///
+/// The canonical form of a valid row is the one `AuditChain.canonical` writes, so files
+/// written before this walk verify unchanged.
+struct StoredRowHasher {
+    /// The 16 canonical fields, then `hash`: the select list of the walk, in this order.
+    static let columns = ["seq", "at", "actor", "call_id", "action", "ehr_system", "transport", "method",
+                          "resource_type", "resource_id", "outcome", "http_status", "latency_ms", "attempt",
+                          "detail", "prev_hash", "hash"]
+    static var columnList: String { columns.joined(separator: ", ") }
+
+    /// Bit i set: column i holds an INTEGER (else TEXT); may be NULL.
+    private static let integerMask: UInt32 = 1 << 0 | 1 << 1 | 1 << 10 | 1 << 11 | 1 << 12 | 1 << 13
+    private static let nullableMask: UInt32 = 1 << 3 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 8 | 1 << 9 | 1 << 11 | 1 << 12 | 1 << 13 | 1 << 14
+    private static let transportColumn: Int32 = 6, outcomeColumn: Int32 = 10
+    private static let prevHashColumn: Int32 = 15, hashColumn: Int32 = 16
+    private static let transports: [[UInt8]] = Transport.allCases.map { Array($0.rawValue.utf8) }
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// The canonical form of the row being checked, in a buffer that grows to the
+    /// largest row seen (the hot loop appends with no bounds or uniqueness checks).
+    private let storage: Storage
+    private var count = 0
+    private var previous: [UInt8] = Array(AuditChain.genesis.utf8)
+    /// The hash two rows back: a row that links to it skipped the one before, which was inserted.
+    private var beforePrevious: [UInt8] = []
+    /// Set with a problem when the row before is the one to blame (it was inserted).
+    private(set) var blamesPreviousRow = false
+
+    private final class Storage {
+        var bytes: UnsafeMutablePointer<UInt8>
+        var capacity: Int
+        init() { capacity = 4096; bytes = .allocate(capacity: capacity) }
+        deinit { bytes.deallocate() }
+        func reserve(_ needed: Int, keeping count: Int) {
+            guard needed > capacity else { return }
+            var grown = capacity
+            while grown < needed { grown *= 2 }
+            let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+            fresh.update(from: bytes, count: count)
+            bytes.deallocate()
+            bytes = fresh
+            capacity = grown
+        }
+    }
+
+    init() { storage = Storage() }
+
+    /// The canonical bytes of the last row checked (for the benchmark's baseline).
+    var canonicalBytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: storage.bytes, count: count) }
+
+    /// The stored `hash` of the last row that passed (the genesis before any).
+    var previousHash: String { String(decoding: previous, as: UTF8.self) }
+
+    /// The link into the first row walked: the stored hash of the row before it, and of the one before that.
+    mutating func setPrevious(_ hash: [UInt8], before: [UInt8] = []) { previous = hash; beforePrevious = before }
+
+    /// Nil when the row on `stmt` is whole and links to the one before; otherwise what is
+    /// wrong with it, in words for the person who reads the report (no row content).
+    mutating func check(_ stmt: OpaquePointer) -> String? {
+        count = 0
+        for index in 0..<16 {
+            let column = Int32(index)
+            let bit: UInt32 = 1 << UInt32(index)
+            let integer = Self.integerMask & bit != 0
+            let type = sqlite3_column_type(stmt, column)
+            switch type {
+            case SQLITE_NULL:
+                guard Self.nullableMask & bit != 0 else { return "\(Self.columns[index]) is NULL" }
+                put(0x7E)  // ~
+            case SQLITE_INTEGER where integer:
+                let value = sqlite3_column_int64(stmt, column)
+                if column == Self.outcomeColumn && !(value == 0 || value == 4 || value == 8 || value == 12) {
+                    return "outcome \(value) is not a FHIR AuditEvent outcome code (0, 4, 8, 12)"
+                }
+                appendDecimal(value)
+            case SQLITE_TEXT where !integer:
+                let text = sqlite3_column_text(stmt, column)
+                let length = Int(sqlite3_column_bytes(stmt, column))
+                let bytes = UnsafeBufferPointer(start: text, count: length)
+                if column == Self.transportColumn && !Self.transports.contains(where: { $0.elementsEqual(bytes) }) {
+                    return "transport \(Self.quoted(bytes)) is not a known transport (fhir, rest, hl7v2)"
+                }
+                appendLength(length)
+                storage.reserve(count + length + 1, keeping: count)
+                if let text, length > 0 { (storage.bytes + count).update(from: text, count: length) }
+                count += length
+            default:
+                return "\(Self.columns[index]) holds \(Self.storageClass(type)) where \(integer ? "an integer" : "text") belongs"
+            }
+            put(0x7C)  // |
+        }
+        // The link: prev_hash is the stored hash of the row before, byte for byte.
+        let prevLength = Int(sqlite3_column_bytes(stmt, Self.prevHashColumn))
+        let prevHash = sqlite3_column_text(stmt, Self.prevHashColumn)
+        guard Self.same(prevHash, prevLength, previous) else {
+            if !beforePrevious.isEmpty && Self.same(prevHash, prevLength, beforePrevious) {
+                blamesPreviousRow = true
+                return "this row was inserted: the row after it links to the row before it"
+            }
+            return "prev_hash does not match the hash of the row before (a row before it was changed, removed or inserted)"
+        }
+        guard sqlite3_column_type(stmt, Self.hashColumn) == SQLITE_TEXT else {
+            return "hash holds \(Self.storageClass(sqlite3_column_type(stmt, Self.hashColumn))) where text belongs"
+        }
+        let storedLength = Int(sqlite3_column_bytes(stmt, Self.hashColumn))
+        guard storedLength == 64, let stored = sqlite3_column_text(stmt, Self.hashColumn) else {
+            return "hash does not match the row's content (a value in it was changed)"
+        }
+        var hasher = SHA256()
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: storage.bytes, count: count))
+        let digest = hasher.finalize()
+        let matches = digest.withUnsafeBytes { raw -> Bool in
+            Self.hexDigits.withUnsafeBufferPointer { hex in
+                for i in 0..<32 {
+                    let byte = raw[i]
+                    if stored[2 * i] != hex[Int(byte >> 4)] || stored[2 * i + 1] != hex[Int(byte & 0x0F)] { return false }
+                }
+                return true
+            }
+        }
+        guard matches else { return "hash does not match the row's content (a value in it was changed)" }
+        swap(&beforePrevious, &previous)
+        previous.removeAll(keepingCapacity: true)
+        previous.append(contentsOf: UnsafeBufferPointer(start: stored, count: 64))
+        return nil
+    }
+
+    private static func same(_ bytes: UnsafePointer<UInt8>?, _ length: Int, _ expected: [UInt8]) -> Bool {
+        guard length == expected.count else { return false }
+        guard let bytes else { return length == 0 }
+        return expected.withUnsafeBufferPointer { memcmp(bytes, $0.baseAddress!, length) == 0 }
+    }
+
+    private mutating func put(_ byte: UInt8) {
+        storage.reserve(count + 1, keeping: count)
+        storage.bytes[count] = byte
+        count += 1
+    }
+
+    /// `<length>:` then the decimal digits, as Swift's `String(Int64)` and Python's `str`
+    /// print them.
+    private mutating func appendDecimal(_ value: Int64) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { out in
+            var n = 0
+            var v = value.magnitude
+            repeat {
+                out[19 - n] = UInt8(truncatingIfNeeded: v % 10) + 0x30
+                v /= 10
+                n += 1
+            } while v > 0
+            if value < 0 { n += 1; out[20 - n] = 0x2D }  // -
+            appendLength(n)
+            storage.reserve(count + n + 1, keeping: count)
+            for i in (20 - n)..<20 { storage.bytes[count] = out[i]; count += 1 }
+        }
+    }
+
+    private mutating func appendLength(_ length: Int) {
+        storage.reserve(count + 21, keeping: count)
+        let out = storage.bytes
+        if length < 10 {
+            out[count] = UInt8(length) + 0x30
+            count += 1
+        } else if length < 100 {
+            out[count] = UInt8(length / 10) + 0x30
+            out[count + 1] = UInt8(length % 10) + 0x30
+            count += 2
+        } else {
+            var digits = 0, v = length
+            while v > 0 { digits += 1; v /= 10 }
+            v = length
+            for i in stride(from: digits - 1, through: 0, by: -1) {
+                out[count + i] = UInt8(v % 10) + 0x30
+                v /= 10
+            }
+            count += digits
+        }
+        out[count] = 0x3A  // :
+        count += 1
+    }
+
+    private static func storageClass(_ type: Int32) -> String {
+        switch type {
+        case SQLITE_INTEGER: "an integer"
+        case SQLITE_FLOAT: "a real number"
+        case SQLITE_TEXT: "text"
+        case SQLITE_BLOB: "a blob"
+        default: "NULL"
+        }
+    }
+
+    /// A stored word for the report: short printable ASCII as it is, anything else by its
+    /// length only (it may be anything someone typed into the file).
+    private static func quoted(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        if bytes.count <= 24 && bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            return "\"\(String(decoding: bytes, as: UTF8.self))\""
+        }
+        return "(\(bytes.count) bytes)"
+    }
+}
