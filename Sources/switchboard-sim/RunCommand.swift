@@ -25,7 +25,7 @@ extension Simulator {
         @Option(help: "Most calls in progress at once (default 20; 200 with --load).")
         var concurrency: Int?
 
-        @Option(help: "How appointment writes reach the EHR: fhir, or hl7v2 (SIU over MLLP).")
+        @Option(help: "The EHR's pathway: fhir, rest (the vendor's REST API, for reads and writes), or hl7v2 (appointment writes as SIU over MLLP).")
         var transport: String = "fhir"
 
         @Flag(help: "Put control characters and terminal escape sequences in some patient names.")
@@ -100,7 +100,7 @@ extension Simulator {
         func validate() throws {
             if let rate, rate <= 0 { throw ValidationError("--rate must be more than 0 calls per minute.") }
             if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
-            if Transport(rawValue: transport) == nil || transport == "rest" { throw ValidationError("--transport must be fhir or hl7v2.") }
+            if Transport(rawValue: transport) == nil { throw ValidationError("--transport must be fhir, rest or hl7v2.") }
             if let calls, calls < 1 { throw ValidationError("--calls must be at least 1.") }
             if exitWhenDone && calls == nil { throw ValidationError("--exit-when-done needs --calls.") }
             if let goLiveStart, parseISO8601(goLiveStart) == nil {
@@ -191,7 +191,7 @@ extension Simulator {
                                      goLiveStartMillis: goLive.startsAt, goLiveEndsMillis: goLive.endsAt, auditDatabase: auditPath,
                                      outboxDatabase: outboxPath,
                                      sandboxDatabase: directory.appendingPathComponent("ehr-sandbox.sqlite").path,
-                                     fhirBaseURL: endpoints.fhirBaseURL, tokenURL: endpoints.tokenURL, mllpPort: endpoints.mllpPort,
+                                     fhirBaseURL: endpoints.fhirBaseURL, restBaseURL: endpoints.restBaseURL, tokenURL: endpoints.tokenURL, mllpPort: endpoints.mllpPort,
                                      controlURL: endpoints.controlURL, eventsURL: server.url, ndjson: ndjson, transport: config.transport)
             do {
                 try file.writeConsoleConfig(to: directory, clientID: endpoints.clientID, secretFile: secretFile)
@@ -205,6 +205,7 @@ extension Simulator {
                   outbox database  \(outboxPath)
                   EHR sandbox      \(file.sandboxDatabase)
                   FHIR base URL    \(endpoints.fhirBaseURL)
+                  REST base URL    \(endpoints.restBaseURL ?? "none")
                   MLLP port        \(endpoints.mllpPort)
                   control          \(endpoints.controlURL)
                   event stream     \(server.url)\(ndjson.map { "\n  NDJSON events    \($0)" } ?? "")

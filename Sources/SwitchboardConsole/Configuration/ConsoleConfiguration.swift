@@ -19,6 +19,9 @@ public struct ConsoleConfiguration: Sendable, Equatable {
     public var ehrClientID: String?
     /// Path of a file holding the client secret; the secret itself never goes in the config.
     public var ehrSecretFile: String?
+    /// How the site's EHR is reached: `fhir` (default), `rest` (`ehrBaseURL` is then the vendor
+    /// API's practice base), or `hl7v2` (writes as SIU; slot search still over FHIR at `ehrBaseURL`).
+    public var ehrPathway: Transport = .fhir
     /// Theme name or path.
     public var theme: String?
     /// Action name → keys (`"approve" = ["a", "ctrl-a"]`), applied to the screens' key maps.

@@ -62,7 +62,7 @@ extension Agent {
             var caller = rng.chance(0.5) ? regulars.randomElement(using: &rng)! : practice.callers.randomElement(using: &rng)!
             if workflow == .reschedule || workflow == .cancel {
                 let booked = practice.patientsWithAppointments()
-                if let patient = booked.randomElement(using: &rng), let known = practice.callers.first(where: { $0.patientID == patient }) {
+                if let patient = booked.randomElement(using: &rng), let known = practice.callers.first(where: { ehrPatientID($0) == patient }) {
                     caller = known
                 } else {
                     workflow = .newPatientBooking
@@ -157,27 +157,28 @@ extension Agent {
             guard plan.quirk != .stranger, practice.hasFound(patient: caller.patientID) else {
                 throw CallEnds(outcome: .callback, summary: "The EHR is unreachable and the caller is not known to the agent; callback taken.")
             }
-            call.patientRef = "Patient/\(caller.patientID)"
+            call.patientRef = "Patient/\(ehrPatientID(caller))"
             return
         }
         let family = plan.quirk == .stranger ? "Zzyzx-\(plan.callID.suffix(4))" : caller.family
         let birth = plan.quirk == .wrongBirthDate ? Self.shift(birthDate: caller.birthDate) : caller.birthDate
-        let found = try await read(step(call, "lookup", "patient.search", ["by": "family,birthdate"]), isMiss: { $0.isEmpty }) { fhir async throws(FHIRError) in
-            try await fhir.searchPatients(family: family, birthDate: birth).value
+        let found = try await read(step(call, "lookup", "patient.search", ["by": "family,birthdate"]), isMiss: { $0.isEmpty }) { ehr async throws(FHIRError) in
+            try await ehr.patients(family: family, birthDate: birth)
         }
-        var match = try ehrAnswer(found).first { $0.id == caller.patientID } ?? (try ehrAnswer(found)).first
+        let ehrID = ehrPatientID(caller)
+        var match = try ehrAnswer(found).first { $0.id == ehrID } ?? (try ehrAnswer(found)).first
         if match == nil && plan.quirk == .wrongBirthDate {
             try await talk(3 ... 8)
-            let byPhone = try await read(step(call, "lookup", "patient.search", ["by": "phone"]), isMiss: { $0.isEmpty }) { fhir async throws(FHIRError) in
-                try await fhir.searchPatients(phone: caller.phone).value
+            let byPhone = try await read(step(call, "lookup", "patient.search", ["by": "phone"]), isMiss: { $0.isEmpty }) { ehr async throws(FHIRError) in
+                try await ehr.patients(phone: caller.phone)
             }
-            match = try ehrAnswer(byPhone).first { $0.id == caller.patientID }
+            match = try ehrAnswer(byPhone).first { $0.id == ehrID }
             call.lowIdentityMatch = match != nil
         }
         guard let id = match?.id else {
             throw CallEnds(outcome: .transferred, summary: "Caller not found in the EHR; transferred to the front desk.")
         }
-        practice.remember(patient: id)
+        practice.remember(patient: caller.patientID)
         call.patientRef = "Patient/\(id)"
     }
 
@@ -206,6 +207,12 @@ extension Agent {
         let order: WriteOrder
         if configuration.transport == .hl7v2 {
             order = siuOrder(.new, call: call, bookingID: bookingID, placer: bookingID, filler: nil, slot: slot, provider: provider)
+        } else if configuration.transport == .rest {
+            let key = bookingID + ":create"
+            order = WriteOrder(operation: "appointment.create",
+                               request: RESTRequests.book(slotID: slot.id, patientID: String(patientRef.split(separator: "/").last ?? ""),
+                                                          appointmentType: slot.appointmentType, externalID: bookingID, idempotencyKey: key),
+                               callID: call.id, bookingID: bookingID, idempotencyKey: key, transport: .rest)
         } else {
             let appointment = Appointment(
                 identifier: [Identifier(system: "urn:switchboard:booking", value: bookingID)], status: .booked,
@@ -260,12 +267,10 @@ extension Agent {
         }
         let start = from, end = from + (call.plan.quirk == .fullSchedule ? 86_400_000 : 3 * 86_400_000)
         let schedule = provider.scheduleRef
-        let found = try await read(step(call, "slots", "slot.search", ["schedule": schedule]), isMiss: { $0.isEmpty }) { fhir async throws(FHIRError) in
-            try await fhir.searchSlots(schedule: schedule, from: FHIRInstant(millis: start), to: FHIRInstant(millis: end), maxPages: 2).value
+        let found = try await read(step(call, "slots", "slot.search", ["schedule": schedule]), isMiss: { $0.isEmpty }) { ehr async throws(FHIRError) in
+            try await ehr.freeSlots(schedule: schedule, from: start, to: end)
         }
-        let slots = try ehrAnswer(found).compactMap { slot in
-            slot.id.map { SlotSeen(id: $0, scheduleID: schedule, start: slot.start.millis, end: slot.end.millis, appointmentType: slot.appointmentType?.code) }
-        }
+        let slots = try ehrAnswer(found)
         if call.plan.quirk != .fullSchedule { practice.saw(free: slots, schedule: schedule) }
         if contested { return slots.first }
         return practice.hold(from: slots, pick: pick)
@@ -276,8 +281,8 @@ extension Agent {
         if link.isQueueing {
             throw CallEnds(outcome: .callback, summary: "The EHR is unreachable; the request to \(cancel ? "cancel" : "reschedule") was noted for a callback.")
         }
-        let found = try await read(step(call, "lookup", "appointment.search", ["by": "patient,status"]), isMiss: { $0.isEmpty }) { fhir async throws(FHIRError) in
-            try await fhir.searchAppointments(patient: patientRef, status: .booked).value
+        let found = try await read(step(call, "lookup", "appointment.search", ["by": "patient,status"]), isMiss: { $0.isEmpty }) { ehr async throws(FHIRError) in
+            try await ehr.bookedAppointments(patient: patientRef)
         }
         guard let current = try ehrAnswer(found).first, let id = current.id, let version = current.meta?.versionId else {
             call.summary.append("No upcoming appointment found; offered a new booking.")
@@ -310,6 +315,13 @@ extension Agent {
             let placer = current.identifier?.first?.value ?? id
             order = siuOrder(cancel ? .cancel : .reschedule, call: call, bookingID: bookingID, placer: placer, filler: id,
                              slot: newSlot ?? oldSlot, provider: provider)
+        } else if configuration.transport == .rest {
+            let key = "\(bookingID):\(operation)"
+            let request = cancel
+                ? RESTRequests.cancel(appointmentID: id, version: version, reason: "patient request by phone", idempotencyKey: key)
+                : RESTRequests.reschedule(appointmentID: id, newSlotID: newSlot?.id ?? "", version: version, idempotencyKey: key)
+            order = WriteOrder(operation: "appointment.update", request: request, callID: call.id, bookingID: bookingID,
+                               idempotencyKey: key, transport: .rest)
         } else {
             order = WriteOrder(operation: "appointment.update",
                                request: OutboxRequest(method: "PUT", url: "Appointment/\(id)",
@@ -343,8 +355,8 @@ extension Agent {
         if link.isQueueing {
             throw CallEnds(outcome: .callback, summary: "The EHR is unreachable; insurance will be confirmed by callback.")
         }
-        let found = try await read(step(call, "coverage", "coverage.read", ["by": "beneficiary"]), isMiss: { $0.isEmpty }) { fhir async throws(FHIRError) in
-            try await fhir.searchCoverage(beneficiary: patientRef).value
+        let found = try await read(step(call, "coverage", "coverage.read", ["by": "beneficiary"]), isMiss: { $0.isEmpty }) { ehr async throws(FHIRError) in
+            try await ehr.coverage(patient: patientRef)
         }
         let coverage = try ehrAnswer(found)
         if let active = coverage.first(where: { $0.status == .active }) {
@@ -398,9 +410,15 @@ extension Agent {
                                  category: [CodeableConcept(text: category)],
                                  subject: call.patientRef.map { Reference($0) }, sent: FHIRInstant(millis: Clock.nowMillis()).text,
                                  payload: [CommunicationPayload(contentString: "Outcome: \(outcome.rawValue). " + call.summary.joined(separator: " "))])
-        let order = WriteOrder(operation: "communication.create",
-                               request: OutboxRequest(method: "POST", url: "Communication", headers: ["Idempotency-Key": key], body: Self.json(note)),
-                               callID: call.id, bookingID: nil, idempotencyKey: key, transport: .fhir)
+        let order = configuration.transport == .rest
+            ? WriteOrder(operation: "communication.create",
+                         request: RESTRequests.note(patientID: call.patientRef.map { String($0.split(separator: "/").last ?? "") },
+                                                    category: category, text: note.payload?.first?.contentString ?? "", externalID: call.id,
+                                                    idempotencyKey: key),
+                         callID: call.id, bookingID: nil, idempotencyKey: key, transport: .rest)
+            : WriteOrder(operation: "communication.create",
+                         request: OutboxRequest(method: "POST", url: "Communication", headers: ["Idempotency-Key": key], body: Self.json(note)),
+                         callID: call.id, bookingID: nil, idempotencyKey: key, transport: .fhir)
         _ = try? await send(order)
     }
 

@@ -106,7 +106,7 @@ extension Agent {
                 if ContinuousClock.now - lastProbe >= .seconds(2) {
                     lastProbe = .now
                     _ = await audited(StepContext(callID: nil, step: "probe", action: "ehr.probe", attempt: 1, detail: [:])) {
-                        fhir async throws(FHIRError) in try await fhir.capabilities().httpStatus
+                        ehr async throws(FHIRError) in try await ehr.probe()
                     }
                 }
                 try? await Task.sleep(for: .milliseconds(250))

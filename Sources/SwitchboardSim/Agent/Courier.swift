@@ -20,7 +20,12 @@ extension Agent {
                                   action: Self.auditAction(item.operation), attempt: item.attempts,
                                   detail: ["outbox_item": item.id, "idempotency_key": item.idempotencyKey])
         if item.transport == .hl7v2 { return await deliverHL7(item, request, context) }
-        let result: Result<Delivery, FHIRError> = await audited(context) { fhir async throws(FHIRError) -> Delivery in
+        let result: Result<Delivery, FHIRError> = await audited(context) { ehr async throws(FHIRError) -> Delivery in
+            let fhir = ehr.fhir
+            if item.transport == .rest {
+                guard let rest = ehr.rest else { throw FHIRError.invalidResponse("this agent has no REST client for a REST item") }
+                return try await Self.deliverREST(item, request, rest)
+            }
             switch item.operation {
             case "appointment.create":
                 let appointment = try Self.decodeResource(Appointment.self, request.body)
@@ -61,6 +66,25 @@ extension Agent {
             return .retry(error: error.description, httpStatus: error.httpStatus, ack: nil, after: error.retryAfter)
         case .failure(let error):
             return .refused(error: error.description, httpStatus: error.httpStatus, ack: nil)
+        }
+    }
+
+    /// A REST write as the outbox holds it. A retried change refused 412 whose first try
+    /// landed (answer lost) is that write, not a conflict: the appointment already shows it.
+    private static func deliverREST(_ item: OutboxItem, _ request: OutboxRequest, _ rest: RESTClient) async throws(FHIRError) -> Delivery {
+        do throws(FHIRError) {
+            let answer = try await rest.send(request)
+            let appointment = answer.value["appointmentid"].map { ("Appointment/\($0)", answer.value["version"]) }
+            return .delivered(httpStatus: answer.httpStatus, ack: nil, appointment: item.operation.hasPrefix("appointment") ? appointment : nil)
+        } catch {
+            guard case .preconditionFailed = error, item.attempts > 1, item.operation == "appointment.update" else { throw error }
+            let parts = request.url.split(separator: "/").map(String.init)
+            guard parts.count == 3 else { throw error }
+            let now = try await rest.appointment(id: parts[1])
+            let form = formFields(request.body)
+            let landed = parts[2] == "cancel" ? now.value.isCancelled : now.value.slotid == form["newappointmentid"] && !now.value.isCancelled
+            guard landed else { throw error }
+            return .delivered(httpStatus: now.httpStatus, ack: nil, appointment: ("Appointment/\(parts[1])", now.value.version))
         }
     }
 
@@ -126,15 +150,15 @@ extension Agent {
         // (SCH-2), so read it; a new booking is found by our placer id (SCH-1).
         if let filler = siu.fillerID {
             let read = await audited(StepContext(callID: item.callId, step: "book", action: "appointment.read", attempt: 1,
-                                                 detail: ["outbox_item": item.id])) { fhir async throws(FHIRError) in
-                try await fhir.readAppointment(id: filler)
+                                                 detail: ["outbox_item": item.id])) { ehr async throws(FHIRError) in
+                try await ehr.fhir.readAppointment(id: filler)
             }
             let version = (try? read.get()).map { $0.versionId ?? $0.value.meta?.versionId }
             return .delivered(httpStatus: nil, ack: "AA", appointment: version.map { ("Appointment/\(filler)", $0) })
         }
         let found = await audited(StepContext(callID: item.callId, step: "book", action: "appointment.search", attempt: 1,
-                                              detail: ["by": "patient,date", "outbox_item": item.id])) { fhir async throws(FHIRError) in
-            try await fhir.searchAppointments(patient: "Patient/\(siu.patient.id)", from: FHIRInstant(millis: siu.start),
+                                              detail: ["by": "patient,date", "outbox_item": item.id])) { ehr async throws(FHIRError) in
+            try await ehr.fhir.searchAppointments(patient: "Patient/\(siu.patient.id)", from: FHIRInstant(millis: siu.start),
                                               to: FHIRInstant(millis: siu.start + 60_000))
         }
         let match = (try? found.get())?.value.first { $0.identifier?.contains { $0.value == siu.placerID } == true }

@@ -38,6 +38,7 @@ public actor EHRSandbox {
         let fhir = FHIRService(database: database, configuration: configuration, faults: faultSettings)
         self.configuration = configuration
         self.fhir = fhir
+        fhir.rest.withLock { $0 = RESTService(database: database, configuration: configuration, fhir: fhir) }
         hl7 = HL7Service(database: database)
 
         let fhirPort = try await openFHIR(port: configuration.fhirPort)
@@ -52,7 +53,7 @@ public actor EHRSandbox {
         let origin = "http://127.0.0.1:\(fhirPort)"
         fhir.origin.withLock { $0 = origin }
         let endpoints = SandboxEndpoints(
-            fhirBaseURL: origin + "/fhir", tokenURL: origin + "/oauth/token",
+            fhirBaseURL: origin + "/fhir", restBaseURL: origin + "/v1/\(configuration.restPracticeID)", tokenURL: origin + "/oauth/token",
             controlURL: "http://127.0.0.1:\(controlPort)/control", fhirPort: fhirPort, mllpPort: mllpPort,
             controlPort: controlPort, clientID: configuration.clientID, clientSecret: configuration.clientSecret,
             pid: ProcessInfo.processInfo.processIdentifier)

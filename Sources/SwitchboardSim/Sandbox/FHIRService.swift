@@ -29,6 +29,8 @@ final class FHIRService: Sendable {
     /// Every request that reached `/fhir`, answered or refused: the EHR's side of the
     /// "one audit row per EHR request" check.
     let fhirRequests = Locked(0)
+    /// The vendor REST API on the same port, set once both exist.
+    let rest = Locked<RESTService?>(nil)
 
     init(database: SandboxDatabase, configuration: SandboxConfiguration, faults: Locked<SandboxFaults>) {
         self.database = database; self.configuration = configuration; self.faults = faults
@@ -37,6 +39,7 @@ final class FHIRService: Sendable {
     func respond(to request: HTTPRequest) async -> HTTPResponse {
         do {
             if request.path == "/oauth/token" { return try await issueToken(request) }
+            if let rest = rest.current, request.path.hasPrefix(rest.prefix + "/") { return await rest.respond(to: request) }
             let parts = request.path.split(separator: "/").map(String.init)
             guard parts.first == "fhir" else { throw FHIRFailure(.notFound, .notFound, "no such endpoint: \(request.path)") }
             fhirRequests.withLock { $0 += 1 }
@@ -84,7 +87,7 @@ final class FHIRService: Sendable {
                             body: Data(body.utf8))
     }
 
-    private func authorize(_ request: HTTPRequest) throws {
+    func authorize(_ request: HTTPRequest) throws {
         let challenge = [HTTPHeader("WWW-Authenticate"): #"Bearer realm="ehr-sandbox""#]
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw FHIRFailure(.unauthorized, .login, "a Bearer token is required", headers: challenge)
@@ -98,7 +101,7 @@ final class FHIRService: Sendable {
 
     // MARK: Faults
 
-    private func injectFaults() async throws {
+    func injectFaults() async throws {
         let f = faults.current
         var rng = SystemRandomNumberGenerator()
         let delay = f.sampleLatency(using: &rng)

@@ -26,6 +26,10 @@ public struct SandboxConfiguration: Sendable {
     public var faults = SandboxFaults()
     /// Search pages hold this many entries unless `_count` says otherwise.
     public var defaultPageSize = 50
+    /// The practice id in the REST API's paths (`/v1/{practiceid}/…`).
+    public var restPracticeID = "195900"
+    /// The REST API's rate limit: requests per second, over which it answers 429.
+    public var restRequestsPerSecond = 1000
 
     public init(directory: URL, fhirPort: UInt16 = 0, mllpPort: UInt16 = 0, controlPort: UInt16 = 0, seed: UInt64 = 1,
                 startDate: String? = nil, patientCount: Int = 3000, hostileData: Bool = false,
@@ -102,6 +106,8 @@ public struct SandboxFaults: Codable, Sendable, Equatable {
 public struct SandboxEndpoints: Codable, Sendable, Equatable {
     /// `http://127.0.0.1:PORT/fhir`
     public var fhirBaseURL: String
+    /// The vendor REST API, `http://127.0.0.1:PORT/v1/{practiceid}` (same port as FHIR).
+    public var restBaseURL: String?
     /// `http://127.0.0.1:PORT/oauth/token`
     public var tokenURL: String
     /// `http://127.0.0.1:PORT/control`: faults and outages; never affected by them.
