@@ -225,8 +225,12 @@ extension Simulator {
                     return true
                 }
                 var signalled = await group.next() ?? true
-                // The calls are done: keep serving the stream and the sandbox until told to stop.
-                if !signalled && !exitWhenDone { signalled = await group.next() ?? true }
+                // The calls are done: keep serving the stream, the sandbox and the outbox (a
+                // console's corrections) until told to stop.
+                if !signalled && !exitWhenDone {
+                    group.addTask { await agent.serveOutbox(); return false }
+                    signalled = await group.next() ?? true
+                }
                 work.cancel()
                 group.cancelAll()
                 return signalled

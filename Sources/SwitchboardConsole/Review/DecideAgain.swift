@@ -61,12 +61,13 @@ extension ReviewActions {
             if let end = current.end { booking.endAt = end }
             booking.providerRef = current.providerRef ?? booking.providerRef
             booking.appointmentType = current.appointmentType ?? booking.appointmentType
-            let change = try CorrectionChange(booking: booking, correction: correction, base: current.resource)
+            let key = "correction:\(bookingId):\(`operator`.user):\(now)"
+            let change = try CorrectionChange(booking: booking, correction: correction, base: current.resource,
+                                              written: try agentWrite(of: booking), idempotencyKey: key, now: now)
             try outbox.enqueue([OutboxItem(
                 id: "ob-correction-\(bookingId)-\(now)-\(UUID().uuidString.prefix(8).lowercased())", createdAt: now,
-                callId: booking.callId, bookingId: bookingId, ehrSystem: refused.ehrSystem, transport: .fhir,
-                operation: "appointment.update", request: change.request,
-                idempotencyKey: "correction:\(bookingId):\(`operator`.user):\(now)", updatedAt: now)])
+                callId: booking.callId, bookingId: bookingId, ehrSystem: refused.ehrSystem, transport: change.write.transport,
+                operation: change.write.operation, request: change.request, idempotencyKey: key, updatedAt: now)])
             _ = try outbox.discard(id: refused.id, reason: "decided again against version \(current.version)", now: now)
             try audit.append([AuditEvent(
                 at: now, actor: actor, callId: booking.callId, action: "review.recorrect", resourceType: "Appointment",

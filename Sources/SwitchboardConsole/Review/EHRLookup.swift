@@ -14,9 +14,10 @@ public struct FreeSlot: Sendable, Equatable {
 /// provider's schedule), and an appointment as it is now, after the EHR refused a
 /// correction with 412.
 public struct EHRLookup: Sendable {
-    let fhir: FHIRClient
+    /// On the site's pathway (FHIR, or the vendor's REST API).
+    let site: SiteLookup
 
-    init(fhir: FHIRClient) { self.fhir = fhir }
+    init(site: SiteLookup) { self.site = site }
 
     /// The configured EHR (base URL, and OAuth client credentials if any), or nil.
     public init?(configuration c: ConsoleConfiguration, http: HTTPClient = ConsoleRunner.sharedHTTP) {
@@ -25,11 +26,11 @@ public struct EHRLookup: Sendable {
         if let tokenURL = c.ehrTokenURL, let client = c.ehrClientID, let secretFile = c.ehrSecretFile {
             auth = OAuthClientCredentials(tokenURL: tokenURL, clientID: client, secretFile: secretFile, http: http)
         }
-        fhir = FHIRClient(baseURL: base, http: http, auth: auth, timeout: .seconds(10))
+        site = SiteLookup(pathway: c.ehrPathway, baseURL: base, http: http, auth: auth, timeout: .seconds(10))
     }
 
     func providerDirectory() async throws(FHIRError) -> ProviderDirectory {
-        ProviderDirectory(practitioners: try await fhir.practitioners().value)
+        ProviderDirectory(practitioners: try await site.practitioners())
     }
 
     /// The practice's providers as the console message every screen receives.
@@ -42,23 +43,15 @@ public struct EHRLookup: Sendable {
     }
 
     func freeSlots(providerRef: String, from: UnixMillis, days: Int = 7, limit: Int = 60) async throws(FHIRError) -> [FreeSlot] {
-        let schedules = try await fhir.schedules(actor: providerRef).value
-        var found: [FreeSlot] = []
-        for schedule in schedules {
-            guard let id = schedule.id else { continue }
-            let slots = try await fhir.searchSlots(schedule: "Schedule/\(id)", from: FHIRInstant(millis: from),
-                                                   to: FHIRInstant(millis: from + Int64(days) * 86_400_000), status: .free).value
-            found += slots.compactMap { slot in slot.id.map { FreeSlot(ref: "Slot/\($0)", start: slot.start.millis, end: slot.end.millis) } }
-        }
-        return Array(found.sorted { $0.start < $1.start }.prefix(limit))
+        let found = try await site.freeSlots(providerRef: providerRef, from: from, to: from + Int64(days) * 86_400_000)
+        return found.prefix(limit).map { FreeSlot(ref: $0.ref, start: $0.start, end: $0.end) }
     }
 
     public func appointment(_ ref: String) async throws(FHIRError) -> AppointmentNow {
         let id = String(ref.split(separator: "/").last ?? Substring(ref))
-        let result = try await fhir.readAppointment(id: id)
-        let a = result.value
+        let (a, version) = try await site.appointment(id: id)
         let actors = a.participant.compactMap { $0.actor?.reference }
-        return AppointmentNow(version: result.versionId ?? a.meta?.versionId ?? "?", status: a.status.rawValue,
+        return AppointmentNow(version: version ?? "?", status: a.status.rawValue,
                               start: a.start?.millis, end: a.end?.millis,
                               providerRef: actors.first { $0.hasPrefix("Practitioner/") },
                               appointmentType: a.appointmentType?.coding?.first?.code, resource: a)

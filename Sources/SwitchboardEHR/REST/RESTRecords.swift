@@ -134,3 +134,30 @@ public struct RESTInsurance: Codable, Sendable, Equatable {
     public var eligibilitystatus: String?
     public var isEligible: Bool { eligibilitystatus == "Eligible" }
 }
+
+// MARK: In FHIR's shapes, so a caller writes one workflow for both pathways (the REST ids inside)
+
+extension RESTProvider {
+    public var practitioner: Practitioner {
+        Practitioner(id: providerid, name: [HumanName(text: displayname, family: lastname, given: firstname.map { [$0] })])
+    }
+}
+
+extension RESTPatient {
+    public var patient: Patient {
+        Patient(id: patientid, name: [HumanName(family: lastname, given: firstname.map { [$0] })],
+                telecom: mobilephone.map { [ContactPoint(system: .phone, value: $0)] }, birthDate: dob.flatMap(RESTDates.isoDate(fromUS:)))
+    }
+}
+
+extension RESTAppointment {
+    /// `meta.versionId` is the API's `version`; `slot` its open-slot id.
+    public var appointment: Appointment {
+        Appointment(id: appointmentid, meta: version.map { Meta(versionId: $0) }, status: isCancelled ? .cancelled : .booked,
+                    appointmentType: appointmenttype.map { CodeableConcept(coding: [Coding(system: "http://terminology.hl7.org/CodeSystem/v2-0276", code: $0)]) },
+                    start: start.map { FHIRInstant(millis: $0) }, end: end.map { FHIRInstant(millis: $0) },
+                    slot: slotid.flatMap { $0.isEmpty ? nil : [Reference("Slot/\($0)")] },
+                    participant: [AppointmentParticipant(actor: Reference("Patient/\(patientid ?? "")"), status: .accepted),
+                                  AppointmentParticipant(actor: Reference("Practitioner/\(providerid ?? "")"), status: .accepted)])
+    }
+}

@@ -136,6 +136,15 @@ public final class Agent: @unchecked Sendable {
         }
     }
 
+    /// After `run` returned with its calls done: keeps the heartbeat and the drain worker
+    /// going until cancelled, so what others queue (a console's correction) still reaches the EHR.
+    public func serveOutbox() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.keepTime() }
+            group.addTask { await self.drainOutbox() }
+        }
+    }
+
     /// Hands back leases this agent holds (their items are due again at once).
     public func stop() async {
         let owner = configuration.agentID

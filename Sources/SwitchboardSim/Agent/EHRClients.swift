@@ -18,18 +18,13 @@ struct EHRClients: Sendable {
         guard let rest else { return (try await fhir.practitioners().value, try await fhir.schedules().value) }
         let providers = try await rest.providers().value
         // A REST provider is its own schedule: open slots are asked for by provider.
-        return (providers.map { Practitioner(id: $0.providerid, name: [HumanName(text: $0.displayname, family: $0.lastname,
-                                                                                 given: $0.firstname.map { [$0] })]) },
+        return (providers.map(\.practitioner),
                 providers.map { Schedule(id: $0.providerid, actor: [Reference("Practitioner/\($0.providerid)")]) })
     }
 
     func patients(family: String? = nil, birthDate: String? = nil, phone: String? = nil) async throws(FHIRError) -> [Patient] {
         guard let rest else { return try await fhir.searchPatients(family: family, birthDate: birthDate, phone: phone).value }
-        return try await rest.searchPatients(lastName: family, birthDate: birthDate, phone: phone).value.map { p in
-            Patient(id: p.patientid, name: [HumanName(family: p.lastname, given: p.firstname.map { [$0] })],
-                    telecom: p.mobilephone.map { [ContactPoint(system: .phone, value: $0)] },
-                    birthDate: p.dob.flatMap(RESTDates.isoDate(fromUS:)))
-        }
+        return try await rest.searchPatients(lastName: family, birthDate: birthDate, phone: phone).value.map(\.patient)
     }
 
     func freeSlots(schedule: String, from: UnixMillis, to: UnixMillis) async throws(FHIRError) -> [SlotSeen] {
@@ -51,7 +46,7 @@ struct EHRClients: Sendable {
     func bookedAppointments(patient: String) async throws(FHIRError) -> [Appointment] {
         guard let rest else { return try await fhir.searchAppointments(patient: patient, status: .booked).value }
         let id = String(patient.split(separator: "/").last ?? "")
-        return try await rest.bookedAppointments(patientID: id).value.filter { !$0.isCancelled }.map(Self.appointment)
+        return try await rest.bookedAppointments(patientID: id).value.filter { !$0.isCancelled }.map(\.appointment)
     }
 
     /// Coverage on file; on a REST site the payer's eligibility answer decides active or not.
@@ -68,14 +63,5 @@ struct EHRClients: Sendable {
     func probe() async throws(FHIRError) -> Int {
         guard let rest else { return try await fhir.capabilities().httpStatus }
         return try await rest.providers().httpStatus
-    }
-
-    static func appointment(_ r: RESTAppointment) -> Appointment {
-        Appointment(id: r.appointmentid, meta: r.version.map { Meta(versionId: $0) }, status: r.isCancelled ? .cancelled : .booked,
-                    appointmentType: r.appointmenttype.map { CodeableConcept(coding: [Coding(system: "http://terminology.hl7.org/CodeSystem/v2-0276", code: $0)]) },
-                    start: r.start.map { FHIRInstant(millis: $0) }, end: r.end.map { FHIRInstant(millis: $0) },
-                    slot: r.slotid.map { [Reference("Slot/\($0)")] },
-                    participant: [AppointmentParticipant(actor: Reference("Patient/\(r.patientid ?? "")"), status: .accepted),
-                                  AppointmentParticipant(actor: Reference("Practitioner/\(r.providerid ?? "")"), status: .accepted)])
     }
 }
