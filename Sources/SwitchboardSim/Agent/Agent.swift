@@ -63,7 +63,9 @@ public final class Agent: @unchecked Sendable {
     let link: EHRLink
     let actor: String
     private let rng: Locked<SeededRandom>
-    private let counters = Locked(Counters())
+    let counters = Locked(Counters())
+    /// The two calls of a racing pair that have seen their slot (see `book`).
+    let racers = Locked([String: Int]())
 
     struct Counters {
         var started = 0
@@ -152,7 +154,7 @@ public final class Agent: @unchecked Sendable {
     }
 
     /// Schedules and practitioners, retried until the EHR answers.
-    private func learnPractice() async {
+    func learnPractice() async {
         var attempt = 0
         while !Task.isCancelled {
             attempt += 1
@@ -195,7 +197,7 @@ public final class Agent: @unchecked Sendable {
     }
 
     /// Heartbeats every few seconds, and the clock that moves the EHR link into queue mode.
-    private func keepTime() async {
+    func keepTime() async {
         var last = ContinuousClock.now - configuration.heartbeatEvery
         while !Task.isCancelled {
             link.tick()

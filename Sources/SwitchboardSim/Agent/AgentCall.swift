@@ -201,6 +201,13 @@ extension Agent {
         guard let slot = try await findSlot(call, provider: provider, contested: plan.contestedProvider != nil && !secondTry) else {
             throw CallEnds(outcome: .callback, summary: "No free slot with \(provider.display) on the day asked for; callback offered.")
         }
+        if plan.contestedProvider != nil && !secondTry {
+            // Both callers of the pair see the slot free before either books it: the race the
+            // guide names, not two bookings one after the other.
+            let pair = String(plan.callID.hasSuffix("b") ? plan.callID.dropLast() : Substring(plan.callID))
+            racers.withLock { $0[pair, default: 0] += 1 }
+            for _ in 0 ..< 500 where racers.withLock({ $0[pair] ?? 0 }) < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        }
         try await talk(5 ... 15)
         let bookingID = "b-\(call.id)-\(call.bookings)"
         call.bookings += 1
@@ -260,7 +267,8 @@ extension Agent {
         let pick = contested ? 0 : random { Int.random(in: 0 ..< 5, using: &$0) }
         if link.isQueueing { return practice.holdCached(schedule: provider.scheduleRef, pick: pick) }
         let today = Clock.nowMillis() / 86_400_000 * 86_400_000
-        var from = today + 86_400_000 * random { Int64.random(in: 1 ... 6, using: &$0) }
+        // The two callers of a racing pair ask for the same day, so they see the same first slot.
+        var from = today + 86_400_000 * (contested ? 2 : random { Int64.random(in: 1 ... 6, using: &$0) })
         if call.plan.quirk == .fullSchedule {
             // The caller insists on a Sunday: no clinic hours, so no free slot.
             while ((from / 86_400_000) + 3) % 7 != 6 { from += 86_400_000 }

@@ -23,6 +23,8 @@ public actor EHRSandbox {
     private var outageEnds: ContinuousClock.Instant?
     private var outageTask: Task<Void, Never>?
     private let faultSettings = Locked(SandboxFaults())
+    /// HL7 v2 messages received over MLLP (each answered with one ACK).
+    private let mllpMessages = Locked(0)
     public private(set) var endpoints: SandboxEndpoints?
 
     public init() {}
@@ -63,7 +65,9 @@ public actor EHRSandbox {
     }
 
     /// What the sandbox has served so far.
-    public var statistics: SandboxStatistics { SandboxStatistics(fhirRequests: fhir?.fhirRequests.current ?? 0) }
+    public var statistics: SandboxStatistics {
+        SandboxStatistics(fhirRequests: fhir?.fhirRequests.current ?? 0, mllpMessages: mllpMessages.current)
+    }
 
     public func stop() async {
         if endpoints != nil, let directory = configuration?.directory {
@@ -136,7 +140,11 @@ public actor EHRSandbox {
 
     private func openMLLP(port: UInt16) async throws -> UInt16 {
         guard let hl7 else { throw SocketError.disconnected }
-        let listener = try await MLLPListener(port: port) { text in await hl7.acknowledge(text) }
+        let received = mllpMessages
+        let listener = try await MLLPListener(port: port) { text in
+            received.withLock { $0 += 1 }
+            return await hl7.acknowledge(text)
+        }
         mllp = listener
         return listener.port
     }

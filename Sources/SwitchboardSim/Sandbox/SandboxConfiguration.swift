@@ -146,10 +146,17 @@ public struct SandboxFaultState: Codable, Sendable, Equatable {
 /// Counts of what the sandbox served: `GET /control/stats` while it runs, and
 /// `DIR/sandbox-stats.json` when it stops.
 public struct SandboxStatistics: Codable, Sendable, Equatable {
-    /// Requests that reached `/fhir/*` (metadata included; the token endpoint is not FHIR).
+    /// Requests that reached `/fhir/*` or the REST API (metadata included; the token endpoint is not counted).
     public var fhirRequests: Int
+    /// HL7 v2 messages that reached the MLLP listener (nil in files from before it was counted).
+    public var mllpMessages: Int?
 
-    enum CodingKeys: String, CodingKey { case fhirRequests = "fhir_requests" }
+    public init(fhirRequests: Int, mllpMessages: Int? = nil) { self.fhirRequests = fhirRequests; self.mllpMessages = mllpMessages }
+
+    /// Every request the EHR served, over any pathway.
+    public var requests: Int { fhirRequests + (mllpMessages ?? 0) }
+
+    enum CodingKeys: String, CodingKey { case fhirRequests = "fhir_requests", mllpMessages = "mllp_messages" }
 
     public static func file(in directory: URL) -> URL { directory.appendingPathComponent("sandbox-stats.json") }
 
