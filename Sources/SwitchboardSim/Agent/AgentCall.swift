@@ -13,6 +13,10 @@ struct CallPlan: Sendable {
         case fullSchedule
         /// Hangs up after the booking went in, before the goodbye.
         case dropped
+        /// Hangs up once a slot is chosen, before the booking is written.
+        case droppedBeforeWrite
+        /// Hangs up while the booking is being written.
+        case droppedDuringWrite
     }
 
     var callID: String
@@ -56,7 +60,8 @@ extension Agent {
                 (.prescriptionRefill, 0.12), (.urgentTriage, 0.10), (.afterHours, 0.14),
             ])
             let quirk: CallPlan.Quirk? = rng.weighted([
-                (nil, 0.80), (.stranger, 0.04), (.wrongBirthDate, 0.06), (.fullSchedule, 0.05), (.dropped, 0.05),
+                (nil, 0.76), (.stranger, 0.04), (.wrongBirthDate, 0.06), (.fullSchedule, 0.05), (.dropped, 0.05),
+                (.droppedBeforeWrite, 0.02), (.droppedDuringWrite, 0.02),
             ])
             let regulars = practice.callers.prefix(300)
             var caller = rng.chance(0.5) ? regulars.randomElement(using: &rng)! : practice.callers.randomElement(using: &rng)!
@@ -68,7 +73,12 @@ extension Agent {
                     workflow = .newPatientBooking
                 }
             }
-            let firstAlso: Workflow? = rng.chance(0.08) ? [.insuranceCheck, .prescriptionRefill].randomElement(using: &rng) : nil
+            var firstAlso: Workflow? = rng.chance(0.08) ? [.insuranceCheck, .prescriptionRefill].randomElement(using: &rng) : nil
+            // Two scheduling actions: a patient who has an appointment moves it and books another.
+            if firstAlso == nil, workflow == .newPatientBooking, rng.chance(0.3),
+               practice.patientsWithAppointments().contains(ehrPatientID(caller)) {
+                firstAlso = .reschedule
+            }
             let id = "c-\(String(Clock.nowMillis(), radix: 36))-\(n)"
             var plan = CallPlan(callID: id, workflow: workflow, caller: caller, quirk: quirk, firstAlso: firstAlso)
             guard workflow == .newPatientBooking, quirk == nil, rng.chance(0.05), !practice.providers.isEmpty else { return [plan] }
@@ -235,7 +245,12 @@ extension Agent {
                                                       body: Self.json(appointment)),
                                callID: call.id, bookingID: bookingID, idempotencyKey: bookingID + ":create", transport: .fhir)
         }
-        let outcome = try await send(order)
+        if plan.quirk == .droppedBeforeWrite {
+            // Nothing was written: the slot goes back, no item, no booking.
+            practice.release(slot: slot.id)
+            throw CallEnds(outcome: .dropped, summary: "The caller hung up before the booking was made; nothing was booked.")
+        }
+        let outcome = try await send(order, handOff: plan.quirk == .droppedDuringWrite)
         switch outcome {
         case .refused(let error, let status, let itemID):
             practice.release(slot: slot.id)
@@ -255,6 +270,10 @@ extension Agent {
             call.retried = call.retried || retried
             try await recordBooking(call, bookingID: bookingID, kind: .book, ref: Self.pendingRef(bookingID), version: nil,
                                     slot: slot, provider: provider, queued: true)
+        }
+        if call.plan.quirk == .droppedDuringWrite {
+            // The booking is on record (pending) with its item; the drain worker finishes it.
+            throw CallEnds(outcome: .dropped, summary: "The caller hung up while the booking was being sent; it will be confirmed by text.")
         }
         if call.plan.quirk == .dropped {
             throw CallEnds(outcome: .dropped, summary: "Booked; the caller hung up before the confirmation was read back.")

@@ -87,6 +87,9 @@ struct Rehearsal {
         var discardedSlotTaken: Int
         var doubleBooked: Int
         var unsent: Int
+        /// Outbox items the row's calls made, and bookings still waiting for their appointment id.
+        var items = 0
+        var pendingBookings = 0
 
         var calls: Int { outcomes.count }
         func all(_ outcome: String) -> [String] { outcomes.values.allSatisfy { $0 == outcome } ? [] : ["not every call \(outcome): \(summary)"] }
@@ -152,7 +155,22 @@ struct Rehearsal {
                  }),
             Case(name: "concurrent calls", kind: "edge case", expected: "all resolved, no slot booked twice",
                  together: true, plan: simple(.newPatientBooking), judge: { e in e.all("resolved") }),
-            Case(name: "call dropped mid-transaction", kind: "edge case", expected: "dropped, write kept, no note",
+            Case(name: "two scheduling actions", kind: "edge case", expected: "resolved, moved one and booked one",
+                 plan: { agent, n in [agent.rehearsalPlan(n, workflow: .newPatientBooking, quirk: nil, firstAlso: .reschedule, booked: true)] },
+                 judge: { e in
+                     e.all("resolved") + (Set(e.bookings.map(\.kind)) == ["reschedule", "book"] && e.bookings.count == 2 * e.calls
+                         ? [] : ["bookings \(e.bookings.map(\.kind))"])
+                 }),
+            Case(name: "dropped before the write", kind: "edge case", expected: "dropped, nothing written, no item",
+                 plan: simple(.newPatientBooking, quirk: .droppedBeforeWrite), judge: { e in
+                     e.all("dropped") + (e.bookings.isEmpty && e.items == 0 ? [] : ["\(e.bookings.count) bookings, \(e.items) items"])
+                 }),
+            Case(name: "dropped during the write", kind: "edge case", expected: "dropped, write sent later, booking confirmed",
+                 plan: simple(.newPatientBooking, quirk: .droppedDuringWrite), judge: { e in
+                     e.all("dropped") + (e.bookings.count == e.calls && e.pendingBookings == 0 ? [] : ["\(e.bookings.count) bookings, \(e.pendingBookings) still pending"])
+                         + (e.notes == 0 ? [] : ["\(e.notes) notes for dropped calls"])
+                 }),
+            Case(name: "call dropped mid-transaction", kind: "edge case", expected: "dropped after the write, booking kept",
                  plan: simple(.newPatientBooking, quirk: .dropped), judge: { e in
                      e.all("dropped") + (e.bookings.count == e.calls ? [] : ["\(e.bookings.count) bookings"])
                          + (e.notes == 0 ? [] : ["\(e.notes) notes for dropped calls"])
@@ -162,10 +180,10 @@ struct Rehearsal {
 }
 
 extension Agent {
-    func rehearsalPlan(_ n: Int, workflow: Workflow, quirk: CallPlan.Quirk?, firstAlso: Workflow?) -> CallPlan {
+    func rehearsalPlan(_ n: Int, workflow: Workflow, quirk: CallPlan.Quirk?, firstAlso: Workflow?, booked: Bool = false) -> CallPlan {
         random { rng in
             var caller = practice.callers[Int.random(in: 0 ..< min(practice.callers.count, 300), using: &rng)]
-            if workflow == .reschedule || workflow == .cancel,
+            if workflow == .reschedule || workflow == .cancel || booked,
                let patient = practice.patientsWithAppointments().randomElement(using: &rng),
                let known = practice.callers.first(where: { ehrPatientID($0) == patient }) {
                 caller = known
@@ -290,6 +308,9 @@ extension Agent {
             e.bookings = try Row.fetchAll(db, sql: "SELECT call_id, kind, flags FROM booking WHERE call_id IN (\(marks))",
                                           arguments: StatementArguments(ids)).map { ($0["call_id"], $0["kind"], $0["flags"] ?? "") }
             e.auditRows = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_event WHERE seq > ?", arguments: [seqBefore]) ?? 0
+            e.pendingBookings = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM booking WHERE appointment_ref LIKE 'Appointment?%' AND call_id IN (\(marks))
+                """, arguments: StatementArguments(ids)) ?? 0
             e.majorRows = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_event WHERE seq > ? AND outcome = 12", arguments: [seqBefore]) ?? 0
             e.seriousRows = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_event WHERE seq > ? AND outcome = 8", arguments: [seqBefore]) ?? 0
             e.notes = try Int.fetchOne(db, sql: """
@@ -304,6 +325,10 @@ extension Agent {
         }
         let outbox = try DatabaseQueue(path: outboxPath, configuration: readOnly)
         defer { try? outbox.close() }
+        e.items = try outbox.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox_item WHERE (operation LIKE 'appointment.%' OR operation LIKE 'hl7.siu%') AND call_id IN (\(marks))",
+                             arguments: StatementArguments(ids)) ?? 0
+        }
         e.discardedSlotTaken = try outbox.read { db in
             try Int.fetchOne(db, sql: """
                 SELECT count(*) FROM outbox_item WHERE status = 'discarded' AND last_error LIKE '%slot taken%' AND call_id IN (\(marks))
