@@ -10,7 +10,7 @@ import Testing
     static let rows = [
         "new patient booking", "reschedule", "cancel", "insurance check", "prescription refill", "urgent triage",
         "after-hours routing", "all slots full", "patient not found", "EHR timeout", "unexpected EHR error",
-        "several actions in one call", "two patients, one slot", "concurrent calls", "two scheduling actions",
+        "several actions in one call", "two patients, one slot", "concurrent calls", "ambiguous patient match", "two scheduling actions",
         "dropped before the write", "dropped during the write", "call dropped mid-transaction",
     ]
 
@@ -53,11 +53,11 @@ import Testing
         let scratch = Scratch()
         defer { scratch.cleanUp() }
         let dir = scratch.path("site")
-        let result = try run(Sim.binary, ["run", "--dir", dir, "--protocol", "day4", "--calls", "18", "--transport", transport,
+        let result = try run(Sim.binary, ["run", "--dir", dir, "--protocol", "day4", "--calls", "19", "--transport", transport,
                                           "--patients", "300"], timeout: 120)
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         // One call per row, two for the racing pair.
-        #expect(result.stdout.contains("18 of 18 rows pass, 19 calls, \(transport)"), "\(result.stdout)")
+        #expect(result.stdout.contains("19 of 19 rows pass, 20 calls, \(transport)"), "\(result.stdout)")
 
         let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/day4-report.json"))
         let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

@@ -13,6 +13,8 @@ struct CallPlan: Sendable {
         case fullSchedule
         /// Hangs up after the booking went in, before the goodbye.
         case dropped
+        /// Calls from a phone the EHR does not have on file.
+        case unknownPhone
         /// Hangs up once a slot is chosen, before the booking is written.
         case droppedBeforeWrite
         /// Hangs up while the booking is being written.
@@ -41,6 +43,7 @@ private final class CallRecord: @unchecked Sendable {
     let startedAt: UnixMillis
     var patientRef: String?
     var lowIdentityMatch = false
+    var ambiguousMatch = false
     var retried = false
     var queued = false
     var summary: [String] = []
@@ -176,7 +179,24 @@ extension Agent {
             try await ehr.patients(family: family, birthDate: birth)
         }
         let ehrID = ehrPatientID(caller)
-        var match = try ehrAnswer(found).first { $0.id == ehrID } ?? (try ehrAnswer(found)).first
+        let candidates = try ehrAnswer(found)
+        var match = candidates.first
+        if candidates.count > 1 {
+            // Namesakes: the phone on file decides. If it does not, the caller confirms their
+            // address and the booking is flagged for staff to verify, never a guess.
+            let phone = plan.quirk == .unknownPhone ? "555-000-0000" : caller.phone
+            let byPhone = candidates.filter { phoneKey($0.phone ?? "") == phoneKey(phone) }
+            if byPhone.count == 1 {
+                match = byPhone[0]
+            } else {
+                match = candidates.first { $0.id == ehrID }
+                call.ambiguousMatch = true
+                call.summary.append("Several patients share the caller's name and birth date; confirmed by address, flagged for review.")
+                guard match != nil else {
+                    throw CallEnds(outcome: .transferred, summary: "Several patients match and none could be confirmed; transferred to the front desk.")
+                }
+            }
+        }
         if match == nil && plan.quirk == .wrongBirthDate {
             try await talk(3 ... 8)
             let byPhone = try await read(step(call, "lookup", "patient.search", ["by": "phone"]), isMiss: { $0.isEmpty }) { ehr async throws(FHIRError) in
@@ -403,6 +423,7 @@ extension Agent {
         if inWindow { flags.append(.goLive) }
         if call.plan.workflow == .newPatientBooking && kind == .book { flags.append(.newPatient) }
         if call.lowIdentityMatch { flags.append(.lowIdentityMatch) }
+        if call.ambiguousMatch { flags.append(.ambiguousMatch) }
         let hour = (now / 3_600_000) % 24, weekday = ((now / 86_400_000) + 3) % 7
         if call.plan.workflow == .afterHours || hour < 8 || hour >= 17 || weekday >= 5 { flags.append(.outOfHours) }
         if kind == .book && practice.hasNearby(patient: patientID, start: slot.start) { flags.append(.nearDuplicate) }

@@ -155,6 +155,11 @@ struct Rehearsal {
                  }),
             Case(name: "concurrent calls", kind: "edge case", expected: "all resolved, no slot booked twice",
                  together: true, plan: simple(.newPatientBooking), judge: { e in e.all("resolved") }),
+            Case(name: "ambiguous patient match", kind: "edge case", expected: "booked, flagged ambiguous_match",
+                 plan: simple(.newPatientBooking, quirk: .unknownPhone), judge: { e in
+                     e.all("resolved") + (e.bookings.count == e.calls && e.bookings.allSatisfy { $0.flags.contains("ambiguous_match") }
+                         ? [] : ["bookings not flagged: \(e.bookings.map(\.flags))"])
+                 }),
             Case(name: "two scheduling actions", kind: "edge case", expected: "resolved, moved one and booked one",
                  plan: { agent, n in [agent.rehearsalPlan(n, workflow: .newPatientBooking, quirk: nil, firstAlso: .reschedule, booked: true)] },
                  judge: { e in
@@ -183,6 +188,11 @@ extension Agent {
     func rehearsalPlan(_ n: Int, workflow: Workflow, quirk: CallPlan.Quirk?, firstAlso: Workflow?, booked: Bool = false) -> CallPlan {
         random { rng in
             var caller = practice.callers[Int.random(in: 0 ..< min(practice.callers.count, 300), using: &rng)]
+            if quirk == .unknownPhone {
+                // A namesake pair of the practice (same name and birth date).
+                let pairs = Dictionary(grouping: practice.callers, by: { "\($0.family)|\($0.given)|\($0.birthDate)" }).values.filter { $0.count > 1 }
+                if let pair = pairs.sorted(by: { $0[0].patientID < $1[0].patientID }).first { caller = pair[Int.random(in: 0 ..< pair.count, using: &rng)] }
+            }
             if workflow == .reschedule || workflow == .cancel || booked,
                let patient = practice.patientsWithAppointments().randomElement(using: &rng),
                let known = practice.callers.first(where: { ehrPatientID($0) == patient }) {
