@@ -8,7 +8,7 @@ import Testing
 /// afterwards (FHIR resources by `fhir.resources`, the HL7 v2 messages by `hl7apy`).
 @Suite(.serialized) struct RehearsalTests {
     static let rows = [
-        "new patient booking", "reschedule", "cancel", "insurance check", "prescription refill", "urgent triage",
+        "new patient booking", "new patient registered", "demographics updated", "reschedule", "cancel", "insurance check", "prescription refill", "urgent triage",
         "after-hours routing", "all slots full", "patient not found", "EHR timeout", "unexpected EHR error",
         "several actions in one call", "two patients, one slot", "concurrent calls", "ambiguous patient match", "two scheduling actions",
         "dropped before the write", "dropped during the write", "call dropped mid-transaction",
@@ -53,11 +53,11 @@ import Testing
         let scratch = Scratch()
         defer { scratch.cleanUp() }
         let dir = scratch.path("site")
-        let result = try run(Sim.binary, ["run", "--dir", dir, "--protocol", "day4", "--calls", "19", "--transport", transport,
+        let result = try run(Sim.binary, ["run", "--dir", dir, "--protocol", "day4", "--calls", "21", "--transport", transport,
                                           "--patients", "300"], timeout: 120)
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         // One call per row, two for the racing pair.
-        #expect(result.stdout.contains("19 of 19 rows pass, 20 calls, \(transport)"), "\(result.stdout)")
+        #expect(result.stdout.contains("21 of 21 rows pass, 22 calls, \(transport)"), "\(result.stdout)")
 
         let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/day4-report.json"))
         let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

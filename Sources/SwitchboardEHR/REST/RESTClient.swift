@@ -83,7 +83,7 @@ public struct RESTClient: Sendable {
     /// object of the answer, e.g. the appointment booked or moved.
     public func send(_ request: OutboxRequest) async throws(FHIRError) -> FHIRResult<[String: String]> {
         let parts = request.url.split(separator: "/").map(String.init)
-        let resourceType = parts.first == "notes" ? "Communication" : "Appointment"
+        let resourceType = parts.first == "notes" ? "Communication" : parts.first == "patients" ? "Patient" : "Appointment"
         let resourceId = parts.count > 1 ? parts[1] : nil
         var headers: HTTPHeaders = ["Content-Type": "application/x-www-form-urlencoded"]
         if let key = request.headers["Idempotency-Key"] { headers["Idempotency-Key"] = key }

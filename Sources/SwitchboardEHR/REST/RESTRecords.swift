@@ -111,6 +111,19 @@ public enum RESTRequests {
                       body: form([("version", version), ("cancellationreason", reason)]))
     }
 
+    /// Registers a patient; the API answers an existing one with the same name, birth date
+    /// and phone instead of making a duplicate.
+    public static func register(firstName: String, lastName: String, birthDate: String, phone: String?,
+                                idempotencyKey: String) -> OutboxRequest {
+        OutboxRequest(method: "POST", url: "patients", headers: headers(idempotencyKey),
+                      body: form([("firstname", firstName), ("lastname", lastName), ("dob", RESTDates.usDate(fromISO: birthDate) ?? birthDate),
+                                  ("mobilephone", phone ?? "")]))
+    }
+
+    public static func updatePhone(patientID: String, phone: String, idempotencyKey: String) -> OutboxRequest {
+        OutboxRequest(method: "PUT", url: "patients/\(patientID)", headers: headers(idempotencyKey), body: form([("mobilephone", phone)]))
+    }
+
     public static func note(patientID: String?, category: String, text: String, externalID: String,
                             idempotencyKey: String) -> OutboxRequest {
         OutboxRequest(method: "POST", url: "notes", headers: headers(idempotencyKey),

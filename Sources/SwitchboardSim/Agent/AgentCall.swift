@@ -15,6 +15,10 @@ struct CallPlan: Sendable {
         case dropped
         /// Calls from a phone the EHR does not have on file.
         case unknownPhone
+        /// New to the practice: not in the EHR until the agent registers them.
+        case unregistered
+        /// Has a new phone number, which the agent updates in the EHR.
+        case newPhone
         /// Hangs up once a slot is chosen, before the booking is written.
         case droppedBeforeWrite
         /// Hangs up while the booking is being written.
@@ -62,12 +66,17 @@ extension Agent {
                 (Workflow.newPatientBooking, 0.26), (.reschedule, 0.16), (.cancel, 0.10), (.insuranceCheck, 0.12),
                 (.prescriptionRefill, 0.12), (.urgentTriage, 0.10), (.afterHours, 0.14),
             ])
-            let quirk: CallPlan.Quirk? = rng.weighted([
-                (nil, 0.76), (.stranger, 0.04), (.wrongBirthDate, 0.06), (.fullSchedule, 0.05), (.dropped, 0.05),
-                (.droppedBeforeWrite, 0.02), (.droppedDuringWrite, 0.02),
+            var quirk: CallPlan.Quirk? = rng.weighted([
+                (nil, 0.73), (.stranger, 0.04), (.wrongBirthDate, 0.06), (.fullSchedule, 0.05), (.dropped, 0.05),
+                (.droppedBeforeWrite, 0.02), (.droppedDuringWrite, 0.02), (.newPhone, 0.03),
             ])
             let regulars = practice.callers.prefix(300)
             var caller = rng.chance(0.5) ? regulars.randomElement(using: &rng)! : practice.callers.randomElement(using: &rng)!
+            if workflow == .newPatientBooking, quirk == nil, rng.chance(0.25) {
+                // Really new to the practice: someone the EHR has never seen.
+                quirk = .unregistered
+                caller = Self.newcomer(n, using: &rng)
+            }
             if workflow == .reschedule || workflow == .cancel {
                 let booked = practice.patientsWithAppointments()
                 if let patient = booked.randomElement(using: &rng), let known = practice.callers.first(where: { ehrPatientID($0) == patient }) {
@@ -205,11 +214,110 @@ extension Agent {
             match = try ehrAnswer(byPhone).first { $0.id == ehrID }
             call.lowIdentityMatch = match != nil
         }
+        if match == nil && plan.quirk == .unregistered {
+            try await register(call)
+            return
+        }
         guard let id = match?.id else {
             throw CallEnds(outcome: .transferred, summary: "Caller not found in the EHR; transferred to the front desk.")
         }
+        if plan.quirk == .newPhone, let found = match { try await updatePhone(call, found) }
         practice.remember(patient: caller.patientID)
         call.patientRef = "Patient/\(id)"
+    }
+
+    /// Someone new to the practice, with a name no patient has yet.
+    static func newcomer(_ n: Int, using rng: inout SeededRandom) -> Caller {
+        let first = ["Quillon", "Marisol", "Tavish", "Ingrid", "Oluwaseun", "Noemí", "Kenji", "Anaïs"]
+        let family = ["Brightwater", "Fairweather", "Ravensworth", "Thistlewood", "Underhill", "Winterbourne"]
+        let year = Int.random(in: 1940 ... 2020, using: &rng), month = Int.random(in: 1 ... 12, using: &rng)
+        let day = Int.random(in: 1 ... 28, using: &rng)
+        return Caller(patientID: "", family: "\(family.randomElement(using: &rng)!)-\(family.randomElement(using: &rng)!)",
+                      given: first.randomElement(using: &rng)!, birthDate: String(format: "%04d-%02d-%02d", year, month, day),
+                      phone: String(format: "555-%03d-%04d", Int.random(in: 100 ... 999, using: &rng), n % 10000))
+    }
+
+    /// A new patient registered on the site's pathway (POST Patient with If-None-Exist,
+    /// the REST registration, or ADT^A04), through the outbox like every write.
+    private func register(_ call: CallRecord) async throws {
+        let caller = call.plan.caller
+        let key = "\(call.id):register"
+        let order: WriteOrder
+        switch configuration.transport {
+        case .fhir:
+            let patient = Patient(identifier: [Identifier(system: "urn:switchboard:caller", value: call.id)], active: true,
+                                  name: [HumanName(use: .official, family: caller.family, given: [caller.given])],
+                                  telecom: [ContactPoint(system: .phone, value: caller.phone, use: .mobile)], birthDate: caller.birthDate)
+            order = WriteOrder(operation: "patient.create",
+                               request: OutboxRequest(method: "POST", url: "Patient",
+                                                      headers: ["If-None-Exist": "identifier=urn:switchboard:caller|\(call.id)", "Idempotency-Key": key],
+                                                      body: Self.json(patient)),
+                               callID: call.id, bookingID: nil, idempotencyKey: key, transport: .fhir)
+        case .rest:
+            order = WriteOrder(operation: "patient.create",
+                               request: RESTRequests.register(firstName: caller.given, lastName: caller.family, birthDate: caller.birthDate,
+                                                              phone: caller.phone, idempotencyKey: key),
+                               callID: call.id, bookingID: nil, idempotencyKey: key, transport: .rest)
+        case .hl7v2:
+            // The agent assigns the medical record number it sends in PID-3.
+            let adt = ADTRegistration(event: .register, patient: HL7Patient(id: "p-\(call.id)", family: caller.family, given: caller.given,
+                                                                             birthDate: caller.birthDate, phone: caller.phone))
+            order = hl7Order(adt.message(controlID: "\(call.id)-A04", at: Clock.nowMillis(), endpoints: Self.hl7Endpoints),
+                             operation: "hl7.adt_a04", call: call, key: key)
+        }
+        switch try await send(order) {
+        case .delivered(let patient?, _):
+            call.patientRef = patient.ref
+            call.summary.append("New patient registered.")
+        case .delivered(nil, _), .queued:
+            throw CallEnds(outcome: .callback, summary: "New patient details taken; the EHR has not confirmed the registration yet, so the office will call back to book.")
+        case .refused(let error, _, _):
+            throw CallEnds(outcome: .transferred, summary: "The EHR refused the registration (\(error)); transferred to staff.")
+        }
+    }
+
+    /// The caller's new phone number in the EHR: PUT Patient with If-Match, the REST update,
+    /// or ADT^A08. A refusal is noted; the call goes on.
+    private func updatePhone(_ call: CallRecord, _ found: Patient) async throws {
+        guard let id = found.id else { return }
+        let phone = String(format: "555-%03d-%04d", random { Int.random(in: 100 ... 999, using: &$0) }, abs(call.id.hashValue) % 10000)
+        let key = "\(call.id):demographics"
+        let order: WriteOrder
+        switch configuration.transport {
+        case .fhir:
+            var patient = found
+            patient.meta = nil
+            patient.telecom = [ContactPoint(system: .phone, value: phone, use: .mobile)]
+            order = WriteOrder(operation: "patient.update",
+                               request: OutboxRequest(method: "PUT", url: "Patient/\(id)",
+                                                      headers: ["If-Match": "W/\"\(found.meta?.versionId ?? "1")\"", "Idempotency-Key": key],
+                                                      body: Self.json(patient)),
+                               callID: call.id, bookingID: nil, idempotencyKey: key, transport: .fhir)
+        case .rest:
+            order = WriteOrder(operation: "patient.update", request: RESTRequests.updatePhone(patientID: id, phone: phone, idempotencyKey: key),
+                               callID: call.id, bookingID: nil, idempotencyKey: key, transport: .rest)
+        case .hl7v2:
+            let name = found.name?.first
+            let adt = ADTRegistration(event: .update, patient: HL7Patient(id: id, family: name?.family ?? "", given: name?.given?.first ?? "",
+                                                                           birthDate: found.birthDate, phone: phone))
+            order = hl7Order(adt.message(controlID: "\(call.id)-A08", at: Clock.nowMillis(), endpoints: Self.hl7Endpoints),
+                             operation: "hl7.adt_a08", call: call, key: key)
+        }
+        if case .refused = try await send(order) {
+            call.summary.append("The EHR refused the new phone number; staff will update it.")
+        } else {
+            call.summary.append("Phone number updated.")
+        }
+    }
+
+    static let hl7Endpoints = HL7Endpoints(sendingApplication: "SWITCHBOARD", sendingFacility: "AGENT",
+                                           receivingApplication: "EHR", receivingFacility: "PRACTICE")
+
+    private func hl7Order(_ message: HL7Message, operation: String, call: CallRecord, key: String) -> WriteOrder {
+        WriteOrder(operation: operation,
+                   request: OutboxRequest(method: "\(message.type.code)^\(message.type.event)", url: "mllp://127.0.0.1:\(mllp?.port ?? 0)",
+                                          headers: ["Idempotency-Key": key], body: message.encoded()),
+                   callID: call.id, bookingID: nil, idempotencyKey: key, transport: .hl7v2)
     }
 
     /// The value of a read, or the end of the call when the EHR would not answer.

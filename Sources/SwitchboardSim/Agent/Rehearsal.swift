@@ -90,6 +90,8 @@ struct Rehearsal {
         /// Outbox items the row's calls made, and bookings still waiting for their appointment id.
         var items = 0
         var pendingBookings = 0
+        /// Patient registrations and demographic updates the EHR took.
+        var patientWrites = 0
 
         var calls: Int { outcomes.count }
         func all(_ outcome: String) -> [String] { outcomes.values.allSatisfy { $0 == outcome } ? [] : ["not every call \(outcome): \(summary)"] }
@@ -106,6 +108,15 @@ struct Rehearsal {
             Case(name: "new patient booking", kind: "workflow", expected: "resolved, booked, note written",
                  plan: simple(.newPatientBooking), judge: { e in
                      e.all("resolved") + (e.bookings.count == e.calls ? [] : ["\(e.bookings.count) bookings for \(e.calls) calls"])
+                 }),
+            Case(name: "new patient registered", kind: "workflow", expected: "registered in the EHR, then booked",
+                 plan: simple(.newPatientBooking, quirk: .unregistered), judge: { e in
+                     e.all("resolved") + (e.patientWrites == e.calls && e.bookings.count == e.calls && e.bookings.allSatisfy { $0.flags.contains("new_patient") }
+                         ? [] : ["\(e.patientWrites) registrations, \(e.bookings.count) bookings"])
+                 }),
+            Case(name: "demographics updated", kind: "workflow", expected: "new phone written (If-Match, REST, A08)",
+                 plan: simple(.prescriptionRefill, quirk: .newPhone), judge: { e in
+                     e.all("resolved") + (e.patientWrites == e.calls ? [] : ["\(e.patientWrites) updates for \(e.calls) calls"])
                  }),
             Case(name: "reschedule", kind: "workflow", expected: "resolved, appointment moved",
                  plan: simple(.reschedule), judge: { e in
@@ -187,16 +198,18 @@ struct Rehearsal {
 extension Agent {
     func rehearsalPlan(_ n: Int, workflow: Workflow, quirk: CallPlan.Quirk?, firstAlso: Workflow?, booked: Bool = false) -> CallPlan {
         random { rng in
-            var caller = practice.callers[Int.random(in: 0 ..< min(practice.callers.count, 300), using: &rng)]
+            var caller = quirk == .unregistered ? Self.newcomer(n, using: &rng)
+                : practice.callers[Int.random(in: 0 ..< min(practice.callers.count, 300), using: &rng)]
             if quirk == .unknownPhone {
                 // A namesake pair of the practice (same name and birth date).
                 let pairs = Dictionary(grouping: practice.callers, by: { "\($0.family)|\($0.given)|\($0.birthDate)" }).values.filter { $0.count > 1 }
                 if let pair = pairs.sorted(by: { $0[0].patientID < $1[0].patientID }).first { caller = pair[Int.random(in: 0 ..< pair.count, using: &rng)] }
             }
-            if workflow == .reschedule || workflow == .cancel || booked,
-               let patient = practice.patientsWithAppointments().randomElement(using: &rng),
-               let known = practice.callers.first(where: { ehrPatientID($0) == patient }) {
-                caller = known
+            if workflow == .reschedule || workflow == .cancel || booked {
+                // Callers of the practice with an appointment this run made (newcomers are not in the list).
+                let booked = Set(practice.patientsWithAppointments())
+                let known = practice.callers.filter { booked.contains(ehrPatientID($0)) }
+                if let pick = known.randomElement(using: &rng) { caller = pick }
             }
             return CallPlan(callID: "d4-\(String(Clock.nowMillis(), radix: 36))-\(n)", workflow: workflow, caller: caller, quirk: quirk,
                             firstAlso: firstAlso)
@@ -338,6 +351,12 @@ extension Agent {
         e.items = try outbox.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox_item WHERE (operation LIKE 'appointment.%' OR operation LIKE 'hl7.siu%') AND call_id IN (\(marks))",
                              arguments: StatementArguments(ids)) ?? 0
+        }
+        e.patientWrites = try outbox.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM outbox_item WHERE status = 'succeeded' AND call_id IN (\(marks))
+                AND (operation LIKE 'patient.%' OR operation LIKE 'hl7.adt_%')
+                """, arguments: StatementArguments(ids)) ?? 0
         }
         e.discardedSlotTaken = try outbox.read { db in
             try Int.fetchOne(db, sql: """

@@ -128,8 +128,10 @@ final class FHIRService: Sendable {
             return try await search(route[0], query)
         case (.GET, 2):
             return try await read(route[0], id: route[1])
-        case (.POST, 1) where route[0] == "Appointment" || route[0] == "Communication":
+        case (.POST, 1) where route[0] == "Appointment" || route[0] == "Communication" || route[0] == "Patient":
             return try await create(route[0], request)
+        case (.PUT, 2) where route[0] == "Patient":
+            return try await updatePatient(id: route[1], request)
         case (.PUT, 2) where route[0] == "Appointment":
             return try await updateAppointment(id: route[1], request)
         case (_, 1 ... 2) where known.contains(route[0]):
@@ -304,6 +306,8 @@ final class FHIRService: Sendable {
             switch type {
             case "Appointment":
                 response = try self.createAppointment(body, condition: condition, now: now, db)
+            case "Patient":
+                response = try self.createPatient(body, condition: condition, now: now, db)
             default:
                 var note = try self.decode(Communication.self, body)
                 note.id = UUID().uuidString.lowercased()
@@ -345,6 +349,61 @@ final class FHIRService: Sendable {
         }
         appointment.meta = Meta(versionId: "1", lastUpdated: FHIRInstant(millis: now))
         return try created(.appointment(appointment), version: 1)
+    }
+
+    /// A new patient. `If-None-Exist` (`identifier=system|value`, or `family`, `birthdate`,
+    /// `phone` together) answers 200 with the one that matches instead; several: 412.
+    private func createPatient(_ body: Data, condition: String?, now: UnixMillis, _ db: Database) throws -> StoredResponse {
+        var patient = try decode(Patient.self, body)
+        if let condition {
+            var clauses: [String] = [], arguments: [(any DatabaseValueConvertible)?] = []
+            for item in URLComponents(string: "?" + condition)?.queryItems ?? [] {
+                let value = item.value ?? ""
+                switch item.name {
+                case "identifier": clauses.append("identifier_key = ?"); arguments.append(value.contains("|") ? value : "|" + value)
+                case "family": clauses.append("family_key = ?"); arguments.append(searchKey(value))
+                case "birthdate": clauses.append("birth_date = ?"); arguments.append(value)
+                case "phone": clauses.append("phone_key = ?"); arguments.append(phoneKey(value))
+                default: throw FHIRFailure(.badRequest, .notSupported, "If-None-Exist does not support \(item.name) on Patient")
+                }
+            }
+            guard !clauses.isEmpty else { throw FHIRFailure(.badRequest, .invalid, "If-None-Exist is empty") }
+            let matches = try String.fetchAll(db, sql: "SELECT id FROM patient WHERE \(clauses.joined(separator: " AND ")) LIMIT 2",
+                                              arguments: StatementArguments(arguments))
+            if matches.count == 1, let existing = try SandboxDatabase.patient(id: matches[0], db) {
+                return try StoredResponse(status: 200, resource: .patient(existing), location: location(.patient(existing)))
+            }
+            if matches.count > 1 { throw FHIRFailure(.preconditionFailed, .multipleMatches, "If-None-Exist matched \(matches.count) patients") }
+        }
+        guard patient.name?.first?.family?.isEmpty == false, patient.birthDate != nil else {
+            throw FHIRFailure(.unprocessableContent, .required, "a new Patient needs a family name and a birthDate")
+        }
+        patient.id = try SandboxDatabase.newPatientID(db)
+        try SandboxDatabase.insert(patient, version: 1, at: now, db)
+        patient.meta = Meta(versionId: "1", lastUpdated: FHIRInstant(millis: now))
+        return try created(.patient(patient), version: 1)
+    }
+
+    /// Demographics: `If-Match` as for appointments; a stale version is 412.
+    private func updatePatient(id: String, _ request: HTTPRequest) async throws -> HTTPResponse {
+        let sent = try decode(Patient.self, try await request.bodyData)
+        guard sent.id == id else {
+            throw FHIRFailure(.badRequest, .invalid, "the body's id (\(sent.id ?? "none")) does not match the URL's (\(id))")
+        }
+        let ifMatch = request.headers[HTTPHeader("If-Match")]
+        let now = Clock.nowMillis()
+        return try await database.pool.write { db in
+            guard let version = try Int.fetchOne(db, sql: "SELECT version FROM patient WHERE id = ?", arguments: [id]) else {
+                throw FHIRFailure(.notFound, .notFound, "Patient/\(id) not found")
+            }
+            if let ifMatch, ifMatch != #"W/"\#(version)""#, ifMatch != #""\#(version)""# {
+                throw FHIRFailure(.preconditionFailed, .conflict, "Patient/\(id) is at version \(version), not \(ifMatch)")
+            }
+            var patient = sent
+            try SandboxDatabase.insert(patient, version: version + 1, at: now, db)
+            patient.meta = Meta(versionId: String(version + 1), lastUpdated: FHIRInstant(millis: now))
+            return try StoredResponse(status: 200, resource: .patient(patient), location: nil)
+        }.response
     }
 
     /// The ids of appointments matching an If-None-Exist query (`identifier=sys|val`, `patient=…&slot=…`).

@@ -71,6 +71,10 @@ final class RESTService: Sendable {
             return try await providers(q)
         case (.GET, ["patients"]):
             return try await patients(q)
+        case (.POST, ["patients"]):
+            return try await register(request)
+        case (.PUT, let r) where r.count == 2 && r[0] == "patients":
+            return try await updatePatient(r[1], request)
         case (.GET, ["appointments", "open"]):
             return try await openSlots(q)
         case (.GET, ["appointments", "booked"]):
@@ -308,6 +312,52 @@ final class RESTService: Sendable {
             }
             let saved = try Row.fetchOne(db, sql: "SELECT rowid AS rid, * FROM appointment WHERE rowid = ?", arguments: [rid])!
             return (200, try Self.appointmentFields(saved, db))
+        }
+    }
+
+    /// Registers a patient (form `firstname`, `lastname`, `dob`, `mobilephone`). One with the
+    /// same name, birth date and phone is answered instead of a duplicate, as vendors do.
+    private func register(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let form = formFields(String(decoding: try await request.bodyData, as: UTF8.self))
+        guard let last = form["lastname"], !last.isEmpty, let first = form["firstname"],
+              let dob = form["dob"].flatMap(RESTDates.isoDate(fromUS:)) else {
+            throw RESTFailure(.badRequest, "lastname, firstname and dob (MM/DD/YYYY) are required")
+        }
+        let phone = form["mobilephone"] ?? ""
+        let now = Clock.nowMillis()
+        return try await idempotent(request.headers[HTTPHeader("Idempotency-Key")], now: now) { db in
+            let same = try String.fetchAll(db, sql: "SELECT id, json FROM patient WHERE family_key = ? AND birth_date = ? AND phone_key = ?",
+                                           arguments: [searchKey(last), dob, phoneKey(phone)])
+            if let id = try same.first(where: { id in
+                try SandboxDatabase.patient(id: id, db)?.name?.first?.given?.first == first
+            }) {
+                return (200, ["patientid": RESTIDs.patient(id)])
+            }
+            let id = try SandboxDatabase.newPatientID(db)
+            let patient = Patient(id: id, active: true, name: [HumanName(use: .official, family: last, given: [first])],
+                                  telecom: phone.isEmpty ? nil : [ContactPoint(system: .phone, value: phone, use: .mobile)], birthDate: dob)
+            try SandboxDatabase.insert(patient, version: 1, at: now, db)
+            return (200, ["patientid": RESTIDs.patient(id)])
+        }
+    }
+
+    /// Changes a patient's demographics (any of `firstname`, `lastname`, `mobilephone`).
+    private func updatePatient(_ restID: String, _ request: HTTPRequest) async throws -> HTTPResponse {
+        let form = formFields(String(decoding: try await request.bodyData, as: UTF8.self))
+        let now = Clock.nowMillis()
+        return try await idempotent(request.headers[HTTPHeader("Idempotency-Key")], now: now) { db in
+            let id = RESTIDs.sandboxPatient(restID)
+            guard var patient = try SandboxDatabase.patient(id: id, db),
+                  let version = try Int.fetchOne(db, sql: "SELECT version FROM patient WHERE id = ?", arguments: [id])
+            else { throw RESTFailure(.notFound, "patient \(restID) not found") }
+            patient.meta = nil
+            var name = patient.name?.first ?? HumanName()
+            if let last = form["lastname"], !last.isEmpty { name.family = last }
+            if let first = form["firstname"], !first.isEmpty { name.given = [first] }
+            patient.name = [name]
+            if let phone = form["mobilephone"], !phone.isEmpty { patient.telecom = [ContactPoint(system: .phone, value: phone, use: .mobile)] }
+            try SandboxDatabase.insert(patient, version: version + 1, at: now, db)
+            return (200, ["patientid": restID])
         }
     }
 
