@@ -22,6 +22,8 @@ public struct ConsoleConfiguration: Sendable, Equatable {
     /// How the site's EHR is reached: `fhir` (default), `rest` (`ehrBaseURL` is then the vendor
     /// API's practice base), or `hl7v2` (writes as SIU; slot search still over FHIR at `ehrBaseURL`).
     public var ehrPathway: Transport = .fhir
+    /// PEM file of the CA(s) that sign the EHR's certificate, when it is not in the system store.
+    public var ehrCAFile: String?
     /// Theme name or path.
     public var theme: String?
     /// Action name → keys (`"approve" = ["a", "ctrl-a"]`), applied to the screens' key maps.

@@ -22,6 +22,8 @@ public struct EHRLookup: Sendable {
     /// The configured EHR (base URL, and OAuth client credentials if any), or nil.
     public init?(configuration c: ConsoleConfiguration, http: HTTPClient = ConsoleRunner.sharedHTTP) {
         guard let base = c.ehrBaseURL else { return nil }
+        // An EHR signed by the site's own CA: a client that trusts that CA (and still checks the host).
+        let http = c.ehrCAFile.map { HTTPClient(configuration: .init(caFile: $0)) } ?? http
         var auth: (any AccessTokenSource)?
         if let tokenURL = c.ehrTokenURL, let client = c.ehrClientID, let secretFile = c.ehrSecretFile {
             auth = OAuthClientCredentials(tokenURL: tokenURL, clientID: client, secretFile: secretFile, http: http)
