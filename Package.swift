@@ -40,7 +40,8 @@ let package = Package(
         .target(name: "SwitchboardCore"),
         .target(name: "SwitchboardStore", dependencies: ["SwitchboardCore", grdb, crypto, logging]),
         .target(name: "SwitchboardHTTP", dependencies: ["CCurl"]),
-        .target(name: "SwitchboardEHR", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
+        // Crypto: ES384 client assertions (SMART Backend Services), already built for the store.
+        .target(name: "SwitchboardEHR", dependencies: ["SwitchboardCore", "SwitchboardHTTP", crypto]),
         .target(name: "SwitchboardStream", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
         .target(name: "TerminalUI", dependencies: ["CNcurses", toml]),
         .target(name: "SwitchboardConsole", dependencies: [

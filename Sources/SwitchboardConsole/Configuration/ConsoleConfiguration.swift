@@ -24,6 +24,10 @@ public struct ConsoleConfiguration: Sendable, Equatable {
     public var ehrPathway: Transport = .fhir
     /// PEM file of the CA(s) that sign the EHR's certificate, when it is not in the system store.
     public var ehrCAFile: String?
+    /// SMART Backend Services: the P-384 private key file (PEM, mode 0600) and its `kid`, used
+    /// instead of `ehrSecretFile` (`private_key_jwt`).
+    public var ehrKeyFile: String?
+    public var ehrKeyID: String?
     /// Theme name or path.
     public var theme: String?
     /// Action name → keys (`"approve" = ["a", "ctrl-a"]`), applied to the screens' key maps.

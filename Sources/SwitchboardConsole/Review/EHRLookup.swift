@@ -25,7 +25,10 @@ public struct EHRLookup: Sendable {
         // An EHR signed by the site's own CA: a client that trusts that CA (and still checks the host).
         let http = c.ehrCAFile.map { HTTPClient(configuration: .init(caFile: $0)) } ?? http
         var auth: (any AccessTokenSource)?
-        if let tokenURL = c.ehrTokenURL, let client = c.ehrClientID, let secretFile = c.ehrSecretFile {
+        if let tokenURL = c.ehrTokenURL, let client = c.ehrClientID, let keyFile = c.ehrKeyFile, let keyID = c.ehrKeyID {
+            auth = OAuthClientCredentials(tokenURL: tokenURL, clientID: client, secretFile: keyFile,
+                                          clientAuthentication: .privateKeyJWT(keyID: keyID), http: http)
+        } else if let tokenURL = c.ehrTokenURL, let client = c.ehrClientID, let secretFile = c.ehrSecretFile {
             auth = OAuthClientCredentials(tokenURL: tokenURL, clientID: client, secretFile: secretFile, http: http)
         }
         site = SiteLookup(pathway: c.ehrPathway, baseURL: base, http: http, auth: auth, timeout: .seconds(10))

@@ -26,6 +26,8 @@ final class FHIRService: Sendable {
     /// `http://127.0.0.1:PORT`, known once the server listens.
     let origin = Locked("")
     private let tokens = Locked([String: UnixMillis]())
+    /// Assertion ids already used, with their expiry: a replayed assertion is refused.
+    private let usedAssertions = Locked([String: UnixMillis]())
     /// Every request that reached `/fhir`, answered or refused: the EHR's side of the
     /// "one audit row per EHR request" check.
     let fhirRequests = Locked(0)
@@ -72,8 +74,27 @@ final class FHIRService: Sendable {
                          body: Data(#"{"error":"\#(error)"}"#.utf8))
         }
         guard form["grant_type"] == "client_credentials" else { return oauthError(.badRequest, "unsupported_grant_type") }
-        guard clientID == configuration.clientID, secret == configuration.clientSecret else {
-            return oauthError(.unauthorized, "invalid_client")
+        if form["client_assertion_type"] == SMARTBackend.assertionType {
+            // SMART Backend Services: the assertion names the client; its registered keys check it.
+            guard let assertion = form["client_assertion"], let claimed = Self.issuer(of: assertion),
+                  let jwks = configuration.smartClientJWKS[claimed] else { return oauthError(.unauthorized, "invalid_client") }
+            let now = Clock.nowMillis()
+            do {
+                let (_, jti) = try SMARTBackend.verify(assertion, jwks: jwks, clientID: claimed, tokenURL: origin.current + "/oauth/token", now: now)
+                let replay = usedAssertions.withLock { used -> Bool in
+                    used = used.filter { $0.value > now }
+                    if used[jti] != nil { return true }
+                    used[jti] = now + 300_000
+                    return false
+                }
+                if replay { return oauthError(.unauthorized, "invalid_client") }
+            } catch {
+                return oauthError(.unauthorized, "invalid_client")
+            }
+        } else {
+            guard clientID == configuration.clientID, secret == configuration.clientSecret else {
+                return oauthError(.unauthorized, "invalid_client")
+            }
         }
         let token = (0 ..< 4).map { _ in String(UInt64.random(in: .min ... .max), radix: 16) }.joined()
         let lifetime = configuration.tokenLifetimeSeconds
@@ -85,6 +106,16 @@ final class FHIRService: Sendable {
         let body = #"{"access_token":"\#(token)","token_type":"Bearer","expires_in":\#(Int(lifetime.rounded(.up))),"scope":"system/*.read system/*.write"}"#
         return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json", HTTPHeader("Cache-Control"): "no-store"],
                             body: Data(body.utf8))
+    }
+
+    /// `iss` of a JWT, unverified: which client's keys to check it with.
+    private static func issuer(of jwt: String) -> String? {
+        let parts = jwt.split(separator: ".")
+        guard parts.count == 3 else { return nil }
+        var text = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        guard let data = Data(base64Encoded: text), let claims = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return nil }
+        return claims["iss"] as? String
     }
 
     func authorize(_ request: HTTPRequest) throws {

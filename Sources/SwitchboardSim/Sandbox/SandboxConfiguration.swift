@@ -30,6 +30,9 @@ public struct SandboxConfiguration: Sendable {
     public var restPracticeID = "195900"
     /// The REST API's rate limit: requests per second, over which it answers 429.
     public var restRequestsPerSecond = 1000
+    /// SMART Backend Services clients: client id → the JWK Set of its public keys. Such a
+    /// client gets tokens with an ES384 client assertion (`private_key_jwt`) instead of a secret.
+    public var smartClientJWKS: [String: String] = [:]
 
     public init(directory: URL, fhirPort: UInt16 = 0, mllpPort: UInt16 = 0, controlPort: UInt16 = 0, seed: UInt64 = 1,
                 startDate: String? = nil, patientCount: Int = 3000, hostileData: Bool = false,
