@@ -157,6 +157,12 @@ public struct FHIRClient: Sendable {
         try await search(Coverage.self, [("beneficiary", beneficiary)], maxPages: maxPages)
     }
 
+    /// Asks the care team to act (a refill request).
+    public func createTask(_ task: FHIRTask, ifNoneExist: String? = nil,
+                           idempotencyKey: String? = nil) async throws(FHIRError) -> FHIRResult<FHIRTask> {
+        try await create(task, ifNoneExist: ifNoneExist, idempotencyKey: idempotencyKey)
+    }
+
     /// Writes a call note to the chart.
     public func createCommunication(_ communication: Communication, ifNoneExist: String? = nil,
                                     idempotencyKey: String? = nil) async throws(FHIRError) -> FHIRResult<Communication> {

@@ -80,7 +80,7 @@ import Testing
         let judge = try PythonJudge("fhir", packages: ["fhir.resources"], probe: "import fhir.resources.R4B")
         let ehr = dir + "/ehr-sandbox.sqlite"
         var files: [String] = []
-        for (table, limit) in [("appointment", 100_000), ("communication", 100_000), ("patient", 200), ("coverage", 200),
+        for (table, limit) in [("appointment", 100_000), ("communication", 100_000), ("task", 100_000), ("patient", 200), ("coverage", 200),
                                ("practitioner", 100), ("schedule", 100)] {
             let lines = try sqlite3(ehr, "SELECT json FROM \(table) ORDER BY rowid LIMIT \(limit)")
             let path = scratch.path("\(table).jsonl")

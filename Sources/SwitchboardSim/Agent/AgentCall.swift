@@ -157,8 +157,7 @@ extension Agent {
         case .cancel: return try await move(call, cancel: true)
         case .insuranceCheck: return try await checkCoverage(call)
         case .prescriptionRefill:
-            call.summary.append("Refill request passed to the care team.")
-            return .resolved
+            return try await requestRefill(call)
         case .urgentTriage:
             call.summary.append("Urgent symptoms: transferred to the nurse line.")
             return .transferred
@@ -308,6 +307,34 @@ extension Agent {
         } else {
             call.summary.append("Phone number updated.")
         }
+    }
+
+    /// The refill request as a task for the care team: FHIR `POST Task` (HL7 v2 sites too,
+    /// whose interface engine takes FHIR for what is not scheduling), or on a REST site the
+    /// vendor's equivalent, a chart note in the refill category. Through the outbox.
+    private func requestRefill(_ call: CallRecord) async throws -> CallOutcome {
+        let key = "\(call.id):refill"
+        let text = "Prescription refill requested by phone."
+        let order: WriteOrder
+        if configuration.transport == .rest {
+            order = WriteOrder(operation: "task.create",
+                               request: RESTRequests.note(patientID: call.patientRef.map { String($0.split(separator: "/").last ?? "") },
+                                                          category: "refill request", text: text, externalID: key, idempotencyKey: key),
+                               callID: call.id, bookingID: nil, idempotencyKey: key, transport: .rest)
+        } else {
+            let task = FHIRTask(identifier: [Identifier(system: "urn:switchboard:call", value: key)], status: "requested", intent: "order",
+                                priority: "routine", code: CodeableConcept(text: "prescription refill"), description: text,
+                                for: call.patientRef.map { Reference($0) }, authoredOn: FHIRInstant(millis: Clock.nowMillis()).text)
+            order = WriteOrder(operation: "task.create",
+                               request: OutboxRequest(method: "POST", url: "Task", headers: ["Idempotency-Key": key], body: Self.json(task)),
+                               callID: call.id, bookingID: nil, idempotencyKey: key, transport: .fhir)
+        }
+        if case .refused(let error, _, _) = try await send(order) {
+            call.summary.append("The EHR refused the refill request (\(error)); staff will enter it.")
+            return .transferred
+        }
+        call.summary.append("Refill request passed to the care team.")
+        return .resolved
     }
 
     static let hl7Endpoints = HL7Endpoints(sendingApplication: "SWITCHBOARD", sendingFacility: "AGENT",

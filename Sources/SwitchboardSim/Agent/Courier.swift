@@ -58,6 +58,10 @@ extension Agent {
                 let patient = try Self.decodeResource(Patient.self, request.body)
                 let changed = try await fhir.updatePatient(patient, ifMatch: request.headers["If-Match"] ?? "")
                 return .delivered(httpStatus: changed.httpStatus, ack: nil, appointment: ("Patient/\(patient.id ?? "")", changed.versionId))
+            case "task.create":
+                let task = try Self.decodeResource(FHIRTask.self, request.body)
+                let made = try await fhir.createTask(task, idempotencyKey: request.headers["Idempotency-Key"])
+                return .delivered(httpStatus: made.httpStatus, ack: nil, appointment: nil)
             case "communication.create":
                 let note = try Self.decodeResource(Communication.self, request.body)
                 let made = try await fhir.createCommunication(note, idempotencyKey: request.headers["Idempotency-Key"])

@@ -92,6 +92,8 @@ struct Rehearsal {
         var pendingBookings = 0
         /// Patient registrations and demographic updates the EHR took.
         var patientWrites = 0
+        /// Refill requests the EHR took (FHIR Task, or the REST site's refill note).
+        var tasks = 0
 
         var calls: Int { outcomes.count }
         func all(_ outcome: String) -> [String] { outcomes.values.allSatisfy { $0 == outcome } ? [] : ["not every call \(outcome): \(summary)"] }
@@ -130,8 +132,10 @@ struct Rehearsal {
                  plan: simple(.insuranceCheck), judge: { e in
                      e.outcomes.values.allSatisfy { $0 == "resolved" || $0 == "callback" } ? [] : ["outcomes \(e.summary)"]
                  }),
-            Case(name: "prescription refill", kind: "workflow", expected: "resolved, refill note",
-                 plan: simple(.prescriptionRefill), judge: { e in e.all("resolved") + (e.notes == e.calls ? [] : ["\(e.notes) notes"]) }),
+            Case(name: "prescription refill", kind: "workflow", expected: "resolved, refill task (FHIR Task)",
+                 plan: simple(.prescriptionRefill), judge: { e in
+                     e.all("resolved") + (e.notes == e.calls ? [] : ["\(e.notes) notes"]) + (e.tasks == e.calls ? [] : ["\(e.tasks) refill tasks"])
+                 }),
             Case(name: "urgent triage", kind: "workflow", expected: "transferred to the nurse line",
                  plan: simple(.urgentTriage), judge: { e in e.all("transferred") }),
             Case(name: "after-hours routing", kind: "workflow", expected: "callback, or booked out_of_hours",
@@ -357,6 +361,10 @@ extension Agent {
                 SELECT count(*) FROM outbox_item WHERE status = 'succeeded' AND call_id IN (\(marks))
                 AND (operation LIKE 'patient.%' OR operation LIKE 'hl7.adt_%')
                 """, arguments: StatementArguments(ids)) ?? 0
+        }
+        e.tasks = try outbox.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox_item WHERE status = 'succeeded' AND operation = 'task.create' AND call_id IN (\(marks))",
+                             arguments: StatementArguments(ids)) ?? 0
         }
         e.discardedSlotTaken = try outbox.read { db in
             try Int.fetchOne(db, sql: """

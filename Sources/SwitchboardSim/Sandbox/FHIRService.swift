@@ -159,7 +159,7 @@ final class FHIRService: Sendable {
             return try await search(route[0], query)
         case (.GET, 2):
             return try await read(route[0], id: route[1])
-        case (.POST, 1) where route[0] == "Appointment" || route[0] == "Communication" || route[0] == "Patient":
+        case (.POST, 1) where ["Appointment", "Communication", "Patient", "Task"].contains(route[0]):
             return try await create(route[0], request)
         case (.PUT, 2) where route[0] == "Patient":
             return try await updatePatient(id: route[1], request)
@@ -172,7 +172,7 @@ final class FHIRService: Sendable {
         }
     }
 
-    private let known: Set<String> = ["Patient", "Practitioner", "Schedule", "Slot", "Appointment", "Coverage", "Communication"]
+    private let known: Set<String> = ["Patient", "Practitioner", "Schedule", "Slot", "Appointment", "Coverage", "Communication", "Task"]
 
     // MARK: Read
 
@@ -182,7 +182,7 @@ final class FHIRService: Sendable {
             case "Patient": return try SandboxDatabase.patient(id: id, db).map(FHIRResource.patient)
             case "Appointment": return try SandboxDatabase.appointment(id: id, db).map(FHIRResource.appointment)
             case "Slot": return try SandboxDatabase.slot(id: id, db).map(FHIRResource.slot)
-            case "Practitioner", "Schedule", "Coverage", "Communication":
+            case "Practitioner", "Schedule", "Coverage", "Communication", "Task":
                 guard let json = try String.fetchOne(db, sql: "SELECT json FROM \(type.lowercased()) WHERE id = ?", arguments: [id])
                 else { return nil }
                 return try db.decodeJSON(FHIRResource.self, json).withVersionOne()
@@ -271,6 +271,11 @@ final class FHIRService: Sendable {
             if let patient = reference("beneficiary", "Patient") ?? reference("patient", "Patient") {
                 clauses.append("beneficiary_id = ?"); arguments.append(patient)
             }
+        case "Task":
+            table = "task"; order = "updated_ms, id"
+            if let patient = reference("patient", "Patient") ?? reference("for", "Patient") {
+                clauses.append("subject_id = ?"); arguments.append(patient)
+            }
         case "Communication":
             table = "communication"; order = "updated_ms, id"
             if let patient = reference("subject", "Patient") ?? reference("patient", "Patient") {
@@ -339,6 +344,14 @@ final class FHIRService: Sendable {
                 response = try self.createAppointment(body, condition: condition, now: now, db)
             case "Patient":
                 response = try self.createPatient(body, condition: condition, now: now, db)
+            case "Task":
+                var task = try self.decode(FHIRTask.self, body)
+                task.id = UUID().uuidString.lowercased()
+                task.meta = nil
+                try db.execute(sql: "INSERT INTO task (id, subject_id, updated_ms, json) VALUES (?, ?, ?, ?)",
+                               arguments: [task.id, task.for?.id, now, try encodeJSON(task)])
+                task.meta = Meta(versionId: "1", lastUpdated: FHIRInstant(millis: now))
+                response = try self.created(.task(task), version: 1)
             default:
                 var note = try self.decode(Communication.self, body)
                 note.id = UUID().uuidString.lowercased()
@@ -616,6 +629,7 @@ extension FHIRResource {
         case .appointment(let r): r.meta
         case .coverage(let r): r.meta
         case .communication(let r): r.meta
+        case .task(let r): r.meta
         case .operationOutcome(let r): r.meta
         case .capabilityStatement(let r): r.meta
         case .bundle(let r): r.meta
@@ -631,6 +645,7 @@ extension FHIRResource {
         case .schedule(var r): r.meta = meta; return .schedule(r)
         case .coverage(var r): r.meta = meta; return .coverage(r)
         case .communication(var r): r.meta = r.meta ?? meta; return .communication(r)
+        case .task(var r): r.meta = r.meta ?? meta; return .task(r)
         default: return self
         }
     }

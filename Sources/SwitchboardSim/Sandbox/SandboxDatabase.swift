@@ -59,6 +59,9 @@ struct SandboxDatabase: Sendable {
                 CREATE INDEX patient_by_identifier ON patient(identifier_key);
                 """)
         }
+        m.registerMigration("v3: refill requests as tasks") { db in
+            try db.execute(sql: "CREATE TABLE task (id TEXT PRIMARY KEY, subject_id TEXT, updated_ms INTEGER NOT NULL, json TEXT NOT NULL)")
+        }
         return m
     }
 
