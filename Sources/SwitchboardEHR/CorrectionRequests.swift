@@ -61,7 +61,8 @@ public enum CorrectionRequestError: Error, Equatable, CustomStringConvertible {
 /// - REST: `PUT appointments/{id}/reschedule` (into the chosen open slot) or `/cancel`,
 ///   form-encoded, naming `version` (a newer one is refused 412);
 /// - HL7 v2: the agent's SIU message with the change, as `SIU^S13` (reschedule) or
-///   `SIU^S15` (cancel), SCH-2 naming the EHR's appointment.
+///   `SIU^S15` (cancel), SCH-2 naming the EHR's appointment, and a `ZSB` segment with the
+///   version it starts from (refused `AE 206` when stale: HL7 v2's stand-in for 412).
 public enum CorrectionRequests {
     public static func write(pathway: Transport, correction c: AppointmentCorrection, written: OutboxRequest?, base: Appointment?,
                              idempotencyKey: String, now: UnixMillis) throws(CorrectionRequestError) -> PathwayWrite {
@@ -97,8 +98,13 @@ public enum CorrectionRequests {
             // MSH-10 at most 199 characters; the key is unique per correction.
             let controlID = String(idempotencyKey.suffix(60))
             let operation = "hl7.siu_\(siu.event.rawValue.lowercased())"
+            var out = siu.message(controlID: controlID, at: now, endpoints: endpoints)
+            // ZSB-1: the version the correction starts from; the EHR refuses a stale one (AE 206).
+            var zsb = HL7Segment("ZSB", [])
+            zsb[1] = HL7Field(c.version)
+            out.segments.append(zsb)
             let request = OutboxRequest(method: "SIU^\(siu.event.rawValue)", url: written.url, headers: ["Idempotency-Key": idempotencyKey],
-                                        body: siu.message(controlID: controlID, at: now, endpoints: endpoints).encoded())
+                                        body: out.encoded())
             return PathwayWrite(transport: .hl7v2, operation: operation, request: request)
         }
     }

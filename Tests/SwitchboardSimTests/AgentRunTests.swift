@@ -139,8 +139,9 @@ enum Sim {
         let created = try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE operation = 'appointment.create' AND status = 'succeeded'")
         #expect(created > 0)
         #expect(try Sim.count(ehr, "SELECT count(*) FROM appointment") == created)
+        // Call notes and, on this pathway, refill requests are both chart notes.
         #expect(try Sim.count(ehr, "SELECT count(*) FROM communication") ==
-                (try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE operation = 'communication.create' AND status = 'succeeded'")))
+                (try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE operation IN ('communication.create', 'task.create') AND status = 'succeeded'")))
         #expect(try Sim.count(audit, "SELECT count(*) FROM booking WHERE appointment_ref NOT GLOB 'Appointment/[0-9]*' OR appointment_version IS NULL") == 0)
         let toml = try String(contentsOfFile: dir + "/switchboard.toml", encoding: .utf8)
         #expect(toml.contains("pathway = \"rest\"") && toml.contains("/v1/195900\""))

@@ -118,13 +118,23 @@ import Testing
         try moveAndCancel("hl7v2") { _, id in "Slot/\(id)" }
     }
 
+    /// On HL7 v2 the correction names the version it starts from (ZSB-1); the EHR refuses a
+    /// changed appointment with ACK AE 206, and the booking goes to the same "decide again".
+    @Test func hl7RefusalLeadsToDecideAgain() throws {
+        try refusalLeadsToDecideAgain("hl7v2")
+    }
+
     /// Someone changed the appointment in the EHR: the REST API refuses the correction 412,
     /// and the booking goes to the same "decide again" as on FHIR, whose read of the
     /// appointment goes over the REST API too.
     @Test func restRefusalLeadsToDecideAgain() throws {
+        try refusalLeadsToDecideAgain("rest")
+    }
+
+    func refusalLeadsToDecideAgain(_ transport: String) throws {
         let scratch = Scratch()
         defer { scratch.cleanUp() }
-        let site = try site("rest", scratch)
+        let site = try site(transport, scratch)
         defer { site.sim.signal(SIGTERM); _ = try? site.sim.waitForExit(timeout: 20) }
         let booking = try #require(try untouchedBookings(site).first)
         let control = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: site.dir + "/simulator.json"))) as? [String: Any])["control_url"] as? String
@@ -136,7 +146,8 @@ import Testing
         #expect(correct.status == 0, "\(correct.stderr)")
         #expect(correctionSettled(site, booking.id))
         #expect(try Sim.count(site.outbox, """
-            SELECT count(*) FROM outbox_item WHERE booking_id = '\(booking.id)' AND status = 'dead' AND last_http_status = 412
+            SELECT count(*) FROM outbox_item WHERE booking_id = '\(booking.id)' AND status = 'dead'
+            AND (last_http_status = 412 OR last_error LIKE 'ACK AE 206%')
             """) == 1)
         let again = try run(executable("switchboard"), ["review", "again", booking.id, "--config", site.config, "--keep-ehr"])
         #expect(again.status == 0, "\(again.stderr)")

@@ -41,7 +41,7 @@ public actor EHRSandbox {
         self.configuration = configuration
         self.fhir = fhir
         fhir.rest.withLock { $0 = RESTService(database: database, configuration: configuration, fhir: fhir) }
-        hl7 = HL7Service(database: database)
+        hl7 = HL7Service(database: database, faults: faultSettings)
 
         let fhirPort = try await openFHIR(port: configuration.fhirPort)
         let mllpPort = try await openMLLP(port: configuration.mllpPort)
