@@ -45,7 +45,8 @@ let package = Package(
         .target(name: "SwitchboardCore", dependencies: ["SafeText"]),
         .target(name: "SwitchboardStore", dependencies: ["SwitchboardCore", grdb, crypto]),
         .target(name: "SwitchboardHTTP", dependencies: ["CCurl"]),
-        .target(name: "SwitchboardEHR", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
+        // Crypto: ES384 client assertions (SMART Backend Services), already built for the store.
+        .target(name: "SwitchboardEHR", dependencies: ["SwitchboardCore", "SwitchboardHTTP", crypto]),
         .target(name: "SwitchboardStream", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
         .target(name: "ConfigFiles"),
         .target(name: "TerminalUI", dependencies: ["CNcurses", "ConfigFiles", "SafeText", toml]),

@@ -237,3 +237,12 @@ public struct OutboxAttempt: Codable, Sendable, Equatable {
         case httpStatus = "http_status", ackCode = "ack_code"
     }
 }
+
+extension OutboxItem {
+    /// The EHR refused the write because the record changed since the version it names:
+    /// HTTP 412 (FHIR `If-Match`, the REST API's `version`), or over HL7 v2 an `ACK AE 206`
+    /// (record changed). Such a write needs a person's new decision, never a blind retry.
+    public var refusedAsChanged: Bool {
+        lastHttpStatus == 412 || (lastError ?? "").hasPrefix("ACK AE 206")
+    }
+}

@@ -100,6 +100,8 @@ public enum ReviewFlag: String, Codable, Sendable, CaseIterable {
     case nearDuplicate = "near_duplicate"
     case outOfHours = "out_of_hours"
     case lowIdentityMatch = "low_identity_match"
+    /// Several patients matched the caller's name and birth date and the phone did not settle it.
+    case ambiguousMatch = "ambiguous_match"
     case newPatient = "new_patient"
     case retried
     case queued
@@ -110,6 +112,7 @@ public enum ReviewFlag: String, Codable, Sendable, CaseIterable {
         case .nearDuplicate: "near-duplicate"
         case .outOfHours: "out of hours"
         case .lowIdentityMatch: "low identity match"
+        case .ambiguousMatch: "ambiguous match"
         case .newPatient: "new patient"
         case .retried: "retried"
         case .queued: "queued"

@@ -132,6 +132,22 @@ public struct FHIRClient: Sendable {
         return try result(Appointment.self, response, latency: latency, fallback: appointment)
     }
 
+    /// Registers a patient. `ifNoneExist` (e.g. `identifier=urn:caller|c-17`) makes a retry
+    /// return the patient the first try made.
+    public func createPatient(_ patient: Patient, ifNoneExist: String? = nil,
+                              idempotencyKey: String? = nil) async throws(FHIRError) -> FHIRResult<Patient> {
+        try await create(patient, ifNoneExist: ifNoneExist, idempotencyKey: idempotencyKey)
+    }
+
+    /// Updates a patient's demographics only if the server still has version `ifMatch`.
+    public func updatePatient(_ patient: Patient, ifMatch: String) async throws(FHIRError) -> FHIRResult<Patient> {
+        guard let id = patient.id else { throw .invalidResponse("a patient to update needs an id") }
+        let etag = ifMatch.hasPrefix("W/") || ifMatch.hasPrefix("\"") ? ifMatch : "W/\"\(ifMatch)\""
+        let (response, latency) = try await exchange("PUT", url: url("Patient/\(pathSegment(id))"), resourceType: Patient.resourceType,
+                                                     resourceId: id, headers: ["If-Match": etag], body: try encode(patient))
+        return try result(Patient.self, response, latency: latency, fallback: patient)
+    }
+
     public func readCoverage(id: String) async throws(FHIRError) -> FHIRResult<Coverage> {
         try await read(Coverage.self, path: "Coverage/\(pathSegment(id))", resourceId: id)
     }
@@ -139,6 +155,12 @@ public struct FHIRClient: Sendable {
     /// Coverage of a patient (`Patient/p1`).
     public func searchCoverage(beneficiary: String, maxPages: Int = 2) async throws(FHIRError) -> FHIRResult<[Coverage]> {
         try await search(Coverage.self, [("beneficiary", beneficiary)], maxPages: maxPages)
+    }
+
+    /// Asks the care team to act (a refill request).
+    public func createTask(_ task: FHIRTask, ifNoneExist: String? = nil,
+                           idempotencyKey: String? = nil) async throws(FHIRError) -> FHIRResult<FHIRTask> {
+        try await create(task, ifNoneExist: ifNoneExist, idempotencyKey: idempotencyKey)
     }
 
     /// Writes a call note to the chart.

@@ -78,6 +78,13 @@ public enum FHIRError: Error, Sendable, Equatable, CustomStringConvertible {
         guard !response.isSuccess else { return nil }
         let diagnostics = (try? FHIRJSON.decode(OperationOutcome.self, from: response.body))?.summary
             ?? "no OperationOutcome"
+        return from(response, diagnostics: diagnostics, now: now)
+    }
+
+    /// Maps a non-success answer whose explanation was read by the pathway's own rules
+    /// (an OperationOutcome, a vendor's `{"error": …}`).
+    static func from(_ response: HTTPResponse, diagnostics: String, now: Date = Date()) -> FHIRError? {
+        guard !response.isSuccess else { return nil }
         let retryAfter = response.headers["Retry-After"].flatMap { parseRetryAfter($0, now: now) }
         switch response.status {
         case 401: return .unauthorized(diagnostics)

@@ -58,6 +58,9 @@ public actor OAuthClientCredentials: AccessTokenSource {
         case basic
         /// Form fields `client_id` and `client_secret` (`client_secret_post`).
         case formBody
+        /// SMART Backend Services (`private_key_jwt`): `secretFile` holds the client's P-384
+        /// private key (PEM), which signs an ES384 assertion for each token request.
+        case privateKeyJWT(keyID: String)
     }
 
     private struct Token {
@@ -113,7 +116,7 @@ public actor OAuthClientCredentials: AccessTokenSource {
             task = fetching
         } else {
             let request = Self.request(tokenURL: tokenURL, clientID: clientID, secretFile: secretFile, scope: scope,
-                                       clientAuthentication: clientAuthentication)
+                                       clientAuthentication: clientAuthentication, now: now())
             let (http, now, margin) = (http, now, refreshMargin)
             task = Task {
                 switch request {
@@ -131,7 +134,7 @@ public actor OAuthClientCredentials: AccessTokenSource {
     }
 
     private static func request(tokenURL: String, clientID: String, secretFile: String, scope: String?,
-                                clientAuthentication: ClientAuthentication) -> Result<HTTPRequest, OAuthError> {
+                                clientAuthentication: ClientAuthentication, now: UnixMillis) -> Result<HTTPRequest, OAuthError> {
         let secret: String
         do {
             let attributes = try FileManager.default.attributesOfItem(atPath: secretFile)
@@ -154,6 +157,14 @@ public actor OAuthClientCredentials: AccessTokenSource {
             headers["Authorization"] = "Basic " + Data(pair.utf8).base64EncodedString()
         case .formBody:
             form += [("client_id", clientID), ("client_secret", secret)]
+        case .privateKeyJWT(let keyID):
+            do {
+                let assertion = try SMARTBackend.assertion(clientID: clientID, tokenURL: tokenURL, privateKeyPEM: secret, keyID: keyID,
+                                                           issuedAt: now)
+                form += [("client_assertion_type", SMARTBackend.assertionType), ("client_assertion", assertion)]
+            } catch {
+                return .failure(.secretUnreadable(path: secretFile, reason: "not a P-384 private key in PEM"))
+            }
         }
         let body = form.map { "\($0)=\(formEncode($1))" }.joined(separator: "&")
         return .success(HTTPRequest("POST", tokenURL, headers: headers, body: Data(body.utf8)))

@@ -55,6 +55,15 @@ public struct ConfigurationReader {
             case "token_url": c.ehrTokenURL = url(value, key)
             case "client_id": c.ehrClientID = string(value, key, table: "ehr")
             case "secret_file": c.ehrSecretFile = path(value, key, table: "ehr")
+            case "ca_file": c.ehrCAFile = path(value, key, table: "ehr")
+            case "key_file": c.ehrKeyFile = path(value, key, table: "ehr")
+            case "key_id": c.ehrKeyID = string(value, key, table: "ehr")
+            case "pathway":
+                guard let text = string(value, key, table: "ehr"), let pathway = Transport(rawValue: text) else {
+                    warn(key, "pathway must be fhir, rest or hl7v2", table: "ehr")
+                    continue
+                }
+                c.ehrPathway = pathway
             default: unknown(key, value, table: "ehr")
             }
         }

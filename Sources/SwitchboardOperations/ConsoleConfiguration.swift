@@ -25,6 +25,15 @@ public struct ConsoleConfiguration: Sendable, Equatable {
     public var ehrClientID: String?
     /// Path of a file holding the client secret; the secret itself never goes in the config.
     public var ehrSecretFile: String?
+    /// How the site's EHR is reached: `fhir` (default), `rest` (`ehrBaseURL` is then the vendor
+    /// API's practice base), or `hl7v2` (writes as SIU; slot search still over FHIR at `ehrBaseURL`).
+    public var ehrPathway: Transport = .fhir
+    /// PEM file of the CA(s) that sign the EHR's certificate, when it is not in the system store.
+    public var ehrCAFile: String?
+    /// SMART Backend Services: the P-384 private key file (PEM, mode 0600) and its `kid`, used
+    /// instead of `ehrSecretFile` (`private_key_jwt`).
+    public var ehrKeyFile: String?
+    public var ehrKeyID: String?
     /// Theme name or path.
     public var theme: String?
     /// Action name → keys (`"approve" = ["a", "ctrl-a"]`), applied to the screens' key maps.

@@ -26,7 +26,7 @@ public enum CorrectionProgress: Sendable, Equatable {
             self = .sent
         case .discarded:
             self = .discarded(reason: item.lastError)
-        case _ where item.lastHttpStatus == 412:
+        case _ where item.refusedAsChanged:
             self = .conflict
         case .dead:
             self = .failed(httpStatus: item.lastHttpStatus, error: item.lastError)

@@ -61,13 +61,14 @@ extension ReviewActions {
             if let end = current.end { booking.endAt = end }
             booking.providerRef = current.providerRef ?? booking.providerRef
             booking.appointmentType = current.appointmentType ?? booking.appointmentType
-            let change = try CorrectionChange(booking: booking, correction: correction, base: current.resource)
             let nonce = ReviewActions.correctionNonce()
+            let key = ReviewActions.correctionKey(bookingId: bookingId, operator: `operator`.user, now: now, nonce: nonce)
+            let change = try CorrectionChange(booking: booking, correction: correction, base: current.resource,
+                                              written: try agentWrite(of: booking), idempotencyKey: key, now: now)
             guard try outbox.enqueue([OutboxItem(
                 id: "ob-correction-\(bookingId)-\(now)-\(nonce)", createdAt: now,
-                callId: booking.callId, bookingId: bookingId, ehrSystem: refused.ehrSystem, transport: .fhir,
-                operation: "appointment.update", request: change.request,
-                idempotencyKey: ReviewActions.correctionKey(bookingId: bookingId, operator: `operator`.user, now: now, nonce: nonce),
+                callId: booking.callId, bookingId: bookingId, ehrSystem: refused.ehrSystem, transport: change.write.transport,
+                operation: change.write.operation, request: change.request, idempotencyKey: key,
                 updatedAt: now)]) == 1 else { throw CorrectionError.notQueued }
             _ = try outbox.discard(id: refused.id, reason: "decided again against version \(current.version)", now: now)
             try audit.append([AuditEvent(

@@ -26,44 +26,44 @@ public struct EHRFailure: Error, Sendable, Equatable {
 /// provider's schedule), and an appointment as it is now, after the EHR refused a
 /// correction with 412.
 public struct EHRLookup: Sendable {
-    public let fhir: FHIRClient
+    /// On the site's pathway (FHIR, or the vendor's REST API).
+    let site: SiteLookup
 
-    public init(fhir: FHIRClient) { self.fhir = fhir }
+    public init(site: SiteLookup) { self.site = site }
 
     /// The configured EHR (base URL, and OAuth client credentials if any), or nil. The
     /// credentials' tokens go only to the EHR they are configured for (`FHIRClient`
     /// refuses to send them to another base URL given with `--ehr`).
     public init?(configuration c: ConsoleConfiguration, http: HTTPClient) {
         guard let base = c.ehrBaseURL else { return nil }
+        // An EHR signed by the site's own CA: a client that trusts that CA (and still checks the host).
+        let http = c.ehrCAFile.map { HTTPClient(configuration: .init(caFile: $0)) } ?? http
         var auth: (any AccessTokenSource)?
-        if let configured = c.ehrCredentialsBaseURL ?? c.ehrBaseURL, let tokenURL = c.ehrTokenURL, let client = c.ehrClientID, let secretFile = c.ehrSecretFile {
-            auth = OAuthClientCredentials(tokenURL: tokenURL, audience: configured, clientID: client, secretFile: secretFile, http: http)
+        // Tokens go only to the EHR they are configured for (`--ehr` moves the base URL, not them).
+        let audience = c.ehrCredentialsBaseURL ?? base
+        if let tokenURL = c.ehrTokenURL, let client = c.ehrClientID, let keyFile = c.ehrKeyFile, let keyID = c.ehrKeyID {
+            auth = OAuthClientCredentials(tokenURL: tokenURL, audience: audience, clientID: client, secretFile: keyFile,
+                                          clientAuthentication: .privateKeyJWT(keyID: keyID), http: http)
+        } else if let tokenURL = c.ehrTokenURL, let client = c.ehrClientID, let secretFile = c.ehrSecretFile {
+            auth = OAuthClientCredentials(tokenURL: tokenURL, audience: audience, clientID: client, secretFile: secretFile, http: http)
         }
-        fhir = FHIRClient(baseURL: base, http: http, auth: auth, timeout: .seconds(10))
+        site = SiteLookup(pathway: c.ehrPathway, baseURL: base, http: http, auth: auth, timeout: .seconds(10))
     }
 
     public func providerDirectory() async throws(FHIRError) -> ProviderDirectory {
-        ProviderDirectory(practitioners: try await fhir.practitioners().value)
+        ProviderDirectory(practitioners: try await site.practitioners())
     }
 
     public func freeSlots(providerRef: String, from: UnixMillis, days: Int = 7, limit: Int = 60) async throws(FHIRError) -> [FreeSlot] {
-        let schedules = try await fhir.schedules(actor: providerRef).value
-        var found: [FreeSlot] = []
-        for schedule in schedules {
-            guard let id = schedule.id else { continue }
-            let slots = try await fhir.searchSlots(schedule: "Schedule/\(id)", from: FHIRInstant(millis: from),
-                                                   to: FHIRInstant(millis: from + Int64(days) * 86_400_000), status: .free).value
-            found += slots.compactMap { slot in slot.id.map { FreeSlot(ref: "Slot/\($0)", start: slot.start.millis, end: slot.end.millis) } }
-        }
-        return Array(found.sorted { $0.start < $1.start }.prefix(limit))
+        let found = try await site.freeSlots(providerRef: providerRef, from: from, to: from + Int64(days) * 86_400_000)
+        return found.prefix(limit).map { FreeSlot(ref: $0.ref, start: $0.start, end: $0.end) }
     }
 
     public func appointment(_ ref: String) async throws(FHIRError) -> AppointmentNow {
         let id = String(ref.split(separator: "/").last ?? Substring(ref))
-        let result = try await fhir.readAppointment(id: id)
-        let a = result.value
+        let (a, version) = try await site.appointment(id: id)
         let actors = a.participant.compactMap { $0.actor?.reference }
-        guard let version = result.versionId ?? a.meta?.versionId.flatMap(FHIRClient.versionToken) else {
+        guard let version = version.flatMap(FHIRClient.versionToken) else {
             throw .invalidResponse("the EHR gave \(ref) no usable version (a FHIR id token)")
         }
         return AppointmentNow(version: version, status: a.status.rawValue,

@@ -84,16 +84,18 @@ public struct ReviewActions: Sendable {
 
     /// Steps 1–3 above; the early check in `correct` only saves queueing in the common case.
     public func queueAndDecide(_ correction: Correction, booking: Booking, outbox: OutboxStore, now: UnixMillis) throws -> ReviewOutcome {
-        let change = try CorrectionChange(booking: booking, correction: correction, base: try agentWrittenAppointment(of: booking))
-
+        // Unique per attempt: two reviewers correcting the same booking at once must
+        // each hold (and, on losing, discard) only their own item.
         let nonce = Self.correctionNonce()
+        let key = Self.correctionKey(bookingId: booking.bookingId, operator: `operator`.user, now: now, nonce: nonce)
+        // The site's pathway decides the write: the agent's own write of the booking shows it.
+        let change = try CorrectionChange(booking: booking, correction: correction, written: try agentWrite(of: booking),
+                                          idempotencyKey: key, now: now)
+
         let item = OutboxItem(
             id: "ob-correction-\(booking.bookingId)-\(now)-\(nonce)", createdAt: now,
-            callId: booking.callId, bookingId: booking.bookingId, ehrSystem: try ehrSystem(of: booking), transport: .fhir,
-            operation: "appointment.update", request: change.request,
-            // Unique per attempt: two reviewers correcting the same booking at once must
-            // each hold (and, on losing, discard) only their own item.
-            idempotencyKey: Self.correctionKey(bookingId: booking.bookingId, operator: `operator`.user, now: now, nonce: nonce),
+            callId: booking.callId, bookingId: booking.bookingId, ehrSystem: try ehrSystem(of: booking), transport: change.write.transport,
+            operation: change.write.operation, request: change.request, idempotencyKey: key,
             nextAttemptAt: ReviewActions.heldUntilDecided, updatedAt: now)
         guard try outbox.enqueue([item]) == 1 else { throw CorrectionError.notQueued }
 
@@ -213,6 +215,8 @@ public enum CorrectionError: Error, Equatable, CustomStringConvertible {
     case noVersion(bookingId: String, appointmentRef: String)
     /// The outbox already held an item with the correction's idempotency key.
     case notQueued
+    /// The site's pathway cannot carry this correction (e.g. a REST move without a slot).
+    case pathway(bookingId: String, CorrectionRequestError)
 
     public var description: String {
         switch self {
@@ -228,13 +232,17 @@ public enum CorrectionError: Error, Equatable, CustomStringConvertible {
             "\(id): the agent recorded no version of \(ref), so a safe update (If-Match) is impossible; correct it in the EHR"
         case .notQueued:
             "the outbox already holds a change with this correction's key; nothing was decided, try again"
+        case .pathway(let id, let error):
+            "\(id): \(error)"
         }
     }
 }
 
 /// The EHR change a correction asks for, and the decision's `before`/`after`.
 public struct CorrectionChange {
-    public var request: String
+    /// The write on the site's pathway (`CorrectionRequests`, in SwitchboardEHR).
+    public var write: PathwayWrite
+    public var request: String { write.request.json }
     public var before: String
     public var after: String
 
@@ -243,7 +251,10 @@ public struct CorrectionChange {
     /// what the correction does not change (the slot, the agent's booking identifier, the
     /// description) must be sent again, or the EHR drops it. Without a base the
     /// appointment is rebuilt from the booking row, which knows no slot.
-    public init(booking: Booking, correction c: Correction, base: Appointment? = nil) throws(CorrectionError) {
+    /// `written` is the agent's last delivered write of the booking: its transport is the
+    /// site's pathway, and its body the appointment as written.
+    public init(booking: Booking, correction c: Correction, base: Appointment? = nil, written: OutboxItem? = nil,
+                idempotencyKey: String = "", now: UnixMillis = 0) throws(CorrectionError) {
         let id = booking.bookingId
         guard c.changesAppointment else { throw .nothingToChange(bookingId: id) }
         let cancel = c.cancel
@@ -260,23 +271,18 @@ public struct CorrectionChange {
         let provider = c.newProviderRef ?? booking.providerRef
         let type = c.newAppointmentType ?? booking.appointmentType
 
-        let appointmentId = String(booking.appointmentRef.split(separator: "/").last ?? Substring(booking.appointmentRef))
-        var appointment = base ?? Appointment(status: .booked, participant: booking.patientRef.map {
-            [AppointmentParticipant(actor: Reference($0), status: .accepted)]
-        } ?? [])
-        appointment.id = appointmentId
-        appointment.meta = nil  // the EHR's to set
-        if cancel { appointment.status = .cancelled }
-        appointment.start = FHIRInstant(millis: start)
-        appointment.end = FHIRInstant(millis: end)
-        if let slot = c.newSlotRef { appointment.slot = [Reference(slot)] }
-        if base == nil || c.newAppointmentType != nil {
-            appointment.appointmentType = type.map { CodeableConcept(coding: [Coding(system: "http://terminology.hl7.org/CodeSystem/v2-0276", code: $0)]) }
+        let correction = AppointmentCorrection(
+            appointmentRef: booking.appointmentRef, version: version, cancel: cancel, start: start, end: end, newSlotRef: c.newSlotRef,
+            newProviderRef: c.newProviderRef, newAppointmentType: c.newAppointmentType, providerRef: provider, appointmentType: type,
+            patientRef: booking.patientRef)
+        let writtenRequest = written.flatMap { OutboxRequest.decode($0.request) }
+        do {
+            write = try CorrectionRequests.write(pathway: written?.transport ?? .fhir, correction: correction, written: writtenRequest,
+                                                 base: base, idempotencyKey: idempotencyKey, now: now)
+        } catch {
+            throw .pathway(bookingId: id, error)
         }
-        if base == nil || c.newProviderRef != nil, let provider {
-            appointment.participant.removeAll { $0.actor?.reference?.hasPrefix("Practitioner/") == true }
-            appointment.participant.append(AppointmentParticipant(actor: Reference(provider), status: .accepted))
-        }
+        let slotRef = c.newSlotRef ?? (try? FHIRJSON.decode(Appointment.self, from: Data(write.request.body.utf8)))?.slot?.first?.reference
 
         before = JSONText.object([
             "status": "booked", "start_at": booking.startAt, "end_at": booking.endAt, "provider_ref": booking.providerRef,
@@ -284,13 +290,8 @@ public struct CorrectionChange {
         ])
         after = JSONText.object([
             "status": cancel ? "cancelled" : "booked", "start_at": start, "end_at": end, "provider_ref": provider,
-            "appointment_type": type, "slot_ref": c.newSlotRef ?? appointment.slot?.first?.reference,
+            "appointment_type": type, "slot_ref": slotRef,
         ])
-        // If-Match on the version the correction starts from makes the EHR refuse (412)
-        // if anyone changed the appointment since, instead of overwriting their change.
-        let body = (try? FHIRJSON.encode(appointment)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        request = OutboxRequest(method: "PUT", url: "Appointment/\(appointmentId)",
-                                headers: ["If-Match": "W/\"\(version)\"", "Content-Type": FHIRJSON.contentType], body: body).json
     }
 }
 
@@ -299,12 +300,18 @@ extension ReviewActions {
     /// write of the booking (the create, or a move's update). Nil when there is none to
     /// read (an HL7 v2 site, an outbox without the agent's items).
     public func agentWrittenAppointment(of booking: Booking) throws -> Appointment? {
-        guard let outbox else { return nil }
-        let write = try outbox.items(forBooking: booking.bookingId).last { item in
-            item.status == .succeeded && item.transport == .fhir && !item.idempotencyKey.hasPrefix("correction:")
-                && (item.operation == "appointment.create" || item.operation == "appointment.update")
-        }
-        guard let write, let request = OutboxRequest.decode(write.request) else { return nil }
+        guard let write = try agentWrite(of: booking), write.transport == .fhir,
+              let request = OutboxRequest.decode(write.request) else { return nil }
         return try? FHIRJSON.decode(Appointment.self, from: Data(request.body.utf8))
+    }
+
+    /// The agent's last delivered appointment write of the booking, on any pathway (a FHIR
+    /// create or update, a REST booking or move, an SIU message).
+    func agentWrite(of booking: Booking) throws -> OutboxItem? {
+        guard let outbox else { return nil }
+        return try outbox.items(forBooking: booking.bookingId).last { item in
+            item.status == .succeeded && !item.idempotencyKey.hasPrefix("correction:")
+                && (item.operation.hasPrefix("appointment.") || item.operation.hasPrefix("hl7.siu_"))
+        }
     }
 }

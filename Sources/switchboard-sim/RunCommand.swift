@@ -25,7 +25,7 @@ extension Simulator {
         @Option(help: "Most calls in progress at once (default 20; 200 with --load).")
         var concurrency: Int?
 
-        @Option(help: "How appointment writes reach the EHR: fhir, or hl7v2 (SIU over MLLP).")
+        @Option(help: "The EHR's pathway: fhir, rest (the vendor's REST API, for reads and writes), or hl7v2 (appointment writes as SIU over MLLP).")
         var transport: String = "fhir"
 
         @Flag(help: "Put control characters and terminal escape sequences in some patient names.")
@@ -100,15 +100,19 @@ extension Simulator {
         @Option(help: "Share of appointment updates answered 412 (someone else changed it).")
         var faultConflictRate: Double = 0
 
+        @Option(help: ArgumentHelp("Run a rehearsal instead of open-ended calls: day4 runs every workflow and edge case of the integration guide in a fixed order, prints a table, writes DIR/day4-report.json and exits (0 if every row passes, 1 if not).", valueName: "name"))
+        var `protocol`: String?
+
         @Flag(help: "Stop, as on SIGTERM, when the process that started this one ends (how `switchboard demo` runs it).")
         var exitWithParent = false
 
         func validate() throws {
             if let rate, rate <= 0 { throw ValidationError("--rate must be more than 0 calls per minute.") }
             if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
-            if Transport(rawValue: transport) == nil || transport == "rest" { throw ValidationError("--transport must be fhir or hl7v2.") }
+            if Transport(rawValue: transport) == nil { throw ValidationError("--transport must be fhir, rest or hl7v2.") }
             if let calls, calls < 1 { throw ValidationError("--calls must be at least 1.") }
             if exitWhenDone && calls == nil { throw ValidationError("--exit-when-done needs --calls.") }
+            if let name = `protocol`, name != "day4" { throw ValidationError("--protocol must be day4.") }
             if let goLiveStart, parseISO8601(goLiveStart) == nil {
                 throw ValidationError("--go-live-start must be an ISO 8601 instant such as 2026-11-25T08:00:00Z.")
             }
@@ -180,8 +184,9 @@ extension Simulator {
             config.transport = Transport(rawValue: transport) ?? .fhir
             config.seed = seed
             config.callLimit = calls
-            config.talkScale = load ? 0.01 : 1
-            config.requestTimeout = load ? .seconds(3) : .seconds(8)
+            let rehearsal = `protocol` != nil
+            config.talkScale = load || rehearsal ? 0.01 : 1
+            config.requestTimeout = load || rehearsal ? .seconds(3) : .seconds(8)
             config.leaseMillis = Int64(leaseSeconds * 1000)
             config.checkpointEvery = .seconds(checkpointSeconds)
             let signer: CheckpointSigner
@@ -207,7 +212,7 @@ extension Simulator {
                                      goLiveStartMillis: goLive.startsAt, goLiveEndsMillis: goLive.endsAt, auditDatabase: auditPath,
                                      outboxDatabase: outboxPath,
                                      sandboxDatabase: directory.appendingPathComponent("ehr-sandbox.sqlite").path,
-                                     fhirBaseURL: endpoints.fhirBaseURL, tokenURL: endpoints.tokenURL, mllpPort: endpoints.mllpPort,
+                                     fhirBaseURL: endpoints.fhirBaseURL, restBaseURL: endpoints.restBaseURL, tokenURL: endpoints.tokenURL, mllpPort: endpoints.mllpPort,
                                      controlURL: endpoints.controlURL, eventsURL: server.url, ndjson: ndjson, transport: config.transport)
             do {
                 try file.writeConsoleConfig(to: directory, clientID: endpoints.clientID, secretFile: secretFile,
@@ -222,15 +227,37 @@ extension Simulator {
                   outbox database  \(outboxPath)
                   EHR sandbox      \(file.sandboxDatabase)
                   FHIR base URL    \(endpoints.fhirBaseURL)
+                  REST base URL    \(endpoints.restBaseURL ?? "none")
                   MLLP port        \(endpoints.mllpPort)
                   control          \(endpoints.controlURL)
                   event stream     \(server.url)\(ndjson.map { "\n  NDJSON events    \($0)" } ?? "")
                   go-live window   \(iso8601(goLive.startsAt)) to \(iso8601(goLive.endsAt))
-                  calls            \(config.callsPerMinute)/min, at most \(config.concurrency) at once, \(config.transport.rawValue)\(calls.map { ", \($0) in all" } ?? "")
+                  calls            \(rehearsal ? "day4 rehearsal, \(calls ?? 100) calls, \(config.transport.rawValue)" : "\(config.callsPerMinute)/min, at most \(config.concurrency) at once, \(config.transport.rawValue)\(calls.map { ", \($0) in all" } ?? "")")
                   console          switchboard --config \(SimulatorFile.consoleConfigURL(in: directory).path)
-                Ctrl-C stops.
+                \(rehearsal ? "Rehearsing; the table follows." : "Ctrl-C stops.")
 
                 """.utf8))
+
+            if rehearsal {
+                let report = await agent.rehearse(calls: calls ?? 100, auditPath: auditPath, outboxPath: outboxPath,
+                                                  setFaults: { await sandbox.setFaults($0) },
+                                                  served: { await sandbox.statistics.requests })
+                await agent.stop()
+                server.stop()
+                hub.close()
+                await sandbox.stop()
+                let reportURL = directory.appendingPathComponent("day4-report.json")
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                do { try encoder.encode(report).write(to: reportURL, options: .atomic) } catch {
+                    throw fail("cannot write \(reportURL.path): \(error.localizedDescription)", status: ExitStatus.cannotCreate)
+                }
+                print(report.table)
+                print("report: \(reportURL.path)")
+                withExtendedLifetime(lock) {}
+                if !report.pass { throw ExitCode(1) }
+                return
+            }
 
             let signals = Self.stopSignals(watchingParent: exitWithParent ? getppid() : nil)
             let work = Task { await agent.run() }
@@ -241,8 +268,12 @@ extension Simulator {
                     return true
                 }
                 var signalled = await group.next() ?? true
-                // The calls are done: keep serving the stream and the sandbox until told to stop.
-                if !signalled && !exitWhenDone { signalled = await group.next() ?? true }
+                // The calls are done: keep serving the stream, the sandbox and the outbox (a
+                // console's corrections) until told to stop.
+                if !signalled && !exitWhenDone {
+                    group.addTask { await agent.serveOutbox(); return false }
+                    signalled = await group.next() ?? true
+                }
                 work.cancel()
                 group.cancelAll()
                 return signalled

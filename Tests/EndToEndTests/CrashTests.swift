@@ -16,10 +16,11 @@ struct CrashTests {
         let tmux = try Tmux.start(["/bin/sh", "-c", script, "sh", executable("switchboard"), "--audit", db.audit, "--outbox", db.outbox],
                                   width: 120, height: 40, environment: E2E.environment(scratch))
         defer { tmux.kill() }
-        let screen = try await tmux.waitFor("undecided")
         let name = try #require(try E2E.value(db.audit, """
             SELECT patient_display FROM booking WHERE review_required = 1 AND decided = 0 ORDER BY booked_at LIMIT 1
             """).split(separator: " ").first.map(String.init))
+        // The rows come with the first read, a frame after the first one.
+        let screen = try await tmux.waitFor("undecided", name)
         #expect(screen.contains(name), "the console showed a patient's name")
 
         // The pane runs sh → env → sh → switchboard: walk down to the console itself.

@@ -117,6 +117,36 @@ enum Sim {
         #expect(try Sim.count(audit, "SELECT count(*) FROM booking WHERE appointment_ref NOT LIKE 'Appointment/%' OR appointment_version IS NULL") == 0)
     }
 
+    /// A site on the vendor's REST API: every read and write goes over it (none over FHIR),
+    /// every request the EHR served has its audit row, and bookings carry the API's own
+    /// appointment ids and versions.
+    @Test func restSiteRunsOverTheVendorAPI() throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let dir = scratch.path("site")
+        let result = try run(Sim.binary, ["run", "--dir", dir, "--load", "--calls", "40", "--exit-when-done", "--transport", "rest",
+                                          "--patients", "300"], timeout: 90)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("REST base URL    http://127.0.0.1:"))
+        let audit = dir + "/audit.sqlite", outbox = dir + "/outbox.sqlite", ehr = dir + "/ehr-sandbox.sqlite"
+        #expect(try Sim.count(audit, "SELECT count(*) FROM call WHERE ended_at IS NULL") == 0)
+        #expect(try Sim.count(audit, "SELECT count(*) FROM audit_event WHERE transport <> 'rest'") == 0)
+        #expect(try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE transport <> 'rest'") == 0)
+        #expect(try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE request NOT LIKE '%Idempotency-Key%'") == 0)
+        #expect(try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE status IN ('pending', 'failed', 'in_flight')") == 0)
+        let served = try #require(SandboxStatistics.read(from: URL(fileURLWithPath: dir)))
+        #expect(served.fhirRequests == (try Sim.count(audit, "SELECT count(*) FROM audit_event")))
+        let created = try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE operation = 'appointment.create' AND status = 'succeeded'")
+        #expect(created > 0)
+        #expect(try Sim.count(ehr, "SELECT count(*) FROM appointment") == created)
+        // Call notes and, on this pathway, refill requests are both chart notes.
+        #expect(try Sim.count(ehr, "SELECT count(*) FROM communication") ==
+                (try Sim.count(outbox, "SELECT count(*) FROM outbox_item WHERE operation IN ('communication.create', 'task.create') AND status = 'succeeded'")))
+        #expect(try Sim.count(audit, "SELECT count(*) FROM booking WHERE appointment_ref NOT GLOB 'Appointment/[0-9]*' OR appointment_version IS NULL") == 0)
+        let toml = try String(contentsOfFile: dir + "/switchboard.toml", encoding: .utf8)
+        #expect(toml.contains("pathway = \"rest\"") && toml.contains("/v1/195900\""))
+    }
+
     @Test func badInputIsOneLineAndNonZero() throws {
         let scratch = Scratch()
         defer { scratch.cleanUp() }

@@ -16,12 +16,15 @@ struct SandboxFixture {
     let session: URLSession
 
     static func start(directory: URL? = nil, patients: Int = 300, tokenLifetime: Double = 300,
-                      faults: SandboxFaults = SandboxFaults()) async throws -> SandboxFixture {
+                      faults: SandboxFaults = SandboxFaults(), restLimit: Int = 1000,
+                      smartClients: [String: String] = [:]) async throws -> SandboxFixture {
         let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-\(UUID().uuidString)")
         let sandbox = EHRSandbox()
-        let endpoints = try await sandbox.start(SandboxConfiguration(directory: dir, seed: 7, startDate: "2026-11-23",
-                                                                      patientCount: patients, tokenLifetimeSeconds: tokenLifetime,
-                                                                      faults: faults))
+        var configuration = SandboxConfiguration(directory: dir, seed: 7, startDate: "2026-11-23", patientCount: patients,
+                                                 tokenLifetimeSeconds: tokenLifetime, faults: faults)
+        configuration.restRequestsPerSecond = restLimit
+        configuration.smartClientJWKS = smartClients
+        let endpoints = try await sandbox.start(configuration)
         let config = URLSessionConfiguration.ephemeral
         config.httpMaximumConnectionsPerHost = 64
         config.timeoutIntervalForRequest = 10

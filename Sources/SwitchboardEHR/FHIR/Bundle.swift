@@ -10,6 +10,7 @@ public indirect enum FHIRResource: Codable, Sendable, Hashable {
     case appointment(Appointment)
     case coverage(Coverage)
     case communication(Communication)
+    case task(FHIRTask)
     case operationOutcome(OperationOutcome)
     case capabilityStatement(CapabilityStatement)
     case bundle(Bundle)
@@ -28,6 +29,7 @@ public indirect enum FHIRResource: Codable, Sendable, Hashable {
         case Appointment.resourceType: self = .appointment(try Appointment(from: decoder))
         case Coverage.resourceType: self = .coverage(try Coverage(from: decoder))
         case Communication.resourceType: self = .communication(try Communication(from: decoder))
+        case FHIRTask.resourceType: self = .task(try FHIRTask(from: decoder))
         case OperationOutcome.resourceType: self = .operationOutcome(try OperationOutcome(from: decoder))
         case CapabilityStatement.resourceType: self = .capabilityStatement(try CapabilityStatement(from: decoder))
         case Bundle.resourceType: self = .bundle(try Bundle(from: decoder))
@@ -44,6 +46,7 @@ public indirect enum FHIRResource: Codable, Sendable, Hashable {
         case .appointment(let r): try r.encode(to: encoder)
         case .coverage(let r): try r.encode(to: encoder)
         case .communication(let r): try r.encode(to: encoder)
+        case .task(let r): try r.encode(to: encoder)
         case .operationOutcome(let r): try r.encode(to: encoder)
         case .capabilityStatement(let r): try r.encode(to: encoder)
         case .bundle(let r): try r.encode(to: encoder)
@@ -58,6 +61,7 @@ public indirect enum FHIRResource: Codable, Sendable, Hashable {
         switch self {
         case .patient: Patient.resourceType
         case .practitioner: Practitioner.resourceType
+        case .task: FHIRTask.resourceType
         case .schedule: Schedule.resourceType
         case .slot: Slot.resourceType
         case .appointment: Appointment.resourceType
@@ -79,6 +83,7 @@ public indirect enum FHIRResource: Codable, Sendable, Hashable {
         case .appointment(let r): r.id
         case .coverage(let r): r.id
         case .communication(let r): r.id
+        case .task(let r): r.id
         case .operationOutcome(let r): r.id
         case .capabilityStatement(let r): r.id
         case .bundle(let r): r.id

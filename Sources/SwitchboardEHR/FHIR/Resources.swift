@@ -252,3 +252,31 @@ public struct Communication: FHIRResourceType {
         self.sender = sender; self.payload = payload
     }
 }
+
+/// A request for the care team to act (R4 `Task`): here a prescription refill the caller
+/// asked for. Named `FHIRTask` so it does not hide Swift's `Task`.
+public struct FHIRTask: FHIRResourceType {
+    public static let resourceType = "Task"
+    public private(set) var resourceType: String = "Task"
+    public var id: String?
+    public var meta: Meta?
+    public var identifier: [Identifier]?
+    /// `requested`, `accepted`, `completed`, … (required).
+    public var status: String
+    /// `order`, `proposal`, … (required).
+    public var intent: String
+    public var priority: String?
+    public var code: CodeableConcept?
+    public var description: String?
+    /// The patient the task is for (`Task.for`).
+    public var `for`: Reference?
+    /// FHIR `dateTime`.
+    public var authoredOn: String?
+
+    public init(id: String? = nil, meta: Meta? = nil, identifier: [Identifier]? = nil, status: String = "requested",
+                intent: String = "order", priority: String? = nil, code: CodeableConcept? = nil, description: String? = nil,
+                for patient: Reference? = nil, authoredOn: String? = nil) {
+        self.id = id; self.meta = meta; self.identifier = identifier; self.status = status; self.intent = intent
+        self.priority = priority; self.code = code; self.description = description; self.for = patient; self.authoredOn = authoredOn
+    }
+}

@@ -30,6 +30,11 @@ public struct AgentConfiguration: Sendable {
     }
 }
 
+struct AgentSetupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// A step's audit context: which call, what it was for, and what to note (never PHI search terms).
 struct StepContext: Sendable {
     var callID: String?
@@ -51,6 +56,8 @@ struct StepContext: Sendable {
 public final class Agent: @unchecked Sendable {
     let configuration: AgentConfiguration
     let fhir: FHIRClient
+    /// FHIR, or on a REST site the vendor's API: what the steps read and write through.
+    let ehr: EHRClients
     let mllp: MLLPClient?
     let practice: Practice
     let ledger: AgentLedger
@@ -58,7 +65,9 @@ public final class Agent: @unchecked Sendable {
     let link: EHRLink
     let actor: String
     private let rng: Locked<SeededRandom>
-    private let counters = Locked(Counters())
+    let counters = Locked(Counters())
+    /// The two calls of a racing pair that have seen their slot (see `book`).
+    let racers = Locked([String: Int]())
 
     struct Counters {
         var started = 0
@@ -85,6 +94,12 @@ public final class Agent: @unchecked Sendable {
         let auth = OAuthClientCredentials(tokenURL: endpoints.tokenURL, audience: endpoints.fhirBaseURL, clientID: endpoints.clientID, secretFile: secretFile,
                                           scope: "system/*.read system/*.write", http: http)
         fhir = FHIRClient(baseURL: endpoints.fhirBaseURL, http: http, auth: auth, timeout: configuration.requestTimeout)
+        var rest: RESTClient?
+        if configuration.transport == .rest {
+            guard let base = endpoints.restBaseURL else { throw AgentSetupError("the EHR sandbox serves no REST API") }
+            rest = RESTClient(baseURL: base, http: http, auth: auth, timeout: configuration.requestTimeout)
+        }
+        ehr = EHRClients(fhir: fhir, rest: rest)
         mllp = configuration.transport == .hl7v2 ? MLLPClient(host: "127.0.0.1", port: endpoints.mllpPort,
                                                               connectTimeout: .seconds(2), ackTimeout: configuration.requestTimeout) : nil
         practice = try Practice(sandboxDatabase: directory.appendingPathComponent("ehr-sandbox.sqlite").path)
@@ -98,6 +113,14 @@ public final class Agent: @unchecked Sendable {
     }
 
     func random<T>(_ body: (inout SeededRandom) -> T) -> T { rng.withLock { body(&$0) } }
+
+    /// How reads (and on FHIR and REST sites, writes) reach the EHR: HL7 v2 sites read over FHIR.
+    var readTransport: Transport { configuration.transport == .rest ? .rest : .fhir }
+
+    /// The caller's id in the site's EHR: a REST API numbers patients its own way.
+    func ehrPatientID(_ caller: Caller) -> String {
+        configuration.transport == .rest ? RESTIDs.patient(caller.patientID) : caller.patientID
+    }
 
     // MARK: Running
 
@@ -116,6 +139,15 @@ public final class Agent: @unchecked Sendable {
                 try? await Task.sleep(for: .milliseconds(200))
             }
             group.cancelAll()
+        }
+    }
+
+    /// After `run` returned with its calls done: keeps the heartbeat and the drain worker
+    /// going until cancelled, so what others queue (a console's correction) still reaches the EHR.
+    public func serveOutbox() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.keepTime() }
+            group.addTask { await self.drainOutbox() }
         }
     }
 
@@ -142,14 +174,12 @@ public final class Agent: @unchecked Sendable {
     }
 
     /// Schedules and practitioners, retried until the EHR answers.
-    private func learnPractice() async {
+    func learnPractice() async {
         var attempt = 0
         while !Task.isCancelled {
             attempt += 1
             let context = StepContext(callID: nil, step: "setup", action: "practitioner.search", attempt: attempt, detail: [:])
-            let result = await audited(context) { fhir async throws(FHIRError) in
-                (try await fhir.practitioners().value, try await fhir.schedules().value)
-            }
+            let result = await audited(context) { ehr async throws(FHIRError) in try await ehr.practice() }
             if case .success(let (practitioners, schedules)) = result, !schedules.isEmpty {
                 practice.learn(schedules: schedules, practitioners: practitioners)
                 return
@@ -187,7 +217,7 @@ public final class Agent: @unchecked Sendable {
     }
 
     /// Heartbeats every few seconds, and the clock that moves the EHR link into queue mode.
-    private func keepTime() async {
+    func keepTime() async {
         var last = ContinuousClock.now - configuration.heartbeatEvery
         while !Task.isCancelled {
             link.tick()
@@ -208,9 +238,9 @@ public final class Agent: @unchecked Sendable {
     /// `call.step` event) once `body` is done. `isMiss` marks an empty answer (no patient,
     /// no slot) as a minor failure.
     func audited<T: Sendable>(_ context: StepContext, isMiss: (@Sendable (T) -> Bool)? = nil,
-                              _ body: (FHIRClient) async throws(FHIRError) -> T) async -> Result<T, FHIRError> {
+                              _ body: (EHRClients) async throws(FHIRError) -> T) async -> Result<T, FHIRError> {
         let exchanges = Locked<[(FHIRExchange, UnixMillis)]>([])
-        let client = fhir.reporting { exchange in exchanges.withLock { $0.append((exchange, Clock.nowMillis())) } }
+        let client = ehr.reporting { exchange in exchanges.withLock { $0.append((exchange, Clock.nowMillis())) } }
         let result: Result<T, FHIRError>
         do { result = .success(try await body(client)) } catch { result = .failure(error) }
         let missed = (try? result.get()).map { isMiss?($0) ?? false } ?? false
@@ -225,7 +255,7 @@ public final class Agent: @unchecked Sendable {
             if exchange.attempt > 1 { detail["token_renewed"] = "true" }
             if missed && index == made.count - 1 { detail["matches"] = "0" }
             rows.append(AuditEvent(at: endedAt - Int64(exchange.latencyMs), actor: actor, callId: context.callID, action: context.action,
-                                   ehrSystem: configuration.ehrSystem, transport: .fhir, method: exchange.method,
+                                   ehrSystem: configuration.ehrSystem, transport: readTransport, method: exchange.method,
                                    resourceType: exchange.resourceType, resourceId: exchange.resourceId, outcome: outcome,
                                    httpStatus: exchange.httpStatus, latencyMs: exchange.latencyMs, attempt: context.attempt,
                                    detail: JSONText.object(detail)))
@@ -272,7 +302,7 @@ public final class Agent: @unchecked Sendable {
 
     /// A read, tried again with backoff while the EHR is merely flaky (not in queue mode).
     func read<T: Sendable>(_ context: StepContext, isMiss: (@Sendable (T) -> Bool)? = nil,
-                           _ body: @escaping @Sendable (FHIRClient) async throws(FHIRError) -> T) async throws -> Result<T, FHIRError> {
+                           _ body: @escaping @Sendable (EHRClients) async throws(FHIRError) -> T) async throws -> Result<T, FHIRError> {
         var attempt = 1
         while true {
             var step = context

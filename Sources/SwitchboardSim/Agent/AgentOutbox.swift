@@ -24,9 +24,11 @@ enum WriteOutcome: Sendable {
 extension Agent {
     /// Enqueues the write, then (unless in queue mode) sends it at once under a lease, with
     /// a few quick retries; what is still unsent is left for the drain worker.
-    func send(_ order: WriteOrder) async throws -> WriteOutcome {
+    /// `handOff`: the call will not wait (the caller hung up as it went out): the item is due
+    /// at once for the drain worker, which sends it and gives the booking its appointment.
+    func send(_ order: WriteOrder, handOff: Bool = false) async throws -> WriteOutcome {
         let now = Clock.nowMillis()
-        let queueing = link.isQueueing
+        let queueing = link.isQueueing || handOff
         // Held back from the drain worker while this call sends it itself.
         let item = OutboxItem(id: "ob-" + UUID().uuidString.prefix(13).lowercased(), createdAt: now, callId: order.callID,
                               bookingId: order.bookingID, ehrSystem: configuration.ehrSystem, transport: order.transport,
@@ -106,7 +108,7 @@ extension Agent {
                 if ContinuousClock.now - lastProbe >= .seconds(2) {
                     lastProbe = .now
                     _ = await audited(StepContext(callID: nil, step: "probe", action: "ehr.probe", attempt: 1, detail: [:])) {
-                        fhir async throws(FHIRError) in try await fhir.capabilities().httpStatus
+                        ehr async throws(FHIRError) in try await ehr.probe()
                     }
                 }
                 try? await Task.sleep(for: .milliseconds(250))

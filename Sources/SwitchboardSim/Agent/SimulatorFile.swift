@@ -19,6 +19,8 @@ public struct SimulatorFile: Codable, Sendable, Equatable {
     public var outboxDatabase: String
     public var sandboxDatabase: String
     public var fhirBaseURL: String
+    /// The vendor REST API of the sandbox (`…/v1/{practiceid}`).
+    public var restBaseURL: String?
     public var tokenURL: String
     public var mllpPort: UInt16
     public var controlURL: String
@@ -31,18 +33,18 @@ public struct SimulatorFile: Codable, Sendable, Equatable {
         case agentID = "agent_id", startedAt = "started_at", goLiveStart = "go_live_start"
         case goLiveStartMillis = "go_live_start_ms", goLiveEndsMillis = "go_live_ends_ms"
         case auditDatabase = "audit_db", outboxDatabase = "outbox_db", sandboxDatabase = "sandbox_db"
-        case fhirBaseURL = "fhir_base_url", tokenURL = "token_url", mllpPort = "mllp_port"
+        case fhirBaseURL = "fhir_base_url", restBaseURL = "rest_base_url", tokenURL = "token_url", mllpPort = "mllp_port"
         case controlURL = "control_url", eventsURL = "events_url"
     }
 
     public init(pid: Int32, agentID: String, startedAt: String, goLiveStart: String, goLiveStartMillis: UnixMillis,
                 goLiveEndsMillis: UnixMillis, auditDatabase: String, outboxDatabase: String, sandboxDatabase: String,
-                fhirBaseURL: String, tokenURL: String, mllpPort: UInt16, controlURL: String, eventsURL: String,
+                fhirBaseURL: String, restBaseURL: String? = nil, tokenURL: String, mllpPort: UInt16, controlURL: String, eventsURL: String,
                 ndjson: String?, transport: Transport) {
         self.pid = pid; self.agentID = agentID; self.startedAt = startedAt; self.goLiveStart = goLiveStart
         self.goLiveStartMillis = goLiveStartMillis; self.goLiveEndsMillis = goLiveEndsMillis
         self.auditDatabase = auditDatabase; self.outboxDatabase = outboxDatabase; self.sandboxDatabase = sandboxDatabase
-        self.fhirBaseURL = fhirBaseURL; self.tokenURL = tokenURL; self.mllpPort = mllpPort; self.controlURL = controlURL
+        self.fhirBaseURL = fhirBaseURL; self.restBaseURL = restBaseURL; self.tokenURL = tokenURL; self.mllpPort = mllpPort; self.controlURL = controlURL
         self.eventsURL = eventsURL; self.ndjson = ndjson; self.transport = transport
     }
 
@@ -77,7 +79,8 @@ public struct SimulatorFile: Codable, Sendable, Equatable {
             \(auditKey.map { "# The agent's checkpoint key: switchboard audit verify checks its signatures.\naudit_key = \(quoted($0))" } ?? "")
 
             [ehr]
-            base_url = \(quoted(fhirBaseURL))
+            pathway = \(quoted(transport.rawValue))
+            base_url = \(quoted(transport == .rest ? restBaseURL ?? fhirBaseURL : fhirBaseURL))
             token_url = \(quoted(tokenURL))
             client_id = \(quoted(clientID))
             secret_file = \(quoted(secretFile))

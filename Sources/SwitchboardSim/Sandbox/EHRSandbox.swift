@@ -23,6 +23,8 @@ public actor EHRSandbox {
     private var outageEnds: ContinuousClock.Instant?
     private var outageTask: Task<Void, Never>?
     private let faultSettings = Locked(SandboxFaults())
+    /// HL7 v2 messages received over MLLP (each answered with one ACK).
+    private let mllpMessages = Locked(0)
     public private(set) var endpoints: SandboxEndpoints?
 
     public init() {}
@@ -38,7 +40,8 @@ public actor EHRSandbox {
         let fhir = FHIRService(database: database, configuration: configuration, faults: faultSettings)
         self.configuration = configuration
         self.fhir = fhir
-        hl7 = HL7Service(database: database)
+        fhir.rest.withLock { $0 = RESTService(database: database, configuration: configuration, fhir: fhir) }
+        hl7 = HL7Service(database: database, faults: faultSettings)
 
         let fhirPort = try await openFHIR(port: configuration.fhirPort)
         let mllpPort = try await openMLLP(port: configuration.mllpPort)
@@ -52,7 +55,7 @@ public actor EHRSandbox {
         let origin = "http://127.0.0.1:\(fhirPort)"
         fhir.origin.withLock { $0 = origin }
         let endpoints = SandboxEndpoints(
-            fhirBaseURL: origin + "/fhir", tokenURL: origin + "/oauth/token",
+            fhirBaseURL: origin + "/fhir", restBaseURL: origin + "/v1/\(configuration.restPracticeID)", tokenURL: origin + "/oauth/token",
             controlURL: "http://127.0.0.1:\(controlPort)/control", fhirPort: fhirPort, mllpPort: mllpPort,
             controlPort: controlPort, clientID: configuration.clientID, clientSecret: configuration.clientSecret,
             pid: ProcessInfo.processInfo.processIdentifier)
@@ -62,7 +65,9 @@ public actor EHRSandbox {
     }
 
     /// What the sandbox has served so far.
-    public var statistics: SandboxStatistics { SandboxStatistics(fhirRequests: fhir?.fhirRequests.current ?? 0) }
+    public var statistics: SandboxStatistics {
+        SandboxStatistics(fhirRequests: fhir?.fhirRequests.current ?? 0, mllpMessages: mllpMessages.current)
+    }
 
     public func stop() async {
         if endpoints != nil, let directory = configuration?.directory {
@@ -135,7 +140,11 @@ public actor EHRSandbox {
 
     private func openMLLP(port: UInt16) async throws -> UInt16 {
         guard let hl7 else { throw SocketError.disconnected }
-        let listener = try await MLLPListener(port: port) { text in await hl7.acknowledge(text) }
+        let received = mllpMessages
+        let listener = try await MLLPListener(port: port) { text in
+            received.withLock { $0 += 1 }
+            return await hl7.acknowledge(text)
+        }
         mllp = listener
         return listener.port
     }

@@ -26,9 +26,13 @@ final class FHIRService: Sendable {
     /// `http://127.0.0.1:PORT`, known once the server listens.
     let origin = Locked("")
     private let tokens = Locked([String: UnixMillis]())
+    /// Assertion ids already used, with their expiry: a replayed assertion is refused.
+    private let usedAssertions = Locked([String: UnixMillis]())
     /// Every request that reached `/fhir`, answered or refused: the EHR's side of the
     /// "one audit row per EHR request" check.
     let fhirRequests = Locked(0)
+    /// The vendor REST API on the same port, set once both exist.
+    let rest = Locked<RESTService?>(nil)
 
     init(database: SandboxDatabase, configuration: SandboxConfiguration, faults: Locked<SandboxFaults>) {
         self.database = database; self.configuration = configuration; self.faults = faults
@@ -37,6 +41,7 @@ final class FHIRService: Sendable {
     func respond(to request: HTTPRequest) async -> HTTPResponse {
         do {
             if request.path == "/oauth/token" { return try await issueToken(request) }
+            if let rest = rest.current, request.path.hasPrefix(rest.prefix + "/") { return await rest.respond(to: request) }
             let parts = request.path.split(separator: "/").map(String.init)
             guard parts.first == "fhir" else { throw FHIRFailure(.notFound, .notFound, "no such endpoint: \(request.path)") }
             fhirRequests.withLock { $0 += 1 }
@@ -69,8 +74,27 @@ final class FHIRService: Sendable {
                          body: Data(#"{"error":"\#(error)"}"#.utf8))
         }
         guard form["grant_type"] == "client_credentials" else { return oauthError(.badRequest, "unsupported_grant_type") }
-        guard clientID == configuration.clientID, secret == configuration.clientSecret else {
-            return oauthError(.unauthorized, "invalid_client")
+        if form["client_assertion_type"] == SMARTBackend.assertionType {
+            // SMART Backend Services: the assertion names the client; its registered keys check it.
+            guard let assertion = form["client_assertion"], let claimed = Self.issuer(of: assertion),
+                  let jwks = configuration.smartClientJWKS[claimed] else { return oauthError(.unauthorized, "invalid_client") }
+            let now = Clock.nowMillis()
+            do {
+                let (_, jti) = try SMARTBackend.verify(assertion, jwks: jwks, clientID: claimed, tokenURL: origin.current + "/oauth/token", now: now)
+                let replay = usedAssertions.withLock { used -> Bool in
+                    used = used.filter { $0.value > now }
+                    if used[jti] != nil { return true }
+                    used[jti] = now + 300_000
+                    return false
+                }
+                if replay { return oauthError(.unauthorized, "invalid_client") }
+            } catch {
+                return oauthError(.unauthorized, "invalid_client")
+            }
+        } else {
+            guard clientID == configuration.clientID, secret == configuration.clientSecret else {
+                return oauthError(.unauthorized, "invalid_client")
+            }
         }
         let token = (0 ..< 4).map { _ in String(UInt64.random(in: .min ... .max), radix: 16) }.joined()
         let lifetime = configuration.tokenLifetimeSeconds
@@ -84,7 +108,17 @@ final class FHIRService: Sendable {
                             body: Data(body.utf8))
     }
 
-    private func authorize(_ request: HTTPRequest) throws {
+    /// `iss` of a JWT, unverified: which client's keys to check it with.
+    private static func issuer(of jwt: String) -> String? {
+        let parts = jwt.split(separator: ".")
+        guard parts.count == 3 else { return nil }
+        var text = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        guard let data = Data(base64Encoded: text), let claims = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return nil }
+        return claims["iss"] as? String
+    }
+
+    func authorize(_ request: HTTPRequest) throws {
         let challenge = [HTTPHeader("WWW-Authenticate"): #"Bearer realm="ehr-sandbox""#]
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw FHIRFailure(.unauthorized, .login, "a Bearer token is required", headers: challenge)
@@ -98,7 +132,7 @@ final class FHIRService: Sendable {
 
     // MARK: Faults
 
-    private func injectFaults() async throws {
+    func injectFaults() async throws {
         let f = faults.current
         var rng = SystemRandomNumberGenerator()
         let delay = f.sampleLatency(using: &rng)
@@ -125,8 +159,10 @@ final class FHIRService: Sendable {
             return try await search(route[0], query)
         case (.GET, 2):
             return try await read(route[0], id: route[1])
-        case (.POST, 1) where route[0] == "Appointment" || route[0] == "Communication":
+        case (.POST, 1) where ["Appointment", "Communication", "Patient", "Task"].contains(route[0]):
             return try await create(route[0], request)
+        case (.PUT, 2) where route[0] == "Patient":
+            return try await updatePatient(id: route[1], request)
         case (.PUT, 2) where route[0] == "Appointment":
             return try await updateAppointment(id: route[1], request)
         case (_, 1 ... 2) where known.contains(route[0]):
@@ -136,7 +172,7 @@ final class FHIRService: Sendable {
         }
     }
 
-    private let known: Set<String> = ["Patient", "Practitioner", "Schedule", "Slot", "Appointment", "Coverage", "Communication"]
+    private let known: Set<String> = ["Patient", "Practitioner", "Schedule", "Slot", "Appointment", "Coverage", "Communication", "Task"]
 
     // MARK: Read
 
@@ -146,7 +182,7 @@ final class FHIRService: Sendable {
             case "Patient": return try SandboxDatabase.patient(id: id, db).map(FHIRResource.patient)
             case "Appointment": return try SandboxDatabase.appointment(id: id, db).map(FHIRResource.appointment)
             case "Slot": return try SandboxDatabase.slot(id: id, db).map(FHIRResource.slot)
-            case "Practitioner", "Schedule", "Coverage", "Communication":
+            case "Practitioner", "Schedule", "Coverage", "Communication", "Task":
                 guard let json = try String.fetchOne(db, sql: "SELECT json FROM \(type.lowercased()) WHERE id = ?", arguments: [id])
                 else { return nil }
                 return try db.decodeJSON(FHIRResource.self, json).withVersionOne()
@@ -235,6 +271,11 @@ final class FHIRService: Sendable {
             if let patient = reference("beneficiary", "Patient") ?? reference("patient", "Patient") {
                 clauses.append("beneficiary_id = ?"); arguments.append(patient)
             }
+        case "Task":
+            table = "task"; order = "updated_ms, id"
+            if let patient = reference("patient", "Patient") ?? reference("for", "Patient") {
+                clauses.append("subject_id = ?"); arguments.append(patient)
+            }
         case "Communication":
             table = "communication"; order = "updated_ms, id"
             if let patient = reference("subject", "Patient") ?? reference("patient", "Patient") {
@@ -301,6 +342,16 @@ final class FHIRService: Sendable {
             switch type {
             case "Appointment":
                 response = try self.createAppointment(body, condition: condition, now: now, db)
+            case "Patient":
+                response = try self.createPatient(body, condition: condition, now: now, db)
+            case "Task":
+                var task = try self.decode(FHIRTask.self, body)
+                task.id = UUID().uuidString.lowercased()
+                task.meta = nil
+                try db.execute(sql: "INSERT INTO task (id, subject_id, updated_ms, json) VALUES (?, ?, ?, ?)",
+                               arguments: [task.id, task.for?.id, now, try encodeJSON(task)])
+                task.meta = Meta(versionId: "1", lastUpdated: FHIRInstant(millis: now))
+                response = try self.created(.task(task), version: 1)
             default:
                 var note = try self.decode(Communication.self, body)
                 note.id = UUID().uuidString.lowercased()
@@ -342,6 +393,61 @@ final class FHIRService: Sendable {
         }
         appointment.meta = Meta(versionId: "1", lastUpdated: FHIRInstant(millis: now))
         return try created(.appointment(appointment), version: 1)
+    }
+
+    /// A new patient. `If-None-Exist` (`identifier=system|value`, or `family`, `birthdate`,
+    /// `phone` together) answers 200 with the one that matches instead; several: 412.
+    private func createPatient(_ body: Data, condition: String?, now: UnixMillis, _ db: Database) throws -> StoredResponse {
+        var patient = try decode(Patient.self, body)
+        if let condition {
+            var clauses: [String] = [], arguments: [(any DatabaseValueConvertible)?] = []
+            for item in URLComponents(string: "?" + condition)?.queryItems ?? [] {
+                let value = item.value ?? ""
+                switch item.name {
+                case "identifier": clauses.append("identifier_key = ?"); arguments.append(value.contains("|") ? value : "|" + value)
+                case "family": clauses.append("family_key = ?"); arguments.append(searchKey(value))
+                case "birthdate": clauses.append("birth_date = ?"); arguments.append(value)
+                case "phone": clauses.append("phone_key = ?"); arguments.append(phoneKey(value))
+                default: throw FHIRFailure(.badRequest, .notSupported, "If-None-Exist does not support \(item.name) on Patient")
+                }
+            }
+            guard !clauses.isEmpty else { throw FHIRFailure(.badRequest, .invalid, "If-None-Exist is empty") }
+            let matches = try String.fetchAll(db, sql: "SELECT id FROM patient WHERE \(clauses.joined(separator: " AND ")) LIMIT 2",
+                                              arguments: StatementArguments(arguments))
+            if matches.count == 1, let existing = try SandboxDatabase.patient(id: matches[0], db) {
+                return try StoredResponse(status: 200, resource: .patient(existing), location: location(.patient(existing)))
+            }
+            if matches.count > 1 { throw FHIRFailure(.preconditionFailed, .multipleMatches, "If-None-Exist matched \(matches.count) patients") }
+        }
+        guard patient.name?.first?.family?.isEmpty == false, patient.birthDate != nil else {
+            throw FHIRFailure(.unprocessableContent, .required, "a new Patient needs a family name and a birthDate")
+        }
+        patient.id = try SandboxDatabase.newPatientID(db)
+        try SandboxDatabase.insert(patient, version: 1, at: now, db)
+        patient.meta = Meta(versionId: "1", lastUpdated: FHIRInstant(millis: now))
+        return try created(.patient(patient), version: 1)
+    }
+
+    /// Demographics: `If-Match` as for appointments; a stale version is 412.
+    private func updatePatient(id: String, _ request: HTTPRequest) async throws -> HTTPResponse {
+        let sent = try decode(Patient.self, try await request.bodyData)
+        guard sent.id == id else {
+            throw FHIRFailure(.badRequest, .invalid, "the body's id (\(sent.id ?? "none")) does not match the URL's (\(id))")
+        }
+        let ifMatch = request.headers[HTTPHeader("If-Match")]
+        let now = Clock.nowMillis()
+        return try await database.pool.write { db in
+            guard let version = try Int.fetchOne(db, sql: "SELECT version FROM patient WHERE id = ?", arguments: [id]) else {
+                throw FHIRFailure(.notFound, .notFound, "Patient/\(id) not found")
+            }
+            if let ifMatch, ifMatch != #"W/"\#(version)""#, ifMatch != #""\#(version)""# {
+                throw FHIRFailure(.preconditionFailed, .conflict, "Patient/\(id) is at version \(version), not \(ifMatch)")
+            }
+            var patient = sent
+            try SandboxDatabase.insert(patient, version: version + 1, at: now, db)
+            patient.meta = Meta(versionId: String(version + 1), lastUpdated: FHIRInstant(millis: now))
+            return try StoredResponse(status: 200, resource: .patient(patient), location: nil)
+        }.response
     }
 
     /// The ids of appointments matching an If-None-Exist query (`identifier=sys|val`, `patient=…&slot=…`).
@@ -523,6 +629,7 @@ extension FHIRResource {
         case .appointment(let r): r.meta
         case .coverage(let r): r.meta
         case .communication(let r): r.meta
+        case .task(let r): r.meta
         case .operationOutcome(let r): r.meta
         case .capabilityStatement(let r): r.meta
         case .bundle(let r): r.meta
@@ -538,6 +645,7 @@ extension FHIRResource {
         case .schedule(var r): r.meta = meta; return .schedule(r)
         case .coverage(var r): r.meta = meta; return .coverage(r)
         case .communication(var r): r.meta = r.meta ?? meta; return .communication(r)
+        case .task(var r): r.meta = r.meta ?? meta; return .task(r)
         default: return self
         }
     }

@@ -8,6 +8,8 @@ import SwitchboardEHR
 /// understood (malformed, or a type this EHR does not take).
 struct HL7Service: Sendable {
     let database: SandboxDatabase
+    /// `versionConflictRate` refuses S13/S15 as changed (AE 206), as it answers PUTs 412.
+    var faults: Locked<SandboxFaults>?
     static let placerSystem = "urn:switchboard:hl7:placer"
 
     func acknowledge(_ text: String) async -> String {
@@ -54,7 +56,20 @@ struct HL7Service: Sendable {
             }
         case "SIU":
             let siu = try SIUAppointment(message)
-            try await database.pool.write { db in try self.apply(siu, now: now, db) }
+            // ZSB-1 (a site extension): the appointment version the sender's change starts
+            // from. HL7 v2 has no If-Match; a stale one is refused AE 206 (record changed).
+            let expected = message["ZSB"].map { $0[1].value }.flatMap { $0.isEmpty ? nil : $0 }
+            let injected = siu.event != .new && Double.random(in: 0 ..< 1) < (faults?.current.versionConflictRate ?? 0)
+            try await database.pool.write { db in
+                if siu.event != .new, let current = try Int.fetchOne(db, sql: "SELECT version FROM appointment WHERE id = ? OR identifier_key = ?",
+                                                                     arguments: [siu.fillerID, "\(HL7Service.placerSystem)|\(siu.placerID)"]) {
+                    if injected { throw Refusal(code: "206", text: "appointment \(siu.fillerID ?? siu.placerID) was changed by someone else (injected)") }
+                    if let expected, expected != String(current) {
+                        throw Refusal(code: "206", text: "appointment \(siu.fillerID ?? siu.placerID) was changed since version \(expected) (now \(current))")
+                    }
+                }
+                try self.apply(siu, now: now, db)
+            }
         default:
             throw HL7MessageError.unsupportedType("\(message.type.code)^\(message.type.event)")
         }

@@ -83,6 +83,7 @@ enum PracticeSeed {
                 }
             }
         }
+        var previous: (family: String, given: String, birth: String)?
         for i in 1 ... max(1, c.patientCount) {
             var family = families.randomElement(using: &rng)!
             var given = givens.randomElement(using: &rng)!
@@ -92,7 +93,12 @@ enum PracticeSeed {
             }
             let year = Int.random(in: 1930 ... 2024, using: &rng), month = Int.random(in: 1 ... 12, using: &rng)
             let day = Int.random(in: 1 ... 28, using: &rng)
-            let birth = String(format: "%04d-%02d-%02d", year, month, day)
+            var birth = String(format: "%04d-%02d-%02d", year, month, day)
+            // Namesakes, as every large practice has: p-2, p-502, … share the name and birth
+            // date of the patient before them (not the phone), so a match by name and birth
+            // date is ambiguous.
+            if i % 500 == 2, let twin = previous { (family, given, birth) = twin }
+            previous = (family, given, birth)
             let phone = String(format: "555-%03d-%04d", Int.random(in: 100 ... 999, using: &rng), i % 10000)
             let patient = Patient(id: "p-\(i)", identifier: [Identifier(use: .usual, system: "urn:switchboard:sandbox:mrn",
                                                                        value: String(format: "MRN%07d", i))],

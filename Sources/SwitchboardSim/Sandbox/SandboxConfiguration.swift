@@ -26,6 +26,13 @@ public struct SandboxConfiguration: Sendable {
     public var faults = SandboxFaults()
     /// Search pages hold this many entries unless `_count` says otherwise.
     public var defaultPageSize = 50
+    /// The practice id in the REST API's paths (`/v1/{practiceid}/…`).
+    public var restPracticeID = "195900"
+    /// The REST API's rate limit: requests per second, over which it answers 429.
+    public var restRequestsPerSecond = 1000
+    /// SMART Backend Services clients: client id → the JWK Set of its public keys. Such a
+    /// client gets tokens with an ES384 client assertion (`private_key_jwt`) instead of a secret.
+    public var smartClientJWKS: [String: String] = [:]
 
     public init(directory: URL, fhirPort: UInt16 = 0, mllpPort: UInt16 = 0, controlPort: UInt16 = 0, seed: UInt64 = 1,
                 startDate: String? = nil, patientCount: Int = 3000, hostileData: Bool = false,
@@ -102,6 +109,8 @@ public struct SandboxFaults: Codable, Sendable, Equatable {
 public struct SandboxEndpoints: Codable, Sendable, Equatable {
     /// `http://127.0.0.1:PORT/fhir`
     public var fhirBaseURL: String
+    /// The vendor REST API, `http://127.0.0.1:PORT/v1/{practiceid}` (same port as FHIR).
+    public var restBaseURL: String?
     /// `http://127.0.0.1:PORT/oauth/token`
     public var tokenURL: String
     /// `http://127.0.0.1:PORT/control`: faults and outages; never affected by them.
@@ -140,10 +149,17 @@ public struct SandboxFaultState: Codable, Sendable, Equatable {
 /// Counts of what the sandbox served: `GET /control/stats` while it runs, and
 /// `DIR/sandbox-stats.json` when it stops.
 public struct SandboxStatistics: Codable, Sendable, Equatable {
-    /// Requests that reached `/fhir/*` (metadata included; the token endpoint is not FHIR).
+    /// Requests that reached `/fhir/*` or the REST API (metadata included; the token endpoint is not counted).
     public var fhirRequests: Int
+    /// HL7 v2 messages that reached the MLLP listener (nil in files from before it was counted).
+    public var mllpMessages: Int?
 
-    enum CodingKeys: String, CodingKey { case fhirRequests = "fhir_requests" }
+    public init(fhirRequests: Int, mllpMessages: Int? = nil) { self.fhirRequests = fhirRequests; self.mllpMessages = mllpMessages }
+
+    /// Every request the EHR served, over any pathway.
+    public var requests: Int { fhirRequests + (mllpMessages ?? 0) }
+
+    enum CodingKeys: String, CodingKey { case fhirRequests = "fhir_requests", mllpMessages = "mllp_messages" }
 
     public static func file(in directory: URL) -> URL { directory.appendingPathComponent("sandbox-stats.json") }
 

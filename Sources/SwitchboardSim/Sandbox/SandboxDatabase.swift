@@ -52,6 +52,16 @@ struct SandboxDatabase: Sendable {
                                           body BLOB NOT NULL, created_ms INTEGER NOT NULL);
                 """)
         }
+        m.registerMigration("v2: patients registered by callers") { db in
+            // If-None-Exist on a new patient's identifier (e.g. the agent's call id).
+            try db.execute(sql: """
+                ALTER TABLE patient ADD COLUMN identifier_key TEXT;
+                CREATE INDEX patient_by_identifier ON patient(identifier_key);
+                """)
+        }
+        m.registerMigration("v3: refill requests as tasks") { db in
+            try db.execute(sql: "CREATE TABLE task (id TEXT PRIMARY KEY, subject_id TEXT, updated_ms INTEGER NOT NULL, json TEXT NOT NULL)")
+        }
         return m
     }
 
@@ -91,11 +101,19 @@ extension SandboxDatabase {
         var stored = patient
         stored.meta = nil
         try db.execute(sql: """
-            INSERT INTO patient (id, family_key, birth_date, phone_key, version, updated_ms, json) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO patient (id, family_key, birth_date, phone_key, version, updated_ms, json, identifier_key)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (id) DO UPDATE SET family_key = excluded.family_key, birth_date = excluded.birth_date,
-              phone_key = excluded.phone_key, version = excluded.version, updated_ms = excluded.updated_ms, json = excluded.json
+              phone_key = excluded.phone_key, version = excluded.version, updated_ms = excluded.updated_ms, json = excluded.json,
+              identifier_key = excluded.identifier_key
             """, arguments: [patient.id, searchKey(patient.name?.first?.family ?? ""), patient.birthDate,
-                             patient.phone.map(phoneKey), version, millis, try encodeJSON(stored)])
+                             patient.phone.map(phoneKey), version, millis, try encodeJSON(stored),
+                             patient.identifier?.first.map { "\($0.system ?? "")|\($0.value ?? "")" }])
+    }
+
+    /// The id a newly registered patient gets: `p-<row>`, so the REST API's number is the row.
+    static func newPatientID(_ db: Database) throws -> String {
+        "p-\((try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM patient") ?? 0) + 1)"
     }
 
     static func patient(id: String, _ db: Database) throws -> Patient? {
