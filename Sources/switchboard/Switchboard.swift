@@ -8,7 +8,7 @@ struct Switchboard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "Watch and correct a practice's AI phone agent: review bookings, watch calls, unstick the outbox.",
-        subcommands: [Open.self, Demo.self, Review.self, Status.self, Themes.self],
+        subcommands: [Open.self, Demo.self, Review.self, Status.self, Report.self, Outage.self, Themes.self],
         defaultSubcommand: Open.self)
 }
 

@@ -15,26 +15,29 @@ import Testing
         let start = Clock.nowMillis() - 20 * 3_600_000
         configuration.goLiveStart = start
         let console = try ConsoleRunner.prepare(configuration: configuration, warnings: [], environment: practice.environment)
-        let driver = ProgramDriver(console, size: Size(width: 130, height: 30))
+        let driver = ProgramDriver(console, size: Size(width: 130, height: 40))
         driver.press("3")
         #expect(await driver.settle())
         let screen = driver.screenText
         #expect(screen.contains("Switchboard │ Go-live"))
-        for label in ["EHR latency (average)", "First-attempt success", "Audit coverage", "First-call resolution", "Bookings corrected"] {
+        for label in ["Scheduling-query latency", "First-attempt success", "Audit coverage", "First-call resolution", "Bookings corrected"] {
             #expect(screen.contains(label), "\(label) on screen")
         }
 
+        // The same figures the store counts for the window, through the same model.
         var tally = GoLiveTally(window: GoLiveWindow(startsAt: start))
-        try tally.advance(audit: practice.audit, outbox: try OutboxStore(path: practice.outboxPath, mode: .readOnly))
-        #expect(tally.callsEnded > 0 && tally.latencyCount > 0)
-        #expect(screen.contains("\(tally.callsResolvedFirstTime) of \(tally.callsEnded) ended calls"), "\(screen)")
-        #expect(screen.contains("over \(tally.latencyCount) requests"))
+        let now = Clock.nowMillis()
+        try tally.advance(audit: practice.audit, outbox: try OutboxStore(path: practice.outboxPath, mode: .readOnly), now: now)
+        let figures = tally.figures(now: now)
+        #expect(figures.all.callsEnded > 0 && figures.all.transactions > 0)
+        let fcr = try #require(figures.figures(.all).first { $0.id == .firstCallResolution })
+        #expect(screen.contains(GoLivePresentation.statusText(fcr)), "\(screen)")
         let coverageLine = try #require(screen.split(separator: "\n").first { $0.contains("Audit coverage") })
         #expect(coverageLine.contains("100.00 %") && coverageLine.contains("✓"), "every generated send has its audit row: \(coverageLine)")
-        let verdict = tally.firstCallResolution.map { $0 < GoLiveTargets.firstCallResolution } == true
-            ? "first-call resolution" : ""
-        #expect(screen.contains("Not yet") || screen.contains("Not enough data") || screen.contains("On target"), "a verdict is shown")
-        if !verdict.isEmpty { #expect(screen.contains("Not yet: ") && screen.contains(verdict)) }
+        // The window is open: never ready, and the reason comes first.
+        #expect(screen.contains("✗ Not ready to go autonomous:"))
+        #expect(screen.contains("1. the window is still open"), "\(screen)")
+        #expect(screen.contains("First attempts: ") && screen.contains("business answers"))
 
         // Back to Review and forth by name: each screen keeps its place.
         driver.press("1")
