@@ -37,6 +37,8 @@ public struct ConsoleConfiguration: Sendable, Equatable {
     public var overdueMinutes: Int
     /// Idle time after which the console locks (HIPAA automatic logoff).
     public var idleLockMinutes: Int
+    /// The guide's pitfalls the Review list flags (`[review_flags]`).
+    public var reviewFlags = ReviewFlagRules()
 
     public init() {
         keys = [:]
