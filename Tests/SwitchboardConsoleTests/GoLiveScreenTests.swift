@@ -31,13 +31,14 @@ import Testing
         let figures = tally.figures(now: now)
         #expect(figures.all.callsEnded > 0 && figures.all.transactions > 0)
         let fcr = try #require(figures.figures(.all).first { $0.id == .firstCallResolution })
-        #expect(screen.contains(GoLivePresentation.statusText(fcr)), "\(screen)")
+        let fcrLines = screen.split(separator: "\n").drop { !$0.contains("First-call resolution") }.prefix(2).joined(separator: "\n")
+        #expect(fcrLines.contains(GoLivePresentation.statusText(fcr)) && fcrLines.contains("\(grouped(fcr.count)) of \(grouped(fcr.of))"), "\(screen)")
         let coverageLine = try #require(screen.split(separator: "\n").first { $0.contains("Audit coverage") })
         #expect(coverageLine.contains("100.00 %") && coverageLine.contains("✓"), "every generated send has its audit row: \(coverageLine)")
         // The window is open: never ready, and the reason comes first.
         #expect(screen.contains("✗ Not ready to go autonomous:"))
         #expect(screen.contains("1. the window is still open"), "\(screen)")
-        #expect(screen.contains("First attempts: ") && screen.contains("business answers"))
+        #expect(screen.contains("First attempts of ") && screen.contains("business answers, not successes"))
 
         // Back to Review and forth by name: each screen keeps its place.
         driver.press("1")
@@ -52,4 +53,12 @@ import Testing
         driver.press("backtab", "backtab")
         #expect(driver.screenText.contains("Switchboard │ Calls"), "and Shift-Tab back")
     }
+}
+
+/// `12,345`, as the screen groups digits.
+private func grouped(_ n: Int) -> String {
+    let f = NumberFormatter()
+    f.numberStyle = .decimal
+    f.locale = Locale(identifier: "en_US")
+    return f.string(from: NSNumber(value: n)) ?? String(n)
 }

@@ -20,7 +20,7 @@ public enum GoLivePresentation {
         if !f.plannedOutages.isEmpty { add("  judged on the \(verdict.basis)", "table.row.dim") }
         add("")
 
-        add(cells("", "Figure", "Now", "95 % interval", "Goal", "Status"), "table.header")
+        add(cells("", "Figure", "Now", "95% interval", "Goal", "Status"), "table.header")
         let recent15 = GoLiveFigures.figures(of: f.lastQuarterHour)
         let recentHour = GoLiveFigures.figures(of: f.lastHour)
         let without = f.figures(.withoutPlannedOutages)
@@ -29,7 +29,9 @@ public enum GoLivePresentation {
             add(cells(mark(figure.status), figure.label, GoLiveFigures.valueText(figure), interval(figure),
                       GoLiveFigures.targetText(figure), statusText(figure)), scope)
             let trend = Sparkline.text(f.trend(figure.id))
-            let recent = "    15 min \(GoLiveFigures.valueText(recent15[index])) · 1 h \(GoLiveFigures.valueText(recentHour[index])) · "
+            let settle = figure.status.more.map { "\(grouped($0)) more \(figure.unit) would settle it · " } ?? ""
+            let recent = "    \(grouped(figure.count)) of \(grouped(figure.of)) · \(settle)15 min \(GoLiveFigures.valueText(recent15[index]))"
+                + " · 1 h \(GoLiveFigures.valueText(recentHour[index])) · "
             add(recent + String(trend.suffix(max(0, width - recent.count))), "table.row.dim")
             if !f.plannedOutages.isEmpty {
                 let w = without[index]
@@ -38,8 +40,8 @@ public enum GoLivePresentation {
         }
         add("")
         let c = f.all
-        add("First attempts: \(grouped(c.succeeded)) succeeded · \(grouped(c.businessAnswers)) business answers "
-            + "(\(grouped(c.slotTaken)) slot taken, \(grouped(c.noMatch)) no match; not successes) · \(grouped(c.failed)) failed, of \(grouped(c.transactions))")
+        add("First attempts of \(grouped(c.transactions)) transactions: \(grouped(c.succeeded)) succeeded · \(grouped(c.failed)) failed")
+        add("  business answers, not successes: \(grouped(c.businessAnswers)) (\(grouped(c.slotTaken)) slot taken, \(grouped(c.noMatch)) no match)")
         add(latencyHeader, "table.header")
         for action in c.latency.keys.sorted() where OperationKind(action: action) == .schedulingQuery {
             add(latencyRow(action, c.latency[action]!))
@@ -77,7 +79,7 @@ public enum GoLivePresentation {
     }
 
     static func cells(_ mark: String, _ label: String, _ now: String, _ interval: String, _ goal: String, _ status: String) -> String {
-        pad(mark, 2) + pad(label, 36) + pad(now, 10, right: true) + "  " + pad(interval, 17) + pad(goal, 10) + status
+        pad(mark, 2) + pad(label, 35) + pad(now, 9, right: true) + "  " + pad(interval, 13) + pad(goal, 9) + status
     }
 
     static let latencyHeader = pad("Latency (ms)", 32) + pad("n", 9, right: true) + pad("avg", 7, right: true) + pad("p50", 7, right: true)
@@ -107,16 +109,16 @@ public enum GoLivePresentation {
 
     public static func interval(_ f: GoLiveFigure) -> String {
         guard f.isRate, let lower = f.lower, let upper = f.upper else { return "" }
-        return GoLiveFigures.percent(lower).replacingOccurrences(of: " %", with: "") + "–" + GoLiveFigures.percent(upper)
+        return GoLiveFigures.percent(lower).replacingOccurrences(of: " %", with: "") + "–" + GoLiveFigures.percent(upper).replacingOccurrences(of: " %", with: "%")
     }
 
-    /// "met", "missed", "need 186 more reviewed bookings", "no data yet".
+    /// "met", "missed", "not enough evidence yet", "no data yet" (how many more is on the line below).
     public static func statusText(_ f: GoLiveFigure) -> String {
         switch f.status {
-        case .met: "met (\(grouped(f.count)) of \(grouped(f.of)))"
-        case .missed: "missed (\(grouped(f.count)) of \(grouped(f.of)))"
+        case .met: "met"
+        case .missed: "missed"
         case .noData: "no data yet"
-        case .notEnoughEvidence(let more): "not enough evidence: " + (more.map { "\(grouped($0)) more \(f.unit)" } ?? "rate on target")
+        case .notEnoughEvidence: "not enough evidence yet"
         }
     }
 }
