@@ -39,6 +39,11 @@ public struct GoLiveTally: Sendable, Equatable {
         public var coverageGaps: [CoverageGap] = []
         public var reviewers: [String: Int] = [:]
         public var queueSpans: [EHRSpan] = []
+        /// Counts of planned outages that ended before the last count: rows are appended in
+        /// time order, so they no longer change and are not read again.
+        var settledOutages: [String: GoLiveCounts] = [:]
+        /// The gaps found for these (audited, sends) counts: looked for again only when they change.
+        var gapsFor: [Int] = []
     }
 
     public init(window: GoLiveWindow) { self.window = window }
@@ -84,6 +89,7 @@ public struct GoLiveTally: Sendable, Equatable {
 
     private func recount(audit: AuditStore, outbox: OutboxStore?, now: UnixMillis) throws -> Totals {
         var t = Totals(countedAt: now)
+        let before = totals
         let w = window
         t.buckets = try audit.callAndBookingCounts(from: w.startsAt, to: w.endsAt, bucketsFrom: w.startsAt)
         if let outbox {
@@ -106,12 +112,20 @@ public struct GoLiveTally: Sendable, Equatable {
         for range in Self.merged(plannedOutages.map { ($0.from, $0.to) }) {
             let from = max(range.0, w.startsAt), to = min(range.1, w.endsAt)
             guard from < to else { continue }
+            let key = "\(from)-\(to)"
+            if let settled = before?.settledOutages[key] {
+                t.settledOutages[key] = settled
+                t.inPlannedOutages.add(settled)
+                continue
+            }
             var c = try audit.goLiveCounts(from: from, to: to)
             let calls = try audit.callAndBookingCounts(from: from, to: to, bucketsFrom: from).values.reduce(GoLiveCounts(), +)
             c.callsEnded = calls.callsEnded
             c.callsResolved = calls.callsResolved
             c.auditedSends = 0
             t.inPlannedOutages.add(c)
+            // Calls end up to an hour after they start; after that the range's counts are final.
+            if to + 3_600_000 < now { t.settledOutages[key] = c }
         }
         let review = try audit.reviewState(from: w.startsAt, to: w.endsAt)
         t.undecided = review.undecided
@@ -122,7 +136,10 @@ public struct GoLiveTally: Sendable, Equatable {
             t.outboxDead = stuck.dead
             t.stuckItems = stuck.items
             let sends = t.buckets.values.reduce(0) { $0 + ($1.sends ?? 0) }
-            if audited.auditedSends < sends {
+            t.gapsFor = [audited.auditedSends, sends]
+            if let before, before.gapsFor == t.gapsFor {
+                t.coverageGaps = before.coverageGaps
+            } else if audited.auditedSends < sends {
                 t.coverageGaps = try Self.coverageGaps(audit: audit, outbox: outbox, window: w, limit: 50)
             }
             t.queueSpans = try probeRuns.map { run in

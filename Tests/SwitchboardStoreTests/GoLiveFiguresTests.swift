@@ -255,6 +255,15 @@ import Testing
         #expect(f.verdictColumn == .withoutPlannedOutages)
         #expect(f.verdict.basis.contains("EHR upgrade"), "the verdict names what it left out")
         #expect(f.document.figures[1].withoutPlannedOutages?.of == 10)
+
+        // Long after the outage its share is kept, not read again: the same columns.
+        var tally = GoLiveTally(window: Self.window)
+        let later = outage.to + 2 * 3_600_000
+        try tally.advance(audit: site.audit, outbox: site.outbox, now: later)
+        try tally.advance(audit: site.audit, outbox: site.outbox, now: later + 10_000)
+        let again = tally.figures(now: later + 10_000)
+        #expect(again.figures(.withoutPlannedOutages)[1].of == 10 && again.figures(.all)[1].of == 13)
+        #expect(again.figures(.withoutPlannedOutages)[3].of == 1)
     }
 
     // MARK: Trends and the EHR's state
