@@ -168,9 +168,10 @@ public struct GoLiveFigures: Sendable, Equatable {
             missing.append("the window is still open: \(formatDuration(millis: window.remaining(at: now))) left (ends \(iso8601(window.endsAt)))")
         }
         if undecided > 0 { missing.append("\(undecided) flagged booking\(undecided == 1 ? "" : "s") not yet decided") }
-        let failed = outboxFailed ?? 0, dead = outboxDead ?? 0
-        if failed + dead > 0 {
-            missing.append("outbox items not sent: \(failed) failed, \(dead) dead")
+        if let failed = outboxFailed, let dead = outboxDead {
+            if failed + dead > 0 { missing.append("outbox items not sent: \(failed) failed, \(dead) dead") }
+        } else {
+            missing.append("no outbox database: failed and dead items cannot be checked")
         }
         for figure in figures(verdictColumn) where !figure.status.isMet {
             missing.append(Self.reason(figure))

@@ -205,6 +205,15 @@ import Testing
         #expect(f.verdict.missing == ["1 flagged booking not yet decided"])
     }
 
+    @Test func noOutboxDatabaseIsNotACleanOutbox() throws {
+        let (site, ready) = try Self.readySite()
+        defer { site.scratch.cleanUp() }
+        var tally = GoLiveTally(window: Self.window)
+        try tally.advance(audit: site.audit, outbox: nil, now: ready.now)
+        let f = tally.figures(now: ready.now)
+        #expect(f.verdict.missing == ["no outbox database: failed and dead items cannot be checked", "audit coverage: no data yet"])
+    }
+
     @Test func oneDeadOutboxItemAlone() throws {
         let (site, f) = try Self.readySite { $0.send("o-dead", at: Self.start + 2 * Self.minute, status: .dead) }
         defer { site.scratch.cleanUp() }
