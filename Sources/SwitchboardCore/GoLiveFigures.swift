@@ -307,16 +307,10 @@ public struct GoLiveDocument: Sendable, Equatable, Codable {
         public var label: String
         public var target: Double
         public var side: String
-        public var value: Double?
-        public var lower: Double?
-        public var upper: Double?
-        public var count: Int
-        public var of: Int
-        /// `met`, `missed`, `not_enough_evidence`, `no_data`.
-        public var status: String
-        /// Not enough evidence: how many more `unit` at the current rate would settle it.
-        public var more: Int?
+        /// What `of` counts (and "more" would be).
         public var unit: String
+        public var all: Column
+        /// Only when there are planned outages.
         public var withoutPlannedOutages: Column?
         public var lastQuarterHour: Double?
         public var lastHour: Double?
@@ -324,14 +318,22 @@ public struct GoLiveDocument: Sendable, Equatable, Codable {
         public var trend: [Double?]
     }
 
+    /// One figure in one column: the value (a rate, or milliseconds), its 95 % Wilson
+    /// interval for rates, k of n, and where it stands.
     public struct Column: Sendable, Equatable, Codable {
         public var value: Double?
         public var lower: Double?
         public var upper: Double?
         public var count: Int
         public var of: Int
+        /// `met`, `missed`, `not_enough_evidence`, `no_data`.
         public var status: String
+        /// Not enough evidence: how many more at the current rate would settle it.
         public var more: Int?
+
+        init(_ f: GoLiveFigure) {
+            value = f.value; lower = f.lower; upper = f.upper; count = f.count; of = f.of; status = f.status.word; more = f.status.more
+        }
     }
 
     public struct Latency: Sendable, Equatable, Codable {
@@ -382,12 +384,9 @@ extension GoLiveFigures {
         let without = figures(.withoutPlannedOutages)
         let recent15 = Self.figures(of: lastQuarterHour), recentHour = Self.figures(of: lastHour)
         let figures = figures(.all).enumerated().map { index, f in
-            let w = without[index]
-            return GoLiveDocument.Figure(
-                id: f.id.rawValue, label: f.label, target: f.target, side: f.side.rawValue, value: f.value, lower: f.lower, upper: f.upper,
-                count: f.count, of: f.of, status: f.status.word, more: f.status.more, unit: f.unit,
-                withoutPlannedOutages: plannedOutages.isEmpty ? nil
-                    : .init(value: w.value, lower: w.lower, upper: w.upper, count: w.count, of: w.of, status: w.status.word, more: w.status.more),
+            GoLiveDocument.Figure(
+                id: f.id.rawValue, label: f.label, target: f.target, side: f.side.rawValue, unit: f.unit, all: .init(f),
+                withoutPlannedOutages: plannedOutages.isEmpty ? nil : .init(without[index]),
                 lastQuarterHour: recent15[index].value, lastHour: recentHour[index].value, trend: trend(f.id))
         }
         var latency: [GoLiveDocument.Latency] = all.latency.keys.sorted().map { action in

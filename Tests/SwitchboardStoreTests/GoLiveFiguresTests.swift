@@ -263,7 +263,7 @@ import Testing
         #expect(all[0].value == (1_000 + 30_000) / 13.0 && without[0].value == 100)
         #expect(f.verdictColumn == .withoutPlannedOutages)
         #expect(f.verdict.basis.contains("EHR upgrade"), "the verdict names what it left out")
-        #expect(f.document.figures[1].withoutPlannedOutages?.of == 10)
+        #expect(f.document.figures[1].withoutPlannedOutages?.of == 10 && f.document.figures[1].all.of == 13)
 
         // Long after the outage its share is kept, not read again: the same columns.
         var tally = GoLiveTally(window: Self.window)
