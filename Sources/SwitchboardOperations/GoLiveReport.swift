@@ -59,11 +59,12 @@ public enum GoLiveReport {
         out.append("")
         out.append("## Corrections by category")
         out.append("")
-        out += d.corrections.isEmpty ? ["None."] : d.corrections.sorted { $0.value > $1.value }.map { "- \($0.key.replacingOccurrences(of: "_", with: " ")): \($0.value)" }
+        out += d.corrections.isEmpty ? ["None."] : d.corrections.sorted { $0.value > $1.value }.map { "- \(escape($0.key.replacingOccurrences(of: "_", with: " "))): \($0.value)" }
         out.append("")
         out.append("## Reviewers")
         out.append("")
         out += d.reviewers.isEmpty ? ["No decisions yet."] : d.reviewers.sorted { $0.key < $1.key }.map { "- \(escape($0.key)): \($0.value) decided" }
+        out.append("")
         out.append("\(d.undecided) flagged booking\(d.undecided == 1 ? "" : "s") still undecided.")
         out.append("")
         out.append("## Outages")
@@ -72,12 +73,12 @@ public enum GoLiveReport {
         out.append("")
         out.append("## Audit coverage gaps")
         out.append("")
-        out += d.coverageGaps.isEmpty ? ["None."] : d.coverageGaps.map { "- \($0.callId ?? "no call") · \($0.step) · \(iso8601($0.at)) · \($0.itemId) try \($0.attempt)" }
+        out += d.coverageGaps.isEmpty ? ["None."] : d.coverageGaps.map { escape("- \($0.callId ?? "no call") · \($0.step) · \(iso8601($0.at)) · \($0.itemId) try \($0.attempt)") }
         out.append("")
         out.append("## Outbox items failed or dead")
         out.append("")
         if let failed = d.outboxFailed, let dead = d.outboxDead { out.append("\(failed) failed, \(dead) dead.") } else { out.append("No outbox database.") }
-        out += d.stuckItems.map { "- \($0.id) (\($0.status), \($0.operation), \($0.attempts) tries): \(escape($0.lastError ?? "—"))" }
+        out += d.stuckItems.map { "- \(escape($0.id)) (\($0.status), \(escape($0.operation)), \($0.attempts) tries): \(escape($0.lastError ?? "—"))" }
         out.append("")
         out.append("Definitions: docs/go-live.md.")
         return out.joined(separator: "\n") + "\n"
@@ -112,8 +113,13 @@ public enum GoLiveReport {
 
     static func ms(_ v: Int?) -> String { v.map { $0 >= LatencyCounts.limit ? "≥ 5000" : String($0) } ?? "—" }
 
-    /// Markdown table cells and lines: a pipe or a leading character must not break them.
-    static func escape(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
+    /// Text from the databases in Markdown: a pipe or a line break must not break a table,
+    /// and control characters (an escape sequence reaching a terminal) are dropped.
+    static func escape(_ s: String) -> String {
+        String(String.UnicodeScalarView(s.unicodeScalars.map { $0 == "\n" || $0 == "\t" ? " " : $0 }
+            .filter { !(($0.value < 0x20) || (0x7F...0x9F).contains($0.value)) }))
+            .replacingOccurrences(of: "|", with: "\\|")
+    }
 
     // MARK: HTML
 

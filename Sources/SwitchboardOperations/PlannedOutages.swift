@@ -18,6 +18,9 @@ public enum OutagePlanning {
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard to > from else { return .invalid("the outage must end after it starts") }
         guard !reason.isEmpty else { return .invalid("give a reason (--reason)") }
+        guard !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            return .invalid("the reason must be one line of plain text")
+        }
         guard to - from <= GoLiveTargets.windowMillis else { return .invalid("a planned outage longer than the 48-hour window is not an outage") }
         _ = try audit.append([AuditEvent(
             at: now, actor: "operator:\(me.user)", callId: nil, action: "outage.plan", outcome: .success,
