@@ -67,9 +67,26 @@ public struct GoLiveTally: Sendable, Equatable {
         let last = try audit.lastSeq()
         while from < last {
             let through = min(last, from + chunk)
-            let part = try audit.goLiveCounts(after: from, through: through, from: window.startsAt, to: window.endsAt, bucketsFrom: window.startsAt)
-            for (bucket, counts) in part.buckets { auditedBuckets[bucket, default: GoLiveCounts()].add(counts) }
-            audited.add(part.total)
+            // The chunk cut at the 15-minute bucket boundaries (seq by binary search: `at` grows
+            // with seq), one aggregate per part: no GROUP BY over the rows, which cost SQLite a
+            // sort. The window's counts are exact; a row written far out of time order counts
+            // in the bucket of its place in the chain.
+            let (first, last) = try audit.times(after: from, through: through)
+            let bucketCount = Int(min(Int64(Int32.max), (window.lengthMillis - 1) / GoLiveFigures.bucketMillis))
+            let low = min(bucketCount, max(0, bucket(first))), high = min(bucketCount, max(low, bucket(last)))
+            var cursor = from
+            for b in low...high {
+                let bucketEnd = window.startsAt + Int64(b + 1) * GoLiveFigures.bucketMillis
+                let end = b == high ? through : min(through, max(cursor, try audit.lastSeq(before: bucketEnd)))
+                guard end > cursor else { continue }
+                let counts = try audit.goLiveCounts(after: cursor, through: end, from: window.startsAt, to: window.endsAt)
+                cursor = end
+                guard counts != GoLiveCounts() else { continue }
+                audited.add(counts)
+                var trend = counts
+                for action in trend.latency.keys { trend.latency[action]!.histogram = [:] }
+                auditedBuckets[b, default: GoLiveCounts()].add(trend)
+            }
             plannedOutages += try audit.plannedOutages(after: from, through: through)
             for at in try audit.probeTimes(after: from, through: through, from: window.startsAt, to: window.endsAt) {
                 if let lastRun = probeRuns.last, at - lastRun.to < GoLiveTally.probeGapMillis {
@@ -82,6 +99,10 @@ public struct GoLiveTally: Sendable, Equatable {
         }
         scannedThrough = from
         if totals { self.totals = try recount(audit: audit, outbox: outbox, now: now) }
+    }
+
+    private func bucket(_ at: UnixMillis) -> Int {
+        Int(max(-1, min(Int64(Int32.max), (at - window.startsAt) / GoLiveFigures.bucketMillis)))
     }
 
     /// Probes further apart than this start a new queue-mode span.
@@ -209,13 +230,6 @@ public struct GoLiveTally: Sendable, Equatable {
 }
 
 extension AuditStore {
-    /// The go-live aggregates of audit rows in a `seq` range and time range: the whole,
-    /// with latency histograms, and by 15-minute bucket from `bucketsFrom`.
-    struct GoLivePart {
-        var total = GoLiveCounts()
-        var buckets: [Int: GoLiveCounts] = [:]
-    }
-
     func lastSeq() throws -> Int64 {
         try read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit_event") ?? 0 }
     }
@@ -238,10 +252,20 @@ extension AuditStore {
     /// The audit rows' counts of a time range (a planned outage, the last hour), found by
     /// `seq` through the same binary search.
     func goLiveCounts(from: UnixMillis, to: UnixMillis) throws -> GoLiveCounts {
-        let first = try lastSeq(before: from)
-        let last = try lastSeq(before: to)
         // `at` may run a little out of order between writers: a margin of rows either side.
-        return try goLiveCounts(after: max(0, first - 1_000), through: last + 1_000, from: from, to: to, bucketsFrom: from).total
+        let margin: Int64 = 1_000
+        let low = max(0, try lastSeq(before: from) - margin)
+        let high = try lastSeq(before: to) + margin
+        return try goLiveCounts(after: low, through: high, from: from, to: to)
+    }
+
+    /// `at` of the first and last rows of a `seq` range.
+    func times(after from: Int64, through: Int64) throws -> (UnixMillis, UnixMillis) {
+        try read { db in
+            let first = try UnixMillis.fetchOne(db, sql: "SELECT at FROM audit_event WHERE seq > ? ORDER BY seq LIMIT 1", arguments: [from]) ?? 0
+            let last = try UnixMillis.fetchOne(db, sql: "SELECT at FROM audit_event WHERE seq <= ? ORDER BY seq DESC LIMIT 1", arguments: [through]) ?? 0
+            return (first, last)
+        }
     }
 
     /// An agent's EHR transaction's first attempt, and how it ended (docs/go-live.md).
@@ -253,44 +277,51 @@ extension AuditStore {
     static let slotTaken = "(outcome = 4 AND http_status = 409)"
     static let noMatch = "(outcome = 4 AND (http_status = 404 OR http_status BETWEEN 200 AND 299))"
 
-    /// Two scans of one rowid range, aggregated by SQLite: decoding each row into Swift
-    /// cost five times as much.
-    func goLiveCounts(after from: Int64, through: Int64, from start: UnixMillis, to end: UnixMillis, bucketsFrom origin: UnixMillis) throws -> GoLivePart {
-        try read { db in
+    /// The actions the latency table names; any other is counted as `other`. A number per
+    /// action lets one integer key group (action, millisecond), which SQLite sorts fast.
+    static let knownActions = [
+        "patient.search", "patient.read", "slot.search", "appointment.search", "appointment.read", "practitioner.search",
+        "appointment.create", "appointment.update", "patient.create", "communication.create", "coverage.read", "ehr.probe",
+    ]
+    static let actionNumber = "CASE action " + knownActions.enumerated().map { "WHEN '\($0.element)' THEN \($0.offset + 1) " }.joined() + "ELSE 0 END"
+
+    /// The counts of the audit rows in a `seq` range whose `at` is in `[start, end)`. Two
+    /// scans, aggregated by SQLite: decoding each row into Swift cost five times as much.
+    func goLiveCounts(after low: Int64, through high: Int64, from start: UnixMillis, to end: UnixMillis) throws -> GoLiveCounts {
+        guard low < high else { return GoLiveCounts() }
+        return try read { db in
             let range = "seq > ? AND seq <= ? AND transport IS NOT NULL AND at >= ? AND at < ?"
-            let arguments: StatementArguments = [origin, from, through, start, end]
-            var part = GoLivePart()
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT (at - ?) / \(GoLiveFigures.bucketMillis), action, substr(actor, 1, 6) = 'agent:',
-                       count(latency_ms), total(latency_ms),
-                       total(\(Self.firstAttempt)), total(\(Self.firstAttempt) AND \(Self.succeeded)),
+            let arguments: StatementArguments = [low, high, start, end]
+            var c = GoLiveCounts()
+            if let row = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT total(\(Self.firstAttempt)), total(\(Self.firstAttempt) AND \(Self.succeeded)),
                        total(\(Self.firstAttempt) AND \(Self.slotTaken)), total(\(Self.firstAttempt) AND \(Self.noMatch)),
                        total(instr(detail, '"outbox_item"') > 0)
-                FROM audit_event WHERE \(range) GROUP BY 1, 2, 3
-                """), arguments: arguments)
-            while let row = try rows.next() {
-                var c = GoLiveCounts()
-                let agent: Bool = row[2]
-                if agent {
-                    c.latency[row[1]] = LatencyCounts(count: row[3], totalMillis: Int64(row[4] as Double))
-                }
-                c.transactions = Int(row[5] as Double)
-                c.succeeded = Int(row[6] as Double)
-                c.slotTaken = Int(row[7] as Double)
-                c.noMatch = Int(row[8] as Double)
-                c.auditedSends = Int(row[9] as Double)
-                part.buckets[row[0], default: GoLiveCounts()].add(c)
-                part.total.add(c)
+                FROM audit_event WHERE \(range)
+                """), arguments: arguments) {
+                c.transactions = Int(row[0] as Double)
+                c.succeeded = Int(row[1] as Double)
+                c.slotTaken = Int(row[2] as Double)
+                c.noMatch = Int(row[3] as Double)
+                c.auditedSends = Int(row[4] as Double)
             }
+            let key = 8_192
             let histogram = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT action, min(latency_ms, \(LatencyCounts.limit)), count(*) FROM audit_event
-                WHERE \(range) AND latency_ms IS NOT NULL AND substr(actor, 1, 6) = 'agent:' GROUP BY 1, 2
-                """), arguments: [from, through, start, end])
+                SELECT (\(Self.actionNumber)) * \(key) + min(max(latency_ms, 0), \(LatencyCounts.limit)), count(*), total(latency_ms)
+                FROM audit_event WHERE \(range) AND latency_ms IS NOT NULL AND substr(actor, 1, 6) = 'agent:' GROUP BY 1
+                """), arguments: arguments)
             while let row = try histogram.next() {
-                let action: String = row[0]
-                part.total.latency[action, default: LatencyCounts()].histogram[max(0, row[1] as Int)] = row[2]
+                let value: Int = row[0]
+                let number = value / key, millis = value % key
+                let action = number == 0 ? "other" : Self.knownActions[number - 1]
+                let n: Int = row[1]
+                var l = c.latency[action] ?? LatencyCounts()
+                l.count += n
+                l.totalMillis += Int64(row[2] as Double)
+                l.histogram[millis, default: 0] += n
+                c.latency[action] = l
             }
-            return part
+            return c
         }
     }
 
