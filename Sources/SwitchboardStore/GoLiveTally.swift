@@ -285,31 +285,40 @@ extension AuditStore {
     ]
     static let actionNumber = "CASE action " + knownActions.enumerated().map { "WHEN '\($0.element)' THEN \($0.offset + 1) " }.joined() + "ELSE 0 END"
 
+    static let histogramKey = 8_192
+
+    /// The two aggregates of the go-live counts over the audit rows matching `condition`:
+    /// first attempts and sends in one row, then (action number × 8192 + millisecond,
+    /// requests, total latency). The benchmark asks the sqlite3 tool the same.
+    public static func goLiveSQL(where condition: String) -> (counts: String, latency: String) {
+        ("""
+        SELECT total(\(firstAttempt)), total(\(firstAttempt) AND \(succeeded)),
+               total(\(firstAttempt) AND \(slotTaken)), total(\(firstAttempt) AND \(noMatch)),
+               total(instr(detail, '"outbox_item"') > 0)
+        FROM audit_event WHERE transport IS NOT NULL AND \(condition)
+        """, """
+        SELECT (\(actionNumber)) * \(histogramKey) + min(max(latency_ms, 0), \(LatencyCounts.limit)), count(*), total(latency_ms)
+        FROM audit_event WHERE transport IS NOT NULL AND \(condition) AND latency_ms IS NOT NULL AND substr(actor, 1, 6) = 'agent:' GROUP BY 1
+        """)
+    }
+
     /// The counts of the audit rows in a `seq` range whose `at` is in `[start, end)`. Two
     /// scans, aggregated by SQLite: decoding each row into Swift cost five times as much.
     func goLiveCounts(after low: Int64, through high: Int64, from start: UnixMillis, to end: UnixMillis) throws -> GoLiveCounts {
         guard low < high else { return GoLiveCounts() }
         return try read { db in
-            let range = "seq > ? AND seq <= ? AND transport IS NOT NULL AND at >= ? AND at < ?"
+            let sql = Self.goLiveSQL(where: "seq > ? AND seq <= ? AND at >= ? AND at < ?")
             let arguments: StatementArguments = [low, high, start, end]
             var c = GoLiveCounts()
-            if let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT total(\(Self.firstAttempt)), total(\(Self.firstAttempt) AND \(Self.succeeded)),
-                       total(\(Self.firstAttempt) AND \(Self.slotTaken)), total(\(Self.firstAttempt) AND \(Self.noMatch)),
-                       total(instr(detail, '"outbox_item"') > 0)
-                FROM audit_event WHERE \(range)
-                """), arguments: arguments) {
+            if let row = try Row.fetchOne(db.cachedStatement(sql: sql.counts), arguments: arguments) {
                 c.transactions = Int(row[0] as Double)
                 c.succeeded = Int(row[1] as Double)
                 c.slotTaken = Int(row[2] as Double)
                 c.noMatch = Int(row[3] as Double)
                 c.auditedSends = Int(row[4] as Double)
             }
-            let key = 8_192
-            let histogram = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT (\(Self.actionNumber)) * \(key) + min(max(latency_ms, 0), \(LatencyCounts.limit)), count(*), total(latency_ms)
-                FROM audit_event WHERE \(range) AND latency_ms IS NOT NULL AND substr(actor, 1, 6) = 'agent:' GROUP BY 1
-                """), arguments: arguments)
+            let key = Self.histogramKey
+            let histogram = try Row.fetchCursor(db.cachedStatement(sql: sql.latency), arguments: arguments)
             while let row = try histogram.next() {
                 let value: Int = row[0]
                 let number = value / key, millis = value % key
