@@ -17,7 +17,7 @@ public struct ConfigurationReader {
 
     public static let topLevelKeys = [
         "audit", "audit_key", "outbox", "events", "theme", "read_only", "go_live_start", "undo_seconds", "overdue_minutes",
-        "idle_lock_minutes", "ehr", "roles", "keys", "alerts",
+        "idle_lock_minutes", "ehr", "roles", "keys", "alerts", "review_flags",
     ]
 
     mutating func read(_ table: TOMLTable) -> ConsoleConfiguration {
@@ -40,6 +40,7 @@ public struct ConfigurationReader {
             case "roles": readRoles(value, into: &c)
             case "keys": readKeys(value, into: &c)
             case "alerts": readAlerts(value, into: &c)
+            case "review_flags": readReviewFlags(value, into: &c)
             default: unknown(key, value, table: nil)
             }
         }
@@ -118,6 +119,74 @@ public struct ConfigurationReader {
             }
         }
         c.alerts = a
+    }
+
+    /// `[review_flags]`: the pitfall rules (PitfallFlags); a bad value is warned about and left off.
+    private mutating func readReviewFlags(_ value: TOMLValueConvertible, into c: inout ConsoleConfiguration) {
+        let name = "review_flags"
+        guard let table = value.table else { return warn(name, "[review_flags] must be a table") }
+        var rules = ReviewFlagRules()
+        var hours: (Int, Int)?
+        var days: Set<Int>?
+        for (key, value) in table.sorted(by: { $0.0 < $1.0 }) {
+            if refuseSecret(key, value, table: name) { continue }
+            switch key {
+            case "lead_time_minutes": rules.leadTimeMinutes = number(value, key, in: 0...43_200, unit: "minutes")
+            case "hours": hours = scheduleHours(value, key)
+            case "days": days = scheduleDays(value, key)
+            case "time_zone":
+                if let text = value.string, let zone = TimeZone(identifier: text) { rules.timeZone = zone }
+                else { warn(key, "time_zone must be a zone name like \"America/Chicago\", not \(value.debugDescription)", table: name) }
+            case "follow_up_types": rules.followUpTypes = words(value, key)
+            case "new_patient_types": rules.newPatientTypes = words(value, key)
+            case "type_minutes":
+                guard let types = value.table else { warn(key, "type_minutes must be a table of TYPE = minutes", table: name); continue }
+                for (type, minutes) in types {
+                    if let n = minutes.int, n > 0 { rules.typeMinutes[type] = n } else { warn(type, "\(type) must be a number of minutes", table: name) }
+                }
+            case "providers":
+                guard let providers = value.table else { warn(key, "providers must be a table of \"Practitioner/…\" = { hours, days }", table: name); continue }
+                for (provider, entry) in providers {
+                    guard let entry = entry.table, let h = entry["hours"].flatMap({ scheduleHours($0, "hours") }) else {
+                        warn(provider, "\(provider) needs hours = \"08:00-17:00\"", table: name); continue
+                    }
+                    let d = entry["days"].flatMap { scheduleDays($0, "days") } ?? WeeklyHours.weekdays.days
+                    rules.providerSchedules[provider] = WeeklyHours(days: d, opens: h.0, closes: h.1)
+                }
+            default: unknown(key, value, table: name)
+            }
+        }
+        if hours != nil || days != nil {
+            let h = hours ?? (WeeklyHours.weekdays.opens, WeeklyHours.weekdays.closes)
+            rules.schedule = WeeklyHours(days: days ?? WeeklyHours.weekdays.days, opens: h.0, closes: h.1)
+        }
+        c.reviewFlags = rules
+    }
+
+    private mutating func scheduleHours(_ value: TOMLValueConvertible, _ key: String) -> (Int, Int)? {
+        guard let text = value.string, let h = WeeklyHours.hours(text) else {
+            warn(key, "\(key) must be like \"08:00-17:00\", not \(value.debugDescription)", table: "review_flags")
+            return nil
+        }
+        return h
+    }
+
+    private mutating func scheduleDays(_ value: TOMLValueConvertible, _ key: String) -> Set<Int>? {
+        let names = value.array?.compactMap(\.string) ?? []
+        let days = names.compactMap { WeeklyHours.dayNames[String($0.lowercased().prefix(3))] }
+        guard !days.isEmpty, days.count == names.count else {
+            warn(key, "\(key) must be a list like [\"mon\", \"tue\"], not \(value.debugDescription)", table: "review_flags")
+            return nil
+        }
+        return Set(days)
+    }
+
+    private mutating func words(_ value: TOMLValueConvertible, _ key: String) -> Set<String> {
+        guard let array = value.array, array.allSatisfy({ $0.string != nil }) else {
+            warn(key, "\(key) must be a list of appointment types", table: "review_flags")
+            return []
+        }
+        return Set(array.compactMap(\.string))
     }
 
     private mutating func readKeys(_ value: TOMLValueConvertible, into c: inout ConsoleConfiguration) {

@@ -54,6 +54,8 @@ public struct ConsoleConfiguration: Sendable, Equatable {
     public var idleLockMinutes: Int
     /// `[alerts]`: thresholds, the hook, the state file (docs/alerts.md).
     public var alerts: AlertSettings
+    /// The guide's pitfalls the Review list flags (`[review_flags]`).
+    public var reviewFlags = ReviewFlagRules()
 
     public init() {
         alerts = AlertSettings()

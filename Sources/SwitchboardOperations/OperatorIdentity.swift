@@ -42,6 +42,14 @@ public struct OperatorIdentity: Sendable, Equatable {
         return nil
     }
 
+    /// Why this operator may not mark a planned outage, or nil if they may: it changes
+    /// which figures the go-live verdict is judged on, so it takes the operator role.
+    public var outageRefusal: String? {
+        if readOnly { return "the console is read-only" }
+        if !role.mayTouchOutbox { return "\(user) is a \(role.rawValue); planning an outage needs the operator role (see [roles] in the config)" }
+        return nil
+    }
+
     /// Why this operator may not retry or discard outbox items, or nil if they may.
     public var outboxRefusal: String? {
         if readOnly { return "the console is read-only" }

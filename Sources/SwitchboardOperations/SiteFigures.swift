@@ -19,30 +19,33 @@ public struct SiteFigure: Sendable, Equatable {
     }
 }
 
-/// The go-live figures as metrics. The one place that turns today's `GoLiveTally` into
-/// figures: when the go-live definitions move (docs/go-live.md), swap this function and
-/// `metrics` follows. A figure with no data yet (no decided booking) is left out rather
-/// than reported as 0.
+/// The go-live figures as metrics, from the one model the Go-live screen, `status` and
+/// `report` show (GoLiveFigures, docs/go-live.md). A figure with no data yet is left out
+/// rather than reported as 0; each rate carries its 95% Wilson bounds.
 public func goLiveFigures(_ tally: GoLiveTally, now: UnixMillis) -> [SiteFigure] {
+    let model = tally.figures(now: now)
+    let c = model.all
     var figures: [SiteFigure] = [
         SiteFigure("golive_window_remaining_seconds", "Seconds left in the 48-hour go-live window.",
                    Double(tally.window.remaining(at: now)) / 1000),
         SiteFigure("golive_ehr_requests", "EHR requests in the go-live window (audit rows with a transport).", Double(tally.ehrRequests)),
-        SiteFigure("golive_bookings_flagged", "Bookings flagged for review in the window.", Double(tally.bookingsFlagged)),
-        SiteFigure("golive_bookings_decided", "Flagged bookings decided in the window.", Double(tally.bookingsDecided)),
-        SiteFigure("golive_bookings_corrected", "Flagged bookings corrected in the window.", Double(tally.bookingsCorrected)),
+        SiteFigure("golive_bookings_decided", "Flagged bookings decided in the window.", Double(c.bookingsDecided)),
+        SiteFigure("golive_bookings_corrected", "Flagged bookings corrected in the window.", Double(c.bookingsCorrected)),
+        SiteFigure("golive_bookings_undecided", "Flagged bookings in the window nobody has decided yet.", Double(model.undecided)),
+        SiteFigure("golive_ready", "1 when the verdict is ready to go autonomous (docs/go-live.md), else 0.", model.verdict.ready ? 1 : 0),
     ]
-    func ratio(_ name: String, _ help: String, _ value: Double?) {
-        if let value { figures.append(SiteFigure(name, help, value)) }
+    for figure in model.figures(.all) {
+        guard let value = figure.value else { continue }
+        let name = "golive_\(figure.id.rawValue)"
+        if figure.isRate {
+            figures.append(SiteFigure(name + "_ratio", "\(figure.label), over the window.", value))
+            if let lower = figure.lower { figures.append(SiteFigure(name + "_ratio_lower_bound", "Lower bound of its 95% Wilson interval.", lower)) }
+            if let upper = figure.upper { figures.append(SiteFigure(name + "_ratio_upper_bound", "Upper bound of its 95% Wilson interval.", upper)) }
+        } else {
+            figures.append(SiteFigure(name + "_average_seconds", "\(figure.label): the average, in seconds.", value / 1000))
+        }
+        figures.append(SiteFigure(name + "_met", "1 when \(figure.label.lowercased()) is met with its bound, else 0.", figure.status == .met ? 1 : 0))
     }
-    ratio("golive_ehr_latency_average_seconds", "Average EHR request latency in the window.", tally.averageLatencyMillis.map { $0 / 1000 })
-    ratio("golive_ehr_latency_p95_seconds", "95th percentile EHR request latency in the window.", tally.p95LatencyMillis.map { Double($0) / 1000 })
-    ratio("golive_first_attempt_success_ratio", "Share of EHR requests that succeeded on their first attempt (target 0.997).", tally.firstAttemptSuccessRate)
-    ratio("golive_audit_coverage_ratio", "Share of outbox sends with their audit row (target 1).", tally.auditCoverage)
-    ratio("golive_first_call_resolution_ratio", "Share of ended calls resolved on the first call (target 0.92).", tally.firstCallResolution)
-    ratio("golive_correction_ratio", "Share of decided bookings that needed a correction (target under 0.02).", tally.correctionRate)
-    ratio("golive_correction_ratio_upper_bound", "Upper bound of the 95% Wilson interval of the correction ratio.",
-          wilsonUpperBound(tally.bookingsCorrected, of: tally.bookingsDecided))
     return figures
 }
 

@@ -1,121 +1,235 @@
+import Foundation
 import GRDB
 import SwitchboardCore
 
-/// The go-live figures of one window, against the integration guide's targets
-/// (`GoLiveTargets`). The audit-row figures are kept incrementally: each `advance`
-/// aggregates only the rows appended since the last one (a `seq` range, in SQL), so a
-/// console open through the 48 hours never re-reads the history; latency percentiles
-/// come from a fixed histogram, so memory does not grow with the rows. Calls, bookings
-/// and outbox attempts are recounted when asked (`totals`): index ranges and smaller
-/// tables, but tens of milliseconds at a million rows, so not on every change.
+/// The counts behind the go-live figures of one window (docs/go-live.md), kept
+/// incrementally: each `advance` aggregates only the audit rows appended since the last
+/// one (a `seq` range, in SQL), by 15-minute bucket and action, so a console open through
+/// the 48 hours never re-reads the history; latency percentiles come from histograms, so
+/// memory does not grow with the rows. Calls, bookings, the outbox, the last hour and the
+/// planned outages' share are recounted when asked (`totals`): index ranges and smaller
+/// tables, tens of milliseconds at a million rows, so not on every change.
+/// `figures(now:)` hands the pure model (`GoLiveFigures`) to the screen, `status` and `report`.
 public struct GoLiveTally: Sendable, Equatable {
     public let window: GoLiveWindow
 
     /// The last audit row counted; nil before the first `advance`.
     public private(set) var scannedThrough: Int64?
-    /// EHR requests in the window (audit rows with a transport).
-    public private(set) var ehrRequests = 0
-    public private(set) var latencyCount = 0
-    public private(set) var latencyTotalMillis: Int64 = 0
-    /// Requests by latency in whole milliseconds below `histogramLimit`, then one bucket for the rest.
-    private var latencyBuckets = [Int](repeating: 0, count: Self.histogramLimit + 1)
-    static let histogramLimit = 5_000
-    /// EHR requests on their first try, and those the EHR answered as asked (outcome 0 or
-    /// 4: an expected miss such as "no such patient" is an answer, not a failure).
-    public private(set) var firstAttempts = 0
-    public private(set) var firstAttemptSuccesses = 0
-    /// Audit rows of outbox sends (their detail names the outbox item).
-    public private(set) var auditedSends = 0
+    /// The audit rows' part of the window (latency with histograms, first attempts, sends).
+    public private(set) var audited = GoLiveCounts()
+    /// The same by 15-minute bucket from the window's start (no histograms).
+    public private(set) var auditedBuckets: [Int: GoLiveCounts] = [:]
+    public private(set) var plannedOutages: [PlannedOutage] = []
+    /// Runs of `ehr.probe` rows (the agent probes only while the EHR does not answer).
+    public private(set) var probeRuns: [(from: UnixMillis, to: UnixMillis)] = []
+    /// The recounted part; nil before the first count with `totals`.
+    public private(set) var totals: Totals?
 
-    /// Outbox attempts started in the window (nil: no outbox database).
-    public private(set) var outboxAttempts: Int?
-    public private(set) var callsEnded = 0
-    public private(set) var callsResolvedFirstTime = 0
-    public private(set) var bookingsFlagged = 0
-    public private(set) var bookingsDecided = 0
-    public private(set) var bookingsCorrected = 0
+    public struct Totals: Sendable, Equatable {
+        public var countedAt: UnixMillis
+        /// Calls, bookings and outbox attempts by bucket.
+        public var buckets: [Int: GoLiveCounts] = [:]
+        public var lastQuarterHour = GoLiveCounts()
+        public var lastHour = GoLiveCounts()
+        public var inPlannedOutages = GoLiveCounts()
+        public var undecided = 0
+        public var outboxFailed: Int?
+        public var outboxDead: Int?
+        public var stuckItems: [StuckItem] = []
+        public var coverageGaps: [CoverageGap] = []
+        public var reviewers: [String: Int] = [:]
+        public var queueSpans: [EHRSpan] = []
+        /// Counts of planned outages that ended before the last count: rows are appended in
+        /// time order, so they no longer change and are not read again.
+        var settledOutages: [String: GoLiveCounts] = [:]
+        /// The gaps found for these (audited, sends) counts: looked for again only when they change.
+        var gapsFor: [Int] = []
+    }
 
     public init(window: GoLiveWindow) { self.window = window }
 
-    // MARK: Figures
-
-    public var averageLatencyMillis: Double? { latencyCount == 0 ? nil : Double(latencyTotalMillis) / Double(latencyCount) }
-
-    /// The latency under which 95% of requests answered (to the millisecond, or
-    /// "≥ 5000" as 5000).
-    public var p95LatencyMillis: Int? {
-        guard latencyCount > 0 else { return nil }
-        let wanted = Int((Double(latencyCount) * 0.95).rounded(.up))
-        var seen = 0
-        for (millis, count) in latencyBuckets.enumerated() {
-            seen += count
-            if seen >= wanted { return millis }
-        }
-        return Self.histogramLimit
+    public static func == (a: GoLiveTally, b: GoLiveTally) -> Bool {
+        a.window == b.window && a.scannedThrough == b.scannedThrough && a.audited == b.audited && a.auditedBuckets == b.auditedBuckets
+            && a.plannedOutages == b.plannedOutages && a.probeRuns.elementsEqual(b.probeRuns, by: { $0 == $1 }) && a.totals == b.totals
     }
 
-    public var firstAttemptSuccessRate: Double? { ratio(firstAttemptSuccesses, firstAttempts) }
-    /// Outbox sends with their audit row; above 1 only if the audit holds sends the
-    /// outbox no longer does, so it is capped.
-    public var auditCoverage: Double? { outboxAttempts.flatMap { ratio(min(auditedSends, $0), $0) } }
-    public var firstCallResolution: Double? { ratio(callsResolvedFirstTime, callsEnded) }
-    public var correctionRate: Double? { ratio(bookingsCorrected, bookingsDecided) }
-
-    private func ratio(_ part: Int, _ whole: Int) -> Double? { whole == 0 ? nil : Double(part) / Double(whole) }
+    /// EHR requests of the agent counted in the window (every attempt with a latency).
+    public var ehrRequests: Int { audited.latency.values.reduce(0) { $0 + $1.count } }
 
     // MARK: Counting
 
-    /// Counts what was appended since the last call (in `seq` ranges of `chunk` rows,
-    /// each its own short read, so the agent's writer is never held up), then, with
-    /// `totals`, recounts the calls, bookings and outbox attempts.
-    public mutating func advance(audit: AuditStore, outbox: OutboxStore?, chunk: Int64 = 250_000, totals: Bool = true) throws {
+    /// Counts what was appended since the last call (in `seq` ranges of `chunk` rows, each
+    /// its own short read, so the agent's writer is never held up), then, with `totals`,
+    /// recounts the rest as of `now`.
+    public mutating func advance(audit: AuditStore, outbox: OutboxStore?, now: UnixMillis = Clock.nowMillis(),
+                                 chunk: Int64 = 250_000, totals: Bool = true) throws {
         var from = try scannedThrough ?? audit.lastSeq(before: window.startsAt)
         let last = try audit.lastSeq()
         while from < last {
             let through = min(last, from + chunk)
-            add(try audit.goLiveCounts(after: from, through: through, in: window))
+            // The chunk cut at the 15-minute bucket boundaries (seq by binary search: `at` grows
+            // with seq), one aggregate per part: no GROUP BY over the rows, which cost SQLite a
+            // sort. The window's counts are exact; a row written far out of time order counts
+            // in the bucket of its place in the chain.
+            let (first, last) = try audit.times(after: from, through: through)
+            let bucketCount = Int(min(Int64(Int32.max), (window.lengthMillis - 1) / GoLiveFigures.bucketMillis))
+            let low = min(bucketCount, max(0, bucket(first))), high = min(bucketCount, max(low, bucket(last)))
+            var cursor = from
+            for b in low...high {
+                let bucketEnd = window.startsAt + Int64(b + 1) * GoLiveFigures.bucketMillis
+                let end = b == high ? through : min(through, max(cursor, try audit.lastSeq(before: bucketEnd)))
+                guard end > cursor else { continue }
+                let counts = try audit.goLiveCounts(after: cursor, through: end, from: window.startsAt, to: window.endsAt)
+                cursor = end
+                guard counts != GoLiveCounts() else { continue }
+                audited.add(counts)
+                var trend = counts
+                for action in trend.latency.keys { trend.latency[action]!.histogram = [:] }
+                auditedBuckets[b, default: GoLiveCounts()].add(trend)
+            }
+            plannedOutages += try audit.plannedOutages(after: from, through: through)
+            for at in try audit.probeTimes(after: from, through: through, from: window.startsAt, to: window.endsAt) {
+                if let lastRun = probeRuns.last, at - lastRun.to < GoLiveTally.probeGapMillis {
+                    probeRuns[probeRuns.count - 1].to = at
+                } else {
+                    probeRuns.append((at, at))
+                }
+            }
             from = through
         }
         scannedThrough = from
-        guard totals else { return }
-        let calls = try audit.endedCalls(in: window)
-        callsEnded = calls.ended
-        callsResolvedFirstTime = calls.resolved
-        let bookings = try audit.reviewedBookings(in: window)
-        bookingsFlagged = bookings.flagged
-        bookingsDecided = bookings.decided
-        bookingsCorrected = bookings.corrected
-        outboxAttempts = try outbox?.attemptCount(in: window)
+        if totals { self.totals = try recount(audit: audit, outbox: outbox, now: now) }
     }
 
-    private mutating func add(_ counts: AuditStore.GoLiveCounts) {
-        // Sums saturate: damaged rows may hold absurd numbers, and a figure is never worth a trap.
-        ehrRequests = ehrRequests.addingClamped(counts.requests)
-        latencyCount = latencyCount.addingClamped(counts.latencyCount)
-        latencyTotalMillis = latencyTotalMillis.addingClamped(counts.latencyTotal)
-        for (millis, count) in counts.latencies {
-            let bucket = min(max(0, millis), Self.histogramLimit)
-            latencyBuckets[bucket] = latencyBuckets[bucket].addingClamped(count)
+    private func bucket(_ at: UnixMillis) -> Int {
+        Int(max(-1, min(Int64(Int32.max), (at - window.startsAt) / GoLiveFigures.bucketMillis)))
+    }
+
+    /// Probes further apart than this start a new queue-mode span.
+    static let probeGapMillis: Int64 = 60_000
+
+    private func recount(audit: AuditStore, outbox: OutboxStore?, now: UnixMillis) throws -> Totals {
+        var t = Totals(countedAt: now)
+        let before = totals
+        let w = window
+        t.buckets = try audit.callAndBookingCounts(from: w.startsAt, to: w.endsAt, bucketsFrom: w.startsAt)
+        if let outbox {
+            for (bucket, sends) in try outbox.attemptCounts(from: w.startsAt, to: w.endsAt, bucketsFrom: w.startsAt) {
+                t.buckets[bucket, default: GoLiveCounts()].sends = sends
+            }
         }
-        firstAttempts = firstAttempts.addingClamped(counts.firstAttempts)
-        firstAttemptSuccesses = firstAttemptSuccesses.addingClamped(counts.firstAttemptSuccesses)
-        auditedSends = auditedSends.addingClamped(counts.outboxSends)
+        // The last 15 minutes and hour, exactly (not by bucket), clipped to the window.
+        func stretch(_ from: UnixMillis, _ to: UnixMillis) throws -> GoLiveCounts {
+            let from = max(from, w.startsAt), to = min(to, w.endsAt)
+            guard from < to else { return GoLiveCounts() }
+            var c = try audit.goLiveCounts(from: from, to: to)
+            c.add(try audit.callAndBookingCounts(from: from, to: to, bucketsFrom: from).values.reduce(GoLiveCounts(), +))
+            if let outbox { c.sends = try outbox.attemptCounts(from: from, to: to, bucketsFrom: from).values.reduce(0, +) }
+            return c
+        }
+        t.lastQuarterHour = try stretch(now - GoLiveFigures.bucketMillis, now)
+        t.lastHour = try stretch(now - 3_600_000, now)
+        // Planned outages leave out EHR requests and calls only (docs/go-live.md).
+        for range in Self.merged(plannedOutages.map { ($0.from, $0.to) }) {
+            let from = max(range.0, w.startsAt), to = min(range.1, w.endsAt)
+            guard from < to else { continue }
+            let key = "\(from)-\(to)"
+            if let settled = before?.settledOutages[key] {
+                t.settledOutages[key] = settled
+                t.inPlannedOutages.add(settled)
+                continue
+            }
+            var c = try audit.goLiveCounts(from: from, to: to)
+            let calls = try audit.callAndBookingCounts(from: from, to: to, bucketsFrom: from).values.reduce(GoLiveCounts(), +)
+            c.callsEnded = calls.callsEnded
+            c.callsResolved = calls.callsResolved
+            c.auditedSends = 0
+            t.inPlannedOutages.add(c)
+            // Calls end up to an hour after they start; after that the range's counts are final.
+            if to + 3_600_000 < now { t.settledOutages[key] = c }
+        }
+        let review = try audit.reviewState(from: w.startsAt, to: w.endsAt)
+        t.undecided = review.undecided
+        t.reviewers = review.reviewers
+        if let outbox {
+            let stuck = try outbox.stuckItems(limit: 50)
+            t.outboxFailed = stuck.failed
+            t.outboxDead = stuck.dead
+            t.stuckItems = stuck.items
+            let sends = t.buckets.values.reduce(0) { $0 + ($1.sends ?? 0) }
+            t.gapsFor = [audited.auditedSends, sends]
+            if let before, before.gapsFor == t.gapsFor {
+                t.coverageGaps = before.coverageGaps
+            } else if audited.auditedSends < sends {
+                t.coverageGaps = try Self.coverageGaps(audit: audit, outbox: outbox, window: w, limit: 50)
+            }
+            t.queueSpans = try probeRuns.map { run in
+                let backlog = try outbox.backlog(from: run.from, to: run.to)
+                return EHRSpan(state: .queueMode, from: run.from, to: run.to == probeRuns.last?.to && now - run.to < Self.probeGapMillis ? nil : run.to,
+                               backlogPeak: backlog.peak, drainMillis: backlog.drainedAt.map { $0 - run.to },
+                               planned: plannedOutages.contains { $0.contains(run.from) })
+            }
+        } else {
+            t.queueSpans = probeRuns.map { EHRSpan(state: .queueMode, from: $0.from, to: $0.to) }
+        }
+        return t
+    }
+
+    static func merged(_ ranges: [(UnixMillis, UnixMillis)]) -> [(UnixMillis, UnixMillis)] {
+        var out: [(UnixMillis, UnixMillis)] = []
+        for r in ranges.sorted(by: { $0.0 < $1.0 }) where r.0 < r.1 {
+            if let last = out.last, r.0 <= last.1 { out[out.count - 1].1 = max(last.1, r.1) } else { out.append(r) }
+        }
+        return out
+    }
+
+    /// Outbox attempts in the window with no audit row of their send, found through each
+    /// call's audit rows (the by-call index); only looked for when the counts differ.
+    static func coverageGaps(audit: AuditStore, outbox: OutboxStore, window: GoLiveWindow, limit: Int) throws -> [CoverageGap] {
+        var gaps: [CoverageGap] = []
+        var sendsByCall: [String: Set<String>] = [:]
+        for attempt in try outbox.attempts(from: window.startsAt, to: window.endsAt) {
+            let key = "\(attempt.itemId)#\(attempt.attempt)"
+            var audited = false
+            if let call = attempt.callId {
+                if sendsByCall[call] == nil { sendsByCall[call] = try audit.auditedSends(call: call) }
+                audited = sendsByCall[call]!.contains(key)
+            }
+            if !audited {
+                gaps.append(CoverageGap(callId: attempt.callId, step: attempt.operation, at: attempt.startedAt, itemId: attempt.itemId, attempt: attempt.attempt))
+                if gaps.count >= limit { break }
+            }
+        }
+        return gaps
+    }
+
+    // MARK: The figures
+
+    /// The pure model of the figures as of `now`.
+    public func figures(now: UnixMillis) -> GoLiveFigures {
+        let t = totals ?? Totals(countedAt: now)
+        var all = audited
+        for counts in t.buckets.values { all.add(counts) }
+        if t.buckets.isEmpty && totals == nil { all.sends = nil }
+        var f = GoLiveFigures(window: window, now: now, all: all)
+        f.inPlannedOutages = t.inPlannedOutages
+        f.plannedOutages = plannedOutages
+        let last = Int((min(max(now, window.startsAt), window.endsAt - 1) - window.startsAt) / GoLiveFigures.bucketMillis)
+        f.buckets = (0...max(0, last)).map { (auditedBuckets[$0] ?? GoLiveCounts()) + (t.buckets[$0] ?? GoLiveCounts()) }
+        f.lastQuarterHour = t.lastQuarterHour
+        f.lastHour = t.lastHour
+        f.undecided = t.undecided
+        f.outboxFailed = t.outboxFailed
+        f.outboxDead = t.outboxDead
+        f.stuckItems = t.stuckItems
+        f.coverageGaps = t.coverageGaps
+        f.reviewers = t.reviewers
+        f.ehrSpans = EHRSpans.rebuild(window: window, now: now, buckets: f.buckets, queueSpans: t.queueSpans)
+        return f
     }
 }
 
 extension AuditStore {
-    /// The go-live aggregates of the EHR requests in a `seq` range inside a window.
-    struct GoLiveCounts {
-        var requests = 0
-        var latencyCount = 0
-        var latencyTotal: Int64 = 0
-        /// (milliseconds, requests), the slowest folded into `GoLiveTally.histogramLimit`.
-        var latencies: [(Int, Int)] = []
-        var firstAttempts = 0
-        var firstAttemptSuccesses = 0
-        var outboxSends = 0
-    }
-
     func lastSeq() throws -> Int64 {
         try read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit_event") ?? 0 }
     }
@@ -135,72 +249,235 @@ extension AuditStore {
         }
     }
 
-    /// Two scans of one rowid range, aggregated by SQLite: decoding each row into Swift
-    /// cost five times as much.
-    func goLiveCounts(after from: Int64, through: Int64, in window: GoLiveWindow) throws -> GoLiveCounts {
+    /// The audit rows' counts of a time range (a planned outage, the last hour), found by
+    /// `seq` through the same binary search.
+    func goLiveCounts(from: UnixMillis, to: UnixMillis) throws -> GoLiveCounts {
+        // `at` may run a little out of order between writers: a margin of rows either side.
+        let margin: Int64 = 1_000
+        let low = max(0, try lastSeq(before: from) - margin)
+        let high = try lastSeq(before: to) + margin
+        return try goLiveCounts(after: low, through: high, from: from, to: to)
+    }
+
+    /// `at` of the first and last rows of a `seq` range.
+    func times(after from: Int64, through: Int64) throws -> (UnixMillis, UnixMillis) {
         try read { db in
-            let range = "seq > ? AND seq <= ? AND transport IS NOT NULL AND at >= ? AND at < ?"
-            let arguments: StatementArguments = [from, through, window.startsAt, window.endsAt]
-            var counts = GoLiveCounts()
-            if let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT count(*), count(latency_ms), total(latency_ms), total(coalesce(attempt, 1) = 1),
-                       total(coalesce(attempt, 1) = 1 AND outcome <= 4), total(instr(detail, '"outbox_item"') > 0)
-                FROM audit_event WHERE \(range)
-                """), arguments: arguments) {
-                // total() is a double: it never overflows, and a damaged latency (9e18)
-                // is clamped here rather than trapping.
-                counts.requests = row[0]
-                counts.latencyCount = row[1]
-                counts.latencyTotal = Int64(clamping: row[2] as Double)
-                counts.firstAttempts = Int(clamping: row[3] as Double)
-                counts.firstAttemptSuccesses = Int(clamping: row[4] as Double)
-                counts.outboxSends = Int(clamping: row[5] as Double)
+            let first = try UnixMillis.fetchOne(db, sql: "SELECT at FROM audit_event WHERE seq > ? ORDER BY seq LIMIT 1", arguments: [from]) ?? 0
+            let last = try UnixMillis.fetchOne(db, sql: "SELECT at FROM audit_event WHERE seq <= ? ORDER BY seq DESC LIMIT 1", arguments: [through]) ?? 0
+            return (first, last)
+        }
+    }
+
+    /// An agent's EHR transaction's first attempt, and how it ended (docs/go-live.md).
+    static let firstAttempt = "(substr(actor, 1, 6) = 'agent:' AND coalesce(attempt, 1) = 1 AND action <> 'ehr.probe')"
+    static let succeeded = """
+        (outcome = 0 AND coalesce(http_status, 200) BETWEEN 200 AND 299
+         AND (transport <> 'hl7v2' OR NOT json_valid(detail) OR coalesce(json_extract(detail, '$.ack'), 'AA') IN ('AA', 'CA')))
+        """
+    static let slotTaken = "(outcome = 4 AND http_status = 409)"
+    static let noMatch = "(outcome = 4 AND (http_status = 404 OR http_status BETWEEN 200 AND 299))"
+
+    /// The actions the latency table names; any other is counted as `other`. A number per
+    /// action lets one integer key group (action, millisecond), which SQLite sorts fast.
+    static let knownActions = [
+        "patient.search", "patient.read", "slot.search", "appointment.search", "appointment.read", "practitioner.search",
+        "appointment.create", "appointment.update", "patient.create", "communication.create", "coverage.read", "ehr.probe",
+    ]
+    static let actionNumber = "CASE action " + knownActions.enumerated().map { "WHEN '\($0.element)' THEN \($0.offset + 1) " }.joined() + "ELSE 0 END"
+
+    static let histogramKey = 8_192
+
+    /// The two aggregates of the go-live counts over the audit rows matching `condition`:
+    /// first attempts and sends in one row, then (action number × 8192 + millisecond,
+    /// requests, total latency). The benchmark asks the sqlite3 tool the same.
+    public static func goLiveSQL(where condition: String) -> (counts: String, latency: String) {
+        ("""
+        SELECT total(\(firstAttempt)), total(\(firstAttempt) AND \(succeeded)),
+               total(\(firstAttempt) AND \(slotTaken)), total(\(firstAttempt) AND \(noMatch)),
+               total(instr(detail, '"outbox_item"') > 0)
+        FROM audit_event WHERE transport IS NOT NULL AND \(condition)
+        """, """
+        SELECT (\(actionNumber)) * \(histogramKey) + min(max(latency_ms, 0), \(LatencyCounts.limit)), count(*), total(latency_ms)
+        FROM audit_event WHERE transport IS NOT NULL AND \(condition) AND latency_ms IS NOT NULL AND substr(actor, 1, 6) = 'agent:' GROUP BY 1
+        """)
+    }
+
+    /// The counts of the audit rows in a `seq` range whose `at` is in `[start, end)`. Two
+    /// scans, aggregated by SQLite: decoding each row into Swift cost five times as much.
+    func goLiveCounts(after low: Int64, through high: Int64, from start: UnixMillis, to end: UnixMillis) throws -> GoLiveCounts {
+        guard low < high else { return GoLiveCounts() }
+        return try read { db in
+            let sql = Self.goLiveSQL(where: "seq > ? AND seq <= ? AND at >= ? AND at < ?")
+            let arguments: StatementArguments = [low, high, start, end]
+            var c = GoLiveCounts()
+            if let row = try Row.fetchOne(db.cachedStatement(sql: sql.counts), arguments: arguments) {
+                c.transactions = Int(row[0] as Double)
+                c.succeeded = Int(row[1] as Double)
+                c.slotTaken = Int(row[2] as Double)
+                c.noMatch = Int(row[3] as Double)
+                c.auditedSends = Int(row[4] as Double)
             }
-            counts.latencies = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT max(0, min(CAST(latency_ms AS INTEGER), \(GoLiveTally.histogramLimit))), count(*) FROM audit_event
-                WHERE \(range) AND latency_ms IS NOT NULL GROUP BY 1
-                """), arguments: arguments).map { ($0[0], $0[1]) }
-            return counts
+            let key = Self.histogramKey
+            let histogram = try Row.fetchCursor(db.cachedStatement(sql: sql.latency), arguments: arguments)
+            while let row = try histogram.next() {
+                let value: Int = row[0]
+                let number = value / key, millis = value % key
+                let action = number == 0 ? "other" : Self.knownActions[number - 1]
+                let n: Int = row[1]
+                var l = c.latency[action] ?? LatencyCounts()
+                l.count += n
+                // Saturating: damaged rows may hold absurd latencies, and a figure is never worth a trap.
+                l.totalMillis = l.totalMillis.addingClamped(Int64(clamping: row[2] as Double))
+                l.histogram[millis, default: 0] += n
+                c.latency[action] = l
+            }
+            return c
         }
     }
 
-    func endedCalls(in window: GoLiveWindow) throws -> (ended: Int, resolved: Int) {
+    /// `outage.plan` rows in a `seq` range (through the action index).
+    func plannedOutages(after from: Int64, through: Int64) throws -> [PlannedOutage] {
         try read { db in
-            let row = try Row.fetchOne(db, sql: """
-                SELECT count(*), total(first_call_resolved) FROM call INDEXED BY call_by_start
-                WHERE started_at >= ? AND started_at < ? AND ended_at IS NOT NULL
-                """, arguments: [window.startsAt, window.endsAt])
-            return (row?[0] ?? 0, Int(clamping: row?[1] as Double? ?? 0))
+            try Row.fetchAll(db, sql: """
+                SELECT at, actor, detail FROM audit_event INDEXED BY audit_event_by_action
+                WHERE action = 'outage.plan' AND seq > ? AND seq <= ? ORDER BY seq
+                """, arguments: [from, through]).compactMap { row in
+                guard let text: String = row[2], let data = text.data(using: .utf8),
+                      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                      let start = (object["from"] as? NSNumber)?.int64Value, let end = (object["to"] as? NSNumber)?.int64Value else { return nil }
+                let actor: String = row[1]
+                return PlannedOutage(from: start, to: end, reason: object["reason"] as? String ?? "",
+                                     plannedBy: actor.hasPrefix("operator:") ? String(actor.dropFirst(9)) : actor, plannedAt: row[0])
+            }
         }
     }
 
-    func reviewedBookings(in window: GoLiveWindow) throws -> (flagged: Int, decided: Int, corrected: Int) {
+    func probeTimes(after from: Int64, through: Int64, from start: UnixMillis, to end: UnixMillis) throws -> [UnixMillis] {
         try read { db in
-            // Flagged and decided from the review queue's index alone; corrections are few,
-            // so they are found from the decisions (CROSS JOIN keeps that order).
-            let queue = """
+            try UnixMillis.fetchAll(db, sql: """
+                SELECT at FROM audit_event INDEXED BY audit_event_by_action
+                WHERE action = 'ehr.probe' AND seq > ? AND seq <= ? AND at >= ? AND at < ? ORDER BY seq
+                """, arguments: [from, through, start, end])
+        }
+    }
+
+    /// Ended calls and flagged bookings by bucket (calls by `started_at`, bookings by `booked_at`).
+    func callAndBookingCounts(from start: UnixMillis, to end: UnixMillis, bucketsFrom origin: UnixMillis) throws -> [Int: GoLiveCounts] {
+        try read { db in
+            var buckets: [Int: GoLiveCounts] = [:]
+            let bucket = GoLiveFigures.bucketMillis
+            for row in try Row.fetchAll(db, sql: """
+                SELECT (started_at - ?) / \(bucket), count(*),
+                       total(outcome = 'resolved' OR (intent = 'urgent_triage' AND outcome = 'transferred'))
+                FROM call INDEXED BY call_by_start WHERE started_at >= ? AND started_at < ? AND ended_at IS NOT NULL GROUP BY 1
+                """, arguments: [origin, start, end]) {
+                buckets[row[0], default: GoLiveCounts()].callsEnded = row[1]
+                buckets[row[0], default: GoLiveCounts()].callsResolved = Int(row[2] as Double)
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT (booked_at - ?) / \(bucket), count(*), total(decided) FROM booking INDEXED BY booking_review_queue
+                WHERE review_required = 1 AND decided IN (0, 1) AND booked_at >= ? AND booked_at < ? GROUP BY 1
+                """, arguments: [origin, start, end]) {
+                buckets[row[0], default: GoLiveCounts()].bookingsFlagged = row[1]
+                buckets[row[0], default: GoLiveCounts()].bookingsDecided = Int(row[2] as Double)
+            }
+            // Corrections are few: found from the decisions (CROSS JOIN keeps that order).
+            for row in try Row.fetchAll(db, sql: """
+                SELECT (b.booked_at - ?) / \(bucket), coalesce(d.category, 'other'), count(*)
+                FROM review_decision d CROSS JOIN booking b ON b.booking_id = d.booking_id
+                WHERE d.decision = 'corrected' AND b.review_required = 1 AND b.booked_at >= ? AND b.booked_at < ? GROUP BY 1, 2
+                """, arguments: [origin, start, end]) {
+                let n: Int = row[2]
+                buckets[row[0], default: GoLiveCounts()].bookingsCorrected += n
+                buckets[row[0], default: GoLiveCounts()].corrections[row[1]] = n
+            }
+            return buckets
+        }
+    }
+
+    /// Flagged bookings still undecided, and how many each reviewer decided.
+    func reviewState(from start: UnixMillis, to end: UnixMillis) throws -> (undecided: Int, reviewers: [String: Int]) {
+        try read { db in
+            let undecided = try Int.fetchOne(db, sql: """
                 SELECT count(*) FROM booking INDEXED BY booking_review_queue
-                WHERE review_required = 1 AND decided IN (%@) AND booked_at >= ? AND booked_at < ?
-                """
-            let range: StatementArguments = [window.startsAt, window.endsAt]
-            let flagged = try Int.fetchOne(db, sql: queue.replacingOccurrences(of: "%@", with: "0, 1"), arguments: range) ?? 0
-            let decided = try Int.fetchOne(db, sql: queue.replacingOccurrences(of: "%@", with: "1"), arguments: range) ?? 0
-            let corrected = try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM review_decision d CROSS JOIN booking b ON b.booking_id = d.booking_id
-                WHERE d.decision = 'corrected' AND b.review_required = 1 AND b.booked_at >= ? AND b.booked_at < ?
-                """, arguments: range) ?? 0
-            return (flagged, decided, corrected)
+                WHERE review_required = 1 AND decided = 0 AND booked_at >= ? AND booked_at < ?
+                """, arguments: [start, end]) ?? 0
+            var reviewers: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT d.operator, count(*) FROM review_decision d CROSS JOIN booking b ON b.booking_id = d.booking_id
+                WHERE b.review_required = 1 AND b.booked_at >= ? AND b.booked_at < ? GROUP BY 1
+                """, arguments: [start, end]) {
+                reviewers[row[0]] = row[1]
+            }
+            return (undecided, reviewers)
+        }
+    }
+
+    /// "item#attempt" of every send audited in a call.
+    func auditedSends(call: String) throws -> Set<String> {
+        try read { db in
+            Set(try Row.fetchAll(db, sql: """
+                SELECT json_extract(detail, '$.outbox_item'), attempt FROM audit_event
+                WHERE call_id = ? AND instr(detail, '"outbox_item"') > 0 AND json_valid(detail)
+                """, arguments: [call]).compactMap { row -> String? in
+                guard let item: String = row[0] else { return nil }
+                return "\(item)#\(row[1] as Int? ?? 1)"
+            })
         }
     }
 }
 
 extension OutboxStore {
-    /// Attempts started in the window. outbox_attempt has no time index: this reads the
-    /// table, which holds one row per try (far fewer than the audit's rows).
-    func attemptCount(in window: GoLiveWindow) throws -> Int {
+    /// Attempts started in a range, by bucket. outbox_attempt has no time index: this
+    /// reads the table, which holds one row per try (far fewer than the audit's rows).
+    func attemptCounts(from start: UnixMillis, to end: UnixMillis, bucketsFrom origin: UnixMillis) throws -> [Int: Int] {
         try read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox_attempt WHERE started_at >= ? AND started_at < ?",
-                             arguments: [window.startsAt, window.endsAt]) ?? 0
+            var out: [Int: Int] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT (started_at - ?) / \(GoLiveFigures.bucketMillis), count(*) FROM outbox_attempt
+                WHERE started_at >= ? AND started_at < ? GROUP BY 1
+                """, arguments: [origin, start, end]) { out[row[0]] = row[1] }
+            return out
+        }
+    }
+
+    struct AttemptRow { var itemId: String; var attempt: Int; var startedAt: UnixMillis; var callId: String?; var operation: String }
+
+    func attempts(from start: UnixMillis, to end: UnixMillis) throws -> [AttemptRow] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT a.item_id, a.attempt, a.started_at, i.call_id, i.operation FROM outbox_attempt a
+                JOIN outbox_item i ON i.id = a.item_id WHERE a.started_at >= ? AND a.started_at < ? ORDER BY a.started_at
+                """, arguments: [start, end]).map { AttemptRow(itemId: $0[0], attempt: $0[1], startedAt: $0[2], callId: $0[3], operation: $0[4]) }
+        }
+    }
+
+    func stuckItems(limit: Int) throws -> (failed: Int, dead: Int, items: [StuckItem]) {
+        try read { db in
+            let failed = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox_item WHERE status = 'failed'") ?? 0
+            let dead = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox_item WHERE status = 'dead'") ?? 0
+            let items = try Row.fetchAll(db, sql: """
+                SELECT id, status, operation, attempts, last_error, updated_at FROM outbox_item
+                WHERE status IN ('failed', 'dead') ORDER BY updated_at LIMIT ?
+                """, arguments: [limit]).map {
+                StuckItem(id: $0[0], status: $0[1], operation: $0[2], attempts: $0[3], lastError: $0[4], updatedAt: $0[5])
+            }
+            return (failed, dead, items)
+        }
+    }
+
+    /// Queue mode from `from` to `to`: the items waiting when the EHR came back (those
+    /// created by then and not yet sent: the peak, as nothing is sent in queue mode), and
+    /// when the last of them was sent (nil while any still waits).
+    func backlog(from: UnixMillis, to: UnixMillis) throws -> (peak: Int, drainedAt: UnixMillis?) {
+        try read { db in
+            let waiting = "created_at <= ? AND NOT (status = 'succeeded' AND updated_at < ?) AND status <> 'discarded' AND created_at >= ? - 3600000"
+            let peak = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox_item WHERE \(waiting)", arguments: [to, from, from]) ?? 0
+            let open = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox_item WHERE \(waiting) AND status <> 'succeeded'",
+                                        arguments: [to, from, from]) ?? 0
+            let last = try UnixMillis.fetchOne(db, sql: "SELECT max(updated_at) FROM outbox_item WHERE \(waiting) AND status = 'succeeded'",
+                                               arguments: [to, from, from])
+            return (peak, open > 0 ? nil : last.map { max($0, to) })
         }
     }
 }

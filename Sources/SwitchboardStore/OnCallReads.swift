@@ -63,7 +63,22 @@ extension AuditStore {
     /// Flagged bookings in the window, decided ones, and corrected ones (the go-live
     /// correction rate's parts).
     public func reviewCounts(in window: GoLiveWindow) throws -> (flagged: Int, decided: Int, corrected: Int) {
-        try reviewedBookings(in: window)
+        try read { db in
+            // Flagged and decided from the review queue's index alone; corrections are few,
+            // so they are found from the decisions (CROSS JOIN keeps that order).
+            let queue = """
+                SELECT count(*) FROM booking INDEXED BY booking_review_queue
+                WHERE review_required = 1 AND decided IN (%@) AND booked_at >= ? AND booked_at < ?
+                """
+            let range: StatementArguments = [window.startsAt, window.endsAt]
+            let flagged = try Int.fetchOne(db, sql: queue.replacingOccurrences(of: "%@", with: "0, 1"), arguments: range) ?? 0
+            let decided = try Int.fetchOne(db, sql: queue.replacingOccurrences(of: "%@", with: "1"), arguments: range) ?? 0
+            let corrected = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM review_decision d CROSS JOIN booking b ON b.booking_id = d.booking_id
+                WHERE d.decision = 'corrected' AND b.review_required = 1 AND b.booked_at >= ? AND b.booked_at < ?
+                """, arguments: range) ?? 0
+            return (flagged, decided, corrected)
+        }
     }
 
     /// Audit rows with one of `actions` at or after `since`, oldest first (by the action

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardStore
 
 extension Switchboard {
@@ -9,8 +10,10 @@ extension Switchboard {
             abstract: "What is in the databases right now.",
             discussion: """
             Calls in progress, bookings awaiting review and decided, outbox items by status, audit rows, \
-            the oldest undecided booking's age, and each database's schema version. Opens the files \
-            read-only: it never changes them.
+            the oldest undecided booking's age, each database's schema version, and the go-live figures \
+            and verdict (docs/go-live.md; the same as the Go-live screen and `switchboard report`). \
+            The go-live part reads every EHR request in the window (seconds at a million rows); the rest \
+            comes from indexes. Opens the files read-only: it never changes them.
             """)
 
         @OptionGroup var databases: DatabaseOptions
@@ -21,13 +24,40 @@ extension Switchboard {
         func run() throws {
             let now = Clock.nowMillis()
             var summary = StoreSummary(at: now)
+            var figures: GoLiveFigures?
             do {
-                if let path = databases.audit { summary.audit = try AuditStore(path: path, mode: .readOnly, busyTimeoutMillis: databases.lockWait).summary(now: now) }
-                if let path = databases.outbox { summary.outbox = try OutboxStore(path: path, mode: .readOnly, busyTimeoutMillis: databases.lockWait).summary() }
+                let audit = try databases.audit.map { try AuditStore(path: $0, mode: .readOnly, busyTimeoutMillis: databases.lockWait) }
+                let outbox = try databases.outbox.map { try OutboxStore(path: $0, mode: .readOnly, busyTimeoutMillis: databases.lockWait) }
+                summary.audit = try audit?.summary(now: now)
+                summary.outbox = try outbox?.summary()
+                if let audit {
+                    figures = try countGoLive(audit: audit, outbox: outbox, settings: ConsoleConfiguration(), now: now)
+                }
             } catch let error as StoreError {
                 throw failure(error)
             }
-            print(json ? JSONText.encode(summary) : Self.text(summary))
+            guard json else {
+                print(Self.text(summary) + (figures.map { "\n" + Self.text($0) } ?? ""))
+                return
+            }
+            // The store summary's keys as they were, and the go-live figures beside them.
+            var object = (try? JSONSerialization.jsonObject(with: Data(JSONText.encode(summary).utf8))) as? [String: Any] ?? [:]
+            if let figures { object["go_live"] = try? JSONSerialization.jsonObject(with: Data(GoLiveReport.json(figures).utf8)) }
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        }
+
+        static func text(_ f: GoLiveFigures) -> String {
+            var lines = ["go-live window \(iso8601(f.window.startsAt)) → \(iso8601(f.window.endsAt))"]
+            let v = f.verdict
+            lines.append("  " + (v.ready ? "ready to go autonomous" : "not ready:"))
+            lines += v.missing.enumerated().map { "    \($0.offset + 1). \($0.element)" }
+            for figure in f.figures(.all) {
+                lines.append("  " + figure.label.padding(toLength: 36, withPad: " ", startingAt: 0)
+                             + GoLiveFigures.valueText(figure).padding(toLength: 10, withPad: " ", startingAt: 0)
+                             + GoLiveFigures.targetText(figure).padding(toLength: 10, withPad: " ", startingAt: 0) + figure.status.word)
+            }
+            return lines.joined(separator: "\n")
         }
 
         static func text(_ s: StoreSummary) -> String {

@@ -11,7 +11,7 @@ struct Switchboard: ParsableCommand {
         commandName: "switchboard",
         abstract: "Watch and correct a practice's AI phone agent: review bookings, watch calls, unstick the outbox.",
         subcommands: [Open.self, Demo.self, Review.self, Outbox.self, Audit.self, Check.self, Metrics.self, Handoff.self, Status.self,
-                      Themes.self],
+                      Report.self, Outage.self, Themes.self],
         defaultSubcommand: Open.self)
 
     /// A mistyped command (`switchboard reviw list`) is named as such, with the closest

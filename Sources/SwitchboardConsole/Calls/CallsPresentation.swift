@@ -39,7 +39,7 @@ struct CallsPresentation {
             Self.elapsed((call.endedAt ?? now) - call.startedAt),
             steps[call.callId].map(String.init) ?? "",
             live ? "● live" : call.outcome ?? "—",
-            live ? "" : call.firstCallResolved.map { $0 ? "✓" : "✗" } ?? "",
+            live || call.outcome == nil ? "" : FirstCallResolution.isResolved(intent: call.intent, outcome: call.outcome) ? "✓" : "✗",
             call.summary ?? "",
         ]
     }

@@ -18,7 +18,6 @@ struct GoLiveScreen: ConsoleScreen {
     let context: ConsoleContext
     private let time = TimeText()
     private var tally: GoLiveTally
-    private var outboxSummary: StoreSummary.OutboxPart?
     private var failure: String?
     /// Data changes count at most once a second: the agent commits many times a second,
     /// and each count reads only the new audit rows.
@@ -62,7 +61,7 @@ struct GoLiveScreen: ConsoleScreen {
         let totals = totalsCountedAt.map { now - $0 >= totalsEveryMillis } ?? true
         if totals { totalsCountedAt = now }
         totalsStale = !totals
-        return .work(.goLive(.count(tally, totals: totals)))
+        return .work(.goLive(.count(tally, totals: totals, now: now)))
     }
 
     mutating func update(_ message: GoLiveMessage, now: UnixMillis) -> ScreenStep {
@@ -73,7 +72,7 @@ struct GoLiveScreen: ConsoleScreen {
             switch result {
             case .success(let counted):
                 tally = counted.tally
-                outboxSummary = counted.outbox
+                figures = counted.figures
                 failure = nil
             case .failure(let problem):
                 failure = problem.text
@@ -85,53 +84,16 @@ struct GoLiveScreen: ConsoleScreen {
 
     // MARK: Figures
 
-    /// One target: the figure now, the goal, whether it is met (nil: no data yet), and
-    /// what it was counted from.
-    struct Figure {
-        var label: String
-        var value: String
-        var goal: String
-        var met: Bool?
-        var basis: String
-    }
+    /// The figures as of the last count (docs/go-live.md): computed in the background
+    /// from the tally, so rendering only reads them.
+    var figures: GoLiveFigures?
 
-    var figures: [Figure] {
-        let t = tally
-        func percent(_ rate: Double?, digits: Int) -> String { rate.map { String(format: "%.\(digits)f %%", $0 * 100) } ?? "—" }
-        return [
-            Figure(label: "EHR latency (average)", value: t.averageLatencyMillis.map { "\(Int($0.rounded())) ms" } ?? "—",
-                   goal: "< \(Int(GoLiveTargets.ehrLatencyMillis)) ms", met: t.averageLatencyMillis.map { $0 < GoLiveTargets.ehrLatencyMillis },
-                   basis: t.latencyCount == 0 ? "no EHR requests yet"
-                       : "p95 \(t.p95LatencyMillis.map { $0 >= 5_000 ? "≥ 5000" : String($0) } ?? "—") ms over \(grouped(t.latencyCount)) requests"),
-            Figure(label: "First-attempt success", value: percent(t.firstAttemptSuccessRate, digits: 2),
-                   goal: "≥ \(percentText(GoLiveTargets.firstAttemptSuccess))",
-                   met: t.firstAttemptSuccessRate.map { $0 >= GoLiveTargets.firstAttemptSuccess },
-                   basis: "\(grouped(t.firstAttemptSuccesses)) of \(grouped(t.firstAttempts)) first tries answered"),
-            Figure(label: "Audit coverage", value: percent(t.auditCoverage, digits: 2), goal: "100 %",
-                   met: t.auditCoverage.map { $0 >= GoLiveTargets.auditCoverage },
-                   basis: t.outboxAttempts.map { "\(grouped(min(t.auditedSends, $0))) of \(grouped($0)) outbox sends have their audit row" }
-                       ?? "no outbox database: sends cannot be matched"),
-            Figure(label: "First-call resolution", value: percent(t.firstCallResolution, digits: 1),
-                   goal: "≥ \(percentText(GoLiveTargets.firstCallResolution))",
-                   met: t.firstCallResolution.map { $0 >= GoLiveTargets.firstCallResolution },
-                   basis: "\(grouped(t.callsResolvedFirstTime)) of \(grouped(t.callsEnded)) ended calls"),
-            Figure(label: "Bookings corrected", value: percent(t.correctionRate, digits: 1),
-                   goal: "< \(percentText(GoLiveTargets.correctionRate))", met: t.correctionRate.map { $0 < GoLiveTargets.correctionRate },
-                   basis: "\(grouped(t.bookingsCorrected)) of \(grouped(t.bookingsDecided)) decided; \(grouped(t.bookingsFlagged - t.bookingsDecided)) to review"),
-        ]
-    }
-
-    /// Whether the agent may go autonomous: every target met, and every flagged booking decided.
+    /// The verdict's headline for the header.
     var verdict: (text: String, scope: String) {
-        let all = figures
         if failure != nil { return ("Figures unavailable", "status.error") }
-        if !counted { return ("Counting…", "header") }
-        let missed = all.filter { $0.met == false }.map { $0.label.lowercased() }
-        if !missed.isEmpty { return ("Not yet: \(missed.joined(separator: ", ")) off target", "status.error") }
-        if all.contains(where: { $0.met == nil }) { return ("Not enough data yet", "status.warn") }
-        let undecided = tally.bookingsFlagged - tally.bookingsDecided
-        if undecided > 0 { return ("On target; \(grouped(undecided)) bookings still to review", "status.warn") }
-        return ("All targets met: ready to go autonomous", "status.ok")
+        guard counted, let figures else { return ("Counting…", "header") }
+        let v = figures.verdict
+        return v.ready ? ("Ready to go autonomous", "status.ok") : ("Not ready: \(v.missing.count) missing", "status.warn")
     }
 
     // MARK: Rendering
@@ -155,40 +117,8 @@ struct GoLiveScreen: ConsoleScreen {
         line("Go-live window  \(time.timestamp(window.startsAt)) → \(time.timestamp(window.endsAt))"
              + (window.isOver(at: now) ? "  (closed)" : "  (\(formatDuration(millis: window.remaining(at: now))) left)"), "header.title")
         if let failure { line("Cannot count the figures: \(failure)", "status.error") }
-        y += 1
-
-        let labelWidth = 24, valueWidth = 11, goalWidth = 11
-        func cells(_ label: String, _ value: String, _ goal: String, _ mark: String, _ basis: String, scope: String, markScope: String) {
-            guard y < area.height else { return }
-            var x = area.x
-            x += grid.write(label, x: x, y: area.y + y, style: theme.style(scope), maxWidth: labelWidth)
-            x = area.x + labelWidth + 1
-            grid.write(value, in: Rect(x: x, y: area.y + y, width: valueWidth, height: 1), style: theme.style(scope), alignment: .right)
-            x += valueWidth + 2
-            grid.write(goal, x: x, y: area.y + y, style: theme.style(scope), maxWidth: goalWidth)
-            x += goalWidth + 1
-            x += grid.write(mark, x: x, y: area.y + y, style: theme.style(markScope), maxWidth: 3)
-            x = area.x + labelWidth + valueWidth + goalWidth + 8
-            grid.write(basis, x: x, y: area.y + y, style: theme.style("table.row.dim"), maxWidth: max(0, area.x + area.width - x))
-            y += 1
-        }
-        cells("Target", "Now", "Goal", "", "Counted from", scope: "table.header", markScope: "table.header")
-        for f in figures {
-            let (mark, scope) = f.met.map { $0 ? ("✓", "status.ok") : ("✗", "status.error") } ?? ("·", "table.row.dim")
-            cells(f.label, f.value, f.goal, mark, f.basis, scope: f.met == false ? "status.error" : "base", markScope: scope)
-        }
-        y += 1
-        line(verdict.text, verdict.scope)
-        y += 1
-        if let o = outboxSummary {
-            let by = o.itemsByStatus
-            let stuck = (by["failed"] ?? 0) + (by["dead"] ?? 0)
-            var text = "Outbox  \(grouped(stuck)) stuck (failed or dead) · \(grouped(by["pending"] ?? 0)) pending · \(grouped(by["in_flight"] ?? 0)) in flight"
-            if let oldest = o.oldestWaitingCreatedAt { text += " · oldest waiting \(formatDuration(millis: now - oldest))" }
-            line(text, stuck > 0 ? "status.warn" : "base")
-        }
-        line("EHR requests in the window: \(grouped(tally.ehrRequests)) · audit rows read through seq \(tally.scannedThrough.map(grouped) ?? "—")",
-             "table.row.dim")
+        guard let f = figures else { line(counted ? "" : "Counting…", "table.row.dim"); return }
+        for text in GoLivePresentation.lines(f, width: area.width, time: time) { line(text.text, text.scope) }
     }
 }
 
@@ -196,18 +126,17 @@ struct GoLiveScreen: ConsoleScreen {
 enum GoLiveWork: Sendable {
     /// Counts the audit rows after those `tally` has seen; `totals` recounts calls,
     /// bookings and outbox attempts too.
-    case count(GoLiveTally, totals: Bool)
+    case count(GoLiveTally, totals: Bool, now: UnixMillis)
 }
 
 extension OperationsRunner {
     func perform(_ work: GoLiveWork) async -> ConsoleMessage? {
         switch work {
-        case .count(let start, let totals):
-            let audit = audit, outbox = outbox
+        case .count(let start, let totals, let now):
             do {
                 var tally = start
-                try tally.advance(audit: audit, outbox: outbox, totals: totals)
-                return .goLive(.counted(.success(.init(tally: tally, outbox: try outbox?.summary()))))
+                try tally.advance(audit: audit, outbox: outbox, now: now, totals: totals)
+                return .goLive(.counted(.success(.init(tally: tally, figures: tally.figures(now: now)))))
             } catch {
                 return .goLive(.counted(.failure(GoLiveMessage.Failure(text: "\(error)"))))
             }
@@ -217,13 +146,13 @@ extension OperationsRunner {
 
 /// Results of the Go-live screen's background counts.
 enum GoLiveMessage: Sendable {
-    public struct Counted: Sendable {
+    struct Counted: Sendable {
         var tally: GoLiveTally
-        var outbox: StoreSummary.OutboxPart?
+        var figures: GoLiveFigures
     }
 
     /// A database could not be read, in words for the screen.
-    public struct Failure: Error, Sendable {
+    struct Failure: Error, Sendable {
         var text: String
     }
 
@@ -239,10 +168,4 @@ func grouped(_ n: some BinaryInteger) -> String {
         out.append(digit)
     }
     return (n < 0 ? "-" : "") + out
-}
-
-/// `99.7 %`, `2 %`: a target as the guide writes it.
-private func percentText(_ rate: Double) -> String {
-    let value = rate * 100
-    return value == value.rounded() ? "\(Int(value)) %" : String(format: "%.1f %%", value)
 }
