@@ -102,9 +102,10 @@ public enum AuditChain {
     /// bytes `openssl dgst -sha256` is timed on in `switchboard-bench verify`. Returns
     /// the rows and bytes written.
     public static func writeCanonicalForms(_ reader: any DatabaseReader, to path: String) throws -> (rows: Int, bytes: Int) {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let out = FileHandle(forWritingAtPath: path) else {
-            throw StoreError.readOnly(path: path)
-        }
+        // Opened in place (not created by rename, as `createFile` does): the path may be a device.
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StoreError.readOnly(path: path) }
+        let out = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         defer { try? out.close() }
         return try reader.read { db in
             var walk = StoredRowHasher()

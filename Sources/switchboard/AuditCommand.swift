@@ -162,8 +162,7 @@ extension Switchboard.Audit {
                                      to: to.flatMap(AuditExport.Bound.init))
             let output: FileHandle
             if let out {
-                guard FileManager.default.createFile(atPath: out, contents: nil, attributes: [.posixPermissions: 0o600]),
-                      let handle = FileHandle(forWritingAtPath: out) else {
+                guard let handle = openOutput(out) else {
                     complain("switchboard: cannot create \(out): check the directory exists and is writable")
                     throw ExitCode(ExitStatus.cannotCreate)
                 }

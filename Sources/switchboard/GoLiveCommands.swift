@@ -100,7 +100,11 @@ extension Switchboard {
             case .html: text = GoLiveReport.html(figures)
             }
             guard let out else { print(text); return }
-            do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+            guard let handle = openOutput(out) else {
+                complain("switchboard: cannot write \(out): check the directory exists and is writable")
+                throw ExitCode(ExitStatus.cannotCreate)
+            }
+            do { try handle.write(contentsOf: Data(text.utf8)) } catch {
                 complain("switchboard: cannot write \(out): \((error as NSError).localizedDescription)")
                 throw ExitCode(ExitStatus.cannotCreate)
             }

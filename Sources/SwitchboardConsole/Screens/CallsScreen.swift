@@ -165,8 +165,8 @@ struct CallsScreen: TableScreen {
     /// The call's details follow it by id as it goes on and ends; they are read with the rows.
     private mutating func openDetails(now: UnixMillis) -> ScreenStep {
         guard let call = table.selectedRow else { return .none }
-        let record = CallRecord(callId: call.callId, call: call, steps: [], bookings: [])
-        mode = .details(DetailPane(items: detailItems(record, now: now)), callId: call.callId)
+        // Its steps and bookings come with the next read, a frame later.
+        mode = .details(DetailPane(items: [.heading("Call \(call.callId)"), .text("Reading…")]), callId: call.callId)
         return refresh(now: now)
     }
 

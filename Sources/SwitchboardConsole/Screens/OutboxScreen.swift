@@ -258,8 +258,8 @@ struct OutboxScreen: TableScreen {
 
     private mutating func openDetails(now: UnixMillis) -> ScreenStep {
         guard let item = table.selectedRow else { return .none }
-        let record = OutboxRecord(item: item, attempts: [], booking: nil, decision: nil, call: nil)
-        mode = .details(OutboxDetails.pane(for: record, identity: context.identity, presentation: presentation(now: now)), itemId: item.id)
+        // Its attempts, booking and call come with the next read, a frame later.
+        mode = .details(DetailPane(items: [.heading("Outbox item \(item.id)"), .text("Reading…")]), itemId: item.id)
         return refresh(now: now)
     }
 
