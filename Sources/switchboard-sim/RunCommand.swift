@@ -46,6 +46,9 @@ extension Simulator {
         @Option(help: "Stop starting calls after this many.")
         var calls: Int?
 
+        @Option(help: ArgumentHelp("Play this many calls first, back to back and fast, then take calls at --rate (how `switchboard demo` opens on a practice with something on every screen).", valueName: "calls"))
+        var warmUpCalls: Int = 0
+
         @Flag(help: "With --calls: exit once those calls have ended and the outbox is empty.")
         var exitWhenDone = false
 
@@ -102,6 +105,7 @@ extension Simulator {
             if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
             if Transport(rawValue: transport) == nil || transport == "rest" { throw ValidationError("--transport must be fhir or hl7v2.") }
             if let calls, calls < 1 { throw ValidationError("--calls must be at least 1.") }
+            if warmUpCalls < 0 { throw ValidationError("--warm-up-calls must be 0 or more.") }
             if exitWhenDone && calls == nil { throw ValidationError("--exit-when-done needs --calls.") }
             if let goLiveStart, parseISO8601(goLiveStart) == nil {
                 throw ValidationError("--go-live-start must be an ISO 8601 instant such as 2026-11-25T08:00:00Z.")
@@ -172,6 +176,7 @@ extension Simulator {
             config.transport = Transport(rawValue: transport) ?? .fhir
             config.seed = seed
             config.callLimit = calls
+            config.warmUpCalls = warmUpCalls
             config.talkScale = load ? 0.01 : 1
             config.requestTimeout = load ? .seconds(3) : .seconds(8)
             config.leaseMillis = Int64(leaseSeconds * 1000)
@@ -209,7 +214,7 @@ extension Simulator {
                   control          \(endpoints.controlURL)
                   event stream     \(server.url)\(ndjson.map { "\n  NDJSON events    \($0)" } ?? "")
                   go-live window   \(iso8601(goLive.startsAt)) to \(iso8601(goLive.endsAt))
-                  calls            \(config.callsPerMinute)/min, at most \(config.concurrency) at once, \(config.transport.rawValue)\(calls.map { ", \($0) in all" } ?? "")
+                  calls            \(warmUpCalls > 0 ? "\(warmUpCalls) fast, then " : "")\(config.callsPerMinute)/min, at most \(config.concurrency) at once, \(config.transport.rawValue)\(calls.map { ", \($0) in all" } ?? "")
                   console          switchboard --config \(SimulatorFile.consoleConfigURL(in: directory).path)
                 Ctrl-C stops.
 

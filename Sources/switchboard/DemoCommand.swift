@@ -23,6 +23,10 @@ extension Switchboard {
         @Option(help: "Calls per minute the simulated agent takes.")
         var rate: Double = 12
 
+        @Option(help: ArgumentHelp("Calls the simulated agent plays fast before the live rate, so every screen has something to show at once (0: start empty).",
+                                   valueName: "calls"))
+        var warmUpCalls: Int = 60
+
         @Option(help: ArgumentHelp("Theme name or path.", valueName: "name|path"))
         var theme: String?
 
@@ -33,10 +37,14 @@ extension Switchboard {
         @Flag(help: "Put control characters and escape sequences in some patient names.")
         var hostileData = false
 
+        func validate() throws {
+            if warmUpCalls < 0 { throw ValidationError("--warm-up-calls must be 0 or more.") }
+        }
+
         func run() throws {
             let directory = dir ?? NSTemporaryDirectory() + "switchboard-demo-\(getpid())"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let simulator = try SimulatorChild.start(directory: directory, rate: rate, hostileData: hostileData)
+            let simulator = try SimulatorChild.start(directory: directory, rate: rate, warmUpCalls: warmUpCalls, hostileData: hostileData)
             defer {
                 simulator.stop()
                 if dir == nil { try? FileManager.default.removeItem(atPath: directory) }
@@ -61,7 +69,7 @@ struct SimulatorChild {
     let process: Process
     let directory: String
 
-    static func start(directory: String, rate: Double, hostileData: Bool) throws -> SimulatorChild {
+    static func start(directory: String, rate: Double, warmUpCalls: Int = 0, hostileData: Bool) throws -> SimulatorChild {
         let own = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let beside = own.appendingPathComponent("switchboard-sim").path
         guard FileManager.default.isExecutableFile(atPath: beside) else {
@@ -69,7 +77,7 @@ struct SimulatorChild {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: beside)
-        process.arguments = ["run", "--dir", directory, "--rate", String(rate), "--exit-with-parent"] + (hostileData ? ["--hostile-data"] : [])
+        process.arguments = ["run", "--dir", directory, "--rate", String(rate), "--warm-up-calls", String(warmUpCalls), "--exit-with-parent"] + (hostileData ? ["--hostile-data"] : [])
         let log = FileManager.default.createFile(atPath: directory + "/simulator.log", contents: nil)
             ? FileHandle(forWritingAtPath: directory + "/simulator.log") : nil
         process.standardOutput = log ?? FileHandle.nullDevice

@@ -6,6 +6,34 @@ import Testing
 /// bookings through the EHR sandbox, and the databases say what really happened.
 @Suite(.enabled(if: Tmux.isAvailable, "needs tmux"), .timeLimit(.minutes(3)))
 struct DemoTests {
+    /// The demo opens on a practice that has already taken calls (the simulator plays a
+    /// warm-up of calls fast before its live rate): within seconds Review lists flagged
+    /// bookings, and Go-live and Calls have figures. At one call a minute the live calls
+    /// alone could not show that (a call talks for half a minute before it books).
+    @Test func opensWithSomethingOnEveryScreen() async throws {
+        let demo = try Demo(rate: "1")
+        defer { demo.stop() }
+        try await demo.tmux.waitFor("Switchboard │ Review", timeout: 60)
+        let review = try await demo.tmux.waitUntil("flagged bookings on Review", timeout: 8) { screen in
+            screen.lines.dropFirst(3).contains { $0.hasSuffix("undecided") }
+        }
+        #expect(!review.contains("No flagged bookings"))
+        #expect(try Int(E2E.value(demo.audit, "SELECT count(*) FROM booking WHERE review_required = 1")) ?? 0 > 0)
+        try demo.tmux.send("3")
+        try await demo.tmux.waitUntil("Go-live figures counted from ended calls", timeout: 8) { screen in
+            screen.firstMatch(of: /(\d+) of (\d+) ended calls/).map { Int($0.2)! > 0 } ?? false
+        }
+        try demo.tmux.send("2")
+        try await demo.tmux.waitUntil("Calls with ended calls and their figure", timeout: 8) { screen in
+            screen.contains(/first-call resolution today \d+% of [1-9]/)
+        }
+        // Those bookings are the real agent's, against the sandbox: their appointments are there.
+        #expect(try Int(E2E.value(demo.audit, """
+            ATTACH '\(demo.sandbox)' AS ehr;
+            SELECT count(*) FROM booking b JOIN ehr.appointment a ON b.appointment_ref = 'Appointment/' || a.id WHERE b.review_required = 1
+            """)) ?? 0 > 0)
+    }
+
     /// A correction with the live slot picker reaches the EHR; `q` stops the simulator.
     @Test func correctWithTheLiveSlotPicker() async throws {
         let demo = try Demo()
@@ -184,10 +212,10 @@ final class Demo: @unchecked Sendable {
     var outbox: String { dir + "/outbox.sqlite" }
     var sandbox: String { dir + "/ehr-sandbox.sqlite" }
 
-    init(name: String = #function) throws {
+    init(name: String = #function, rate: String = "120") throws {
         scratch = Scratch(name)
         dir = scratch.path("demo")
-        tmux = try Tmux.start([executable("switchboard"), "demo", "--dir", dir, "--rate", "120"],
+        tmux = try Tmux.start([executable("switchboard"), "demo", "--dir", dir, "--rate", rate],
                               width: 150, height: 30, environment: E2E.environment(scratch), name: name)
     }
 

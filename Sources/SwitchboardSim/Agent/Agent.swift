@@ -14,6 +14,9 @@ public struct AgentConfiguration: Sendable {
     public var seed: UInt64 = 1
     /// Stop starting calls after this many; nil runs until stopped.
     public var callLimit: Int?
+    /// Calls played first, back to back with the talking cut 100-fold, before the live
+    /// rate: the demo opens on a practice that has already taken calls.
+    public var warmUpCalls = 0
     public var goLive: GoLiveWindow
     /// Multiplies the "talking" between steps: 1 is a person on the phone, 0.01 a load test.
     public var talkScale = 1.0
@@ -145,8 +148,11 @@ public final class Agent: @unchecked Sendable {
             var number = 0
             while !Task.isCancelled {
                 if let limit = configuration.callLimit, number >= limit { break }
-                let gap = random { -log(max(Double.random(in: 0 ..< 1, using: &$0), 1e-9)) } * 60 / max(configuration.callsPerMinute, 0.01)
-                try? await Task.sleep(for: .seconds(min(gap, 120)))
+                let warmingUp = number < configuration.warmUpCalls
+                if !warmingUp {
+                    let gap = random { -log(max(Double.random(in: 0 ..< 1, using: &$0), 1e-9)) } * 60 / max(configuration.callsPerMinute, 0.01)
+                    try? await Task.sleep(for: .seconds(min(gap, 120)))
+                }
                 while !Task.isCancelled && counters.withLock({ $0.inProgress }) >= configuration.concurrency {
                     try? await Task.sleep(for: .milliseconds(20))
                 }
@@ -157,7 +163,7 @@ public final class Agent: @unchecked Sendable {
                     number += 1
                     counters.withLock { $0.started += 1; $0.inProgress += 1 }
                     calls.addTask {
-                        await self.runCall(callPlan)
+                        await Self.$talkScale.withValue(warmingUp ? 0.01 : 1) { await self.runCall(callPlan) }
                         self.counters.withLock { $0.ended += 1; $0.inProgress -= 1 }
                     }
                 }
