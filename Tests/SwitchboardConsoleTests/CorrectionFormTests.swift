@@ -306,7 +306,7 @@ import Testing
         driver.post(.screen(ScreenMessage(inner: .review(.slotsFound(bookingId: "bk-1", providerRef: "Practitioner/dr-okafor", .success(slots))))))
         driver.press("tab")
         let dayOne = time.dayAndTime(starts[0]).split(separator: " ").dropLast().joined(separator: " ")
-        #expect(driver.screenText.contains(dayOne) && driver.screenText.contains("type 14 or tue to jump"),
+        #expect(driver.screenText.contains(dayOne) && driver.screenText.contains("type 14/tue to jump"),
                 "the open list shows its days at 80x24:\n\(driver.screenText)")
         // Type the second day's name, then the hour of its third slot.
         let target = starts[6 + 2]
@@ -315,6 +315,9 @@ import Testing
         driver.type(String(time.clock(target).prefix(2)))
         let label = "\(time.dayAndTime(target))–\(time.clock(target + 1_200_000))"
         #expect(driver.screenText.contains("‹ \(label) ›"), "\(driver.screenText)")
+        let targetDay = time.dayAndTime(target).split(separator: " ").dropLast().joined(separator: " ")
+        #expect(driver.screenText.split(separator: "\n").contains { $0.trimmingCharacters(in: CharacterSet(charactersIn: "│ ")) == targetDay },
+                "the day of the slots in view heads the list though scrolled:\n\(driver.screenText)")
 
         // Another provider: the runner's answer has that time, so it stays chosen.
         driver.press("tab", "right")

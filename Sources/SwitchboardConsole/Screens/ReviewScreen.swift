@@ -501,7 +501,7 @@ struct ReviewScreen: TableScreen {
         switch mode {
         case .correcting(let form, _) where form.form.list(of: "slot") != nil && form.form.fields.indices.contains(form.form.focus)
                                             && form.form.fields[form.form.focus].id == "slot":
-            "tab next field  j/k slot  ]/[ day  type 14 or tue to jump  enter submit  esc cancel"
+            "tab field  j/k slot  ]/[ day  type 14/tue to jump  enter submit  esc cancel"
         case .correcting: "tab next field  ←/→ choose  type to edit  enter submit  esc cancel"
         case .confirmingBulk: "enter choose focused  ←/→ move  y confirm  n/esc cancel"
         case .filtering: "type to filter  enter keep  esc clear"

@@ -129,7 +129,8 @@ public struct PickerList: Sendable, Equatable {
     var wantedHeight: Int { lines.count + 1 }
 
     /// The open list: a hint (or what was typed), then the lines around the selection,
-    /// scrolled so the selection sits a third of the way down with its heading in view.
+    /// scrolled so the selection sits a third of the way down; the top row always names
+    /// the heading of the rows under it.
     public func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
         guard rect.height > 0, rect.width > 0 else { return }
         let hint = typed.isEmpty ? "]/[ day  type 14 or tue to jump"
@@ -140,7 +141,12 @@ public struct PickerList: Sendable, Equatable {
         guard height > 0 else { return }
         let at = lines.firstIndex(of: .entry(selected)) ?? 0
         let top = max(0, min(at - height / 3, lines.count - height))
-        for (row, line) in lines[top ..< min(lines.count, top + height)].enumerated() {
+        var shown = Array(lines[top ..< min(lines.count, top + height)])
+        // A heading scrolled off above sticks to the top row, so every slot shown has its day.
+        if at - top > 0, case .entry(let first)? = shown.first, let heading = entries[first].heading {
+            shown[0] = .heading(heading)
+        }
+        for (row, line) in shown.enumerated() {
             let place = rect.row(row + 1)
             switch line {
             case .heading(let heading):
