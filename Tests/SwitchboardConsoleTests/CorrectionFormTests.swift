@@ -2,7 +2,6 @@ import Foundation
 import SwitchboardCore
 import SwitchboardOperations
 import SwitchboardEHR
-import SwitchboardStore
 import SwitchboardTesting
 import TerminalUI
 import Testing
@@ -273,19 +272,9 @@ import Testing
         let scratch = Scratch()
         defer { scratch.cleanUp() }
         let now = Clock.nowMillis()
-        let audit = try AuditStore(path: scratch.path("audit.sqlite"), mode: .create)
-        _ = try OutboxStore(path: scratch.path("outbox.sqlite"), mode: .create)
-        try audit.recordAgentWork(bookings: [sampleBooking("bk-1", bookedAt: now - 120_000)])
-        var configuration = ConsoleConfiguration()
-        configuration.auditPath = scratch.path("audit.sqlite")
-        configuration.outboxPath = scratch.path("outbox.sqlite")
-        configuration.goLiveStart = now - 3_600_000
-        configuration.theme = "default"
-        // An EHR nobody answers at: the slots come as the runner's messages posted here.
-        configuration.ehrBaseURL = "http://127.0.0.1:9/fhir"
-        let environment = ["HOME": scratch.url.path, "XDG_CONFIG_HOME": scratch.url.path]
-        let driver = ProgramDriver(try ConsoleRunner.prepare(configuration: configuration, warnings: [], environment: environment),
-                                   size: Size(width: 80, height: 24))
+        // The slots come as the runner's messages, posted here.
+        let driver = try ReviewScreenTests.consoleWithSilentEHR(scratch, bookings: [sampleBooking("bk-1", bookedAt: now - 120_000)],
+                                                                size: Size(width: 80, height: 24))
         driver.post(.providersFound(.success(ProviderDirectory(practitioners: [
             Practitioner(id: "dr-okafor", active: true, name: [HumanName(family: "Okafor", given: ["Ngozi"], prefix: ["Dr."])]),
             Practitioner(id: "dr-levi", active: true, name: [HumanName(family: "Levi", given: ["Daniel"], prefix: ["Dr."])]),
