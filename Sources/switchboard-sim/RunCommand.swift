@@ -49,6 +49,9 @@ extension Simulator {
         @Option(help: ArgumentHelp("Play this many calls first, back to back and fast, then take calls at --rate (how `switchboard demo` opens on a practice with something on every screen).", valueName: "calls"))
         var warmUpCalls: Int = 0
 
+        @Option(help: ArgumentHelp("With --warm-up-calls: spread them over this many hours before now, replayed in seconds with the times they would have had (the go-live window then starts that long ago unless --go-live-start or DIR says otherwise).", valueName: "hours"))
+        var warmUpHours: Double = 0
+
         @Flag(help: "With --calls: exit once those calls have ended and the outbox is empty.")
         var exitWhenDone = false
 
@@ -106,6 +109,8 @@ extension Simulator {
             if Transport(rawValue: transport) == nil || transport == "rest" { throw ValidationError("--transport must be fhir or hl7v2.") }
             if let calls, calls < 1 { throw ValidationError("--calls must be at least 1.") }
             if warmUpCalls < 0 { throw ValidationError("--warm-up-calls must be 0 or more.") }
+            if !(0 ... 48).contains(warmUpHours) { throw ValidationError("--warm-up-hours must be between 0 and 48.") }
+            if warmUpHours > 0 && warmUpCalls == 0 { throw ValidationError("--warm-up-hours needs --warm-up-calls.") }
             if exitWhenDone && calls == nil { throw ValidationError("--exit-when-done needs --calls.") }
             if let goLiveStart, parseISO8601(goLiveStart) == nil {
                 throw ValidationError("--go-live-start must be an ISO 8601 instant such as 2026-11-25T08:00:00Z.")
@@ -134,7 +139,8 @@ extension Simulator {
 
             let now = Clock.nowMillis()
             let previous = SimulatorFile.read(from: directory)
-            let goLive = GoLiveWindow(startsAt: goLiveStart.flatMap(parseISO8601) ?? previous?.goLiveStartMillis ?? now)
+            let warmUpMillis = Int64(warmUpHours * 3_600_000)
+            let goLive = GoLiveWindow(startsAt: goLiveStart.flatMap(parseISO8601) ?? previous?.goLiveStartMillis ?? now - warmUpMillis)
             let auditPath = directory.appendingPathComponent("audit.sqlite").path
             let outboxPath = directory.appendingPathComponent("outbox.sqlite").path
             let audit: AuditStore, outbox: OutboxStore
@@ -177,6 +183,7 @@ extension Simulator {
             config.seed = seed
             config.callLimit = calls
             config.warmUpCalls = warmUpCalls
+            config.warmUpMillis = warmUpMillis
             config.talkScale = load ? 0.01 : 1
             config.requestTimeout = load ? .seconds(3) : .seconds(8)
             config.leaseMillis = Int64(leaseSeconds * 1000)
@@ -214,7 +221,7 @@ extension Simulator {
                   control          \(endpoints.controlURL)
                   event stream     \(server.url)\(ndjson.map { "\n  NDJSON events    \($0)" } ?? "")
                   go-live window   \(iso8601(goLive.startsAt)) to \(iso8601(goLive.endsAt))
-                  calls            \(warmUpCalls > 0 ? "\(warmUpCalls) fast, then " : "")\(config.callsPerMinute)/min, at most \(config.concurrency) at once, \(config.transport.rawValue)\(calls.map { ", \($0) in all" } ?? "")
+                  calls            \(warmUpCalls > 0 ? "\(warmUpCalls) \(warmUpHours > 0 ? "over the last \(warmUpHours) h, replayed" : "fast"), then " : "")\(config.callsPerMinute)/min, at most \(config.concurrency) at once, \(config.transport.rawValue)\(calls.map { ", \($0) in all" } ?? "")
                   console          switchboard --config \(SimulatorFile.consoleConfigURL(in: directory).path)
                 Ctrl-C stops.
 

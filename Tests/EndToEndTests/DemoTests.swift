@@ -6,19 +6,21 @@ import Testing
 /// bookings through the EHR sandbox, and the databases say what really happened.
 @Suite(.enabled(if: Tmux.isAvailable, "needs tmux"), .timeLimit(.minutes(3)))
 struct DemoTests {
-    /// The demo opens on a practice that has already taken calls (the simulator plays a
-    /// warm-up of calls fast before its live rate): within seconds Review lists flagged
-    /// bookings, and Go-live and Calls have figures. At one call a minute the live calls
-    /// alone could not show that (a call talks for half a minute before it books).
-    @Test func opensWithSomethingOnEveryScreen() async throws {
+    /// The demo opens on a practice hours into its go-live: the simulator replays the last
+    /// 3 hours of calls against its own EHR sandbox in seconds, then takes calls live.
+    /// Within seconds Review lists flagged bookings hours old, Go-live and Calls have
+    /// figures, and correcting a booking from that history reaches the sandbox (its
+    /// appointment is there, at the version booked). At one call a minute the live calls
+    /// alone could not show any of it (a call talks for half a minute before it books).
+    @Test func opensHoursIntoTheGoLiveWithHistoryTheEHRKnows() async throws {
         let demo = try Demo(rate: "1", warmUpCalls: nil)
         defer { demo.stop() }
         try await demo.tmux.waitFor("Switchboard │ Review", timeout: 60)
-        let review = try await demo.tmux.waitUntil("flagged bookings on Review", timeout: 8) { screen in
-            screen.lines.dropFirst(3).contains { $0.hasSuffix("undecided") }
+        let review = try await demo.tmux.waitUntil("flagged bookings hours old on Review", timeout: 8) { screen in
+            screen.lines.dropFirst(3).contains { $0.hasSuffix("undecided") } && screen.contains(/oldest [1-9]h/)
         }
         #expect(!review.contains("No flagged bookings"))
-        #expect(try Int(E2E.value(demo.audit, "SELECT count(*) FROM booking WHERE review_required = 1")) ?? 0 > 0)
+        #expect(review.contains(/window 1d2\dh/), "the go-live window started hours ago")
         try demo.tmux.send("3")
         try await demo.tmux.waitUntil("Go-live figures counted from ended calls", timeout: 8) { screen in
             screen.firstMatch(of: /(\d+) of (\d+) ended calls/).map { Int($0.2)! > 0 } ?? false
@@ -27,11 +29,31 @@ struct DemoTests {
         try await demo.tmux.waitUntil("Calls with ended calls and their figure", timeout: 8) { screen in
             screen.contains(/first-call resolution today \d+% of [1-9]/)
         }
-        // Those bookings are the real agent's, against the sandbox: their appointments are there.
-        #expect(try Int(E2E.value(demo.audit, """
-            ATTACH '\(demo.sandbox)' AS ehr;
-            SELECT count(*) FROM booking b JOIN ehr.appointment a ON b.appointment_ref = 'Appointment/' || a.id WHERE b.review_required = 1
-            """)) ?? 0 > 0)
+
+        // Once the replayed calls are done, correct the oldest booking (or the later one that changed it).
+        #expect(try await E2E.eventually(timeout: 20) {
+            try Int(E2E.value(demo.audit, "SELECT count(*) FROM call WHERE ended_at IS NOT NULL")) ?? 0 >= 60
+        })
+        try demo.tmux.send("1", "g", "c")
+        var screen = try await demo.tmux.waitUntil("the correction form, or the later call to correct instead", timeout: 20) { screen in
+            screen.contains(/‹ keep the current time › 1\/\d+/) || screen.contains("by a later call")
+        }
+        for _ in 0 ..< 3 where screen.contains("by a later call") {
+            try demo.tmux.send("c")
+            screen = try await demo.tmux.waitUntil("the correction form, or the later call to correct instead", timeout: 20) { screen in
+                screen.contains(/‹ keep the current time › 1\/\d+/) || screen.contains("by a later call")
+            }
+        }
+        let id = try await demo.openedCorrection()
+        let booked = try #require(Int64(E2E.value(demo.audit, "SELECT booked_at FROM booking WHERE booking_id = '\(id)'")))
+        #expect(Int64(Date().timeIntervalSince1970 * 1000) - booked > 3_600_000, "a booking from the replayed hours")
+        _ = try await demo.chooseSecondSlot()
+        try await demo.submit()
+        let decision = try demo.correction(id)
+        try await demo.tmux.filter(id)
+        try await demo.waitForStatus("✎ sent", timeout: 20)
+        #expect(try demo.correctionOutboxItem(id)?.status == "succeeded", "the EHR took it: no 404, no 412")
+        try await demo.expectSandboxAppointment(of: id, startsAt: decision.newStart)
     }
 
     /// A correction with the live slot picker reaches the EHR; `q` stops the simulator.
