@@ -139,9 +139,11 @@ extension Simulator {
 
             let now = Clock.nowMillis()
             let previous = SimulatorFile.read(from: directory)
-            let warmUpMillis = Int64(warmUpHours * 3_600_000)
-            let goLive = GoLiveWindow(startsAt: goLiveStart.flatMap(parseISO8601) ?? previous?.goLiveStartMillis ?? now - warmUpMillis)
+            // The past is replayed into a new directory only: into one with history it would
+            // put rows before those already there.
             let auditPath = directory.appendingPathComponent("audit.sqlite").path
+            let warmUpMillis = FileManager.default.fileExists(atPath: auditPath) ? 0 : Int64(warmUpHours * 3_600_000)
+            let goLive = GoLiveWindow(startsAt: goLiveStart.flatMap(parseISO8601) ?? previous?.goLiveStartMillis ?? now - warmUpMillis)
             let outboxPath = directory.appendingPathComponent("outbox.sqlite").path
             let audit: AuditStore, outbox: OutboxStore
             do {
@@ -221,7 +223,7 @@ extension Simulator {
                   control          \(endpoints.controlURL)
                   event stream     \(server.url)\(ndjson.map { "\n  NDJSON events    \($0)" } ?? "")
                   go-live window   \(iso8601(goLive.startsAt)) to \(iso8601(goLive.endsAt))
-                  calls            \(warmUpCalls > 0 ? "\(warmUpCalls) \(warmUpHours > 0 ? "over the last \(warmUpHours) h, replayed" : "fast"), then " : "")\(config.callsPerMinute)/min, at most \(config.concurrency) at once, \(config.transport.rawValue)\(calls.map { ", \($0) in all" } ?? "")
+                  calls            \(warmUpCalls > 0 ? "\(warmUpCalls) \(warmUpMillis > 0 ? "over the last \(warmUpHours) h, replayed" : "fast"), then " : "")\(config.callsPerMinute)/min, at most \(config.concurrency) at once, \(config.transport.rawValue)\(calls.map { ", \($0) in all" } ?? "")
                   console          switchboard --config \(SimulatorFile.consoleConfigURL(in: directory).path)
                 Ctrl-C stops.
 
