@@ -4,10 +4,32 @@ import Foundation
 public typealias UnixMillis = Int64
 
 public enum Clock {
-    /// Now, as the data contract stores it.
+    /// Now, as the data contract stores it; inside a ``replay`` the replayed moment.
     public static func nowMillis() -> UnixMillis {
-        UnixMillis((Date().timeIntervalSince1970 * 1000).rounded())
+        let real = (Date().timeIntervalSince1970 * 1000).rounded()
+        guard let replay else { return UnixMillis(real) }
+        return UnixMillis(min(real, replay.at(real: real)))
     }
+
+    /// Time that starts in the past and runs `speed` times fast until it meets the real
+    /// clock: how the simulator's warm-up plays the hours before the demo in seconds,
+    /// every row stamped with the moment it would have had.
+    public struct Replay: Sendable {
+        public var realStart: Double
+        public var replayedStart: UnixMillis
+        public var speed: Double
+
+        public init(from replayedStart: UnixMillis, speed: Double, realStart: UnixMillis = Clock.nowMillis()) {
+            self.realStart = Double(realStart)
+            self.replayedStart = replayedStart
+            self.speed = speed
+        }
+
+        func at(real: Double) -> Double { Double(replayedStart) + (real - realStart) * speed }
+    }
+
+    /// Set for the tasks of a replay (and the tasks they start); nil everywhere else.
+    @TaskLocal public static var replay: Replay?
 }
 
 extension Date {

@@ -46,6 +46,12 @@ extension Simulator {
         @Option(help: "Stop starting calls after this many.")
         var calls: Int?
 
+        @Option(help: ArgumentHelp("Play this many calls first, back to back and fast, then take calls at --rate (how `switchboard demo` opens on a practice with something on every screen).", valueName: "calls"))
+        var warmUpCalls: Int = 0
+
+        @Option(help: ArgumentHelp("With --warm-up-calls: spread them over this many hours before now, replayed in seconds with the times they would have had (the go-live window then starts that long ago unless --go-live-start or DIR says otherwise).", valueName: "hours"))
+        var warmUpHours: Double = 0
+
         @Flag(help: "With --calls: exit once those calls have ended and the outbox is empty.")
         var exitWhenDone = false
 
@@ -111,6 +117,9 @@ extension Simulator {
             if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
             if Transport(rawValue: transport) == nil { throw ValidationError("--transport must be fhir, rest or hl7v2.") }
             if let calls, calls < 1 { throw ValidationError("--calls must be at least 1.") }
+            if warmUpCalls < 0 { throw ValidationError("--warm-up-calls must be 0 or more.") }
+            if !(0 ... 48).contains(warmUpHours) { throw ValidationError("--warm-up-hours must be between 0 and 48.") }
+            if warmUpHours > 0 && warmUpCalls == 0 { throw ValidationError("--warm-up-hours needs --warm-up-calls.") }
             if exitWhenDone && calls == nil { throw ValidationError("--exit-when-done needs --calls.") }
             if let name = `protocol`, name != "day4" { throw ValidationError("--protocol must be day4.") }
             if let goLiveStart, parseISO8601(goLiveStart) == nil {
@@ -142,8 +151,11 @@ extension Simulator {
 
             let now = Clock.nowMillis()
             let previous = SimulatorFile.read(from: directory)
-            let goLive = GoLiveWindow(startsAt: goLiveStart.flatMap(parseISO8601) ?? previous?.goLiveStartMillis ?? now)
+            // The past is replayed into a new directory only: into one with history it would
+            // put rows before those already there.
             let auditPath = directory.appendingPathComponent("audit.sqlite").path
+            let warmUpMillis = FileManager.default.fileExists(atPath: auditPath) ? 0 : Int64(warmUpHours * 3_600_000)
+            let goLive = GoLiveWindow(startsAt: goLiveStart.flatMap(parseISO8601) ?? previous?.goLiveStartMillis ?? now - warmUpMillis)
             let outboxPath = directory.appendingPathComponent("outbox.sqlite").path
             let audit: AuditStore, outbox: OutboxStore
             do {
@@ -185,6 +197,8 @@ extension Simulator {
             config.seed = seed
             config.callLimit = calls
             let rehearsal = `protocol` != nil
+            config.warmUpCalls = warmUpCalls
+            config.warmUpMillis = warmUpMillis
             config.talkScale = load || rehearsal ? 0.01 : 1
             config.requestTimeout = load || rehearsal ? .seconds(3) : .seconds(8)
             config.leaseMillis = Int64(leaseSeconds * 1000)
@@ -232,7 +246,7 @@ extension Simulator {
                   control          \(endpoints.controlURL)
                   event stream     \(server.url)\(ndjson.map { "\n  NDJSON events    \($0)" } ?? "")
                   go-live window   \(iso8601(goLive.startsAt)) to \(iso8601(goLive.endsAt))
-                  calls            \(rehearsal ? "day4 rehearsal, \(calls ?? 100) calls, \(config.transport.rawValue)" : "\(config.callsPerMinute)/min, at most \(config.concurrency) at once, \(config.transport.rawValue)\(calls.map { ", \($0) in all" } ?? "")")
+                  calls            \(rehearsal ? "day4 rehearsal, \(calls ?? 100) calls, \(config.transport.rawValue)" : "\(warmUpCalls > 0 ? "\(warmUpCalls) \(warmUpMillis > 0 ? "over the last \(warmUpHours) h, replayed" : "fast"), then " : "")\(config.callsPerMinute)/min, at most \(config.concurrency) at once, \(config.transport.rawValue)\(calls.map { ", \($0) in all" } ?? "")")
                   console          switchboard --config \(SimulatorFile.consoleConfigURL(in: directory).path)
                 \(rehearsal ? "Rehearsing; the table follows." : "Ctrl-C stops.")
 

@@ -23,6 +23,13 @@ extension Switchboard {
         @Option(help: "Calls per minute the simulated agent takes.")
         var rate: Double = 12
 
+        @Option(help: ArgumentHelp("Calls the simulated agent replays from the hours before the demo (against its EHR sandbox, in seconds) before the live rate, so every screen has something to show at once (0: start empty).",
+                                   valueName: "calls"))
+        var warmUpCalls: Int = 60
+
+        @Option(help: ArgumentHelp("Hours before now the warm-up's calls are spread over (and the go-live window started).", valueName: "hours"))
+        var warmUpHours: Double = 3
+
         @Option(help: ArgumentHelp("Theme name or path.", valueName: "name|path"))
         var theme: String?
 
@@ -33,10 +40,16 @@ extension Switchboard {
         @Flag(help: "Put control characters and escape sequences in some patient names.")
         var hostileData = false
 
+        func validate() throws {
+            if warmUpCalls < 0 { throw ValidationError("--warm-up-calls must be 0 or more.") }
+            if !(0 ... 48).contains(warmUpHours) { throw ValidationError("--warm-up-hours must be between 0 and 48.") }
+        }
+
         func run() throws {
             let directory = dir ?? NSTemporaryDirectory() + "switchboard-demo-\(getpid())"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let simulator = try SimulatorChild.start(directory: directory, rate: rate, hostileData: hostileData)
+            let simulator = try SimulatorChild.start(directory: directory, rate: rate, warmUpCalls: warmUpCalls, warmUpHours: warmUpCalls > 0 ? warmUpHours : 0,
+                                                      hostileData: hostileData)
             defer {
                 simulator.stop()
                 if dir == nil { try? FileManager.default.removeItem(atPath: directory) }
@@ -61,7 +74,7 @@ struct SimulatorChild {
     let process: Process
     let directory: String
 
-    static func start(directory: String, rate: Double, hostileData: Bool) throws -> SimulatorChild {
+    static func start(directory: String, rate: Double, warmUpCalls: Int = 0, warmUpHours: Double = 0, hostileData: Bool) throws -> SimulatorChild {
         let own = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let beside = own.appendingPathComponent("switchboard-sim").path
         guard FileManager.default.isExecutableFile(atPath: beside) else {
@@ -69,7 +82,8 @@ struct SimulatorChild {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: beside)
-        process.arguments = ["run", "--dir", directory, "--rate", String(rate), "--exit-with-parent"] + (hostileData ? ["--hostile-data"] : [])
+        process.arguments = ["run", "--dir", directory, "--rate", String(rate), "--warm-up-calls", String(warmUpCalls),
+                             "--warm-up-hours", String(warmUpHours), "--exit-with-parent"] + (hostileData ? ["--hostile-data"] : [])
         let log = FileManager.default.createFile(atPath: directory + "/simulator.log", contents: nil)
             ? FileHandle(forWritingAtPath: directory + "/simulator.log") : nil
         process.standardOutput = log ?? FileHandle.nullDevice

@@ -291,31 +291,38 @@ final class ManualWallClock: @unchecked Sendable {
 }
 
 extension ReviewScreenTests {
+    /// A console on `bookings` (in a go-live window that started an hour ago) with an EHR
+    /// configured that nobody answers at: what it would say comes as posted messages.
+    static func consoleWithSilentEHR(_ scratch: Scratch, bookings: [Booking], size: Size) throws -> ProgramDriver<Console> {
+        let audit = try AuditStore(path: scratch.path("audit.sqlite"), mode: .create)
+        _ = try OutboxStore(path: scratch.path("outbox.sqlite"), mode: .create)
+        try audit.recordAgentWork(bookings: bookings)
+        var configuration = ConsoleConfiguration()
+        configuration.auditPath = scratch.path("audit.sqlite")
+        configuration.outboxPath = scratch.path("outbox.sqlite")
+        configuration.goLiveStart = Clock.nowMillis() - 3_600_000
+        configuration.theme = "default"
+        configuration.ehrBaseURL = "http://127.0.0.1:9/fhir"
+        let environment = ["HOME": scratch.url.path, "XDG_CONFIG_HOME": scratch.url.path]
+        return ProgramDriver(try ConsoleRunner.prepare(configuration: configuration, warnings: [], environment: environment), size: size)
+    }
+
     /// A later call moved the appointment: correcting the first booking would be refused
     /// (412), so `c` says so and selects the later booking, which `c` then corrects.
     @Test func aBookingMovedByALaterCallPointsToThatOne() throws {
         let scratch = Scratch()
         defer { scratch.cleanUp() }
         let now = Clock.nowMillis()
-        let audit = try AuditStore(path: scratch.path("audit.sqlite"), mode: .create)
-        _ = try OutboxStore(path: scratch.path("outbox.sqlite"), mode: .create)
         var moved = sampleBooking("bk-2", bookedAt: now - 60_000)
         moved.kind = .reschedule
         moved.appointmentRef = "Appointment/bk-1"
         moved.appointmentVersion = "2"
         moved.startAt += 3_600_000
         moved.endAt += 3_600_000
-        try audit.recordAgentWork(bookings: [sampleBooking("bk-1", bookedAt: now - 120_000), moved, sampleBooking("bk-3", bookedAt: now - 30_000)])
-        var configuration = ConsoleConfiguration()
-        configuration.auditPath = scratch.path("audit.sqlite")
-        configuration.outboxPath = scratch.path("outbox.sqlite")
-        configuration.goLiveStart = now - 3_600_000
-        configuration.theme = "default"
-        // An EHR nobody answers at: the check and the form need none of its answers.
-        configuration.ehrBaseURL = "http://127.0.0.1:9/fhir"
-        let environment = ["HOME": scratch.url.path, "XDG_CONFIG_HOME": scratch.url.path]
-        let driver = ProgramDriver(try ConsoleRunner.prepare(configuration: configuration, warnings: [], environment: environment),
-                                   size: Size(width: 120, height: 30))
+        // The check and the form need none of the EHR's answers.
+        let driver = try Self.consoleWithSilentEHR(scratch, bookings: [sampleBooking("bk-1", bookedAt: now - 120_000), moved,
+                                                                       sampleBooking("bk-3", bookedAt: now - 30_000)],
+                                                   size: Size(width: 120, height: 30))
         driver.press("c")
         #expect(driver.messageLine.contains("That appointment was moved by a later call"), "\(driver.screenText)")
         #expect(!driver.screenText.contains("Correct bk-1"))

@@ -289,3 +289,83 @@ func render(width: Int, height: Int, _ draw: (inout CellGrid) -> Void) -> CellGr
         """)
     }
 }
+
+/// A picker with a ``PickerList``: open under its field while focused, in the rows there are.
+@Suite struct PickerListTests {
+    static let entries = [PickerList.Entry(heading: nil, label: "keep")]
+        + ["09:00", "09:30", "14:00"].map { PickerList.Entry(heading: "Mon 30", label: $0) }
+        + ["10:00", "14:30"].map { PickerList.Entry(heading: "Tue 01", label: $0) }
+
+    func form() -> Form {
+        var form = Form(title: "Move", fields: [
+            FormField(id: "slot", label: "Slot", kind: .picker(.loading)),
+            FormField(id: "note", label: "Note", kind: .text(LineEditor())),
+        ])
+        form.setOptions(.list(PickerList(entries: Self.entries)), for: "slot")
+        return form
+    }
+
+    @Test func opensUnderItsFieldWhileFocusedAndFoldsAwayWhenThereIsNoRoom() {
+        var form = form()
+        _ = form.handle(.char("]"))
+        var grid = render(width: 42, height: 15) { form.render(into: &$0, rect: Rect(x: 0, y: 0, width: 42, height: 15), theme: theme) }
+        #expect(grid.screenText == """
+        ┌─ Move ─────────────────────────────────┐
+        │ Slot  ‹ Mon 30 09:00 › 2/6             │
+        │       ]/[ day  type 14 or tue to jump  │
+        │         keep                           │
+        │       Mon 30                           │
+        │         › 09:00                        │
+        │           09:30                        │
+        │           14:00                        │
+        │       Tue 01                           │
+        │           10:00                        │
+        │           14:30                        │
+        │ Note                                   │
+        │                                        │
+        │                                        │
+        └────────────────────────────────────────┘
+        """)
+        // Fewer rows: the box keeps its fields and says what is below.
+        grid = render(width: 42, height: 12) { form.render(into: &$0, rect: Rect(x: 0, y: 0, width: 42, height: 12), theme: theme) }
+        #expect(grid.text(row: 8) == "│ Note                                   │")
+        #expect(grid.screenText.contains("↓ 2 more"))
+        // Too few rows for a list: the field alone, as before.
+        grid = render(width: 40, height: 6) { form.render(into: &$0, rect: Rect(x: 0, y: 0, width: 40, height: 6), theme: theme) }
+        #expect(!grid.screenText.contains("keep") && grid.text(row: 2) == "│ Note                                 │")
+        // Another field focused: closed.
+        _ = form.handle(.tab)
+        grid = render(width: 40, height: 14) { form.render(into: &$0, rect: Rect(x: 0, y: 0, width: 40, height: 14), theme: theme) }
+        #expect(!grid.screenText.contains("Tue 01"))
+    }
+
+    @Test func upAndDownStayInTheListTabLeavesIt() {
+        var form = form()
+        _ = form.handle(.down); _ = form.handle(.down)
+        #expect(form.value(of: "slot") == "Mon 30 09:30" && form.focus == 0)
+        _ = form.handle(.up)
+        #expect(form.value(of: "slot") == "Mon 30 09:00")
+        _ = form.handle(.tab)
+        #expect(form.focus == 1)
+        _ = form.handle(.up)
+        #expect(form.focus == 0, "on another field Up moves between fields as before")
+        #expect(form.handle(.enter) == .submitted)
+    }
+
+    @Test func typingJumpsFromTheSelectionOnAndBackspaceForgets() {
+        var list = PickerList(entries: Self.entries)
+        for c in "14" {
+            let used = list.handle(.char(c))
+            #expect(used)
+        }
+        #expect(list.selectedEntry?.value == "Mon 30 14:00")
+        for c in "14" { _ = list.handle(.char(c)) }
+        #expect(list.selectedEntry?.value == "Tue 01 14:30", "again: the next one on")
+        _ = list.handle(.char("m"))
+        #expect(list.selectedEntry?.value == "Mon 30 09:00" && list.typed == "m", "a day by its name, round to the start")
+        _ = list.handle(.backspace)
+        #expect(list.typed.isEmpty)
+        let used = list.handle(.char("?"))
+        #expect(!used, "not a jump: the form's")
+    }
+}

@@ -13,7 +13,9 @@ struct CorrectionForm {
     let against: AppointmentNow?
     var form: Form
     private var slots: [FreeSlot] = []
-    private var slotLabels: [String] = []
+    /// The start of the slot chosen before the provider changed: kept if the new
+    /// provider has a slot then.
+    private var wantedStart: UnixMillis?
     /// The provider whose free slots the slot picker shows (or is loading).
     private var slotsProviderRef: String?
     /// With the practice's providers known, the provider is chosen by name from them;
@@ -83,8 +85,8 @@ struct CorrectionForm {
     /// means nothing for this one); the search to run is for the returned provider.
     mutating func loadSlots() -> String? {
         slotsProviderRef = slotsWanted
+        if form.list(of: "slot") != nil { wantedStart = chosenSlot?.start }
         slots = []
-        slotLabels = []
         form.setOptions(.loading, for: "slot")
         return slotsProviderRef
     }
@@ -95,11 +97,30 @@ struct CorrectionForm {
         switch result {
         case .success(let found):
             slots = found
-            slotLabels = [Self.keepTime] + found.map { "\(presentation.dayAndTime($0.start))–\(presentation.clock($0.end))" }
-            form.setOptions(.loaded(slotLabels, selected: 0), for: "slot")
+            // Under day headings ("Tue 01"), each slot by its times.
+            let entries = [PickerList.Entry(heading: nil, label: Self.keepTime)] + found.map { slot in
+                PickerList.Entry(heading: presentation.dayAndTime(slot.start).split(separator: " ").dropLast().joined(separator: " "),
+                                 label: "\(presentation.clock(slot.start))–\(presentation.clock(slot.end))")
+            }
+            var selected = 0
+            if let start = wantedStart {
+                if let kept = found.firstIndex(where: { $0.start == start }) {
+                    selected = kept + 1
+                    form.message = nil
+                } else {
+                    form.message = "\(presentation.providerShortName(providerRef)) has no free slot at \(presentation.dayAndTime(start)): pick another."
+                }
+            }
+            form.setOptions(.list(PickerList(entries: entries, selected: selected)), for: "slot")
         case .failure(let failure):
             form.setOptions(.failed(failure.text), for: "slot")
         }
+    }
+
+    /// The free slot picked, nil for "keep the current time" (or while none are shown).
+    var chosenSlot: FreeSlot? {
+        guard let list = form.list(of: "slot"), list.selected > 0, slots.indices.contains(list.selected - 1) else { return nil }
+        return slots[list.selected - 1]
     }
 
     struct Problem: Error { var text: String }
@@ -113,8 +134,7 @@ struct CorrectionForm {
         let type = form.value(of: "type")?.trimmingCharacters(in: .whitespaces) ?? ""
         let note = form.value(of: "note")?.trimmingCharacters(in: .whitespaces) ?? ""
         var correction = Correction(bookingId: bookingId, category: category, note: note.isEmpty ? nil : note)
-        if let chosen = form.value(of: "slot"), let index = slotLabels.firstIndex(of: chosen), index > 0 {
-            let slot = slots[index - 1]
+        if let slot = chosenSlot {
             correction.newSlotRef = slot.ref
             correction.newStart = slot.start
             correction.newEnd = slot.end
@@ -123,7 +143,7 @@ struct CorrectionForm {
         if !type.isEmpty && type != booking.appointmentType { correction.newAppointmentType = type }
         correction.cancel = category == .shouldNotExist
         if category == .wrongTime && correction.newSlotRef == nil {
-            return .failure(Problem(text: "Wrong time: pick a new slot (Left/Right on New slot)."))
+            return .failure(Problem(text: "Wrong time: pick a new slot under New slot (j/k, or type a time or a day)."))
         }
         // The current time is free in the old provider's calendar, not necessarily the new one's.
         if correction.newProviderRef != nil && correction.newSlotRef == nil && !correction.cancel && providerChoices != nil {

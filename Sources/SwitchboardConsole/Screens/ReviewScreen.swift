@@ -505,6 +505,9 @@ struct ReviewScreen: TableScreen {
     /// The footer while a dialog or form has the keyboard (its keys are its own, not the key map's).
     var captureHints: String? {
         switch mode {
+        case .correcting(let form, _) where form.form.list(of: "slot") != nil && form.form.fields.indices.contains(form.form.focus)
+                                            && form.form.fields[form.form.focus].id == "slot":
+            "tab field  j/k slot  ]/[ day  type 14/tue to jump  enter submit  esc cancel"
         case .correcting: "tab next field  ←/→ choose  type to edit  enter submit  esc cancel"
         case .confirmingBulk: "enter choose focused  ←/→ move  y confirm  n/esc cancel"
         case .filtering: "type to filter  enter keep  esc clear"

@@ -14,6 +14,13 @@ public struct AgentConfiguration: Sendable {
     public var seed: UInt64 = 1
     /// Stop starting calls after this many; nil runs until stopped.
     public var callLimit: Int?
+    /// Calls played first, before the live rate: the demo opens on a practice that has
+    /// already taken calls. With `warmUpMillis` they are spread over that much of the
+    /// past, replayed in about `warmUpRealMillis` (their rows stamped with the times they
+    /// would have had); with 0, back to back now with the talking cut 100-fold.
+    public var warmUpCalls = 0
+    public var warmUpMillis: Int64 = 0
+    public var warmUpRealMillis: Int64 = 3_000
     public var goLive: GoLiveWindow
     /// Multiplies the "talking" between steps: 1 is a person on the phone, 0.01 a load test.
     public var talkScale = 1.0
@@ -132,8 +139,12 @@ public final class Agent: @unchecked Sendable {
             group.addTask { await self.keepTime() }
             group.addTask { await self.signCheckpoints() }
             group.addTask { await self.drainOutbox() }
-            await learnPractice()
-            await takeCalls()
+            // The warm-up's clock: the past replayed fast, or none (a burst, now). Learning
+            // the practice is part of it, so the audit log starts in the replayed past.
+            let replaying = configuration.warmUpCalls > 0 && configuration.warmUpMillis > 0
+            let replay = replaying ? Clock.Replay(from: Clock.nowMillis() - configuration.warmUpMillis, speed: replaySpeed) : nil
+            await Clock.$replay.withValue(replay) { await learnPractice() }
+            await takeCalls(replay: replay)
             while !Task.isCancelled, configuration.callLimit != nil {
                 if (try? await ledger.withOutbox({ try $0.unsentCount() })) == 0 { break }
                 try? await Task.sleep(for: .milliseconds(200))
@@ -188,15 +199,29 @@ public final class Agent: @unchecked Sendable {
         }
     }
 
+    /// How many times faster than real the warm-up's past is played.
+    private var replaySpeed: Double { Double(configuration.warmUpMillis) / Double(max(1, configuration.warmUpRealMillis)) }
+
     /// Starts calls as a Poisson process at the configured rate, never more than
     /// `concurrency` at once; returns when the limit is reached and every call has ended.
-    private func takeCalls() async {
+    private func takeCalls(replay: Clock.Replay?) async {
+        let replaying = replay != nil
         await withTaskGroup(of: Void.self) { calls in
             var number = 0
             while !Task.isCancelled {
                 if let limit = configuration.callLimit, number >= limit { break }
-                let gap = random { -log(max(Double.random(in: 0 ..< 1, using: &$0), 1e-9)) } * 60 / max(configuration.callsPerMinute, 0.01)
-                try? await Task.sleep(for: .seconds(min(gap, 120)))
+                let warmingUp = number < configuration.warmUpCalls
+                if warmingUp, replaying {
+                    // Evenly over the replayed hours.
+                    try? await Task.sleep(for: .milliseconds(configuration.warmUpRealMillis / Int64(configuration.warmUpCalls)))
+                } else if !warmingUp {
+                    if number > 0 && number == configuration.warmUpCalls {
+                        // The live calls start once the past is played: rows keep their time order.
+                        await calls.waitForAll()
+                    }
+                    let gap = random { -log(max(Double.random(in: 0 ..< 1, using: &$0), 1e-9)) } * 60 / max(configuration.callsPerMinute, 0.01)
+                    try? await Task.sleep(for: .seconds(min(gap, 120)))
+                }
                 while !Task.isCancelled && counters.withLock({ $0.inProgress }) >= configuration.concurrency {
                     try? await Task.sleep(for: .milliseconds(20))
                 }
@@ -207,7 +232,10 @@ public final class Agent: @unchecked Sendable {
                     number += 1
                     counters.withLock { $0.started += 1; $0.inProgress += 1 }
                     calls.addTask {
-                        await self.runCall(callPlan)
+                        let talk = !warmingUp ? 1 : replaying ? 1 / self.replaySpeed : 0.01
+                        await Clock.$replay.withValue(warmingUp ? replay : nil) {
+                            await Self.$talkScale.withValue(talk) { await self.runCall(callPlan) }
+                        }
                         self.counters.withLock { $0.ended += 1; $0.inProgress -= 1 }
                     }
                 }

@@ -129,9 +129,12 @@ extension Agent {
         hub.publish(.callEnded(.init(callId: call.id, at: ended, outcome: outcome.rawValue, firstCallResolved: outcome == .resolved)))
     }
 
+    /// The warm-up's calls talk faster than the live ones (see `warmUpCalls`).
+    @TaskLocal static var talkScale = 1.0
+
     /// The talking between steps.
     private func talk(_ seconds: ClosedRange<Double>) async throws {
-        let pause = random { Double.random(in: seconds, using: &$0) } * configuration.talkScale
+        let pause = random { Double.random(in: seconds, using: &$0) } * configuration.talkScale * Self.talkScale
         try await Task.sleep(for: .milliseconds(Int(pause * 1000)))
     }
 

@@ -1,6 +1,7 @@
 /// A form of text fields, choice fields and list pickers whose options may arrive later.
 /// Tab/Shift-Tab (and Up/Down) move between fields, Enter submits, Esc cancels; the
-/// program validates on submit and sets ``message``.
+/// program validates on submit and sets ``message``. A picker loaded with a
+/// ``PickerList`` opens under its field while focused and takes Up/Down for itself.
 ///
 ///     var form = Form(title: "Move", fields: [
 ///         FormField(id: "note", label: "Note", kind: .text(LineEditor())),
@@ -35,6 +36,18 @@ public struct Form: Sendable {
         fields.first { $0.id == id }?.value
     }
 
+    /// The open list of the picker `id`, when it has one.
+    public func list(of id: String) -> PickerList? {
+        guard case .picker(.list(let list))? = fields.first(where: { $0.id == id })?.kind else { return nil }
+        return list
+    }
+
+    /// The focused field's open list, if it is a list picker with entries.
+    var focusedList: PickerList? {
+        guard fields.indices.contains(focus), case .picker(.list(let list)) = fields[focus].kind, !list.entries.isEmpty else { return nil }
+        return list
+    }
+
     /// Replaces a picker's options (loading, loaded, failed).
     public mutating func setOptions(_ options: FormField.Options, for id: String) {
         for index in fields.indices where fields[index].id == id { fields[index].kind = .picker(options) }
@@ -44,16 +57,25 @@ public struct Form: Sendable {
         switch key {
         case .escape: return .cancelled
         case .enter: return .submitted
+        case _ where key != .tab && key != .backTab && focusedList != nil:
+            _ = fields[focus].handle(key)
         case .tab, .down: focus = (focus + 1) % max(1, fields.count)
         case .backTab, .up: focus = (focus + max(1, fields.count) - 1) % max(1, fields.count)
-        default: if fields.indices.contains(focus) { fields[focus].handle(key) }
+        default: if fields.indices.contains(focus) { _ = fields[focus].handle(key) }
         }
         return .editing
     }
 
+    /// Rows the box needs with no list open.
+    private var closedHeight: Int { (summary.isEmpty ? 0 : summary.count + 1) + fields.count + 4 }
+
     public func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
         let top = summary.isEmpty ? 0 : summary.count + 1
-        let height = min(rect.height, top + fields.count + 4)
+        // An open list takes the rows the screen has spare: a few at 80x24, dozens at 200x50.
+        let open = focusedList
+        let listRows = open.map { min($0.wantedHeight, max(0, rect.height - closedHeight)) } ?? 0
+        let listShown = listRows >= 3 ? listRows : 0
+        let height = min(rect.height, closedHeight + listShown)
         let box = rect.centered(width: min(rect.width, 60), height: height)
         grid.box(box, style: theme.style("dialog"), title: title, titleStyle: theme.style("dialog.title"))
         let labelWidth = min(box.width / 3, fields.map { TerminalText.width($0.label) }.max() ?? 0)
@@ -61,8 +83,10 @@ public struct Form: Sendable {
         for (index, line) in summary.prefix(max(0, inner.height - 1)).enumerated() {
             grid.write(line, in: inner.row(index), style: theme.style("dialog.summary"))
         }
-        for (index, field) in fields.prefix(max(0, inner.height - 1 - top)).enumerated() {
-            let row = inner.row(top + index)
+        for (index, field) in fields.enumerated() {
+            let below = listShown > 0 && index > focus ? listShown : 0
+            guard top + index + below < inner.height - 1 else { break }
+            let row = inner.row(top + index + below)
             grid.write(field.label, in: Rect(x: row.x, y: row.y, width: labelWidth, height: 1), style: theme.style("dialog"))
             let valueRect = Rect(x: row.x + labelWidth + 2, y: row.y, width: row.width - labelWidth - 2, height: 1)
             let style = theme.style(index == focus ? "form.field.focused" : "form.field")
@@ -71,6 +95,9 @@ public struct Form: Sendable {
                 if index == focus { grid.cursor = cursor }
             } else {
                 grid.write(field.display, in: valueRect, style: style)
+            }
+            if index == focus, listShown > 0, let open {
+                open.render(into: &grid, rect: Rect(x: valueRect.x, y: row.y + 1, width: valueRect.width, height: listShown), theme: theme)
             }
         }
         if let message, inner.height > 0 {
@@ -85,6 +112,8 @@ public struct FormField: Sendable {
     public enum Options: Sendable, Equatable {
         case loading
         case loaded([String], selected: Int)
+        /// A long list under headings, opened while the field has focus.
+        case list(PickerList)
         case failed(String)
     }
 
@@ -113,6 +142,7 @@ public struct FormField: Sendable {
         case .text(let editor): return editor.text
         case let .choice(options, selected), let .picker(.loaded(options, selected)):
             return options.indices.contains(selected) ? options[selected] : nil
+        case .picker(.list(let list)): return list.selectedEntry?.value
         case .picker: return nil
         }
     }
@@ -126,13 +156,21 @@ public struct FormField: Sendable {
         case let .picker(.loaded(options, selected)):
             guard options.indices.contains(selected) else { return "(no options)" }
             return "‹ \(options[selected]) › \(selected + 1)/\(options.count)"
+        case .picker(.list(let list)):
+            guard let entry = list.selectedEntry else { return "(no options)" }
+            return "‹ \(entry.value) › \(list.selected + 1)/\(list.entries.count)"
         case .picker(.loading): return "loading…"
         case .picker(.failed(let error)): return "failed: \(error)"
         }
     }
 
-    mutating func handle(_ key: Key) {
+    /// False when the key is not the field's.
+    mutating func handle(_ key: Key) -> Bool {
         switch kind {
+        case .picker(.list(var list)):
+            let used = list.handle(key)
+            kind = .picker(.list(list))
+            return used
         case .text(var editor):
             _ = editor.handle(key)
             kind = .text(editor)
@@ -142,6 +180,7 @@ public struct FormField: Sendable {
             kind = .picker(.loaded(options, selected: Self.cycle(selected, count: options.count, key: key)))
         case .picker: break
         }
+        return true
     }
 
     private static func cycle(_ selected: Int, count: Int, key: Key) -> Int {
