@@ -213,7 +213,8 @@ extension Agent {
                 // Callers of the practice with an appointment this run made (newcomers are not in the list).
                 let booked = Set(practice.patientsWithAppointments())
                 let known = practice.callers.filter { booked.contains(ehrPatientID($0)) }
-                if let pick = known.randomElement(using: &rng) { caller = pick }
+                // A different patient for each call of the run, so two cancels never race for one appointment.
+                if !known.isEmpty { caller = known[n % known.count] }
             }
             return CallPlan(callID: "d4-\(String(Clock.nowMillis(), radix: 36))-\(n)", workflow: workflow, caller: caller, quirk: quirk,
                             firstAlso: firstAlso)
