@@ -1,6 +1,7 @@
 import Foundation
 import SwitchboardEHR
 @testable import SwitchboardSim
+import SwitchboardTesting
 import Testing
 
 /// Checks the sandbox's JSON against an independent FHIR model: the PyPI package
@@ -39,41 +40,8 @@ import Testing
         sys.exit(1 if bad else 0)
         """
 
-    /// A Python with `fhir.resources`, in a virtual environment of its own (Debian's
-    /// system Python refuses `pip install` outside one, PEP 668), kept between runs.
-    static func ensureValidator() throws -> String {
-        let venv = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-fhir-validator").path
-        let python = venv + "/bin/python"
-        if FileManager.default.isExecutableFile(atPath: python),
-           try run([python, "-c", "import fhir.resources.R4B"]).status == 0 { return python }
-        let made = try run(["python3", "-m", "venv", venv])
-        guard made.status == 0 else {
-            Issue.record("could not make a Python virtual environment (install python3-venv): \(made.output)")
-            throw CancellationError()
-        }
-        let install = try run([python, "-m", "pip", "install", "--quiet", "fhir.resources"])
-        guard install.status == 0 else {
-            Issue.record("could not install fhir.resources from PyPI (is pip reachable?): \(install.output)")
-            throw CancellationError()
-        }
-        return python
-    }
-
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     @Test func everyStoredResourceTypeIsValidFHIR() async throws {
-        let python = try Self.ensureValidator()
+        let judge = try PythonJudge("fhir", packages: ["fhir.resources"], probe: "import fhir.resources.R4B")
         let f = try await SandboxFixture.start(patients: 400)
         defer { Task { await f.stop() } }
         let token = try await f.token()
@@ -100,9 +68,7 @@ import Testing
             try body.write(to: url)
             paths.append(url.path)
         }
-        let scriptURL = dir.appendingPathComponent("validate.py")
-        try Self.script.write(to: scriptURL, atomically: true, encoding: .utf8)
-        let result = try Self.run([python, scriptURL.path] + paths)
+        let result = try judge.run(script: Self.script, arguments: paths)
         #expect(result.status == 0, "\(result.output)")
     }
 }

@@ -11,6 +11,9 @@ struct Caller: Sendable {
     var given: String
     var birthDate: String
     var phone: String
+    /// Their insurance as the simulated world has it (`active`, `cancelled`), nil for none;
+    /// what a rehearsal expects the insurance check to find.
+    var coverage: String? = nil
     var display: String { "\(given) \(family)" }
 }
 
@@ -56,13 +59,21 @@ final class Practice: @unchecked Sendable {
         let queue = try DatabaseQueue(path: path, configuration: config)
         defer { try? queue.close() }
         callers = try queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, json FROM patient ORDER BY rowid").compactMap { row -> Caller? in
+            var coverage: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT beneficiary_id, json FROM coverage") {
+                let json: String = row["json"]
+                if let c = try? FHIRJSON.decode(Coverage.self, from: Data(json.utf8)) {
+                    // Any active coverage counts.
+                    if coverage[row["beneficiary_id"]] != "active" { coverage[row["beneficiary_id"]] = c.status.rawValue }
+                }
+            }
+            return try Row.fetchAll(db, sql: "SELECT id, json FROM patient ORDER BY rowid").compactMap { row -> Caller? in
                 let json: String = row["json"]
                 guard let patient = try? FHIRJSON.decode(Patient.self, from: Data(json.utf8)),
                       let name = patient.name?.first, let family = name.family, let birth = patient.birthDate
                 else { return nil }
                 return Caller(patientID: row["id"], family: family, given: name.given?.first ?? "", birthDate: birth,
-                              phone: patient.phone ?? "")
+                              phone: patient.phone ?? "", coverage: coverage[row["id"]])
             }
         }
     }

@@ -78,6 +78,8 @@ struct Rehearsal {
     /// What the databases say about one row's calls.
     struct Evidence {
         var outcomes: [String: String]
+        /// Who called, by call id.
+        var callers: [String: Caller] = [:]
         var bookings: [(call: String, kind: String, flags: String)]
         var notes: Int
         var auditRows: Int
@@ -128,9 +130,14 @@ struct Rehearsal {
                  plan: simple(.cancel), judge: { e in
                      e.all("resolved") + (e.bookings.allSatisfy { $0.kind == "cancel" } && !e.bookings.isEmpty ? [] : ["no cancel booking"])
                  }),
-            Case(name: "insurance check", kind: "workflow", expected: "resolved if active, else callback",
-                 plan: simple(.insuranceCheck), judge: { e in
-                     e.outcomes.values.allSatisfy { $0 == "resolved" || $0 == "callback" } ? [] : ["outcomes \(e.summary)"]
+            Case(name: "insurance check", kind: "workflow", expected: "active: resolved; inactive: callback",
+                 plan: { agent, n in [agent.rehearsalPlan(n, workflow: .insuranceCheck, quirk: nil, firstAlso: nil,
+                                                          coverage: n % 2 == 0 ? "active" : "cancelled")] },
+                 judge: { e in
+                     e.outcomes.compactMap { id, outcome in
+                         let expected = e.callers[id]?.coverage == "active" ? "resolved" : "callback"
+                         return outcome == expected ? nil : "\(id): coverage \(e.callers[id]?.coverage ?? "none"), \(outcome)"
+                     } + (Set(e.callers.values.map { $0.coverage ?? "none" }).count > 1 || e.calls < 2 ? [] : ["only one kind of coverage called"])
                  }),
             Case(name: "prescription refill", kind: "workflow", expected: "resolved, refill task (FHIR Task)",
                  plan: simple(.prescriptionRefill), judge: { e in
@@ -200,10 +207,16 @@ struct Rehearsal {
 }
 
 extension Agent {
-    func rehearsalPlan(_ n: Int, workflow: Workflow, quirk: CallPlan.Quirk?, firstAlso: Workflow?, booked: Bool = false) -> CallPlan {
+    func rehearsalPlan(_ n: Int, workflow: Workflow, quirk: CallPlan.Quirk?, firstAlso: Workflow?, booked: Bool = false,
+                       coverage: String? = nil) -> CallPlan {
         random { rng in
             var caller = quirk == .unregistered ? Self.newcomer(n, using: &rng)
                 : practice.callers[Int.random(in: 0 ..< min(practice.callers.count, 300), using: &rng)]
+            if let coverage {
+                // Both answers the guide names: insurance on file and active, and inactive.
+                let insured = practice.callers.filter { $0.coverage == coverage }
+                if !insured.isEmpty { caller = insured[n % insured.count] }
+            }
             if quirk == .unknownPhone {
                 // A namesake pair of the practice (same name and birth date).
                 let pairs = Dictionary(grouping: practice.callers, by: { "\($0.family)|\($0.given)|\($0.birthDate)" }).values.filter { $0.count > 1 }
@@ -213,7 +226,8 @@ extension Agent {
                 // Callers of the practice with an appointment this run made (newcomers are not in the list).
                 let booked = Set(practice.patientsWithAppointments())
                 let known = practice.callers.filter { booked.contains(ehrPatientID($0)) }
-                if let pick = known.randomElement(using: &rng) { caller = pick }
+                // A different patient for each call of the run, so two cancels never race for one appointment.
+                if !known.isEmpty { caller = known[n % known.count] }
             }
             return CallPlan(callID: "d4-\(String(Clock.nowMillis(), radix: 36))-\(n)", workflow: workflow, caller: caller, quirk: quirk,
                             firstAlso: firstAlso)
@@ -307,6 +321,7 @@ extension Agent {
         } catch {
             problems.append("could not read the databases: \(error)")
         }
+        evidence.callers = Dictionary(plans.map { ($0.callID, $0.caller) }, uniquingKeysWith: { a, _ in a })
         problems += rehearsalCase.judge(evidence)
         if evidence.outcomes.count != plans.count { problems.append("\(evidence.outcomes.count) calls recorded of \(plans.count)") }
         // 100% audit coverage: every request the EHR served has its row, and no row claims one it did not.
