@@ -107,3 +107,15 @@ public struct AlertRound: Sendable {
         return AlertRound(evaluation: evaluation, changes: changes, figures: figures, hooksTimedOut: timedOut)
     }
 }
+
+extension AlertStateFile {
+    /// The state file a site's alerts share, whoever evaluates them (`check` from cron, a
+    /// console): the config's `state_file`, else one per pair of databases.
+    public static func path(for settings: ConsoleConfiguration, environment: [String: String]) -> String {
+        settings.alerts.stateFile ?? defaultPath(environment: environment, site: siteKey(settings))
+    }
+
+    static func siteKey(_ settings: ConsoleConfiguration) -> String {
+        [settings.auditPath, settings.outboxPath].map { $0.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "-" }.joined(separator: "|")
+    }
+}

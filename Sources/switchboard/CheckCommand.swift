@@ -49,8 +49,7 @@ extension Switchboard {
             let heard = Self.listen(to: settings.events, waitMillis: parseDuration(streamWait) ?? 3_000, now: now)
             let evaluation: AlertEvaluation
             let figures: AlertFigures
-            let statePath = stateFile ?? settings.alerts.stateFile
-                ?? AlertStateFile.defaultPath(environment: ProcessInfo.processInfo.environment, site: siteKey(settings))
+            let statePath = stateFile ?? AlertStateFile.path(for: settings, environment: ProcessInfo.processInfo.environment)
             do {
                 let audit = try settings.auditPath.map { try AuditStore(path: $0, mode: .readOnly, busyTimeoutMillis: lockWait) }
                 let outbox = try settings.outboxPath.map { try OutboxStore(path: $0, mode: .readOnly, busyTimeoutMillis: lockWait) }
@@ -136,6 +135,4 @@ extension Switchboard {
 }
 
 /// Tells sites apart in per-site files (the alert state): the databases' paths.
-func siteKey(_ settings: ConsoleConfiguration) -> String {
-    [settings.auditPath, settings.outboxPath].map { $0.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "-" }.joined(separator: "|")
-}
+

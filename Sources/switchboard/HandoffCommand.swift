@@ -40,8 +40,7 @@ extension Switchboard {
                 throw ValidationError("Name the audit database: --audit PATH, or audit in the config file.")
             }
             let now = Clock.nowMillis()
-            let statePath = stateFile ?? settings.alerts.stateFile
-                ?? AlertStateFile.defaultPath(environment: ProcessInfo.processInfo.environment, site: siteKey(settings))
+            let statePath = stateFile ?? AlertStateFile.path(for: settings, environment: ProcessInfo.processInfo.environment)
             let handoff = try storeCall {
                 let audit = try AuditStore(path: auditPath, mode: .readOnly, busyTimeoutMillis: lockWait)
                 let outbox = try settings.outboxPath.map { try OutboxStore(path: $0, mode: .readOnly, busyTimeoutMillis: lockWait) }

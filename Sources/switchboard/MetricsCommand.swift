@@ -100,8 +100,7 @@ final class MetricsSource: @unchecked Sendable {
     }
 
     func figures(now: UnixMillis) throws -> [SiteFigure] {
-        let statePath = settings.alerts.stateFile
-            ?? AlertStateFile.defaultPath(environment: ProcessInfo.processInfo.environment, site: siteKey(settings))
+        let statePath = AlertStateFile.path(for: settings, environment: ProcessInfo.processInfo.environment)
         // The stream's last-heard time is what `check` last saw; metrics does not listen itself.
         let heard = AlertStateFile.read(path: statePath)?.streamLastHeard
         let alertFigures = try AlertFigures.read(audit: audit, outbox: outbox, configuration: settings, streamLastHeard: heard, now: now)

@@ -16,15 +16,24 @@ struct CallsAuditConsoleTests {
         let first = try await demo.tmux.waitUntil("live calls on the Calls screen", timeout: 30) { screen in
             screen.lines[1].contains("Switchboard │ Calls") && !Self.liveCalls(screen).isEmpty
         }
-        // A live row is identified by its start time and caller; it ends when the same pair
-        // shows up with an outcome.
-        let watched = Self.liveCalls(first)
-        try await demo.tmux.waitUntil("one of \(watched) ended on screen", timeout: 30) { screen in
+        // Under load the ended section scrolls: follow one watched caller in the database
+        // until their call ends, then find it on the screen with the filter.
+        let watched = Self.liveCalls(first).compactMap { $0.split(separator: " ").last.map(String.init) }
+        let list = watched.map { "'\($0)'" }.joined(separator: ",")
+        var ended = ""
+        _ = try await E2E.eventually(timeout: 30) {
+            ended = try E2E.value(demo.audit, "SELECT caller FROM call WHERE caller IN (\(list)) AND ended_at IS NOT NULL LIMIT 1")
+            return !ended.isEmpty
+        }
+        try #require(!ended.isEmpty, "one of \(watched) ended")
+        try demo.tmux.send("/")
+        try demo.tmux.type(String(ended.suffix(4)))
+        try demo.tmux.send("Enter")
+        try await demo.tmux.waitUntil("\(ended)'s ended call on screen", timeout: 10) { screen in
             screen.lines.dropFirst(3).contains { line in
-                !line.contains("● live") && watched.contains { line.hasPrefix($0) } && line.contains(/resolved|transferred|callback|dropped|failed/)
+                !line.contains("● live") && line.contains(ended) && line.contains(/resolved|transferred|callback|dropped|failed/)
             }
         }
-
         try demo.tmux.send("Enter")
         // A call that has just started may have no step yet: the details follow it as it goes on.
         let details = try await demo.tmux.waitUntil("the call's details with a step", timeout: 20) { screen in

@@ -176,7 +176,7 @@ import Testing
         let driver = try Self.driver(configuration, practice)
         driver.press("v")
         let screen = driver.screenText
-        #expect(screen.components(separatedBy: "\n")[0].contains("BROKEN at seq \(last - 4)"), "\(screen)")
+        #expect(driver.figures.contains("BROKEN at seq \(last - 4)"), "\(screen)")
         #expect(screen.contains("missing at the end"))
     }
 }

@@ -195,3 +195,38 @@ import Testing
         #expect(driver.screenText.contains("review") && driver.screenText.contains("go-live") && driver.screenText.contains("outbox"))
     }
 }
+
+/// The console's part of on-call alerts (issue 11) and the guide's pitfalls on the Review
+/// list (issue 9), through the real loop on real files.
+@Suite struct ConsoleAlertsAndPitfallsTests {
+    typealias Practice = ReviewScreenTests.Practice
+
+    @Test func theHeaderCountsAlertsAndBangListsThemWithWhatToDo() throws {
+        let practice = try Practice()
+        let driver = try practice.driver(role: .operator, size: Size(width: 140, height: 40))
+        #expect(driver.figures.contains("alert"), "a dead item is an alert: \(driver.figures)")
+        driver.press("!")
+        let screen = driver.screenText
+        #expect(screen.contains("Alerts") && screen.contains("item_dead") && screen.contains("Since") && screen.contains("Do"), "\(screen)")
+        driver.press("esc")
+        #expect(!driver.screenText.contains("item_dead"))
+        driver.press("?", "G")
+        #expect(driver.screenText.contains("QUEUE MODE"), "help explains the header's EHR states")
+    }
+
+    @Test func approvingABookingNotInTheEHRYetAsksFirst() throws {
+        let clinic = try ConsoleFlowTests.Clinic { now in [sampleBooking("bk-1", bookedAt: now - 60_000)] }
+        let outbox = try OutboxStore(path: clinic.scratch.path("outbox.sqlite"), mode: .readWrite)
+        var write = sampleOutboxItem("ob-1", createdAt: clinic.clock.now - 50_000)
+        write.bookingId = "bk-1"
+        try outbox.enqueue([write])
+        let driver = try clinic.driver()
+        #expect(driver.rows[0].contains("not in the"), "the Why column names it: \(driver.rows[0])")
+        driver.press("a")
+        #expect(driver.screenText.contains("has not reached the EHR yet"))
+        driver.press("enter")  // Cancel has the focus
+        #expect(try clinic.audit.decision(bookingId: "bk-1") == nil)
+        driver.press("a", "y")
+        #expect(try clinic.audit.decision(bookingId: "bk-1")?.decision == .approved)
+    }
+}

@@ -41,7 +41,7 @@ import Testing
         """
 
     @Test func everyStoredResourceTypeIsValidFHIR() async throws {
-        let judge = try PythonJudge("fhir", packages: ["fhir.resources"], probe: "import fhir.resources.R4B")
+        let judge = try PythonJudge("fhir-resources", packages: ["fhir.resources"])
         let f = try await SandboxFixture.start(patients: 400)
         defer { Task { await f.stop() } }
         let token = try await f.token()
@@ -69,6 +69,6 @@ import Testing
             paths.append(url.path)
         }
         let result = try judge.run(script: Self.script, arguments: paths)
-        #expect(result.status == 0, "\(result.output)")
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     }
 }

@@ -18,6 +18,13 @@ public enum ConsoleMessage: Sendable {
     case stream(EventStreamMessage)
     /// What background work found or did, for the screen that asked.
     case screen(ScreenMessage)
+    /// The alert rules, evaluated in the background.
+    case alertsEvaluated(Result<AlertEvaluation, AlertsUnavailable>)
+}
+
+/// Why the alert rules could not be evaluated, in words.
+public struct AlertsUnavailable: Error, Sendable {
+    var text: String
 }
 
 /// A screen's own message, opaque outside the console.
@@ -63,6 +70,7 @@ public struct Console: Program {
     private var messages = MessageLine()
     private var size = Size(width: 80, height: 24)
     private let sizeGuard = SizeGuard()
+    private let time = TimeText()
     /// What the live event stream says about the agent and the EHR.
     private var live = LiveStatus()
     /// HIPAA automatic logoff: after this long without a key the screen hides all data.
@@ -76,6 +84,13 @@ public struct Console: Program {
     /// Rows the listings left out as unreadable (a damaged database): counted on the
     /// status line, each new one told once (table, key, column, why; never its content).
     private var unreadableCount = 0
+    /// The alerts on now (the header's badge, `!`), evaluated at most every few seconds
+    /// after a change, one evaluation at a time.
+    private var alerts: AlertEvaluation?
+    private var alertCounts = CountSchedule(everyMillis: 5_000)
+    private var alertsOverlay: DetailPane?
+    /// When the event stream last said anything (the stream-silent rule).
+    private var streamLastHeard: UnixMillis?
 
     init(context: ConsoleContext, runner: OperationsRunner, theme: Theme, remapping: [String: [String]], warnings: [String],
          idleLockMinutes: Int) {
@@ -112,6 +127,7 @@ public struct Console: Program {
         // The providers' names, asked once: not on every data change, which would press an
         // EHR that is down with a request per commit.
         if context.hasEHR { reaction = reaction.and(run(.providers)) }
+        reaction = reaction.and(evaluateAlerts(force: true))
         if !startupProblems.isEmpty {
             let more = startupProblems.count > 1 ? " (and \(startupProblems.count - 1) more: see `switchboard status`)" : ""
             reaction = reaction.and(say(startupProblems[0] + more, kind: .error))
@@ -145,6 +161,10 @@ public struct Console: Program {
             if overlay.handle(key) { help = overlay } else { help = nil }
             return .redraw
         }
+        if var overlay = alertsOverlay {
+            if key == .escape || key == .char("!") || key == .char("q") { alertsOverlay = nil } else { _ = overlay.handle(key); alertsOverlay = overlay }
+            return .redraw
+        }
         if var prompt = command { return handleCommand(key, prompt: &prompt) }
         if key == .escape, screens[index].isWaitingForLock {
             screens[index].gaveUpWaiting()
@@ -173,6 +193,9 @@ public struct Console: Program {
             command = CommandPrompt(prompt: ":", names: ScreenName.allCases.flatMap(\.commandNames) + ["quit", "help"], history: commandHistory)
             return .redraw
         case .repaint: return .repaint
+        case .alerts:
+            alertsOverlay = AlertsList.pane(alerts, now: context.now(), time: time)
+            return .redraw
         case .nextScreen, .previousScreen:
             let all = ScreenName.allCases, step = binding.action == .nextScreen ? 1 : all.count - 1
             return show(all[(index + step) % all.count])
@@ -186,7 +209,7 @@ public struct Console: Program {
     /// below the fold of an 80x24 terminal); keys this role may not use are listed too,
     /// dimmed, with the reason.
     private var helpSections: [HelpSection] {
-        (screens[index].keyMaps.reversed() + [globalKeys]).map(HelpSection.init)
+        (screens[index].keyMaps.reversed() + [globalKeys]).map(HelpSection.init) + [LiveStatus.explained]
     }
 
     private mutating func handleCommand(_ key: Key, prompt: inout CommandPrompt) -> Reaction<ConsoleMessage> {
@@ -236,6 +259,15 @@ public struct Console: Program {
         return reaction
     }
 
+    /// Asks for the alert rules off the UI thread: now (`force`), or at most every few
+    /// seconds after a change.
+    private mutating func evaluateAlerts(force: Bool) -> Reaction<ConsoleMessage> {
+        guard alertCounts.start(force: force, now: context.now()) else { return .none }
+        return run(.alerts(streamLastHeard: streamLastHeard))
+    }
+
+    private func keyName(_ action: ConsoleAction) -> String { globalKeys.binding(of: action)?.keys.first?.description ?? action.rawValue }
+
     private func run(_ work: ConsoleWork) -> Reaction<ConsoleMessage> {
         let runner = runner
         return .run { await runner.perform(work) }
@@ -262,11 +294,14 @@ public struct Console: Program {
         switch message {
         case .databasesChanged:
             stale = Set(ScreenName.allCases).subtracting([current])
-            return apply(screens[index].refresh(now: now))
+            return apply(screens[index].refresh(now: now)).and(evaluateAlerts(force: false))
         case .tick:
             // Ages and the window clock move once a second; only changed cells are sent.
             if Double(now - lastKeyAt) >= idleLockSeconds * 1000 { locked = true }
+            // A rule may turn on with time alone (a silent stream, an item failing too long).
+            let alertsDue = alertCounts.due || (alerts != nil && (now / 1000) % 60 == 0)
             return Reaction.redraw.and(.after(1, .tick)).and(apply(screens[index].tick(now: now)))
+                .and(alertsDue ? evaluateAlerts(force: false) : .none)
         case .messageExpired(let id):
             return messages.expire(id) ? .redraw : .none
         case .providersFound(let result):
@@ -281,8 +316,27 @@ public struct Console: Program {
             case .calls(let inner): return deliver(to: .calls) { (screen: inout CallsScreen) in screen.update(inner, now: now) }
             case .audit(let inner): return deliver(to: .audit) { (screen: inout AuditScreen) in screen.update(inner, now: now) }
             }
+        case .alertsEvaluated(let result):
+            _ = alertCounts.finished(now: now)
+            switch result {
+            case .success(let evaluation):
+                let started = evaluation.active.filter { new in !(alerts?.active.contains { $0.rule == new.rule } ?? false) }
+                alerts = evaluation
+                if var overlay = alertsOverlay {
+                    overlay.replaceItems(with: AlertsList.pane(evaluation, now: now, time: time))
+                    alertsOverlay = overlay
+                }
+                guard let first = started.first, alerts != nil else { return .redraw }
+                return say("Alert: \(first.summary) (\(keyName(.alerts)) lists them)", kind: .error)
+            case .failure(let problem):
+                return say("Alerts could not be evaluated: \(problem.text)", kind: .error)
+            }
         case .stream(let streamMessage):
-            guard live.apply(streamMessage) else { return .redraw }
+            streamLastHeard = now
+            let before = live.ehr
+            let reconcile = live.apply(streamMessage)
+            if live.ehr != before { live.ehrSince = now }
+            guard reconcile else { return .redraw }
             return updateScreens(.databasesChanged)
         }
     }
@@ -350,6 +404,14 @@ public struct Console: Program {
             Footer.render(footerBindings, into: &grid, rect: layout.footer, theme: theme, showDisabled: false)
         }
         if let help { help.render(into: &grid, rect: layout.body, theme: theme) }
+        if var alertsOverlay {
+            let box = layout.body.inset(dx: max(1, (layout.body.width - 100) / 2), dy: 1)
+            grid.box(box, style: theme.style("help"), title: "Alerts — Esc or \(keyName(.alerts)) to close", titleStyle: theme.style("help.key"))
+            let inner = box.inset(dx: 2, dy: 1)
+            grid.fill(inner, style: theme.style("help"))
+            alertsOverlay.viewportHeight = inner.height
+            alertsOverlay.render(into: &grid, rect: inner, theme: theme)
+        }
     }
 
     private func renderLock(into grid: inout CellGrid, area: Rect) {
@@ -401,13 +463,18 @@ public struct Console: Program {
         var x = rect.x + 1
         x += grid.write("Switchboard │ \(current.title)", x: x, y: rect.y, style: theme.style("header.title"))
         var parts = screens[index].headerParts(now: now)
-        if let ehr = live.ehrPart { parts.insert(HeaderPart(ehr.text, scope: ehr.scope, priority: 0), at: 0) }
+        if let ehr = live.ehrPart(now: now, time: time) { parts.insert(HeaderPart(ehr.text, scope: ehr.scope, priority: 0), at: 0) }
+        if let active = alerts?.active, !active.isEmpty {
+            let critical = active.contains { $0.severity == .critical }
+            parts.insert(HeaderPart("⚠ \(active.count) alert\(active.count == 1 ? "" : "s") (\(keyName(.alerts)))",
+                                    scope: critical ? "status.error" : "status.warn", priority: 0), at: 0)
+        }
         let separator = " │ "
         let fitting = HeaderLine.fit(parts, width: rect.x + rect.width - 1 - x - TerminalText.width(separator),
                                      separatorWidth: TerminalText.width(separator))
         for part in fitting {
             x += grid.write(separator, x: x, y: rect.y, style: theme.style("header"))
-            x += grid.write(part.text, x: x, y: rect.y, style: theme.style(part.scope))
+            x += grid.write(part.text, x: x, y: rect.y, style: theme.style(part.scope), maxWidth: max(0, rect.x + rect.width - 1 - x))
         }
     }
 
@@ -429,7 +496,10 @@ enum HeaderLine {
         func total(_ parts: [HeaderPart]) -> Int {
             parts.map { TerminalText.width($0.text) }.reduce(0, +) + max(0, parts.count - 1) * separatorWidth
         }
-        while total(kept) > width, let drop = kept.indices.max(by: { (kept[$0].priority, $0) < (kept[$1].priority, $1) }) {
+        // Priority 0 (the EHR's state, a broken chain) is never dropped: if it alone is
+        // too wide, it is clipped at the edge rather than hidden.
+        while total(kept) > width, let drop = kept.indices.filter({ kept[$0].priority > 0 })
+            .max(by: { (kept[$0].priority, $0) < (kept[$1].priority, $1) }) {
             kept.remove(at: drop)
         }
         return kept

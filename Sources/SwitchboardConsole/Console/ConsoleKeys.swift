@@ -4,7 +4,7 @@ import TerminalUI
 /// config's `[keys]` table (`approve = ["a", "ctrl-a"]`).
 public enum ConsoleAction: String, CaseIterable, Hashable, Sendable {
     // Anywhere
-    case quit, help, command, repaint, nextScreen = "next_screen", previousScreen = "previous_screen"
+    case quit, help, command, repaint, nextScreen = "next_screen", previousScreen = "previous_screen", alerts
     /// Digits go straight to a screen: `1` Review, `2` Calls, `3` Go-live, `4` Outbox, `5` Audit.
     case reviewScreen = "review_screen", callsScreen = "calls_screen", goLiveScreen = "golive_screen", outboxScreen = "outbox_screen"
     case auditScreen = "audit_screen"
@@ -29,6 +29,8 @@ public enum ConsoleKeys {
             KeyBinding(keys: [.char("q")], action: .quit, hint: "quit", help: "Quit Switchboard"),
             KeyBinding(keys: [.char("?")], action: .help, hint: "help", help: "Show every key"),
             KeyBinding(keys: [.char(":")], action: .command, hint: "command", help: "Command line: :review, :quit, … (Tab completes)"),
+            KeyBinding(keys: [.char("!")], action: .alerts, hint: "alerts", help: "The alerts on now: what, since when, what to do",
+                       showsInFooter: false),
             KeyBinding(keys: [.ctrl("l")], action: .repaint, hint: "redraw", help: "Redraw the whole screen", showsInFooter: false),
             KeyBinding(keys: [.tab], action: .nextScreen, hint: "next", help: "Next screen", showsInFooter: false),
             KeyBinding(keys: [.backTab], action: .previousScreen, hint: "previous", help: "Previous screen", showsInFooter: false),

@@ -54,7 +54,8 @@ public enum ConsoleRunner {
         let chainCheck = AuditVerifier(audit: audit, key: configuration.auditKeyPath.flatMap { try? CheckpointKeys.publicKey(at: $0) },
                                        seenHeads: SeenHeads.forDatabase(audit.path, environment: environment))
         let runner = OperationsRunner(audit: audit, outbox: outbox, identity: identity, undoSeconds: configuration.undoSeconds,
-                                      clock: clock, ehr: ehr, chainCheck: chainCheck)
+                                      clock: clock, ehr: ehr, chainCheck: chainCheck, settings: configuration,
+                                      alertStatePath: AlertStateFile.path(for: configuration, environment: environment))
         let (theme, themeWarnings) = ThemeCatalog.standard(appName: "switchboard", environment: environment).resolve(configuration.theme)
         return Console(context: context, runner: runner, theme: theme, remapping: configuration.keys,
                        warnings: warnings + themeWarnings.map(\.description), idleLockMinutes: configuration.idleLockMinutes)

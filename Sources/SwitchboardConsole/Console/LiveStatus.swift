@@ -1,11 +1,17 @@
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardStream
+import TerminalUI
 
 /// What the live event stream says right now: the EHR's state as the agent sees it, the
 /// stream's own health, and how many events arrived or could not be read. The databases
 /// stay the source of truth; this only makes the header live.
 struct LiveStatus {
-    var ehr: EHRState?
+    var ehr: EHRState? {
+        didSet { if ehr != oldValue { ehrSince = nil } }
+    }
+    /// When the EHR's state last changed, as this console saw it (set by the console).
+    var ehrSince: UnixMillis?
     var connection: ConnectionState?
     var stale = false
     var events = 0
@@ -40,15 +46,25 @@ struct LiveStatus {
     }
 
     /// The EHR's state as the agent last reported it; nothing before the stream says.
-    var ehrPart: (text: String, scope: String)? {
+    func ehrPart(now: UnixMillis, time: TimeText) -> (text: String, scope: String)? {
+        // Queue mode says since when: how long the outbox has been holding the writes.
+        let since = ehrSince.map { " since \(time.clock($0)) (\(formatDuration(millis: now - $0)))" } ?? ""
         switch ehr {
-        case nil: nil
-        case .online?: ("EHR online", "status.ok")
-        case .degraded?: ("EHR degraded", "status.warn")
-        case .queueMode?: ("EHR QUEUE MODE", "status.error")
-        case .recovering?: ("EHR recovering", "status.warn")
+        case nil: return nil
+        case .online?: return ("EHR online", "status.ok")
+        case .degraded?: return ("EHR degraded", "status.warn")
+        case .queueMode?: return ("EHR QUEUE MODE" + since, "status.error")
+        case .recovering?: return ("EHR recovering", "status.warn")
         }
     }
+
+    /// What the header's EHR states mean, for `?`.
+    static let explained = HelpSection(title: "The header's EHR state", entries: [
+        .init(keys: "online", help: "The agent reaches the EHR; writes go out as they are made."),
+        .init(keys: "degraded", help: "The EHR answers slowly or with errors; writes are retried with backoff."),
+        .init(keys: "QUEUE MODE", help: "The EHR has been unreachable for over 10 s: every write waits in the outbox (4) and goes out when it is back. Since when is shown."),
+        .init(keys: "recovering", help: "The EHR is back; the outbox is draining what queued."),
+    ])
 
     var streamText: String {
         guard let connection else { return "no live stream (databases only)" }

@@ -14,6 +14,9 @@ enum ConsoleWork: Sendable {
     case goLive(GoLiveWork)
     /// The practice's providers, from the EHR.
     case providers
+    /// The alert rules on the databases now, with the hook run on each change (the same
+    /// state file as `switchboard check`, so a site is paged once whoever watches it).
+    case alerts(streamLastHeard: UnixMillis?)
 }
 
 /// The one place the console does I/O: it turns ``ConsoleWork`` into store and EHR calls
@@ -31,10 +34,15 @@ struct OperationsRunner: Sendable {
     /// The anchor half of a chain walk: signed checkpoints and the heads seen before.
     let chainCheck: AuditVerifier
     let lane = WriteLane()
+    /// The settings the alert rules read, and where their state is kept.
+    let settings: ConsoleConfiguration
+    let alertStatePath: String
 
     init(audit: AuditStore, outbox: OutboxStore?, identity: OperatorIdentity, undoSeconds: Int, clock: GoLiveClock, ehr: EHRLookup?,
-         chainCheck: AuditVerifier) {
+         chainCheck: AuditVerifier, settings: ConsoleConfiguration, alertStatePath: String) {
         self.chainCheck = chainCheck
+        self.settings = settings
+        self.alertStatePath = alertStatePath
         self.audit = audit
         self.outbox = outbox
         self.identity = identity
@@ -52,6 +60,7 @@ struct OperationsRunner: Sendable {
         case .audit(let w): await perform(w)
         case .goLive(let w): await perform(w)
         case .providers: await providersFound()
+        case .alerts(let heard): alertsEvaluated(heard: heard)
         }
     }
 
@@ -67,6 +76,17 @@ struct OperationsRunner: Sendable {
             return .providersFound(.success(try await ehr.providerDirectory()))
         } catch {
             return .providersFound(.failure(EHRFailure(text: "\(error)")))
+        }
+    }
+
+    func alertsEvaluated(heard: UnixMillis?) -> ConsoleMessage {
+        let now = Clock.nowMillis()
+        do {
+            let figures = try AlertFigures.read(audit: audit, outbox: outbox, configuration: settings, streamLastHeard: heard, now: now)
+            let round = try AlertRound.run(settings: settings.alerts, statePath: alertStatePath, figures: figures, heard: heard, now: now)
+            return .alertsEvaluated(.success(round.evaluation))
+        } catch {
+            return .alertsEvaluated(.failure(AlertsUnavailable(text: "\(error)")))
         }
     }
 

@@ -17,7 +17,7 @@ enum ReviewDetails {
             .field("Appointment", "\(p.timestamp(b.startAt)) – \(p.clock(b.endAt))  \(b.appointmentRef) v\(b.appointmentVersion ?? "?")"),
             .field("Booked", "\(p.timestamp(b.bookedAt))  (\(formatDuration(millis: p.now - b.bookedAt)) ago)"),
             .field("Flagged", b.flagLabels.joined(separator: ", ")),
-        ]
+        ] + (p.pitfalls[b.bookingId] ?? []).map { .field("Look at", "\($0.flag.label): \($0.why)") }
         if let d = item.decision {
             items.append(.field("Decision", "\(d.decision.rawValue) by \(d.operator) at \(p.timestamp(d.decidedAt))"))
             if let category = d.category { items.append(.field("Category", CorrectionCategory(rawValue: category)?.label ?? category)) }

@@ -16,6 +16,8 @@ struct ReviewPresentation {
     var correctionDetails: [String: String] = [:]
     /// Names for provider references, when the EHR has told them.
     var providers: ProviderDirectory?
+    /// The guide's pitfalls by booking, shown beside the agent's flags.
+    var pitfalls: [String: [PitfallFinding]] = [:]
     let time: TimeText
 
     init(identity: OperatorIdentity, now: UnixMillis, overdueMillis: Int64, time: TimeText) {
@@ -48,7 +50,7 @@ struct ReviewPresentation {
             b.appointmentType ?? "—",
             dayAndTime(b.startAt),
             b.kind.label,
-            b.flagLabels.filter { $0 != ReviewFlag.goLive.label }.joined(separator: ", "),
+            (b.flagLabels.filter { $0 != ReviewFlag.goLive.label } + (pitfalls[item.id] ?? []).map(\.flag.label)).joined(separator: ", "),
             Self.age(now - b.bookedAt),
             status(item),
         ]

@@ -43,6 +43,8 @@ struct ReviewSnapshot: Sendable {
     var window: TableWindow<ReviewItem>
     var backlog: ReviewBacklog
     var corrections: [String: CorrectionProgress]
+    /// The guide's pitfalls for the rows in view (type, schedule, lead time, not in the EHR yet).
+    var pitfalls: [String: [PitfallFinding]] = [:]
     var details: (item: ReviewItem, call: CallRecord?)?
 }
 
@@ -128,6 +130,17 @@ extension OperationsRunner {
             if let outboxItem = try reviews.correctionStatus(bookingId: item.id) { progress[item.id] = CorrectionProgress(outboxItem) }
         }
         snapshot.corrections = progress
+        // The guide's pitfalls, beside the agent's flags: the booking's own writes say
+        // whether it has reached the EHR yet.
+        var pitfalls: [String: [PitfallFinding]] = [:]
+        for item in snapshot.window.rows where !item.isDecided {
+            let statuses = try outbox.map { outbox in
+                try outbox.items(forBooking: item.id).filter { !$0.idempotencyKey.hasPrefix("correction:") }.map(\.status)
+            } ?? []
+            let found = PitfallFlags.evaluate(item.booking, outbox: statuses, rules: settings.reviewFlags)
+            if !found.isEmpty { pitfalls[item.id] = found }
+        }
+        snapshot.pitfalls = pitfalls
         return snapshot
     }
 

@@ -72,6 +72,7 @@ struct ReviewScreen: TableScreen {
     private static let alwaysCount = 50_000
     private var reads = ReadSchedule()
     private var corrections: [String: CorrectionProgress] = [:]
+    private var pitfalls: [String: [PitfallFinding]] = [:]
     /// The practice's providers by name, once the EHR has answered (asked at start, and
     /// again when a correction form opens without them).
     private var providers: ProviderDirectory?
@@ -149,6 +150,7 @@ struct ReviewScreen: TableScreen {
             }
             backlog = snapshot.backlog
             corrections = snapshot.corrections
+            pitfalls = snapshot.pitfalls
             if case .details(var pane, let id) = mode, let details = snapshot.details, details.item.id == id {
                 let fresh = ReviewDetails.pane(for: details.item, call: details.call, presentation: presentation(now: now))
                 pane.replaceItems(with: fresh)
@@ -298,6 +300,16 @@ struct ReviewScreen: TableScreen {
         guard let item else { return .none }
         if let decision = item.decision { return .error(ReviewDetails.alreadyDecided(decision, booking: named(item), time: time)) }
         if case .details = mode { mode = .list }
+        // Approving what has not reached the EHR yet asks first: the approval would vouch
+        // for an appointment the EHR may never get.
+        if pitfalls[item.id]?.contains(where: { $0.flag == .notInEHRYet }) == true {
+            let dialog = ConfirmDialog(title: "Not in the EHR yet",
+                                       message: "\(named(item).prefix(1).uppercased() + named(item).dropFirst()) has not reached the EHR yet "
+                                           + "(its write is waiting or failed in the outbox). Approve anyway?",
+                                       choices: [.init("Approve", shortcut: .char("y")), .init("Cancel", shortcut: .char("n"))], safeChoice: 1)
+            mode = .confirmingBulk(dialog, items: [item])
+            return .none
+        }
         return write(.approve([item]))
     }
 
@@ -457,6 +469,7 @@ struct ReviewScreen: TableScreen {
     private func presentation(now: UnixMillis) -> ReviewPresentation {
         var p = ReviewPresentation(identity: context.identity, now: now, overdueMillis: context.overdueMillis, time: time)
         p.providers = providers
+        p.pitfalls = pitfalls
         p.corrections = corrections.mapValues { "✎ " + $0.shortLabel }
         p.correctionDetails = corrections.mapValues(\.label)
         return p

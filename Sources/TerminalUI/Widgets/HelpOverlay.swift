@@ -4,10 +4,22 @@ public struct HelpSection: Sendable, Equatable {
         public var keys: String
         public var help: String
         public var disabledReason: String?
+
+        public init(keys: String, help: String, disabledReason: String? = nil) {
+            self.keys = keys
+            self.help = help
+            self.disabledReason = disabledReason
+        }
     }
 
     public var title: String
     public var entries: [Entry]
+
+    /// A section of words rather than keys (what the header's signs mean).
+    public init(title: String, entries: [Entry]) {
+        self.title = title
+        self.entries = entries
+    }
 
     /// The section for a live key map, so help never drifts from behaviour.
     public init<Action>(_ keyMap: KeyMap<Action>) {
