@@ -326,7 +326,9 @@ public struct Console: Program {
                     overlay.replaceItems(with: AlertsList.pane(evaluation, now: now, time: time))
                     alertsOverlay = overlay
                 }
-                guard let first = started.first, alerts != nil else { return .redraw }
+                // A new alert is said once, unless it would cover what the operator's last
+                // action said; the badge counts it either way.
+                guard let first = started.first, messages.text == nil else { return .redraw }
                 return say("Alert: \(first.summary) (\(keyName(.alerts)) lists them)", kind: .error)
             case .failure(let problem):
                 return say("Alerts could not be evaluated: \(problem.text)", kind: .error)
