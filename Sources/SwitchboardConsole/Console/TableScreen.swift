@@ -29,6 +29,23 @@ extension TableScreen {
         return .work(pageWork(need, limit: table.chunk))
     }
 
+    /// Folds in a page read for the table: dropped when it was read for another query than
+    /// the one on show (`current` false), said as an error when the read failed.
+    mutating func extend(_ result: Result<TablePage<Row>, WriteFailure>, current: Bool, cannotRead: String) -> ScreenStep {
+        guard current else {
+            table.readFailed()
+            return .none
+        }
+        switch result {
+        case .success(let page):
+            table.extend(page)
+            return .none
+        case .failure(let failure):
+            table.readFailed()
+            return .error("\(cannotRead): \(failure.text)")
+        }
+    }
+
     /// The table at the body's height; without rows, why: the failed read (as an error,
     /// after `cannotRead`), "reading…" before the first read is back, or `empty`.
     func renderTable(into grid: inout CellGrid, rect: Rect, theme: Theme, cells: (Row) -> [String], scope: (Row) -> String,

@@ -105,14 +105,7 @@ struct AuditScreen: TableScreen {
             }
             return step
         case .page(let pageFilter, let result):
-            guard pageFilter == filter else { table.readFailed(); return .none }
-            switch result {
-            case .success(let page): table.extend(page)
-            case .failure(let failure):
-                table.readFailed()
-                return .error("Cannot read the audit chain: \(failure.text)")
-            }
-            return .none
+            return extend(result, current: pageFilter == filter, cannotRead: "Cannot read the audit chain")
         case .chunkVerified(let run, let fromSeq, let result):
             guard case .running(run, let checked, let total)? = verification else { return .none }  // cancelled
             switch result {

@@ -132,14 +132,7 @@ struct OutboxScreen: TableScreen {
             }
             return step
         case .page(let pageQuery, let result):
-            guard pageQuery == query else { table.readFailed(); return .none }
-            switch result {
-            case .success(let page): table.extend(page)
-            case .failure(let failure):
-                table.readFailed()
-                return .error("Cannot read the outbox: \(failure.text)")
-            }
-            return .none
+            return extend(result, current: pageQuery == query, cannotRead: "Cannot read the outbox")
         case .acted(let acted):
             writing = nil
             table.marked.subtract(acted.done)

@@ -158,14 +158,7 @@ struct ReviewScreen: TableScreen {
             }
             return step
         case .page(let pageFilter, let result):
-            guard pageFilter == filter else { table.readFailed(); return .none }
-            switch result {
-            case .success(let page): table.extend(page)
-            case .failure(let failure):
-                table.readFailed()
-                return .error("Cannot read the review queue: \(failure.text)")
-            }
-            return .none
+            return extend(result, current: pageFilter == filter, cannotRead: "Cannot read the review queue")
         case .acted(let result):
             return folded(result, now: now)
         case .correctionChecked(let item, let later, let refused):
