@@ -87,10 +87,10 @@ public struct EHRStateReading: Sendable, Equatable {
         if let row = stateRow, let state = EHRState(rawValue: row.state) {
             return EHRStateReading(state: state, since: row.at, source: "audit: ehr.state")
         }
-        if let probes, now - probes.lastAt <= 6_000 {
+        if let probes, millisBetween(probes.lastAt, now) <= 6_000 {
             if probes.lastFailed, let since = probes.failingSince {
                 // Probes start at the first failed request; queue mode follows 10 s of silence.
-                return now - since > GoLiveTargets.queueModeAfterMillis
+                return millisBetween(since, now) > GoLiveTargets.queueModeAfterMillis
                     ? EHRStateReading(state: .queueMode, since: since + GoLiveTargets.queueModeAfterMillis, source: "audit: ehr.probe failing")
                     : EHRStateReading(state: .degraded, since: since, source: "audit: ehr.probe failing")
             }
@@ -208,23 +208,23 @@ public func evaluateAlerts(_ settings: AlertSettings, _ f: AlertFigures, now: Un
         case .itemFailing:
             guard let outbox = f.outbox else { skipped[rule] = "no outbox database"; continue }
             let limit = Int64(settings.failingMinutes) * 60_000
-            if let failing = outbox.longestFailing, now - failing.since > limit {
-                on(rule, "outbox item \(failing.id) failing for \(formatDuration(millis: now - failing.since))", since: failing.since + limit,
+            if let failing = outbox.longestFailing, millisBetween(failing.since, now) > limit {
+                on(rule, "outbox item \(failing.id) failing for \(formatDuration(millis: millisBetween(failing.since, now)))", since: failing.since.addingClamped(limit),
                    "read its last error (`switchboard outbox show \(failing.id)`); if the EHR is fine again, retry it")
             }
         case .queueMode:
             guard let ehr = f.ehr else { skipped[rule] = "nothing tells the EHR's state (no audit database)"; continue }
             let limit = Int64(settings.queueModeMinutes) * 60_000
-            if ehr.state == .queueMode, let since = ehr.since, now - since > limit {
-                on(rule, "EHR in queue mode for \(formatDuration(millis: now - since)); writes wait in the outbox", since: since + limit,
+            if ehr.state == .queueMode, let since = ehr.since, millisBetween(since, now) > limit {
+                on(rule, "EHR in queue mode for \(formatDuration(millis: millisBetween(since, now))); writes wait in the outbox", since: since.addingClamped(limit),
                    "check the EHR (or the interface engine) and the network to it; the agent sends the outbox when it answers")
             }
         case .streamSilent:
             guard f.streamConfigured else { skipped[rule] = "no event stream configured (events in the config)"; continue }
             let limit = Int64(settings.streamSilentSeconds) * 1_000
             let heard = f.streamLastHeard ?? .min
-            if heard == .min || now - heard > limit {
-                on(rule, f.streamLastHeard.map { "event stream silent for \(formatDuration(millis: now - $0))" } ?? "event stream not heard",
+            if heard == .min || millisBetween(heard, now) > limit {
+                on(rule, f.streamLastHeard.map { "event stream silent for \(formatDuration(millis: millisBetween($0, now)))" } ?? "event stream not heard",
                    since: f.streamLastHeard.map { $0 + limit } ?? now,
                    "is the agent running? The console still reads the databases, but live calls and EHR state stop")
             }
@@ -245,7 +245,7 @@ public func evaluateAlerts(_ settings: AlertSettings, _ f: AlertFigures, now: Un
         case .bookingOverdue:
             guard let review = f.review else { skipped[rule] = "no audit database"; continue }
             if review.overdue > 0, let oldest = review.oldestUndecidedAt {
-                on(rule, "\(review.overdue) undecided booking\(review.overdue == 1 ? "" : "s") overdue (oldest booked \(formatDuration(millis: now - oldest)) ago)",
+                on(rule, "\(review.overdue) undecided booking\(review.overdue == 1 ? "" : "s") overdue (oldest booked \(formatDuration(millis: millisBetween(oldest, now))) ago)",
                    since: oldest + review.overdueMillis, "decide them (`switchboard review list --undecided`), oldest first")
             }
         }

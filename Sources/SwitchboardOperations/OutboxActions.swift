@@ -101,7 +101,7 @@ public struct OutboxActions: Sendable {
         case .pending, .failed, .dead: nil
         case .inFlight:
             "\(item.id) is being sent (\(item.leaseOwner ?? "a worker") holds it"
-                + (item.leaseUntil.map { $0 < now ? ", lease expired: the worker takes it over" : " for \(formatDuration(millis: $0 - now))" } ?? "")
+                + (item.leaseUntil.map { $0 < now ? ", lease expired: the worker takes it over" : " for \(formatDuration(millis: millisBetween(now, $0)))" } ?? "")
                 + ")"
         case .succeeded: "\(item.id) already succeeded"
         case .discarded: "\(item.id) was discarded; it is never sent"

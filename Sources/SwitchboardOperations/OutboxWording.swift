@@ -70,7 +70,7 @@ public enum OutboxSchedule {
             // The agent claims nothing while the EHR does not answer: "due" would be a lie.
             if ehr == .queueMode { return "paused: EHR in queue mode" }
             guard let next = item.nextAttemptAt, next > now else { return "due now" }
-            return "next try in \(formatDuration(millis: max(1_000, next - now)))"
+            return "next try in \(formatDuration(millis: max(1_000, millisBetween(now, next))))"
         }
     }
 }

@@ -104,7 +104,7 @@ public struct ShiftHandoff: Sendable, Equatable, Encodable {
             since: since, until: now,
             decisionsByOperator: byOperator.values.sorted { ($0.total, $1.operator) > ($1.total, $0.operator) },
             corrections: corrections, undecided: undecided.count, overdue: undecided.overdue,
-            oldestUndecided: oldest.map { UndecidedBooking(bookingId: $0.bookingId, bookedAt: $0.bookedAt, overdue: now - $0.bookedAt > overdueMillis) },
+            oldestUndecided: oldest.map { UndecidedBooking(bookingId: $0.bookingId, bookedAt: $0.bookedAt, overdue: millisBetween($0.bookedAt, now) > overdueMillis) },
             windowEndsAt: window.endsAt, windowLeftMillis: window.remaining(at: now),
             stuck: stuck.map { StuckItem(id: $0.id, status: $0.status.rawValue, operation: $0.operation, bookingId: $0.bookingId, lastError: $0.lastError) },
             outboxActions: actions, alerts: alerts.filter { $0.at >= since }, plannedOutages: [])

@@ -58,13 +58,13 @@ public func onCallFigures(_ f: AlertFigures, evaluation: AlertEvaluation, settin
                                       Double(outbox.countsByStatus[status] ?? 0)))
         }
         figures.append(SiteFigure("outbox_oldest_pending_age_seconds", "Age of the oldest pending outbox item (0 when none).",
-                                  outbox.oldestPendingCreatedAt.map { Double(max(0, now - $0)) / 1000 } ?? 0))
+                                  outbox.oldestPendingCreatedAt.map { Double(max(0, millisBetween($0, now))) / 1000 } ?? 0))
     }
     if let review = f.review {
         figures.append(SiteFigure("review_undecided", "Flagged bookings nobody has decided yet.", Double(review.undecided)))
         figures.append(SiteFigure("review_overdue", "Undecided bookings older than overdue_minutes.", Double(review.overdue)))
         figures.append(SiteFigure("review_oldest_undecided_age_seconds", "Age of the oldest undecided booking (0 when none).",
-                                  review.oldestUndecidedAt.map { Double(max(0, now - $0)) / 1000 } ?? 0))
+                                  review.oldestUndecidedAt.map { Double(max(0, millisBetween($0, now))) / 1000 } ?? 0))
     }
     if let ehr = f.ehr {
         for state in EHRState.allCases {
@@ -73,7 +73,7 @@ public func onCallFigures(_ f: AlertFigures, evaluation: AlertEvaluation, settin
         }
     }
     if let heard = f.streamLastHeard {
-        figures.append(SiteFigure("event_stream_silent_seconds", "Seconds since the event stream was last heard.", Double(max(0, now - heard)) / 1000))
+        figures.append(SiteFigure("event_stream_silent_seconds", "Seconds since the event stream was last heard.", Double(max(0, millisBetween(heard, now))) / 1000))
     }
     let on = Set(evaluation.active.map(\.rule))
     for rule in AlertRule.allCases where !settings.disabled.contains(rule) && evaluation.notEvaluated[rule] == nil {

@@ -96,7 +96,7 @@ extension Switchboard {
             var perf: [String] = []
             if let o = f.outbox {
                 for status in [OutboxStatus.pending, .inFlight, .failed, .dead] { perf.append("outbox_\(status.rawValue)=\(o.countsByStatus[status] ?? 0)") }
-                perf.append("oldest_pending=\(o.oldestPendingCreatedAt.map { max(0, now - $0) / 1000 } ?? 0)s")
+                perf.append("oldest_pending=\(o.oldestPendingCreatedAt.map { max(0, millisBetween($0, now)) / 1000 } ?? 0)s")
             }
             if let r = f.review {
                 perf.append("undecided=\(r.undecided)")
@@ -105,7 +105,7 @@ extension Switchboard {
                 perf.append("window_left=\(r.window.remaining(at: now) / 1000)s")
             }
             if let e = f.ehr { perf.append("ehr_queue_mode=\(e.state == .queueMode ? 1 : 0)") }
-            if let heard = f.streamLastHeard { perf.append("stream_silent=\(max(0, now - heard) / 1000)s") }
+            if let heard = f.streamLastHeard { perf.append("stream_silent=\(max(0, millisBetween(heard, now)) / 1000)s") }
             perf.append("alerts=\(evaluation.active.count)")
             let line = "SWITCHBOARD \(state) - " + summary.replacingOccurrences(of: "|", with: "/").replacingOccurrences(of: "\n", with: " ")
             return line + " | " + perf.joined(separator: " ")

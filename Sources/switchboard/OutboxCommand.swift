@@ -290,7 +290,7 @@ extension Switchboard.Outbox {
                 ("id", item.id), ("status", item.status.rawValue), ("next", OutboxSchedule.text(item, now: now, ehr: ehr)),
                 ("operation", item.operation), ("transport", item.transport.rawValue), ("ehr", item.ehrSystem),
                 ("call", item.callId ?? "-"), ("booking", item.bookingId ?? "-"),
-                ("created", "\(iso8601(item.createdAt)) (\(formatDuration(millis: now - item.createdAt)) ago)"),
+                ("created", "\(iso8601(item.createdAt)) (\(formatDuration(millis: millisBetween(item.createdAt, now))) ago)"),
                 ("attempts", "\(item.attempts) of \(item.maxAttempts)"),
                 ("last error", item.lastError ?? "-"), ("last HTTP status", item.lastHttpStatus.map(String.init) ?? "-"),
                 ("lease", item.leaseOwner.map { "\($0) until \(iso8601(item.leaseUntil ?? 0))" } ?? "-"),
@@ -447,7 +447,7 @@ struct OutboxListRow: Encodable {
 
     func cells(now: UnixMillis) -> [String] {
         let error = (lastError ?? "").count > 48 ? String((lastError ?? "").prefix(47)) + "…" : (lastError ?? "")
-        return [id, status, operation, bookingId ?? "-", formatDuration(millis: now - createdAt), "\(attempts)/\(maxAttempts)", schedule,
+        return [id, status, operation, bookingId ?? "-", formatDuration(millis: millisBetween(createdAt, now)), "\(attempts)/\(maxAttempts)", schedule,
                 (permanentRefusal.map { "[\($0)] " } ?? "") + error].map { TerminalText.sanitize($0) }
     }
 }

@@ -22,7 +22,7 @@ enum CallDetails {
                 let resolved = call.firstCallResolved.map { $0 ? ", resolved on the first call" : ", not resolved on the first call" } ?? ""
                 items.append(.field("Outcome", (call.outcome ?? "—") + resolved))
             } else {
-                items.append(.field("Outcome", "in progress for \(formatDuration(millis: now - call.startedAt))"))
+                items.append(.field("Outcome", "in progress for \(formatDuration(millis: millisBetween(call.startedAt, now)))"))
             }
             if let summary = call.summary { items.append(.field("Summary", summary)) }
         } else {

@@ -15,7 +15,7 @@ enum ReviewDetails {
             .field("Provider", p.provider(b.providerRef)),
             .field("Type", b.appointmentType ?? "—"),
             .field("Appointment", "\(p.timestamp(b.startAt)) – \(p.clock(b.endAt))  \(b.appointmentRef) v\(b.appointmentVersion ?? "?")"),
-            .field("Booked", "\(p.timestamp(b.bookedAt))  (\(formatDuration(millis: p.now - b.bookedAt)) ago)"),
+            .field("Booked", "\(p.timestamp(b.bookedAt))  (\(formatDuration(millis: millisBetween(b.bookedAt, p.now))) ago)"),
             .field("Flagged", b.flagLabels.joined(separator: ", ")),
         ] + (p.pitfalls[b.bookingId] ?? []).map { .field("Look at", "\($0.flag.label): \($0.why)") }
         if let d = item.decision {

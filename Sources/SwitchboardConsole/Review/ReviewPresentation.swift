@@ -51,7 +51,7 @@ struct ReviewPresentation {
             dayAndTime(b.startAt),
             b.kind.label,
             (b.flagLabels.filter { $0 != ReviewFlag.goLive.label } + (pitfalls[item.id] ?? []).map(\.flag.label)).joined(separator: ", "),
-            Self.age(now - b.bookedAt),
+            Self.age(millisBetween(b.bookedAt, now)),
             status(item),
         ]
     }
@@ -61,7 +61,7 @@ struct ReviewPresentation {
         return isOverdue(item) ? "review.row.overdue" : "table.row"
     }
 
-    func isOverdue(_ item: ReviewItem) -> Bool { !item.isDecided && now - item.booking.bookedAt > overdueMillis }
+    func isOverdue(_ item: ReviewItem) -> Bool { !item.isDecided && millisBetween(item.booking.bookedAt, now) > overdueMillis }
 
     func status(_ item: ReviewItem) -> String {
         if let progress = corrections[item.id] { return progress }

@@ -478,10 +478,10 @@ struct ReviewScreen: TableScreen {
             parts.append(HeaderPart("window \(formatDuration(millis: window.remaining(at: now))) left", scope: "header.clock", priority: 2))
         }
         guard let backlog else { return parts + [HeaderPart("reading…", priority: 1)] }
-        let overdue = backlog.oldestBookedAt.map { now - $0 > context.overdueMillis } ?? false
+        let overdue = backlog.oldestBookedAt.map { millisBetween($0, now) > context.overdueMillis } ?? false
         parts.append(HeaderPart("\(backlog.undecided) undecided", scope: overdue ? "header.warning" : "header", priority: 1))
         if let oldest = backlog.oldestBookedAt {
-            parts.append(HeaderPart("oldest \(ReviewPresentation.age(now - oldest))" + (overdue ? " OVERDUE" : ""),
+            parts.append(HeaderPart("oldest \(ReviewPresentation.age(millisBetween(oldest, now)))" + (overdue ? " OVERDUE" : ""),
                                     scope: overdue ? "header.warning" : "header", priority: 3))
         }
         return parts
