@@ -16,6 +16,8 @@ public enum ConsoleAction: String, CaseIterable, Hashable, Sendable {
     case retry, retrySelected = "retry_selected", discard, nextView = "next_view", previousView = "previous_view"
     // Audit
     case verifyChain = "verify_chain"
+    // Details, for a role that sees patient details masked
+    case reveal
 }
 
 /// The default keys, in one place (k9s/lazygit/less habits). Bindings that write are
@@ -89,6 +91,14 @@ public enum ConsoleKeys {
             KeyBinding(keys: [.char("x")], action: .discard, hint: "discard",
                        help: "Discard the item (or the selected items) with a reason, after a confirm; it is never sent", isDestructive: true),
         ])
+    }
+
+    /// `P` shows one masked record's patient details to a viewer, on purpose: never by
+    /// moving about, and every time an audit row (`phi.reveal`). Only for roles that see
+    /// patients masked; the others see them anyway.
+    public static func reveal() -> KeyBinding<ConsoleAction> {
+        KeyBinding(keys: [.char("P")], action: .reveal, hint: "show patient",
+                   help: "Show this record's patient details (viewers; recorded in the audit as phi.reveal)")
     }
 
     public static func audit() -> KeyMap<ConsoleAction> {

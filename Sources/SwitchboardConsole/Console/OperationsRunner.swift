@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import SwitchboardCore
+import SwitchboardEHR
 import SwitchboardOperations
 import SwitchboardStore
 
@@ -64,9 +65,77 @@ struct OperationsRunner: Sendable {
     func providersFound() async -> ConsoleMessage? {
         guard let ehr else { return nil }
         do {
-            return .providersFound(.success(try await ehr.providerDirectory()))
+            return .providersFound(.success(try await ehrRead("practitioner.search", resourceType: "Practitioner") {
+                () async throws(FHIRError) in try await ehr.providerDirectory()
+            }))
         } catch {
             return .providersFound(.failure(EHRFailure(text: "\(error)")))
+        }
+    }
+
+    /// A viewer's deliberate look at one masked record: the audit row comes first, and the
+    /// screen shows the details only when it is written (nil), never otherwise.
+    func recordReveal(screen: String, fields: [String: String], callId: String?) async -> WriteFailure? {
+        var detail: [String: Any?] = ["screen": screen]
+        for (key, value) in fields { detail[key] = value }
+        let event = AuditEvent(at: Clock.nowMillis(), actor: "operator:\(identity.user)", callId: callId, action: "phi.reveal",
+                               outcome: .success, detail: identity.auditDetail(detail))
+        let audit = self.audit
+        if case .failure(let failure) = await write({ try audit.append([event]) }) { return failure }
+        return nil
+    }
+
+    /// One read of the EHR, and its audit row like the agent's reads: `operator:<user>`, the
+    /// action, the site's transport, `GET`, the outcome and HTTP status of a failure, the
+    /// latency, and who read (user, uid, role). The row waits in the write lane; a failure
+    /// to write it is not the read's failure (the agent's lock can hold it off).
+    func ehrRead<T: Sendable>(_ action: String, resourceType: String, resourceId: String? = nil, callId: String? = nil,
+                              _ body: () async throws(FHIRError) -> T) async throws(FHIRError) -> T {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result: Result<T, FHIRError>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        let latency = Int((DispatchTime.now().uptimeNanoseconds &- started) / 1_000_000)
+        var outcome = AuditOutcome.success, status: Int?, why: String?
+        if case .failure(let error) = result {
+            (outcome, status) = Self.auditOutcome(of: error)
+            why = Self.failureKind(error)
+        }
+        let event = AuditEvent(at: Clock.nowMillis(), actor: "operator:\(identity.user)", callId: callId, action: action,
+                               ehrSystem: nil, transport: ehr?.pathway, method: "GET", resourceType: resourceType,
+                               resourceId: resourceId, outcome: outcome, httpStatus: status, latencyMs: latency, attempt: 1,
+                               detail: identity.auditDetail(["error": why]))
+        let audit = self.audit
+        _ = await write { try audit.append([event]) }
+        return try result.get()
+    }
+
+    /// A miss the operator expects (not found) is a minor failure; the rest serious.
+    static func auditOutcome(of error: FHIRError) -> (AuditOutcome, Int?) {
+        switch error {
+        case .notFound: (.minorFailure, 404)
+        case .unauthorized: (.seriousFailure, 401)
+        case .conflict: (.minorFailure, 409)
+        case .preconditionFailed: (.minorFailure, 412)
+        case .rateLimited: (.seriousFailure, 429)
+        case .unavailable: (.seriousFailure, 503)
+        case .server(let status, _): (.seriousFailure, status)
+        case .transport, .authentication, .invalidResponse: (.seriousFailure, nil)
+        }
+    }
+
+    /// The kind of failure, in a word: never the server's diagnostics (they may name a patient).
+    static func failureKind(_ error: FHIRError) -> String {
+        switch error {
+        case .unauthorized: "unauthorized"
+        case .notFound: "not_found"
+        case .conflict: "conflict"
+        case .preconditionFailed: "precondition_failed"
+        case .rateLimited: "rate_limited"
+        case .unavailable: "unavailable"
+        case .server: "server"
+        case .transport: "transport"
+        case .authentication: "authentication"
+        case .invalidResponse: "invalid_response"
         }
     }
 

@@ -84,6 +84,8 @@ enum OutboxWork: Sendable {
     case page(OutboxQuery, TableNeed<OutboxItem>, limit: Int)
     case retry([String])
     case discard([String], reason: String)
+    /// A viewer shows the patient details of one item (its audit row first).
+    case reveal(itemId: String, callId: String?)
 }
 
 struct OutboxSnapshot: Sendable {
@@ -105,6 +107,8 @@ extension OperationsRunner {
         guard let outbox, let actions = outboxActions else { return nil }
         let audit = audit
         switch work {
+        case .reveal(let id, let callId):
+            return .outbox(.revealed(itemId: id, await recordReveal(screen: "outbox", fields: ["item_id": id], callId: callId)))
         case .snapshot(let query, let anchor, let chunk, let details):
             return .outbox(.snapshot(await read {
                 // Counts and rows from one read of the outbox, so the tabs and the list agree.

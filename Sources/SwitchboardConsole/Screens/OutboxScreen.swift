@@ -21,6 +21,7 @@ struct OutboxScreen: TableScreen {
         } else if let refusal = hasOutbox ? identity.outboxRefusal : Self.noOutbox {
             for action in [ConsoleAction.retry, .retrySelected, .discard] { outbox.setDisabledReason(refusal, for: action) }
         }
+        if !identity.seesPatientDetails { outbox = KeyMap(title: outbox.title, bindings: outbox.bindings + [ConsoleKeys.reveal()]) }
         let list = ConsoleKeys.list(selects: true, help: [
             .open: "Open the item: the request, every attempt, the booking and call it belongs to",
             .filter: "Filter the view by operation, booking, item or error text; Esc clears",
@@ -32,7 +33,7 @@ struct OutboxScreen: TableScreen {
     mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep {
         guard context.hasOutbox else { return .none }
         // Details show one item: only its own actions apply.
-        if case .details = mode, ![.retry, .discard, .back].contains(action) { return .none }
+        if case .details = mode, ![.retry, .discard, .back, .reveal].contains(action) { return .none }
         if let step = move(for: action) { return step }
         switch action {
         case .select: table.toggleMark()
@@ -44,6 +45,9 @@ struct OutboxScreen: TableScreen {
         case .retry: return currentItemId.map { write(.retry([$0])) } ?? .none
         case .retrySelected: return confirmBulkRetry()
         case .discard: askDiscardReason()
+        case .reveal:
+            guard !context.identity.seesPatientDetails, case .details(_, let id) = mode, revealed != id else { return .none }
+            return .work(.outbox(.reveal(itemId: id, callId: openRecord?.item.callId)))
         default: break
         }
         return .none
@@ -73,6 +77,10 @@ struct OutboxScreen: TableScreen {
     private var readFailure: String?
     private var viewport = 20
     private(set) var writing: WriteWait?
+    /// The item whose patient details a viewer chose to see (cleared on leaving it).
+    private(set) var revealed: String?
+    /// The open item as last read, so a reveal redraws it without another read.
+    private var openRecord: OutboxRecord?
     private let time = TimeText()
 
     init(context: ConsoleContext) {
@@ -93,7 +101,7 @@ struct OutboxScreen: TableScreen {
     }
 
     var footerActions: Set<ConsoleAction>? {
-        if case .details = mode { return [.back, .retry, .discard] }
+        if case .details = mode { return [.back, .retry, .discard, .reveal] }
         return nil
     }
 
@@ -126,7 +134,9 @@ struct OutboxScreen: TableScreen {
                 tally = snapshot.tally
                 table.apply(snapshot.window)
                 if case .details(var pane, let id) = mode, let record = snapshot.details, record.item.id == id {
-                    pane.replaceItems(with: OutboxDetails.pane(for: record, identity: context.identity, presentation: presentation(now: now)))
+                    openRecord = record
+                    pane.replaceItems(with: OutboxDetails.pane(for: record, identity: context.identity, presentation: presentation(now: now),
+                                                               revealed: revealed == id))
                     mode = .details(pane, itemId: id)
                 }
             }
@@ -147,6 +157,13 @@ struct OutboxScreen: TableScreen {
         case .lockWait(let token):
             if writing?.token == token { writing?.waiting = true }
             return .none
+        case .revealed(let id, let failure):
+            if let failure { return .error("Patient details not shown: the audit row could not be written (\(failure.text)).") }
+            guard case .details(var pane, id) = mode, let record = openRecord, record.item.id == id else { return .none }
+            revealed = id
+            pane.replaceItems(with: OutboxDetails.pane(for: record, identity: context.identity, presentation: presentation(now: now), revealed: true))
+            mode = .details(pane, itemId: id)
+            return .info("Showing \(id)'s patient details; the audit records that you looked.")
         }
     }
 
@@ -259,6 +276,8 @@ struct OutboxScreen: TableScreen {
     private mutating func openDetails(now: UnixMillis) -> ScreenStep {
         guard let item = table.selectedRow else { return .none }
         let record = OutboxRecord(item: item, attempts: [], booking: nil, decision: nil, call: nil)
+        revealed = nil
+        openRecord = record
         mode = .details(OutboxDetails.pane(for: record, identity: context.identity, presentation: presentation(now: now)), itemId: item.id)
         return refresh(now: now)
     }
@@ -396,4 +415,6 @@ enum OutboxMessage: Sendable {
     case page(OutboxQuery, Result<TablePage<OutboxItem>, WriteFailure>)
     case acted(OutboxActed)
     case lockWait(Int)
+    /// The reveal's audit row was written (nil) or not.
+    case revealed(itemId: String, WriteFailure?)
 }
