@@ -28,6 +28,7 @@ public struct ScreenMessage: Sendable {
         case outbox(OutboxMessage)
         case calls(CallsMessage)
         case audit(AuditMessage)
+        case lock(LockMessage)
     }
 
     let inner: Inner
@@ -39,6 +40,7 @@ extension ConsoleMessage {
     static func outbox(_ message: OutboxMessage) -> ConsoleMessage { .screen(ScreenMessage(inner: .outbox(message))) }
     static func calls(_ message: CallsMessage) -> ConsoleMessage { .screen(ScreenMessage(inner: .calls(message))) }
     static func audit(_ message: AuditMessage) -> ConsoleMessage { .screen(ScreenMessage(inner: .audit(message))) }
+    static func lock(_ message: LockMessage) -> ConsoleMessage { .screen(ScreenMessage(inner: .lock(message))) }
 }
 
 /// The console: one program in one loop. It owns the screens, the command line, the
@@ -70,7 +72,7 @@ public struct Console: Program {
     /// When the last key came, on the console's clock; looked at on the once-a-second
     /// tick (no timer per key, and a suspended laptop still counts its sleep).
     private var lastKeyAt: UnixMillis
-    private var locked = false
+    private var lock = ConsoleLock()
     /// Problems found in the config and theme, said once the loop runs.
     private var startupProblems: [String]
     /// Rows the listings left out as unreadable (a damaged database): counted on the
@@ -130,9 +132,9 @@ public struct Console: Program {
     public mutating func handle(_ key: Key) -> Reaction<ConsoleMessage> {
         if key == .resize { return .repaint }
         lastKeyAt = context.now()
-        if locked {
-            if key == .enter { locked = false }
-            return key == .ctrl("c") ? .quit : .redraw
+        if lock.isLocked {
+            if key == .ctrl("c") { return .quit }
+            return lock.handle(key).map { Reaction.redraw.and(run($0)) } ?? .redraw
         }
         return handleUnlocked(key)
     }
@@ -170,7 +172,7 @@ public struct Console: Program {
             help = HelpOverlay(sections: helpSections, viewportHeight: Layout(size).body.height - 2)
             return .redraw
         case .command:
-            command = CommandPrompt(prompt: ":", names: ScreenName.allCases.flatMap(\.commandNames) + ["quit", "help"], history: commandHistory)
+            command = CommandPrompt(prompt: ":", names: ScreenName.allCases.flatMap(\.commandNames) + ["quit", "help", "lock"], history: commandHistory)
             return .redraw
         case .repaint: return .repaint
         case .nextScreen, .previousScreen:
@@ -204,8 +206,9 @@ public struct Console: Program {
             if word.isEmpty { return .redraw }
             if word == "q" || word == "quit" { return .quit }
             if word == "help" { return perform(globalKeys.binding(of: .help)!) }
+            if word == "lock" { return lockNow(idleMinutes: nil) }
             if let screen = ScreenName.allCases.first(where: { $0.commandNames.contains(word) }) { return show(screen) }
-            let names = ScreenName.allCases.flatMap(\.commandNames) + ["quit", "help"]
+            let names = ScreenName.allCases.flatMap(\.commandNames) + ["quit", "help", "lock"]
             if let guess = Suggestion.closest(to: word, among: names) {
                 return say("No such screen or command: \(word). Did you mean :\(guess)?", kind: .error)
             }
@@ -265,8 +268,11 @@ public struct Console: Program {
             return apply(screens[index].refresh(now: now))
         case .tick:
             // Ages and the window clock move once a second; only changed cells are sent.
-            if Double(now - lastKeyAt) >= idleLockSeconds * 1000 { locked = true }
-            return Reaction.redraw.and(.after(1, .tick)).and(apply(screens[index].tick(now: now)))
+            var reaction = Reaction<ConsoleMessage>.redraw.and(.after(1, .tick))
+            if !lock.isLocked, Double(now - lastKeyAt) >= idleLockSeconds * 1000 {
+                reaction = reaction.and(lockNow(idleMinutes: Int(idleLockSeconds / 60)))
+            }
+            return reaction.and(apply(screens[index].tick(now: now)))
         case .messageExpired(let id):
             return messages.expire(id) ? .redraw : .none
         case .providersFound(let result):
@@ -280,6 +286,11 @@ public struct Console: Program {
             case .outbox(let inner): return deliver(to: .outbox) { (screen: inout OutboxScreen) in screen.update(inner, now: now) }
             case .calls(let inner): return deliver(to: .calls) { (screen: inout CallsScreen) in screen.update(inner, now: now) }
             case .audit(let inner): return deliver(to: .audit) { (screen: inout AuditScreen) in screen.update(inner, now: now) }
+            case .lock(.ends): return .quit
+            case .lock(.checked(let answer)):
+                lock.checked(answer, user: context.identity.user)
+                if !lock.isLocked { lastKeyAt = now }
+                return .redraw
             }
         case .stream(let streamMessage):
             guard live.apply(streamMessage) else { return .redraw }
@@ -329,7 +340,7 @@ public struct Console: Program {
         guard sizeGuard.fits(grid.size) else { return sizeGuard.render(into: &grid, theme: theme) }
         let area = Rect(grid.size)
         grid.fill(area, style: theme.style("base"))
-        if locked { return renderLock(into: &grid, area: area) }
+        if lock.isLocked { return renderLock(into: &grid, area: area) }
         let layout = Layout(grid.size)
         let now = context.now()
         renderTabs(into: &grid, rect: layout.tabs)
@@ -352,10 +363,16 @@ public struct Console: Program {
         if let help { help.render(into: &grid, rect: layout.body, theme: theme) }
     }
 
+    /// Locks the console (idle time, or `:lock`) and has the runner record it.
+    private mutating func lockNow(idleMinutes: Int?) -> Reaction<ConsoleMessage> {
+        help = nil
+        command = nil
+        guard let work = lock.lock(idleMinutes: idleMinutes) else { return .redraw }
+        return Reaction.redraw.and(run(work))
+    }
+
     private func renderLock(into grid: inout CellGrid, area: Rect) {
-        let minutes = Int(idleLockSeconds / 60)
-        let lines = ["Switchboard is locked", "No key for \(minutes) minute\(minutes == 1 ? "" : "s"); patient details are hidden.",
-                     "Press Enter to continue as \(context.identity.user)."]
+        let lines = lock.lines(user: context.identity.user)
         let box = area.centered(width: area.width, height: lines.count)
         for (index, line) in lines.enumerated() {
             grid.write(line, in: box.row(index), style: theme.style(index == 0 ? "header.title" : "base"), alignment: .center)

@@ -15,6 +15,8 @@ enum ConsoleWork: Sendable {
     case goLive(GoLiveWork)
     /// The practice's providers, from the EHR.
     case providers
+    /// The idle lock: record it, check a password.
+    case lock(LockWork)
 }
 
 /// The one place the console does I/O: it turns ``ConsoleWork`` into store and EHR calls
@@ -31,11 +33,14 @@ struct OperationsRunner: Sendable {
     let ehr: EHRLookup?
     /// The anchor half of a chain walk: signed checkpoints and the heads seen before.
     let chainCheck: AuditVerifier
+    /// The OS password check that unlocks the console; nil: the lock ends the console.
+    let passwordCheck: PasswordCheck?
     let lane = WriteLane()
 
     init(audit: AuditStore, outbox: OutboxStore?, identity: OperatorIdentity, undoSeconds: Int, clock: GoLiveClock, ehr: EHRLookup?,
-         chainCheck: AuditVerifier) {
+         chainCheck: AuditVerifier, passwordCheck: PasswordCheck?) {
         self.chainCheck = chainCheck
+        self.passwordCheck = passwordCheck
         self.audit = audit
         self.outbox = outbox
         self.identity = identity
@@ -53,6 +58,7 @@ struct OperationsRunner: Sendable {
         case .audit(let w): await perform(w)
         case .goLive(let w): await perform(w)
         case .providers: await providersFound()
+        case .lock(let w): await perform(w)
         }
     }
 
