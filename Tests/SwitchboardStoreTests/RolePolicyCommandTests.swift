@@ -40,6 +40,31 @@ import Testing
         #expect(approved.status == 0, "\(approved.stderr)")
     }
 
+    /// The console itself: `switchboard --config mine.toml` with `root = "operator"` in it is
+    /// still the policy's viewer, and `a` writes nothing.
+    @Test func theConsoleWithTheUsersOwnConfigIsStillThePolicysViewer() async throws {
+        let db = try GeneratedDatabases(calls: 300)
+        defer { db.scratch.cleanUp() }
+        let me = String(cString: getpwuid(geteuid()).pointee.pw_name)
+        let policy = try db.scratch.policy("[roles]\ndefault_role = \"viewer\"\n")
+        let mine = db.scratch.path("mine.toml")
+        try "theme = \"default\"\n[roles]\n\"\(me)\" = \"operator\"\n".write(toFile: mine, atomically: true, encoding: .utf8)
+        let decided = "SELECT count(*) FROM review_decision"
+        let before = try sqlite3(db.auditPath, decided)
+        var environment = ReviewCommandTests.environment(db)
+        environment["SWITCHBOARD_POLICY"] = policy
+        let tmux = try Tmux.start([executable("switchboard"), "--config", mine, "--audit", db.auditPath, "--outbox", db.outboxPath],
+                                  width: 120, height: 30, environment: environment.filter { ["HOME", "XDG_CONFIG_HOME", "SWITCHBOARD_POLICY", "PATH"].contains($0.key) })
+        defer { tmux.kill() }
+        let screen = try await tmux.waitFor("\(me) · viewer", timeout: 30)
+        #expect(screen.contains("1 Review"))
+        try tmux.send("a")
+        _ = try await tmux.waitFor("viewer", timeout: 10)
+        try await Tmux.settle(500)
+        #expect(try sqlite3(db.auditPath, decided) == before, "a viewer's a wrote nothing")
+        try tmux.send("q")
+    }
+
     @Test func withoutAPolicyFilesSomeoneElseOwnsMakeAViewerWithMaskedNames() throws {
         let db = try GeneratedDatabases(calls: 300)
         defer { db.scratch.cleanUp() }
