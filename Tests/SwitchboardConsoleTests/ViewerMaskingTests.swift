@@ -104,6 +104,24 @@ import Testing
         #expect(reviewer.screenText.firstMatch(of: /Patient\/p\d/) != nil)
     }
 
+    @Test func aViewerSeesNoCallSummaryUntilRevealingThatCall() throws {
+        let practice = try Practice()
+        let summarised = try #require(try sqlite3(practice.auditPath,
+            "SELECT call_id || '|' || summary FROM call WHERE summary IS NOT NULL AND ended_at IS NOT NULL ORDER BY started_at DESC LIMIT 1")
+            .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", maxSplits: 1).map(String.init) as [String]?)
+        let (callId, summary) = (summarised[0], summarised[1])
+        let viewer = try practice.driver(role: .viewer, size: Size(width: 160, height: 40))
+        viewer.press("2", "/")
+        viewer.type(callId)
+        viewer.press("enter", "enter")
+        #expect(viewer.screenText.contains("Call \(callId)") && viewer.screenText.contains("••• (patient details hidden)"), "\(viewer.screenText)")
+        #expect(!viewer.screenText.contains(String(summary.prefix(30))))
+        viewer.press("P")
+        #expect(viewer.screenText.contains(String(summary.prefix(30))), "\(viewer.screenText)")
+        let row = try sqlite3(practice.auditPath, "SELECT call_id || '|' || json_extract(detail, '$.screen') FROM audit_event WHERE action = 'phi.reveal'")
+        #expect(row.trimmingCharacters(in: .whitespacesAndNewlines) == "\(callId)|calls")
+    }
+
     @Test func callSummariesAreHiddenFromAViewer() throws {
         let viewer = OperatorIdentity(user: "v", role: .viewer), reviewer = OperatorIdentity(user: "r", role: .reviewer)
         #expect(viewer.freeText("Omar Sahin asked to move his visit") == "••• (patient details hidden)")
