@@ -39,6 +39,10 @@ let package = Package(
         .systemLibrary(
             name: "CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Linux-PAM: the idle lock asks for the OS user's password (as vlock does).
+        .systemLibrary(
+            name: "CPAM", pkgConfig: "pam",
+            providers: [.apt(["libpam0g-dev"])]),
 
         // The text rule for everything that leaves the program (screen, stdout, JSON).
         .target(name: "SafeText"),
@@ -53,7 +57,7 @@ let package = Package(
         // The review and outbox rules and the configuration: the console's screens and the
         // command line act through the same checks and leave the same audit rows.
         .target(name: "SwitchboardOperations", dependencies: [
-            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardHTTP", "ConfigFiles", toml,
+            "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardHTTP", "ConfigFiles", "CPAM", toml,
         ]),
         .target(name: "SwitchboardConsole", dependencies: [
             "SwitchboardCore", "SwitchboardStore", "SwitchboardEHR", "SwitchboardHTTP", "SwitchboardStream", "SwitchboardOperations",
@@ -79,7 +83,7 @@ let package = Package(
         .testTarget(name: "SwitchboardStreamTests", dependencies: ["SwitchboardStream", "SwitchboardHTTP", "SwitchboardCore", "SwitchboardTesting"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "CNcurses"]),
         .testTarget(name: "SwitchboardConsoleTests", dependencies: [
-            "SwitchboardConsole", "SwitchboardOperations", "TerminalUI", "SwitchboardStore", "SwitchboardEHR", "SwitchboardCore", "SwitchboardSim", "SwitchboardTesting",
+            "SwitchboardConsole", "SwitchboardOperations", "TerminalUI", "SwitchboardStore", "SwitchboardStream", "SwitchboardEHR", "SwitchboardCore", "SwitchboardSim", "SwitchboardTesting",
         ]),
         .testTarget(name: "SwitchboardSimTests", dependencies: ["SwitchboardSim", "SwitchboardEHR", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SwitchboardStream", "SwitchboardTesting", grdb]),
         // switchboard outbox, check, metrics and handoff: the rules as functions, and the

@@ -70,23 +70,11 @@ public struct ConfigurationReader {
         }
     }
 
+    /// `[roles]` in a user's config grants nothing: the user writes that file. Roles come
+    /// from the system policy (RolePolicy); the table is read only to say so.
     private mutating func readRoles(_ value: TOMLValueConvertible, into c: inout ConsoleConfiguration) {
-        guard let table = value.table else { return warn("roles", "[roles] must be a table of user = \"role\"") }
-        let choices = OperatorRole.allCases.map(\.rawValue).joined(separator: ", ")
-        for (user, value) in table.sorted(by: { $0.0 < $1.0 }) {
-            if refuseSecret(user, value, table: "roles") { continue }
-            if let nested = value.table {
-                // `maria.g = "reviewer"` is a dotted key in TOML: a table, not a user name.
-                let dotted = nested.map { "\(user).\($0.0)" }.sorted().first ?? user
-                warn(dotted, "user names with dots must be quoted: \"\(dotted)\" = …", table: "roles")
-                continue
-            }
-            guard let word = value.string, let role = OperatorRole(rawValue: word) else {
-                warn(user, "unknown role \(value.debugDescription) for \(user) (one of: \(choices))", table: "roles")
-                continue
-            }
-            if user == "default_role" { c.defaultRole = role } else { c.roles[user] = role }
-        }
+        if let table = value.table { refuseSecrets(in: table, table: "roles") }
+        warn("roles", "[roles] is ignored: roles come from the system policy \(RolePolicy.systemPath), not from a user's config")
     }
 
     private mutating func readAlerts(_ value: TOMLValueConvertible, into c: inout ConsoleConfiguration) {

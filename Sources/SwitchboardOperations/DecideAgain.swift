@@ -53,7 +53,7 @@ extension ReviewActions {
             try audit.append([AuditEvent(
                 at: now, actor: actor, callId: booking.callId, action: "review.accept_ehr", resourceType: "Appointment",
                 resourceId: booking.appointmentRef,
-                detail: JSONText.object(["booking_id": bookingId, "version": current.version, "refused_item": refused.id]))])
+                detail: `operator`.auditDetail(["booking_id": bookingId, "version": current.version, "refused_item": refused.id]))])
         case .reapply(let correction):
             // The correction applies to the appointment as it is now, at its new version.
             booking.appointmentVersion = current.version
@@ -74,7 +74,7 @@ extension ReviewActions {
             try audit.append([AuditEvent(
                 at: now, actor: actor, callId: booking.callId, action: "review.recorrect", resourceType: "Appointment",
                 resourceId: booking.appointmentRef,
-                detail: JSONText.object(["booking_id": bookingId, "version": current.version, "category": correction.category.rawValue,
+                detail: `operator`.auditDetail(["booking_id": bookingId, "version": current.version, "category": correction.category.rawValue,
                                          "refused_item": refused.id]))])
         }
         return .recorded(decision)

@@ -31,6 +31,9 @@ public struct EHRLookup: Sendable {
 
     public init(site: SiteLookup) { self.site = site }
 
+    /// How the site's EHR is reached (the `transport` of the reads' audit rows).
+    public var pathway: Transport { site.pathway }
+
     /// The configured EHR (base URL, and OAuth client credentials if any), or nil. The
     /// credentials' tokens go only to the EHR they are configured for (`FHIRClient`
     /// refuses to send them to another base URL given with `--ehr`).

@@ -129,7 +129,7 @@ public struct OutboxActions: Sendable {
 
     /// The operator's audit row, after the outbox change (the two files commit apart).
     private func record(_ action: String, item: OutboxItem, reason: String?, now: UnixMillis) throws {
-        let detail = JSONText.object(["item_id": item.id, "operation": item.operation, "booking_id": item.bookingId,
+        let detail = `operator`.auditDetail(["item_id": item.id, "operation": item.operation, "booking_id": item.bookingId,
                                       "from_status": item.status.rawValue, "attempts": item.attempts, "reason": reason])
         try audit.append([AuditEvent(at: now, actor: "operator:\(`operator`.user)", callId: item.callId, action: action,
                                      ehrSystem: item.ehrSystem, outcome: .success, detail: detail)])

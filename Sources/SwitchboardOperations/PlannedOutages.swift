@@ -24,7 +24,7 @@ public enum OutagePlanning {
         guard to - from <= GoLiveTargets.windowMillis else { return .invalid("a planned outage longer than the 48-hour window is not an outage") }
         _ = try audit.append([AuditEvent(
             at: now, actor: "operator:\(me.user)", callId: nil, action: "outage.plan", outcome: .success,
-            detail: JSONText.object(["from": from, "to": to, "reason": reason]))])
+            detail: me.auditDetail(["from": from, "to": to, "reason": reason]))])
         return .recorded(PlannedOutage(from: from, to: to, reason: reason, plannedBy: me.user, plannedAt: now))
     }
 }

@@ -32,14 +32,15 @@ public struct ReviewActions: Sendable {
     public func approve(bookingId: String, now: UnixMillis) throws -> ReviewOutcome {
         if let refusal = `operator`.reviewRefusal { return .notAllowed(refusal) }
         let decision = ReviewDecision(bookingId: bookingId, decision: .approved, operator: `operator`.user, decidedAt: now)
-        return ReviewOutcome(try audit.decide(decision))
+        return ReviewOutcome(try audit.decide(decision, detail: decisionDetail(decision)))
     }
 
     /// Takes back this operator's own approval within `undoSeconds`.
     public func undoApproval(bookingId: String, now: UnixMillis) throws -> UndoOutcome {
         if let refusal = `operator`.reviewRefusal { return .refused(reason: refusal) }
         return try audit.undoApproval(bookingId: bookingId, operator: `operator`.user, now: now,
-                                      withinMillis: Int64(undoSeconds) * 1000)
+                                      withinMillis: Int64(undoSeconds) * 1000,
+                                      detail: `operator`.auditDetail(["booking_id": bookingId, "undone": "approved"]))
     }
 
     /// Approves exactly `ids` — the selection as it was when the operator confirmed, not
@@ -102,7 +103,7 @@ public struct ReviewActions: Sendable {
         let decision = ReviewDecision(bookingId: booking.bookingId, decision: .corrected, category: correction.category.rawValue,
                                       note: correction.note, operator: `operator`.user, decidedAt: now,
                                       before: change.before, after: change.after)
-        let outcome = ReviewOutcome(try audit.decide(decision))
+        let outcome = ReviewOutcome(try audit.decide(decision, detail: decisionDetail(decision)))
         switch outcome {
         case .recorded:
             _ = try outbox.retryNow(id: item.id, now: now)
@@ -112,6 +113,11 @@ public struct ReviewActions: Sendable {
             _ = try outbox.discard(id: item.id, reason: "the correction was not recorded", now: now)
         }
         return outcome
+    }
+
+    /// The decision row's detail, with who decided (user, uid, role).
+    private func decisionDetail(_ d: ReviewDecision) -> String {
+        `operator`.auditDetail(["booking_id": d.bookingId, "decision": d.decision.rawValue, "category": d.category, "note": d.note])
     }
 
     /// `correction:<booking>:<operator>:<ms>:<nonce>`: the decision it was queued for, and a

@@ -202,7 +202,9 @@ extension AuditStore {
 
     /// Takes back an approval made by `operator` no longer than `withinMillis` ago. Only
     /// approvals can be undone: a correction has already queued an EHR change.
-    public func undoApproval(bookingId: String, operator: String, now: UnixMillis, withinMillis: Int64) throws -> UndoOutcome {
+    /// `detail` replaces the row's default detail (the operations layer adds who acted).
+    public func undoApproval(bookingId: String, operator: String, now: UnixMillis, withinMillis: Int64,
+                             detail: String? = nil) throws -> UndoOutcome {
         try write { db in
             guard let existing = try ReviewDecision.filter(Column("booking_id") == bookingId).fetchOne(db) else {
                 return .refused(reason: "booking \(bookingId) has no decision to undo")
@@ -217,7 +219,7 @@ extension AuditStore {
             let booking = try Booking.fetchOne(db, key: bookingId)
             let event = AuditEvent(at: now, actor: "operator:\(`operator`)", callId: booking?.callId, action: "review.undo",
                                    resourceType: "Appointment", resourceId: booking?.appointmentRef, outcome: .success,
-                                   detail: JSONText.object(["booking_id": bookingId, "undone": "approved"]))
+                                   detail: detail ?? JSONText.object(["booking_id": bookingId, "undone": "approved"]))
             return .undone(audit: try AuditChain.append([event], in: db)[0])
         }
     }

@@ -112,3 +112,19 @@ public func sqlite3(_ path: String, _ sql: String) throws -> String {
 public func fileDigest(_ path: String) -> Data? {
     FileManager.default.contents(atPath: path)
 }
+
+extension Scratch {
+    /// A role policy file for `SWITCHBOARD_POLICY` (RolePolicy): owned by whoever runs the
+    /// tests (root, as the policy must be), mode 0644 unless told otherwise.
+    public func policy(_ text: String, name: String = "policy.toml", mode: mode_t = 0o644) throws -> String {
+        let file = path(name)
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, mode)
+        return file
+    }
+
+    /// A policy giving everyone `role`.
+    public func policy(everyone role: String) throws -> String {
+        try policy("[roles]\ndefault_role = \"\(role)\"\n", name: "policy-\(role).toml")
+    }
+}

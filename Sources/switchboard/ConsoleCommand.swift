@@ -49,7 +49,18 @@ struct SiteOptions: ParsableArguments {
         overrides.auditPath = audit
         overrides.outboxPath = outbox
         let (file, warnings) = try loadSettings(config: config, reportingWarnings: reportingWarnings)
-        return (file.overriding(with: overrides), warnings)
+        return (try governed(file.overriding(with: overrides)), warnings)
+    }
+}
+
+/// `settings` with the roles of the system policy (or of file ownership when there is
+/// none); a policy anyone but root could change stops the command with EX_CONFIG.
+func governed(_ settings: ConsoleConfiguration) throws -> ConsoleConfiguration {
+    do {
+        return settings.governed(by: try RolePolicy.current(environment: ProcessInfo.processInfo.environment))
+    } catch {
+        FileHandle.standardError.write(Data("switchboard: \(error)\n".utf8))
+        throw ExitCode(RolePolicyError.exitStatus)
     }
 }
 

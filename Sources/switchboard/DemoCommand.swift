@@ -13,8 +13,8 @@ extension Switchboard {
             abstract: "Try Switchboard on a simulated practice: starts switchboard-sim and opens the console on it.",
             discussion: """
             The simulator (an AI agent taking calls and an EHR sandbox on 127.0.0.1) runs as a child \
-            process in a temporary directory and is stopped when the console quits. You are an \
-            operator unless --role says otherwise.
+            process in a temporary directory and is stopped when the console quits. The databases are \
+            yours, so you are an operator unless --role says otherwise.
             """)
 
         @Option(help: ArgumentHelp("Directory for the simulator (default: a new temporary one, removed afterwards).", valueName: "dir"))
@@ -56,8 +56,14 @@ extension Switchboard {
             }
             var configuration = try simulator.consoleConfiguration()
             configuration.theme = theme ?? configuration.theme
-            // Everyone trying the demo plays every part unless told otherwise.
-            configuration.defaultRole = role
+            // Everyone trying the demo plays every part unless told otherwise: the databases
+            // are theirs. A --dir holding someone else's files gets the policy's roles.
+            if ConsoleConfiguration.ownsEvery([configuration.auditPath, configuration.outboxPath].compactMap { $0 }, uid: geteuid()) {
+                configuration.roles = [:]
+                configuration.defaultRole = role
+            } else {
+                configuration = try governed(configuration)
+            }
             do {
                 try ConsoleRunner.run(configuration: configuration, warnings: [])
             } catch {

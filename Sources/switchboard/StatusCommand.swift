@@ -13,7 +13,8 @@ extension Switchboard {
             the oldest undecided booking's age, each database's schema version, and the go-live figures \
             and verdict (docs/go-live.md; the same as the Go-live screen and `switchboard report`). \
             The go-live part reads every EHR request in the window (seconds at a million rows); the rest \
-            comes from indexes. Opens the files read-only: it never changes them.
+            comes from indexes. Opens the files read-only: it never changes them. Warns (stderr) when a \
+            database is readable or writable by others.
             """)
 
         @OptionGroup var databases: DatabaseOptions
@@ -36,12 +37,16 @@ extension Switchboard {
             } catch let error as StoreError {
                 throw failure(error)
             }
+            // Patient data in a file others can read or change: say so on every status.
+            let exposure = DatabaseExposure.warnings(paths: [databases.audit, databases.outbox].compactMap { $0 })
+            for warning in exposure { complain("switchboard: warning: \(warning)") }
             guard json else {
                 print(Self.text(summary) + (figures.map { "\n" + Self.text($0) } ?? ""))
                 return
             }
             // The store summary's keys as they were, and the go-live figures beside them.
             var object = (try? JSONSerialization.jsonObject(with: Data(JSONText.encode(summary).utf8))) as? [String: Any] ?? [:]
+            if !exposure.isEmpty { object["permission_warnings"] = exposure }
             if let figures { object["go_live"] = try? JSONSerialization.jsonObject(with: Data(GoLiveReport.json(figures).utf8)) }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))

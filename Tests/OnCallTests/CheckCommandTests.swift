@@ -175,8 +175,6 @@ import Testing
         defer { site.scratch.cleanUp() }
         let log = site.scratch.path("hung.log")
         try """
-            [roles]
-            default_role = "operator"
             [alerts]
             hook = "echo called >> '\(log)'; sleep 31.7"
             hook_timeout_seconds = 1

@@ -42,11 +42,7 @@ import Testing
         #expect(unconfirmed.status == 64 && unconfirmed.stderr.contains("--yes"), "\(unconfirmed.stderr)")
         #expect(try site.outbox.item(id: "ob-1")?.status == .failed)
 
-        try """
-            [roles]
-            default_role = "viewer"
-            """.write(toFile: site.configPath, atomically: true, encoding: .utf8)
-        let viewer = try site.switchboard(["outbox", "retry", "ob-1", "--yes"])
+        let viewer = try site.switchboard(["outbox", "retry", "ob-1", "--yes"], policy: try site.scratch.policy(everyone: "viewer"))
         #expect(viewer.status == 77 && viewer.stderr.contains("operator role"), "\(viewer.stderr)")
         #expect(try Self.auditRows(site, "outbox.retry").isEmpty)
     }

@@ -32,7 +32,7 @@ import Testing
         // A few at once is enough for a race; how fast they pile up depends on the machine's load.
         #expect(RunningProcess.waitUntil(timeout: 150) { ((try? Self.count(outbox, failing)) ?? 0) >= 6 }, "\(sim.stderr)")
         let config = scratch.path("config.toml")
-        try "[roles]\ndefault_role = \"operator\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "# the files are this user's own: an operator without a policy\n".write(toFile: config, atomically: true, encoding: .utf8)
         // The EHR gets better but still fails some: the agent's drain worker keeps trying
         // and failing the same items the script retries, round after round.
         try Self.setFaults(dir: dir, #"{"errorRate":0.3}"#)

@@ -24,14 +24,11 @@ struct SmallSite {
         try configure()
     }
 
-    /// The config: operators by default, the hook appending to `hookLog`, and `extra` lines
+    /// The config (the files are the test user's own, so it is an operator), the hook appending to `hookLog`, and `extra` lines
     /// (inside `[alerts]` when `alerts` is given).
     func configure(top: String = "", alerts: String = "") throws {
         let text = """
             \(top)
-            [roles]
-            default_role = "operator"
-
             [alerts]
             hook = "cat >> '\(hookLog)'"
             state_file = "\(statePath)"
@@ -41,8 +38,11 @@ struct SmallSite {
     }
 
     /// `switchboard ARGS --audit … --outbox … --config …`, no user config from outside.
-    func switchboard(_ arguments: [String], databases: Bool = true, timeout: TimeInterval = 60) throws -> ProcessResult {
+    /// `policy`: a role policy file (SWITCHBOARD_POLICY); without one the site's files,
+    /// owned by the test's user, make it an operator.
+    func switchboard(_ arguments: [String], databases: Bool = true, timeout: TimeInterval = 60, policy: String? = nil) throws -> ProcessResult {
         var env = ProcessInfo.processInfo.environment
+        if let policy { env["SWITCHBOARD_POLICY"] = policy }
         env["XDG_CONFIG_HOME"] = scratch.path("xdg-config")
         env["XDG_STATE_HOME"] = scratch.path("xdg-state")
         let paths = databases ? ["--audit", auditPath, "--outbox", outboxPath] : []

@@ -29,7 +29,6 @@ import TerminalUI
         #expect(c.ehrBaseURL == "https://ehr.example.org/fhir" && c.ehrTokenURL == "https://ehr.example.org/oauth2/token")
         #expect(c.ehrClientID == "switchboard-console")
         #expect(c.ehrSecretFile == NSHomeDirectory() + "/.config/switchboard/ehr-secret")
-        #expect(c.roles == ["maria.g": .reviewer, "devon": .operator] && c.defaultRole == .viewer)
         #expect(c.keys == ["approve": ["a", "ctrl-a"], "filter": ["/"]])
     }
 
@@ -65,8 +64,7 @@ import TerminalUI
             #"/etc/sb.toml:4: go_live_start must be an ISO 8601 time with a zone, like 2026-11-24T08:00:00Z, not "yesterday""#,
             #"/etc/sb.toml:7: base_url must be an http(s) URL, not "not a url""#,
             #"/etc/sb.toml:8: unknown key "proxy" in [ehr]"#,
-            #"/etc/sb.toml:11: unknown role "admin" for maria (one of: viewer, reviewer, operator)"#,
-            #"/etc/sb.toml:12: user names with dots must be quoted: "ann.lee" = …"#,
+            #"/etc/sb.toml:10: [roles] is ignored: roles come from the system policy /etc/switchboard/policy.toml, not from a user's config"#,
             #"/etc/sb.toml:15: unknown key "ctrl-" for approve (e.g. "x", "ctrl-x", "enter", "f5")"#,
         ])
         // What was good is kept; what was bad falls back to the default.

@@ -230,3 +230,16 @@ import Testing
         #expect(try clinic.audit.decision(bookingId: "bk-1")?.decision == .approved)
     }
 }
+
+extension ConsoleAlertsAndPitfallsTests {
+    /// `H`: the incoming shift reads the hand-off without leaving the console.
+    @Test func hShowsTheShiftHandoff() throws {
+        let practice = try Practice()
+        let driver = try practice.driver(role: .operator, size: Size(width: 120, height: 40))
+        driver.press("a", "H")
+        let screen = driver.screenText
+        #expect(screen.contains("Shift hand-off") && screen.contains("Decisions") && screen.contains("1 approved"), "\(screen)")
+        driver.press("esc")
+        #expect(!driver.screenText.contains("Shift hand-off"))
+    }
+}

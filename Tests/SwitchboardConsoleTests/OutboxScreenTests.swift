@@ -3,6 +3,7 @@ import SwitchboardConsole
 import SwitchboardCore
 import SwitchboardSim
 import SwitchboardStore
+import SwitchboardStream
 import SwitchboardTesting
 import TerminalUI
 import Testing
@@ -58,6 +59,8 @@ import Testing
         let driver = try Self.driver(practice)
         let stuck = try outbox.items(Self.stuck, after: nil, limit: 2)
         driver.press("r")
+        // An item the EHR refused for good is retried only after the warning (tested below).
+        if driver.screenText.contains("Retry a refused item?") { driver.press("y") }
         let item = try #require(try outbox.item(id: stuck[0].id))
         #expect(item.status == .pending && item.nextAttemptAt! <= Clock.nowMillis())
         #expect(driver.screenText.contains("Retrying \(stuck[0].id) now"))
@@ -65,6 +68,7 @@ import Testing
         #expect(audit.action == "outbox.retry" && audit.detail?.contains(stuck[0].id) == true)
         // The item left the stuck view; the selection is on the one that took its place.
         driver.press("r")
+        if driver.screenText.contains("Retry a refused item?") { driver.press("y") }
         #expect(try outbox.item(id: stuck[1].id)?.status == .pending)
     }
 
@@ -134,6 +138,7 @@ import Testing
         driver.press("enter")
         #expect(driver.screenText.contains("Outbox item \(first.id)"))
         driver.press("r")
+        if driver.screenText.contains("Retry a refused item?") { driver.press("y") }
         #expect(driver.screenText.contains("Outbox item \(first.id)") && driver.screenText.contains("pending"), "details re-read")
         driver.press("esc")
         #expect(driver.messageLine.contains("no longer in Stuck"))
@@ -237,4 +242,65 @@ import Testing
 private extension String {
     /// The screen's lines.
     var lines: [String] { components(separatedBy: "\n") }
+}
+
+/// The Outbox screen's on-call tools (issue 11): the whole view in one confirm, the warning
+/// before retrying what the EHR refused for good, and "paused" while the EHR is in queue mode.
+@Suite struct OutboxOnCallTests {
+    typealias Practice = ReviewScreenTests.Practice
+
+    @Test func withNothingSelectedRRetriesTheWholeViewAfterAConfirmWithTheCount() throws {
+        let practice = try Practice()
+        let outbox = try OutboxScreenTests.outbox(practice)
+        let driver = try OutboxScreenTests.driver(practice)
+        let stuck = try outbox.items(OutboxScreenTests.stuck, after: nil, limit: 1_000).filter { !$0.isHeld }
+        try #require(stuck.count > 2)
+        driver.press("R")
+        #expect(driver.screenText.contains("Retry all \(stuck.count) items in Stuck now?"), "\(driver.screenText)")
+        driver.press("y")
+        for item in stuck { #expect(try outbox.item(id: item.id)?.status == .pending, "\(item.id) retried") }
+    }
+
+    @Test func retryingWhatTheEHRRefusedForGoodAsksFirstAndSaysWhatToDoInstead() throws {
+        let practice = try Practice()
+        let outbox = try OutboxScreenTests.outbox(practice)
+        let driver = try OutboxScreenTests.driver(practice)
+        let refused = try #require(try outbox.items(OutboxScreenTests.stuck, after: nil, limit: 1_000).first {
+            ($0.lastHttpStatus ?? 0) >= 400 && ($0.lastHttpStatus ?? 0) < 500 && ![408, 429].contains($0.lastHttpStatus ?? 0)
+        })
+        driver.press("/")
+        driver.type(refused.id)
+        driver.press("enter", "r")
+        #expect(driver.screenText.contains("Retry a refused item?") && driver.screenText.contains("Instead:"), "\(driver.screenText)")
+        driver.press("enter")  // Cancel has the focus
+        #expect(try outbox.item(id: refused.id)?.status == refused.status)
+        driver.press("r", "y")
+        #expect(try outbox.item(id: refused.id)?.status == .pending)
+    }
+
+    @Test func xCapitalDiscardsTheWholeFilteredViewWithAReason() throws {
+        let practice = try Practice()
+        let outbox = try OutboxScreenTests.outbox(practice)
+        let driver = try OutboxScreenTests.driver(practice)
+        driver.press("/")
+        driver.type("slot is NOT")
+        driver.press("enter")
+        let matching = try outbox.items(OutboxScreenTests.stuck, after: nil, limit: 1_000)
+            .filter { $0.lastError?.range(of: "slot is NOT", options: .caseInsensitive) != nil }
+        try #require(!matching.isEmpty)
+        driver.press("X")
+        #expect(driver.statusLine.contains("Why discard all \(matching.count) item"), "\(driver.statusLine)")
+        driver.type("booked by phone")
+        driver.press("enter", "y")
+        for item in matching { #expect(try outbox.item(id: item.id)?.status == .discarded) }
+    }
+
+    @Test func waitingItemsArePausedWhileTheEHRIsInQueueMode() throws {
+        let practice = try Practice()
+        let driver = try OutboxScreenTests.driver(practice)
+        driver.press("v")  // pending
+        driver.post(.stream(.event(id: "1", .ehrState(.init(state: .queueMode, at: Clock.nowMillis())))))
+        #expect(driver.rows.contains { $0.contains("paused") }, "\(driver.rows)")
+        #expect(driver.figures.contains("QUEUE MODE since"), "\(driver.figures)")
+    }
 }

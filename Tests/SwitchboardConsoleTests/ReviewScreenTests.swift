@@ -228,7 +228,8 @@ import Testing
 }
 
 extension ReviewScreenTests {
-    @Test func idleConsoleLocksAndHidesPatientsUntilEnter() throws {
+    /// The lock takes a password (PAM) from here on: ConsoleLockTests; Enter alone no longer unlocks.
+    @Test func idleConsoleLocksAndHidesPatientsAndEnterAloneDoesNotUnlock() throws {
         let practice = try Practice()
         let clock = ManualWallClock()
         let console = try ConsoleRunner.prepare(configuration: practice.configuration(), warnings: [],
@@ -249,9 +250,10 @@ extension ReviewScreenTests {
         let before = try practice.decisionCount()
         driver.press("a")
         #expect(try practice.decisionCount() == before)
-        #expect(driver.screenText.contains("locked"), "keys other than Enter do nothing while locked")
-        driver.press("enter")
-        #expect(driver.tabBar.contains("1 Review") && driver.screenText.contains(String(name.prefix(8))))
+        #expect(driver.screenText.contains("locked"), "keys do nothing while locked (they are the password)")
+        driver.press("esc", "enter")
+        #expect(driver.screenText.contains("Switchboard is locked") && !driver.screenText.contains(String(name.prefix(8))))
+        #expect(driver.screenText.contains("Type your password, then Enter."))
     }
 
     @Test func remappedKeysReachTheHandlerTheFooterAndHelp() throws {

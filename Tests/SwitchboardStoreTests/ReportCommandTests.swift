@@ -22,14 +22,11 @@ import Testing
             #expect(generated.status == 0, "\(generated.stderr)")
         }
 
-        func config(role: String) throws -> String {
-            let path = scratch.path("\(role).toml")
-            try "[roles]\ndefault_role = \"\(role)\"\n".write(toFile: path, atomically: true, encoding: .utf8)
-            return path
-        }
-
-        func switchboard(_ arguments: [String]) throws -> ProcessResult {
-            try run(executable("switchboard"), arguments, environment: environment)
+        /// Runs as `role`, given by a role policy (SWITCHBOARD_POLICY).
+        func switchboard(_ arguments: [String], role: String? = nil) throws -> ProcessResult {
+            var env = environment
+            if let role { env["SWITCHBOARD_POLICY"] = try scratch.policy(everyone: role) }
+            return try run(executable("switchboard"), arguments, environment: env)
         }
     }
 
@@ -39,16 +36,13 @@ import Testing
         let now = Clock.nowMillis()
         let from = iso8601(now - 3 * 3_600_000), to = iso8601(now - 2 * 3_600_000)
 
-        let refused = try site.switchboard(["outage", "plan", "--audit", site.audit, "--from", from, "--to", to, "--reason", "EHR upgrade",
-                                            "--config", try site.config(role: "viewer")])
+        let refused = try site.switchboard(["outage", "plan", "--audit", site.audit, "--from", from, "--to", to, "--reason", "EHR upgrade"], role: "viewer")
         #expect(refused.status == 77 && refused.stderr.contains("planning an outage needs the operator role"), "\(refused.stderr)")
-        let backwards = try site.switchboard(["outage", "plan", "--audit", site.audit, "--from", to, "--to", from, "--reason", "x",
-                                              "--config", try site.config(role: "operator")])
+        let backwards = try site.switchboard(["outage", "plan", "--audit", site.audit, "--from", to, "--to", from, "--reason", "x"], role: "operator")
         #expect(backwards.status == 64 && backwards.stderr.contains("must end after it starts"))
         let badTime = try site.switchboard(["outage", "plan", "--audit", site.audit, "--from", "yesterday", "--to", to, "--reason", "x"])
         #expect(badTime.status == 64 && badTime.stderr.contains("is not a time"))
-        let planned = try site.switchboard(["outage", "plan", "--audit", site.audit, "--from", from, "--to", to, "--reason", "EHR upgrade",
-                                            "--config", try site.config(role: "operator")])
+        let planned = try site.switchboard(["outage", "plan", "--audit", site.audit, "--from", from, "--to", to, "--reason", "EHR upgrade"], role: "operator")
         #expect(planned.status == 0, "\(planned.stderr)")
         let row = try sqlite3(site.audit, "SELECT actor, json_extract(detail, '$.reason') FROM audit_event WHERE action = 'outage.plan'")
         #expect(row.hasPrefix("operator:") && row.contains("|EHR upgrade"), "an audit row names who planned it: \(row)")

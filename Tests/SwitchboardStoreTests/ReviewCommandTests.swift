@@ -13,9 +13,11 @@ import Testing
         return env
     }
 
-    static func review(_ db: GeneratedDatabases, _ arguments: [String]) throws -> ProcessResult {
-        try run(executable("switchboard"), ["review"] + arguments + ["--audit", db.auditPath, "--outbox", db.outboxPath],
-                environment: environment(db))
+    static func review(_ db: GeneratedDatabases, _ arguments: [String], policy: String? = nil) throws -> ProcessResult {
+        var env = environment(db)
+        if let policy { env["SWITCHBOARD_POLICY"] = policy }
+        return try run(executable("switchboard"), ["review"] + arguments + ["--audit", db.auditPath, "--outbox", db.outboxPath],
+                       environment: env)
     }
 
     static func undecided(_ db: GeneratedDatabases, limit: Int) throws -> [[String: Any]] {
@@ -58,14 +60,13 @@ import Testing
     @Test func aViewerIsRefusedWithEX_NOPERMAndSeesInitialsOnly() throws {
         let db = try GeneratedDatabases(calls: 300)
         defer { db.scratch.cleanUp() }
-        let config = db.scratch.path("viewer.toml")
-        try "[roles]\ndefault_role = \"viewer\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let policy = try db.scratch.policy(everyone: "viewer")
         let id = try #require(try Self.undecided(db, limit: 1).first?["booking_id"] as? String)
-        let refused = try Self.review(db, ["approve", id, "--config", config])
+        let refused = try Self.review(db, ["approve", id], policy: policy)
         #expect(refused.status == 77 && refused.stderr.contains("viewer"))
         #expect(try db.audit.decision(bookingId: id) == nil)
 
-        let listed = try Self.review(db, ["list", "--json", "--limit", "1", "--config", config])
+        let listed = try Self.review(db, ["list", "--json", "--limit", "1"], policy: policy)
         let row = try #require((try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])?.first)
         let patient = try #require(row["patient"] as? String)
         #expect(row["patient_ref"] is NSNull)

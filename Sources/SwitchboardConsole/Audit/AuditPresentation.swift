@@ -7,6 +7,8 @@ import TerminalUI
 /// terminal. Failures stand out by their FHIR outcome code.
 struct AuditPresentation {
     let time: TimeText
+    /// Who looks: a viewer sees `Patient/•••` and masked notes (PatientMasking).
+    var identity: OperatorIdentity
 
     /// Minimum widths fit 80 columns (seq has room for ten million); wider terminals give
     /// the room to actor, action, resource and call. Outcome is the FHIR code the filter
@@ -29,7 +31,7 @@ struct AuditPresentation {
             time.clockWithSeconds(e.at),
             e.actor,
             e.action,
-            Self.resource(e),
+            identity.resourceReference(Self.resource(e)),
             e.httpStatus.map(String.init) ?? "",
             e.latencyMs.map(String.init) ?? "",
             String(e.outcome.rawValue),
@@ -53,7 +55,9 @@ struct AuditPresentation {
     }
 
     /// Every field of the row, the detail JSON pretty-printed, and its links in the chain.
-    func pane(_ e: AuditEvent) -> DetailPane {
+    func pane(_ e: AuditEvent, revealed: Bool = false) -> DetailPane {
+        let identity = revealed ? identity.revealing : identity
+        let resource = identity.resourceReference(Self.resource(e))
         func text(_ value: CustomStringConvertible?) -> String { value.map(\.description) ?? "—" }
         return DetailPane(items: [
             .heading("Audit row \(text(e.seq))"),
@@ -62,13 +66,13 @@ struct AuditPresentation {
             .field("Action", e.action),
             .field("Call", text(e.callId)),
             .field("EHR", "\(text(e.ehrSystem))  \(text(e.transport?.rawValue))"),
-            .field("Request", "\(text(e.method)) \(Self.resource(e).isEmpty ? "—" : Self.resource(e))"),
+            .field("Request", "\(text(e.method)) \(resource.isEmpty ? "—" : resource)"),
             .field("HTTP status", text(e.httpStatus)),
             .field("Latency", e.latencyMs.map { "\($0) ms" } ?? "—"),
             .field("Attempt", text(e.attempt)),
             .field("Outcome", "\(e.outcome.rawValue) (\(e.outcome.label))"),
             .blank,
-            .field("Detail", Self.pretty(e.detail)),
+            .field("Detail", Self.pretty(identity.auditDetail(text: e.detail))),
             .blank,
             .field("prev_hash", e.prevHash),
             .field("hash", e.hash),

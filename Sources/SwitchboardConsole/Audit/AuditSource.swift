@@ -27,11 +27,15 @@ enum AuditWork: Sendable {
     case page(AuditFilter, TableNeed<AuditEvent>, limit: Int)
     /// One chunk of a walk of the chain, from `seq`; `newest` asks for the chain's head too.
     case verify(run: Int, from: Int64, rows: Int)
+    /// A viewer shows the patient details of one row (its audit row first).
+    case reveal(seq: Int64, callId: String?)
 }
 
 extension OperationsRunner {
     func perform(_ work: AuditWork) async -> ConsoleMessage? {
         switch work {
+        case .reveal(let seq, let callId):
+            return .audit(.revealed(seq: seq, await recordReveal(screen: "audit", fields: ["seq": String(seq)], callId: callId)))
         case .snapshot(let filter, let anchor, let chunk):
             return .audit(.snapshot(filter, await read { try AuditSource(store: audit, filter: filter).window(around: anchor, chunk: chunk) }))
         case .page(let filter, let need, let limit):

@@ -24,7 +24,7 @@ enum CallDetails {
             } else {
                 items.append(.field("Outcome", "in progress for \(formatDuration(millis: millisBetween(call.startedAt, now)))"))
             }
-            if let summary = call.summary { items.append(.field("Summary", summary)) }
+            if let summary = identity.freeText(call.summary) { items.append(.field("Summary", summary)) }
         } else {
             items.append(.text("No call row for \(callId)."))
         }
@@ -33,15 +33,15 @@ enum CallDetails {
         items.append(.heading("Steps (audit)"))
         let steps = record.steps
         if steps.isEmpty { items.append(.text("No audit rows for this call.")) }
-        for step in steps { items.append(.field(time.clockWithSeconds(step.at), stepText(step))) }
+        for step in steps { items.append(.field(time.clockWithSeconds(step.at), stepText(step, identity: identity))) }
         return items
     }
 
     /// `appointment.create  POST Appointment/ap-12  201  84 ms  success  try 2`
-    static func stepText(_ step: AuditEvent) -> String {
+    static func stepText(_ step: AuditEvent, identity: OperatorIdentity) -> String {
         let status = step.httpStatus.map(String.init) ?? (step.transport == .hl7v2 ? "ACK" : "—")
         let latency = step.latencyMs.map { "\($0) ms" } ?? "—"
-        let resource = AuditPresentation.resource(step)
+        let resource = identity.resourceReference(AuditPresentation.resource(step))
         let attempt = (step.attempt ?? 1) > 1 ? "  try \(step.attempt!)" : ""
         return "\(step.action)  \(step.method ?? "") \(resource)  \(status)  \(latency)  \(step.outcome.label)\(attempt)"
     }

@@ -32,6 +32,8 @@ struct CallsSource: PagedSource, Sendable {
 enum CallsWork: Sendable {
     case snapshot(CallsRead)
     case page(CallFilter, TableNeed<Call>, limit: Int)
+    /// A viewer shows the patient details of one call (its audit row first).
+    case reveal(callId: String)
 }
 
 struct CallsRead: Sendable {
@@ -56,6 +58,8 @@ struct CallsSnapshot: Sendable {
 extension OperationsRunner {
     func perform(_ work: CallsWork) async -> ConsoleMessage? {
         switch work {
+        case .reveal(let id):
+            return .calls(.revealed(callId: id, await recordReveal(screen: "calls", fields: ["call_id": id], callId: id)))
         case .snapshot(let read):
             return .calls(.snapshot(await self.read {
                 try audit.snapshot {

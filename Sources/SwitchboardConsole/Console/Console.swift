@@ -20,9 +20,11 @@ public enum ConsoleMessage: Sendable {
     case screen(ScreenMessage)
     /// The alert rules, evaluated in the background.
     case alertsEvaluated(Result<AlertEvaluation, AlertsUnavailable>)
+    /// The shift hand-off, read in the background.
+    case handoffRead(Result<String, AlertsUnavailable>)
 }
 
-/// Why the alert rules could not be evaluated, in words.
+/// Why the alert rules (or the hand-off) could not be read, in words.
 public struct AlertsUnavailable: Error, Sendable {
     var text: String
 }
@@ -35,6 +37,7 @@ public struct ScreenMessage: Sendable {
         case outbox(OutboxMessage)
         case calls(CallsMessage)
         case audit(AuditMessage)
+        case lock(LockMessage)
     }
 
     let inner: Inner
@@ -46,6 +49,7 @@ extension ConsoleMessage {
     static func outbox(_ message: OutboxMessage) -> ConsoleMessage { .screen(ScreenMessage(inner: .outbox(message))) }
     static func calls(_ message: CallsMessage) -> ConsoleMessage { .screen(ScreenMessage(inner: .calls(message))) }
     static func audit(_ message: AuditMessage) -> ConsoleMessage { .screen(ScreenMessage(inner: .audit(message))) }
+    static func lock(_ message: LockMessage) -> ConsoleMessage { .screen(ScreenMessage(inner: .lock(message))) }
 }
 
 /// The console: one program in one loop. It owns the screens, the command line, the
@@ -78,7 +82,7 @@ public struct Console: Program {
     /// When the last key came, on the console's clock; looked at on the once-a-second
     /// tick (no timer per key, and a suspended laptop still counts its sleep).
     private var lastKeyAt: UnixMillis
-    private var locked = false
+    private var lock = ConsoleLock()
     /// Problems found in the config and theme, said once the loop runs.
     private var startupProblems: [String]
     /// Rows the listings left out as unreadable (a damaged database): counted on the
@@ -88,7 +92,9 @@ public struct Console: Program {
     /// after a change, one evaluation at a time.
     private var alerts: AlertEvaluation?
     private var alertCounts = CountSchedule(everyMillis: 5_000)
+    /// The `!` list or the hand-off (`H`), over the screen; Esc closes it.
     private var alertsOverlay: DetailPane?
+    private var overlayTitle = "Alerts"
     /// When the event stream last said anything (the stream-silent rule).
     private var streamLastHeard: UnixMillis?
 
@@ -146,9 +152,9 @@ public struct Console: Program {
     public mutating func handle(_ key: Key) -> Reaction<ConsoleMessage> {
         if key == .resize { return .repaint }
         lastKeyAt = context.now()
-        if locked {
-            if key == .enter { locked = false }
-            return key == .ctrl("c") ? .quit : .redraw
+        if lock.isLocked {
+            if key == .ctrl("c") { return .quit }
+            return lock.handle(key).map { Reaction.redraw.and(run($0)) } ?? .redraw
         }
         return handleUnlocked(key)
     }
@@ -162,7 +168,7 @@ public struct Console: Program {
             return .redraw
         }
         if var overlay = alertsOverlay {
-            if key == .escape || key == .char("!") || key == .char("q") { alertsOverlay = nil } else { _ = overlay.handle(key); alertsOverlay = overlay }
+            if key == .escape || key == .char("q") { alertsOverlay = nil } else { _ = overlay.handle(key); alertsOverlay = overlay }
             return .redraw
         }
         if var prompt = command { return handleCommand(key, prompt: &prompt) }
@@ -190,12 +196,17 @@ public struct Console: Program {
             help = HelpOverlay(sections: helpSections, viewportHeight: Layout(size).body.height - 2)
             return .redraw
         case .command:
-            command = CommandPrompt(prompt: ":", names: ScreenName.allCases.flatMap(\.commandNames) + ["quit", "help"], history: commandHistory)
+            command = CommandPrompt(prompt: ":", names: ScreenName.allCases.flatMap(\.commandNames) + ["quit", "help", "lock"], history: commandHistory)
             return .redraw
         case .repaint: return .repaint
         case .alerts:
+            overlayTitle = "Alerts"
             alertsOverlay = AlertsList.pane(alerts, now: context.now(), time: time)
             return .redraw
+        case .handoff:
+            overlayTitle = "Shift hand-off, last 8 hours"
+            alertsOverlay = DetailPane(items: [.text("Reading the audit…")])
+            return run(.handoff(since: context.now() - 8 * 3_600_000))
         case .nextScreen, .previousScreen:
             let all = ScreenName.allCases, step = binding.action == .nextScreen ? 1 : all.count - 1
             return show(all[(index + step) % all.count])
@@ -227,8 +238,9 @@ public struct Console: Program {
             if word.isEmpty { return .redraw }
             if word == "q" || word == "quit" { return .quit }
             if word == "help" { return perform(globalKeys.binding(of: .help)!) }
+            if word == "lock" { return lockNow(idleMinutes: nil) }
             if let screen = ScreenName.allCases.first(where: { $0.commandNames.contains(word) }) { return show(screen) }
-            let names = ScreenName.allCases.flatMap(\.commandNames) + ["quit", "help"]
+            let names = ScreenName.allCases.flatMap(\.commandNames) + ["quit", "help", "lock"]
             if let guess = Suggestion.closest(to: word, among: names) {
                 return say("No such screen or command: \(word). Did you mean :\(guess)?", kind: .error)
             }
@@ -297,11 +309,13 @@ public struct Console: Program {
             return apply(screens[index].refresh(now: now)).and(evaluateAlerts(force: false))
         case .tick:
             // Ages and the window clock move once a second; only changed cells are sent.
-            if Double(now - lastKeyAt) >= idleLockSeconds * 1000 { locked = true }
+            var reaction = Reaction<ConsoleMessage>.redraw.and(.after(1, .tick))
+            if !lock.isLocked, Double(now - lastKeyAt) >= idleLockSeconds * 1000 {
+                reaction = reaction.and(lockNow(idleMinutes: Int(idleLockSeconds / 60)))
+            }
             // A rule may turn on with time alone (a silent stream, an item failing too long).
             let alertsDue = alertCounts.due || (alerts != nil && (now / 1000) % 60 == 0)
-            return Reaction.redraw.and(.after(1, .tick)).and(apply(screens[index].tick(now: now)))
-                .and(alertsDue ? evaluateAlerts(force: false) : .none)
+            return reaction.and(apply(screens[index].tick(now: now))).and(alertsDue ? evaluateAlerts(force: false) : .none)
         case .messageExpired(let id):
             return messages.expire(id) ? .redraw : .none
         case .providersFound(let result):
@@ -315,6 +329,11 @@ public struct Console: Program {
             case .outbox(let inner): return deliver(to: .outbox) { (screen: inout OutboxScreen) in screen.update(inner, now: now) }
             case .calls(let inner): return deliver(to: .calls) { (screen: inout CallsScreen) in screen.update(inner, now: now) }
             case .audit(let inner): return deliver(to: .audit) { (screen: inout AuditScreen) in screen.update(inner, now: now) }
+            case .lock(.ends): return .quit
+            case .lock(.checked(let answer)):
+                lock.checked(answer, user: context.identity.user)
+                if !lock.isLocked { lastKeyAt = now }
+                return .redraw
             }
         case .alertsEvaluated(let result):
             _ = alertCounts.finished(now: now)
@@ -322,7 +341,7 @@ public struct Console: Program {
             case .success(let evaluation):
                 let started = evaluation.active.filter { new in !(alerts?.active.contains { $0.rule == new.rule } ?? false) }
                 alerts = evaluation
-                if var overlay = alertsOverlay {
+                if overlayTitle == "Alerts", var overlay = alertsOverlay {
                     overlay.replaceItems(with: AlertsList.pane(evaluation, now: now, time: time))
                     alertsOverlay = overlay
                 }
@@ -333,11 +352,22 @@ public struct Console: Program {
             case .failure(let problem):
                 return say("Alerts could not be evaluated: \(problem.text)", kind: .error)
             }
+        case .handoffRead(let result):
+            guard overlayTitle != "Alerts", var overlay = alertsOverlay else { return .none }
+            switch result {
+            case .success(let text): overlay.replaceItems(with: text.components(separatedBy: "\n").map { $0.isEmpty ? .blank : .text($0) })
+            case .failure(let problem): overlay.replaceItems(with: [.text("Cannot read the hand-off: \(problem.text)")])
+            }
+            alertsOverlay = overlay
+            return .redraw
         case .stream(let streamMessage):
             streamLastHeard = now
             let before = live.ehr
             let reconcile = live.apply(streamMessage)
-            if live.ehr != before { live.ehrSince = now }
+            if live.ehr != before {
+                live.ehrSince = now
+                for at in screens.indices { screens[at].ehrStateChanged(live.ehr) }
+            }
             guard reconcile else { return .redraw }
             return updateScreens(.databasesChanged)
         }
@@ -385,7 +415,7 @@ public struct Console: Program {
         guard sizeGuard.fits(grid.size) else { return sizeGuard.render(into: &grid, theme: theme) }
         let area = Rect(grid.size)
         grid.fill(area, style: theme.style("base"))
-        if locked { return renderLock(into: &grid, area: area) }
+        if lock.isLocked { return renderLock(into: &grid, area: area) }
         let layout = Layout(grid.size)
         let now = context.now()
         renderTabs(into: &grid, rect: layout.tabs)
@@ -408,7 +438,7 @@ public struct Console: Program {
         if let help { help.render(into: &grid, rect: layout.body, theme: theme) }
         if var alertsOverlay {
             let box = layout.body.inset(dx: max(1, (layout.body.width - 100) / 2), dy: 1)
-            grid.box(box, style: theme.style("help"), title: "Alerts — Esc or \(keyName(.alerts)) to close", titleStyle: theme.style("help.key"))
+            grid.box(box, style: theme.style("help"), title: "\(overlayTitle) — j/k scroll, Esc to close", titleStyle: theme.style("help.key"))
             let inner = box.inset(dx: 2, dy: 1)
             grid.fill(inner, style: theme.style("help"))
             alertsOverlay.viewportHeight = inner.height
@@ -416,10 +446,16 @@ public struct Console: Program {
         }
     }
 
+    /// Locks the console (idle time, or `:lock`) and has the runner record it.
+    private mutating func lockNow(idleMinutes: Int?) -> Reaction<ConsoleMessage> {
+        help = nil
+        command = nil
+        guard let work = lock.lock(idleMinutes: idleMinutes) else { return .redraw }
+        return Reaction.redraw.and(run(work))
+    }
+
     private func renderLock(into grid: inout CellGrid, area: Rect) {
-        let minutes = Int(idleLockSeconds / 60)
-        let lines = ["Switchboard is locked", "No key for \(minutes) minute\(minutes == 1 ? "" : "s"); patient details are hidden.",
-                     "Press Enter to continue as \(context.identity.user)."]
+        let lines = lock.lines(user: context.identity.user)
         let box = area.centered(width: area.width, height: lines.count)
         for (index, line) in lines.enumerated() {
             grid.write(line, in: box.row(index), style: theme.style(index == 0 ? "header.title" : "base"), alignment: .center)

@@ -4,7 +4,7 @@ import TerminalUI
 /// config's `[keys]` table (`approve = ["a", "ctrl-a"]`).
 public enum ConsoleAction: String, CaseIterable, Hashable, Sendable {
     // Anywhere
-    case quit, help, command, repaint, nextScreen = "next_screen", previousScreen = "previous_screen", alerts
+    case quit, help, command, repaint, nextScreen = "next_screen", previousScreen = "previous_screen", alerts, handoff
     /// Digits go straight to a screen: `1` Review, `2` Calls, `3` Go-live, `4` Outbox, `5` Audit.
     case reviewScreen = "review_screen", callsScreen = "calls_screen", goLiveScreen = "golive_screen", outboxScreen = "outbox_screen"
     case auditScreen = "audit_screen"
@@ -13,9 +13,11 @@ public enum ConsoleAction: String, CaseIterable, Hashable, Sendable {
     // Review
     case approve, undo, correct, approveSelected = "approve_selected", toggleDecided = "toggle_decided"
     // Outbox
-    case retry, retrySelected = "retry_selected", discard, nextView = "next_view", previousView = "previous_view"
+    case retry, retrySelected = "retry_selected", discard, discardAll = "discard_all", nextView = "next_view", previousView = "previous_view"
     // Audit
     case verifyChain = "verify_chain"
+    // Details, for a role that sees patient details masked
+    case reveal
 }
 
 /// The default keys, in one place (k9s/lazygit/less habits). Bindings that write are
@@ -31,6 +33,8 @@ public enum ConsoleKeys {
             KeyBinding(keys: [.char(":")], action: .command, hint: "command", help: "Command line: :review, :quit, … (Tab completes)"),
             KeyBinding(keys: [.char("!")], action: .alerts, hint: "alerts", help: "The alerts on now: what, since when, what to do",
                        showsInFooter: false),
+            KeyBinding(keys: [.char("H")], action: .handoff, hint: "hand-off",
+                       help: "The shift hand-off of the last 8 hours: decisions, what is left, stuck items, alerts", showsInFooter: false),
             KeyBinding(keys: [.ctrl("l")], action: .repaint, hint: "redraw", help: "Redraw the whole screen", showsInFooter: false),
             KeyBinding(keys: [.tab], action: .nextScreen, hint: "next", help: "Next screen", showsInFooter: false),
             KeyBinding(keys: [.backTab], action: .previousScreen, hint: "previous", help: "Previous screen", showsInFooter: false),
@@ -86,11 +90,23 @@ public enum ConsoleKeys {
             KeyBinding(keys: [.char("v")], action: .nextView, hint: "view", help: "Next view: stuck, pending, in flight, succeeded, discarded"),
             KeyBinding(keys: [.char("V")], action: .previousView, hint: "previous view", help: "Previous view", showsInFooter: false),
             KeyBinding(keys: [.char("r")], action: .retry, hint: "retry now", help: "Retry the item now: the agent's worker sends it next", isDestructive: true),
-            KeyBinding(keys: [.char("R")], action: .retrySelected, hint: "retry selected", help: "Retry exactly the selected items now, after a confirm",
+            KeyBinding(keys: [.char("R")], action: .retrySelected, hint: "retry selected",
+                       help: "Retry exactly the selected items now, or with none selected every item in the view (as filtered), after a confirm with the count",
                        isDestructive: true),
             KeyBinding(keys: [.char("x")], action: .discard, hint: "discard",
                        help: "Discard the item (or the selected items) with a reason, after a confirm; it is never sent", isDestructive: true),
+            KeyBinding(keys: [.char("X")], action: .discardAll, hint: "discard all",
+                       help: "Discard every item in the view (as filtered), with a reason, after a confirm with the count", isDestructive: true,
+                       showsInFooter: false),
         ])
+    }
+
+    /// `P` shows one masked record's patient details to a viewer, on purpose: never by
+    /// moving about, and every time an audit row (`phi.reveal`). Only for roles that see
+    /// patients masked; the others see them anyway.
+    public static func reveal() -> KeyBinding<ConsoleAction> {
+        KeyBinding(keys: [.char("P")], action: .reveal, hint: "show patient",
+                   help: "Show this record's patient details (viewers; recorded in the audit as phi.reveal)")
     }
 
     public static func audit() -> KeyMap<ConsoleAction> {

@@ -19,9 +19,11 @@ public enum ConsoleRunner {
     /// builds the console program, without touching the terminal (benchmarks and tests
     /// drive it with a `ProgramDriver`).
     /// - Parameter now: the console's clock (ages, the window, the idle lock); tests pass their own.
+    /// - Parameter passwordCheck: what unlocks the idle lock (PAM); nil: the lock ends the console.
     public static func prepare(configuration: ConsoleConfiguration, warnings: [String],
                                environment: [String: String] = ProcessInfo.processInfo.environment,
-                               now: @escaping @Sendable () -> UnixMillis = { Clock.nowMillis() }) throws(ConsoleStartFailure) -> Console {
+                               now: @escaping @Sendable () -> UnixMillis = { Clock.nowMillis() },
+                               passwordCheck: PasswordCheck? = PasswordCheck.system()) throws(ConsoleStartFailure) -> Console {
         guard let auditPath = configuration.auditPath else {
             throw ConsoleStartFailure(description: "no audit database: pass --audit PATH or set `audit` in \(ConsoleConfiguration.defaultPath(environment: environment)) (or try `switchboard demo`)",
                                       exitStatus: ExitStatus.usage)
@@ -54,7 +56,7 @@ public enum ConsoleRunner {
         let chainCheck = AuditVerifier(audit: audit, key: configuration.auditKeyPath.flatMap { try? CheckpointKeys.publicKey(at: $0) },
                                        seenHeads: SeenHeads.forDatabase(audit.path, environment: environment))
         let runner = OperationsRunner(audit: audit, outbox: outbox, identity: identity, undoSeconds: configuration.undoSeconds,
-                                      clock: clock, ehr: ehr, chainCheck: chainCheck, settings: configuration,
+                                      clock: clock, ehr: ehr, chainCheck: chainCheck, passwordCheck: passwordCheck, settings: configuration,
                                       alertStatePath: AlertStateFile.path(for: configuration, environment: environment))
         let (theme, themeWarnings) = ThemeCatalog.standard(appName: "switchboard", environment: environment).resolve(configuration.theme)
         return Console(context: context, runner: runner, theme: theme, remapping: configuration.keys,

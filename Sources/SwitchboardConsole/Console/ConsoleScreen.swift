@@ -41,11 +41,14 @@ protocol ConsoleScreen {
     mutating func resize(bodyHeight: Int)
     /// The answer to the one question about the practice's providers, for every screen.
     mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>) -> ScreenStep
+    /// The EHR's state as the event stream tells it changed (nil: nobody says).
+    mutating func ehrStateChanged(_ state: EHRState?)
 }
 
 extension ConsoleScreen {
     mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>) -> ScreenStep { .none }
     var isWaitingForLock: Bool { false }
+    mutating func ehrStateChanged(_ state: EHRState?) {}
     mutating func gaveUpWaiting() {}
     mutating func handleScroll(_ key: Key) -> Bool { false }
 

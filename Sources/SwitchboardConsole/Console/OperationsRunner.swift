@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import SwitchboardCore
+import SwitchboardEHR
 import SwitchboardOperations
 import SwitchboardStore
 
@@ -17,6 +18,10 @@ enum ConsoleWork: Sendable {
     /// The alert rules on the databases now, with the hook run on each change (the same
     /// state file as `switchboard check`, so a site is paged once whoever watches it).
     case alerts(streamLastHeard: UnixMillis?)
+    /// The shift hand-off since a moment, as text (the same as `switchboard handoff`).
+    case handoff(since: UnixMillis)
+    /// The idle lock: record it, check a password.
+    case lock(LockWork)
 }
 
 /// The one place the console does I/O: it turns ``ConsoleWork`` into store and EHR calls
@@ -33,14 +38,17 @@ struct OperationsRunner: Sendable {
     let ehr: EHRLookup?
     /// The anchor half of a chain walk: signed checkpoints and the heads seen before.
     let chainCheck: AuditVerifier
+    /// The OS password check that unlocks the console; nil: the lock ends the console.
+    let passwordCheck: PasswordCheck?
     let lane = WriteLane()
     /// The settings the alert rules read, and where their state is kept.
     let settings: ConsoleConfiguration
     let alertStatePath: String
 
     init(audit: AuditStore, outbox: OutboxStore?, identity: OperatorIdentity, undoSeconds: Int, clock: GoLiveClock, ehr: EHRLookup?,
-         chainCheck: AuditVerifier, settings: ConsoleConfiguration, alertStatePath: String) {
+         chainCheck: AuditVerifier, passwordCheck: PasswordCheck?, settings: ConsoleConfiguration, alertStatePath: String) {
         self.chainCheck = chainCheck
+        self.passwordCheck = passwordCheck
         self.settings = settings
         self.alertStatePath = alertStatePath
         self.audit = audit
@@ -61,6 +69,19 @@ struct OperationsRunner: Sendable {
         case .goLive(let w): await perform(w)
         case .providers: await providersFound()
         case .alerts(let heard): alertsEvaluated(heard: heard)
+        case .handoff(let since): handoffRead(since: since)
+        case .lock(let w): await perform(w)
+        }
+    }
+
+    /// The shift hand-off as `switchboard handoff` prints it (Markdown).
+    func handoffRead(since: UnixMillis) -> ConsoleMessage {
+        do {
+            let handoff = try ShiftHandoff.read(audit: audit, outbox: outbox, configuration: settings,
+                                                alerts: AlertStateFile.read(path: alertStatePath), since: since, now: Clock.nowMillis())
+            return .handoffRead(.success(handoff.markdown(time: TimeText())))
+        } catch {
+            return .handoffRead(.failure(AlertsUnavailable(text: "\(error)")))
         }
     }
 
@@ -73,7 +94,9 @@ struct OperationsRunner: Sendable {
     func providersFound() async -> ConsoleMessage? {
         guard let ehr else { return nil }
         do {
-            return .providersFound(.success(try await ehr.providerDirectory()))
+            return .providersFound(.success(try await ehrRead("practitioner.search", resourceType: "Practitioner") {
+                () async throws(FHIRError) in try await ehr.providerDirectory()
+            }))
         } catch {
             return .providersFound(.failure(EHRFailure(text: "\(error)")))
         }
@@ -87,6 +110,72 @@ struct OperationsRunner: Sendable {
             return .alertsEvaluated(.success(round.evaluation))
         } catch {
             return .alertsEvaluated(.failure(AlertsUnavailable(text: "\(error)")))
+        }
+    }
+
+    /// A viewer's deliberate look at one masked record: the audit row comes first, and the
+    /// screen shows the details only when it is written (nil), never otherwise.
+    func recordReveal(screen: String, fields: [String: String], callId: String?) async -> WriteFailure? {
+        var detail: [String: Any?] = ["screen": screen]
+        for (key, value) in fields { detail[key] = value }
+        let event = AuditEvent(at: Clock.nowMillis(), actor: "operator:\(identity.user)", callId: callId, action: "phi.reveal",
+                               outcome: .success, detail: identity.auditDetail(detail))
+        let audit = self.audit
+        if case .failure(let failure) = await write({ try audit.append([event]) }) { return failure }
+        return nil
+    }
+
+    /// One read of the EHR, and its audit row like the agent's reads: `operator:<user>`, the
+    /// action, the site's transport, `GET`, the outcome and HTTP status of a failure, the
+    /// latency, and who read (user, uid, role). The row waits in the write lane; a failure
+    /// to write it is not the read's failure (the agent's lock can hold it off).
+    func ehrRead<T: Sendable>(_ action: String, resourceType: String, resourceId: String? = nil, callId: String? = nil,
+                              _ body: () async throws(FHIRError) -> T) async throws(FHIRError) -> T {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result: Result<T, FHIRError>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        let latency = Int((DispatchTime.now().uptimeNanoseconds &- started) / 1_000_000)
+        var outcome = AuditOutcome.success, status: Int?, why: String?
+        if case .failure(let error) = result {
+            (outcome, status) = Self.auditOutcome(of: error)
+            why = Self.failureKind(error)
+        }
+        let event = AuditEvent(at: Clock.nowMillis(), actor: "operator:\(identity.user)", callId: callId, action: action,
+                               ehrSystem: nil, transport: ehr?.pathway, method: "GET", resourceType: resourceType,
+                               resourceId: resourceId, outcome: outcome, httpStatus: status, latencyMs: latency, attempt: 1,
+                               detail: identity.auditDetail(["error": why]))
+        let audit = self.audit
+        _ = await write { try audit.append([event]) }
+        return try result.get()
+    }
+
+    /// A miss the operator expects (not found) is a minor failure; the rest serious.
+    static func auditOutcome(of error: FHIRError) -> (AuditOutcome, Int?) {
+        switch error {
+        case .notFound: (.minorFailure, 404)
+        case .unauthorized: (.seriousFailure, 401)
+        case .conflict: (.minorFailure, 409)
+        case .preconditionFailed: (.minorFailure, 412)
+        case .rateLimited: (.seriousFailure, 429)
+        case .unavailable: (.seriousFailure, 503)
+        case .server(let status, _): (.seriousFailure, status)
+        case .transport, .authentication, .invalidResponse: (.seriousFailure, nil)
+        }
+    }
+
+    /// The kind of failure, in a word: never the server's diagnostics (they may name a patient).
+    static func failureKind(_ error: FHIRError) -> String {
+        switch error {
+        case .unauthorized: "unauthorized"
+        case .notFound: "not_found"
+        case .conflict: "conflict"
+        case .preconditionFailed: "precondition_failed"
+        case .rateLimited: "rate_limited"
+        case .unavailable: "unavailable"
+        case .server: "server"
+        case .transport: "transport"
+        case .authentication: "authentication"
+        case .invalidResponse: "invalid_response"
         }
     }
 

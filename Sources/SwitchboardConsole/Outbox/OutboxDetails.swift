@@ -7,7 +7,10 @@ import TerminalUI
 /// The details of one outbox item: where it stands, the request as it will be sent
 /// (secrets never shown), every attempt, and the booking and call it belongs to.
 enum OutboxDetails {
-    static func pane(for record: OutboxRecord, identity: OperatorIdentity, presentation p: OutboxPresentation) -> DetailPane {
+    /// `revealed`: a viewer asked to see this item's patient details (audited by the runner).
+    static func pane(for record: OutboxRecord, identity: OperatorIdentity, presentation p: OutboxPresentation,
+                     revealed: Bool = false) -> DetailPane {
+        let identity = revealed ? identity.revealing : identity
         let item = record.item
         var items: [DetailPane.Item] = [
             .heading("Outbox item \(item.id)"),
@@ -15,7 +18,7 @@ enum OutboxDetails {
             .field("Operation", "\(item.operation)  via \(item.transport.rawValue) to \(item.ehrSystem)"),
             .field("Created", p.timestamp(item.createdAt)),
             .field("Attempts", "\(item.attempts) of \(item.maxAttempts)"),
-            .field("Next", p.next(item)),
+            .field("Next", OutboxSchedule.text(item, now: p.now, ehr: p.ehr)),
         ]
         if item.status == .inFlight {
             items.append(.field("Lease", "\(item.leaseOwner ?? "—") until \(item.leaseUntil.map(p.timestamp) ?? "—")"))
@@ -29,19 +32,19 @@ enum OutboxDetails {
         // Read leniently (an agent may leave out the body): whatever of the contract's keys is there.
         if let request = (try? JSONSerialization.jsonObject(with: Data(item.request.utf8))) as? [String: Any] {
             items.append(.field("Method", request["method"] as? String ?? "—"))
-            items.append(.field("URL", request["url"] as? String ?? "—"))
+            items.append(.field("URL", (request["url"] as? String).map(identity.requestURL) ?? "—"))
             let headers = request["headers"] as? [String: Any] ?? [:]
             for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
                 items.append(.field(name, Secrets.isSecret(name) ? Secrets.hidden : "\(value)"))
             }
             if let body = request["body"] as? String, !body.isEmpty {
-                items += bodyLines(body).map(DetailPane.Item.text)
+                items += identity.requestBody(bodyLines(body)).map(DetailPane.Item.text)
             } else if let body = request["body"], !(body is NSNull),
                       let data = try? JSONSerialization.data(withJSONObject: body, options: [.fragmentsAllowed]) {
-                items += bodyLines(String(decoding: data, as: UTF8.self)).map(DetailPane.Item.text)
+                items += identity.requestBody(bodyLines(String(decoding: data, as: UTF8.self))).map(DetailPane.Item.text)
             }
         } else {
-            items.append(.text(Secrets.redactedJSON(item.request) ?? "(not a request the console can read)"))
+            items.append(.text(identity.freeText(Secrets.redactedJSON(item.request)) ?? "(not a request the console can read)"))
         }
 
         items.append(.blank)

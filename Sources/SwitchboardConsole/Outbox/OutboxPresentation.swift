@@ -8,6 +8,8 @@ import TerminalUI
 /// drawn through the grid, which sanitizes it.
 struct OutboxPresentation {
     var now: UnixMillis
+    /// The EHR's state: in queue mode nothing is claimed, so nothing is "due".
+    var ehr: EHRState?
     private let time: TimeText
 
     init(now: UnixMillis, time: TimeText) {
@@ -64,7 +66,9 @@ struct OutboxPresentation {
             guard let until = item.leaseUntil else { return "—" }
             return until < now ? "expired" : "lease " + Self.short(until - now)
         }
-        guard item.status == .pending || item.status == .failed, let at = item.nextAttemptAt else { return "—" }
+        guard item.status == .pending || item.status == .failed else { return "—" }
+        if ehr == .queueMode { return "paused" }
+        guard let at = item.nextAttemptAt else { return "—" }
         return at <= now ? "due" : "in " + Self.short(at - now)
     }
 

@@ -84,6 +84,12 @@ enum OutboxWork: Sendable {
     case page(OutboxQuery, TableNeed<OutboxItem>, limit: Int)
     case retry([String])
     case discard([String], reason: String)
+    /// The ids the query matches now, for a bulk action on everything in the view.
+    case matching(OutboxQuery, then: Bulk)
+
+    enum Bulk: Sendable { case retry, discard }
+    /// A viewer shows the patient details of one item (its audit row first).
+    case reveal(itemId: String, callId: String?)
 }
 
 struct OutboxSnapshot: Sendable {
@@ -105,6 +111,8 @@ extension OperationsRunner {
         guard let outbox, let actions = outboxActions else { return nil }
         let audit = audit
         switch work {
+        case .reveal(let id, let callId):
+            return .outbox(.revealed(itemId: id, await recordReveal(screen: "outbox", fields: ["item_id": id], callId: callId)))
         case .snapshot(let query, let anchor, let chunk, let details):
             return .outbox(.snapshot(await read {
                 // Counts and rows from one read of the outbox, so the tabs and the list agree.
@@ -119,6 +127,8 @@ extension OperationsRunner {
             }))
         case .page(let query, let need, let limit):
             return .outbox(.page(query, await read { try OutboxSource(store: outbox, query: query, total: nil).page(for: need, limit: limit) }))
+        case .matching(let query, let action):
+            return .outbox(.matching(query, then: action, await read { try outbox.ids(in: query.listing) }))
         case .retry(let ids):
             let now = Clock.nowMillis()
             let result = await write { try actions.retryAll(ids, now: now) }

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardEHR
 import SwitchboardOperations
 import SwitchboardStore
 import TerminalUI
@@ -89,14 +90,20 @@ extension OperationsRunner {
             guard let ehr else { return nil }
             do {
                 return .review(.slotsFound(bookingId: bookingId, providerRef: providerRef,
-                                           .success(try await ehr.freeSlots(providerRef: providerRef, from: from))))
+                                           .success(try await ehrRead("slot.search", resourceType: "Slot", resourceId: nil,
+                                                                      callId: nil) { () async throws(FHIRError) in
+                                               try await ehr.freeSlots(providerRef: providerRef, from: from)
+                                           })))
             } catch {
                 return .review(.slotsFound(bookingId: bookingId, providerRef: providerRef, .failure(EHRFailure(text: "\(error)"))))
             }
         case .readAppointment(let item):
             guard let ehr else { return nil }
             do {
-                return .review(.appointmentRead(bookingId: item.id, .success(try await ehr.appointment(item.booking.appointmentRef))))
+                let ref = item.booking.appointmentRef
+                return .review(.appointmentRead(bookingId: item.id, .success(try await ehrRead(
+                    "appointment.read", resourceType: "Appointment", resourceId: ref, callId: item.booking.callId
+                ) { () async throws(FHIRError) in try await ehr.appointment(ref) })))
             } catch {
                 return .review(.appointmentRead(bookingId: item.id, .failure(EHRFailure(text: "\(error)"))))
             }

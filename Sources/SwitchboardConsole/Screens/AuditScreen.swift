@@ -8,13 +8,14 @@ import TerminalUI
 struct AuditScreen: TableScreen {
     // MARK: Keys
 
-    static func keyMaps() -> [KeyMap<ConsoleAction>] {
+    static func keyMaps(identity: OperatorIdentity) -> [KeyMap<ConsoleAction>] {
         let list = ConsoleKeys.list(selects: false, help: [
             .open: "Open the row: every field, the detail JSON, prev_hash and hash",
             .filter: "Filter by tokens: action:appointment.create actor:operator:maria outcome:8 call:c-123",
             .back: "Back out: close the row, stop a verification, clear the filter",
         ])
-        return [KeyMap(title: "Audit", bindings: list + ConsoleKeys.audit().bindings)]
+        let reveal = identity.seesPatientDetails ? [] : [ConsoleKeys.reveal()]
+        return [KeyMap(title: "Audit", bindings: list + ConsoleKeys.audit().bindings + reveal)]
     }
 
     mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep {
@@ -24,6 +25,10 @@ struct AuditScreen: TableScreen {
         case .back: return backOut(now: now)
         case .filter: mode = .filtering(CommandPrompt.filter(history: filterHistory))
         case .verifyChain: return toggleVerification()
+        case .reveal:
+            guard !context.identity.seesPatientDetails, case .details = mode, let row = detailsRow, let seq = row.seq,
+                  revealed != seq else { return .none }
+            return .work(.audit(.reveal(seq: seq, callId: row.callId)))
         default: break
         }
         return .none
@@ -46,10 +51,13 @@ struct AuditScreen: TableScreen {
     }
 
     let context: ConsoleContext
-    var keyMaps: [KeyMap<ConsoleAction>] = Self.keyMaps()
+    var keyMaps: [KeyMap<ConsoleAction>]
     var table = Table<AuditEvent, Int64>(columns: AuditPresentation.columns, id: { $0.seq ?? 0 })
     private(set) var mode: Mode = .list
-    private let presentation = AuditPresentation(time: TimeText())
+    /// The row open in details, and the seq whose patient details a viewer chose to see.
+    private var detailsRow: AuditEvent?
+    private(set) var revealed: Int64?
+    private let presentation: AuditPresentation
     private(set) var filter = AuditFilter()
     private var filterText: String?
     private var filterHistory: [String] = []
@@ -65,6 +73,8 @@ struct AuditScreen: TableScreen {
 
     init(context: ConsoleContext) {
         self.context = context
+        presentation = AuditPresentation(time: TimeText(), identity: context.identity)
+        keyMaps = Self.keyMaps(identity: context.identity)
         table.showsPosition = false
     }
 
@@ -76,7 +86,7 @@ struct AuditScreen: TableScreen {
     }
 
     var footerActions: Set<ConsoleAction>? {
-        if case .details = mode { return [.back, .verifyChain] }
+        if case .details = mode { return [.back, .verifyChain, .reveal] }
         return nil
     }
 
@@ -125,6 +135,12 @@ struct AuditScreen: TableScreen {
                 verification = .running(run: run, checked: checked + Int64(chunk.checked), total: max(total, newest, next))
                 return .work(.audit(.verify(run: run, from: next, rows: Self.chunkRows)))
             }
+        case .revealed(let seq, let failure):
+            if let failure { return .error("Patient details not shown: the audit row could not be written (\(failure.text)).") }
+            guard case .details = mode, let row = detailsRow, row.seq == seq else { return .none }
+            revealed = seq
+            mode = .details(presentation.pane(row, revealed: true))
+            return .info("Showing row \(seq)'s patient details; the audit records that you looked.")
         }
     }
 
@@ -171,6 +187,8 @@ struct AuditScreen: TableScreen {
 
     private mutating func openDetails() {
         guard let row = table.selectedRow else { return }
+        detailsRow = row
+        revealed = nil
         mode = .details(presentation.pane(row))
     }
 
@@ -252,4 +270,6 @@ enum AuditMessage: Sendable {
     case page(AuditFilter, Result<TablePage<AuditEvent>, WriteFailure>)
     /// One chunk of a chain walk, from `fromSeq`, with the chain's newest seq.
     case chunkVerified(run: Int, fromSeq: Int64, Result<(AuditChain.Verification, Int64), WriteFailure>)
+    /// The reveal's audit row was written (nil) or not.
+    case revealed(seq: Int64, WriteFailure?)
 }

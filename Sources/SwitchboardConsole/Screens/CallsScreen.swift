@@ -10,12 +10,12 @@ struct CallsScreen: TableScreen {
 
     /// List movement, filter, details and back; nothing here writes, and calls are not
     /// selected for bulk actions.
-    static func keyMaps() -> [KeyMap<ConsoleAction>] {
+    static func keyMaps(identity: OperatorIdentity) -> [KeyMap<ConsoleAction>] {
         let list = ConsoleKeys.list(selects: false, help: [
             .open: "Open the call: summary, bookings, every step from the audit",
             .filter: "Filter calls by caller, intent, outcome or call id; Esc clears",
         ])
-        return [KeyMap(title: "Calls", bindings: list)]
+        return [KeyMap(title: "Calls", bindings: list + (identity.seesPatientDetails ? [] : [ConsoleKeys.reveal()]))]
     }
 
     mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep {
@@ -24,6 +24,9 @@ struct CallsScreen: TableScreen {
         case .open: return openDetails(now: now)
         case .back: return backOut(now: now)
         case .filter: mode = .filtering(CommandPrompt.filter())
+        case .reveal:
+            guard !context.identity.seesPatientDetails, case .details(_, let id) = mode, revealed != id else { return .none }
+            return .work(.calls(.reveal(callId: id)))
         default: break
         }
         return .none
@@ -40,7 +43,9 @@ struct CallsScreen: TableScreen {
     let context: ConsoleContext
     /// Names for the providers of a call's bookings, once the EHR has told them.
     private var providers: ProviderDirectory?
-    var keyMaps: [KeyMap<ConsoleAction>] = Self.keyMaps()
+    var keyMaps: [KeyMap<ConsoleAction>]
+    /// The call whose patient details a viewer chose to see (cleared on leaving it).
+    private(set) var revealed: String?
     var table = Table<Call, String>(columns: CallsPresentation.columns, id: \.callId)
     private(set) var filter = CallFilter()
     private(set) var mode: Mode = .list
@@ -59,6 +64,7 @@ struct CallsScreen: TableScreen {
 
     init(context: ConsoleContext) {
         self.context = context
+        keyMaps = Self.keyMaps(identity: context.identity)
         table.showsPosition = false
     }
 
@@ -70,7 +76,7 @@ struct CallsScreen: TableScreen {
     }
 
     var footerActions: Set<ConsoleAction>? {
-        if case .details = mode { return [.back] }
+        if case .details = mode { return [.back, .reveal] }
         return nil
     }
 
@@ -132,11 +138,19 @@ struct CallsScreen: TableScreen {
                 return .error("Cannot read the calls: \(failure.text)")
             }
             return .none
+        case .revealed(let id, let failure):
+            if let failure { return .error("Patient details not shown: the audit row could not be written (\(failure.text)).") }
+            guard case .details(var pane, id) = mode, let record, record.callId == id else { return .none }
+            revealed = id
+            pane.replaceItems(with: detailItems(record, now: now))
+            mode = .details(pane, callId: id)
+            return .info("Showing call \(id)'s patient details; the audit records that you looked.")
         }
     }
 
     private func detailItems(_ record: CallRecord, now: UnixMillis) -> [DetailPane.Item] {
-        CallDetails.items(record, identity: context.identity, now: now, time: time, withBookings: true, providers: providers)
+        let identity = revealed == record.callId ? context.identity.revealing : context.identity
+        return CallDetails.items(record, identity: identity, now: now, time: time, withBookings: true, providers: providers)
     }
 
     // MARK: Handlers
@@ -166,6 +180,7 @@ struct CallsScreen: TableScreen {
     private mutating func openDetails(now: UnixMillis) -> ScreenStep {
         guard let call = table.selectedRow else { return .none }
         // Its steps and bookings come with the next read, a frame later.
+        revealed = nil
         mode = .details(DetailPane(items: [.heading("Call \(call.callId)"), .text("Reading…")]), callId: call.callId)
         return refresh(now: now)
     }
@@ -244,4 +259,6 @@ struct CallsScreen: TableScreen {
 enum CallsMessage: Sendable {
     case snapshot(Result<CallsSnapshot, WriteFailure>)
     case page(CallFilter, Result<(TablePage<Call>, [String: Int]), WriteFailure>)
+    /// The reveal's audit row was written (nil) or not.
+    case revealed(callId: String, WriteFailure?)
 }

@@ -19,8 +19,9 @@ struct OutboxScreen: TableScreen {
         if identity.readOnly {
             outbox.removeDestructive()
         } else if let refusal = hasOutbox ? identity.outboxRefusal : Self.noOutbox {
-            for action in [ConsoleAction.retry, .retrySelected, .discard] { outbox.setDisabledReason(refusal, for: action) }
+            for action in [ConsoleAction.retry, .retrySelected, .discard, .discardAll] { outbox.setDisabledReason(refusal, for: action) }
         }
+        if !identity.seesPatientDetails { outbox = KeyMap(title: outbox.title, bindings: outbox.bindings + [ConsoleKeys.reveal()]) }
         let list = ConsoleKeys.list(selects: true, help: [
             .open: "Open the item: the request, every attempt, the booking and call it belongs to",
             .filter: "Filter the view by operation, booking, item or error text; Esc clears",
@@ -32,7 +33,7 @@ struct OutboxScreen: TableScreen {
     mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep {
         guard context.hasOutbox else { return .none }
         // Details show one item: only its own actions apply.
-        if case .details = mode, ![.retry, .discard, .back].contains(action) { return .none }
+        if case .details = mode, ![.retry, .discard, .back, .reveal].contains(action) { return .none }
         if let step = move(for: action) { return step }
         switch action {
         case .select: table.toggleMark()
@@ -41,9 +42,13 @@ struct OutboxScreen: TableScreen {
         case .filter: mode = .filtering(CommandPrompt.filter())
         case .nextView: return show(query.view.next(by: 1), now: now)
         case .previousView: return show(query.view.next(by: -1), now: now)
-        case .retry: return currentItemId.map { write(.retry([$0])) } ?? .none
-        case .retrySelected: return confirmBulkRetry()
+        case .retry: return retryCurrent()
+        case .retrySelected: return table.marked.isEmpty ? .work(.outbox(.matching(query, then: .retry))) : confirmBulkRetry()
         case .discard: askDiscardReason()
+        case .discardAll: return .work(.outbox(.matching(query, then: .discard)))
+        case .reveal:
+            guard !context.identity.seesPatientDetails, case .details(_, let id) = mode, revealed != id else { return .none }
+            return .work(.outbox(.reveal(itemId: id, callId: openRecord?.item.callId)))
         default: break
         }
         return .none
@@ -73,6 +78,12 @@ struct OutboxScreen: TableScreen {
     private var readFailure: String?
     private var viewport = 20
     private(set) var writing: WriteWait?
+    /// Where a confirm opened from details goes back to (the details, not the list).
+    private var dialogFrom: Mode?
+    /// The item whose patient details a viewer chose to see (cleared on leaving it).
+    private(set) var revealed: String?
+    /// The open item as last read, so a reveal redraws it without another read.
+    private var openRecord: OutboxRecord?
     private let time = TimeText()
 
     init(context: ConsoleContext) {
@@ -93,7 +104,7 @@ struct OutboxScreen: TableScreen {
     }
 
     var footerActions: Set<ConsoleAction>? {
-        if case .details = mode { return [.back, .retry, .discard] }
+        if case .details = mode { return [.back, .retry, .discard, .reveal] }
         return nil
     }
 
@@ -126,7 +137,9 @@ struct OutboxScreen: TableScreen {
                 tally = snapshot.tally
                 table.apply(snapshot.window)
                 if case .details(var pane, let id) = mode, let record = snapshot.details, record.item.id == id {
-                    pane.replaceItems(with: OutboxDetails.pane(for: record, identity: context.identity, presentation: presentation(now: now)))
+                    openRecord = record
+                    pane.replaceItems(with: OutboxDetails.pane(for: record, identity: context.identity, presentation: presentation(now: now),
+                                                               revealed: revealed == id))
                     mode = .details(pane, itemId: id)
                 }
             }
@@ -140,6 +153,18 @@ struct OutboxScreen: TableScreen {
         case .lockWait(let token):
             if writing?.token == token { writing?.waiting = true }
             return .none
+        case .matching(let matchQuery, let action, .success(let ids)):
+            guard matchQuery == query, case .list = mode else { return .none }
+            return confirmAll(ids, then: action)
+        case .matching(_, _, .failure(let failure)):
+            return .error("Cannot read the outbox: \(failure.text)")
+        case .revealed(let id, let failure):
+            if let failure { return .error("Patient details not shown: the audit row could not be written (\(failure.text)).") }
+            guard case .details(var pane, id) = mode, let record = openRecord, record.item.id == id else { return .none }
+            revealed = id
+            pane.replaceItems(with: OutboxDetails.pane(for: record, identity: context.identity, presentation: presentation(now: now), revealed: true))
+            mode = .details(pane, itemId: id)
+            return .info("Showing \(id)'s patient details; the audit records that you looked.")
         }
     }
 
@@ -161,10 +186,10 @@ struct OutboxScreen: TableScreen {
         case .confirmingRetry(var dialog, let ids):
             switch dialog.handle(key) {
             case .chosen(1):
-                mode = .list
+                mode = dialogFrom ?? .list
                 return write(.retry(ids))
             case .chosen, .cancelled:
-                mode = .list
+                mode = dialogFrom ?? .list
                 return .info("Nothing retried.")
             case .pending:
                 mode = .confirmingRetry(dialog, ids: ids)
@@ -252,8 +277,38 @@ struct OutboxScreen: TableScreen {
     private mutating func openDetails(now: UnixMillis) -> ScreenStep {
         guard let item = table.selectedRow else { return .none }
         // Its attempts, booking and call come with the next read, a frame later.
+        revealed = nil
         mode = .details(DetailPane(items: [.heading("Outbox item \(item.id)"), .text("Reading…")]), itemId: item.id)
         return refresh(now: now)
+    }
+
+    /// `r`: retry now, unless the EHR's last answer was one a retry gets again (409, 412,
+    /// another 4xx): then ask first, saying what to do instead.
+    private mutating func retryCurrent() -> ScreenStep {
+        guard let id = currentItemId else { return .none }
+        let item = openRecord.map(\.item).flatMap { $0.id == id ? $0 : nil } ?? table.window.first { $0.id == id }
+        if let item, let refusal = PermanentRefusal(item, lastAttempt: nil) {
+            let dialog = ConfirmDialog(title: "Retry a refused item?", message: refusal.warning, confirm: "Retry anyway")
+            if case .details = mode { dialogFrom = mode } else { dialogFrom = nil }
+            mode = .confirmingRetry(dialog, ids: [id])
+            return .none
+        }
+        return write(.retry([id]))
+    }
+
+    /// Every item of the view, as filtered, read as a snapshot of ids when asked: the
+    /// confirm says how many, and items that arrive later are not included.
+    private mutating func confirmAll(_ ids: [String], then action: OutboxWork.Bulk) -> ScreenStep {
+        guard !ids.isEmpty else { return .info("No item in \(view.title) matches.") }
+        let scope = "\(ids.count) item\(ids.count == 1 ? "" : "s") in \(view.title)" + (query.text.map { " matching “\($0)”" } ?? "")
+        switch action {
+        case .retry:
+            dialogFrom = nil
+            mode = .confirmingRetry(ConfirmDialog(title: "Retry all", message: "Retry all \(scope) now?", confirm: "Retry \(ids.count)"), ids: ids)
+        case .discard:
+            mode = .askingReason(CommandPrompt(prompt: "Why discard all \(scope)? "), ids: ids)
+        }
+        return .none
     }
 
     /// The item `r` and `x` act on: the one in details, else the selected row.
@@ -268,6 +323,7 @@ struct OutboxScreen: TableScreen {
         guard !ids.isEmpty else { return .info("Select items with \(keyName(.select)) first.") }
         let dialog = ConfirmDialog(title: "Retry selected", message: "Retry \(ids.count) selected item\(ids.count == 1 ? "" : "s") now?",
                                    confirm: "Retry \(ids.count)")
+        dialogFrom = nil
         mode = .confirmingRetry(dialog, ids: ids)
         return .none
     }
@@ -287,7 +343,15 @@ struct OutboxScreen: TableScreen {
         mode = .confirmingDiscard(dialog, ids: ids, reason: reason)
     }
 
-    private func presentation(now: UnixMillis) -> OutboxPresentation { OutboxPresentation(now: now, time: time) }
+    private func presentation(now: UnixMillis) -> OutboxPresentation {
+        var p = OutboxPresentation(now: now, time: time)
+        p.ehr = ehr
+        return p
+    }
+
+    /// The EHR's state from the event stream: in queue mode, waiting items are "paused".
+    private var ehr: EHRState?
+    mutating func ehrStateChanged(_ state: EHRState?) { ehr = state }
 
     // MARK: Rendering
 
@@ -385,8 +449,12 @@ extension OutboxView {
 
 /// Results of background work the Outbox screen started.
 enum OutboxMessage: Sendable {
+    /// The ids of every item a query matched, for a bulk action on the whole view.
+    case matching(OutboxQuery, then: OutboxWork.Bulk, Result<[String], WriteFailure>)
     case snapshot(Result<OutboxSnapshot, WriteFailure>)
     case page(OutboxQuery, Result<TablePage<OutboxItem>, WriteFailure>)
     case acted(OutboxActed)
     case lockWait(Int)
+    /// The reveal's audit row was written (nil) or not.
+    case revealed(itemId: String, WriteFailure?)
 }

@@ -198,7 +198,7 @@ struct ReviewScreen: TableScreen {
             switch dialog.handle(key) {
             case .chosen(let index) where index == 0:
                 mode = .list
-                return write(.approve(items))
+                return approve(items)
             case .chosen, .cancelled:
                 mode = .list
                 return .info("Nothing approved.")
@@ -303,7 +303,15 @@ struct ReviewScreen: TableScreen {
             mode = .confirmingBulk(dialog, items: [item])
             return .none
         }
-        return write(.approve([item]))
+        return approve([item])
+    }
+
+    /// From the moment an approval is asked for, the selection no longer follows its row:
+    /// a read that comes back before the runner's answer (the database watch is quick)
+    /// already selects the booking that took its place, the next undecided one.
+    private mutating func approve(_ items: [ReviewItem]) -> ScreenStep {
+        if let selected = table.selectedID, items.contains(where: { $0.id == selected }) { table.forgetSelection() }
+        return write(.approve(items))
     }
 
     private mutating func undoLastApproval(now: UnixMillis) -> ScreenStep {

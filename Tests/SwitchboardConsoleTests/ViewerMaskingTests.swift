@@ -1,0 +1,133 @@
+import Foundation
+import SwitchboardConsole
+import SwitchboardCore
+import SwitchboardOperations
+import SwitchboardStore
+import SwitchboardTesting
+import TerminalUI
+import Testing
+
+/// A viewer sees the shape of what the agent sent and did, never a patient's details,
+/// unless they reveal one record on purpose, which the audit records.
+@Suite struct ViewerMaskingTests {
+    typealias Practice = ReviewScreenTests.Practice
+
+    static let hl7 = "MSH|^~\\&|SWITCHBOARD|CLINIC|EHR|EHR|20261129101500||SIU^S12|42|P|2.5.1\r"
+        + "PID|1||p-77^^^MRN||Sahin^Omar||19800214|M|||12 Elm St^^Springfield^IL||555-0142\r"
+        + "SCH|a-77||||||Follow-up for Omar Sahin"
+    static let fhir = #"{"resourceType":"Patient","name":[{"family":"Sahin","given":["Omar"]}],"birthDate":"1980-02-14","#
+        + #""telecom":[{"system":"phone","value":"555-0142"}],"address":[{"line":["12 Elm St"],"city":"Springfield"}]}"#
+    static let secrets = ["Sahin", "Omar", "19800214", "1980-02-14", "555-0142", "Elm St"]
+
+    /// Two stuck items, one HL7 and one FHIR, whose requests carry a patient.
+    static func items(_ practice: Practice) throws {
+        let outbox = try OutboxStore(path: practice.outboxPath, mode: .readWrite)
+        func item(_ id: String, transport: Transport, url: String, body: String) throws {
+            let request = JSONText.object(["method": transport == .hl7v2 ? "MLLP" : "POST", "url": url, "headers": [String: Any](), "body": body])
+            var item = OutboxItem(id: id, createdAt: Clock.nowMillis(), callId: "call-phi", bookingId: nil, ehrSystem: "epic-sandbox",
+                                  transport: transport, operation: "patient.create", request: request, idempotencyKey: "key-\(id)",
+                                  updatedAt: Clock.nowMillis())
+            item.status = .dead
+            item.nextAttemptAt = nil
+            try outbox.enqueue([item])
+        }
+        try item("ob-phi-hl7", transport: .hl7v2, url: "mllp://127.0.0.1:2575", body: hl7)
+        try item("ob-phi-fhir", transport: .fhir, url: "https://ehr.example.org/fhir/Patient?name=Sahin&birthdate=1980-02-14", body: fhir)
+    }
+
+    static func open(_ id: String, _ driver: ProgramDriver<Console>) {
+        driver.press("4", "/")
+        driver.type(id)
+        driver.press("enter", "enter")
+    }
+
+    @Test func aViewerSeesHL7AndFHIRBodiesMaskedAndRevealsOneOnPurposeWithAnAuditRow() throws {
+        let practice = try Practice()
+        try Self.items(practice)
+        let viewer = try practice.driver(role: .viewer, size: Size(width: 140, height: 40))
+        Self.open("ob-phi-hl7", viewer)
+        var screen = viewer.screenText
+        #expect(screen.contains("Outbox item ob-phi-hl7") && screen.contains("PID|•••") && screen.contains("SCH|•••"), "\(screen)")
+        #expect(screen.contains("MSH|^~\\&|SWITCHBOARD"), "the routing header stays")
+        for secret in Self.secrets { #expect(!screen.contains(secret), "\(secret) on a viewer's screen") }
+        #expect(viewer.footer.contains("P show patient"), "\(viewer.footer)")
+
+        viewer.press("P")
+        screen = viewer.screenText
+        #expect(screen.contains("PID|1||p-77^^^MRN||Sahin^Omar||19800214"), "\(screen)")
+        #expect(viewer.messageLine.contains("the audit records that you looked"))
+        let rows = try sqlite3(practice.auditPath, """
+            SELECT actor, call_id, json_extract(detail, '$.screen'), json_extract(detail, '$.item_id'), json_extract(detail, '$.role')
+            FROM audit_event WHERE action = 'phi.reveal'
+            """).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(rows == "operator:\(practice.user)|call-phi|outbox|ob-phi-hl7|viewer", "\(rows)")
+
+        // Another item is masked again: a reveal is one record, not a mode.
+        viewer.press("esc", "esc")
+        Self.open("ob-phi-fhir", viewer)
+        screen = viewer.screenText
+        #expect(screen.contains("Patient body, patient details masked") && screen.contains("birthDate"), "\(screen)")
+        #expect(screen.contains("https://ehr.example.org/fhir/Patient?•••"))
+        for secret in Self.secrets { #expect(!screen.contains(secret), "\(secret) on a viewer's screen") }
+    }
+
+    @Test func aReviewerSeesTheBodyWholeAndHasNoRevealKey() throws {
+        let practice = try Practice()
+        try Self.items(practice)
+        let reviewer = try practice.driver(role: .reviewer, size: Size(width: 140, height: 40))
+        Self.open("ob-phi-hl7", reviewer)
+        #expect(reviewer.screenText.contains("Sahin^Omar||19800214"))
+        #expect(!reviewer.footer.contains("show patient"))
+        reviewer.press("P")
+        #expect(try sqlite3(practice.auditPath, "SELECT count(*) FROM audit_event WHERE action = 'phi.reveal'").hasPrefix("0"))
+    }
+
+    @Test func theAuditScreenMasksPatientReferencesAndNotesForAViewer() throws {
+        let practice = try Practice()
+        let viewer = try practice.driver(role: .viewer, size: Size(width: 140, height: 40))
+        viewer.press("5", "/")
+        viewer.type("action:patient.create")
+        viewer.press("enter")
+        let listed = viewer.screenText
+        #expect(listed.contains("Patient/•••") && listed.firstMatch(of: /Patient\/p\d/) == nil, "\(listed)")
+        viewer.press("enter")
+        #expect(viewer.screenText.contains("POST Patient/•••"), "\(viewer.screenText)")
+        viewer.press("P")
+        #expect(viewer.screenText.firstMatch(of: /POST Patient\/p\d+/) != nil, "\(viewer.screenText)")
+        let row = try sqlite3(practice.auditPath, "SELECT json_extract(detail, '$.screen') FROM audit_event WHERE action = 'phi.reveal'")
+        #expect(row.hasPrefix("audit"))
+
+        let reviewer = try practice.driver(role: .reviewer, size: Size(width: 140, height: 40))
+        reviewer.press("5", "/")
+        reviewer.type("action:patient.create")
+        reviewer.press("enter")
+        #expect(reviewer.screenText.firstMatch(of: /Patient\/p\d/) != nil)
+    }
+
+    @Test func aViewerSeesNoCallSummaryUntilRevealingThatCall() throws {
+        let practice = try Practice()
+        let summarised = try #require(try sqlite3(practice.auditPath,
+            "SELECT call_id || '|' || summary FROM call WHERE summary IS NOT NULL AND ended_at IS NOT NULL ORDER BY started_at DESC LIMIT 1")
+            .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", maxSplits: 1).map(String.init) as [String]?)
+        let (callId, summary) = (summarised[0], summarised[1])
+        let viewer = try practice.driver(role: .viewer, size: Size(width: 160, height: 40))
+        viewer.press("2", "/")
+        viewer.type(callId)
+        viewer.press("enter", "enter")
+        #expect(viewer.screenText.contains("Call \(callId)") && viewer.screenText.contains("••• (patient details hidden)"), "\(viewer.screenText)")
+        #expect(!viewer.screenText.contains(String(summary.prefix(30))))
+        viewer.press("P")
+        #expect(viewer.screenText.contains(String(summary.prefix(30))), "\(viewer.screenText)")
+        let row = try sqlite3(practice.auditPath, "SELECT call_id || '|' || json_extract(detail, '$.screen') FROM audit_event WHERE action = 'phi.reveal'")
+        #expect(row.trimmingCharacters(in: .whitespacesAndNewlines) == "\(callId)|calls")
+    }
+
+    @Test func callSummariesAreHiddenFromAViewer() throws {
+        let viewer = OperatorIdentity(user: "v", role: .viewer), reviewer = OperatorIdentity(user: "r", role: .reviewer)
+        #expect(viewer.freeText("Omar Sahin asked to move his visit") == "••• (patient details hidden)")
+        #expect(reviewer.freeText("Omar Sahin asked") == "Omar Sahin asked")
+        #expect(viewer.revealing.freeText("Omar") == "Omar")
+        let detail = viewer.auditDetail(text: #"{"booking_id":"bk-1","note":"Omar Sahin","patient":"Patient/p-77","ref":"Patient/p-77"}"#)
+        #expect(detail == #"{"booking_id":"bk-1","note":"•••","patient":"•••","ref":"Patient/•••"}"#, "\(detail ?? "")")
+    }
+}
