@@ -259,10 +259,18 @@ struct ConsoleBench: ParsableCommand {
         print(row(["VmRSS after G"] + results.map { mb($0.rssEnd?.rssKB) }, w))
         print(row(["VmHWM (peak) after G"] + results.map { mb($0.rssEnd?.hwmKB) }, w))
         for result in results { print("slowest keys at \(result.db.label): \(result.slowest.joined(separator: ", "))") }
+        for r in results {
+            let at = " (\(r.db.label))"
+            record("first frame, whole process" + at, r.wholeFirstFrameMs, "ms", baseline: r.sqliteTmuxMs, "sqlite3 same page in tmux", .atMost, 150)
+            record("keypress p99, scroll" + at, r.scroll.p99, "ms", baseline: r.pageQueryMs, "store page query", .atMost, 16)
+            record("keypress p99, filter" + at, r.filter.p99, "ms", baseline: r.pageQueryMs, "store page query", .atMost, 16)
+            if let peak = r.rssEnd?.hwmKB { record("console peak memory after G" + at, Double(peak) / 1024, "MB", .atMost, 64) }
+        }
         if let idle {
             print("\n-- idle CPU over \(String(format: "%.1f", idle.seconds)) s at \(idle.label), % of one core (1 tick = \(format(idle.tickMs)) ms); target < 0.5")
             print(String(format: "console %.3f%% (%d ticks), top -d 1 %.3f%% (%d ticks), ratio %@", idle.consolePercent, idle.consoleTicks,
                          idle.topPercent, idle.topTicks, ratio(idle.consolePercent, idle.topPercent)))
+            record("idle CPU (\(idle.label))", idle.consolePercent, "% core", baseline: idle.topPercent, "top -d 1", .atMost, 0.5)
             print("memory after idling: console VmRSS \(mb(idle.console?.rssKB)) MB (peak \(mb(idle.console?.hwmKB))), top VmRSS \(mb(idle.top?.rssKB)) MB")
         }
     }

@@ -70,6 +70,7 @@ struct StoreBench: ParsableCommand {
             print(name.padding(toLength: 30, withPad: " ", startingAt: 0)
                   + format(ours).leftPad(14) + format(theirs).leftPad(13) + String(format: "%.2fx", ours / theirs).leftPad(8)
                   + String(rows).leftPad(7))
+            record("store: \(name)", ours, "ms", baseline: theirs, "sqlite3, same SQL", .ratioAtMost, 1.5)
         }
         let offset = try sqlite3Median(path: auditPath, sql: "SELECT * FROM audit_event ORDER BY seq DESC LIMIT 60 OFFSET \(max(0, lastSeq - 120));", runs: 3)
         print("\nfor contrast, sqlite3 with OFFSET to the same deep audit page: \(format(offset)) ms")
@@ -102,6 +103,9 @@ struct StoreBench: ParsableCommand {
         print("\ngo-live figures, first count of \(tally.ehrRequests) EHR requests: \(format(first)) ms; sqlite3, the same aggregates in one scan: "
               + "\(format(theirs)) ms (\(String(format: "%.2fx", first / theirs)))")
         print("go-live figures, a count with no new rows (every later data change, at most once a second): \(format(again)) ms")
+        record("go-live: first count", first, "ms", baseline: theirs, "sqlite3, same aggregates", .ratioAtMost, 1.5)
+        record("go-live: refresh, no new rows", again, "ms", .atMost, 16)
+        record("go-live: recount", totals, "ms", .atMost, 1000)
         print("go-live figures, recounting calls, bookings, the outbox, the last hour and planned outages (every 10 s): \(format(totals)) ms")
     }
 
