@@ -392,15 +392,25 @@ struct Screen {
     var lines: [String]
     init(_ text: String) { lines = text.components(separatedBy: "\n") }
 
-    /// The header, and a first data row under the table's column titles ("HH:mm …").
+    /// The header line ("Switchboard │ Review …", under the tab bar when there is one).
+    var headerIndex: Int? { lines.prefix(3).firstIndex { $0.contains("Switchboard") } }
+
+    /// The header, and a first data row under the table's column titles: booked today
+    /// ("HH:mm …") or earlier ("Nov 28 …").
     var hasFirstPage: Bool {
-        guard lines.count > 2, lines[0].contains("Switchboard") else { return false }
-        let row = Array(lines[2].drop { $0 == " " || $0 == "*" }.prefix(5))
-        return row.count == 5 && row[0].isNumber && row[1].isNumber && row[2] == ":" && row[3].isNumber && row[4].isNumber
+        guard let h = headerIndex, lines.count > h + 2 else { return false }
+        let row = Array(lines[h + 2].drop { $0 == " " || $0 == "*" }.prefix(6))
+        guard row.count == 6 else { return false }
+        let clock = row[0].isNumber && row[1].isNumber && row[2] == ":" && row[3].isNumber && row[4].isNumber
+        let date = row[0].isUppercase && row[1].isLowercase && row[2].isLowercase && row[3] == " " && row[4].isNumber
+        return clock || date
     }
 
-    /// The table's rows (the header line, with its clock, and the footer left out).
-    var dataRows: ArraySlice<String> { lines.count > 3 ? lines[2..<(lines.count - 2)] : [] }
+    /// The table's rows (the tab bar, the header line with its clock, the titles and the footer left out).
+    var dataRows: ArraySlice<String> {
+        let first = (headerIndex ?? 0) + 2
+        return lines.count > first + 1 ? lines[first..<(lines.count - 2)] : []
+    }
 }
 
 /// A tmux server of our own (its own socket, no config file), sessions 120x40.

@@ -66,7 +66,9 @@ struct StoreBench: ParsableCommand {
             var rows = 0
             _ = try body()  // warm the page cache for both
             let ours = try medianMillis(runs: runs) { rows = try body() }
-            let theirs = try sqlite3Median(path: auditPath, sql: sql, runs: runs)
+            // At least 200 repetitions: a page is tens of microseconds, and the two processes'
+            // start-up jitter must not swamp the difference.
+            let theirs = try sqlite3Median(path: auditPath, sql: sql, runs: max(runs, 200))
             print(name.padding(toLength: 30, withPad: " ", startingAt: 0)
                   + format(ours).leftPad(14) + format(theirs).leftPad(13) + String(format: "%.2fx", ours / theirs).leftPad(8)
                   + String(rows).leftPad(7))
