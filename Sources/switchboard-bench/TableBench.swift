@@ -10,7 +10,7 @@ struct TableBench: ParsableCommand {
         commandName: "table",
         abstract: "Every benchmark in one run: figure, value, baseline, ratio, target, pass/miss; optionally as JSON.")
 
-    @Flag(help: "Small databases (50,000 audit rows for store and verify, 10,000 for the console) and a short simulator run: a few minutes.")
+    @Flag(help: "Small databases (50,000 audit rows for store and verify, 10,000 for the console) and a 20-second simulator run: about a minute once the databases exist.")
     var short = false
 
     @Option(help: ArgumentHelp("Also write the table as JSON to this file.", valueName: "file"))
@@ -33,13 +33,13 @@ struct TableBench: ParsableCommand {
         var console = try ConsoleBench.parse(short ? ["--dir", dir + "/console", "--sizes", "10000", "--idle-seconds", "10", "--idle-size", "10000", "--runs", "3", "--filter-rounds", "2"]
                                                    : ["--dir", dir + "/console"])
         try console.run()
-        var simulator = try SimulatorBench.parse(short ? ["--seconds", "15", "--concurrency", "50", "--rate", "6000"] : [])
+        var simulator = try SimulatorBench.parse(short ? ["--seconds", "20"] : [])
         try simulator.run()
 
         let figures = recordedFigures
         let seconds = Date().timeIntervalSince(started)
         print("\nbenchmark table" + (short ? " --short" : "") + String(format: " (%.0f s)", seconds))
-        let header = ["figure", "value", "baseline", "ratio", "target", ""]
+        let header = ["figure", "value", "baseline", "ratio", "target", "verdict"]
         var lines = [header]
         for f in figures {
             let target: String

@@ -14,7 +14,7 @@ import Testing
         func count(_ row: String) -> Int? {
             result.stdout.split(separator: "\n").first { $0.hasPrefix(row + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") }
         }
-        #expect(count("cases run") == 6, "\(result.stdout)")
+        #expect(count("cases run") == 7, "\(result.stdout)")
         #expect(count("cases failed") == 0 && count("lost") == 0 && count("doubled") == 0 && count("traps") == 0 && count("raw bytes") == 0, "\(result.stdout)")
         #expect((count("faults injected") ?? 0) > 6, "the rows case damages every column: \(result.stdout)")
     }
