@@ -4,7 +4,8 @@ import Foundation
 /// `switchboard-bench table`: the store, verify, console and simulator benchmarks in one
 /// run, then one table of every figure against its baseline from the same run and its
 /// target. Exits 1 only when a figure misses its target by more than `--fail-factor`
-/// (the machines are noisy; the table says pass or miss for every figure either way).
+/// (the machines are noisy; the table says pass or miss for every figure either way), or
+/// twice that for a target documented as not met (`knownMiss`).
 struct TableBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "table",
@@ -49,7 +50,7 @@ struct TableBench: ParsableCommand {
             case .atMost: target = String(format: "≤ %g %@", f.target, f.unit)
             case .atLeast: target = String(format: "≥ %g %@", f.target, f.unit)
             }
-            let verdict = f.passes ? "pass" : (f.missesBadly(by: failFactor) ? "MISS >\(Int(failFactor))x" : "miss")
+            let verdict = f.passes ? "pass" : f.missesBadly(by: failFactor) ? "MISS, fails CI" : f.knownMiss ? "miss (known)" : "miss"
             lines.append([f.name, Self.number(f.value) + " " + f.unit, f.baseline.map { Self.number($0) } ?? "—",
                           f.ratio.map { String(format: "%.2fx", $0) } ?? "—", target, verdict])
         }
@@ -59,16 +60,16 @@ struct TableBench: ParsableCommand {
                 .joined(separator: "  "))
         }
         let bad = figures.filter { $0.missesBadly(by: failFactor) }
-        print("\(figures.count) figures: \(figures.filter(\.passes).count) pass, \(figures.count - figures.filter(\.passes).count) miss, \(bad.count) miss by more than \(Int(failFactor))x")
+        print("\(figures.count) figures: \(figures.filter(\.passes).count) pass, \(figures.count - figures.filter(\.passes).count) miss, \(bad.count) miss by more than \(Int(failFactor))x (\(Int(failFactor * 2))x for a known miss)")
         if let json {
             struct Table: Encodable { var short: Bool; var seconds: Double; var failFactor: Double; var figures: [Row] }
             struct Row: Encodable {
                 var name: String, value: Double, unit: String, baseline: Double?, baselineName: String?, ratio: Double?
-                var rule: String, target: Double, pass: Bool, missByMoreThanFailFactor: Bool
+                var rule: String, target: Double, pass: Bool, knownMiss: Bool, failsCI: Bool
             }
             let table = Table(short: short, seconds: seconds, failFactor: failFactor, figures: figures.map {
                 Row(name: $0.name, value: $0.value, unit: $0.unit, baseline: $0.baseline, baselineName: $0.baselineName, ratio: $0.ratio,
-                    rule: $0.rule.rawValue, target: $0.target, pass: $0.passes, missByMoreThanFailFactor: $0.missesBadly(by: failFactor))
+                    rule: $0.rule.rawValue, target: $0.target, pass: $0.passes, knownMiss: $0.knownMiss, failsCI: $0.missesBadly(by: failFactor))
             })
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
