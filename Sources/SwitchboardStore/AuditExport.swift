@@ -172,13 +172,15 @@ public struct AuditExport: Sendable {
 
     /// `2026-11-24T10:59:02.091Z` (by hand: `String(format:)` costs more than the rest of a row).
     static func instant(_ millis: UnixMillis) -> String {
+        // Floor division without subtracting first: `millis - ms` overflows at Int64.min
+        // (a damaged row), and a trap here would end the whole export.
         let ms = Int(((millis % 1000) + 1000) % 1000)
-        var t = time_t((millis - Int64(ms)) / 1000)
+        var t = time_t(millis / 1000 - (millis % 1000 < 0 ? 1 : 0))
         var parts = tm()
         gmtime_r(&t, &parts)
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let year = Int(parts.tm_year) + 1900
-        let yyyy = year >= 1000 ? "\(year)" : String(repeating: "0", count: 4 - String(year).count) + "\(year)"
+        let yyyy = year >= 1000 ? "\(year)" : String(repeating: "0", count: max(0, 4 - String(year).count)) + "\(year)"
         let fraction = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
         return "\(yyyy)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(fraction)Z"
     }

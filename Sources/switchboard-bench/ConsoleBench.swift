@@ -259,10 +259,18 @@ struct ConsoleBench: ParsableCommand {
         print(row(["VmRSS after G"] + results.map { mb($0.rssEnd?.rssKB) }, w))
         print(row(["VmHWM (peak) after G"] + results.map { mb($0.rssEnd?.hwmKB) }, w))
         for result in results { print("slowest keys at \(result.db.label): \(result.slowest.joined(separator: ", "))") }
+        for r in results {
+            let at = " (\(r.db.label))"
+            record("first frame, whole process" + at, r.wholeFirstFrameMs, "ms", baseline: r.sqliteTmuxMs, "sqlite3 same page in tmux", .atMost, 150)
+            record("keypress p99, scroll" + at, r.scroll.p99, "ms", baseline: r.pageQueryMs, "store page query", .atMost, 16)
+            record("keypress p99, filter" + at, r.filter.p99, "ms", baseline: r.pageQueryMs, "store page query", .atMost, 16)
+            if let peak = r.rssEnd?.hwmKB { record("console peak memory after G" + at, Double(peak) / 1024, "MB", .atMost, 64) }
+        }
         if let idle {
             print("\n-- idle CPU over \(String(format: "%.1f", idle.seconds)) s at \(idle.label), % of one core (1 tick = \(format(idle.tickMs)) ms); target < 0.5")
             print(String(format: "console %.3f%% (%d ticks), top -d 1 %.3f%% (%d ticks), ratio %@", idle.consolePercent, idle.consoleTicks,
                          idle.topPercent, idle.topTicks, ratio(idle.consolePercent, idle.topPercent)))
+            record("idle CPU (\(idle.label))", idle.consolePercent, "% core", baseline: idle.topPercent, "top -d 1", .atMost, 0.5)
             print("memory after idling: console VmRSS \(mb(idle.console?.rssKB)) MB (peak \(mb(idle.console?.hwmKB))), top VmRSS \(mb(idle.top?.rssKB)) MB")
         }
     }
@@ -384,15 +392,25 @@ struct Screen {
     var lines: [String]
     init(_ text: String) { lines = text.components(separatedBy: "\n") }
 
-    /// The header, and a first data row under the table's column titles ("HH:mm …").
+    /// The header line ("Switchboard │ Review …", under the tab bar when there is one).
+    var headerIndex: Int? { lines.prefix(3).firstIndex { $0.contains("Switchboard") } }
+
+    /// The header, and a first data row under the table's column titles: booked today
+    /// ("HH:mm …") or earlier ("Nov 28 …").
     var hasFirstPage: Bool {
-        guard lines.count > 2, lines[0].contains("Switchboard") else { return false }
-        let row = Array(lines[2].drop { $0 == " " || $0 == "*" }.prefix(5))
-        return row.count == 5 && row[0].isNumber && row[1].isNumber && row[2] == ":" && row[3].isNumber && row[4].isNumber
+        guard let h = headerIndex, lines.count > h + 2 else { return false }
+        let row = Array(lines[h + 2].drop { $0 == " " || $0 == "*" }.prefix(6))
+        guard row.count == 6 else { return false }
+        let clock = row[0].isNumber && row[1].isNumber && row[2] == ":" && row[3].isNumber && row[4].isNumber
+        let date = row[0].isUppercase && row[1].isLowercase && row[2].isLowercase && row[3] == " " && row[4].isNumber
+        return clock || date
     }
 
-    /// The table's rows (the header line, with its clock, and the footer left out).
-    var dataRows: ArraySlice<String> { lines.count > 3 ? lines[2..<(lines.count - 2)] : [] }
+    /// The table's rows (the tab bar, the header line with its clock, the titles and the footer left out).
+    var dataRows: ArraySlice<String> {
+        let first = (headerIndex ?? 0) + 2
+        return lines.count > first + 1 ? lines[first..<(lines.count - 2)] : []
+    }
 }
 
 /// A tmux server of our own (its own socket, no config file), sessions 120x40.

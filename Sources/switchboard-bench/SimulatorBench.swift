@@ -71,6 +71,8 @@ struct SimulatorBench: ParsableCommand {
                      sustained, rates.isEmpty ? 0 : rates[rates.count / 2], rates.last ?? 0, sustained / 500))
         print(String(format: "calls in progress      median %d, max %d (heartbeats)   target 200: %.2fx",
                      median, calls.last ?? 0, Double(median) / 200))
+        record("simulator events/s sustained", sustained, "events/s", .atLeast, 500)
+        record("simulator calls in progress", Double(median), "calls", .atLeast, Double(min(200, concurrency)))
         if let cpu { print(String(format: "simulator CPU          %.1f s in %d s = %.0f%% of one core", cpu, self.seconds, cpu / Double(self.seconds) * 100)) }
     }
 

@@ -50,6 +50,9 @@ struct VerifyBench: ParsableCommand {
         print("openssl dgst -sha256 (same bytes)" + format(openssl).leftPad(7) + String(format: "%9.0f", opensslRate))
         print("sqlite3 reading the same columns " + format(sqliteRead).leftPad(7) + String(format: "%9.0f", mb / (sqliteRead / 1000)))
         print(String(format: "ratio: %.2fx openssl's throughput (target at least 0.5x)", ourRate / opensslRate))
+        // Known miss since issue 10: SQLite handing over the rows alone is ~0.26x openssl.
+        record("audit verify throughput", ourRate, "MB/s", baseline: opensslRate, "openssl dgst -sha256", .ratioAtLeast, 0.5, knownMiss: true)
+        record("audit verify against reading alone", ourRate, "MB/s", baseline: mb / (sqliteRead / 1000), "sqlite3 reading the same columns", .ratioAtLeast, 0.5)
         try exportMemory(auditPath: auditPath, rows: rows)
     }
 
@@ -71,6 +74,8 @@ struct VerifyBench: ParsableCommand {
             return (Int((try String(contentsOfFile: report, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1, seconds)
         }
         let small = try peak(["--to", "10000"]), all = try peak([])
+        record("audit export: peak memory, all rows", Double(all.kb) / 1024, "MB", baseline: Double(small.kb) / 1024, "10,000 rows", .ratioAtMost, 1.2)
+        record("audit export throughput", Double(rows) / all.seconds, "rows/s", .atLeast, 20_000)
         print(String(format: "export ndjson: 10,000 rows peak %.1f MB; all %d rows peak %.1f MB in %.1f s (%.0f rows/s)",
                      Double(small.kb) / 1024, rows, Double(all.kb) / 1024, all.seconds, Double(rows) / all.seconds))
     }

@@ -18,17 +18,7 @@ import Testing
         return (dir, Int64(try! E2E.value(dir + "/audit.sqlite", "SELECT max(seq) FROM audit_event"))!)
     }()
 
-    /// Drops the guards as someone with the file would.
-    static let unguard = """
-        DROP TRIGGER audit_event_is_append_only_update; DROP TRIGGER audit_event_is_append_only_delete;
-        PRAGMA ignore_check_constraints = 1;
-        """
-
-    enum Tampering: String, CaseIterable, CustomTestStringConvertible {
-        case editColumn, transportToAnotherWord, transportToUnknownWord, outcomeToAnotherCode, outcomeToUnknownCode
-        case deleteFirst, deleteMiddle, deleteLast, deleteLast100, insert, forgedAppend, swapTwoRows, rehashAfterEdit
-        var testDescription: String { rawValue }
-    }
+    static let unguard = AuditTampering.unguard
 
     /// A copy of the signed history, with its own state directory; verified intact once
     /// first (as a cron job would have), so the console has seen its head.
@@ -53,36 +43,9 @@ import Testing
             let result = try run("/usr/bin/sqlite3", [audit, text])
             try #require(result.status == 0 && result.stderr.isEmpty, "sqlite3: \(result.stderr)")
         }
-
-        /// Rows as the sqlite3 tool prints them (`-json`), decoded into audit events, so
-        /// a forger can compute hashes with the documented algorithm.
-        func events(_ whereClause: String) throws -> [AuditEvent] {
-            let json = try run("/usr/bin/sqlite3", ["-json", audit, "SELECT * FROM audit_event WHERE \(whereClause) ORDER BY seq"]).stdout
-            if json.isEmpty { return [] }
-            return try JSONDecoder().decode([AuditEvent].self, from: Data(json.utf8))
-        }
     }
 
-    /// `audit chain BROKEN at row N: …` → N.
-    static func brokenSeq(_ output: String) -> Int64? {
-        guard let range = output.range(of: "BROKEN at row ") else { return nil }
-        return Int64(output[range.upperBound...].prefix { $0.isNumber })
-    }
-
-    static func quote(_ text: String?) -> String {
-        text.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" } ?? "NULL"
-    }
-
-    static func insertSQL(_ e: AuditEvent) -> String {
-        """
-        INSERT INTO audit_event (seq, at, actor, call_id, action, ehr_system, transport, method, resource_type, resource_id,
-            outcome, http_status, latency_ms, attempt, detail, prev_hash, hash)
-        VALUES (\(e.seq!), \(e.at), \(quote(e.actor)), \(quote(e.callId)), \(quote(e.action)), \(quote(e.ehrSystem)),
-            \(quote(e.transport?.rawValue)), \(quote(e.method)), \(quote(e.resourceType)), \(quote(e.resourceId)), \(e.outcome.rawValue),
-            \(e.httpStatus.map(String.init) ?? "NULL"), \(e.latencyMs.map(String.init) ?? "NULL"), \(e.attempt.map(String.init) ?? "NULL"),
-            \(quote(e.detail)), \(quote(e.prevHash)), \(quote(e.hash)));
-        """
-    }
+    static func brokenSeq(_ output: String) -> Int64? { AuditTampering.brokenSeq(output) }
 
     @Test func anUntouchedHistoryIsIntact() throws {
         let copy = try Copy(); defer { copy.scratch.cleanUp() }
@@ -95,102 +58,22 @@ import Testing
         #expect(mode == 0o600, "the agent's signing key is private")
     }
 
-    @Test(arguments: Tampering.allCases)
-    func eachTamperingIsFoundAndNamed(_ tampering: Tampering) throws {
+    @Test(arguments: AuditTampering.allCases)
+    func eachTamperingIsFoundAndNamed(_ tampering: AuditTampering) throws {
         let copy = try Copy(name: "tamper-\(tampering.rawValue)"); defer { copy.scratch.cleanUp() }
         let before = try copy.verify()
         try #require(before.status == 0, "the copy is intact first: \(before.stdout)")
         let head = Self.original.head
-        let k: Int64 = 120
-        let expected: Int64
-        var says: String
-        switch tampering {
-        case .editColumn:
-            // Every column but transport and outcome (their own cases), one copy each.
-            let edits = ["at = at + 1", "actor = actor || 'x'", "call_id = 'call-forged'", "action = 'patient.delete'",
-                         "ehr_system = 'elsewhere'", "method = 'DELETE'", "resource_type = 'Coverage'", "resource_id = 'Patient/p1'",
-                         "http_status = 599", "latency_ms = 1", "attempt = 9", "detail = '{}'",
-                         "prev_hash = substr(prev_hash, 2) || '0'", "hash = substr(hash, 2) || '0'"]
-            for edit in edits {
+        if tampering == .editColumn {
+            for edit in AuditTampering.columnEdits.indices {
                 let one = try Copy(name: "tamper-edit"); defer { one.scratch.cleanUp() }
-                try one.sql(Self.unguard + "UPDATE audit_event SET \(edit) WHERE seq = \(k);")
+                _ = try tampering.apply(to: one.audit, head: head, edit: edit)
                 let result = try one.verify()
-                #expect(result.status == 65 && Self.brokenSeq(result.stdout) == k, "\(edit): \(result.stdout)")
+                #expect(result.status == 65 && Self.brokenSeq(result.stdout) == AuditTampering.row, "\(AuditTampering.columnEdits[edit]): \(result.stdout)")
             }
             return
-        case .transportToAnotherWord:
-            try copy.sql(Self.unguard + "UPDATE audit_event SET transport = CASE transport WHEN 'fhir' THEN 'hl7v2' ELSE 'fhir' END WHERE seq = \(k);")
-            (expected, says) = (k, "hash does not match")
-        case .transportToUnknownWord:
-            try copy.sql(Self.unguard + "UPDATE audit_event SET transport = 'smoke-signal' WHERE seq = \(k);")
-            (expected, says) = (k, "not a known transport")
-        case .outcomeToAnotherCode:
-            try copy.sql(Self.unguard + "UPDATE audit_event SET outcome = CASE outcome WHEN 0 THEN 8 ELSE 0 END WHERE seq = \(k);")
-            (expected, says) = (k, "hash does not match")
-        case .outcomeToUnknownCode:
-            try copy.sql(Self.unguard + "UPDATE audit_event SET outcome = 5 WHERE seq = \(k);")
-            (expected, says) = (k, "not a FHIR AuditEvent outcome")
-        case .deleteFirst:
-            try copy.sql(Self.unguard + "DELETE FROM audit_event WHERE seq = 1;")
-            (expected, says) = (1, "row 1 is missing")
-        case .deleteMiddle:
-            try copy.sql(Self.unguard + "DELETE FROM audit_event WHERE seq = \(k);")
-            (expected, says) = (k, "is missing")
-        case .deleteLast:
-            try copy.sql(Self.unguard + "DELETE FROM audit_event WHERE seq = \(head);")
-            (expected, says) = (head, "missing at the end")
-        case .deleteLast100:
-            try copy.sql(Self.unguard + "DELETE FROM audit_event WHERE seq > \(head - 100);")
-            (expected, says) = (head - 99, "missing at the end")
-        case .insert:
-            // Rows after k move up one; the new row k+1 links to k and has a valid hash.
-            let previous = try #require(try copy.events("seq = \(k)").first)
-            var forged = AuditEvent(seq: k + 1, at: previous.at + 1, actor: previous.actor, callId: previous.callId, action: "patient.search",
-                                    ehrSystem: previous.ehrSystem, transport: .fhir, method: "GET", resourceType: "Patient",
-                                    outcome: .success, httpStatus: 200, latencyMs: 50, attempt: 1, detail: "{}", prevHash: previous.hash)
-            forged.hash = AuditChain.hash(forged)
-            try copy.sql(Self.unguard + """
-                UPDATE audit_event SET seq = -(seq + 1) WHERE seq > \(k);
-                UPDATE audit_event SET seq = -seq WHERE seq < 0;
-                """ + Self.insertSQL(forged))
-            (expected, says) = (k + 1, "inserted")
-        case .forgedAppend:
-            let last = try #require(try copy.events("seq = \(head)").first)
-            var forged = last
-            forged.seq = head + 1
-            forged.actor = "agent:sim-history"
-            forged.at = last.at + 1000
-            forged.prevHash = last.hash
-            forged.hash = AuditChain.hash(forged)
-            try copy.sql(Self.insertSQL(forged))
-            (expected, says) = (head + 1, "closing checkpoint")
-        case .swapTwoRows:
-            try copy.sql(Self.unguard + """
-                CREATE TEMP TABLE saved AS SELECT * FROM audit_event WHERE seq IN (110, 130);
-                UPDATE audit_event SET (at, actor, call_id, action, ehr_system, transport, method, resource_type, resource_id,
-                    outcome, http_status, latency_ms, attempt, detail, prev_hash, hash) =
-                    (SELECT at, actor, call_id, action, ehr_system, transport, method, resource_type, resource_id,
-                        outcome, http_status, latency_ms, attempt, detail, prev_hash, hash FROM saved WHERE saved.seq = 240 - audit_event.seq)
-                WHERE seq IN (110, 130);
-                """)
-            (expected, says) = (110, "")
-        case .rehashAfterEdit:
-            // Edit row k, then re-hash and re-link every row after it, as the documented
-            // algorithm allows anyone to: only the signed checkpoints can tell.
-            var rows = try copy.events("seq >= \(k)")
-            rows[0].latencyMs = (rows[0].latencyMs ?? 0) + 1
-            var prev = try #require(try copy.events("seq = \(k - 1)").first).hash
-            var script = Self.unguard
-            for var row in rows {
-                row.prevHash = prev
-                row.hash = AuditChain.hash(row)
-                prev = row.hash
-                script += "UPDATE audit_event SET latency_ms = \(row.latencyMs.map(String.init) ?? "NULL"), prev_hash = '\(row.prevHash)', hash = '\(row.hash)' WHERE seq = \(row.seq!);\n"
-            }
-            try copy.sql(script)
-            // The last checkpoint before the edit still matches (100); the next (150) does not.
-            (expected, says) = (101, "re-hashed")
         }
+        let (expected, says) = try tampering.apply(to: copy.audit, head: head)
         let result = try copy.verify()
         #expect(result.status == 65, "\(tampering): \(result.stdout)\(result.stderr)")
         #expect(Self.brokenSeq(result.stdout) == expected, "\(tampering): \(result.stdout)")
