@@ -150,6 +150,11 @@ public enum DatabaseFile {
         if version < role.readableFrom && mode == .readOnly {
             throw StoreError.olderSchema(path: path, found: version, known: role.knownVersion)
         }
+        // Tables but no schema version: not a database the migrations made, so they cannot
+        // be trusted to bring it up to date; refused unchanged rather than half-migrated.
+        if version == 0, !tables.isEmpty, mode != .create {
+            throw StoreError.olderSchema(path: path, found: version, known: role.knownVersion)
+        }
         // The right application id is not enough: a file missing the contract's tables is
         // refused before the pool switches it to WAL or a migration writes to it.
         let missing = role.tables(through: max(version, 1)).subtracting(tables)
