@@ -31,6 +31,20 @@ public enum DatabaseRole: String, Sendable {
         })
     }
 
+    /// Each contract table's columns after the first `version` migrations (lowercased), as
+    /// the migrations themselves make them in a scratch in-memory database.
+    func columns(through version: Int) throws -> [String: Set<String>] {
+        let scratch = try DatabaseQueue()
+        return try scratch.write { db in
+            for sql in migrations.prefix(version) { try db.execute(sql: sql) }
+            var columns: [String: Set<String>] = [:]
+            for table in tables(through: version) {
+                columns[table] = Set(try String.fetchAll(db, sql: "SELECT lower(name) FROM pragma_table_info(?)", arguments: [table]))
+            }
+            return columns
+        }
+    }
+
     /// The newest schema version this build knows.
     public var knownVersion: Int { migrations.count }
 
@@ -160,6 +174,20 @@ public enum DatabaseFile {
         let missing = role.tables(through: max(version, 1)).subtracting(tables)
         if version > 0, !missing.isEmpty {
             throw StoreError.failed(path: path, reason: "has Switchboard's \(role.rawValue) application id but not its tables (no \(missing.sorted().joined(separator: ", "))); it was not changed. Check the path or restore it from a backup.")
+        }
+        // Nor are the tables' names: a renamed or dropped column would let a write go
+        // through where a read is refused. Only where it could be written.
+        if version > 0, mode != .readOnly {
+            let expected = try role.columns(through: version)
+            let found = try queue.read { db in
+                try expected.keys.map { ($0, Set(try String.fetchAll(db, sql: "SELECT lower(name) FROM pragma_table_info(?)", arguments: [$0]))) }
+            }
+            for (table, columns) in found.sorted(by: { $0.0 < $1.0 }) {
+                let lacking = (expected[table] ?? []).subtracting(columns)
+                guard lacking.isEmpty else {
+                    throw StoreError.failed(path: path, reason: "its \(table) table is not the contract's (no \(lacking.sorted().joined(separator: ", "))); it was not changed. Check the path or restore it from a backup.")
+                }
+            }
         }
     }
 
