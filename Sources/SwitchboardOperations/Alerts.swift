@@ -43,6 +43,8 @@ public struct AlertSettings: Sendable, Equatable {
     /// JSON on standard input.
     public var hook: String?
     public var hookTimeoutSeconds = 10
+    /// The console rings the terminal's bell when an alert starts.
+    public var bell = false
     /// Where `check` remembers which alerts are on (nil: the default under XDG_STATE_HOME).
     public var stateFile: String?
 

@@ -85,6 +85,8 @@ public struct ConfigurationReader {
             if refuseSecret(key, value, table: "alerts") { continue }
             switch key {
             case "hook": a.hook = string(value, key, table: "alerts")
+            case "bell":
+                if let flag = value.bool { a.bell = flag } else { warn(key, "bell must be true or false", table: "alerts") }
             case "hook_timeout_seconds": a.hookTimeoutSeconds = number(value, key, in: 1...600, unit: "seconds", table: "alerts") ?? a.hookTimeoutSeconds
             case "state_file": a.stateFile = path(value, key, table: "alerts")
             case "failing_minutes": a.failingMinutes = number(value, key, in: 1...10_080, unit: "minutes", table: "alerts") ?? a.failingMinutes

@@ -304,3 +304,32 @@ private extension String {
         #expect(driver.figures.contains("QUEUE MODE since"), "\(driver.figures)")
     }
 }
+
+extension OutboxOnCallTests {
+    /// `*` selects every item the view holds (again: none); R then asks with their count.
+    @Test func starSelectsTheViewAndRAsksWithItsCount() throws {
+        let practice = try Practice()
+        let driver = try OutboxScreenTests.driver(practice)
+        let shown = driver.rows.count - 1  // under the view tabs, the column titles
+        driver.press("*")
+        let selected = try #require(driver.statusLine.firstMatch(of: /(\d+) selected/).map { Int($0.1)! })
+        #expect(selected >= shown, "every row on screen, and those held around them: \(driver.statusLine)")
+        driver.press("R")
+        #expect(driver.screenText.contains("Retry \(selected) selected items now?"))
+        driver.press("esc", "*")
+        #expect(!driver.statusLine.contains("selected"))
+    }
+
+    /// `[alerts] bell = true`: the terminal's bell rings when an alert starts.
+    @Test func theBellRingsWhenAnAlertStarts() throws {
+        let practice = try Practice()
+        var configuration = practice.configuration(role: .operator)
+        configuration.alerts.bell = true
+        let console = try ConsoleRunner.prepare(configuration: configuration, warnings: [], environment: practice.environment)
+        let driver = ProgramDriver(console, size: Size(width: 120, height: 30))
+        #expect(driver.figures.contains("alert"))
+        #expect(driver.terminal.bells == 1, "once for the alerts that started")
+        let quiet = try practice.driver(role: .operator)
+        #expect(quiet.terminal.bells == 0, "no bell unless asked for")
+    }
+}

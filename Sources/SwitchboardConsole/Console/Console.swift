@@ -347,8 +347,9 @@ public struct Console: Program {
                 }
                 // A new alert is said once, unless it would cover what the operator's last
                 // action said; the badge counts it either way.
-                guard let first = started.first, messages.text == nil else { return .redraw }
-                return say("Alert: \(first.summary) (\(keyName(.alerts)) lists them)", kind: .error)
+                let ring: Reaction<ConsoleMessage> = !started.isEmpty && context.bellOnAlert ? .bell : .redraw
+                guard let first = started.first, messages.text == nil else { return ring }
+                return ring.and(say("Alert: \(first.summary) (\(keyName(.alerts)) lists them)", kind: .error))
             case .failure(let problem):
                 return say("Alerts could not be evaluated: \(problem.text)", kind: .error)
             }

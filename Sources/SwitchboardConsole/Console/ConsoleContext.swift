@@ -12,4 +12,6 @@ struct ConsoleContext: Sendable {
     let hasOutbox: Bool
     let hasEHR: Bool
     let now: @Sendable () -> UnixMillis
+    /// Ring the terminal's bell when an alert starts (`[alerts] bell`).
+    var bellOnAlert = false
 }

@@ -9,7 +9,7 @@ public enum ConsoleAction: String, CaseIterable, Hashable, Sendable {
     case reviewScreen = "review_screen", callsScreen = "calls_screen", goLiveScreen = "golive_screen", outboxScreen = "outbox_screen"
     case auditScreen = "audit_screen"
     // Lists
-    case down, up, pageDown = "page_down", pageUp = "page_up", first, last, select, filter, open, back
+    case down, up, pageDown = "page_down", pageUp = "page_up", first, last, select, selectAll = "select_all", filter, open, back
     // Review
     case approve, undo, correct, approveSelected = "approve_selected", toggleDecided = "toggle_decided"
     // Outbox
@@ -52,7 +52,7 @@ public enum ConsoleKeys {
     /// actions.
     public static func list(selects: Bool, help: [ConsoleAction: String]) -> [KeyBinding<ConsoleAction>] {
         list().bindings.compactMap { binding in
-            guard selects || binding.action != .select else { return nil }
+            guard selects || (binding.action != .select && binding.action != .selectAll) else { return nil }
             var binding = binding
             if let words = help[binding.action] { binding.help = words }
             return binding
@@ -68,6 +68,8 @@ public enum ConsoleKeys {
             KeyBinding(keys: [.char("g"), .home], action: .first, hint: "top", help: "First row", showsInFooter: false),
             KeyBinding(keys: [.char("G"), .end], action: .last, hint: "bottom", help: "Last row", showsInFooter: false),
             KeyBinding(keys: [.char(" ")], action: .select, hint: "select", help: "Select or unselect the row (for bulk actions)"),
+            KeyBinding(keys: [.char("*")], action: .selectAll, hint: "select all",
+                       help: "Select every row the view holds around the selection, or unselect them", showsInFooter: false),
             KeyBinding(keys: [.char("/")], action: .filter, hint: "filter", help: "Filter rows by text; Esc clears"),
             KeyBinding(keys: [.enter], action: .open, hint: "details", help: "Open the row: the booking with the call that made it"),
             KeyBinding(keys: [.escape], action: .back, hint: "back", help: "Back out: close details, clear selection or filter"),

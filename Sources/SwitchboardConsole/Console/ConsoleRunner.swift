@@ -51,7 +51,8 @@ public enum ConsoleRunner {
         }
         let ehr = EHRLookup(configuration: configuration, http: sharedHTTP)
         let context = ConsoleContext(identity: identity, clock: clock, overdueMillis: Int64(configuration.overdueMinutes) * 60_000,
-                                     undoSeconds: configuration.undoSeconds, hasOutbox: outbox != nil, hasEHR: ehr != nil, now: now)
+                                     undoSeconds: configuration.undoSeconds, hasOutbox: outbox != nil, hasEHR: ehr != nil, now: now,
+                                     bellOnAlert: configuration.alerts.bell)
         // The anchor half of `v`: checkpoints under the configured key, heads seen before.
         let chainCheck = AuditVerifier(audit: audit, key: configuration.auditKeyPath.flatMap { try? CheckpointKeys.publicKey(at: $0) },
                                        seenHeads: SeenHeads.forDatabase(audit.path, environment: environment))

@@ -37,6 +37,7 @@ struct OutboxScreen: TableScreen {
         if let step = move(for: action) { return step }
         switch action {
         case .select: table.toggleMark()
+        case .selectAll: table.toggleAll()
         case .open: return openDetails(now: now)
         case .back: return backOut(now: now)
         case .filter: mode = .filtering(CommandPrompt.filter())

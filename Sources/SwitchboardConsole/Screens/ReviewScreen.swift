@@ -31,6 +31,7 @@ struct ReviewScreen: TableScreen {
         if let step = move(for: action) { return step }
         switch action {
         case .select: table.toggleMark()
+        case .selectAll: table.toggleAll()
         case .open: return openDetails()
         case .back: return backOut()
         case .filter: mode = .filtering(CommandPrompt.filter())

@@ -79,6 +79,7 @@ public final class EventLoop<P: Program> {
         needsDraw = needsDraw || reaction.redraw
         needsRepaint = needsRepaint || reaction.repaint
         isFinished = isFinished || reaction.quit
+        if reaction.bell { terminal.bell() }
         for effect in reaction.effects {
             switch effect {
             case let .after(seconds, message):

@@ -10,6 +10,8 @@ public struct Reaction<Message: Sendable>: Sendable {
     public var repaint: Bool
     /// Leave the loop.
     public var quit: Bool
+    /// Ring the terminal's bell once.
+    public var bell = false
     /// Timers and background work to start.
     public var effects: [Effect<Message>]
 
@@ -39,10 +41,19 @@ public struct Reaction<Message: Sendable>: Sendable {
         Reaction(effects: [.task(work)])
     }
 
+    /// Rings the bell (and redraws).
+    public static var bell: Reaction {
+        var reaction = Reaction(redraw: true)
+        reaction.bell = true
+        return reaction
+    }
+
     /// Both reactions: flags are or-ed, effects concatenated.
     public func and(_ other: Reaction) -> Reaction {
-        Reaction(redraw: redraw || other.redraw, repaint: repaint || other.repaint, quit: quit || other.quit,
-                 effects: effects + other.effects)
+        var both = Reaction(redraw: redraw || other.redraw, repaint: repaint || other.repaint, quit: quit || other.quit,
+                            effects: effects + other.effects)
+        both.bell = bell || other.bell
+        return both
     }
 }
 

@@ -79,6 +79,8 @@ public final class CursesTerminal: Terminal {
         return keys
     }
 
+    public func bell() { _ = beep() }
+
     public func draw(_ frame: Frame) {
         if frame.isFull {
             clearok(sb_curscr(), true)

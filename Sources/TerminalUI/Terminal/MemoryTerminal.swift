@@ -29,6 +29,11 @@ public final class MemoryTerminal: Terminal {
         return keys
     }
 
+    /// How many times the program rang the bell.
+    public private(set) var bells = 0
+
+    public func bell() { bells += 1 }
+
     public func draw(_ frame: Frame) {
         frames.append(frame)
         if frame.isFull { screen = CellGrid(size: size) }

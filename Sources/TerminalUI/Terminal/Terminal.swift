@@ -10,6 +10,8 @@ public protocol Terminal: AnyObject {
     func readKeys() -> [Key]
     /// Puts a frame on the screen.
     func draw(_ frame: Frame)
+    /// Rings the terminal's bell (or flashes it, as the terminal is set up to).
+    func bell()
 }
 
 /// One cell to put on the screen.

@@ -165,8 +165,14 @@ public struct Table<Row, ID: Hashable> {
         if marked.remove(selectedID) == nil { marked.insert(selectedID) }
     }
 
-    /// Marks every row held in the window (what the view shows around the selection).
+    /// The IDs of the rows held in the window (what the view shows around the selection).
     public var windowIDs: [ID] { window.map(id) }
+
+    /// Marks every row held, or, when they all are, unmarks them.
+    public mutating func toggleAll() {
+        let ids = Set(windowIDs)
+        if ids.isSubset(of: marked) { marked.subtract(ids) } else { marked.formUnion(ids) }
+    }
 
     /// Selects window index `index` (clamped) and scrolls it into view.
     private mutating func select(_ index: Int) {
