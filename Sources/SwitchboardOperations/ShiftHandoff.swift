@@ -80,6 +80,7 @@ public struct ShiftHandoff: Sendable, Equatable, Encodable {
                              overdueMillis: Int64, window: GoLiveWindow, stuck: [OutboxItem], alerts: [AlertChange],
                              since: UnixMillis, now: UnixMillis) -> ShiftHandoff {
         var byOperator: [String: OperatorDecisions] = [:], corrections: [String: Int] = [:], actions: [OutboxActionRow] = []
+        var outages: [String] = []
         for row in rows where row.at >= since {
             let who = row.actor.hasPrefix("operator:") ? String(row.actor.dropFirst("operator:".count)) : row.actor
             let detail = (try? JSONSerialization.jsonObject(with: Data((row.detail ?? "{}").utf8))) as? [String: Any] ?? [:]
@@ -95,6 +96,10 @@ public struct ShiftHandoff: Sendable, Equatable, Encodable {
                 default: d.other += 1
                 }
                 byOperator[who] = d
+            } else if row.action == "outage.plan" {
+                // `switchboard outage plan`: the range, why, and who planned it.
+                let from = (detail["from"] as? NSNumber)?.int64Value, to = (detail["to"] as? NSNumber)?.int64Value
+                outages.append("\(from.map(iso8601) ?? "?") to \(to.map(iso8601) ?? "?"): \((detail["reason"] as? String) ?? "no reason given") (planned by \(who))")
             } else if outboxActionNames.contains(row.action) {
                 actions.append(OutboxActionRow(at: row.at, operator: who, action: String(row.action.dropFirst("outbox.".count)),
                                                itemId: (detail["item_id"] as? String) ?? "?", reason: detail["reason"] as? String))
@@ -107,14 +112,14 @@ public struct ShiftHandoff: Sendable, Equatable, Encodable {
             oldestUndecided: oldest.map { UndecidedBooking(bookingId: $0.bookingId, bookedAt: $0.bookedAt, overdue: millisBetween($0.bookedAt, now) > overdueMillis) },
             windowEndsAt: window.endsAt, windowLeftMillis: window.remaining(at: now),
             stuck: stuck.map { StuckItem(id: $0.id, status: $0.status.rawValue, operation: $0.operation, bookingId: $0.bookingId, lastError: $0.lastError) },
-            outboxActions: actions, alerts: alerts.filter { $0.at >= since }, plannedOutages: [])
+            outboxActions: actions, alerts: alerts.filter { $0.at >= since }, plannedOutages: outages)
     }
 
     /// Reads the period's audit rows and the figures of now, then builds.
     public static func read(audit: AuditStore, outbox: OutboxStore?, configuration: ConsoleConfiguration, alerts: AlertState?,
                             since: UnixMillis, now: UnixMillis) throws -> ShiftHandoff {
         let overdueMillis = Int64(configuration.overdueMinutes) * 60_000
-        let rows = try audit.rows(actions: reviewActions + outboxActionNames, since: since)
+        let rows = try audit.rows(actions: reviewActions + outboxActionNames + ["outage.plan"], since: since)
         let undecided = try audit.undecidedFigures(overdueBefore: now - overdueMillis)
         let oldest = try audit.oldestUndecided(limit: 10)
         let clock = try GoLiveClock.resolve(configuration: configuration, audit: audit, now: now)

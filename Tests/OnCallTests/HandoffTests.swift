@@ -38,6 +38,10 @@ import Testing
         try site.item("ob-f", status: .failed, createdAt: now - Self.hour, error: "HTTP 502", httpStatus: 502)
         #expect(try site.switchboard(["outbox", "retry", "ob-f", "--yes"]).status == 0)
         #expect(try site.switchboard(["check"]).status == 2)  // item_dead (critical), correction_rate and booking_overdue start
+        // An operator planned an outage during the shift: the hand-off names it.
+        let outage = try site.switchboard(["outage", "plan", "--from", iso8601(now - 2 * Self.hour), "--to", iso8601(now - Self.hour),
+                                           "--reason", "EHR vendor maintenance"])
+        #expect(outage.status == 0, "\(outage.stderr)")
 
         let json = try site.switchboard(["handoff", "--since", "8h", "--format", "json"])
         #expect(json.status == 0, "\(json.stderr)")
@@ -61,7 +65,7 @@ import Testing
         #expect(markdown.status == 0)
         for line in ["## Decisions", "- maria: 3 approved, 2 corrected", "- devon: 2 approved, 2 corrected, 1 approval undone", "- wrong_time: 2",
                      "3 undecided, 1 overdue", "bk-late", "**overdue**", "- ob-stuck dead appointment.create (booking bk-3): HTTP 422: unprocessable; nothing done yet",
-                     "retry ob-f", "started: item_dead (critical)"] {
+                     "retry ob-f", "started: item_dead (critical)", "## Planned outages", "EHR vendor maintenance (planned by"] {
             #expect(markdown.stdout.contains(line), "missing \(line) in\n\(markdown.stdout)")
         }
         #expect(!markdown.stdout.contains("nightowl"))
