@@ -43,21 +43,18 @@ public struct FHIRResult<Value: Sendable>: Sendable {
 /// ```
 public struct FHIRClient: Sendable {
     public let baseURL: String
-    private let http: HTTPClient
-    private let auth: (any AccessTokenSource)?
-    private let timeout: Duration?
-    private var observer: (@Sendable (FHIRExchange) -> Void)?
+    private var requests: AuthorizedExchange
 
     /// - Parameter timeout: per request; nil takes the HTTP client's default.
     public init(baseURL: String, http: HTTPClient, auth: (any AccessTokenSource)? = nil, timeout: Duration? = nil) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.http = http; self.auth = auth; self.timeout = timeout
+        requests = AuthorizedExchange(http: http, auth: auth, timeout: timeout, refusal: { FHIRError.from($0) })
     }
 
     /// A copy that calls `observer` after every HTTP request, failed ones included.
     public func reporting(to observer: @escaping @Sendable (FHIRExchange) -> Void) -> FHIRClient {
         var copy = self
-        copy.observer = observer
+        copy.requests.observer = observer
         return copy
     }
 
@@ -155,6 +152,15 @@ public struct FHIRClient: Sendable {
     /// Coverage of a patient (`Patient/p1`).
     public func searchCoverage(beneficiary: String, maxPages: Int = 2) async throws(FHIRError) -> FHIRResult<[Coverage]> {
         try await search(Coverage.self, [("beneficiary", beneficiary)], maxPages: maxPages)
+    }
+
+    /// Asks the payer, through the EHR, whether a coverage is in force (R4 `CoverageEligibilityRequest`
+    /// POSTed to `$submit`; the answer is the `CoverageEligibilityResponse`). A read: nothing in the chart changes.
+    public func checkEligibility(_ request: CoverageEligibilityRequest) async throws(FHIRError) -> FHIRResult<CoverageEligibilityResponse> {
+        let (response, latency) = try await exchange("POST", url: url(CoverageEligibilityRequest.resourceType + "/$submit"),
+                                                     resourceType: CoverageEligibilityRequest.resourceType,
+                                                     resourceId: request.insurance?.first?.coverage.id, body: try encode(request))
+        return try result(CoverageEligibilityResponse.self, response, latency: latency, fallback: nil)
     }
 
     /// Asks the care team to act (a refill request).
@@ -273,59 +279,14 @@ public struct FHIRClient: Sendable {
 
     // MARK: HTTP
 
-    /// One request with the bearer token; a 401 renews the token and tries once more.
-    /// Reports every request to the observer. Returns the success response and its latency.
+    /// One request with the bearer token (see `AuthorizedExchange`).
     private func exchange(_ method: String, url: String, resourceType: String, resourceId: String? = nil,
                           headers extra: HTTPHeaders = [:],
                           body: Data? = nil) async throws(FHIRError) -> (HTTPResponse, Int) {
         var headers = extra
         headers["Accept"] = FHIRJSON.contentType
         if body != nil { headers["Content-Type"] = FHIRJSON.contentType }
-        var token: String?
-        if let auth {
-            // The token goes only where it was minted for: a base URL given on the command
-            // line, or a `next` link from the server, may point anywhere.
-            let target: Endpoint, audience: Endpoint
-            do { target = try Endpoint(url); audience = try Endpoint(auth.audience) } catch { throw .transport(error) }
-            guard target == audience else { throw .authentication(.notForThisHost(target.description)) }
-            do { token = try await auth.token() } catch { throw .authentication(error) }
-        }
-        var attempt = 1
-        var totalLatency = 0
-        while true {
-            if let token { headers["Authorization"] = "Bearer \(token)" }
-            let started = ContinuousClock.now
-            let outcome: Result<HTTPResponse, FHIRError>
-            let status: Int?
-            do {
-                let response = try await http.send(HTTPRequest(method, url, headers: headers, body: body, timeout: timeout))
-                outcome = FHIRError.from(response).map { .failure($0) } ?? .success(response)
-                status = response.status
-            } catch {
-                outcome = .failure(.transport(error))
-                status = nil
-            }
-            report(method, resourceType, resourceId, status, started, attempt, outcome, &totalLatency)
-            if case .failure(.unauthorized) = outcome, attempt == 1, let rejected = token, let auth {
-                do { token = try await auth.renewToken(rejected: rejected) } catch { throw .authentication(error) }
-                attempt += 1
-                continue
-            }
-            return (try outcome.get(), totalLatency)
-        }
-    }
-
-    private func report(_ method: String, _ resourceType: String, _ resourceId: String?, _ status: Int?,
-                        _ started: ContinuousClock.Instant, _ attempt: Int, _ outcome: Result<HTTPResponse, FHIRError>,
-                        _ totalLatency: inout Int) {
-        let elapsed = ContinuousClock.now - started
-        let latency = Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
-        totalLatency += latency
-        guard let observer else { return }
-        var error: FHIRError?
-        if case .failure(let e) = outcome { error = e }
-        observer(FHIRExchange(method: method, resourceType: resourceType, resourceId: resourceId, httpStatus: status,
-                              latencyMs: latency, attempt: attempt, error: error))
+        return try await requests.send(method, url: url, resourceType: resourceType, resourceId: resourceId, headers: headers, body: body)
     }
 
     private func url(_ path: String, query: [(String, String)] = []) -> String {

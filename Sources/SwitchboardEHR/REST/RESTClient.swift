@@ -15,20 +15,20 @@ import SwitchboardHTTP
 /// ```
 public struct RESTClient: Sendable {
     public let baseURL: String
-    private let http: HTTPClient
-    private let auth: (any AccessTokenSource)?
-    private let timeout: Duration?
-    private var observer: (@Sendable (FHIRExchange) -> Void)?
+    private var requests: AuthorizedExchange
 
     public init(baseURL: String, http: HTTPClient, auth: (any AccessTokenSource)? = nil, timeout: Duration? = nil) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.http = http; self.auth = auth; self.timeout = timeout
+        requests = AuthorizedExchange(http: http, auth: auth, timeout: timeout, refusal: { response in
+            let message = ((try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any])?["error"] as? String
+            return FHIRError.from(response, diagnostics: message ?? "no error message")
+        })
     }
 
     /// A copy that calls `observer` after every HTTP request, failed ones included.
     public func reporting(to observer: @escaping @Sendable (FHIRExchange) -> Void) -> RESTClient {
         var copy = self
-        copy.observer = observer
+        copy.requests.observer = observer
         return copy
     }
 
@@ -122,46 +122,12 @@ public struct RESTClient: Sendable {
         return String(baseURL[..<slash])
     }
 
-    /// One request with the bearer token; a 401 renews the token and tries once more.
+    /// One request with the bearer token (see `AuthorizedExchange`).
     private func exchange(_ method: String, url: String, resourceType: String, resourceId: String? = nil,
                           headers extra: HTTPHeaders = [:], body: Data? = nil) async throws(FHIRError) -> (HTTPResponse, Int) {
         var headers = extra
         headers["Accept"] = "application/json"
-        var token: String?
-        if let auth {
-            do { token = try await auth.token() } catch { throw .authentication(error) }
-        }
-        var attempt = 1, totalLatency = 0
-        while true {
-            if let token { headers["Authorization"] = "Bearer \(token)" }
-            let started = ContinuousClock.now
-            let outcome: Result<HTTPResponse, FHIRError>
-            let status: Int?
-            do {
-                let response = try await http.send(HTTPRequest(method, url, headers: headers, body: body, timeout: timeout))
-                let message = ((try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any])?["error"] as? String
-                outcome = FHIRError.from(response, diagnostics: message ?? "no error message").map { .failure($0) } ?? .success(response)
-                status = response.status
-            } catch {
-                outcome = .failure(.transport(error))
-                status = nil
-            }
-            let elapsed = ContinuousClock.now - started
-            let latency = Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
-            totalLatency += latency
-            if let observer {
-                var error: FHIRError?
-                if case .failure(let e) = outcome { error = e }
-                observer(FHIRExchange(method: method, resourceType: resourceType, resourceId: resourceId, httpStatus: status,
-                                      latencyMs: latency, attempt: attempt, error: error))
-            }
-            if case .failure(.unauthorized) = outcome, attempt == 1, let rejected = token, let auth {
-                do { token = try await auth.renewToken(rejected: rejected) } catch { throw .authentication(error) }
-                attempt += 1
-                continue
-            }
-            return (try outcome.get(), totalLatency)
-        }
+        return try await requests.send(method, url: url, resourceType: resourceType, resourceId: resourceId, headers: headers, body: body)
     }
 
     private func url(_ path: String, query: [(String, String)] = []) -> String {
