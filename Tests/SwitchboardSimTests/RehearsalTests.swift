@@ -87,6 +87,14 @@ import Testing
             try lines.write(toFile: path, atomically: true, encoding: .utf8)
             files.append(path)
         }
+        // The insurance checks' eligibility requests and the payer's answers (FHIR reads; a REST
+        // site's insurance list carries the answer itself).
+        for column in ["request_json", "json"] {
+            let path = scratch.path("eligibility-\(column).jsonl")
+            try sqlite3(ehr, "SELECT \(column) FROM eligibility ORDER BY rowid").write(toFile: path, atomically: true, encoding: .utf8)
+            files.append(path)
+        }
+        if transport != "rest" { #expect(try Sim.count(ehr, "SELECT count(*) FROM eligibility") > 0) }
         #expect(try Sim.count(ehr, "SELECT count(*) FROM appointment") > 0)
         let fhir = try judge.run(script: Self.fhirJudge, arguments: files)
         #expect(fhir.status == 0, "\(fhir.stdout)\(fhir.stderr)")

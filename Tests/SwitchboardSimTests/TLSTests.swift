@@ -53,7 +53,8 @@ import Testing
     }
 }
 
-private struct StaticToken: AccessTokenSource {
+/// A token fetched once by the test, for a client that must not ask for its own.
+struct StaticToken: AccessTokenSource {
     let value: String
     let audience: String
     func token() async throws(OAuthError) -> String { value }

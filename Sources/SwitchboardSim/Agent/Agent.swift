@@ -264,14 +264,17 @@ public final class Agent: @unchecked Sendable {
 
     /// Runs `body` with a FHIR client whose every HTTP request becomes one audit row (and one
     /// `call.step` event) once `body` is done. `isMiss` marks an empty answer (no patient,
-    /// no slot) as a minor failure.
+    /// no slot) as a minor failure; `answer` puts what the EHR said (an eligibility verdict)
+    /// in the last row's detail and on its `call.step` event.
     func audited<T: Sendable>(_ context: StepContext, isMiss: (@Sendable (T) -> Bool)? = nil,
+                              answer: (@Sendable (T) -> String)? = nil,
                               _ body: (EHRClients) async throws(FHIRError) -> T) async -> Result<T, FHIRError> {
         let exchanges = Locked<[(FHIRExchange, UnixMillis)]>([])
         let client = ehr.reporting { exchange in exchanges.withLock { $0.append((exchange, Clock.nowMillis())) } }
         let result: Result<T, FHIRError>
         do { result = .success(try await body(client)) } catch { result = .failure(error) }
         let missed = (try? result.get()).map { isMiss?($0) ?? false } ?? false
+        let said = (try? result.get()).flatMap { answer?($0) }
         let made = exchanges.current
         var rows: [AuditEvent] = []
         for (index, (exchange, endedAt)) in made.enumerated() {
@@ -282,6 +285,7 @@ public final class Agent: @unchecked Sendable {
             if let error = exchange.error { detail["error"] = error.description }
             if exchange.attempt > 1 { detail["token_renewed"] = "true" }
             if missed && index == made.count - 1 { detail["matches"] = "0" }
+            if let said, index == made.count - 1, exchange.error == nil { detail["answer"] = said }
             rows.append(AuditEvent(at: endedAt - Int64(exchange.latencyMs), actor: actor, callId: context.callID, action: context.action,
                                    ehrSystem: configuration.ehrSystem, transport: readTransport, method: exchange.method,
                                    resourceType: exchange.resourceType, resourceId: exchange.resourceId, outcome: outcome,
@@ -294,10 +298,11 @@ public final class Agent: @unchecked Sendable {
             FileHandle.standardError.write(Data("switchboard-sim: audit write failed: \(error)\n".utf8))
         }
         if let callID = context.callID {
-            for row in rows {
+            for (index, row) in rows.enumerated() {
                 hub.publish(.callStep(.init(callId: callID, at: row.at, step: context.step, action: context.action, outcome: row.outcome,
                                             latencyMs: row.latencyMs, httpStatus: row.httpStatus, attempt: row.attempt,
-                                            detail: row.outcome == .success ? nil : Self.shortReason(row, missed: missed))))
+                                            detail: row.outcome == .success ? index == rows.count - 1 ? said : nil
+                                                : Self.shortReason(row, missed: missed))))
             }
         }
         return result
@@ -329,13 +334,13 @@ public final class Agent: @unchecked Sendable {
     }
 
     /// A read, tried again with backoff while the EHR is merely flaky (not in queue mode).
-    func read<T: Sendable>(_ context: StepContext, isMiss: (@Sendable (T) -> Bool)? = nil,
+    func read<T: Sendable>(_ context: StepContext, isMiss: (@Sendable (T) -> Bool)? = nil, answer: (@Sendable (T) -> String)? = nil,
                            _ body: @escaping @Sendable (EHRClients) async throws(FHIRError) -> T) async throws -> Result<T, FHIRError> {
         var attempt = 1
         while true {
             var step = context
             step.attempt = attempt
-            let result = await audited(step, isMiss: isMiss, body)
+            let result = await audited(step, isMiss: isMiss, answer: answer, body)
             guard case .failure(let error) = result, error.isRetryable, attempt < 3, !link.isQueueing else { return result }
             let wait = max(error.retryAfter ?? .zero,
                            .milliseconds(random { configuration.backoff.delay(forAttempt: attempt, using: &$0) }))

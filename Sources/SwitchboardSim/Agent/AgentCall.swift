@@ -544,8 +544,29 @@ extension Agent {
             try await ehr.coverage(patient: patientRef)
         }
         let coverage = try ehrAnswer(found)
-        if let active = coverage.first(where: { $0.status == .active }) {
-            call.summary.append("Insurance on file confirmed (\(active.payor.first?.display ?? "payor")).")
+        guard let onFile = coverage.first(where: { $0.status == .active }) ?? coverage.first else {
+            call.summary.append("No insurance on file; billing will call back.")
+            return .callback
+        }
+        let payer = onFile.payor.first?.display ?? "payor"
+        if ehr.rest == nil {
+            // FHIR: the Coverage on file says who pays; the payer's eligibility answer says
+            // whether it is in force today.
+            let asked = try await read(step(call, "eligibility", "coverage.eligibility", ["purpose": "validation"]),
+                                       answer: { $0.map { $0.isInForce ? "in force" : "not in force" } ?? "" }) { ehr async throws(FHIRError) in
+                try await ehr.eligibility(patient: patientRef, coverage: onFile, now: Clock.nowMillis())
+            }
+            if let answer = try ehrAnswer(asked) {
+                if answer.isInForce {
+                    call.summary.append("Insurance confirmed in force with the payer (\(payer)).")
+                    return .resolved
+                }
+                call.summary.append("The payer says the coverage on file (\(payer)) is not in force; billing will call back.")
+                return .callback
+            }
+        }
+        if onFile.status == .active {
+            call.summary.append("Insurance on file confirmed (\(payer)).")
             return .resolved
         }
         call.summary.append("No active insurance on file; billing will call back.")

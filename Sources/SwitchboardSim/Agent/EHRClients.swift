@@ -59,6 +59,16 @@ struct EHRClients: Sendable {
         }
     }
 
+    /// The payer's answer on whether `coverage` is in force today (FHIR: a
+    /// `CoverageEligibilityRequest` POSTed). Nil on a REST site, whose insurance list already
+    /// carries the payer's last answer.
+    func eligibility(patient: String, coverage: Coverage, now: UnixMillis) async throws(FHIRError) -> CoverageEligibilityResponse? {
+        guard rest == nil, let reference = coverage.reference else { return nil }
+        let asked = CoverageEligibilityRequest(patient: Reference(patient), created: FHIRInstant(millis: now).text,
+                                               insurer: coverage.payor.first ?? Reference("Organization/unknown"), coverage: reference)
+        return try await fhir.checkEligibility(asked).value
+    }
+
     /// Whether the EHR answers at all (the drain worker's probe while it is down).
     func probe() async throws(FHIRError) -> Int {
         guard let rest else { return try await fhir.capabilities().httpStatus }

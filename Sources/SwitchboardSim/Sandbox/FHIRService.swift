@@ -159,6 +159,8 @@ final class FHIRService: Sendable {
             return try await search(route[0], query)
         case (.GET, 2):
             return try await read(route[0], id: route[1])
+        case (.POST, 1 ... 2) where route[0] == CoverageEligibilityRequest.resourceType && (route.count == 1 || route[1] == "$submit"):
+            return try await answerEligibility(request)
         case (.POST, 1) where ["Appointment", "Communication", "Patient", "Task"].contains(route[0]):
             return try await create(route[0], request)
         case (.PUT, 2) where route[0] == "Patient":
@@ -172,7 +174,44 @@ final class FHIRService: Sendable {
         }
     }
 
-    private let known: Set<String> = ["Patient", "Practitioner", "Schedule", "Slot", "Appointment", "Coverage", "Communication", "Task"]
+    private let known: Set<String> = ["Patient", "Practitioner", "Schedule", "Slot", "Appointment", "Coverage", "Communication", "Task",
+                                      "CoverageEligibilityRequest"]
+
+    // MARK: Eligibility
+
+    /// The payer's answer on a coverage, as an EHR relays it: in force when the Coverage is
+    /// active and its period has not ended. Kept with the request (table `eligibility`).
+    private func answerEligibility(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let asked = try decode(CoverageEligibilityRequest.self, try await request.bodyData)
+        guard asked.purpose.contains("validation"), let coverageID = asked.insurance?.first?.coverage.id else {
+            throw FHIRFailure(HTTPStatusCode(422, phrase: "Unprocessable Content"), .required, "an eligibility request needs purpose validation and insurance.coverage")
+        }
+        let now = Clock.nowMillis()
+        let answer: CoverageEligibilityResponse = try await database.pool.write { db in
+            guard let json = try String.fetchOne(db, sql: "SELECT json FROM coverage WHERE id = ?", arguments: [coverageID]) else {
+                throw FHIRFailure(.notFound, .notFound, "Coverage/\(coverageID) not found")
+            }
+            let coverage = try db.decodeJSON(Coverage.self, json)
+            guard coverage.beneficiary.id == asked.patient.id else {
+                throw FHIRFailure(HTTPStatusCode(422, phrase: "Unprocessable Content"), .invalid, "Coverage/\(coverageID) does not cover \(asked.patient.reference ?? "that patient")")
+            }
+            let ended = coverage.period?.end.flatMap(FHIRInstant.parse).map { $0 < now } ?? false
+            let inForce = coverage.status == .active && !ended
+            var stored = asked
+            stored.id = UUID().uuidString.lowercased()
+            var answer = CoverageEligibilityResponse(
+                id: UUID().uuidString.lowercased(), patient: asked.patient, created: FHIRInstant(millis: now).text,
+                request: Reference("CoverageEligibilityRequest/\(stored.id ?? "")"),
+                disposition: inForce ? "Policy is in force" : "Policy is not in force",
+                insurer: coverage.payor.first ?? asked.insurer,
+                insurance: [.init(coverage: Reference("Coverage/\(coverageID)"), inforce: inForce)])
+            try db.execute(sql: "INSERT INTO eligibility (id, coverage_id, created_ms, request_json, json) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [answer.id, coverageID, now, try encodeJSON(stored), try encodeJSON(answer)])
+            answer.meta = Meta(versionId: "1", lastUpdated: FHIRInstant(millis: now))
+            return answer
+        }
+        return HTTPResponse(statusCode: .ok, headers: [.contentType: FHIRJSON.contentType], body: try FHIRJSON.encode(answer))
+    }
 
     // MARK: Read
 
@@ -591,6 +630,7 @@ final class FHIRService: Sendable {
                                              searchParam: [.init(name: "patient", type: "reference"), .init(name: "date", type: "date"), .init(name: "identifier", type: "token")]),
                                   C.Resource(type: "Coverage", interaction: read, searchParam: [.init(name: "beneficiary", type: "reference")]),
                                   C.Resource(type: "Communication", interaction: read + [C.Interaction("create")]),
+                                  C.Resource(type: "CoverageEligibilityRequest", interaction: [C.Interaction("create")]),
                               ])])
     }
 }

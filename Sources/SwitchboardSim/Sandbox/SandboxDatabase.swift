@@ -62,6 +62,13 @@ struct SandboxDatabase: Sendable {
         m.registerMigration("v3: refill requests as tasks") { db in
             try db.execute(sql: "CREATE TABLE task (id TEXT PRIMARY KEY, subject_id TEXT, updated_ms INTEGER NOT NULL, json TEXT NOT NULL)")
         }
+        m.registerMigration("v4: eligibility answers") { db in
+            // Every CoverageEligibilityRequest asked and the CoverageEligibilityResponse given.
+            try db.execute(sql: """
+                CREATE TABLE eligibility (id TEXT PRIMARY KEY, coverage_id TEXT NOT NULL, created_ms INTEGER NOT NULL,
+                                          request_json TEXT NOT NULL, json TEXT NOT NULL)
+                """)
+        }
         return m
     }
 
