@@ -128,6 +128,25 @@ import Testing
         #expect(!session.driver.screenText.contains("filter: \(callId)"), "a second Esc clears the filter")
     }
 
+    /// An insurance check on the FHIR pathway: the payer's answer is on its step, as the
+    /// agent kept it in the audit row's detail.
+    @Test func anEligibilityStepShowsThePayersAnswer() throws {
+        let practice = try Practice()
+        let callId = try #require(try practice.undecided().compactMap(\.booking.callId).first)
+        let at = try #require(try practice.audit.steps(ofCall: callId).last).at + 1
+        _ = try practice.audit.append([AuditEvent(at: at, actor: "agent:test", callId: callId, action: "coverage.eligibility", transport: .fhir,
+                                                  method: "POST", resourceType: "CoverageEligibilityRequest", resourceId: "cov-7",
+                                                  httpStatus: 200, latencyMs: 12, attempt: 1,
+                                                  detail: #"{"answer":"not in force","step":"eligibility"}"#)])
+        let session = try Session(practice)
+        session.driver.press("/")
+        session.driver.type(callId)
+        session.driver.press("enter", "enter")
+        #expect(session.driver.screenText.contains("coverage.eligibility  POST CoverageEligibilityRequest/cov-7  200  12 ms"),
+                "\(session.driver.screenText)")
+        #expect(session.driver.screenText.contains("not in force"))
+    }
+
     @Test func filterFindsCallsByOutcomeAndIntentAndSaysWhenNothingMatches() throws {
         let practice = try Practice()
         let session = try Session(practice)

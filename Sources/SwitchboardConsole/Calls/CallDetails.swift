@@ -1,3 +1,4 @@
+import Foundation
 import SwitchboardCore
 import SwitchboardOperations
 import SwitchboardStore
@@ -43,7 +44,10 @@ enum CallDetails {
         let latency = step.latencyMs.map { "\($0) ms" } ?? "—"
         let resource = identity.resourceReference(AuditPresentation.resource(step))
         let attempt = (step.attempt ?? 1) > 1 ? "  try \(step.attempt!)" : ""
-        return "\(step.action)  \(step.method ?? "") \(resource)  \(status)  \(latency)  \(step.outcome.label)\(attempt)"
+        // What the EHR answered, when the agent kept it: an eligibility check's "in force" or "not in force".
+        let object = step.detail.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]
+        let answer = (object?["answer"] as? String).map { "  \($0)" } ?? ""
+        return "\(step.action)  \(step.method ?? "") \(resource)  \(status)  \(latency)  \(step.outcome.label)\(attempt)\(answer)"
     }
 
     private static func bookings(_ made: [Booking], identity: OperatorIdentity, time: TimeText, providers: ProviderDirectory?) -> [DetailPane.Item] {
