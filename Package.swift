@@ -39,6 +39,11 @@ let package = Package(
         .systemLibrary(
             name: "CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
+        // The system's OpenSSL (what libcurl already links): TLS on the sockets libcurl does not
+        // own, MLLP over TLS and the simulator's HTTPS and MLLP listeners. No build cost.
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
         // Linux-PAM: the idle lock asks for the OS user's password (as vlock does).
         .systemLibrary(
             name: "CPAM", pkgConfig: "pam",
@@ -48,7 +53,7 @@ let package = Package(
         .target(name: "SafeText"),
         .target(name: "SwitchboardCore", dependencies: ["SafeText"]),
         .target(name: "SwitchboardStore", dependencies: ["SwitchboardCore", grdb, crypto]),
-        .target(name: "SwitchboardHTTP", dependencies: ["CCurl"]),
+        .target(name: "SwitchboardHTTP", dependencies: ["CCurl", "COpenSSL"]),
         // Crypto: ES384 client assertions (SMART Backend Services), already built for the store.
         .target(name: "SwitchboardEHR", dependencies: ["SwitchboardCore", "SwitchboardHTTP", crypto]),
         .target(name: "SwitchboardStream", dependencies: ["SwitchboardCore", "SwitchboardHTTP"]),
@@ -74,7 +79,7 @@ let package = Package(
             "SwitchboardConsole", "SwitchboardOperations", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SafeText", "TerminalUI", argumentParser,
             prometheus, flyingFox,
         ]),
-        .executableTarget(name: "switchboard-sim", dependencies: ["SwitchboardSim", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", argumentParser]),
+        .executableTarget(name: "switchboard-sim", dependencies: ["SwitchboardSim", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SwitchboardEHR", argumentParser]),
         .executableTarget(name: "switchboard-bench", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", "SwitchboardConsole", "TerminalUI", "SwitchboardTesting", argumentParser]),
 
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore", "SafeText"]),

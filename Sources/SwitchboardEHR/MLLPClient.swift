@@ -9,6 +9,7 @@ private let posixSocket = Darwin.socket, posixConnect = Darwin.connect, posixSen
 private let streamSocket = SOCK_STREAM
 #endif
 import Foundation
+import SwitchboardHTTP
 
 /// Why an HL7 message got no acknowledgment.
 public enum MLLPError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -20,6 +21,9 @@ public enum MLLPError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidAck(String)
     /// The ACK answered another message (MSA-2 is not our MSH-10): the link is out of step.
     case ackMismatch(expected: String, got: String)
+    /// The TLS handshake failed: an untrusted certificate, another host's, a protocol
+    /// older than TLS 1.2. Sending again will not change that.
+    case tls(String)
 
     public var description: String {
         switch self {
@@ -29,6 +33,7 @@ public enum MLLPError: Error, Sendable, Equatable, CustomStringConvertible {
         case .connectionLost(let d): "connection lost: \(d)"
         case .invalidAck(let d): "unreadable ACK: \(d)"
         case .ackMismatch(let expected, let got): "ACK for control id \(got), expected \(expected)"
+        case .tls(let d): "TLS failure: \(d)"
         }
     }
 
@@ -36,7 +41,7 @@ public enum MLLPError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isRetryable: Bool {
         switch self {
         case .dns, .couldNotConnect, .timedOut, .connectionLost, .ackMismatch: true
-        case .invalidAck: false
+        case .invalidAck, .tls: false
         }
     }
 }
@@ -56,20 +61,31 @@ public struct MLLPResult: Sendable {
 ///
 /// ```swift
 /// let mllp = MLLPClient(host: "10.0.0.5", port: 2575)
+/// let overTLS = MLLPClient(host: "engine.example", port: 2576, tls: .init(caFile: "/etc/site/ca.pem"))
 /// let result = try await mllp.send(siu.message(controlID: "c-17-1", at: now, endpoints: endpoints))
 /// if result.ack.code.isSuccess { … }
 /// ```
 public final class MLLPClient: @unchecked Sendable {
     public let host: String
     public let port: UInt16
+    /// MLLP inside TLS (an interface engine's TLS port), or nil for plain TCP.
+    public let tls: TLS?
     private let connectTimeout: Duration
     private let ackTimeout: Duration
     // Confined to `queue`.
     private let queue = DispatchQueue(label: "switchboard.mllp")
     private var socket: Int32 = -1
+    private var channel: TLSChannel?
 
-    public init(host: String, port: UInt16, connectTimeout: Duration = .seconds(5), ackTimeout: Duration = .seconds(10)) {
-        self.host = host; self.port = port; self.connectTimeout = connectTimeout; self.ackTimeout = ackTimeout
+    /// What the client trusts: the CAs in `caFile` (nil: the system store). The server's
+    /// certificate must name `host`; TLS 1.2 at least.
+    public struct TLS: Sendable {
+        public var caFile: String?
+        public init(caFile: String? = nil) { self.caFile = caFile }
+    }
+
+    public init(host: String, port: UInt16, tls: TLS? = nil, connectTimeout: Duration = .seconds(5), ackTimeout: Duration = .seconds(10)) {
+        self.host = host; self.port = port; self.tls = tls; self.connectTimeout = connectTimeout; self.ackTimeout = ackTimeout
     }
 
     deinit { if socket >= 0 { _ = posixClose(socket) } }
@@ -97,6 +113,12 @@ public final class MLLPClient: @unchecked Sendable {
                 switch connect() {
                 case .failure(let error): return .failure(error)
                 case .success(let fd): socket = fd
+                }
+                if let tls {
+                    do { channel = try TLSChannel.connect(fd: socket, host: host, caFile: tls.caFile, timeout: connectTimeout) } catch {
+                        disconnect()
+                        return .failure(.tls(error.description))
+                    }
                 }
             }
             let outcome = roundTrip(frame)
@@ -140,6 +162,10 @@ public final class MLLPClient: @unchecked Sendable {
 
     private func roundTrip(_ frame: [UInt8]) -> Result<[UInt8], RoundTripFailure> {
         var sent = 0
+        if let channel {
+            guard frame.withUnsafeBytes({ channel.writeAll($0) }) else { return .failure(.idleConnectionClosed("TLS write failed")) }
+            sent = frame.count
+        }
         while sent < frame.count {
             let n = frame[sent...].withUnsafeBytes { posixSend(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if n < 0 {
@@ -155,11 +181,14 @@ public final class MLLPClient: @unchecked Sendable {
         while true {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { return .failure(.failed(.timedOut("no ACK within \(ackTimeout)"))) }
-            var pfd = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&pfd, 1, Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1))
-            if ready < 0 { if errno == EINTR { continue }; return .failure(.failed(.connectionLost(String(cString: strerror(errno))))) }
-            if ready == 0 { continue }
-            let n = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            // Bytes TLS already decrypted are not on the socket any more: no poll for them.
+            if channel?.hasBufferedBytes != true {
+                var pfd = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&pfd, 1, Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1))
+                if ready < 0 { if errno == EINTR { continue }; return .failure(.failed(.connectionLost(String(cString: strerror(errno))))) }
+                if ready == 0 { continue }
+            }
+            let n = buffer.withUnsafeMutableBytes { bytes in channel.map { $0.read(into: bytes) } ?? recv(socket, bytes.baseAddress, bytes.count, 0) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 {
                 let detail = n == 0 ? "closed by peer" : String(cString: strerror(errno))
@@ -216,6 +245,8 @@ public final class MLLPClient: @unchecked Sendable {
     }
 
     private func disconnect() {
+        channel?.shutdown()
+        channel = nil
         if socket >= 0 { _ = posixClose(socket); socket = -1 }
     }
 }

@@ -16,7 +16,7 @@ public struct ConfigurationReader {
     public static let secretNames: Set<String> = ["secret", "client_secret", "password", "token", "access_token", "api_key"]
 
     public static let topLevelKeys = [
-        "audit", "audit_key", "outbox", "events", "theme", "read_only", "go_live_start", "undo_seconds", "overdue_minutes",
+        "audit", "audit_key", "outbox", "events", "ca_file", "theme", "read_only", "go_live_start", "undo_seconds", "overdue_minutes",
         "idle_lock_minutes", "ehr", "roles", "keys", "alerts", "review_flags",
     ]
 
@@ -29,6 +29,7 @@ public struct ConfigurationReader {
             case "audit_key": c.auditKeyPath = path(value, key)
             case "outbox": c.outboxPath = path(value, key)
             case "events": c.events = string(value, key)
+            case "ca_file": c.caFile = path(value, key)
             case "theme": c.theme = string(value, key)
             case "read_only":
                 if let flag = value.bool { c.readOnly = flag } else { warn(key, "read_only must be true or false") }

@@ -30,6 +30,9 @@ public struct ConsoleConfiguration: Sendable, Equatable {
     public var ehrPathway: Transport = .fhir
     /// PEM file of the CA(s) that sign the EHR's certificate, when it is not in the system store.
     public var ehrCAFile: String?
+    /// PEM file of the CA(s) the console trusts for the event stream over https, and for the
+    /// EHR when `[ehr] ca_file` is not set (`ca_file`, `--ca`): a site's own CA, a simulator's.
+    public var caFile: String?
     /// SMART Backend Services: the P-384 private key file (PEM, mode 0600) and its `kid`, used
     /// instead of `ehrSecretFile` (`private_key_jwt`).
     public var ehrKeyFile: String?
@@ -115,6 +118,7 @@ public struct ConsoleConfiguration: Sendable, Equatable {
         if let v = flags.events { result.events = v }
         if let v = flags.ehrBaseURL { result.ehrBaseURL = v }
         if let v = flags.theme { result.theme = v }
+        if let v = flags.caFile { result.caFile = v }
         if let v = flags.goLiveStart { result.goLiveStart = v }
         // A flag can only make the console safer, never lift a configured read-only mode.
         if flags.readOnly { result.readOnly = true }
@@ -130,11 +134,14 @@ public struct ConfigurationOverrides: Sendable, Equatable {
     public var ehrBaseURL: String?
     public var theme: String?
     public var goLiveStart: UnixMillis?
+    /// `--ca`
+    public var caFile: String?
     /// `--read-only`; there is no flag to turn a configured read-only mode off.
     public var readOnly: Bool
 
     public init(auditPath: String? = nil, outboxPath: String? = nil, events: String? = nil, ehrBaseURL: String? = nil,
-                theme: String? = nil, goLiveStart: UnixMillis? = nil, readOnly: Bool = false) {
+                theme: String? = nil, goLiveStart: UnixMillis? = nil, readOnly: Bool = false, caFile: String? = nil) {
+        self.caFile = caFile
         self.auditPath = auditPath; self.outboxPath = outboxPath; self.events = events
         self.ehrBaseURL = ehrBaseURL; self.theme = theme; self.goLiveStart = goLiveStart; self.readOnly = readOnly
     }

@@ -40,7 +40,7 @@ public struct EHRLookup: Sendable {
     public init?(configuration c: ConsoleConfiguration, http: HTTPClient) {
         guard let base = c.ehrBaseURL else { return nil }
         // An EHR signed by the site's own CA: a client that trusts that CA (and still checks the host).
-        let http = c.ehrCAFile.map { HTTPClient(configuration: .init(caFile: $0)) } ?? http
+        let http = (c.ehrCAFile ?? c.caFile).map { HTTPClient(configuration: .init(caFile: $0)) } ?? http
         var auth: (any AccessTokenSource)?
         // Tokens go only to the EHR they are configured for (`--ehr` moves the base URL, not them).
         let audience = c.ehrCredentialsBaseURL ?? base

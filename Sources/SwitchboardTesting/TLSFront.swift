@@ -16,25 +16,14 @@ public final class TLSFront: @unchecked Sendable {
     public let trusted: UInt16, wrongHost: UInt16, untrusted: UInt16, legacy: UInt16
     private let stunnel: RunningProcess
 
+    /// The certificates behind the doors (made with openssl in `directory/tls`).
+    public let certificates: TestCertificates
+
     public init(forwardingTo port: UInt16, in directory: URL) throws {
+        certificates = try TestCertificates(in: directory)
         let dir = directory.appendingPathComponent("tls")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
-        func openssl(_ arguments: [String]) throws {
-            let result = try run("/usr/bin/openssl", arguments, timeout: 30)
-            guard result.status == 0 else { throw TLSFrontError("openssl \(arguments.first ?? ""): \(result.stderr)") }
-        }
-        let curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-        try openssl(["req", "-x509"] + curve + ["-keyout", path("ca.key"), "-out", path("ca.pem"), "-days", "2", "-subj", "/CN=Switchboard test CA"])
-        for (name, names) in [("server", "DNS:localhost,IP:127.0.0.1"), ("elsewhere", "DNS:ehr.example.org")] {
-            try openssl(["req"] + curve + ["-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", "/CN=\(name)"])
-            try "subjectAltName=\(names)\n".write(toFile: path("\(name).ext"), atomically: true, encoding: .utf8)
-            try openssl(["x509", "-req", "-in", path("\(name).csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"), "-CAcreateserial",
-                         "-out", path("\(name).pem"), "-days", "2", "-extfile", path("\(name).ext")])
-        }
-        try openssl(["req", "-x509"] + curve + ["-keyout", path("stranger.key"), "-out", path("stranger.pem"), "-days", "2",
-                                                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
-        caFile = path("ca.pem")
+        caFile = certificates.caFile
         let ports = try (0 ..< 4).map { _ in try Self.freePort() }
         (trusted, wrongHost, untrusted, legacy) = (ports[0], ports[1], ports[2], ports[3])
         func service(_ name: String, _ accept: UInt16, _ cert: String, extra: String = "") -> String {
@@ -92,6 +81,41 @@ public final class TLSFront: @unchecked Sendable {
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
+    }
+}
+
+/// A test CA and three certificates, made with Debian's `openssl` in `directory/tls`:
+/// `server` for `127.0.0.1`/`localhost` signed by the CA, `elsewhere` signed by the same CA
+/// for `ehr.example.org` only, and `stranger`, self-signed for 127.0.0.1 by no CA anyone trusts.
+///
+///     let certs = try TestCertificates(in: scratch.url)
+///     TLSServerIdentity(certificateFile: certs.server.certificate, keyFile: certs.server.key)
+public struct TestCertificates: Sendable {
+    public struct Pair: Sendable { public let certificate: String, key: String }
+    public let caFile: String
+    public let server: Pair, elsewhere: Pair, stranger: Pair
+
+    public init(in directory: URL) throws {
+        let dir = directory.appendingPathComponent("tls")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+        func openssl(_ arguments: [String]) throws {
+            let result = try run("/usr/bin/openssl", arguments, timeout: 30)
+            guard result.status == 0 else { throw TLSFrontError("openssl \(arguments.first ?? ""): \(result.stderr)") }
+        }
+        let curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        try openssl(["req", "-x509"] + curve + ["-keyout", path("ca.key"), "-out", path("ca.pem"), "-days", "2", "-subj", "/CN=Switchboard test CA"])
+        for (name, names) in [("server", "DNS:localhost,IP:127.0.0.1"), ("elsewhere", "DNS:ehr.example.org")] {
+            try openssl(["req"] + curve + ["-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", "/CN=\(name)"])
+            try "subjectAltName=\(names)\n".write(toFile: path("\(name).ext"), atomically: true, encoding: .utf8)
+            try openssl(["x509", "-req", "-in", path("\(name).csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"), "-CAcreateserial",
+                         "-out", path("\(name).pem"), "-days", "2", "-extfile", path("\(name).ext")])
+        }
+        try openssl(["req", "-x509"] + curve + ["-keyout", path("stranger.key"), "-out", path("stranger.pem"), "-days", "2",
+                                                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        caFile = path("ca.pem")
+        func pair(_ name: String) -> Pair { Pair(certificate: path("\(name).pem"), key: path("\(name).key")) }
+        (server, elsewhere, stranger) = (pair("server"), pair("elsewhere"), pair("stranger"))
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SwitchboardCore
+import SwitchboardEHR
 import SwitchboardHTTP
 import SwitchboardSim
 import SwitchboardStore
@@ -109,6 +110,15 @@ extension Simulator {
         @Option(help: ArgumentHelp("Run a rehearsal instead of open-ended calls: day4 runs every workflow and edge case of the integration guide in a fixed order, prints a table, writes DIR/day4-report.json and exits (0 if every row passes, 1 if not).", valueName: "name"))
         var `protocol`: String?
 
+        @Option(help: ArgumentHelp("Serve the EHR (FHIR, REST), MLLP and the event stream over TLS with this certificate (PEM); needs --tls-key.", valueName: "file"))
+        var tlsCert: String?
+
+        @Option(help: ArgumentHelp("The private key of --tls-cert (PEM).", valueName: "file"))
+        var tlsKey: String?
+
+        @Option(help: ArgumentHelp("The CA that signed --tls-cert, which the agent and the console config trust (default: the certificate itself).", valueName: "file"))
+        var tlsCA: String?
+
         @Flag(help: "Stop, as on SIGTERM, when the process that started this one ends (how `switchboard demo` runs it).")
         var exitWithParent = false
 
@@ -133,6 +143,8 @@ extension Simulator {
             if leaseSeconds < 1 { throw ValidationError("--lease-seconds must be at least 1.") }
             if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1 row.") }
             if checkpointSeconds < 1 { throw ValidationError("--checkpoint-seconds must be at least 1.") }
+            if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together.") }
+            if tlsCA != nil && tlsCert == nil { throw ValidationError("--tls-ca needs --tls-cert and --tls-key.") }
         }
 
         func run() async throws {
@@ -146,6 +158,16 @@ extension Simulator {
             guard Generate.canCreateFile(in: directory) else {
                 throw fail("\(dir): directory is read-only. Choose a writable directory.", status: ExitStatus.cannotCreate)
             }
+            var identity: TLSServerIdentity?
+            if let tlsCert, let tlsKey {
+                for file in [tlsCert, tlsKey] + (tlsCA.map { [$0] } ?? []) where !FileManager.default.isReadableFile(atPath: file) {
+                    throw fail("\(file): no such file, or not readable.", status: ExitStatus.noInput)
+                }
+                do { identity = try TLSServerIdentity(certificateFile: tlsCert, keyFile: tlsKey) } catch {
+                    throw fail("\(error)", status: ExitStatus.dataError)
+                }
+            }
+            let trustedCA = tlsCert.map { tlsCA ?? $0 }.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             let lock: DirectoryLock
             do { lock = try DirectoryLock(directory: directory) } catch { throw fail("\(error)", status: 1) }
 
@@ -170,7 +192,13 @@ extension Simulator {
                 throw fail("cannot write the NDJSON file \(ndjson ?? ""): \(error.localizedDescription)", status: ExitStatus.cannotCreate)
             }
             let server: EventStreamServer
-            do { server = try EventStreamServer(hub: hub, port: eventsPort, heartbeat: .seconds(heartbeatSeconds)) } catch { throw fail("\(error)", status: 1) }
+            do { server = try EventStreamServer(hub: hub, port: identity == nil ? eventsPort : 0, heartbeat: .seconds(heartbeatSeconds)) } catch { throw fail("\(error)", status: 1) }
+            // With TLS the stream's plain port is inner; its door is the one published.
+            var eventsDoor: TLSDoor?
+            if let identity {
+                do { eventsDoor = try TLSDoor(port: eventsPort, identity: identity, forwardingTo: server.port) } catch { throw fail("\(error)", status: 1) }
+            }
+            let eventsURL = eventsDoor.map { "https://127.0.0.1:\($0.port)/events" } ?? server.url
 
             var faults = SandboxFaults(errorRate: faultErrorRate, timeoutRate: faultTimeoutRate, timeoutSeconds: faultTimeoutSeconds,
                                        throttleRate: faultThrottleRate, unavailableRate: faultUnavailableRate,
@@ -181,7 +209,7 @@ extension Simulator {
             do {
                 endpoints = try await sandbox.start(SandboxConfiguration(
                     directory: directory, fhirPort: fhirPort, mllpPort: mllpPort, controlPort: controlPort, seed: seed,
-                    patientCount: patients, hostileData: hostileData, faults: faults))
+                    patientCount: patients, hostileData: hostileData, faults: faults, tls: identity))
             } catch {
                 throw fail("cannot start the EHR sandbox (is a port in use?): \(error)", status: 1)
             }
@@ -195,6 +223,7 @@ extension Simulator {
             config.concurrency = concurrency ?? (load ? 200 : 20)
             config.transport = Transport(rawValue: transport) ?? .fhir
             config.seed = seed
+            config.caFile = trustedCA
             config.callLimit = calls
             let rehearsal = `protocol` != nil
             config.warmUpCalls = warmUpCalls
@@ -209,13 +238,23 @@ extension Simulator {
             } catch {
                 throw fail("cannot set up the audit checkpoints in \(directory.path): \(error)", status: ExitStatus.cannotCreate)
             }
+            // One connection per call in progress: the default 64 per host would queue
+            // requests behind each other and cap the calls the EHR sees.
+            let agentHTTP = HTTPClient(configuration: .init(caFile: trustedCA, maxConnectionsPerHost: max(64, config.concurrency)))
+            if identity != nil {
+                // A certificate the agent cannot trust would leave every call waiting on an EHR
+                // that never answers: say so now, in one line.
+                do { _ = try await FHIRClient(baseURL: endpoints.fhirBaseURL, http: agentHTTP, timeout: .seconds(5)).capabilities() } catch {
+                    await sandbox.stop()
+                    throw fail("the agent cannot reach the EHR sandbox over TLS trusting \(trustedCA ?? "the system store"): \(error)",
+                               status: ExitStatus.unavailable)
+                }
+            }
             let agent: Agent
             do {
                 agent = try Agent(configuration: config, endpoints: endpoints, secretFile: secretFile, directory: directory,
                                   audit: audit, outbox: outbox, hub: hub,
-                                  // One connection per call in progress: the default 64 per host would
-                                  // queue requests behind each other and cap the calls the EHR sees.
-                                  http: HTTPClient(configuration: .init(maxConnectionsPerHost: max(64, config.concurrency))),
+                                  http: agentHTTP,
                                   checkpoints: signer)
             } catch {
                 await sandbox.stop()
@@ -227,10 +266,10 @@ extension Simulator {
                                      outboxDatabase: outboxPath,
                                      sandboxDatabase: directory.appendingPathComponent("ehr-sandbox.sqlite").path,
                                      fhirBaseURL: endpoints.fhirBaseURL, restBaseURL: endpoints.restBaseURL, tokenURL: endpoints.tokenURL, mllpPort: endpoints.mllpPort,
-                                     controlURL: endpoints.controlURL, eventsURL: server.url, ndjson: ndjson, transport: config.transport)
+                                     controlURL: endpoints.controlURL, eventsURL: eventsURL, ndjson: ndjson, transport: config.transport)
             do {
                 try file.writeConsoleConfig(to: directory, clientID: endpoints.clientID, secretFile: secretFile,
-                                            auditKey: directory.appendingPathComponent(CheckpointKeys.publicName).path)
+                                            auditKey: directory.appendingPathComponent(CheckpointKeys.publicName).path, caFile: trustedCA)
                 try file.write(to: directory)
             } catch {
                 throw fail("cannot write in \(directory.path): \(error.localizedDescription)", status: ExitStatus.cannotCreate)
@@ -242,9 +281,9 @@ extension Simulator {
                   EHR sandbox      \(file.sandboxDatabase)
                   FHIR base URL    \(endpoints.fhirBaseURL)
                   REST base URL    \(endpoints.restBaseURL ?? "none")
-                  MLLP port        \(endpoints.mllpPort)
+                  MLLP port        \(endpoints.mllpPort)\(identity == nil ? "" : " (TLS)")
                   control          \(endpoints.controlURL)
-                  event stream     \(server.url)\(ndjson.map { "\n  NDJSON events    \($0)" } ?? "")
+                  event stream     \(eventsURL)\(trustedCA.map { "\n  trusted CA       \($0)" } ?? "")\(ndjson.map { "\n  NDJSON events    \($0)" } ?? "")
                   go-live window   \(iso8601(goLive.startsAt)) to \(iso8601(goLive.endsAt))
                   calls            \(rehearsal ? "day4 rehearsal, \(calls ?? 100) calls, \(config.transport.rawValue)" : "\(warmUpCalls > 0 ? "\(warmUpCalls) \(warmUpMillis > 0 ? "over the last \(warmUpHours) h, replayed" : "fast"), then " : "")\(config.callsPerMinute)/min, at most \(config.concurrency) at once, \(config.transport.rawValue)\(calls.map { ", \($0) in all" } ?? "")")
                   console          switchboard --config \(SimulatorFile.consoleConfigURL(in: directory).path)
@@ -257,6 +296,7 @@ extension Simulator {
                                                   setFaults: { await sandbox.setFaults($0) },
                                                   served: { await sandbox.statistics.requests })
                 await agent.stop()
+                eventsDoor?.close()
                 server.stop()
                 hub.close()
                 await sandbox.stop()
@@ -295,6 +335,7 @@ extension Simulator {
             work.cancel()
             await work.value
             await agent.stop()
+            eventsDoor?.close()
             server.stop()
             hub.close()
             await sandbox.stop()

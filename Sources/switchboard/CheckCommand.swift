@@ -46,7 +46,7 @@ extension Switchboard {
                 throw Self.unknown("no database named (--audit, --outbox, or the config file)")
             }
             let now = Clock.nowMillis()
-            let heard = Self.listen(to: settings.events, waitMillis: parseDuration(streamWait) ?? 3_000, now: now)
+            let heard = Self.listen(to: settings.events, caFile: settings.caFile, waitMillis: parseDuration(streamWait) ?? 3_000, now: now)
             let evaluation: AlertEvaluation
             let figures: AlertFigures
             let statePath = stateFile ?? AlertStateFile.path(for: settings, environment: ProcessInfo.processInfo.environment)
@@ -113,13 +113,14 @@ extension Switchboard {
 
         /// When the stream was heard now: any byte from an SSE URL within `waitMillis`, or an
         /// NDJSON file's modification time. Nil when it was not heard (or none is configured).
-        static func listen(to events: String?, waitMillis: Int64, now: UnixMillis) -> UnixMillis? {
+        static func listen(to events: String?, caFile: String?, waitMillis: Int64, now: UnixMillis) -> UnixMillis? {
             guard let events, events != "-" else { return nil }
             guard events.hasPrefix("http://") || events.hasPrefix("https://") else {
                 let modified = (try? FileManager.default.attributesOfItem(atPath: events))?[.modificationDate] as? Date
                 return modified.map(\.unixMillis)
             }
-            let http = HTTPClient(configuration: .init(connectTimeout: .milliseconds(waitMillis), requestTimeout: .milliseconds(waitMillis)))
+            let http = HTTPClient(configuration: .init(connectTimeout: .milliseconds(waitMillis), requestTimeout: .milliseconds(waitMillis),
+                                                       caFile: caFile))
             let heard = try? waitFor { () async -> Bool in
                 let response = http.stream(HTTPRequest("GET", events, headers: ["Accept": "text/event-stream"], timeout: .milliseconds(waitMillis)))
                 do {

@@ -43,11 +43,15 @@ struct SiteOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The config file (default: $XDG_CONFIG_HOME/switchboard/config.toml).", valueName: "path"))
     var config: String?
 
+    @Option(help: ArgumentHelp("PEM file of the CA(s) to trust for the event stream and the EHR over https (overrides ca_file in the config).", valueName: "path"))
+    var ca: String?
+
     /// The config file's settings with `overrides` and these paths over them, and the file's warnings.
     func settings(overrides: ConfigurationOverrides, reportingWarnings: Bool) throws -> (settings: ConsoleConfiguration, warnings: [String]) {
         var overrides = overrides
         overrides.auditPath = audit
         overrides.outboxPath = outbox
+        if let ca { overrides.caFile = ca }
         let (file, warnings) = try loadSettings(config: config, reportingWarnings: reportingWarnings)
         return (try governed(file.overriding(with: overrides)), warnings)
     }

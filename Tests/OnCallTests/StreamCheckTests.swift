@@ -65,4 +65,42 @@ import Testing
         #expect(try check().status == 0)
         #expect(calls() == ["started stream_silent", "cleared stream_silent"])
     }
+
+    /// The simulator serving its event stream over HTTPS itself (`--tls-cert`): `check` hears
+    /// it when told to trust the CA (`ca_file` in the simulator's config, or `--ca`), and not
+    /// when it trusts another CA or only the system store.
+    @Test func theStreamIsHeardOverHTTPSOnlyWithTheRightCA() throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let certs = try TestCertificates(in: scratch.url)
+        let dir = scratch.path("site")
+        let sim = try RunningProcess(executable("switchboard-sim"), ["run", "--dir", dir, "--rate", "60", "--patients", "100",
+                                                                     "--tls-cert", certs.server.certificate, "--tls-key", certs.server.key,
+                                                                     "--tls-ca", certs.caFile])
+        defer { sim.signal(SIGKILL) }
+        #expect(RunningProcess.waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: dir + "/switchboard.toml") })
+        let simConfig = try String(contentsOfFile: dir + "/switchboard.toml", encoding: .utf8)
+        #expect(simConfig.contains("events = \"https://127.0.0.1:"), "\(simConfig)")
+        #expect(simConfig.contains("ca_file = \"\(certs.caFile)\""), "\(simConfig)")
+        #expect(simConfig.contains("base_url = \"https://127.0.0.1:"), "\(simConfig)")
+        let others = ["item_dead", "item_failing", "queue_mode", "correction_rate", "window_closing", "booking_overdue"]
+        let alerts = "\n[alerts]\ndisabled = [\(others.map { "\"\($0)\"" }.joined(separator: ", "))]\n"
+        let withCA = scratch.path("with-ca.toml"), withoutCA = scratch.path("without-ca.toml")
+        let head = simConfig.components(separatedBy: "\n[ehr]").first!
+        try (head + alerts).write(toFile: withCA, atomically: true, encoding: .utf8)
+        try (head.split(separator: "\n").filter { !$0.hasPrefix("ca_file") }.joined(separator: "\n") + "\n" + alerts)
+            .write(toFile: withoutCA, atomically: true, encoding: .utf8)
+        var runs = 0
+        func heard(_ config: String, _ extra: [String] = []) throws -> Bool {
+            runs += 1
+            let result = try run(executable("switchboard"), ["check", "--config", config, "--stream-wait", "2s", "--no-hooks",
+                                                             "--state-file", scratch.path("state-\(runs).json")] + extra,
+                                 environment: ["XDG_CONFIG_HOME": scratch.path("xdg"), "HOME": scratch.path("home")], timeout: 30)
+            return result.stdout.contains("stream_silent=0s")
+        }
+        #expect(RunningProcess.waitUntil(timeout: 20) { (try? heard(withCA)) == true }, "the simulator's own config trusts its CA")
+        #expect(try heard(withoutCA, ["--ca", certs.caFile]), "--ca trusts it")
+        #expect(try !heard(withoutCA), "the system store does not know the test CA")
+        #expect(try !heard(withCA, ["--ca", certs.stranger.certificate]), "--ca overrides the config, and a stranger's certificate is not the CA")
+    }
 }

@@ -108,4 +108,33 @@ import Testing
             #expect(parsed.status == 0, "\(parsed.stdout)\(parsed.stderr)")
         }
     }
+
+    /// The day-4 rehearsal on an HL7v2 site with the simulator serving TLS itself: FHIR reads
+    /// over HTTPS and SIU/ADT over MLLP inside TLS, every row passing, with a certificate
+    /// this test made and the agent trusting only the test CA.
+    @Test func dayFourShortFormPassesOverTLS() throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let certs = try TestCertificates(in: scratch.url)
+        let dir = scratch.path("site")
+        let result = try run(Sim.binary, ["run", "--dir", dir, "--protocol", "day4", "--calls", "21", "--transport", "hl7v2",
+                                          "--patients", "300", "--tls-cert", certs.server.certificate, "--tls-key", certs.server.key,
+                                          "--tls-ca", certs.caFile], timeout: 120)
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("21 of 21 rows pass, 22 calls, hl7v2"), "\(result.stdout)")
+        #expect(result.stdout.contains("MLLP port") && result.stdout.contains("(TLS)"), "\(result.stdout)")
+        let endpoints = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/sandbox.json"))) as? [String: Any])
+        #expect((endpoints["fhirBaseURL"] as? String)?.hasPrefix("https://127.0.0.1:") == true)
+        #expect(endpoints["mllpOverTLS"] as? Bool == true)
+        // The EHR really took the writes over TLS: ACKed HL7 messages and appointments in its database.
+        #expect(try Sim.count(dir + "/outbox.sqlite", "SELECT count(*) FROM outbox_item WHERE transport = 'hl7v2' AND status = 'succeeded'") > 0)
+        #expect(try Sim.count(dir + "/audit.sqlite", "SELECT count(*) FROM audit_event WHERE action = 'coverage.eligibility' AND http_status = 200") > 0)
+
+        // The same site with a certificate the agent cannot trust: refused at once, in one line (69), not a hang.
+        let stranger = try run(Sim.binary, ["run", "--dir", scratch.path("stranger"), "--protocol", "day4", "--calls", "21",
+                                            "--transport", "hl7v2", "--patients", "300", "--tls-cert", certs.stranger.certificate,
+                                            "--tls-key", certs.stranger.key, "--tls-ca", certs.caFile], timeout: 60)
+        #expect(stranger.status == 69, "\(stranger.stdout)\(stranger.stderr)")
+        #expect(stranger.stderr.contains("cannot reach the EHR sandbox over TLS") && stranger.stderr.contains("certificate"), "\(stranger.stderr)")
+    }
 }

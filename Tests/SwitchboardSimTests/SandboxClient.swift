@@ -6,6 +6,7 @@ import FoundationNetworking
 import Glibc
 #endif
 import SwitchboardEHR
+import class SwitchboardHTTP.TLSServerIdentity
 @testable import SwitchboardSim
 
 /// A sandbox in a fresh temp directory, and a plain URLSession client for it.
@@ -17,13 +18,14 @@ struct SandboxFixture {
 
     static func start(directory: URL? = nil, patients: Int = 300, tokenLifetime: Double = 300,
                       faults: SandboxFaults = SandboxFaults(), restLimit: Int = 1000,
-                      smartClients: [String: String] = [:]) async throws -> SandboxFixture {
+                      smartClients: [String: String] = [:], tls: TLSServerIdentity? = nil) async throws -> SandboxFixture {
         let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-\(UUID().uuidString)")
         let sandbox = EHRSandbox()
         var configuration = SandboxConfiguration(directory: dir, seed: 7, startDate: "2026-11-23", patientCount: patients,
                                                  tokenLifetimeSeconds: tokenLifetime, faults: faults)
         configuration.restRequestsPerSecond = restLimit
         configuration.smartClientJWKS = smartClients
+        configuration.tls = tls
         let endpoints = try await sandbox.start(configuration)
         let config = URLSessionConfiguration.ephemeral
         config.httpMaximumConnectionsPerHost = 64

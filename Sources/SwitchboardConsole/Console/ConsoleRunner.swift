@@ -86,9 +86,11 @@ public enum ConsoleRunner {
         watch?.start { mailbox.post(.databasesChanged) }
         defer { watch?.stop() }
 
+        // A stream signed by the site's own CA (or a simulator's): a client that trusts it.
+        let streamHTTP = configuration.caFile.map { HTTPClient(configuration: .init(caFile: $0)) } ?? sharedHTTP
         let follower = configuration.events.map { source in
             Task.detached {
-                for await message in eventMessages(source, http: sharedHTTP) { mailbox.post(.stream(message)) }
+                for await message in eventMessages(source, http: streamHTTP) { mailbox.post(.stream(message)) }
             }
         }
         defer { follower?.cancel() }

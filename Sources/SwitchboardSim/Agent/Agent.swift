@@ -25,6 +25,8 @@ public struct AgentConfiguration: Sendable {
     /// Multiplies the "talking" between steps: 1 is a person on the phone, 0.01 a load test.
     public var talkScale = 1.0
     public var requestTimeout: Duration = .seconds(8)
+    /// The CAs the agent trusts for the EHR's HTTPS and MLLP over TLS (nil: the system store).
+    public var caFile: String?
     public var leaseMillis: Int64 = 10_000
     public var heartbeatEvery: Duration = .seconds(5)
     public var backoff = BackoffPolicy(baseMillis: 300, capMillis: 10_000, maxAttempts: 10)
@@ -108,6 +110,7 @@ public final class Agent: @unchecked Sendable {
         }
         ehr = EHRClients(fhir: fhir, rest: rest)
         mllp = configuration.transport == .hl7v2 ? MLLPClient(host: "127.0.0.1", port: endpoints.mllpPort,
+                                                              tls: endpoints.mllpOverTLS == true ? .init(caFile: configuration.caFile) : nil,
                                                               connectTimeout: .seconds(2), ackTimeout: configuration.requestTimeout) : nil
         practice = try Practice(sandboxDatabase: directory.appendingPathComponent("ehr-sandbox.sqlite").path)
         ledger = AgentLedger(audit: audit, outbox: outbox, checkpoints: checkpoints)

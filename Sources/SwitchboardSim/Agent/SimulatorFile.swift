@@ -65,7 +65,9 @@ public struct SimulatorFile: Codable, Sendable, Equatable {
     /// attaches with the EHR's OAuth client, as `switchboard demo` does.
     public static func consoleConfigURL(in directory: URL) -> URL { directory.appendingPathComponent("switchboard.toml") }
 
-    public func writeConsoleConfig(to directory: URL, clientID: String, secretFile: String, auditKey: String? = nil) throws {
+    /// - Parameter caFile: the CA the console must trust when the simulator serves TLS.
+    public func writeConsoleConfig(to directory: URL, clientID: String, secretFile: String, auditKey: String? = nil,
+                                   caFile: String? = nil) throws {
         func quoted(_ text: String) -> String {
             "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
@@ -76,6 +78,7 @@ public struct SimulatorFile: Codable, Sendable, Equatable {
             outbox = \(quoted(outboxDatabase))
             events = \(quoted(eventsURL))
             go_live_start = \(quoted(goLiveStart))
+            \(caFile.map { "# The simulator serves TLS with a certificate this CA signed.\nca_file = \(quoted($0))" } ?? "")
             \(auditKey.map { "# The agent's checkpoint key: switchboard audit verify checks its signatures.\naudit_key = \(quoted($0))" } ?? "")
 
             [ehr]

@@ -3,8 +3,10 @@ import FlyingSocks
 import Foundation
 import SwitchboardCore
 import SwitchboardEHR
+import class SwitchboardHTTP.TLSServerIdentity
 
-/// A practice's EHR on loopback: FHIR R4 + OAuth over HTTP, HL7 v2 over MLLP, and a
+/// A practice's EHR on loopback: FHIR R4 + OAuth over HTTP(S), HL7 v2 over MLLP (in TLS when
+/// configured with a certificate: `TLSDoor` in front of each plain listener), and a
 /// control endpoint for faults and outages, all on 127.0.0.1. State lives in
 /// `DIR/ehr-sandbox.sqlite`, so a restarted sandbox continues the same practice;
 /// `DIR/sandbox.json` tells other processes where it listens.
@@ -20,6 +22,9 @@ public actor EHRSandbox {
     private var fhirServer: HTTPServer?
     private var controlServer: HTTPServer?
     private var mllp: MLLPListener?
+    /// With TLS: the doors clients use, in front of the plain listeners on these inner ports.
+    private var fhirDoor: TLSDoor?, mllpDoor: TLSDoor?
+    private var innerFHIRPort: UInt16 = 0, innerMLLPPort: UInt16 = 0
     private var outageEnds: ContinuousClock.Instant?
     private var outageTask: Task<Void, Never>?
     private let faultSettings = Locked(SandboxFaults())
@@ -52,13 +57,13 @@ public actor EHRSandbox {
         let controlPort = try await listen(control)
         controlServer = control
 
-        let origin = "http://127.0.0.1:\(fhirPort)"
+        let origin = "\(configuration.tls == nil ? "http" : "https")://127.0.0.1:\(fhirPort)"
         fhir.origin.withLock { $0 = origin }
         let endpoints = SandboxEndpoints(
             fhirBaseURL: origin + "/fhir", restBaseURL: origin + "/v1/\(configuration.restPracticeID)", tokenURL: origin + "/oauth/token",
             controlURL: "http://127.0.0.1:\(controlPort)/control", fhirPort: fhirPort, mllpPort: mllpPort,
             controlPort: controlPort, clientID: configuration.clientID, clientSecret: configuration.clientSecret,
-            pid: ProcessInfo.processInfo.processIdentifier)
+            pid: ProcessInfo.processInfo.processIdentifier, mllpOverTLS: configuration.tls != nil)
         try endpoints.write(to: configuration.directory)
         self.endpoints = endpoints
         return endpoints
@@ -122,6 +127,8 @@ public actor EHRSandbox {
     }
 
     private func closeListeners() async {
+        fhirDoor?.close(); fhirDoor = nil
+        mllpDoor?.close(); mllpDoor = nil
         mllp?.close()
         mllp = nil
         if let server = fhirServer {
@@ -132,21 +139,32 @@ public actor EHRSandbox {
 
     private func openFHIR(port: UInt16) async throws -> UInt16 {
         guard let fhir else { throw SocketError.disconnected }
-        let server = try HTTPServer.loopback(port: port, handler: ClosureHTTPHandler { request in await fhir.respond(to: request) })
+        let tls = configuration?.tls
+        let server = try HTTPServer.loopback(port: tls == nil ? port : innerFHIRPort,
+                                             handler: ClosureHTTPHandler { request in await fhir.respond(to: request) })
         let chosen = try await listen(server)
         fhirServer = server
-        return chosen
+        guard let tls else { return chosen }
+        innerFHIRPort = chosen
+        let door = try TLSDoor(port: port, identity: tls, forwardingTo: chosen)
+        fhirDoor = door
+        return door.port
     }
 
     private func openMLLP(port: UInt16) async throws -> UInt16 {
         guard let hl7 else { throw SocketError.disconnected }
         let received = mllpMessages
-        let listener = try await MLLPListener(port: port) { text in
+        let tls = configuration?.tls
+        let listener = try await MLLPListener(port: tls == nil ? port : innerMLLPPort) { text in
             received.withLock { $0 += 1 }
             return await hl7.acknowledge(text)
         }
         mllp = listener
-        return listener.port
+        guard let tls else { return listener.port }
+        innerMLLPPort = listener.port
+        let door = try TLSDoor(port: port, identity: tls, forwardingTo: listener.port)
+        mllpDoor = door
+        return door.port
     }
 
     private func listen(_ server: HTTPServer) async throws -> UInt16 {

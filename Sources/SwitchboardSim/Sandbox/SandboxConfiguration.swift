@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardHTTP
 
 /// How to start an `EHRSandbox`.
 ///
@@ -33,11 +34,15 @@ public struct SandboxConfiguration: Sendable {
     /// SMART Backend Services clients: client id → the JWK Set of its public keys. Such a
     /// client gets tokens with an ES384 client assertion (`private_key_jwt`) instead of a secret.
     public var smartClientJWKS: [String: String] = [:]
+    /// Serve FHIR/REST as HTTPS and MLLP inside TLS with this certificate (`TLSDoor`); nil: plain.
+    public var tls: TLSServerIdentity?
 
     public init(directory: URL, fhirPort: UInt16 = 0, mllpPort: UInt16 = 0, controlPort: UInt16 = 0, seed: UInt64 = 1,
                 startDate: String? = nil, patientCount: Int = 3000, hostileData: Bool = false,
                 clientID: String = "switchboard-agent", clientSecret: String = "sandbox-secret",
-                tokenLifetimeSeconds: Double = 300, faults: SandboxFaults = SandboxFaults(), defaultPageSize: Int = 50) {
+                tokenLifetimeSeconds: Double = 300, faults: SandboxFaults = SandboxFaults(), defaultPageSize: Int = 50,
+                tls: TLSServerIdentity? = nil) {
+        self.tls = tls
         self.directory = directory; self.fhirPort = fhirPort; self.mllpPort = mllpPort; self.controlPort = controlPort
         self.seed = seed; self.startDate = startDate; self.patientCount = patientCount; self.hostileData = hostileData
         self.clientID = clientID; self.clientSecret = clientSecret; self.tokenLifetimeSeconds = tokenLifetimeSeconds
@@ -122,6 +127,8 @@ public struct SandboxEndpoints: Codable, Sendable, Equatable {
     /// A sandbox credential, written so the simulated agent in another process can log in.
     public var clientSecret: String
     public var pid: Int32
+    /// The MLLP port speaks TLS (nil or false: plain MLLP).
+    public var mllpOverTLS: Bool?
 
     /// `DIR/sandbox.json`, which `switchboard-sim outage 45s --dir DIR` reads.
     public static func file(in directory: URL) -> URL { directory.appendingPathComponent("sandbox.json") }
