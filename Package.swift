@@ -94,7 +94,7 @@ let package = Package(
         // switchboard outbox, check, metrics and handoff: the rules as functions, and the
         // commands as real processes against the simulator.
         .testTarget(name: "OnCallTests", dependencies: [
-            "SwitchboardOperations", "SwitchboardStore", "SwitchboardCore", "SwitchboardSim", "SwitchboardTesting", grdb,
+            "SwitchboardOperations", "SwitchboardHTTP", "SwitchboardStore", "SwitchboardCore", "SwitchboardSim", "SwitchboardTesting", grdb,
         ]),
         .testTarget(name: "EndToEndTests", dependencies: ["SwitchboardStore", "SwitchboardCore", "SwitchboardTesting"]),
     ]

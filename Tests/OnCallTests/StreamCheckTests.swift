@@ -1,5 +1,7 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardHTTP
+import SwitchboardOperations
 import SwitchboardStore
 import SwitchboardTesting
 import Testing
@@ -69,7 +71,7 @@ import Testing
     /// The simulator serving its event stream over HTTPS itself (`--tls-cert`): `check` hears
     /// it when told to trust the CA (`ca_file` in the simulator's config, or `--ca`), and not
     /// when it trusts another CA or only the system store.
-    @Test func theStreamIsHeardOverHTTPSOnlyWithTheRightCA() throws {
+    @Test func theStreamIsHeardOverHTTPSOnlyWithTheRightCA() async throws {
         let scratch = Scratch()
         defer { scratch.cleanUp() }
         let certs = try TestCertificates(in: scratch.url)
@@ -102,5 +104,19 @@ import Testing
         #expect(try heard(withoutCA, ["--ca", certs.caFile]), "--ca trusts it")
         #expect(try !heard(withoutCA), "the system store does not know the test CA")
         #expect(try !heard(withCA, ["--ca", certs.stranger.certificate]), "--ca overrides the config, and a stranger's certificate is not the CA")
+
+        // The console's EHR reads (provider directory, slot picker) over the same HTTPS with the
+        // config's ca_file; without it, a TLS failure in words.
+        let (settings, _) = try ConsoleConfiguration.load(path: dir + "/switchboard.toml", isKeyName: { _ in true })
+        let trusting = try #require(EHRLookup(configuration: settings, http: HTTPClient()))
+        #expect(try await !trusting.providerDirectory().providers.isEmpty)
+        var untrusting = settings
+        untrusting.caFile = nil
+        do {
+            _ = try await #require(EHRLookup(configuration: untrusting, http: HTTPClient())).providerDirectory()
+            Issue.record("the EHR answered a client that does not trust its CA")
+        } catch {
+            #expect("\(error)".contains("TLS"), "\(error)")
+        }
     }
 }

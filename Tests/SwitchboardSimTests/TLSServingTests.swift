@@ -85,6 +85,14 @@ import Testing
                                           secretFile: secret, http: trusting)
         #expect(try await FHIRClient(baseURL: f.endpoints.fhirBaseURL, http: trusting, auth: auth).practitioners().value.count == 6)
         #expect(try await register("own-1", port: f.endpoints.mllpPort, caFile: certs.caFile).get() == .accept)
+        let rest = RESTClient(baseURL: try #require(f.endpoints.restBaseURL), http: trusting, auth: auth)
+        #expect(try await rest.providers().value.count == 6, "the vendor REST API over the same HTTPS door")
+        // An outage closes the doors with the listeners; they come back on the same ports.
+        await f.sandbox.beginOutage(seconds: 0.5)
+        #expect((try? await metadata(trusting, f.endpoints.fhirBaseURL).get()) == nil, "nothing answers during the outage")
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(try await metadata(trusting, f.endpoints.fhirBaseURL).get() == 200)
+        #expect(try await register("own-1b", port: f.endpoints.mllpPort, caFile: certs.caFile).get() == .accept)
         // Refused: a client that does not know the CA (both pathways).
         let systemStore = await metadata(HTTPClient(configuration: .init(connectTimeout: .seconds(5))), f.endpoints.fhirBaseURL)
         #expect(isTLSFailure(systemStore), "\(systemStore)")

@@ -1,9 +1,7 @@
 #if canImport(Glibc)
 import Glibc
-private let streamSocket = Int32(SOCK_STREAM.rawValue)
 #elseif canImport(Darwin)
 import Darwin
-private let streamSocket = SOCK_STREAM
 #endif
 import Foundation
 import SwitchboardCore
@@ -39,28 +37,9 @@ public final class EventStreamServer: @unchecked Sendable {
 
     public init(hub: EventHub, port: UInt16 = 0, heartbeat: Duration = .seconds(10), sendTimeout: Duration = .seconds(5)) throws {
         self.hub = hub; self.heartbeat = heartbeat; self.sendTimeout = sendTimeout
-        let fd = socket(AF_INET, streamSocket, 0)
-        guard fd >= 0 else { throw StartError.cannotListen(port: port, reason: String(cString: strerror(errno))) }
-        var on: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        do { (listener, self.port) = try loopbackListener(port: port) } catch {
+            throw StartError.cannotListen(port: port, reason: error.reason)
         }
-        guard bound == 0, listen(fd, 128) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw StartError.cannotListen(port: port, reason: reason)
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        listener = fd
-        self.port = UInt16(bigEndian: address.sin_port)
     }
 
     public var url: String { "http://127.0.0.1:\(port)/events" }

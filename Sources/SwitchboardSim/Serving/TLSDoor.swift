@@ -28,23 +28,9 @@ public final class TLSDoor: @unchecked Sendable {
 
     public init(port: UInt16, identity: TLSServerIdentity, forwardingTo inner: UInt16) throws(TLSFailure) {
         self.identity = identity; self.inner = inner
-        let fd = socket(AF_INET, streamSocket, 0)
-        guard fd >= 0 else { throw TLSFailure("cannot open a socket: \(String(cString: strerror(errno)))") }
-        var on: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        var address = Self.loopback(port)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        do { (listener, self.port) = try loopbackListener(port: port) } catch {
+            throw TLSFailure("cannot listen on 127.0.0.1:\(port): \(error.reason)")
         }
-        guard bound == 0, listen(fd, 128) == 0 else {
-            let reason = String(cString: strerror(errno))
-            _ = Glibc.close(fd)
-            throw TLSFailure("cannot listen on 127.0.0.1:\(port): \(reason)")
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        listener = fd
-        self.port = UInt16(bigEndian: address.sin_port)
         let thread = Thread { [self] in acceptLoop() }
         thread.name = "switchboard.tls.accept"
         thread.start()
@@ -96,7 +82,7 @@ public final class TLSDoor: @unchecked Sendable {
         let plain = socket(AF_INET, streamSocket, 0)
         guard plain >= 0 else { return }
         defer { _ = Glibc.close(plain) }
-        var address = Self.loopback(inner)
+        var address = loopbackAddress(inner)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(plain, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -129,13 +115,5 @@ public final class TLSDoor: @unchecked Sendable {
             sent += n
         }
         return true
-    }
-
-    private static func loopback(_ port: UInt16) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return address
     }
 }
