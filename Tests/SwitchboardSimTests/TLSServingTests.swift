@@ -125,4 +125,22 @@ import Testing
         #expect(throws: TLSFailure.self) { _ = try TLSServerIdentity(certificateFile: certs.server.certificate, keyFile: certs.stranger.key) }
         #expect(throws: TLSFailure.self) { _ = try TLSServerIdentity(certificateFile: scratch.path("missing.pem"), keyFile: certs.server.key) }
     }
+
+    /// `switchboard-sim run`'s TLS options refuse bad input in one line, before anything starts.
+    @Test func runRefusesHalfAConfigurationAMissingFileAndAForeignKey() throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let certs = try TestCertificates(in: scratch.url)
+        func sim(_ extra: [String]) throws -> ProcessResult {
+            try run(Sim.binary, ["run", "--dir", scratch.path("site"), "--calls", "1"] + extra, timeout: 30)
+        }
+        let half = try sim(["--tls-cert", certs.server.certificate])
+        #expect(half.status == 64 && half.stderr.contains("--tls-cert and --tls-key go together"), "\(half.stderr)")
+        let missing = try sim(["--tls-cert", scratch.path("nope.pem"), "--tls-key", certs.server.key])
+        #expect(missing.status == 66 && missing.stderr.contains("nope.pem: no such file"), "\(missing.stderr)")
+        let foreign = try sim(["--tls-cert", certs.server.certificate, "--tls-key", certs.stranger.key])
+        #expect(foreign.status == 65 && foreign.stderr.contains("cannot use the key"), "\(foreign.stderr)")
+        #expect(foreign.stderr.split(separator: "\n").count == 1, "one line: \(foreign.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("site") + "/simulator.json"), "nothing started")
+    }
 }
