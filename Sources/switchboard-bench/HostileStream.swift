@@ -7,6 +7,15 @@ private let streamSocket = SOCK_STREAM
 #endif
 import Foundation
 
+/// send(2) without SIGPIPE when the client has gone.
+private func socketSend(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int {
+    #if canImport(Glibc)
+    send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+    #else
+    send(fd, bytes.baseAddress, bytes.count, 0)
+    #endif
+}
+
 /// An event stream server on 127.0.0.1 that misbehaves on purpose: connection number n
 /// (from 0) is handed to `scripts[min(n, last)]`, which writes what it likes and returns to
 /// close. The request headers of every connection are kept, so a case can check what the
@@ -22,7 +31,7 @@ final class HostileStream: @unchecked Sendable {
         func send(_ bytes: [UInt8]) -> Bool {
             var offset = 0
             while offset < bytes.count {
-                let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                let n = bytes[offset...].withUnsafeBytes { socketSend(fd, $0) }
                 if n <= 0 { return false }
                 offset += n
             }
