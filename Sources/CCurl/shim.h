@@ -16,5 +16,8 @@ static inline CURLcode sb_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { 
 static inline CURLcode sb_curl_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLMcode sb_curl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 /* CURLMsg.data is a union; reading it in C keeps Swift away from the imported union layout. */
+/* Flow control for streams: the write callback's "keep these bytes, call me later", and going on. */
+static inline size_t sb_curl_writefunc_pause(void) { return CURL_WRITEFUNC_PAUSE; }
+static inline CURLcode sb_curl_unpause(CURL *h) { return curl_easy_pause(h, CURLPAUSE_CONT); }
 static inline CURLcode sb_curl_msg_result(const CURLMsg *m) { return m->data.result; }
 #endif

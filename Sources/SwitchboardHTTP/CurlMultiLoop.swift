@@ -8,6 +8,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     private struct Inbox {
         var added: [CurlTransfer] = []
         var cancelled: [CurlTransfer] = []
+        var resumed: [CurlTransfer] = []
         var stopping = false
     }
 
@@ -43,6 +44,12 @@ final class CurlMultiLoop: @unchecked Sendable {
         curl_multi_wakeup(multi)
     }
 
+    /// A paused stream's reader caught up: let libcurl deliver again.
+    func resume(_ transfer: CurlTransfer) {
+        inbox.withLock { $0.resumed.append(transfer) }
+        curl_multi_wakeup(multi)
+    }
+
     func shutdown() {
         inbox.withLock { $0.stopping = true }
         curl_multi_wakeup(multi)
@@ -51,13 +58,14 @@ final class CurlMultiLoop: @unchecked Sendable {
     private func run() {
         var running: Int32 = 0
         while true {
-            let (added, cancelled, stopping) = inbox.withLock { box in
-                defer { box.added = []; box.cancelled = [] }
-                return (box.added, box.cancelled, box.stopping)
+            let (added, cancelled, resumed, stopping) = inbox.withLock { box in
+                defer { box.added = []; box.cancelled = []; box.resumed = [] }
+                return (box.added, box.cancelled, box.resumed, box.stopping)
             }
             if stopping { break }
             for transfer in added { start(transfer) }
             for transfer in cancelled where transfer.easy != nil { finish(transfer, .failure(.cancelled)) }
+            for transfer in resumed { if let easy = transfer.easy { _ = sb_curl_unpause(easy) } }
             curl_multi_perform(multi, &running)
             collectFinished()
             curl_multi_poll(multi, nil, 0, 1000, nil)

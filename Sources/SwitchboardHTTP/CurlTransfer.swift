@@ -21,6 +21,11 @@ final class CurlTransfer: @unchecked Sendable {
     var body = Data()
     var bodyLimit = Int.max
     var overLimit = false
+    /// A stream's bytes handed to the reader and not yet taken, and whether libcurl was
+    /// told to hold the rest: a reader slower than the server (a 100 MB line) must not
+    /// grow memory without bound.
+    let flow = Locked((backlog: 0, paused: false))
+    static let maxBacklog = 4 << 20
 
     init(request: HTTPRequest) {
         self.request = request
@@ -51,18 +56,38 @@ final class CurlTransfer: @unchecked Sendable {
         }
     }
 
-    /// Body bytes. Returns false to make libcurl stop the transfer (body over the limit).
-    func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    enum BodyAnswer { case taken, stop, pause }
+
+    /// Body bytes. `.stop` makes libcurl end the transfer (body over the limit); `.pause`
+    /// makes it keep these bytes until the stream's reader has caught up (`taken`).
+    func receiveBody(_ bytes: UnsafeRawBufferPointer) -> BodyAnswer {
         switch sink {
         case .stream(let continuation):
+            let full = flow.withLock { state in
+                if state.backlog >= Self.maxBacklog { state.paused = true; return true }
+                state.backlog += bytes.count
+                return false
+            }
+            if full { return .pause }
             continuation.yield(.bytes(Array(bytes)))
         case .whole:
-            if body.count + bytes.count > bodyLimit { overLimit = true; return false }
+            if body.count + bytes.count > bodyLimit { overLimit = true; return .stop }
             body.append(contentsOf: bytes)
         case nil:
             break
         }
-        return true
+        return .taken
+    }
+
+    /// The reader took `count` bytes; true when libcurl should go on (it was paused and
+    /// the backlog is down to half).
+    func taken(_ count: Int) -> Bool {
+        flow.withLock { state in
+            state.backlog -= count
+            guard state.paused, state.backlog < Self.maxBacklog / 2 else { return false }
+            state.paused = false
+            return true
+        }
     }
 
     /// Streaming callers see the head as soon as the header block ends, before any body.
@@ -106,6 +131,10 @@ enum CurlCallbacks {
         let length = size * count
         guard let pointer, let userdata else { return length }
         let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
-        return transfer.receiveBody(UnsafeRawBufferPointer(start: pointer, count: length)) ? length : 0
+        switch transfer.receiveBody(UnsafeRawBufferPointer(start: pointer, count: length)) {
+        case .taken: return length
+        case .stop: return 0
+        case .pause: return sb_curl_writefunc_pause()
+        }
     }
 }

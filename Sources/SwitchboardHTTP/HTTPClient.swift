@@ -79,7 +79,8 @@ public final class HTTPClient: Sendable {
             continuation.onTermination = { _ in loop.cancel(transfer) }
             loop.submit(transfer)
         }
-        return HTTPStreamingResponse(parts: parts) { loop.cancel(transfer) }
+        return HTTPStreamingResponse(parts: parts, abort: { loop.cancel(transfer) },
+                                     taken: { count in if transfer.taken(count) { loop.resume(transfer) } })
     }
 }
 
@@ -88,9 +89,11 @@ public final class HTTPStreamingResponse: AsyncSequence, Sendable {
     public typealias Element = HTTPStreamPart
     private let parts: AsyncThrowingStream<HTTPStreamPart, any Error>
     private let abort: @Sendable () -> Void
+    fileprivate let taken: @Sendable (Int) -> Void
 
-    init(parts: AsyncThrowingStream<HTTPStreamPart, any Error>, abort: @escaping @Sendable () -> Void) {
-        self.parts = parts; self.abort = abort
+    init(parts: AsyncThrowingStream<HTTPStreamPart, any Error>, abort: @escaping @Sendable () -> Void,
+         taken: @escaping @Sendable (Int) -> Void) {
+        self.parts = parts; self.abort = abort; self.taken = taken
     }
 
     deinit { abort() }
@@ -105,6 +108,11 @@ public final class HTTPStreamingResponse: AsyncSequence, Sendable {
         let owner: HTTPStreamingResponse
         var base: AsyncThrowingStream<HTTPStreamPart, any Error>.Iterator
 
-        public mutating func next() async throws -> HTTPStreamPart? { try await base.next() }
+        /// Each part taken lets the transfer go on if it waited for this reader.
+        public mutating func next() async throws -> HTTPStreamPart? {
+            let part = try await base.next()
+            if case .bytes(let bytes)? = part { owner.taken(bytes.count) }
+            return part
+        }
     }
 }

@@ -13,15 +13,16 @@ import Foundation
 /// Lines end in LF (a CR before it is dropped); blank lines are skipped; other fields are
 /// ignored. A line that is not such an object is malformed: counted, never fatal. A line
 /// longer than `maxLineBytes` (1 MiB) is malformed too, and is skipped without being held.
-struct NDJSONLineReader {
+/// Public for the fuzzer (`switchboard-bench fuzz`), which feeds it bytes directly.
+public struct NDJSONLineReader {
     private var partial: [UInt8] = []
     private var reader = AgentEventReader()
     private var droppingLine = false
-    let maxLineBytes: Int
+    public let maxLineBytes: Int
 
-    init(maxLineBytes: Int = 1 << 20) { self.maxLineBytes = maxLineBytes }
+    public init(maxLineBytes: Int = 1 << 20) { self.maxLineBytes = maxLineBytes }
 
-    mutating func feed(_ bytes: some Sequence<UInt8>) -> [EventStreamMessage] {
+    public mutating func feed(_ bytes: some Sequence<UInt8>) -> [EventStreamMessage] {
         var messages: [EventStreamMessage] = []
         for byte in bytes {
             guard byte == 0x0A else {
@@ -44,7 +45,7 @@ struct NDJSONLineReader {
     }
 
     /// Drops a partial line (the file was truncated under us).
-    mutating func discardPartialLine() { partial = []; droppingLine = false }
+    public mutating func discardPartialLine() { partial = []; droppingLine = false }
 
     private mutating func read(_ line: [UInt8]) -> EventStreamMessage? {
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
@@ -93,10 +94,11 @@ public enum NDJSONEventSource {
                     }
                     if let current = handle, let size, size > offset {
                         try? current.seek(toOffset: offset)
-                        let chunk = (try? current.read(upToCount: Int(size - offset))) ?? Data()
+                        // 1 MiB at a time: a file that grew by a 100 MB line is never held whole.
+                        let chunk = (try? current.read(upToCount: Int(min(size - offset, 1 << 20)))) ?? Data()
                         offset += UInt64(chunk.count)
                         for message in lines.feed(chunk) { continuation.yield(message) }
-                        continue
+                        if !chunk.isEmpty { continue }
                     }
                     try? await Task.sleep(for: pollInterval)
                 }

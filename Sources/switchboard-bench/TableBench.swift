@@ -36,6 +36,8 @@ struct TableBench: ParsableCommand {
         try console.run()
         var simulator = try SimulatorBench.parse(short ? ["--seconds", "20"] : [])
         try simulator.run()
+        let own = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+        try BulkRetryBench.measure(items: short ? 100 : 1000, dir: dir + "/bulk-retry", bin: own)
 
         let figures = recordedFigures
         let seconds = Date().timeIntervalSince(started)

@@ -14,7 +14,7 @@ struct TortureBench: ParsableCommand {
     @Flag(help: "Fewer repetitions (CI): every group still runs.")
     var short = false
 
-    @Option(name: .customLong("only"), parsing: .upToNextOption, help: "Only these groups: tampering, files, rows, kills, terminal.")
+    @Option(name: .customLong("only"), parsing: .upToNextOption, help: "Only these groups: tampering, files, rows, kills, terminal, streams, fuzz.")
     var groups: [String] = []
 
     @Option(help: ArgumentHelp("The switchboard binary to torture (default: beside this one).", valueName: "path"))
@@ -35,6 +35,7 @@ struct TortureBench: ParsableCommand {
         let all: [(String, (Torture) throws -> Void)] = [
             ("tampering", { try $0.tampering() }), ("files", { try $0.files() }), ("rows", { try $0.rows() }),
             ("kills", { try $0.kills() }), ("terminal", { try $0.terminal() }),
+            ("streams", { try $0.streams() }), ("fuzz", { try $0.fuzz() }),
         ]
         for (name, body) in all where groups.isEmpty || groups.contains(name) {
             print("== \(name)")

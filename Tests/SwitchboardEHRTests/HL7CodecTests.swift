@@ -29,6 +29,16 @@ import Testing
         #expect(try HL7Message(parsing: message.encoded()) == message)
     }
 
+    /// Found by `switchboard-bench fuzz --target hl7`: a second MSH line (two messages run
+    /// together) came back with the header's encoding characters in place of its own.
+    @Test func aLaterMSHLineIsWrittenBackAsItCame() throws {
+        let text = "MSH|^~\\&|A|B|C|D|x||ADT^A04|1|P|2.5\rPID|1||p-1\rMSH|^~|\rMSH\rPV1|1|O\r"
+        let message = try HL7Message(parsing: text)
+        #expect(message.encoded() == text)
+        #expect(try HL7Message(parsing: message.encoded()) == message)
+        #expect(message.controlID == "1")
+    }
+
     @Test func keepsHexAndFormattingEscapes() throws {
         let message = try HL7Message(parsing: "MSH|^~\\&|A|B|C|D|x||ADT^A04|1|P|2.5\rPID|1||p||Line\\X0A\\Two\\.br\\")
         #expect(message["PID"]?[5].value == "Line\nTwo\\.br\\")

@@ -157,10 +157,13 @@ public struct HL7Message: Sendable, Hashable {
         var d = HL7Delimiters()
         (d.field, d.component, d.repetition, d.escape, d.subcomponent) = (chars[0], chars[1], chars[2], chars[3], chars[4])
         delimiters = d
-        segments = try lines.map { line throws(HL7ParseError) in try HL7Message.segment(line, d) }
+        segments = try lines.enumerated().map { at, line throws(HL7ParseError) in try HL7Message.segment(line, d, isHeader: at == 0) }
     }
 
-    private static func segment(_ line: Substring, _ d: HL7Delimiters) throws(HL7ParseError) -> HL7Segment {
+    /// Only the header's MSH-1 and MSH-2 are delimiters; a later line that starts with MSH
+    /// (two messages run together) is read as an ordinary segment, so it is written back
+    /// as it came (found by `switchboard-bench fuzz`).
+    private static func segment(_ line: Substring, _ d: HL7Delimiters, isHeader: Bool) throws(HL7ParseError) -> HL7Segment {
         let raw = line.split(separator: d.field, omittingEmptySubsequences: false)
         let name = String(raw[0])
         guard name.count == 3, name.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) else {
@@ -173,7 +176,7 @@ public struct HL7Message: Sendable, Hashable {
                 }
             })
         }
-        if name == "MSH" {
+        if isHeader {
             let rest = raw.dropFirst(2).map(field)
             return HL7Segment(name, [HL7Field(String(d.field)), HL7Field(String(raw.count > 1 ? raw[1] : ""))] + rest)
         }
@@ -189,8 +192,8 @@ public struct HL7Message: Sendable, Hashable {
                     .joined(separator: String(d.component))
             }.joined(separator: String(d.repetition))
         }
-        return segments.map { seg in
-            if seg.name == "MSH" {
+        return segments.enumerated().map { at, seg in
+            if at == 0 && seg.name == "MSH" {
                 return "MSH" + String(d.field) + d.encodingCharacters + String(d.field)
                     + seg.fields.dropFirst(2).map(field).joined(separator: String(d.field))
             }
