@@ -38,20 +38,42 @@ public struct OutboxActions: Sendable {
         return .done
     }
 
-    /// Retries exactly `ids` — the selection as it was when the operator confirmed.
-    public func retryAll(_ ids: [String], now: UnixMillis) throws -> OutboxBulkOutcome {
+    /// Retries exactly `ids` — the selection as it was when the operator confirmed — with
+    /// the same checks as `retryNow`, a batch at a time: one read, one outbox commit and
+    /// one audit commit per `batch` items. The audit rows follow their batch's commit as a
+    /// single item's row follows its commit.
+    public func retryAll(_ ids: [String], now: UnixMillis, batch: Int = 100) throws -> OutboxBulkOutcome {
         var outcome = OutboxBulkOutcome()
         if let refusal = `operator`.outboxRefusal {
             outcome.notAllowed = refusal
             return outcome
         }
         var seen: Set<String> = []
-        for id in ids where seen.insert(id).inserted {
-            switch try retryNow(itemId: id, now: now) {
-            case .done: outcome.done.append(id)
-            case .refused(let why): outcome.refused.append((id, why))
-            case .notAllowed(let why): outcome.notAllowed = why
+        let unique = ids.filter { seen.insert($0).inserted }
+        for start in stride(from: 0, to: unique.count, by: max(1, batch)) {
+            let chunk = Array(unique[start ..< min(unique.count, start + max(1, batch))])
+            let items = try outbox.items(ids: chunk)
+            var ready: [OutboxItem] = []
+            for id in chunk {
+                guard let item = items[id] else { outcome.refused.append((id, "\(id) no longer exists")); continue }
+                if let why = try Self.refusalToRetry(item, now: now) ?? (item.isHeld ? try refusalToRelease(item) : nil) {
+                    outcome.refused.append((id, why))
+                } else {
+                    ready.append(item)
+                }
             }
+            // The store's compare-and-set has the last word: the worker may have claimed some meanwhile.
+            let retried = try outbox.retryNow(ids: ready.map(\.id), now: now)
+            var rows: [AuditEvent] = []
+            for item in ready {
+                if retried.contains(item.id) {
+                    outcome.done.append(item.id)
+                    rows.append(auditRow("outbox.retry", item: item, reason: item.isHeld ? "released: its decision is on record" : nil, now: now))
+                } else {
+                    outcome.refused.append((item.id, "\(item.id) changed meanwhile; look again"))
+                }
+            }
+            if !rows.isEmpty { _ = try audit.append(rows) }
         }
         return outcome
     }
@@ -95,6 +117,14 @@ public struct OutboxActions: Sendable {
         return PermanentRefusal(item, lastAttempt: try outbox.lastAttempt(ofItem: itemId))
     }
 
+    /// The permanent refusals among `itemIds`, in their order, read in one pass (a bulk
+    /// action's warning before it acts).
+    public func permanentRefusals(itemIds: [String]) throws -> [PermanentRefusal] {
+        let items = try outbox.items(ids: itemIds)
+        let lastAttempts = try outbox.lastAttempts(ofItems: Array(items.keys))
+        return itemIds.compactMap { id in items[id].flatMap { PermanentRefusal($0, lastAttempt: lastAttempts[id]) } }
+    }
+
     /// Why `item` cannot go back to the worker, from its status alone.
     public static func refusalToRetry(_ item: OutboxItem, now: UnixMillis) -> String? {
         switch item.status {
@@ -129,10 +159,14 @@ public struct OutboxActions: Sendable {
 
     /// The operator's audit row, after the outbox change (the two files commit apart).
     private func record(_ action: String, item: OutboxItem, reason: String?, now: UnixMillis) throws {
+        _ = try audit.append([auditRow(action, item: item, reason: reason, now: now)])
+    }
+
+    private func auditRow(_ action: String, item: OutboxItem, reason: String?, now: UnixMillis) -> AuditEvent {
         let detail = `operator`.auditDetail(["item_id": item.id, "operation": item.operation, "booking_id": item.bookingId,
                                       "from_status": item.status.rawValue, "attempts": item.attempts, "reason": reason])
-        try audit.append([AuditEvent(at: now, actor: "operator:\(`operator`.user)", callId: item.callId, action: action,
-                                     ehrSystem: item.ehrSystem, outcome: .success, detail: detail)])
+        return AuditEvent(at: now, actor: "operator:\(`operator`.user)", callId: item.callId, action: action,
+                          ehrSystem: item.ehrSystem, outcome: .success, detail: detail)
     }
 }
 

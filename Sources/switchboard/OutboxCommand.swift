@@ -177,7 +177,7 @@ struct OutboxTally {
     /// instead; unless `force`, or a yes on a terminal, they are held back and counted as
     /// refused. Returns the ids held back.
     mutating func holdBackPermanentRefusals(_ ids: [String], actions: OutboxActions, force: Bool, verb: String) throws -> Set<String> {
-        let permanent = try storeCall { try ids.compactMap { try actions.permanentRefusal(itemId: $0) } }
+        let permanent = try storeCall { try actions.permanentRefusals(itemIds: ids) }
         guard !permanent.isEmpty, !force else { return [] }
         for refusal in permanent { complain("warning: \(refusal.warning)") }
         let question = "\(permanent.count) of them were refused for good by the EHR; \(verb) those anyway?"
@@ -327,9 +327,19 @@ extension Switchboard.Outbox {
             guard let (actions, outbox, ids) = try options.confirmed(selection, verb: "Retry", done: "retried") else { return }
             var tally = OutboxTally(verb: "retried")
             let skip = try tally.holdBackPermanentRefusals(ids, actions: actions, force: force, verb: "retry")
-            try act(on: ids, skipping: skip, tally: &tally, outbox: outbox, progress: "retrying") {
-                try actions.retryNow(itemId: $0, now: Clock.nowMillis())
+            // A batch per commit (`retryAll`): a retry of hundreds of items is one commit per hundred.
+            var seen: Set<String> = []
+            let wanted = ids.filter { !skip.contains($0) && seen.insert($0).inserted }
+            let progress = Progress(total: wanted.count, verb: "retrying")
+            for start in stride(from: 0, to: wanted.count, by: 100) {
+                let batch = Array(wanted[start ..< min(wanted.count, start + 100)])
+                let outcome = try storeCall { try actions.retryAll(batch, now: Clock.nowMillis()) }
+                if let why = outcome.notAllowed { try tally.add(.notAllowed(why), id: batch[0], outbox: outbox) }
+                for id in outcome.done { try tally.add(.done, id: id, outbox: outbox) }
+                for (id, why) in outcome.refused { try tally.add(.refused(why), id: id, outbox: outbox) }
+                progress.step(min(wanted.count, start + 100))
             }
+            try tally.finish()
         }
     }
 

@@ -68,6 +68,29 @@ import Testing
         #expect(try Self.auditRows(site, "outbox.retry") == ["ob-502", "ob-412"])
     }
 
+    /// A bulk retry commits a hundred items at a time: every item on both sides of a batch's
+    /// edge is retried once with its one audit row (an id named twice too), and what cannot be
+    /// retried is told by name.
+    @Test func aBulkRetryAcrossBatchesRetriesEachItemOnceWithItsAuditRow() throws {
+        let site = try SmallSite()
+        defer { site.scratch.cleanUp() }
+        let now = Clock.nowMillis()
+        let dead = (0 ..< 250).map { String(format: "ob-%03d", $0) }
+        for (n, id) in dead.enumerated() { try site.item(id, status: .dead, createdAt: now - 60_000 + Int64(n), error: "HTTP 503", httpStatus: 503) }
+        try site.item("ob-done", status: .succeeded, createdAt: now - 70_000)
+        _ = try sqlite3(site.outboxPath, "UPDATE outbox_item SET status = 'in_flight', lease_owner = 'worker-1', lease_until = \(now + 60_000) WHERE id = 'ob-100'")
+        let result = try site.switchboard(["outbox", "retry"] + dead + ["ob-done", "ob-gone", "ob-007", "--yes"])
+        #expect(result.status == 65, "\(result.stderr)")
+        #expect(result.stdout == "retried 249, skipped 2 (being sent or sent by the agent), refused 1\n")
+        #expect(result.stderr.contains("skipped ob-100: ob-100 is being sent (worker-1 holds it"))
+        #expect(result.stderr.contains("skipped ob-done: ob-done already succeeded"))
+        #expect(result.stderr.contains("refused ob-gone: ob-gone no longer exists"))
+        let retried = dead.filter { $0 != "ob-100" }
+        #expect(try Self.auditRows(site, "outbox.retry") == retried)
+        for id in retried { #expect(try site.outbox.item(id: id)?.status == .pending) }
+        #expect(try site.audit.verifyChain().isIntact)
+    }
+
     @Test func listFiltersAndPrintsOneJSONObjectPerLine() throws {
         let site = try SmallSite()
         defer { site.scratch.cleanUp() }
