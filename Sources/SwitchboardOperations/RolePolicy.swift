@@ -17,8 +17,13 @@ import TOMLKit
 /// with `sqlite3` anyway, so the console grants nothing the file system does not.
 public struct RolePolicy: Sendable, Equatable {
     public static let systemPath = "/etc/switchboard/policy.toml"
-    /// Names another policy file for tests; it must pass the same checks as the system's,
-    /// and must exist (an override cannot mean "no policy").
+    /// Names another policy file, for tests, and is honoured only for root (real and
+    /// effective uid 0, so never through a setuid binary): root can write the system
+    /// policy anyway, so the variable gives root nothing new, and anyone else it gives
+    /// nothing at all. (A user choosing among root-owned files — another clinic's policy,
+    /// an old copy kept beside it, an empty file that drops `read_only` — could otherwise
+    /// pick the one that suits them.) It must name an existing file that passes the same
+    /// checks as the system's.
     public static let overrideVariable = "SWITCHBOARD_POLICY"
 
     public var path: String
@@ -30,18 +35,27 @@ public struct RolePolicy: Sendable, Equatable {
         self.path = path; self.roles = roles; self.defaultRole = defaultRole; self.readOnly = readOnly
     }
 
-    /// The policy in force: the override's file (which must exist), else the system file if
-    /// there is one, else nil.
-    public static func current(environment: [String: String]) throws(RolePolicyError) -> RolePolicy? {
-        if let named = environment[overrideVariable], !named.isEmpty {
+    /// The policy in force: for root, the override's file (which must exist) when one is
+    /// named; otherwise the system file if there is one, else nil.
+    public static func current(environment: [String: String], realUID: uid_t = getuid(), effectiveUID: uid_t = geteuid())
+        throws(RolePolicyError) -> RolePolicy? {
+        if let named = environment[overrideVariable], !named.isEmpty, realUID == 0, effectiveUID == 0 {
             guard FileManager.default.fileExists(atPath: named) else { throw .missing(path: named) }
             return try load(path: named)
         }
         return try load(path: systemPath)
     }
 
-    /// Reads the policy at `path`; nil when there is no file. Refused unless owned by root
-    /// and not writable by group or others (anyone else could grant themselves a role).
+    /// The warning for a user who set the override and is not root: it was ignored.
+    public static func ignoredOverride(environment: [String: String], realUID: uid_t = getuid(), effectiveUID: uid_t = geteuid()) -> String? {
+        guard let named = environment[overrideVariable], !named.isEmpty, realUID != 0 || effectiveUID != 0 else { return nil }
+        return "warning: \(overrideVariable) is ignored: only root may name another role policy; \(systemPath) applies"
+    }
+
+    /// Reads the policy at `path`; nil when there is no file. Refused unless the file and
+    /// every directory above it are owned by root and not writable by group or others (a
+    /// root-owned sticky directory such as /tmp excepted): anyone else could grant
+    /// themselves a role, by editing the file or by putting another in its place.
     public static func load(path: String) throws(RolePolicyError) -> RolePolicy? {
         var info = stat()
         guard lstat(path, &info) == 0 else {
@@ -51,10 +65,32 @@ public struct RolePolicy: Sendable, Equatable {
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw .notAFile(path: path) }
         guard info.st_uid == 0 else { throw .notOwnedByRoot(path: path, uid: info.st_uid) }
         guard info.st_mode & (S_IWGRP | S_IWOTH) == 0 else { throw .writableByOthers(path: path, mode: info.st_mode & 0o777) }
+        try checkDirectories(above: path)
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw .unreadable(path: path)
         }
         return try parse(text, path: path)
+    }
+
+    /// Every directory from the policy's up to `/` (symbolic links resolved): owned by
+    /// root, and not writable by group or others unless it is sticky (then only root may
+    /// rename or remove root's entries in it).
+    static func checkDirectories(above path: String) throws(RolePolicyError) {
+        let parent = (path as NSString).deletingLastPathComponent
+        guard let resolved = realpath(parent.isEmpty ? "." : parent, nil) else { throw .unreadable(path: path) }
+        var directory = String(cString: resolved)
+        free(resolved)
+        while true {
+            var info = stat()
+            guard lstat(directory, &info) == 0 else { throw .unreadable(path: path) }
+            guard info.st_uid == 0 else { throw .directoryNotRoot(path: path, directory: directory, uid: info.st_uid) }
+            if info.st_mode & (S_IWGRP | S_IWOTH) != 0 && info.st_mode & S_ISVTX == 0 {
+                throw .directoryWritable(path: path, directory: directory, mode: info.st_mode & 0o7777)
+            }
+            if directory == "/" { return }
+            directory = (directory as NSString).deletingLastPathComponent
+            if directory.isEmpty { directory = "/" }
+        }
     }
 
     /// The policy's text; any value it does not understand refuses the whole file, so a
@@ -94,6 +130,8 @@ public enum RolePolicyError: Error, Equatable, CustomStringConvertible {
     case notAFile(path: String)
     case notOwnedByRoot(path: String, uid: uid_t)
     case writableByOthers(path: String, mode: mode_t)
+    case directoryNotRoot(path: String, directory: String, uid: uid_t)
+    case directoryWritable(path: String, directory: String, mode: mode_t)
     case unreadable(path: String)
     case invalid(path: String, reason: String)
 
@@ -107,6 +145,10 @@ public enum RolePolicyError: Error, Equatable, CustomStringConvertible {
             "\(path): the role policy is owned by uid \(uid), not root; refusing it (chown root:root \(path))"
         case let .writableByOthers(path, mode):
             "\(path): the role policy is writable by group or others (mode \(String(mode, radix: 8))); refusing it (chmod go-w \(path))"
+        case let .directoryNotRoot(path, directory, uid):
+            "\(path): the role policy's directory \(directory) is owned by uid \(uid), not root; refusing it"
+        case let .directoryWritable(path, directory, mode):
+            "\(path): the role policy's directory \(directory) is writable by group or others (mode \(String(mode, radix: 8))); refusing it"
         case .unreadable(let path): "\(path): cannot read the role policy"
         case let .invalid(path, reason): "\(path): \(reason); refusing the role policy"
         }

@@ -133,64 +133,112 @@ public enum AuditChain {
     /// Walks rows in `seq` order from `fromSeq` (the row before it supplies the link),
     /// hashing the values exactly as stored (see `StoredRowHasher`): a value the decoder
     /// would read differently, or an unknown word in a checked column, is a break.
-    /// Streams with one statement, so memory stays flat on ten million rows.
+    /// Streams with one statement per stretch, so memory stays flat on ten million rows.
     /// `progress` is called now and then with the rows checked so far.
-    /// A walk of `halvesFrom` rows or more (to the end, on a WAL pool) runs as two halves
-    /// on two cores.
-    public static func verify(_ reader: any DatabaseReader, fromSeq: Int64 = 1, limit: Int? = nil, halvesFrom: Int64 = 200_000,
+    ///
+    /// A walk of `parallelFrom` rows or more (to the end, on a WAL pool) is cut into
+    /// stretches (`chunkRows`, or about eight per reader) that `workers` readers take in
+    /// turn, one core each: SQLite
+    /// handing over the rows costs more than hashing them, so reading is what is spread.
+    /// Each stretch links into the stored hash of the row before it, which the stretch
+    /// before checks, so together they are one walk; the first break in `seq` order is
+    /// the one reported, as one walk would.
+    public static func verify(_ reader: any DatabaseReader, fromSeq: Int64 = 1, limit: Int? = nil,
+                              parallelFrom: Int64 = 20_000, chunkRows: Int64? = nil,
+                              workers: Int = ProcessInfo.processInfo.activeProcessorCount,
                               progress: ((Int) -> Void)? = nil) throws -> Verification {
         let from = max(fromSeq, 1)
-        guard limit == nil, reader is DatabasePool,
+        guard limit == nil, workers > 1, reader is DatabasePool,
               let head = try reader.read({ db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit_event") }),
-              head - from + 1 >= halvesFrom else {
+              head - from + 1 >= parallelFrom else {
             return try walk(reader, from: from, through: nil, limit: limit, progress: progress)
         }
-        // Two halves on two readers at once: each half links into the stored hash of the
-        // row before it, which the first half checks, so together they are one walk.
-        let middle = from + (head - from + 1) / 2
-        let shared = SharedProgress(report: progress)
-        let halves = Halves()
+        // About eight stretches per reader, so one that gets less of the machine holds
+        // up the end of the walk by little; each costs a read transaction and two lookups.
+        let size = max(chunkRows ?? min(131_072, max(4_096, (head - from + 1) / Int64(workers * 8))), 1)
+        let stretches = stride(from: from, through: head, by: Int(size)).map { ($0, min($0 + size - 1, head)) }
+        let work = Stretches(count: stretches.count, report: progress)
         let reports = progress != nil
-        DispatchQueue.concurrentPerform(iterations: 2) { half in
-            let result = Result {
-                try walk(reader, from: half == 0 ? from : middle, through: half == 0 ? middle - 1 : nil, limit: nil,
-                         progress: reports ? { shared.set(half, $0) } : nil)
+        DispatchQueue.concurrentPerform(iterations: min(workers, stretches.count)) { _ in
+            while let index = work.next() {
+                let (low, high) = stretches[index]
+                let result = Result {
+                    try walk(reader, from: low, through: high, limit: nil,
+                             progress: reports ? { work.progress(index, $0) } : nil)
+                }
+                let whole = (try? result.get()).map { $0.isIntact && $0.lastSeq == high } ?? false
+                work.finish(index, result, whole: whole)
             }
-            halves.set(half, result)
         }
-        let (first, second) = halves.results
-        let low = try first.get()
-        if !low.isIntact { return low }
-        if low.lastSeq != middle - 1 {
-            let missing = (low.lastSeq ?? from - 1) + 1
-            return Verification(checked: low.checked, firstBrokenSeq: missing,
-                                reason: missing == middle - 1 ? "row \(missing) is missing (deleted)" : "rows \(missing)…\(middle - 1) are missing (deleted)")
+        // The first break in seq order; a stretch that ends short is missing its last rows.
+        var checked = 0
+        for (index, result) in work.results.enumerated() {
+            let (low, high) = stretches[index]
+            guard let result else { break }  // skipped: a stretch before it broke
+            var found = try result.get()
+            if !found.isIntact {
+                // An inserted row blamed in the stretch before was counted there.
+                if let broken = found.firstBrokenSeq, broken < low { checked -= 1 }
+                found.checked += max(0, checked)
+                return found
+            }
+            if found.lastSeq != high {
+                // Named as one walk names it: up to the next row there is.
+                let missing = (found.lastSeq ?? low - 1) + 1
+                let next = try reader.read { db in try Int64.fetchOne(db, sql: "SELECT min(seq) FROM audit_event WHERE seq > ?", arguments: [missing]) }
+                let end = next.map { $0 - 1 } ?? high
+                return Verification(checked: checked + found.checked, firstBrokenSeq: missing,
+                                    reason: missing == end ? "row \(missing) is missing (deleted)" : "rows \(missing)…\(end) are missing (deleted)",
+                                    lastSeq: found.lastSeq, lastHash: found.lastHash)
+            }
+            checked += found.checked
+            if index == stretches.count - 1 { return Verification(checked: checked, lastSeq: found.lastSeq, lastHash: found.lastHash) }
         }
-        var high = try second.get()
-        high.checked += low.checked
-        return high
+        throw StoreError.failed(path: "audit", reason: "the chain walk ended without a verdict")
     }
 
-    /// What the two halves found.
-    private final class Halves: @unchecked Sendable {
+    /// The stretches of a parallel walk: which is next, what each found, and progress as
+    /// one count. Once a stretch breaks, those after it are not started.
+    private final class Stretches: @unchecked Sendable {
         private let lock = NSLock()
-        private var found: [Result<Verification, any Error>?] = [nil, nil]
-        func set(_ half: Int, _ result: Result<Verification, any Error>) { lock.withLock { found[half] = result } }
-        var results: (Result<Verification, any Error>, Result<Verification, any Error>) { lock.withLock { (found[0]!, found[1]!) } }
-    }
-
-    /// Progress from two halves, reported as one count.
-    private final class SharedProgress: @unchecked Sendable {
-        private let lock = NSLock()
-        private var counts = [0, 0]
+        private var nextIndex = 0
+        private var firstBroken = Int.max
+        private var found: [Result<Verification, any Error>?]
+        private var counts: [Int]
         private let report: ((Int) -> Void)?
-        init(report: ((Int) -> Void)?) { self.report = report }
-        func set(_ half: Int, _ count: Int) {
+
+        init(count: Int, report: ((Int) -> Void)?) {
+            found = Array(repeating: nil, count: count)
+            counts = Array(repeating: 0, count: count)
+            self.report = report
+        }
+
+        func next() -> Int? {
             lock.withLock {
-                counts[half] = count
-                report?(counts[0] + counts[1])
+                guard nextIndex < found.count, nextIndex < firstBroken else { return nil }
+                defer { nextIndex += 1 }
+                return nextIndex
             }
         }
+
+        func finish(_ index: Int, _ result: Result<Verification, any Error>, whole: Bool) {
+            lock.withLock {
+                found[index] = result
+                if !whole { firstBroken = min(firstBroken, index) }
+            }
+            if case .success(let v) = result { progress(index, v.checked) }
+        }
+
+        /// Reported under the lock: the caller's report is never called from two threads at once.
+        func progress(_ index: Int, _ count: Int) {
+            guard let report else { return }
+            lock.withLock {
+                counts[index] = count
+                report(counts.reduce(0, +))
+            }
+        }
+
+        var results: [Result<Verification, any Error>?] { lock.withLock { found } }
     }
 
     /// One walk from `from` to `through` (or the end).
@@ -198,7 +246,8 @@ public enum AuditChain {
                              progress: ((Int) -> Void)?) throws -> Verification {
         try reader.read { db in
             // Pages mapped rather than copied in: the walk reads the whole table once.
-            try db.execute(sql: "PRAGMA mmap_size = 1073741824")
+            // (SQLite caps this at its build's limit, 2 GB for Debian's.)
+            try db.execute(sql: "PRAGMA mmap_size = 4294967296")
             var walk = StoredRowHasher()
             var expectedSeq = from
             if expectedSeq > 1 {

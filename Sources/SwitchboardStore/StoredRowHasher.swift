@@ -12,7 +12,7 @@ import SwitchboardCore
 ///
 /// The canonical form of a valid row is the one `AuditChain.canonical` writes, so files
 /// written before this walk verify unchanged.
-struct StoredRowHasher {
+struct StoredRowHasher: ~Copyable {
     /// The 16 canonical fields, then `hash`: the select list of the walk, in this order.
     static let columns = ["seq", "at", "actor", "call_id", "action", "ehr_system", "transport", "method",
                           "resource_type", "resource_id", "outcome", "http_status", "latency_ms", "attempt",
@@ -28,8 +28,11 @@ struct StoredRowHasher {
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// The canonical form of the row being checked, in a buffer that grows to the
-    /// largest row seen (the hot loop appends with no bounds or uniqueness checks).
-    private let storage: Storage
+    /// largest row seen (the hot loop appends with no bounds or uniqueness checks). Held
+    /// by this noncopyable value itself, not by a class: a class's stored properties are
+    /// checked for exclusive access at run time, on every byte appended.
+    private var bytes: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
     private var count = 0
     private var previous: [UInt8] = Array(AuditChain.genesis.utf8)
     /// The hash two rows back: a row that links to it skipped the one before, which was inserted.
@@ -37,27 +40,26 @@ struct StoredRowHasher {
     /// Set with a problem when the row before is the one to blame (it was inserted).
     private(set) var blamesPreviousRow = false
 
-    private final class Storage {
-        var bytes: UnsafeMutablePointer<UInt8>
-        var capacity: Int
-        init() { capacity = 4096; bytes = .allocate(capacity: capacity) }
-        deinit { bytes.deallocate() }
-        func reserve(_ needed: Int, keeping count: Int) {
-            guard needed > capacity else { return }
-            var grown = capacity
-            while grown < needed { grown *= 2 }
-            let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
-            fresh.update(from: bytes, count: count)
-            bytes.deallocate()
-            bytes = fresh
-            capacity = grown
-        }
+    init() {
+        capacity = 4096
+        bytes = .allocate(capacity: capacity)
     }
 
-    init() { storage = Storage() }
+    deinit { bytes.deallocate() }
+
+    private mutating func reserve(_ needed: Int) {
+        guard needed > capacity else { return }
+        var grown = capacity
+        while grown < needed { grown *= 2 }
+        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+        fresh.update(from: bytes, count: count)
+        bytes.deallocate()
+        bytes = fresh
+        capacity = grown
+    }
 
     /// The canonical bytes of the last row checked (for the benchmark's baseline).
-    var canonicalBytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: storage.bytes, count: count) }
+    var canonicalBytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: bytes, count: count) }
 
     /// The stored `hash` of the last row that passed (the genesis before any).
     var previousHash: String { String(decoding: previous, as: UTF8.self) }
@@ -73,27 +75,30 @@ struct StoredRowHasher {
             let column = Int32(index)
             let bit: UInt32 = 1 << UInt32(index)
             let integer = Self.integerMask & bit != 0
-            let type = sqlite3_column_type(stmt, column)
+            // The column's value once, then its type and bytes from it: half the calls of
+            // sqlite3_column_type/_text/_bytes, each of which looks the column up again.
+            // (An unprotected value, used on this connection's thread only.)
+            guard let value = sqlite3_column_value(stmt, column) else { return "\(Self.columns[index]) cannot be read" }
+            let type = sqlite3_value_type(value)
             switch type {
             case SQLITE_NULL:
                 guard Self.nullableMask & bit != 0 else { return "\(Self.columns[index]) is NULL" }
                 put(0x7E)  // ~
             case SQLITE_INTEGER where integer:
-                let value = sqlite3_column_int64(stmt, column)
-                if column == Self.outcomeColumn && !(value == 0 || value == 4 || value == 8 || value == 12) {
-                    return "outcome \(value) is not a FHIR AuditEvent outcome code (0, 4, 8, 12)"
+                let number = sqlite3_value_int64(value)
+                if column == Self.outcomeColumn && !(number == 0 || number == 4 || number == 8 || number == 12) {
+                    return "outcome \(number) is not a FHIR AuditEvent outcome code (0, 4, 8, 12)"
                 }
-                appendDecimal(value)
+                appendDecimal(number)
             case SQLITE_TEXT where !integer:
-                let text = sqlite3_column_text(stmt, column)
-                let length = Int(sqlite3_column_bytes(stmt, column))
-                let bytes = UnsafeBufferPointer(start: text, count: length)
-                if column == Self.transportColumn && !Self.transports.contains(where: { $0.elementsEqual(bytes) }) {
-                    return "transport \(Self.quoted(bytes)) is not a known transport (fhir, rest, hl7v2)"
+                let text = sqlite3_value_text(value)
+                let length = Int(sqlite3_value_bytes(value))
+                if column == Self.transportColumn && !Self.isTransport(text, length) {
+                    return "transport \(Self.quoted(UnsafeBufferPointer(start: text, count: length))) is not a known transport (fhir, rest, hl7v2)"
                 }
                 appendLength(length)
-                storage.reserve(count + length + 1, keeping: count)
-                if let text, length > 0 { (storage.bytes + count).update(from: text, count: length) }
+                reserve(count + length + 1)
+                if let text, length > 0 { (bytes + count).update(from: text, count: length) }
                 count += length
             default:
                 return "\(Self.columns[index]) holds \(Self.storageClass(type)) where \(integer ? "an integer" : "text") belongs"
@@ -118,7 +123,7 @@ struct StoredRowHasher {
             return "hash does not match the row's content (a value in it was changed)"
         }
         var hasher = SHA256()
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: storage.bytes, count: count))
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: bytes, count: count))
         let digest = hasher.finalize()
         let matches = digest.withUnsafeBytes { raw -> Bool in
             Self.hexDigits.withUnsafeBufferPointer { hex in
@@ -136,6 +141,15 @@ struct StoredRowHasher {
         return nil
     }
 
+    /// One of the transport words, byte for byte.
+    private static func isTransport(_ text: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
+        guard let text else { return false }
+        for word in transports where word.count == length {
+            if word.withUnsafeBufferPointer({ memcmp(text, $0.baseAddress!, length) == 0 }) { return true }
+        }
+        return false
+    }
+
     private static func same(_ bytes: UnsafePointer<UInt8>?, _ length: Int, _ expected: [UInt8]) -> Bool {
         guard length == expected.count else { return false }
         guard let bytes else { return length == 0 }
@@ -143,8 +157,8 @@ struct StoredRowHasher {
     }
 
     private mutating func put(_ byte: UInt8) {
-        storage.reserve(count + 1, keeping: count)
-        storage.bytes[count] = byte
+        reserve(count + 1)
+        bytes[count] = byte
         count += 1
     }
 
@@ -164,14 +178,14 @@ struct StoredRowHasher {
             } while v > 0
             if value < 0 { n += 1; out[20 - n] = 0x2D }  // -
             appendLength(n)
-            storage.reserve(count + n + 1, keeping: count)
-            for i in (20 - n)..<20 { storage.bytes[count] = out[i]; count += 1 }
+            reserve(count + n + 1)
+            for i in (20 - n)..<20 { bytes[count] = out[i]; count += 1 }
         }
     }
 
     private mutating func appendLength(_ length: Int) {
-        storage.reserve(count + 21, keeping: count)
-        let out = storage.bytes
+        reserve(count + 21)
+        let out = bytes
         if length < 10 {
             out[count] = UInt8(length) + 0x30
             count += 1

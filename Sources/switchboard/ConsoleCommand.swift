@@ -60,8 +60,12 @@ struct SiteOptions: ParsableArguments {
 /// `settings` with the roles of the system policy (or of file ownership when there is
 /// none); a policy anyone but root could change stops the command with EX_CONFIG.
 func governed(_ settings: ConsoleConfiguration) throws -> ConsoleConfiguration {
+    let environment = ProcessInfo.processInfo.environment
+    if let ignored = RolePolicy.ignoredOverride(environment: environment) {
+        FileHandle.standardError.write(Data("switchboard: \(ignored)\n".utf8))
+    }
     do {
-        return settings.governed(by: try RolePolicy.current(environment: ProcessInfo.processInfo.environment))
+        return settings.governed(by: try RolePolicy.current(environment: environment))
     } catch {
         FileHandle.standardError.write(Data("switchboard: \(error)\n".utf8))
         throw ExitCode(RolePolicyError.exitStatus)

@@ -43,14 +43,14 @@ import Testing
         #expect(try store2.verifyChain().firstBrokenSeq == 7)
     }
 
-    /// A long walk runs as two halves; a break in either, or rows missing where they meet,
-    /// is named as one walk would.
-    @Test func theTwoHalvesOfALongWalkAreOneWalk() throws {
+    /// A long walk runs as stretches on several readers; a break in any, or rows missing
+    /// where two meet, is named as one walk would.
+    @Test func theStretchesOfALongWalkAreOneWalk() throws {
         let scratch = Scratch(); defer { scratch.cleanUp() }
         let path = scratch.path("audit.sqlite")
         let store = try AuditStore(path: path, mode: .create)
         try store.append((0..<300).map { event($0) })
-        func verify() throws -> AuditChain.Verification { try AuditChain.verify(store.database, halvesFrom: 10) }
+        func verify() throws -> AuditChain.Verification { try AuditChain.verify(store.database, parallelFrom: 10, chunkRows: 150) }
         let intact = try verify()
         #expect(intact.isIntact && intact.checked == 300 && intact.lastSeq == 300)
         _ = try sqlite3(path, "DROP TRIGGER audit_event_is_append_only_update; DROP TRIGGER audit_event_is_append_only_delete;")
@@ -62,8 +62,47 @@ import Testing
         let store2 = try AuditStore(path: scratch2.path("audit.sqlite"), mode: .create)
         try store2.append((0..<300).map { event($0) })
         _ = try sqlite3(scratch2.path("audit.sqlite"), "DROP TRIGGER audit_event_is_append_only_delete; DELETE FROM audit_event WHERE seq BETWEEN 148 AND 150;")
-        let gap = try AuditChain.verify(store2.database, halvesFrom: 10)
+        let gap = try AuditChain.verify(store2.database, parallelFrom: 10, chunkRows: 150)
         #expect(gap.firstBrokenSeq == 148 && gap.reason?.contains("missing") == true, "rows missing where the halves meet: \(gap)")
+    }
+
+    /// Whatever the stretch size, the parallel walk gives one walk's verdict (first broken
+    /// row, reason, rows checked) for edits and deletions at, across and between the
+    /// places where stretches meet.
+    @Test func everyStretchSizeGivesOneWalksVerdict() throws {
+        let cases: [(String, String)] = [
+            ("intact", ""),
+            ("edit 50", "UPDATE audit_event SET latency_ms = 7 WHERE seq = 50;"),
+            ("edit 51", "UPDATE audit_event SET detail = 'x' WHERE seq = 51;"),
+            ("edit 120 and 20", "UPDATE audit_event SET actor = 'x' WHERE seq IN (20, 120);"),
+            ("transport of 101", "UPDATE audit_event SET transport = 'rest' WHERE seq = 101;"),
+            ("hash of 100", "UPDATE audit_event SET hash = prev_hash WHERE seq = 100;"),
+            ("prev_hash of 101", "UPDATE audit_event SET prev_hash = hash WHERE seq = 101;"),
+            ("delete 1", "DELETE FROM audit_event WHERE seq = 1;"),
+            ("delete 50", "DELETE FROM audit_event WHERE seq = 50;"),
+            ("delete 50…51", "DELETE FROM audit_event WHERE seq BETWEEN 50 AND 51;"),
+            ("delete 49…160", "DELETE FROM audit_event WHERE seq BETWEEN 49 AND 160;"),
+            ("swap 100 and 101", "UPDATE audit_event SET seq = -1 WHERE seq = 100; UPDATE audit_event SET seq = 100 WHERE seq = 101; UPDATE audit_event SET seq = 101 WHERE seq = -1;"),
+        ]
+        for (name, edit) in cases {
+            let scratch = Scratch(); defer { scratch.cleanUp() }
+            let path = scratch.path("audit.sqlite")
+            let store = try AuditStore(path: path, mode: .create)
+            try store.append((0..<200).map { event($0) })
+            _ = try sqlite3(path, "DROP TRIGGER audit_event_is_append_only_update; DROP TRIGGER audit_event_is_append_only_delete; " + edit)
+            // The head is only reported (and only used) when the walk is intact.
+            func verdict(_ v: AuditChain.Verification) -> String {
+                "\(v.checked) \(v.firstBrokenSeq.map(String.init) ?? "-") \(v.reason ?? "-")" + (v.isIntact ? " \(v.lastSeq ?? -1) \(v.lastHash ?? "-")" : "")
+            }
+            let one = try AuditChain.verify(store.database, parallelFrom: .max)
+            #expect(one.isIntact == (name == "intact"), "\(name): \(one)")
+            for size: Int64 in [1, 7, 50, 100, 199, 500] {
+                for workers in [2, 3] {
+                    let parallel = try AuditChain.verify(store.database, parallelFrom: 1, chunkRows: size, workers: workers)
+                    #expect(verdict(parallel) == verdict(one), "\(name), stretches of \(size) on \(workers): \(parallel) against one walk's \(one)")
+                }
+            }
+        }
     }
 
     @Test func canonicalFormIsUnambiguous() {

@@ -117,6 +117,67 @@ import Testing
         #expect(missing.status == 78 && missing.stderr.contains("no such policy file"), "\(missing.stderr)")
     }
 
+    /// SWITCHBOARD_POLICY is for tests run as root: a user who names another root-owned
+    /// policy (one that passes every check and makes them operator) stays what the system
+    /// gives them — here a viewer, on files someone else owns — and is told it was ignored.
+    @Test func aUserCannotRaiseTheirRoleByNamingAnotherPolicy() throws {
+        #expect(getuid() == 0, "making a test user needs root")
+        guard getuid() == 0 else { return }
+        let user = "sbpolicy\(UInt32.random(in: 1000...99999))"
+        #expect(try run("/usr/sbin/useradd", ["-M", "-s", "/bin/sh", user]).status == 0)
+        defer { _ = try? run("/usr/sbin/userdel", [user]) }
+
+        // The clinic's files belong to uid 1 (daemon) and are open to this user: without a
+        // policy that makes the user a viewer. The directory is theirs to write, so SQLite
+        // can keep its -wal and -shm files beside the databases.
+        let db = try GeneratedDatabases(calls: 300)
+        defer { db.scratch.cleanUp() }
+        let id = try #require(try Self.undecided(db).first?["booking_id"] as? String)
+        #expect(chmod(db.scratch.url.path, 0o777) == 0)
+        for name in ["audit.sqlite", "outbox.sqlite", "audit.sqlite-wal", "audit.sqlite-shm", "outbox.sqlite-wal", "outbox.sqlite-shm"] {
+            let path = db.scratch.path(name)
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            #expect(chown(path, 1, 1) == 0 && chmod(path, 0o666) == 0)
+        }
+        // A policy only root could have written: root's file in root's directory, 0644,
+        // that would make this user an operator if it were the one in force.
+        let policies = Scratch("policyForAnotherClinic")
+        defer { policies.cleanUp() }
+        let other = try policies.policy("[roles]\ndefault_role = \"viewer\"\n\"\(user)\" = \"operator\"\n")
+        #expect(try ReviewCommandTests.review(db, ["list", "--limit", "1"], policy: other).status == 0, "root may name it: it passes every check")
+
+        let program = db.scratch.path("switchboard")
+        try FileManager.default.copyItem(atPath: executable("switchboard"), toPath: program)
+        func asUser(_ arguments: [String]) throws -> ProcessResult {
+            try run("/usr/sbin/runuser", ["-u", user, "--", program, "review"] + arguments + ["--audit", db.auditPath, "--outbox", db.outboxPath],
+                    environment: ["HOME": db.scratch.url.path, "XDG_CONFIG_HOME": db.scratch.path("config"), "PATH": "/usr/bin:/bin",
+                                  "SWITCHBOARD_POLICY": other])
+        }
+        let refused = try asUser(["approve", id])
+        #expect(refused.status == 77 && refused.stderr.contains("is a viewer"), "\(refused.status) \(refused.stderr)")
+        #expect(refused.stderr.contains("SWITCHBOARD_POLICY is ignored: only root may name another role policy"), "\(refused.stderr)")
+        #expect(try db.audit.decision(bookingId: id) == nil, "nothing was approved")
+        let listed = try asUser(["list", "--json", "--limit", "1"])
+        let row = try #require((try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])?.first, "\(listed.stderr)")
+        #expect(Self.masked(try #require(row["patient"] as? String)), "\(row)")
+    }
+
+    /// The policy's directories count too: a root-owned file in a directory others can
+    /// write (not sticky) could be swapped for another, so it is refused.
+    @Test func aPolicyInADirectoryOthersCanWriteIsRefused() throws {
+        let db = try GeneratedDatabases(calls: 50)
+        defer { db.scratch.cleanUp() }
+        let open = Scratch("policyInAnOpenDirectory")
+        defer { open.cleanUp() }
+        let policy = try open.policy("[roles]\ndefault_role = \"operator\"\n")
+        #expect(chmod(open.url.path, 0o777) == 0)
+        let refused = try ReviewCommandTests.review(db, ["list", "--limit", "1"], policy: policy)
+        #expect(refused.status == 78 && refused.stderr.contains("directory") && refused.stderr.contains("writable by group or others"),
+                "\(refused.stderr)")
+        #expect(chmod(open.url.path, 0o755) == 0)
+        #expect(try ReviewCommandTests.review(db, ["list", "--limit", "1"], policy: policy).status == 0)
+    }
+
     @Test func statusWarnsWhenOthersMayReadOrWriteTheDatabases() throws {
         let db = try GeneratedDatabases(calls: 50)
         defer { db.scratch.cleanUp() }
