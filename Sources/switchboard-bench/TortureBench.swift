@@ -14,7 +14,7 @@ struct TortureBench: ParsableCommand {
     @Flag(help: "Fewer repetitions (CI): every group still runs.")
     var short = false
 
-    @Option(name: .customLong("only"), parsing: .upToNextOption, help: "Only these groups: tampering, files, rows, kills, terminal.")
+    @Option(name: .customLong("only"), parsing: .upToNextOption, help: "Only these groups: tampering, files, rows, kills, terminal, contention, ehr-faults, full-disk.")
     var groups: [String] = []
 
     @Option(help: ArgumentHelp("The switchboard binary to torture (default: beside this one).", valueName: "path"))
@@ -35,12 +35,14 @@ struct TortureBench: ParsableCommand {
         let all: [(String, (Torture) throws -> Void)] = [
             ("tampering", { try $0.tampering() }), ("files", { try $0.files() }), ("rows", { try $0.rows() }),
             ("kills", { try $0.kills() }), ("terminal", { try $0.terminal() }),
+            ("contention", { try $0.contention() }), ("ehr-faults", { try $0.ehrFaults() }), ("full-disk", { try $0.fullDisk() }),
         ]
         for (name, body) in all where groups.isEmpty || groups.contains(name) {
             print("== \(name)")
             do { try body(torture) } catch { torture.tally.fail("\(name): setup", "\(error)") }
         }
-        defer { torture.scratch.cleanUp() }
+        // What a failed case left is kept to look at.
+        defer { if torture.tally.failed.isEmpty { torture.scratch.cleanUp() } else { print("scratch kept: \(torture.scratch.url.path)") } }
         let t = torture.tally
         let rows: [(String, Int)] = [("cases run", t.cases), ("cases failed", t.failed.count), ("faults injected", t.faults),
                                      ("decisions and sends checked", t.checked), ("lost", t.lost), ("doubled", t.doubled),
@@ -106,8 +108,9 @@ final class Torture {
     /// A run of one of our programs; a trap (a signal, Swift's "Fatal error") is counted
     /// wherever it happens, whatever the case expected.
     @discardableResult
-    func program(_ name: String, _ arguments: [String], timeout: TimeInterval = 60) throws -> ProcessResult {
-        let result = try SwitchboardTesting.run(tool(name), arguments, environment: environment, timeout: timeout)
+    func program(_ name: String, _ arguments: [String], timeout: TimeInterval = 60, within prefix: [String] = []) throws -> ProcessResult {
+        let argv = prefix + [tool(name)] + arguments
+        let result = try SwitchboardTesting.run(argv[0], Array(argv.dropFirst()), environment: environment, timeout: timeout)
         if [4, 5, 6, 7, 8, 11].contains(result.status) || result.status >= 128
             || result.stderr.contains("Fatal error") || result.stderr.contains("crashed") {
             tally.traps += 1

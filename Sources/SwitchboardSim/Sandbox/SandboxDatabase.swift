@@ -62,7 +62,27 @@ struct SandboxDatabase: Sendable {
         m.registerMigration("v3: refill requests as tasks") { db in
             try db.execute(sql: "CREATE TABLE task (id TEXT PRIMARY KEY, subject_id TEXT, updated_ms INTEGER NOT NULL, json TEXT NOT NULL)")
         }
+        m.registerMigration("v4: what the EHR received") { db in
+            // One row per Idempotency-Key (HL7: "hl7:" + MSH-10) of every write that got
+            // past auth and faults: how often it arrived and how often it was applied
+            // (answered 2xx or AA, not as a replay). Torture checks the outbox against it.
+            try db.execute(sql: """
+                CREATE TABLE received (key TEXT PRIMARY KEY, times INTEGER NOT NULL, applied INTEGER NOT NULL,
+                                       first_ms INTEGER NOT NULL, last_status TEXT NOT NULL)
+                """)
+        }
         return m
+    }
+
+    /// A write with a key reached the EHR: counted, and whether it was applied.
+    func noteReceived(key: String, applied: Bool, status: String) async {
+        let now = Clock.nowMillis()
+        _ = try? await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO received (key, times, applied, first_ms, last_status) VALUES (?, 1, ?, ?, ?)
+                ON CONFLICT (key) DO UPDATE SET times = times + 1, applied = applied + excluded.applied, last_status = excluded.last_status
+                """, arguments: [key, applied ? 1 : 0, now, status])
+        }
     }
 
     func isSeeded() throws -> Bool {
