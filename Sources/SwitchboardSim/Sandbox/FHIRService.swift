@@ -51,10 +51,10 @@ final class FHIRService: Sendable {
             try await injectFaults()
             do {
                 let response = try await handle(request, route: route)
-                await noteReceived(request, response.statusCode.code, replayed: response.headers[HTTPHeader("Idempotent-Replayed")] == "true")
+                noteReceived(request, response.statusCode.code, replayed: response.headers[HTTPHeader("Idempotent-Replayed")] == "true")
                 return response
             } catch let failure as FHIRFailure {
-                await noteReceived(request, failure.status.code)
+                noteReceived(request, failure.status.code)
                 throw failure
             }
         } catch let failure as FHIRFailure {
@@ -68,7 +68,7 @@ final class FHIRService: Sendable {
     /// received; a replayed answer (`Idempotent-Replayed`) counts as received, not applied.
     /// A FHIR PUT is keyed by what makes it safe to resend, its resource and `If-Match`
     /// ("PUT Appointment/a-17 W/\"2\""): senders do not always pass its Idempotency-Key on.
-    func noteReceived(_ request: HTTPRequest, _ status: Int, replayed: Bool = false) async {
+    func noteReceived(_ request: HTTPRequest, _ status: Int, replayed: Bool = false) {
         guard request.method != .GET else { return }
         let parts = request.path.split(separator: "/")
         let key: String
@@ -79,7 +79,7 @@ final class FHIRService: Sendable {
         } else {
             return
         }
-        await database.noteReceived(key: key, applied: (200 ..< 300).contains(status) && !replayed, status: String(status))
+        database.noteReceived(key: key, applied: (200 ..< 300).contains(status) && !replayed, status: String(status))
     }
 
     // MARK: OAuth 2.0 client credentials

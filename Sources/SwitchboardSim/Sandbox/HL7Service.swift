@@ -35,7 +35,7 @@ struct HL7Service: Sendable {
             ack = HL7Acknowledgment(code: .error, acknowledgedControlID: message.controlID, text: "\(error)", errorCode: "207")
         }
         // MSH-10 is the message's key: a resend carries the same one.
-        await database.noteReceived(key: "hl7:" + message.controlID, applied: ack.code == .accept, status: ack.code.rawValue)
+        database.noteReceived(key: "hl7:" + message.controlID, applied: ack.code == .accept, status: ack.code.rawValue)
         return ack.message(answering: message, controlID: controlID, at: now).encoded()
     }
 

@@ -41,10 +41,10 @@ final class RESTService: Sendable {
             do {
                 response = try await handle(request, route: route)
             } catch let failure as RESTFailure {
-                await fhir.noteReceived(request, failure.response.statusCode.code)
+                fhir.noteReceived(request, failure.response.statusCode.code)
                 throw failure
             }
-            await fhir.noteReceived(request, response.statusCode.code, replayed: response.headers[HTTPHeader("Idempotent-Replayed")] == "true")
+            fhir.noteReceived(request, response.statusCode.code, replayed: response.headers[HTTPHeader("Idempotent-Replayed")] == "true")
         } catch let failure as RESTFailure {
             response = failure.response
         } catch {

@@ -74,10 +74,12 @@ struct SandboxDatabase: Sendable {
         return m
     }
 
-    /// A write with a key reached the EHR: counted, and whether it was applied.
-    func noteReceived(key: String, applied: Bool, status: String) async {
+    /// A write with a key reached the EHR: counted, and whether it was applied. Blocking,
+    /// not async: an outage cancels the tasks of requests in flight, and a write already
+    /// applied must still be counted.
+    func noteReceived(key: String, applied: Bool, status: String) {
         let now = Clock.nowMillis()
-        _ = try? await pool.write { db in
+        _ = try? pool.write { db in
             try db.execute(sql: """
                 INSERT INTO received (key, times, applied, first_ms, last_status) VALUES (?, 1, ?, ?, ?)
                 ON CONFLICT (key) DO UPDATE SET times = times + 1, applied = applied + excluded.applied, last_status = excluded.last_status

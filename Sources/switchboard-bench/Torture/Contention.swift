@@ -119,7 +119,10 @@ extension Torture {
             try expect(decided.count >= 10, "only \(decided.count) decisions: the contention proved little")
             let ledger = try checkSends(dir)
             try verifyChain(dir)
-            print("       \(decided.count) decisions (\(scripts.approved.count) told to the scripts), \(scripts.runs) script runs, \(step) key rounds; outbox: \(ledger.summary)")
+            let kinds = try sqlite3(audit, "SELECT decision || ' ' || count(*) FROM review_decision GROUP BY decision").split(separator: "\n").joined(separator: ", ")
+            let operatorRows = try sqlite3(audit, "SELECT action || ' ' || count(*) FROM audit_event WHERE action LIKE 'outbox.%' GROUP BY action").split(separator: "\n").joined(separator: ", ")
+            print("       \(decided.count) decisions (\(kinds); \(scripts.approved.count) approvals told to the scripts), \(scripts.runs) script runs, \(step) key rounds")
+            print("       operator outbox actions: \(operatorRows.isEmpty ? "none" : operatorRows); outbox: \(ledger.summary)")
         }
     }
 

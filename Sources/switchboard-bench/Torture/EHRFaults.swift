@@ -46,7 +46,11 @@ extension Torture {
                 running = false
                 let ledger = try checkSends(dir)
                 try verifyChain(dir)
-                print("       \(transport) outbox: \(ledger.summary)")
+                // The faults reached the agent: error (8) and no-answer (12) rows in its audit.
+                let outcomes = try sqlite3(dir + "/audit.sqlite", "SELECT outcome, count(*) FROM audit_event GROUP BY outcome").split(separator: "\n")
+                    .map { $0.split(separator: "|") }.reduce(into: [String: Int]()) { $0[String($1[0])] = Int($1[1]) ?? 0 }
+                print("       \(transport) outbox: \(ledger.summary); audit outcomes: \(outcomes.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))")
+                try expect((outcomes["8"] ?? 0) > 0 && (outcomes["12"] ?? 0) > 0, "the agent saw no error or no no-answer: the faults did not bite")
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import ArgumentParser
 import SwitchboardTesting
 
 /// The outbox held against the EHR sandbox's own record of what it received
@@ -127,5 +128,27 @@ extension Torture {
         guard let url = info?["control_url"] as? String else { throw CaseFailure("simulator.json has no control_url") }
         let result = try SwitchboardTesting.run("/usr/bin/curl", ["-sS", "-f", "-X", "POST", "--max-time", "5", url + "/" + path, "-d", json])
         try expect(result.status == 0, "POST \(path) \(json): \(result.stderr)")
+    }
+}
+
+/// `switchboard-bench ledger DIR`: a stopped simulator directory's outbox against what its
+/// EHR sandbox received, as the torture cases check it. Exit 1 when anything was lost or
+/// sent twice.
+struct LedgerBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger",
+        abstract: "Check a stopped simulator directory's outbox against what its EHR sandbox received: nothing lost, nothing sent twice.")
+
+    @Argument(help: ArgumentHelp("The simulator's directory (switchboard-sim run --dir).", valueName: "dir"))
+    var dir: String
+
+    func run() throws {
+        let ledger = try SandboxLedger.read(dir)
+        print("\(ledger.items) outbox items under \(ledger.keys) keys: \(ledger.summary)")
+        for line in ledger.lost { print("LOST " + line) }
+        for line in ledger.doubled { print("DOUBLED " + line) }
+        for line in ledger.odd { print("ODD " + line) }
+        if !ledger.lost.isEmpty || !ledger.doubled.isEmpty { throw ExitCode.failure }
+        if !ledger.odd.isEmpty { throw ExitCode(2) }
     }
 }
