@@ -19,7 +19,7 @@ extension Torture {
             ("429", #"{"throttleRate":0.6,"retryAfterSeconds":1}"#, 0),
             ("401", #"{"unauthorizedRate":0.3}"#, 0),
             ("refused", nil, 1.5),
-            ("down", nil, short ? 5 : 14),
+            ("down", nil, 12),
             ("healthy", "{}", 0),
         ]
         for transport in ["fhir", "rest", "hl7v2"] {
