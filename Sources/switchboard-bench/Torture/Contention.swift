@@ -39,7 +39,9 @@ extension Torture {
                 var round = 0
                 while Date() < deadline {
                     round += 1
-                    let ids = (try? undecidedBookings(audit, limit: 12)) ?? []
+                    // Any undecided ones, not the oldest: the consoles approve from the top
+                    // of the list and must win some of the races too.
+                    let ids = (try? undecidedBookings(audit, limit: 12, anyOrder: true)) ?? []
                     if ids.isEmpty { usleep(200_000); continue }
                     if round % 3 == 0, let id = ids.last {
                         scripts.record(try? SwitchboardTesting.run(switchboard, ["review", "correct", id, "--config", config,
@@ -73,8 +75,10 @@ extension Torture {
 
             // The consoles: one reviews (approve, move, bulk approve), the other switches
             // between Review and the Outbox (retry one, retry the view).
-            let reviewKeys: [[String]] = [["1"], ["a"], ["y"], ["j"], ["a"], ["y"], ["Space"], ["j"], ["Space"], ["A"], ["y"], ["k"], ["a"], ["y"]]
-            let onCallKeys: [[String]] = [["4"], ["r"], ["y"], ["j"], ["r"], ["y"], ["R"], ["y"], ["v"], ["1"], ["a"], ["y"], ["j"], ["a"], ["y"], ["Escape"]]
+            // Decided rows hidden (`d`), so `a` lands on undecided ones; `g` back to the top.
+            let reviewKeys: [[String]] = [["1"], ["a"], ["y"], ["j"], ["a"], ["y"], ["Space"], ["j"], ["Space"], ["A"], ["y"], ["g"], ["a"], ["y"]]
+            let onCallKeys: [[String]] = [["4"], ["r"], ["y"], ["j"], ["r"], ["y"], ["R"], ["y"], ["v"], ["1"], ["g"], ["a"], ["y"], ["j"], ["a"], ["y"], ["Escape"]]
+            for console in consoles { _ = try console.tmux(["send-keys", "-t", console.session, "d"]) }
             var step = 0
             while Date() < deadline {
                 _ = try consoles[0].tmux(["send-keys", "-t", consoles[0].session] + reviewKeys[step % reviewKeys.count])
@@ -117,11 +121,15 @@ extension Torture {
             try expect(unaudited == 0, "\(unaudited) decisions without their audit row")
             try expect(lostApprovals == 0, "\(lostApprovals) approvals a script was told of are not on record")
             try expect(decided.count >= 10, "only \(decided.count) decisions: the contention proved little")
+            // The consoles only approve; what the scripts were not told of is theirs.
+            let approvedAll = Int(try sqlite3(audit, "SELECT count(*) FROM review_decision WHERE decision = 'approved'").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            let byConsoles = approvedAll - scripts.approved.count
+            try expect(byConsoles > 0, "the consoles approved nothing: their keys did not reach the bookings")
             let ledger = try checkSends(dir)
             try verifyChain(dir)
             let kinds = try sqlite3(audit, "SELECT decision || ' ' || count(*) FROM review_decision GROUP BY decision").split(separator: "\n").joined(separator: ", ")
             let operatorRows = try sqlite3(audit, "SELECT action || ' ' || count(*) FROM audit_event WHERE action LIKE 'outbox.%' GROUP BY action").split(separator: "\n").joined(separator: ", ")
-            print("       \(decided.count) decisions (\(kinds); \(scripts.approved.count) approvals told to the scripts), \(scripts.runs) script runs, \(step) key rounds")
+            print("       \(decided.count) decisions (\(kinds); \(scripts.approved.count) approvals told to the scripts, \(byConsoles) by the consoles), \(scripts.runs) script runs, \(step) key rounds")
             print("       operator outbox actions: \(operatorRows.isEmpty ? "none" : operatorRows); outbox: \(ledger.summary)")
         }
     }
@@ -130,10 +138,10 @@ extension Torture {
 }
 
 /// Up to `limit` undecided bookings that need review, oldest first.
-func undecidedBookings(_ audit: String, limit: Int) throws -> [String] {
+func undecidedBookings(_ audit: String, limit: Int, anyOrder: Bool = false) throws -> [String] {
     try sqlite3(audit, """
         SELECT booking_id FROM booking WHERE review_required = 1 AND booking_id NOT IN (SELECT booking_id FROM review_decision)
-        ORDER BY booked_at LIMIT \(limit)
+        ORDER BY \(anyOrder ? "random()" : "booked_at") LIMIT \(limit)
         """).split(separator: "\n").map(String.init)
 }
 
