@@ -23,6 +23,9 @@ struct TortureBench: ParsableCommand {
     @Option(name: .customLong("case"), parsing: .upToNextOption, help: "Only the cases whose name starts with one of these (e.g. files/missing).")
     var cases: [String] = []
 
+    @Flag(help: "Keep the scratch directory (databases, simulator directories) when a case fails, to look at.")
+    var keep = false
+
     @Option(help: ArgumentHelp("Also write the table as JSON to this file.", valueName: "file"))
     var json: String?
 
@@ -41,8 +44,7 @@ struct TortureBench: ParsableCommand {
             print("== \(name)")
             do { try body(torture) } catch { torture.tally.fail("\(name): setup", "\(error)") }
         }
-        // What a failed case left is kept to look at.
-        defer { if torture.tally.failed.isEmpty { torture.scratch.cleanUp() } else { print("scratch kept: \(torture.scratch.url.path)") } }
+        defer { if keep && !torture.tally.failed.isEmpty { print("scratch kept: \(torture.scratch.url.path)") } else { torture.scratch.cleanUp() } }
         let t = torture.tally
         let rows: [(String, Int)] = [("cases run", t.cases), ("cases failed", t.failed.count), ("faults injected", t.faults),
                                      ("decisions and sends checked", t.checked), ("lost", t.lost), ("doubled", t.doubled),
