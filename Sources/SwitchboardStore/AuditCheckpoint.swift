@@ -128,8 +128,13 @@ public enum CheckpointFile {
         guard fd >= 0 else { throw StoreError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         let bytes = Array((checkpoint.line + "\n").utf8)
+        let end = lseek(fd, 0, SEEK_END)
         guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
-            throw StoreError.failed(path: path, reason: "cannot append a checkpoint: \(String(cString: strerror(errno)))")
+            let why = errno
+            // A half line would read as a damaged checkpoint: take it back.
+            if end >= 0 { _ = ftruncate(fd, end) }
+            if why == ENOSPC || why == EDQUOT { throw StoreError.diskFull(path: path) }
+            throw StoreError.failed(path: path, reason: "cannot append a checkpoint: \(String(cString: strerror(why)))")
         }
     }
 

@@ -221,6 +221,8 @@ public enum DatabaseFile {
 
     static func translate(_ error: DatabaseError, path: String, busyTimeoutMillis: Int) -> StoreError {
         switch error.resultCode {
+        case .SQLITE_FULL: .diskFull(path: path)
+        case .SQLITE_IOERR where StoreError.noSpace(near: path): .diskFull(path: path)
         case .SQLITE_NOTADB: .notSQLite(path: path)
         case .SQLITE_BUSY, .SQLITE_LOCKED: .locked(path: path, waitedMillis: busyTimeoutMillis)
         case .SQLITE_READONLY: .readOnly(path: path)

@@ -7,6 +7,8 @@ public enum ExitStatus {
     public static let unavailable: Int32 = 69
     public static let software: Int32 = 70
     public static let cannotCreate: Int32 = 73
+    /// An input/output error: a full disk.
+    public static let ioError: Int32 = 74
     public static let temporaryFailure: Int32 = 75
     public static let noPermission: Int32 = 77
 }
@@ -19,6 +21,7 @@ extension StoreError {
         case .locked: ExitStatus.temporaryFailure
         case .readOnly, .walNeedsWritableDirectory: ExitStatus.cannotCreate
         case .cannotOpen: ExitStatus.noInput
+        case .diskFull: ExitStatus.ioError
         }
     }
 }

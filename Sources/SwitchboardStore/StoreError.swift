@@ -12,6 +12,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case readOnly(path: String)
     case walNeedsWritableDirectory(path: String)
     case cannotOpen(path: String, reason: String)
+    /// No space left on the file system holding the database (or its -wal/-shm files).
+    case diskFull(path: String)
     case failed(path: String, reason: String)
 
     public var description: String {
@@ -34,8 +36,23 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             "\(path): its directory is read-only and SQLite needs to create \((path as NSString).lastPathComponent)-shm there to read a WAL database. Copy the database (with any -wal file) to a writable directory, or open it where it lives with write access to the directory."
         case .cannotOpen(let path, let reason):
             "\(path): cannot open: \(reason). Check the path and its permissions."
+        case .diskFull(let path):
+            "\(path): the disk is full (no space left on the file system holding it); nothing was written. Free some space and try again."
         case .failed(let path, let reason):
             "\(path): \(reason)"
         }
+    }
+}
+
+extension StoreError {
+    /// Whether the file system holding `path` has no space left for us: SQLite reports a
+    /// full disk as SQLITE_FULL in a write but as a plain I/O error when it cannot grow
+    /// the -shm or -wal file while opening.
+    static func noSpace(near path: String) -> Bool {
+        var info = statvfs()
+        let dir = (path as NSString).deletingLastPathComponent
+        guard statvfs(dir.isEmpty ? "." : dir, &info) == 0 else { return false }
+        // Less than two pages: SQLite cannot grow the -shm file, a WAL frame or a page.
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize) < 2 * 65_536
     }
 }

@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard-bench",
         abstract: "Benchmarks Switchboard (store, console) against baselines measured in the same run.",
-        subcommands: [StoreBench.self, VerifyBench.self, ConsoleBench.self, SimulatorBench.self, TortureBench.self, TableBench.self, FuzzBench.self, BulkRetryBench.self],
+        subcommands: [StoreBench.self, VerifyBench.self, ConsoleBench.self, SimulatorBench.self, TortureBench.self, TableBench.self, FuzzBench.self, BulkRetryBench.self, LedgerBench.self],
         defaultSubcommand: StoreBench.self)
 }
 

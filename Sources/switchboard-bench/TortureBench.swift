@@ -14,7 +14,7 @@ struct TortureBench: ParsableCommand {
     @Flag(help: "Fewer repetitions (CI): every group still runs.")
     var short = false
 
-    @Option(name: .customLong("only"), parsing: .upToNextOption, help: "Only these groups: tampering, files, rows, kills, terminal, streams, fuzz.")
+    @Option(name: .customLong("only"), parsing: .upToNextOption, help: "Only these groups: tampering, files, rows, kills, terminal, streams, fuzz, contention, ehr-faults, full-disk.")
     var groups: [String] = []
 
     @Option(help: ArgumentHelp("The switchboard binary to torture (default: beside this one).", valueName: "path"))
@@ -22,6 +22,9 @@ struct TortureBench: ParsableCommand {
 
     @Option(name: .customLong("case"), parsing: .upToNextOption, help: "Only the cases whose name starts with one of these (e.g. files/missing).")
     var cases: [String] = []
+
+    @Flag(help: "Keep the scratch directory (databases, simulator directories) when a case fails, to look at.")
+    var keep = false
 
     @Option(help: ArgumentHelp("Also write the table as JSON to this file.", valueName: "file"))
     var json: String?
@@ -36,12 +39,13 @@ struct TortureBench: ParsableCommand {
             ("tampering", { try $0.tampering() }), ("files", { try $0.files() }), ("rows", { try $0.rows() }),
             ("kills", { try $0.kills() }), ("terminal", { try $0.terminal() }),
             ("streams", { try $0.streams() }), ("fuzz", { try $0.fuzz() }),
+            ("contention", { try $0.contention() }), ("ehr-faults", { try $0.ehrFaults() }), ("full-disk", { try $0.fullDisk() }),
         ]
         for (name, body) in all where groups.isEmpty || groups.contains(name) {
             print("== \(name)")
             do { try body(torture) } catch { torture.tally.fail("\(name): setup", "\(error)") }
         }
-        defer { torture.scratch.cleanUp() }
+        defer { if keep && !torture.tally.failed.isEmpty { print("scratch kept: \(torture.scratch.url.path)") } else { torture.scratch.cleanUp() } }
         let t = torture.tally
         let rows: [(String, Int)] = [("cases run", t.cases), ("cases failed", t.failed.count), ("faults injected", t.faults),
                                      ("decisions and sends checked", t.checked), ("lost", t.lost), ("doubled", t.doubled),
@@ -107,8 +111,9 @@ final class Torture {
     /// A run of one of our programs; a trap (a signal, Swift's "Fatal error") is counted
     /// wherever it happens, whatever the case expected.
     @discardableResult
-    func program(_ name: String, _ arguments: [String], timeout: TimeInterval = 60) throws -> ProcessResult {
-        let result = try SwitchboardTesting.run(tool(name), arguments, environment: environment, timeout: timeout)
+    func program(_ name: String, _ arguments: [String], timeout: TimeInterval = 60, within prefix: [String] = []) throws -> ProcessResult {
+        let argv = prefix + [tool(name)] + arguments
+        let result = try SwitchboardTesting.run(argv[0], Array(argv.dropFirst()), environment: environment, timeout: timeout)
         if [4, 5, 6, 7, 8, 11].contains(result.status) || result.status >= 128
             || result.stderr.contains("Fatal error") || result.stderr.contains("crashed") {
             tally.traps += 1

@@ -65,6 +65,13 @@ extension Simulator {
             let now = Clock.nowMillis()
             let plan = HistoryPlan(calls: calls, seed: seed, endsAt: now,
                                    windowStart: now - Int64(windowStartedHoursAgo * 3_600_000), hostileData: hostileData)
+            // A history that could not be written whole (a full disk) is not left behind
+            // half-written: the files did not exist before, or --force gave them up.
+            func removeHalfWritten() {
+                for path in [auditPath, outboxPath] {
+                    for suffix in ["", "-wal", "-shm", ".checkpoints"] { try? fm.removeItem(atPath: path + suffix) }
+                }
+            }
             let report: HistoryReport
             do {
                 let audit = try AuditStore(path: auditPath, mode: .create)
@@ -73,12 +80,15 @@ extension Simulator {
                 // The generator is the agent here: it signs its history's heads with the agent's key.
                 let signer: CheckpointSigner
                 do { signer = try CheckpointSigner(audit: audit, keyDirectory: dir, everyRows: checkpointEvery) } catch let error as CheckpointKeys.Failure {
+                    try? audit.close(); try? outbox.close()
+                    removeHalfWritten()
                     throw fail("\(error)", status: ExitStatus.cannotCreate)
                 }
                 try signer.signHistory()
                 try audit.close()
                 try outbox.close()
             } catch let error as StoreError {
+                removeHalfWritten()
                 throw fail("\(error)", status: error.exitStatus)
             }
             if json {

@@ -176,11 +176,18 @@ extension Switchboard.Audit {
                 progress.clear()
                 if out != nil { complain("switchboard: exported \(rows) rows to \(out!)") }
             } catch let error as StoreError {
+                progress.clear()
+                if let out { abandonOutput(out) }
                 throw failure(error)
             } catch {
                 progress.clear()
-                complain("switchboard: cannot write the export: \(error.localizedDescription)")
-                throw ExitCode(74)
+                if let out {
+                    abandonOutput(out)
+                    complain("switchboard: " + outputFailure(out, error))
+                } else {
+                    complain("switchboard: cannot write the export: \(error.localizedDescription)")
+                }
+                throw ExitCode(ExitStatus.ioError)
             }
         }
     }

@@ -105,8 +105,9 @@ extension Switchboard {
                 throw ExitCode(ExitStatus.cannotCreate)
             }
             do { try handle.write(contentsOf: Data(text.utf8)) } catch {
-                complain("switchboard: cannot write \(out): \((error as NSError).localizedDescription)")
-                throw ExitCode(ExitStatus.cannotCreate)
+                abandonOutput(out)
+                complain("switchboard: " + outputFailure(out, error))
+                throw ExitCode(ExitStatus.ioError)
             }
         }
     }

@@ -27,4 +27,25 @@ import Testing
         #expect(result.status == 2, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("FAIL files/missing") && result.stdout.contains("FAIL files/random"), "\(result.stdout)")
     }
+
+    /// The check behind contention and ehr-faults can say no: on a real simulator run it
+    /// passes; once the sandbox's record says a key was applied twice and another never,
+    /// it names both and exits 1.
+    @Test func theSendLedgerFindsADoubleAndALoss() throws {
+        let scratch = Scratch("ledger")
+        defer { scratch.cleanUp() }
+        let dir = scratch.path("site")
+        let sim = try run(executable("switchboard-sim"), ["run", "--dir", dir, "--load", "--calls", "15", "--exit-when-done"], timeout: 120)
+        try #require(sim.status == 0, "\(sim.stderr)")
+        let clean = try run(executable("switchboard-bench"), ["ledger", dir])
+        #expect(clean.status == 0, "\(clean.stdout)\(clean.stderr)")
+        let sandbox = dir + "/ehr-sandbox.sqlite"
+        let keys = try sqlite3(sandbox, "SELECT key FROM received WHERE applied = 1 ORDER BY key LIMIT 2").split(separator: "\n").map(String.init)
+        try #require(keys.count == 2)
+        _ = try sqlite3(sandbox, "UPDATE received SET applied = 2, times = 2 WHERE key = '\(keys[0])'; DELETE FROM received WHERE key = '\(keys[1])';")
+        let broken = try run(executable("switchboard-bench"), ["ledger", dir])
+        #expect(broken.status == 1, "\(broken.stdout)")
+        #expect(broken.stdout.contains("DOUBLED") && broken.stdout.contains("applied 2 times"), "\(broken.stdout)")
+        #expect(broken.stdout.contains("LOST") && broken.stdout.contains("never applied by the EHR"), "\(broken.stdout)")
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -179,6 +180,49 @@ import Testing
         #expect(a.body == b.body)
         let notes = try await f.send("GET", "/Communication", query: [.init(name: "subject", value: "Patient/p-3")], token: token)
         #expect(try notes.decode(Bundle.self).total == 1)
+    }
+
+    /// The sandbox's record of what it received (what torture checks the outbox
+    /// against): a key counted each time a write reaches it, applied once; a replayed
+    /// answer says so (`Idempotent-Replayed`); a write stopped by an injected fault never
+    /// reached it; a PUT is keyed by its resource and If-Match.
+    @Test func theReceivedRecordCountsArrivalsAndApplicationsPerKey() async throws {
+        let f = try await SandboxFixture.start()
+        defer { Task { await f.stop() } }
+        let token = try await f.token()
+        let note = Communication(status: .completed, subject: "Patient/p-3", sent: "2026-11-25T09:30:00Z",
+                                 payload: [CommunicationPayload(contentString: "Booked follow-up.")])
+        let key = ["Idempotency-Key": "call-9:note"]
+        let first = try await f.send("POST", "/Communication", headers: key, body: FHIRJSON.encode(note), token: token)
+        let again = try await f.send("POST", "/Communication", headers: key, body: FHIRJSON.encode(note), token: token)
+        #expect(first.header("Idempotent-Replayed") == nil && again.header("Idempotent-Replayed") == "true")
+        await f.sandbox.setFaults(SandboxFaults(errorRate: 1))
+        #expect(try await f.send("POST", "/Communication", headers: key, body: FHIRJSON.encode(note), token: token).status == 500)
+        await f.sandbox.setFaults(SandboxFaults())
+        let slot = try await f.freeSlot(token)
+        let made = try await f.send("POST", "/Appointment", body: f.booking(slot: slot), token: token)
+        var appointment = try made.decode(Appointment.self)
+        appointment.status = .cancelled
+        let ifMatch = made.header("ETag") ?? ""
+        for _ in 0..<2 {
+            _ = try await f.send("PUT", "/Appointment/\(appointment.id!)", headers: ["If-Match": ifMatch], body: FHIRJSON.encode(appointment), token: token)
+        }
+        let db = try DatabaseQueue(path: f.directory.appendingPathComponent("ehr-sandbox.sqlite").path)
+        let rows = try await db.read { db in
+            try Row.fetchAll(db, sql: "SELECT key, times, applied FROM received ORDER BY key").map { "\($0["key"] as String): \($0["times"] as Int)/\($0["applied"] as Int)" }
+        }
+        #expect(rows == ["PUT Appointment/\(appointment.id!) \(ifMatch): 2/1", "call-9:note: 2/1"], "\(rows)")
+    }
+
+    @Test func anInjected401SaysTheTokenWasRevoked() async throws {
+        let f = try await SandboxFixture.start(faults: SandboxFaults(unauthorizedRate: 1))
+        defer { Task { await f.stop() } }
+        let token = try await f.token()
+        let refused = try await f.send("GET", "/Practitioner", token: token)
+        #expect(refused.status == 401)
+        #expect(refused.header("WWW-Authenticate")?.contains("invalid_token") == true)
+        await f.sandbox.setFaults(SandboxFaults())
+        #expect(try await f.send("GET", "/Practitioner", token: token).status == 200)
     }
 
     @Test func restartKeepsThePractice() async throws {

@@ -49,12 +49,37 @@ final class FHIRService: Sendable {
             if route == ["metadata"], request.method == .GET { return try ok(.capabilityStatement(capabilities())) }
             try authorize(request)
             try await injectFaults()
-            return try await handle(request, route: route)
+            do {
+                let response = try await handle(request, route: route)
+                noteReceived(request, response.statusCode.code, replayed: response.headers[HTTPHeader("Idempotent-Replayed")] == "true")
+                return response
+            } catch let failure as FHIRFailure {
+                noteReceived(request, failure.status.code)
+                throw failure
+            }
         } catch let failure as FHIRFailure {
             return outcome(failure)
         } catch {
             return outcome(FHIRFailure(.internalServerError, .exception, "sandbox error: \(error)"))
         }
+    }
+
+    /// A keyed write that reached the handler goes into the sandbox's record of what it
+    /// received; a replayed answer (`Idempotent-Replayed`) counts as received, not applied.
+    /// A FHIR PUT is keyed by what makes it safe to resend, its resource and `If-Match`
+    /// ("PUT Appointment/a-17 W/\"2\""): senders do not always pass its Idempotency-Key on.
+    func noteReceived(_ request: HTTPRequest, _ status: Int, replayed: Bool = false) {
+        guard request.method != .GET else { return }
+        let parts = request.path.split(separator: "/")
+        let key: String
+        if request.method == .PUT, parts.first == "fhir", parts.count >= 3, let ifMatch = request.headers[HTTPHeader("If-Match")] {
+            key = "PUT \(parts[parts.count - 2])/\(parts[parts.count - 1]) \(ifMatch)"
+        } else if let idempotencyKey = request.headers[HTTPHeader("Idempotency-Key")] {
+            key = idempotencyKey
+        } else {
+            return
+        }
+        database.noteReceived(key: key, applied: (200 ..< 300).contains(status) && !replayed, status: String(status))
     }
 
     // MARK: OAuth 2.0 client credentials
@@ -146,6 +171,10 @@ final class FHIRService: Sendable {
         }
         if Double.random(in: 0 ..< 1) < f.errorRate {
             throw FHIRFailure(.internalServerError, .exception, "internal error (injected)")
+        }
+        if Double.random(in: 0 ..< 1) < f.unauthorizedRate {
+            throw FHIRFailure(.unauthorized, .expired, "the token was revoked (injected)",
+                              headers: [HTTPHeader("WWW-Authenticate"): #"Bearer realm="ehr-sandbox", error="invalid_token""#])
         }
         if Double.random(in: 0 ..< 1) < f.timeoutRate { try await Task.sleep(for: .seconds(f.timeoutSeconds)) }
     }
@@ -375,7 +404,7 @@ final class FHIRService: Sendable {
         let stored: StoredResponse = try await database.pool.write { db in
             if let idempotencyKey,
                let row = try Row.fetchOne(db, sql: "SELECT * FROM idempotency WHERE key = ?", arguments: [idempotencyKey]) {
-                return StoredResponse(status: row["status"], location: row["location"], etag: row["etag"], body: row["body"])
+                return StoredResponse(status: row["status"], location: row["location"], etag: row["etag"], body: row["body"], replayed: true)
             }
             var response: StoredResponse
             switch type {
@@ -641,9 +670,11 @@ struct StoredResponse: Sendable {
     var location: String?
     var etag: String?
     var body: Data
+    /// Answered from the idempotency table: the write was not applied again.
+    var replayed = false
 
-    init(status: Int, location: String?, etag: String?, body: Data) {
-        self.status = status; self.location = location; self.etag = etag; self.body = body
+    init(status: Int, location: String?, etag: String?, body: Data, replayed: Bool = false) {
+        self.status = status; self.location = location; self.etag = etag; self.body = body; self.replayed = replayed
     }
 
     init(status: Int, resource: FHIRResource, location: String?) throws {
@@ -655,6 +686,7 @@ struct StoredResponse: Sendable {
         var headers: [HTTPHeader: String] = [.contentType: FHIRJSON.contentType]
         if let location { headers[.location] = location }
         if let etag { headers[.eTag] = etag }
+        if replayed { headers[HTTPHeader("Idempotent-Replayed")] = "true" }
         return HTTPResponse(statusCode: HTTPStatusCode(status, phrase: status == 201 ? "Created" : "OK"), headers: headers, body: body)
     }
 }

@@ -34,6 +34,8 @@ struct HL7Service: Sendable {
         } catch {
             ack = HL7Acknowledgment(code: .error, acknowledgedControlID: message.controlID, text: "\(error)", errorCode: "207")
         }
+        // MSH-10 is the message's key: a resend carries the same one.
+        database.noteReceived(key: "hl7:" + message.controlID, applied: ack.code == .accept, status: ack.code.rawValue)
         return ack.message(answering: message, controlID: controlID, at: now).encoded()
     }
 

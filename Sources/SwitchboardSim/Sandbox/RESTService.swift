@@ -38,7 +38,13 @@ final class RESTService: Sendable {
                 throw RESTFailure(failure.status, failure.diagnostics, headers: failure.headers)
             }
             let route = request.path.dropFirst(prefix.count).split(separator: "/").map(String.init)
-            response = try await handle(request, route: route)
+            do {
+                response = try await handle(request, route: route)
+            } catch let failure as RESTFailure {
+                fhir.noteReceived(request, failure.response.statusCode.code)
+                throw failure
+            }
+            fhir.noteReceived(request, response.statusCode.code, replayed: response.headers[HTTPHeader("Idempotent-Replayed")] == "true")
         } catch let failure as RESTFailure {
             response = failure.response
         } catch {
@@ -387,9 +393,9 @@ final class RESTService: Sendable {
     private func idempotent(_ key: String?, now: UnixMillis,
                             _ body: @escaping @Sendable (Database) throws -> (Int, [String: String])) async throws -> HTTPResponse {
         let scoped = key.map { "rest:" + $0 }
-        let (status, data): (Int, Data) = try await database.pool.write { db in
+        let (status, data, replayed): (Int, Data, Bool) = try await database.pool.write { db in
             if let scoped, let row = try Row.fetchOne(db, sql: "SELECT status, body FROM idempotency WHERE key = ?", arguments: [scoped]) {
-                return (row["status"], row["body"])
+                return (row["status"], row["body"], true)
             }
             let (status, fields) = try body(db)
             let data = try JSONSerialization.data(withJSONObject: [fields], options: [.sortedKeys])
@@ -397,9 +403,11 @@ final class RESTService: Sendable {
                 try db.execute(sql: "INSERT INTO idempotency (key, status, location, etag, body, created_ms) VALUES (?, ?, NULL, NULL, ?, ?)",
                                arguments: [scoped, status, data, now])
             }
-            return (status, data)
+            return (status, data, false)
         }
-        return HTTPResponse(statusCode: HTTPStatusCode(status, phrase: "OK"), headers: [.contentType: "application/json"], body: data)
+        var headers: HTTPHeaders = [.contentType: "application/json"]
+        if replayed { headers[HTTPHeader("Idempotent-Replayed")] = "true" }
+        return HTTPResponse(statusCode: HTTPStatusCode(status, phrase: "OK"), headers: headers, body: data)
     }
 
     private func paging(_ q: [HTTPRequest.QueryItem]) throws -> (Int, Int) {

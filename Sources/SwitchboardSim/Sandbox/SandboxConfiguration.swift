@@ -76,13 +76,16 @@ public struct SandboxFaults: Codable, Sendable, Equatable {
     public var retryAfterSeconds: Int = 2
     /// 412 Precondition Failed on updates, as if someone else changed the appointment.
     public var versionConflictRate: Double = 0
+    /// 401 with `error="invalid_token"`, as when the EHR revokes tokens early.
+    public var unauthorizedRate: Double = 0
 
     public init(latency: Latency? = nil, errorRate: Double = 0, timeoutRate: Double = 0, timeoutSeconds: Double = 30,
                 throttleRate: Double = 0, unavailableRate: Double = 0, retryAfterSeconds: Int = 2,
-                versionConflictRate: Double = 0) {
+                versionConflictRate: Double = 0, unauthorizedRate: Double = 0) {
         self.latency = latency; self.errorRate = errorRate; self.timeoutRate = timeoutRate
         self.timeoutSeconds = timeoutSeconds; self.throttleRate = throttleRate; self.unavailableRate = unavailableRate
         self.retryAfterSeconds = retryAfterSeconds; self.versionConflictRate = versionConflictRate
+        self.unauthorizedRate = unauthorizedRate
     }
 
     public init(from decoder: any Decoder) throws {
@@ -96,6 +99,7 @@ public struct SandboxFaults: Codable, Sendable, Equatable {
         unavailableRate = try c.decodeIfPresent(Double.self, forKey: .unavailableRate) ?? d.unavailableRate
         retryAfterSeconds = try c.decodeIfPresent(Int.self, forKey: .retryAfterSeconds) ?? d.retryAfterSeconds
         versionConflictRate = try c.decodeIfPresent(Double.self, forKey: .versionConflictRate) ?? d.versionConflictRate
+        unauthorizedRate = try c.decodeIfPresent(Double.self, forKey: .unauthorizedRate) ?? d.unauthorizedRate
     }
 
     /// A delay drawn from the latency distribution, in seconds.

@@ -69,7 +69,29 @@ struct SandboxDatabase: Sendable {
                                           request_json TEXT NOT NULL, json TEXT NOT NULL)
                 """)
         }
+        m.registerMigration("v5: what the EHR received") { db in
+            // One row per Idempotency-Key (HL7: "hl7:" + MSH-10) of every write that got
+            // past auth and faults: how often it arrived and how often it was applied
+            // (answered 2xx or AA, not as a replay). Torture checks the outbox against it.
+            try db.execute(sql: """
+                CREATE TABLE received (key TEXT PRIMARY KEY, times INTEGER NOT NULL, applied INTEGER NOT NULL,
+                                       first_ms INTEGER NOT NULL, last_status TEXT NOT NULL)
+                """)
+        }
         return m
+    }
+
+    /// A write with a key reached the EHR: counted, and whether it was applied. Blocking,
+    /// not async: an outage cancels the tasks of requests in flight, and a write already
+    /// applied must still be counted.
+    func noteReceived(key: String, applied: Bool, status: String) {
+        let now = Clock.nowMillis()
+        _ = try? pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO received (key, times, applied, first_ms, last_status) VALUES (?, 1, ?, ?, ?)
+                ON CONFLICT (key) DO UPDATE SET times = times + 1, applied = applied + excluded.applied, last_status = excluded.last_status
+                """, arguments: [key, applied ? 1 : 0, now, status])
+        }
     }
 
     func isSeeded() throws -> Bool {
