@@ -119,7 +119,7 @@ struct ConsoleLoad {
             result.rate = Double(stamps.count) / (Double(last.micros - first.micros) / 1e6)
         }
         // Every event the agent published while the console listened reached it.
-        let published = Self.publishedIds(ndjson, from: stamps.first?.micros ?? 0, to: stamps.last?.micros ?? 0)
+        let published = Self.publishedIds(ndjson, from: from, to: stamps.last?.micros ?? 0)
         let seen = Set(stamps.map(\.micros))
         result.lost += published.filter { !seen.contains($0) }.count
         return result
