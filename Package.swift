@@ -80,7 +80,7 @@ let package = Package(
             prometheus, flyingFox,
         ]),
         .executableTarget(name: "switchboard-sim", dependencies: ["SwitchboardSim", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SwitchboardEHR", argumentParser]),
-        .executableTarget(name: "switchboard-bench", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", "SwitchboardConsole", "SwitchboardStream", "SwitchboardEHR", "TerminalUI", "SwitchboardTesting", argumentParser]),
+        .executableTarget(name: "switchboard-bench", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", "SwitchboardConsole", "SwitchboardOperations", "SwitchboardStream", "SwitchboardEHR", "TerminalUI", "SwitchboardTesting", argumentParser]),
 
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore", "SafeText"]),
         .testTarget(name: "SwitchboardStoreTests", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", "SwitchboardTesting", grdb]),

@@ -184,6 +184,10 @@ public struct AlertEvaluation: Sendable, Equatable {
     public var active: [Alert]
     /// Rules that could not be evaluated, and why (no database, no stream configured).
     public var notEvaluated: [AlertRule: String]
+    /// When a rule turns on or off with time alone, the figures staying as they are (an
+    /// item failing long enough, a silent stream, the window closing, a booking becoming
+    /// overdue): evaluate again then. Nil: only new data can change the answer.
+    public var nextChange: UnixMillis? = nil
 
     public var worst: AlertSeverity? { active.map(\.severity).max() }
 }
@@ -195,6 +199,10 @@ public struct AlertEvaluation: Sendable, Equatable {
 ///     evaluation.active.first?.summary   // "2 outbox items dead (oldest ob-1a2b since 03:12Z)"
 public func evaluateAlerts(_ settings: AlertSettings, _ f: AlertFigures, now: UnixMillis) -> AlertEvaluation {
     var active: [Alert] = [], skipped: [AlertRule: String] = [:]
+    var next: UnixMillis?
+    func changes(at instant: UnixMillis) {
+        if instant > now, next.map({ instant < $0 }) ?? true { next = instant }
+    }
     func on(_ rule: AlertRule, _ summary: String, since: UnixMillis, _ action: String) {
         active.append(Alert(rule: rule, severity: settings.severity(rule), summary: summary, since: since, action: action))
     }
@@ -210,6 +218,7 @@ public func evaluateAlerts(_ settings: AlertSettings, _ f: AlertFigures, now: Un
         case .itemFailing:
             guard let outbox = f.outbox else { skipped[rule] = "no outbox database"; continue }
             let limit = Int64(settings.failingMinutes) * 60_000
+            if let failing = outbox.longestFailing { changes(at: failing.since.addingClamped(limit).addingClamped(1)) }
             if let failing = outbox.longestFailing, millisBetween(failing.since, now) > limit {
                 on(rule, "outbox item \(failing.id) failing for \(formatDuration(millis: millisBetween(failing.since, now)))", since: failing.since.addingClamped(limit),
                    "read its last error (`switchboard outbox show \(failing.id)`); if the EHR is fine again, retry it")
@@ -217,6 +226,7 @@ public func evaluateAlerts(_ settings: AlertSettings, _ f: AlertFigures, now: Un
         case .queueMode:
             guard let ehr = f.ehr else { skipped[rule] = "nothing tells the EHR's state (no audit database)"; continue }
             let limit = Int64(settings.queueModeMinutes) * 60_000
+            if ehr.state == .queueMode, let since = ehr.since { changes(at: since.addingClamped(limit).addingClamped(1)) }
             if ehr.state == .queueMode, let since = ehr.since, millisBetween(since, now) > limit {
                 on(rule, "EHR in queue mode for \(formatDuration(millis: millisBetween(since, now))); writes wait in the outbox", since: since.addingClamped(limit),
                    "check the EHR (or the interface engine) and the network to it; the agent sends the outbox when it answers")
@@ -225,6 +235,7 @@ public func evaluateAlerts(_ settings: AlertSettings, _ f: AlertFigures, now: Un
             guard f.streamConfigured else { skipped[rule] = "no event stream configured (events in the config)"; continue }
             let limit = Int64(settings.streamSilentSeconds) * 1_000
             let heard = f.streamLastHeard ?? .min
+            if heard != .min { changes(at: heard.addingClamped(limit).addingClamped(1)) }
             if heard == .min || millisBetween(heard, now) > limit {
                 on(rule, f.streamLastHeard.map { "event stream silent for \(formatDuration(millis: millisBetween($0, now)))" } ?? "event stream not heard",
                    since: f.streamLastHeard.map { $0 + limit } ?? now,
@@ -240,12 +251,19 @@ public func evaluateAlerts(_ settings: AlertSettings, _ f: AlertFigures, now: Un
             guard let review = f.review else { skipped[rule] = "no audit database"; continue }
             let limit = Int64(settings.windowHoursLeft) * 3_600_000
             let left = review.window.remaining(at: now)
+            if review.undecided > 0 {
+                changes(at: review.window.endsAt - limit)
+                changes(at: review.window.endsAt)
+            }
             if review.undecided > 0, !review.window.isOver(at: now), left < limit {
                 on(rule, "\(review.undecided) booking\(review.undecided == 1 ? "" : "s") undecided, \(formatDuration(millis: left)) of the go-live window left",
                    since: review.window.endsAt - limit, "review the oldest first (`switchboard review list --undecided`)")
             }
         case .bookingOverdue:
             guard let review = f.review else { skipped[rule] = "no audit database"; continue }
+            if review.overdue == 0, let oldest = review.oldestUndecidedAt {
+                changes(at: oldest.addingClamped(review.overdueMillis).addingClamped(1))
+            }
             if review.overdue > 0, let oldest = review.oldestUndecidedAt {
                 on(rule, "\(review.overdue) undecided booking\(review.overdue == 1 ? "" : "s") overdue (oldest booked \(formatDuration(millis: millisBetween(oldest, now))) ago)",
                    since: oldest + review.overdueMillis, "decide them (`switchboard review list --undecided`), oldest first")
@@ -253,7 +271,7 @@ public func evaluateAlerts(_ settings: AlertSettings, _ f: AlertFigures, now: Un
         }
     }
     active.sort { ($1.severity, $0.rule) < ($0.severity, $1.rule) }
-    return AlertEvaluation(active: active, notEvaluated: skipped)
+    return AlertEvaluation(active: active, notEvaluated: skipped, nextChange: next)
 }
 
 /// `0.0231` → `2.3%`.

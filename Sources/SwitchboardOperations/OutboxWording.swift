@@ -64,13 +64,14 @@ public enum OutboxSchedule {
         case .dead: return "dead: not retried unless you retry or requeue it"
         case .inFlight:
             guard let until = item.leaseUntil else { return "sending" }
-            return until < now ? "sending; lease expired, the agent takes it over" : "sending (\(item.leaseOwner ?? "a worker"))"
+            return ClockWatch.remaining(until: until, now: now) < 0 ? "sending; lease expired, the agent takes it over" : "sending (\(item.leaseOwner ?? "a worker"))"
         case .pending, .failed:
             if item.isHeld { return "held: waiting for its decision" }
             // The agent claims nothing while the EHR does not answer: "due" would be a lie.
             if ehr == .queueMode { return "paused: EHR in queue mode" }
-            guard let next = item.nextAttemptAt, next > now else { return "due now" }
-            return "next try in \(formatDuration(millis: max(1_000, millisBetween(now, next))))"
+            guard let next = item.nextAttemptAt else { return "due now" }
+            let left = ClockWatch.remaining(until: next, now: now)
+            return left <= 0 ? "due now" : "next try in \(formatDuration(millis: max(1_000, left)))"
         }
     }
 }

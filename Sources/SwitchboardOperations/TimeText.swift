@@ -10,9 +10,14 @@ public struct TimeText: Sendable {
     private let monthDayFormat: DateFormatter
     private let stampFormat: DateFormatter
     public let timeZone: TimeZone
+    /// Made once: a calendar per call cost more than the page query.
+    private let calendar: Calendar
 
     public init(timeZone: TimeZone = .current) {
         self.timeZone = timeZone
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        self.calendar = calendar
         func formatter(_ pattern: String) -> DateFormatter {
             let f = DateFormatter()
             f.locale = Locale(identifier: "en_US_POSIX")
@@ -40,8 +45,6 @@ public struct TimeText: Sendable {
 
     /// Midnight of `t`'s day in this time zone: where "today" starts.
     public func startOfDay(_ t: UnixMillis) -> UnixMillis {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        return calendar.startOfDay(for: Date(unixMillis: t)).unixMillis
+        calendar.startOfDay(for: Date(unixMillis: t)).unixMillis
     }
 }

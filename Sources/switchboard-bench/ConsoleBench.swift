@@ -30,6 +30,12 @@ struct ConsoleBench: ParsableCommand {
     @Option(help: "Audit rows of the database the idle CPU is measured on (the nearest measured size).")
     var idleSize = 1_000_000
 
+    @Option(help: "Seconds of simulator load for event to screen and the console's CPU on Calls (each); 0 skips it.")
+    var loadSeconds = 30
+
+    @Option(help: "Events per second the simulator is asked for under load.")
+    var eventsPerSecond = 500
+
     @Option(help: "Whole-process first-frame runs per size; the median is reported.")
     var runs = 5
 
@@ -71,6 +77,26 @@ struct ConsoleBench: ParsableCommand {
             idle = try measureIdle(db, binary: binary, tmux: tmux)
         }
         printTables(results, idle: idle, resolution: pollMillis + tmux.captureCost)
+        if loadSeconds > 0 {
+            let simulator = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("switchboard-sim").path
+            guard FileManager.default.isExecutableFile(atPath: simulator) else {
+                throw ValidationError("no switchboard-sim at \(simulator): build it (--product switchboard-sim)")
+            }
+            let load = try ConsoleLoad(simulator: simulator, binary: binary, seconds: loadSeconds, eventsPerSecond: eventsPerSecond)
+                .measure(tmux: tmux)
+            print(String(format: "events seen by the console: %d at %.0f/s; lost %d", load.events, load.rate, load.lost))
+            print(String(format: "event to screen (ms): p50 %.2f, p99 %.2f, max %.2f; target p99 < 25, none lost",
+                         load.latency.p50, load.latency.p99, load.latency.max))
+            print(String(format: "baseline, event to the console's process (stream delivered, ms): p50 %.2f, p99 %.2f",
+                         load.delivery.p50, load.delivery.p99))
+            print(String(format: "console CPU on Calls under that load: %.2f s in %d s = %.2f%% of one core; target < 5%%",
+                         load.cpuSeconds, loadSeconds, load.cpuPercent))
+            record(String(format: "event to screen p99 (%.0f events/s)", load.rate), load.latency.p99, "ms",
+                   baseline: load.delivery.p99, "event to the console's process", .atMost, 25)
+            record("events lost on the way to the screen", Double(load.lost), "events", .atMost, 0)
+            // A known miss (11–12% measured, docs/benchmarks.md): CI fails it only past 6x.
+            record(String(format: "CPU under load, Calls (%.0f events/s)", load.rate), load.cpuPercent, "% core", .atMost, 5, knownMiss: true)
+        }
     }
 
     // MARK: In-process
@@ -209,12 +235,16 @@ struct ConsoleBench: ParsableCommand {
         let consolePid = try tmux.panePid("idle"), topPid = try tmux.panePid("top")
         Thread.sleep(forTimeInterval: 2)  // past start-up
         let c0 = cpuTicks(consolePid), t0 = cpuTicks(topPid), start = now()
+        let cn0 = cpuNanos(consolePid), tn0 = cpuNanos(topPid)
         Thread.sleep(forTimeInterval: Double(idleSeconds))
         let c1 = cpuTicks(consolePid), t1 = cpuTicks(topPid), seconds = (now() - start) / 1000
+        let cn1 = cpuNanos(consolePid), tn1 = cpuNanos(topPid)
         let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
+        // Nanoseconds on CPU (the process's CPU-time clock): a 10 ms tick is 0.03% of 30 s,
+        // too coarse for a 0.1% target.
         return IdleResult(
             label: db.label, seconds: seconds, tickMs: 1000 / hz,
-            consolePercent: Double(c1 - c0) / hz / seconds * 100, topPercent: Double(t1 - t0) / hz / seconds * 100,
+            consolePercent: Double(cn1 - cn0) / 1e9 / seconds * 100, topPercent: Double(tn1 - tn0) / 1e9 / seconds * 100,
             consoleTicks: c1 - c0, topTicks: t1 - t0, console: ProcStatus(pid: consolePid), top: ProcStatus(pid: topPid))
     }
 
@@ -267,10 +297,10 @@ struct ConsoleBench: ParsableCommand {
             if let peak = r.rssEnd?.hwmKB { record("console peak memory after G" + at, Double(peak) / 1024, "MB", .atMost, 64) }
         }
         if let idle {
-            print("\n-- idle CPU over \(String(format: "%.1f", idle.seconds)) s at \(idle.label), % of one core (1 tick = \(format(idle.tickMs)) ms); target < 0.5")
+            print("\n-- idle CPU over \(String(format: "%.1f", idle.seconds)) s at \(idle.label), % of one core (CPU-time clock; ticks of \(format(idle.tickMs)) ms beside); target < 0.1")
             print(String(format: "console %.3f%% (%d ticks), top -d 1 %.3f%% (%d ticks), ratio %@", idle.consolePercent, idle.consoleTicks,
                          idle.topPercent, idle.topTicks, ratio(idle.consolePercent, idle.topPercent)))
-            record("idle CPU (\(idle.label))", idle.consolePercent, "% core", baseline: idle.topPercent, "top -d 1", .atMost, 0.5)
+            record("idle CPU (\(idle.label))", idle.consolePercent, "% core", baseline: idle.topPercent, "top -d 1", .atMost, 0.1)
             print("memory after idling: console VmRSS \(mb(idle.console?.rssKB)) MB (peak \(mb(idle.console?.hwmKB))), top VmRSS \(mb(idle.top?.rssKB)) MB")
         }
     }
@@ -331,6 +361,14 @@ func cpuTicks(_ pid: pid_t) -> Int {
     let fields = text[text.index(after: close)...].split(separator: " ")
     // fields[0] is the state (field 3); utime and stime are fields 14 and 15.
     return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+}
+
+/// Nanoseconds on CPU of a whole process (every thread, ended ones too): its CPU-time clock.
+func cpuNanos(_ pid: pid_t) -> Int64 {
+    var clock = clockid_t()
+    var spec = timespec()
+    guard clock_getcpuclockid(pid, &clock) == 0, clock_gettime(clock, &spec) == 0 else { return 0 }
+    return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
 }
 
 /// Milliseconds on the monotonic clock.

@@ -50,6 +50,7 @@ func record(_ name: String, _ value: Double, _ unit: String, baseline: Double, _
                                   knownMiss: knownMiss))
 }
 
-func record(_ name: String, _ value: Double, _ unit: String, _ rule: Figure.Rule, _ target: Double) {
-    recordedFigures.append(Figure(name: name, value: value, unit: unit, baseline: nil, baselineName: nil, rule: rule, target: target))
+func record(_ name: String, _ value: Double, _ unit: String, _ rule: Figure.Rule, _ target: Double, knownMiss: Bool = false) {
+    recordedFigures.append(Figure(name: name, value: value, unit: unit, baseline: nil, baselineName: nil, rule: rule, target: target,
+                                  knownMiss: knownMiss))
 }

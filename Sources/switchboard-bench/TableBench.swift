@@ -31,7 +31,8 @@ struct TableBench: ParsableCommand {
         try store.run()
         var verify = try VerifyBench.parse(["--dir", dir + "/store-\(rows)", "--audit-rows", rows, "--runs", "3"])
         try verify.run()
-        var console = try ConsoleBench.parse(short ? ["--dir", dir + "/console", "--sizes", "10000", "--idle-seconds", "10", "--idle-size", "10000", "--runs", "3", "--filter-rounds", "2"]
+        var console = try ConsoleBench.parse(short ? ["--dir", dir + "/console", "--sizes", "10000", "--idle-seconds", "10", "--idle-size", "10000", "--runs", "3", "--filter-rounds", "2",
+                                                             "--load-seconds", "10"]
                                                    : ["--dir", dir + "/console"])
         try console.run()
         var simulator = try SimulatorBench.parse(short ? ["--seconds", "20"] : [])

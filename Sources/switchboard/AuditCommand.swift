@@ -8,6 +8,7 @@ import TerminalUI
 extension Switchboard {
     struct Audit: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "audit",
             abstract: "Prove and export the audit trail.",
             subcommands: [Verify.self, Export.self])
     }
@@ -59,6 +60,7 @@ struct ProgressLine {
 extension Switchboard.Audit {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Check the audit chain: every row's hash and link, and the agent's signed checkpoints.",
             discussion: """
             Exit status 0: intact. 65: broken, with the first bad row and what is wrong (an edited value, \
@@ -128,6 +130,7 @@ extension Switchboard.Audit {
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Write the audit rows as FHIR R4 AuditEvents (a Bundle, or NDJSON) or as CSV.",
             discussion: """
             Streams: memory stays flat however many rows. --from and --to take a row number or an ISO 8601 \

@@ -8,6 +8,7 @@ import SwitchboardStore
 extension Switchboard {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "The alert rules for Nagios, Icinga or cron: one line, perfdata, and an exit status.",
             discussion: """
             Exit status (monitoring-plugin convention): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (a \

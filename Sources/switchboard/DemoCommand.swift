@@ -10,6 +10,7 @@ extension Switchboard {
     /// The live demo: the simulator in a temporary directory, the console on it.
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "demo",
             abstract: "Try Switchboard on a simulated practice: starts switchboard-sim and opens the console on it.",
             discussion: """
             The simulator (an AI agent taking calls and an EHR sandbox on 127.0.0.1) runs as a child \

@@ -23,11 +23,13 @@ func parseInstant(_ text: String, option: String) throws -> UnixMillis {
 extension Switchboard {
     struct Outage: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "outage",
             abstract: "Planned EHR outages: the go-live figures show each figure with and without them.",
             subcommands: [Plan.self])
 
         struct Plan: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "plan",
                 abstract: "Mark a time range as a planned outage, with a reason (an audit row; operator role).",
                 discussion: """
                 The figures are then shown twice, side by side: all, and without planned outages; the \
@@ -67,6 +69,7 @@ extension Switchboard {
 
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "report",
             abstract: "The go-live sign-off report: every figure with its target, interval and verdict.",
             discussion: """
             The window, the verdict and what is missing, each figure with and without planned outages, \

@@ -8,6 +8,7 @@ import TerminalUI
 extension Switchboard {
     struct Handoff: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "handoff",
             abstract: "The shift hand-off: decisions by operator, corrections, what is left, what is stuck, alerts.",
             discussion: """
             Built from the audit (decisions and outbox actions, whoever made them), the databases \

@@ -9,6 +9,7 @@ import SwitchboardStore
 extension Switchboard {
     struct Metrics: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "metrics",
             abstract: "The site's figures in the Prometheus text format: printed once, or served for scraping.",
             discussion: """
             Outbox items by status, the oldest pending item's age, the review backlog, the EHR \

@@ -8,6 +8,7 @@ import TerminalUI
 extension Switchboard {
     struct Outbox: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "outbox",
             abstract: "Unstick the outbox without the full screen: list, show, retry, discard, requeue.",
             discussion: """
             The same rules as the Outbox screen: retrying and discarding need the operator role \
@@ -212,6 +213,7 @@ struct Progress {
 extension Switchboard.Outbox {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List outbox items, oldest first.",
             discussion: "--json prints one object per line (NDJSON), so a large list streams; the request body is left out (see `outbox show`).")
 
@@ -254,7 +256,8 @@ extension Switchboard.Outbox {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One item: its fields, every try, and what to do with it.")
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "One item: its fields, every try, and what to do with it.")
 
         @OptionGroup var options: OutboxOptions
 
@@ -310,6 +313,7 @@ extension Switchboard.Outbox {
 
     struct Retry: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "retry",
             abstract: "Send items again now (one more try each).",
             discussion: """
             An item whose last answer was a permanent refusal (409, 412, another 4xx, HL7 AR) gets \
@@ -345,6 +349,7 @@ extension Switchboard.Outbox {
 
     struct Discard: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "discard",
             abstract: "Never send items; the reason goes on the item and into the audit.")
 
         @OptionGroup var options: OutboxOptions
@@ -371,6 +376,7 @@ extension Switchboard.Outbox {
 
     struct Requeue: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "requeue",
             abstract: "Put failed or dead items back in the queue with a fresh attempt budget.",
             discussion: """
             Unlike retry (one more try, now), requeue gives each item --attempts new tries, due \

@@ -9,6 +9,7 @@ import SafeText
 extension Switchboard {
     struct Review: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "review",
             abstract: "Review flagged bookings without the full screen: list, approve, correct.",
             discussion: """
             The same rules as the Review screen: a decision is written at most once, with an audit row \
@@ -101,6 +102,7 @@ func whoDecided(_ d: ReviewDecision) -> String {
 extension Switchboard.Review {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List flagged bookings: undecided first, oldest first.",
             discussion: "Patient names are masked (initials) unless your role may see them.")
 
@@ -155,7 +157,8 @@ extension Switchboard.Review {
     }
 
     struct Approve: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Approve bookings as made.")
+        static let configuration = CommandConfiguration(
+            commandName: "approve", abstract: "Approve bookings as made.")
 
         @OptionGroup var options: ReviewOptions
 
@@ -182,6 +185,7 @@ extension Switchboard.Review {
 
     struct Correct: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "correct",
             abstract: "Correct a booking: record the decision and queue the EHR change in the outbox.",
             discussion: """
             The change is an Appointment update conditional on the version the agent saw (If-Match): \
@@ -220,6 +224,7 @@ extension Switchboard.Review {
 extension Switchboard.Review {
     struct Again: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "again",
             abstract: "Decide again on a booking whose correction the EHR refused (412).",
             discussion: """
             Someone changed the appointment after the agent booked it, so the EHR refused the \

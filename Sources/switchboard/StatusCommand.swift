@@ -7,6 +7,7 @@ import SwitchboardStore
 extension Switchboard {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "What is in the databases right now.",
             discussion: """
             Calls in progress, bookings awaiting review and decided, outbox items by status, audit rows, \

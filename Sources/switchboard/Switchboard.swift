@@ -27,6 +27,15 @@ struct Switchboard: ParsableCommand {
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }
         let all: [String]? = nil  // the process's own arguments
+        // The console (no command named, only its options) is parsed on its own: building
+        // every command's arguments to find the default one is start-up time the first
+        // frame waits for. Help, completion scripts and any error go through the whole tree.
+        let whole = ["-h", "--help", "help", "--version", "--generate-completion-script", "--experimental-dump-help"]
+        if arguments.first.map({ $0.hasPrefix("-") }) ?? true, !arguments.contains(where: whole.contains),
+           let console = try? Open.parse(arguments) {
+            do { try console.run() } catch { exit(withError: error) }
+            return
+        }
         main(all)
     }
 

@@ -7,6 +7,7 @@ import TerminalUI
 extension Switchboard {
     struct Themes: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "themes",
             abstract: "List the available themes, or check one.",
             discussion: "The configured theme (theme in the config file) is marked with *.")
 

@@ -55,6 +55,26 @@ import Testing
         #expect(driver.figures.contains("oldest 2h01m OVERDUE"), "\(driver.figures)")
     }
 
+    /// The loop sleeps until a clock on screen changes (issue 8's idle figure): ages in
+    /// minutes wake it once a minute, not every second, and the minute still repaints.
+    @Test func anIdleReviewScreenWakesForItsMinutesNotEverySecond() throws {
+        let clinic = try Clinic { now in [sampleBooking("bk-1", bookedAt: now - (60 + 51) * 60_000)] }
+        let driver = try clinic.driver()
+        #expect(driver.rows[0].contains("1h51m"), "\(driver.rows[0])")
+        // Past start-up: the recount held back for 5 s after the first read comes in.
+        clinic.wait(6, driver)
+        let renders = driver.loop.renders, frames = driver.terminal.frames.count
+        let before = driver.screenText
+        for _ in 0..<10 { clinic.wait(1, driver) }
+        // At most one wake in ten seconds: the alert rules' once-a-minute look may fall in them.
+        #expect(driver.loop.renders - renders <= 1, "\(driver.loop.renders - renders) frames rendered in 10 s with nothing changing")
+        #expect(driver.terminal.frames.count == frames, "nothing on screen changed: nothing was sent to the terminal\n\(before)\n\(driver.screenText)")
+        clinic.wait(43, driver)
+        #expect(driver.rows[0].contains("1h51m"), "\(driver.rows[0])")
+        clinic.wait(1, driver)
+        #expect(driver.rows[0].contains("1h52m"), "the minute repaints with no key pressed: \(driver.rows[0])")
+    }
+
     /// Bug 2: the row counter disagreed with the rows (`1/12` with 14 shown, `28/25`).
     @Test func theRowCounterAgreesWithTheRowsThroughDecisions() throws {
         let practice = try Practice(calls: 120)

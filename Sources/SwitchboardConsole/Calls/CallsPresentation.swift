@@ -36,7 +36,7 @@ struct CallsPresentation {
             time.clockWithSeconds(call.startedAt),
             identity.callerNumber(call.caller),
             Self.intent(call.intent),
-            Self.elapsed((call.endedAt ?? now) - call.startedAt),
+            Self.elapsed(call.endedAt.map { $0 - call.startedAt } ?? ClockWatch.elapsed(since: call.startedAt, now: now, step: 1_000)),
             steps[call.callId].map(String.init) ?? "",
             live ? "● live" : call.outcome ?? "—",
             live || call.outcome == nil ? "" : FirstCallResolution.isResolved(intent: call.intent, outcome: call.outcome) ? "✓" : "✗",

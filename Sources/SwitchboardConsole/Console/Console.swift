@@ -9,8 +9,6 @@ import TerminalUI
 public enum ConsoleMessage: Sendable {
     /// Another process (or this one) committed to a database.
     case databasesChanged
-    /// The once-a-second clock for the window countdown and ages.
-    case tick
     case messageExpired(Int)
     /// The practice's providers from the EHR, for every screen that names them.
     case providersFound(Result<ProviderDirectory, EHRFailure>)
@@ -79,8 +77,8 @@ public struct Console: Program {
     private var live = LiveStatus()
     /// HIPAA automatic logoff: after this long without a key the screen hides all data.
     private let idleLockSeconds: Double
-    /// When the last key came, on the console's clock; looked at on the once-a-second
-    /// tick (no timer per key, and a suspended laptop still counts its sleep).
+    /// When the last key came, on the console's clock; looked at when the clock wakes the
+    /// loop (no timer per key, and a suspended laptop still counts its sleep).
     private var lastKeyAt: UnixMillis
     private var lock = ConsoleLock()
     /// Problems found in the config and theme, said once the loop runs.
@@ -129,7 +127,7 @@ public struct Console: Program {
     private static let globalActions = Set(ConsoleKeys.global().bindings.map(\.action.rawValue))
 
     public mutating func start() -> Reaction<ConsoleMessage> {
-        var reaction = Reaction<ConsoleMessage>.after(1, .tick).and(apply(screens[index].refresh(now: context.now())))
+        var reaction = apply(screens[index].refresh(now: context.now()))
         // The providers' names, asked once: not on every data change, which would press an
         // EHR that is down with a request per commit.
         if context.hasEHR { reaction = reaction.and(run(.providers)) }
@@ -301,21 +299,27 @@ public struct Console: Program {
         return new.prefix(3).reduce(reaction) { $0.and(say($1.description, kind: .error)) }
     }
 
+    /// The moment the last frame named has come (a clock text moves, the idle lock or a
+    /// count falls due): no tick in between, so an idle console with no clock on screen
+    /// sleeps until a key or a data change.
+    public mutating func clockReached() -> Reaction<ConsoleMessage> {
+        let now = context.now()
+        var reaction = Reaction<ConsoleMessage>.redraw
+        if !lock.isLocked, Double(now - lastKeyAt) >= idleLockSeconds * 1000 {
+            reaction = reaction.and(lockNow(idleMinutes: Int(idleLockSeconds / 60)))
+        }
+        // A rule may turn on with time alone (a silent stream, an item failing too long):
+        // evaluated again when the last evaluation said it would.
+        let alertsDue = alertCounts.due || (alerts?.nextChange.map { now >= $0 } ?? false)
+        return reaction.and(apply(screens[index].tick(now: now))).and(alertsDue ? evaluateAlerts(force: false) : .none)
+    }
+
     private mutating func updateScreens(_ message: ConsoleMessage) -> Reaction<ConsoleMessage> {
         let now = context.now()
         switch message {
         case .databasesChanged:
             stale = Set(ScreenName.allCases).subtracting([current])
             return apply(screens[index].refresh(now: now)).and(evaluateAlerts(force: false))
-        case .tick:
-            // Ages and the window clock move once a second; only changed cells are sent.
-            var reaction = Reaction<ConsoleMessage>.redraw.and(.after(1, .tick))
-            if !lock.isLocked, Double(now - lastKeyAt) >= idleLockSeconds * 1000 {
-                reaction = reaction.and(lockNow(idleMinutes: Int(idleLockSeconds / 60)))
-            }
-            // A rule may turn on with time alone (a silent stream, an item failing too long).
-            let alertsDue = alertCounts.due || (alerts != nil && (now / 1000) % 60 == 0)
-            return reaction.and(apply(screens[index].tick(now: now))).and(alertsDue ? evaluateAlerts(force: false) : .none)
         case .messageExpired(let id):
             return messages.expire(id) ? .redraw : .none
         case .providersFound(let result):
@@ -412,13 +416,30 @@ public struct Console: Program {
         }
     }
 
+    /// Draws the frame, and says when it next changes with time alone: the earliest
+    /// change of a clock text drawn (each notes it on the frame's ``ClockWatch``), the idle
+    /// lock, and work the clock releases (a count held back, an alert rule turning with time).
     public func render(into grid: inout CellGrid) {
+        let now = context.now()
+        let watch = ClockWatch(now: now)
+        ClockWatch.$current.withValue(watch) { renderFrame(into: &grid, now: now) }
+        if !lock.isLocked {
+            watch.note(lastKeyAt + Int64(idleLockSeconds * 1000))
+            // Work already due that the last wake did not start is looked at again in a
+            // second (as the old tick did), never in a spin.
+            for at in [alertCounts.dueAt, alerts?.nextChange, screens[index].tickDue].compactMap({ $0 }) {
+                watch.note(at > now ? at : now + 1000)
+            }
+        }
+        grid.wakeAfter = watch.next.map { Double($0 - now) / 1000 }
+    }
+
+    private func renderFrame(into grid: inout CellGrid, now: UnixMillis) {
         guard sizeGuard.fits(grid.size) else { return sizeGuard.render(into: &grid, theme: theme) }
         let area = Rect(grid.size)
         grid.fill(area, style: theme.style("base"))
         if lock.isLocked { return renderLock(into: &grid, area: area) }
         let layout = Layout(grid.size)
-        let now = context.now()
         renderTabs(into: &grid, rect: layout.tabs)
         renderFigures(into: &grid, rect: layout.figures, now: now)
         screens[index].render(into: &grid, rect: layout.body, theme: theme, now: now)

@@ -78,7 +78,19 @@ public enum ConsoleRunner {
             throw ConsoleStartFailure(description: "\(error)", exitStatus: ExitStatus.usage)
         }
         defer { terminal.restore() }
-        let loop = EventLoop(program: console, terminal: terminal)
+        follow(EventLoop(program: console, terminal: terminal, messageFrameInterval: messageFrameInterval), configuration: configuration)
+    }
+
+    /// The shortest time between two frames that only messages asked for: a stream of
+    /// hundreds of events a second is drawn at most this often, not once per event (keys
+    /// and clocks still draw at once).
+    public static let messageFrameInterval = 0.016
+
+    /// Runs `loop` until the console quits, fed by the databases' watch and the event
+    /// stream the configuration names: `run` in a terminal; a benchmark with its own
+    /// terminal, `observe` seeing each stream message as it is posted.
+    public static func follow(_ loop: EventLoop<Console>, configuration: ConsoleConfiguration,
+                              observe: (@Sendable (EventStreamMessage) -> Void)? = nil) {
         let mailbox = loop.mailbox
 
         let paths = [configuration.auditPath, configuration.outboxPath].compactMap { $0 }
@@ -90,7 +102,10 @@ public enum ConsoleRunner {
         let streamHTTP = configuration.caFile.map { HTTPClient(configuration: .init(caFile: $0)) } ?? sharedHTTP
         let follower = configuration.events.map { source in
             Task.detached {
-                for await message in eventMessages(source, http: streamHTTP) { mailbox.post(.stream(message)) }
+                for await message in eventMessages(source, http: streamHTTP) {
+                    observe?(message)
+                    mailbox.post(.stream(message))
+                }
             }
         }
         defer { follower?.cancel() }

@@ -27,8 +27,11 @@ protocol ConsoleScreen {
     /// The one read of everything it shows: when it comes on screen and when the
     /// databases change.
     mutating func refresh(now: UnixMillis) -> ScreenStep
-    /// Once a second while on screen: clocks move in `render`; a coalesced recount may be due.
+    /// When the console's clock wakes the loop while on screen (clocks move in `render`):
+    /// a coalesced recount may be due.
     mutating func tick(now: UnixMillis) -> ScreenStep
+    /// When `tick` has work to start (a recount held back), if ever: the loop sleeps until then.
+    var tickDue: UnixMillis? { get }
     /// The operator gave up on a write that waited for the lock.
     mutating func gaveUpWaiting()
 
@@ -51,6 +54,7 @@ extension ConsoleScreen {
     mutating func ehrStateChanged(_ state: EHRState?) {}
     mutating func gaveUpWaiting() {}
     mutating func handleScroll(_ key: Key) -> Bool { false }
+    var tickDue: UnixMillis? { nil }
 
     /// The key bound to `action` now, as the footer writes it (remapping changes it).
     func keyName(_ action: ConsoleAction) -> String {

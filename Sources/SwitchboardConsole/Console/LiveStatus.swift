@@ -48,7 +48,7 @@ struct LiveStatus {
     /// The EHR's state as the agent last reported it; nothing before the stream says.
     func ehrPart(now: UnixMillis, time: TimeText) -> (text: String, scope: String)? {
         // Queue mode says since when: how long the outbox has been holding the writes.
-        let since = ehrSince.map { " since \(time.clock($0)) (\(formatDuration(millis: now - $0)))" } ?? ""
+        let since = ehrSince.map { " since \(time.clock($0)) (\(formatDuration(millis: ClockWatch.elapsed(since: $0, now: now))))" } ?? ""
         switch ehr {
         case nil: return nil
         case .online?: return ("EHR online", "status.ok")

@@ -64,17 +64,20 @@ struct OutboxPresentation {
         if item.isHeld { return "held" }
         if item.status == .inFlight {
             guard let until = item.leaseUntil else { return "—" }
-            return until < now ? "expired" : "lease " + Self.short(until - now)
+            let left = ClockWatch.remaining(until: until, now: now)
+            return left < 0 ? "expired" : "lease " + Self.short(left)
         }
         guard item.status == .pending || item.status == .failed else { return "—" }
         if ehr == .queueMode { return "paused" }
         guard let at = item.nextAttemptAt else { return "—" }
-        return at <= now ? "due" : "in " + Self.short(at - now)
+        let left = ClockWatch.remaining(until: at, now: now)
+        return left <= 0 ? "due" : "in " + Self.short(left)
     }
 
     /// Today's items by time of day, older ones by date.
     func created(_ t: UnixMillis) -> String {
-        now - t < 86_400_000 ? time.clockWithSeconds(t) : time.monthAndDay(t)
+        ClockWatch.changes(at: t.addingClamped(86_400_000))
+        return now - t < 86_400_000 ? time.clockWithSeconds(t) : time.monthAndDay(t)
     }
 
     func timestamp(_ t: UnixMillis) -> String { time.timestamp(t) }

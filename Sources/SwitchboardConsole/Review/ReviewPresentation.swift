@@ -19,12 +19,17 @@ struct ReviewPresentation {
     /// The guide's pitfalls by booking, shown beside the agent's flags.
     var pitfalls: [String: [PitfallFinding]] = [:]
     let time: TimeText
+    /// Today, in the console's time zone: found once per frame, not once per row.
+    private let today: Range<UnixMillis>
 
     init(identity: OperatorIdentity, now: UnixMillis, overdueMillis: Int64, time: TimeText) {
         self.identity = identity
         self.now = now
         self.overdueMillis = overdueMillis
         self.time = time
+        let start = time.startOfDay(now)
+        // A day is 23 to 25 hours: tomorrow starts at the midnight after noon today.
+        today = start..<max(start + 1, time.startOfDay(start + 36 * 3_600_000))
     }
 
     /// Minimum widths add up to 80 columns (with gaps and the mark gutter); wider
@@ -50,8 +55,8 @@ struct ReviewPresentation {
             b.appointmentType ?? "—",
             dayAndTime(b.startAt),
             b.kind.label,
-            (b.flagLabels.filter { $0 != ReviewFlag.goLive.label } + (pitfalls[item.id] ?? []).map(\.flag.label)).joined(separator: ", "),
-            Self.age(millisBetween(b.bookedAt, now)),
+            (Self.flagLabels.value(for: b.flags).filter { $0 != ReviewFlag.goLive.label } + (pitfalls[item.id] ?? []).map(\.flag.label)).joined(separator: ", "),
+            Self.age(ClockWatch.elapsed(since: b.bookedAt, now: now)),
             status(item),
         ]
     }
@@ -61,7 +66,11 @@ struct ReviewPresentation {
         return isOverdue(item) ? "review.row.overdue" : "table.row"
     }
 
-    func isOverdue(_ item: ReviewItem) -> Bool { !item.isDecided && millisBetween(item.booking.bookedAt, now) > overdueMillis }
+    func isOverdue(_ item: ReviewItem) -> Bool {
+        guard !item.isDecided else { return false }
+        ClockWatch.changes(at: item.booking.bookedAt.addingClamped(overdueMillis).addingClamped(1))
+        return millisBetween(item.booking.bookedAt, now) > overdueMillis
+    }
 
     func status(_ item: ReviewItem) -> String {
         if let progress = corrections[item.id] { return progress }
@@ -74,6 +83,10 @@ struct ReviewPresentation {
         let shown = identity.patientName(display)
         return shown.isEmpty ? "—" : shown
     }
+
+    /// The flags' words by the agent's JSON: a handful of combinations recur on every row
+    /// of every frame, and a JSON decoder per row cost more than the page query.
+    private static let flagLabels = Memo<String, [String]>(limit: 512) { ReviewFlag.decodeLabels($0) }
 
     /// Ages in at most five columns, precise enough to act on: `42s`, `37m`, `1h51m`, `3d04h`.
     static func age(_ millis: Int64) -> String {
@@ -89,7 +102,8 @@ struct ReviewPresentation {
 
     /// When it was booked: the time today, the date on other days (`14:05`, `Nov 27`).
     func bookedText(_ t: UnixMillis) -> String {
-        time.startOfDay(t) == time.startOfDay(now) ? clock(t) : time.monthAndDay(t)
+        ClockWatch.changes(at: today.upperBound)  // at midnight today's times become dates
+        return today.contains(t) ? clock(t) : time.monthAndDay(t)
     }
 
     /// `Dr. Fatima Al-Sayed (Practitioner/pr-5)`, or the reference alone when no name is known.

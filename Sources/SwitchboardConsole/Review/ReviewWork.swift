@@ -32,6 +32,9 @@ struct ReviewRead: Sendable {
     var follows: Bool
     var chunk: Int
     var counts: Bool
+    /// Whether the header's backlog is read too: not on the very first read, so the
+    /// first frame shows rows without waiting for counts over millions of bookings.
+    var backlog = true
     /// The booking whose details are open, re-read with the rows.
     var details: String?
     /// A booking to select wherever it is (after an undo, or a later booking).
@@ -42,7 +45,8 @@ struct ReviewRead: Sendable {
 struct ReviewSnapshot: Sendable {
     var read: ReviewRead
     var window: TableWindow<ReviewItem>
-    var backlog: ReviewBacklog
+    /// Nil when the read left it out (the first one).
+    var backlog: ReviewBacklog?
     var corrections: [String: CorrectionProgress]
     /// The guide's pitfalls for the rows in view (type, schedule, lead time, not in the EHR yet).
     var pitfalls: [String: [PitfallFinding]] = [:]
@@ -127,7 +131,7 @@ extension OperationsRunner {
                     (item: item, call: try item.booking.callId.map { try CallRecord.read(audit, callId: $0) })
                 }
             }
-            return ReviewSnapshot(read: read, window: window, backlog: try audit.reviewBacklog(since: read.windowStart),
+            return ReviewSnapshot(read: read, window: window, backlog: read.backlog ? try audit.reviewBacklog(since: read.windowStart) : nil,
                                   corrections: [:], details: details)
         }
         // The outbox is another file: read after, for the corrected rows in view only.

@@ -99,6 +99,8 @@ struct CallsScreen: TableScreen {
         counts.due ? refresh(now: now) : .none
     }
 
+    var tickDue: UnixMillis? { counts.dueAt }
+
     mutating func update(_ message: CallsMessage, now: UnixMillis) -> ScreenStep {
         switch message {
         case .snapshot(let result):

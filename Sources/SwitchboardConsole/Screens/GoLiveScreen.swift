@@ -56,6 +56,11 @@ struct GoLiveScreen: ConsoleScreen {
         return schedule.due || totalsDue ? refresh(now: now) : .none
     }
 
+    var tickDue: UnixMillis? {
+        let totals = totalsStale ? totalsCountedAt.map { $0.addingClamped(totalsEveryMillis) } : nil
+        return [schedule.dueAt, totals].compactMap { $0 }.min()
+    }
+
     /// Counts in the background from where the last count stopped.
     private mutating func count(now: UnixMillis) -> ScreenStep {
         let totals = totalsCountedAt.map { now - $0 >= totalsEveryMillis } ?? true
@@ -101,7 +106,7 @@ struct GoLiveScreen: ConsoleScreen {
     func headerParts(now: UnixMillis) -> [HeaderPart] {
         let window = context.clock.window
         let clock = window.isOver(at: now) ? HeaderPart("go-live window closed", scope: "header.warning", priority: 2)
-            : HeaderPart("window \(formatDuration(millis: window.remaining(at: now))) left", scope: "header.clock", priority: 2)
+            : HeaderPart("window \(formatDuration(millis: window.remainingShown(at: now))) left", scope: "header.clock", priority: 2)
         return [clock, HeaderPart(verdict.text, scope: verdict.scope, priority: 1)]
     }
 
@@ -115,7 +120,7 @@ struct GoLiveScreen: ConsoleScreen {
         }
         let window = context.clock.window
         line("Go-live window  \(time.timestamp(window.startsAt)) → \(time.timestamp(window.endsAt))"
-             + (window.isOver(at: now) ? "  (closed)" : "  (\(formatDuration(millis: window.remaining(at: now))) left)"), "header.title")
+             + (window.isOver(at: now) ? "  (closed)" : "  (\(formatDuration(millis: window.remainingShown(at: now))) left)"), "header.title")
         if let failure { line("Cannot count the figures: \(failure)", "status.error") }
         guard let f = figures else { line(counted ? "" : "Counting…", "table.row.dim"); return }
         for text in GoLivePresentation.lines(f, width: area.width, time: time) { line(text.text, text.scope) }

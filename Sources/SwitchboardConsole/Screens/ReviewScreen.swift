@@ -72,6 +72,10 @@ struct ReviewScreen: TableScreen {
     private var counts = CountSchedule(everyMillis: 5_000)
     private static let alwaysCount = 50_000
     private var reads = ReadSchedule()
+    /// Until the first rows are in: the first read brings rows alone (the header's counts
+    /// and the list's total come with the read right after it), so the first frame does
+    /// not wait for counting millions of bookings.
+    private var firstRows = true
     private var corrections: [String: CorrectionProgress] = [:]
     private var pitfalls: [String: [PitfallFinding]] = [:]
     /// The practice's providers by name, once the EHR has answered (asked at start, and
@@ -117,11 +121,11 @@ struct ReviewScreen: TableScreen {
     mutating func refresh(now: UnixMillis) -> ScreenStep {
         guard reads.start() else { return .none }
         let small = (table.total ?? 0) <= Self.alwaysCount && table.hasRows
-        let count = filter.text == nil && (small || counts.start(force: !table.hasRows, now: now))
+        let count = filter.text == nil && !firstRows && (small || counts.start(force: !table.hasRows, now: now))
         var detailsId: String?
         if case .details(_, let id) = mode { detailsId = id }
         return .work(.review(.snapshot(ReviewRead(filter: filter, anchor: table.anchor, follows: table.selectedID != nil,
-                                                  chunk: table.chunk, counts: count,
+                                                  chunk: table.chunk, counts: count, backlog: !firstRows,
                                                   details: detailsId, reveal: revealing, windowStart: context.clock.window.startsAt))))
     }
 
@@ -129,6 +133,8 @@ struct ReviewScreen: TableScreen {
     mutating func tick(now: UnixMillis) -> ScreenStep {
         counts.due ? refresh(now: now) : .none
     }
+
+    var tickDue: UnixMillis? { filter.text == nil ? counts.dueAt : nil }
 
     mutating func update(_ message: ReviewMessage, now: UnixMillis) -> ScreenStep {
         switch message {
@@ -149,7 +155,11 @@ struct ReviewScreen: TableScreen {
             } else {
                 table.apply(snapshot.window)
             }
-            backlog = snapshot.backlog
+            if let read = snapshot.backlog { backlog = read }
+            if firstRows {
+                firstRows = false
+                step.add(refresh(now: now))  // the counts and the header's figures, at once
+            }
             corrections = snapshot.corrections
             pitfalls = snapshot.pitfalls
             if case .details(var pane, let id) = mode, let details = snapshot.details, details.item.id == id {
@@ -484,13 +494,16 @@ struct ReviewScreen: TableScreen {
         if window.isOver(at: now) {
             parts.append(HeaderPart("go-live window closed", scope: "header.warning", priority: 2))
         } else {
-            parts.append(HeaderPart("window \(formatDuration(millis: window.remaining(at: now))) left", scope: "header.clock", priority: 2))
+            parts.append(HeaderPart("window \(formatDuration(millis: window.remainingShown(at: now))) left", scope: "header.clock", priority: 2))
         }
         guard let backlog else { return parts + [HeaderPart("reading…", priority: 1)] }
-        let overdue = backlog.oldestBookedAt.map { millisBetween($0, now) > context.overdueMillis } ?? false
+        let overdue = backlog.oldestBookedAt.map { oldest in
+            ClockWatch.changes(at: oldest.addingClamped(context.overdueMillis).addingClamped(1))
+            return millisBetween(oldest, now) > context.overdueMillis
+        } ?? false
         parts.append(HeaderPart("\(backlog.undecided) undecided", scope: overdue ? "header.warning" : "header", priority: 1))
         if let oldest = backlog.oldestBookedAt {
-            parts.append(HeaderPart("oldest \(ReviewPresentation.age(millisBetween(oldest, now)))" + (overdue ? " OVERDUE" : ""),
+            parts.append(HeaderPart("oldest \(ReviewPresentation.age(ClockWatch.elapsed(since: oldest, now: now)))" + (overdue ? " OVERDUE" : ""),
                                     scope: overdue ? "header.warning" : "header", priority: 3))
         }
         return parts

@@ -28,6 +28,10 @@ public struct CellGrid: Hashable, Sendable {
     public private(set) var cells: [Cell]
     /// Where the terminal shows its cursor (text input); `nil` hides it.
     public var cursor: Position?
+    /// Seconds after this frame at which it changes on its own (a clock text moving) or
+    /// the program next needs the clock; nil: nothing changes until a key or a message.
+    /// The loop sleeps until then instead of ticking.
+    public var wakeAfter: Double?
 
     public init(width: Int, height: Int, fill: Cell = .blank) {
         self.width = max(0, width)
@@ -71,9 +75,27 @@ public struct CellGrid: Hashable, Sendable {
     /// Writes `text` padded or truncated (with an ellipsis) to exactly `rect.width`
     /// columns in the first row of `rect`.
     public mutating func write(_ text: String, in rect: Rect, style: Style = .plain, alignment: Alignment = .left) {
-        guard rect.height > 0 else { return }
-        write(TerminalText.pad(text, to: rect.width, alignment: alignment), x: rect.x, y: rect.y,
-              style: style, maxWidth: rect.width)
+        guard rect.height > 0, rect.width > 0, rect.y >= 0, rect.y < height else { return }
+        // What `TerminalText.pad` gives, measured once and put cell by cell.
+        let (cells, used) = TerminalText.fitted(text, to: rect.width)
+        let gap = rect.width - used
+        let left = alignment == .left ? 0 : alignment == .right ? gap : gap / 2
+        let space = Cell(" ", style: style)
+        for column in rect.x..<(rect.x + left) where column >= 0 { put(space, x: column, y: rect.y) }
+        var column = rect.x + left
+        for cell in cells {
+            // A wide character cut by the grid's edge leaves a space, as `write` does.
+            if column + cell.width > width {
+                if column >= 0 { put(space, x: column, y: rect.y) }
+                break
+            }
+            if column >= 0 {
+                put(Cell(cell.text, style: style), x: column, y: rect.y)
+                if cell.width == 2 { put(Cell("", style: style), x: column + 1, y: rect.y) }
+            }
+            column += cell.width
+        }
+        for column in column..<(rect.x + rect.width) where column >= 0 { put(space, x: column, y: rect.y) }
     }
 
     /// Fills `rect` with spaces in `style`.

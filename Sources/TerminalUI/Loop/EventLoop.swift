@@ -4,8 +4,10 @@ import Glibc
 #endif
 
 /// The one UI loop. It sleeps in `poll()` on the terminal's input and the mailbox's
-/// wake pipe, for no longer than the next timer, and draws only when a reaction asked
-/// for it. Only this loop's thread touches the terminal.
+/// wake pipe, for no longer than the next timer or the moment the last frame said it
+/// changes on its own (`CellGrid.wakeAfter`), and draws only when a reaction asked for
+/// it. An idle screen with no clock on it sleeps until a key or a message. Only this
+/// loop's thread touches the terminal.
 public final class EventLoop<P: Program> {
     /// The program's current state.
     public private(set) var program: P
@@ -21,19 +23,36 @@ public final class EventLoop<P: Program> {
     private var timerCount = 0
     private var needsDraw = true
     private var needsRepaint = true
+    /// When the last frame changes with time alone, if it does.
+    private var clockDeadline: Double?
+    /// Frames rendered, and frames that reached the terminal (some rendered frames
+    /// change nothing and are not sent): what tests and benchmarks count.
+    public private(set) var renders = 0
+    public private(set) var framesDrawn = 0
+
+    /// Frames that only messages asked for come at most this often (seconds; 0: at once).
+    private let messageFrameInterval: Double
+    private var lastDrawAt = -Double.infinity
+    /// When a frame held back by `messageFrameInterval` is drawn.
+    private var heldDraw: Double?
 
     /// - Parameter now: seconds on a monotonic clock (tests pass a manual one).
-    public init(program: P, terminal: any Terminal, now: @escaping () -> Double = MonotonicClock.seconds) {
+    /// - Parameter messageFrameInterval: the shortest time between two frames drawn for
+    ///   messages alone (a busy event stream is drawn once per interval, not per event);
+    ///   a key, a resize or the clock draws at once.
+    public init(program: P, terminal: any Terminal, now: @escaping () -> Double = MonotonicClock.seconds,
+                messageFrameInterval: Double = 0) {
         self.program = program
         self.terminal = terminal
         self.now = now
+        self.messageFrameInterval = messageFrameInterval
         self.program.resize(to: terminal.size)
         apply(self.program.start())
     }
 
     /// Runs until the program quits.
     public func run() {
-        drawIfNeeded()
+        drawIfNeeded(prompt: true)
         while !isFinished {
             wait(timeout: nextDeadline.map { max(0, $0 - now()) })
             processReady()
@@ -41,11 +60,16 @@ public final class EventLoop<P: Program> {
     }
 
     /// When the next timer fires, if any.
-    public var nextDeadline: Double? { timers.first?.deadline }
+    public var nextDeadline: Double? {
+        [timers.first?.deadline, clockDeadline, heldDraw].compactMap { $0 }.min()
+    }
 
     /// Handles every key, message and due timer available now, then draws if needed.
     public func processReady() {
+        // A key or the clock draws at once; messages alone may wait for the frame interval.
+        var prompt = false
         for key in terminal.readKeys() where !isFinished {
+            prompt = true
             if key == .resize {
                 program.resize(to: terminal.size)
                 needsDraw = true
@@ -59,7 +83,13 @@ public final class EventLoop<P: Program> {
             timers.removeFirst()
             apply(program.update(first.message))
         }
-        drawIfNeeded()
+        if let clock = clockDeadline, clock <= time, !isFinished {
+            clockDeadline = nil
+            needsDraw = true
+            prompt = true
+            apply(program.clockReached())
+        }
+        drawIfNeeded(prompt: prompt)
     }
 
     /// Blocks until input, a message, or `timeout` seconds (nil: no limit).
@@ -92,11 +122,24 @@ public final class EventLoop<P: Program> {
         }
     }
 
-    private func drawIfNeeded() {
+    private func drawIfNeeded(prompt: Bool) {
         guard needsDraw, !isFinished else { return }
+        let time = now()
+        if !prompt, !needsRepaint, time - lastDrawAt < messageFrameInterval {
+            heldDraw = lastDrawAt + messageFrameInterval
+            return
+        }
+        heldDraw = nil
+        lastDrawAt = time
         var grid = CellGrid(size: terminal.size)
         program.render(into: &grid)
-        if let frame = differ.frame(for: grid, full: needsRepaint) { terminal.draw(frame) }
+        renders += 1
+        // Never sooner than a millisecond: a clock that claims to change "now" must not spin.
+        clockDeadline = grid.wakeAfter.map { time + max(0.001, $0) }
+        if let frame = differ.frame(for: grid, full: needsRepaint) {
+            terminal.draw(frame)
+            framesDrawn += 1
+        }
         needsDraw = false
         needsRepaint = false
     }

@@ -31,11 +31,16 @@ public protocol Program {
     mutating func handle(_ key: Key) -> Reaction<Message>
     /// A message: from a timer, finished work, or ``Mailbox/post(_:)`` on another thread.
     mutating func update(_ message: Message) -> Reaction<Message>
-    /// Draws the whole screen. Set `grid.cursor` to show the text cursor.
+    /// Draws the whole screen. Set `grid.cursor` to show the text cursor, and
+    /// `grid.wakeAfter` when what it shows changes with time alone.
     func render(into grid: inout CellGrid)
+    /// The time the last frame's `wakeAfter` named has come: the frame is drawn again
+    /// after this (only changed cells reach the terminal).
+    mutating func clockReached() -> Reaction<Message>
 }
 
 extension Program {
     public mutating func start() -> Reaction<Message> { .none }
     public mutating func resize(to size: Size) {}
+    public mutating func clockReached() -> Reaction<Message> { .redraw }
 }

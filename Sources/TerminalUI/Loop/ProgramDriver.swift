@@ -14,11 +14,13 @@ public final class ProgramDriver<P: Program> {
     public private(set) var time: Double = 0
     private let clock: ManualClock
 
-    public init(_ program: P, size: Size = Size(width: 80, height: 24)) {
+    /// - Parameter messageFrameInterval: as the real console's loop has it (0: every
+    ///   message drawn at once, on the manual clock).
+    public init(_ program: P, size: Size = Size(width: 80, height: 24), messageFrameInterval: Double = 0) {
         let clock = ManualClock()
         self.clock = clock
         terminal = MemoryTerminal(size: size)
-        loop = EventLoop(program: program, terminal: terminal, now: { clock.time })
+        loop = EventLoop(program: program, terminal: terminal, now: { clock.time }, messageFrameInterval: messageFrameInterval)
         waitUntilIdle()
     }
 

@@ -42,7 +42,7 @@ public struct FrameDiffer: Sendable {
         guard !full, let previous, previous.size == grid.size else {
             return Frame(isFull: true, writes: writes(of: grid) { _ in true }, cursor: grid.cursor)
         }
-        if previous == grid { return nil }
+        if previous.cursor == grid.cursor && previous.cells == grid.cells { return nil }
         return Frame(isFull: false, writes: writes(of: grid) { previous.cells[$0] != grid.cells[$0] }, cursor: grid.cursor)
     }
 

@@ -19,6 +19,12 @@ extension TerminalText {
     /// screen about columns. A zero-width scalar with nothing before it leans on a space.
     public static func cells(of text: String) -> [TextCell] {
         var cells: [TextCell] = []
+        cells.reserveCapacity(text.utf8.count)
+        // Printable ASCII (most of what a table shows) is one cell per byte, nothing to look up.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            for byte in text.utf8 { cells.append(TextCell(text: String(Unicode.Scalar(byte)), width: 1)) }
+            return cells
+        }
         var scalarsInLast = 0
         for raw in text.unicodeScalars {
             let scalar = visible(raw)

@@ -12,20 +12,27 @@ extension TerminalText {
     ///
     ///     TerminalText.truncate("Quarterly report", to: 10)   // "Quarterly…"
     public static func truncate(_ text: String, to width: Int, ellipsis: String = ellipsis) -> String {
-        guard width > 0 else { return "" }
+        fitted(text, to: width, ellipsis: ellipsis).cells.map(\.text).joined()
+    }
+
+    /// The cells of ``truncate(_:to:ellipsis:)`` and their width, measured once (a table
+    /// draws hundreds of these per frame).
+    public static func fitted(_ text: String, to width: Int, ellipsis: String = ellipsis) -> (cells: [TextCell], width: Int) {
+        guard width > 0 else { return ([], 0) }
         let cells = cells(of: text)
-        if cells.reduce(0, { $0 + $1.width }) <= width { return cells.map(\.text).joined() }
+        let total = cells.reduce(0) { $0 + $1.width }
+        if total <= width { return (cells, total) }
         let mark = Self.cells(of: ellipsis)
         let markWidth = mark.reduce(0) { $0 + $1.width }
         let budget = markWidth <= width ? width - markWidth : width
-        var out = ""
+        var out: [TextCell] = []
         var used = 0
         for cell in cells {
             if used + cell.width > budget { break }
-            out += cell.text
+            out.append(cell)
             used += cell.width
         }
-        return markWidth <= width ? out + mark.map(\.text).joined() : out
+        return markWidth <= width ? (out + mark, used + markWidth) : (out, used)
     }
 
     /// Truncates or pads `text` with spaces to exactly `width` columns.
