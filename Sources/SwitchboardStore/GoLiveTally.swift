@@ -6,9 +6,10 @@ import SwitchboardCore
 /// incrementally: each `advance` aggregates only the audit rows appended since the last
 /// one (a `seq` range, in SQL), by 15-minute bucket and action, so a console open through
 /// the 48 hours never re-reads the history; latency percentiles come from histograms, so
-/// memory does not grow with the rows. Calls, bookings, the outbox, the last hour and the
-/// planned outages' share are recounted when asked (`totals`): index ranges and smaller
-/// tables, tens of milliseconds at a million rows, so not on every change.
+/// memory does not grow with the rows. Calls, bookings, decisions and outbox attempts are
+/// kept incrementally too (`GoLiveRows`), when asked (`totals`); the exact last 15 minutes
+/// and hour, the planned outages' share and the stuck items are recounted then: index
+/// ranges over the last hour and small tables.
 /// `figures(now:)` hands the pure model (`GoLiveFigures`) to the screen, `status` and `report`.
 public struct GoLiveTally: Sendable, Equatable {
     public let window: GoLiveWindow
@@ -22,22 +23,17 @@ public struct GoLiveTally: Sendable, Equatable {
     public private(set) var plannedOutages: [PlannedOutage] = []
     /// Runs of `ehr.probe` rows (the agent probes only while the EHR does not answer).
     public private(set) var probeRuns: [(from: UnixMillis, to: UnixMillis)] = []
+    /// Calls, bookings, decisions and outbox attempts, by bucket.
+    public private(set) var rows: GoLiveRows
     /// The recounted part; nil before the first count with `totals`.
     public private(set) var totals: Totals?
 
     public struct Totals: Sendable, Equatable {
         public var countedAt: UnixMillis
-        /// Calls, bookings and outbox attempts by bucket.
-        public var buckets: [Int: GoLiveCounts] = [:]
-        public var lastQuarterHour = GoLiveCounts()
-        public var lastHour = GoLiveCounts()
-        public var inPlannedOutages = GoLiveCounts()
-        public var undecided = 0
-        public var outboxFailed: Int?
-        public var outboxDead: Int?
-        public var stuckItems: [StuckItem] = []
-        public var coverageGaps: [CoverageGap] = []
-        public var reviewers: [String: Int] = [:]
+        /// What the figures show beside the window's counts, in their own fields: the last 15
+        /// minutes and hour, the planned outages' share, undecided bookings, stuck outbox
+        /// items, coverage gaps and reviewers (the rest of it is filled by `figures(now:)`).
+        public var standing: GoLiveFigures
         public var queueSpans: [EHRSpan] = []
         /// Counts of planned outages that ended before the last count: rows are appended in
         /// time order, so they no longer change and are not read again.
@@ -46,11 +42,11 @@ public struct GoLiveTally: Sendable, Equatable {
         var gapsFor: [Int] = []
     }
 
-    public init(window: GoLiveWindow) { self.window = window }
+    public init(window: GoLiveWindow) { self.window = window; rows = GoLiveRows(window: window) }
 
     public static func == (a: GoLiveTally, b: GoLiveTally) -> Bool {
         a.window == b.window && a.scannedThrough == b.scannedThrough && a.audited == b.audited && a.auditedBuckets == b.auditedBuckets
-            && a.plannedOutages == b.plannedOutages && a.probeRuns.elementsEqual(b.probeRuns, by: { $0 == $1 }) && a.totals == b.totals
+            && a.plannedOutages == b.plannedOutages && a.rows == b.rows && a.probeRuns.elementsEqual(b.probeRuns, by: { $0 == $1 }) && a.totals == b.totals
     }
 
     /// EHR requests of the agent counted in the window (every attempt with a latency).
@@ -98,7 +94,10 @@ public struct GoLiveTally: Sendable, Equatable {
             from = through
         }
         scannedThrough = from
-        if totals { self.totals = try recount(audit: audit, outbox: outbox, now: now) }
+        if totals {
+            try rows.advance(audit: audit, outbox: outbox, now: now)
+            self.totals = try recount(audit: audit, outbox: outbox, now: now)
+        }
     }
 
     private func bucket(_ at: UnixMillis) -> Int {
@@ -109,26 +108,20 @@ public struct GoLiveTally: Sendable, Equatable {
     static let probeGapMillis: Int64 = 60_000
 
     private func recount(audit: AuditStore, outbox: OutboxStore?, now: UnixMillis) throws -> Totals {
-        var t = Totals(countedAt: now)
-        let before = totals
         let w = window
-        t.buckets = try audit.callAndBookingCounts(from: w.startsAt, to: w.endsAt, bucketsFrom: w.startsAt)
-        if let outbox {
-            for (bucket, sends) in try outbox.attemptCounts(from: w.startsAt, to: w.endsAt, bucketsFrom: w.startsAt) {
-                t.buckets[bucket, default: GoLiveCounts()].sends = sends
-            }
-        }
+        var t = Totals(countedAt: now, standing: GoLiveFigures(window: w, now: now, all: GoLiveCounts()))
+        let before = totals
         // The last 15 minutes and hour, exactly (not by bucket), clipped to the window.
         func stretch(_ from: UnixMillis, _ to: UnixMillis) throws -> GoLiveCounts {
             let from = max(from, w.startsAt), to = min(to, w.endsAt)
             guard from < to else { return GoLiveCounts() }
             var c = try audit.goLiveCounts(from: from, to: to)
             c.add(try audit.callAndBookingCounts(from: from, to: to, bucketsFrom: from).values.reduce(GoLiveCounts(), +))
-            if let outbox { c.sends = try outbox.attemptCounts(from: from, to: to, bucketsFrom: from).values.reduce(0, +) }
+            c.sends = rows.sends(from: from, to: to)
             return c
         }
-        t.lastQuarterHour = try stretch(now - GoLiveFigures.bucketMillis, now)
-        t.lastHour = try stretch(now - 3_600_000, now)
+        t.standing.lastQuarterHour = try stretch(now - GoLiveFigures.bucketMillis, now)
+        t.standing.lastHour = try stretch(now - 3_600_000, now)
         // Planned outages leave out EHR requests and calls only (docs/go-live.md).
         for range in Self.merged(plannedOutages.map { ($0.from, $0.to) }) {
             let from = max(range.0, w.startsAt), to = min(range.1, w.endsAt)
@@ -136,7 +129,7 @@ public struct GoLiveTally: Sendable, Equatable {
             let key = "\(from)-\(to)"
             if let settled = before?.settledOutages[key] {
                 t.settledOutages[key] = settled
-                t.inPlannedOutages.add(settled)
+                t.standing.inPlannedOutages.add(settled)
                 continue
             }
             var c = try audit.goLiveCounts(from: from, to: to)
@@ -144,24 +137,23 @@ public struct GoLiveTally: Sendable, Equatable {
             c.callsEnded = calls.callsEnded
             c.callsResolved = calls.callsResolved
             c.auditedSends = 0
-            t.inPlannedOutages.add(c)
+            t.standing.inPlannedOutages.add(c)
             // Calls end up to an hour after they start; after that the range's counts are final.
             if to + 3_600_000 < now { t.settledOutages[key] = c }
         }
-        let review = try audit.reviewState(from: w.startsAt, to: w.endsAt)
-        t.undecided = review.undecided
-        t.reviewers = review.reviewers
+        t.standing.undecided = rows.undecided
+        t.standing.reviewers = rows.reviewers
         if let outbox {
             let stuck = try outbox.stuckItems(limit: 50)
-            t.outboxFailed = stuck.failed
-            t.outboxDead = stuck.dead
-            t.stuckItems = stuck.items
-            let sends = t.buckets.values.reduce(0) { $0 + ($1.sends ?? 0) }
+            t.standing.outboxFailed = stuck.failed
+            t.standing.outboxDead = stuck.dead
+            t.standing.stuckItems = stuck.items
+            let sends = rows.buckets.values.reduce(0) { $0 + ($1.sends ?? 0) }
             t.gapsFor = [audited.auditedSends, sends]
             if let before, before.gapsFor == t.gapsFor {
-                t.coverageGaps = before.coverageGaps
+                t.standing.coverageGaps = before.standing.coverageGaps
             } else if audited.auditedSends < sends {
-                t.coverageGaps = try Self.coverageGaps(audit: audit, outbox: outbox, window: w, limit: 50)
+                t.standing.coverageGaps = try Self.coverageGaps(audit: audit, outbox: outbox, window: w, limit: 50)
             }
             t.queueSpans = try probeRuns.map { run in
                 let backlog = try outbox.backlog(from: run.from, to: run.to)
@@ -207,24 +199,17 @@ public struct GoLiveTally: Sendable, Equatable {
 
     /// The pure model of the figures as of `now`.
     public func figures(now: UnixMillis) -> GoLiveFigures {
-        let t = totals ?? Totals(countedAt: now)
+        let standing = totals?.standing ?? GoLiveFigures(window: window, now: now, all: GoLiveCounts())
+        let counted = totals == nil ? [:] : rows.all
         var all = audited
-        for counts in t.buckets.values { all.add(counts) }
-        if t.buckets.isEmpty && totals == nil { all.sends = nil }
-        var f = GoLiveFigures(window: window, now: now, all: all)
-        f.inPlannedOutages = t.inPlannedOutages
+        for counts in counted.values { all.add(counts) }
+        var f = standing
+        f.now = now
+        f.all = all
         f.plannedOutages = plannedOutages
         let last = Int((min(max(now, window.startsAt), window.endsAt - 1) - window.startsAt) / GoLiveFigures.bucketMillis)
-        f.buckets = (0...max(0, last)).map { (auditedBuckets[$0] ?? GoLiveCounts()) + (t.buckets[$0] ?? GoLiveCounts()) }
-        f.lastQuarterHour = t.lastQuarterHour
-        f.lastHour = t.lastHour
-        f.undecided = t.undecided
-        f.outboxFailed = t.outboxFailed
-        f.outboxDead = t.outboxDead
-        f.stuckItems = t.stuckItems
-        f.coverageGaps = t.coverageGaps
-        f.reviewers = t.reviewers
-        f.ehrSpans = EHRSpans.rebuild(window: window, now: now, buckets: f.buckets, queueSpans: t.queueSpans)
+        f.buckets = (0...max(0, last)).map { (auditedBuckets[$0] ?? GoLiveCounts()) + (counted[$0] ?? GoLiveCounts()) }
+        f.ehrSpans = EHRSpans.rebuild(window: window, now: now, buckets: f.buckets, queueSpans: totals?.queueSpans ?? [])
         return f
     }
 }
@@ -381,35 +366,17 @@ extension AuditStore {
                 buckets[row[0], default: GoLiveCounts()].bookingsFlagged = row[1]
                 buckets[row[0], default: GoLiveCounts()].bookingsDecided = Int(row[2] as Double)
             }
-            // Corrections are few: found from the decisions (CROSS JOIN keeps that order).
+            // The range's decided bookings, then their decisions (CROSS JOIN keeps that order).
             for row in try Row.fetchAll(db, sql: """
                 SELECT (b.booked_at - ?) / \(bucket), coalesce(d.category, 'other'), count(*)
-                FROM review_decision d CROSS JOIN booking b ON b.booking_id = d.booking_id
-                WHERE d.decision = 'corrected' AND b.review_required = 1 AND b.booked_at >= ? AND b.booked_at < ? GROUP BY 1, 2
+                FROM booking b INDEXED BY booking_review_queue CROSS JOIN review_decision d ON d.booking_id = b.booking_id
+                WHERE b.decided = 1 AND b.review_required = 1 AND b.booked_at >= ? AND b.booked_at < ? AND d.decision = 'corrected' GROUP BY 1, 2
                 """, arguments: [origin, start, end]) {
                 let n: Int = row[2]
                 buckets[row[0], default: GoLiveCounts()].bookingsCorrected += n
                 buckets[row[0], default: GoLiveCounts()].corrections[row[1]] = n
             }
             return buckets
-        }
-    }
-
-    /// Flagged bookings still undecided, and how many each reviewer decided.
-    func reviewState(from start: UnixMillis, to end: UnixMillis) throws -> (undecided: Int, reviewers: [String: Int]) {
-        try read { db in
-            let undecided = try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM booking INDEXED BY booking_review_queue
-                WHERE review_required = 1 AND decided = 0 AND booked_at >= ? AND booked_at < ?
-                """, arguments: [start, end]) ?? 0
-            var reviewers: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT d.operator, count(*) FROM review_decision d CROSS JOIN booking b ON b.booking_id = d.booking_id
-                WHERE b.review_required = 1 AND b.booked_at >= ? AND b.booked_at < ? GROUP BY 1
-                """, arguments: [start, end]) {
-                reviewers[row[0]] = row[1]
-            }
-            return (undecided, reviewers)
         }
     }
 
@@ -428,19 +395,6 @@ extension AuditStore {
 }
 
 extension OutboxStore {
-    /// Attempts started in a range, by bucket. outbox_attempt has no time index: this
-    /// reads the table, which holds one row per try (far fewer than the audit's rows).
-    func attemptCounts(from start: UnixMillis, to end: UnixMillis, bucketsFrom origin: UnixMillis) throws -> [Int: Int] {
-        try read { db in
-            var out: [Int: Int] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT (started_at - ?) / \(GoLiveFigures.bucketMillis), count(*) FROM outbox_attempt
-                WHERE started_at >= ? AND started_at < ? GROUP BY 1
-                """, arguments: [origin, start, end]) { out[row[0]] = row[1] }
-            return out
-        }
-    }
-
     struct AttemptRow { var itemId: String; var attempt: Int; var startedAt: UnixMillis; var callId: String?; var operation: String }
 
     func attempts(from start: UnixMillis, to end: UnixMillis) throws -> [AttemptRow] {
