@@ -26,6 +26,9 @@ public struct GoLiveRows: Sendable, Equatable {
     public private(set) var recentSends: [UnixMillis] = []
     /// Whether an outbox was counted (sends are nil without one).
     public private(set) var hasOutbox = false
+    /// The window's attempts seen by the last `advance` after the first (their audit rows
+    /// are looked for by the tally: a gap found as it happens, whatever the counts say).
+    public private(set) var newAttempts: [CoverageGap] = []
 
     /// The marks: nil before the first count.
     private var callMark: Int64?
@@ -70,6 +73,7 @@ public struct GoLiveRows: Sendable, Equatable {
             try countBookings(db)
             try countDecisions(db)
         }
+        newAttempts = []
         if let outbox {
             hasOutbox = true
             try outbox.read { db in try countAttempts(db, now: now) }
@@ -171,8 +175,9 @@ public struct GoLiveRows: Sendable, Equatable {
     private mutating func countAttempts(_ db: Database, now: UnixMillis) throws {
         let w = window, b = Self.bucketMillis
         let recentFrom = now - 3_600_000
-        func count(_ startedAt: UnixMillis, _ n: Int = 1) {
+        func count(_ startedAt: UnixMillis, _ n: Int = 1, item: String, attempt: Int, callId: String?, operation: String) {
             guard startedAt >= w.startsAt && startedAt < w.endsAt else { return }
+            newAttempts.append(CoverageGap(callId: callId, step: operation, at: startedAt, itemId: item, attempt: attempt))
             buckets[bucket(startedAt), default: GoLiveCounts()].sends = (buckets[bucket(startedAt)]?.sends ?? 0) + n
             if startedAt >= recentFrom { recentSends += repeatElement(startedAt, count: n) }
         }
@@ -197,24 +202,25 @@ public struct GoLiveRows: Sendable, Equatable {
         }
         // Items seen before that were not final: their new attempts, and whether they are now.
         let attemptsAfter = try db.cachedStatement(sql: "SELECT attempt, started_at FROM outbox_attempt WHERE item_id = ? AND attempt > ?")
-        let status = try db.cachedStatement(sql: "SELECT status FROM outbox_item WHERE id = ?")
+        let status = try db.cachedStatement(sql: "SELECT status, call_id, operation FROM outbox_item WHERE id = ?")
         for (id, counted) in openItems {
             var highest = counted
+            let item = try Row.fetchOne(status, arguments: [id])
             for row in try Row.fetchAll(attemptsAfter, arguments: [id, counted]) {
                 highest = max(highest, row[0])
-                count(row[1])
+                count(row[1], item: id, attempt: row[0], callId: item?[1], operation: item?[2] ?? "")
             }
-            let state = try String.fetchOne(status, arguments: [id])
+            let state: String? = item?[0]
             openItems[id] = state == "succeeded" || state == "discarded" || state == nil ? nil : highest
         }
         if last > mark {
             var highest: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: """
-                SELECT i.id, i.status, a.attempt, a.started_at FROM outbox_item i LEFT JOIN outbox_attempt a ON a.item_id = i.id
-                WHERE i.rowid > ? AND i.rowid <= ?
+                SELECT i.id, i.status, a.attempt, a.started_at, i.call_id, i.operation FROM outbox_item i
+                LEFT JOIN outbox_attempt a ON a.item_id = i.id WHERE i.rowid > ? AND i.rowid <= ?
                 """, arguments: [mark, last]) {
                 let id: String = row[0]
-                if let at: UnixMillis = row[3] { count(at) }
+                if let at: UnixMillis = row[3] { count(at, item: id, attempt: row[2], callId: row[4], operation: row[5]) }
                 let status: String = row[1]
                 if status != "succeeded" && status != "discarded" { highest[id] = max(highest[id] ?? 0, row[2] as Int? ?? 0) }
             }

@@ -155,6 +155,14 @@ public struct GoLiveTally: Sendable, Equatable {
             } else if audited.auditedSends < sends {
                 t.standing.coverageGaps = try Self.coverageGaps(audit: audit, outbox: outbox, window: w, limit: 50)
             }
+            // Sends since the last count, and the gaps listed, are looked up one by one: the
+            // counts above cannot see a gap while other audit rows outnumber it (a send in
+            // flight is audited before its attempt row is written), and an audit row written
+            // just after its attempt closes a gap.
+            let candidates = Self.merged(t.standing.coverageGaps, rows.newAttempts)
+            if !rows.newAttempts.isEmpty || !t.standing.coverageGaps.isEmpty {
+                t.standing.coverageGaps = try Self.unaudited(candidates, audit: audit, limit: 50)
+            }
             t.queueSpans = try probeRuns.map { run in
                 let backlog = try outbox.backlog(from: run.from, to: run.to)
                 return EHRSpan(state: .queueMode, from: run.from, to: run.to == probeRuns.last?.to && now - run.to < Self.probeGapMillis ? nil : run.to,
@@ -173,6 +181,21 @@ public struct GoLiveTally: Sendable, Equatable {
             if let last = out.last, r.0 <= last.1 { out[out.count - 1].1 = max(last.1, r.1) } else { out.append(r) }
         }
         return out
+    }
+
+    static func merged(_ a: [CoverageGap], _ b: [CoverageGap]) -> [CoverageGap] {
+        var seen = Set<String>()
+        return (a + b).filter { seen.insert("\($0.itemId)#\($0.attempt)").inserted }.sorted { $0.at < $1.at }
+    }
+
+    /// Of these sends, those with no audit row (through each call's audit rows).
+    static func unaudited(_ sends: [CoverageGap], audit: AuditStore, limit: Int) throws -> [CoverageGap] {
+        var sendsByCall: [String: Set<String>] = [:]
+        return Array(try sends.filter { send in
+            guard let call = send.callId else { return true }
+            if sendsByCall[call] == nil { sendsByCall[call] = try audit.auditedSends(call: call) }
+            return !sendsByCall[call]!.contains("\(send.itemId)#\(send.attempt)")
+        }.prefix(limit))
     }
 
     /// Outbox attempts in the window with no audit row of their send, found through each

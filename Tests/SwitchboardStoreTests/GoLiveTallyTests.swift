@@ -152,7 +152,25 @@ import Testing
             #expect(kept.rows.all == afresh.rows.all, "after \(change.sql.prefix(60))")
             #expect(kept.rows.reviewers == afresh.rows.reviewers && kept.rows.undecided == afresh.rows.undecided)
             #expect(kept.rows.recentSends.sorted() == afresh.rows.recentSends.sorted())
-            #expect(kept.figures(now: now) == afresh.figures(now: now))
+            // The gaps aside: a first count finds them only when the counts show them (docs/go-live.md);
+            // a count that goes on looks up each new send, so it may list more, each a real gap.
+            var keptFigures = kept.figures(now: now), afreshFigures = afresh.figures(now: now)
+            let keptGaps = Set(keptFigures.coverageGaps.map { "\($0.itemId)#\($0.attempt)" })
+            #expect(afreshFigures.coverageGaps.allSatisfy { keptGaps.contains("\($0.itemId)#\($0.attempt)") })
+            keptFigures.coverageGaps = []
+            afreshFigures.coverageGaps = []
+            #expect(keptFigures == afreshFigures)
+        }
+        // Each listed gap is a send with no audit row, by sqlite3 (ob-new1's and ob-new2's tries have none).
+        let gaps = kept.figures(now: now).coverageGaps
+        #expect(Set(gaps.filter { $0.itemId.hasPrefix("ob-new") }.map { "\($0.itemId)#\($0.attempt)" })
+                == ["ob-new1#1", "ob-new1#2", "ob-new2#1", "ob-new2#2"])
+        for gap in gaps {
+            let audited = try sqlite3(db.auditPath, """
+                SELECT count(*) FROM audit_event WHERE json_valid(detail) AND json_extract(detail, '$.outbox_item') = '\(gap.itemId)'
+                AND coalesce(attempt, 1) = \(gap.attempt)
+                """)
+            #expect(audited.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(gap.itemId) try \(gap.attempt)")
         }
 
         // And against sqlite3 on the same files.
