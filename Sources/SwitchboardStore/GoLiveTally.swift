@@ -4,7 +4,7 @@ import SwitchboardCore
 
 /// The counts behind the go-live figures of one window (docs/go-live.md), kept
 /// incrementally: each `advance` aggregates only the audit rows appended since the last
-/// one (a `seq` range, in SQL), by 15-minute bucket and action, so a console open through
+/// one (a `seq` range, in two SQL scans), by 15-minute bucket and action, so a console open through
 /// the 48 hours never re-reads the history; latency percentiles come from histograms, so
 /// memory does not grow with the rows. Calls, bookings, decisions and outbox attempts are
 /// kept incrementally too (`GoLiveRows`), when asked (`totals`); the exact last 15 minutes
@@ -63,26 +63,11 @@ public struct GoLiveTally: Sendable, Equatable {
         let last = try audit.lastSeq()
         while from < last {
             let through = min(last, from + chunk)
-            // The chunk cut at the 15-minute bucket boundaries (seq by binary search: `at` grows
-            // with seq), one aggregate per part: no GROUP BY over the rows, which cost SQLite a
-            // sort. The window's counts are exact; a row written far out of time order counts
-            // in the bucket of its place in the chain.
-            let (first, last) = try audit.times(after: from, through: through)
-            let bucketCount = Int(min(Int64(Int32.max), (window.lengthMillis - 1) / GoLiveFigures.bucketMillis))
-            let low = min(bucketCount, max(0, bucket(first))), high = min(bucketCount, max(low, bucket(last)))
-            var cursor = from
-            for b in low...high {
-                let bucketEnd = window.startsAt + Int64(b + 1) * GoLiveFigures.bucketMillis
-                let end = b == high ? through : min(through, max(cursor, try audit.lastSeq(before: bucketEnd)))
-                guard end > cursor else { continue }
-                let counts = try audit.goLiveCounts(after: cursor, through: end, from: window.startsAt, to: window.endsAt)
-                cursor = end
-                guard counts != GoLiveCounts() else { continue }
-                audited.add(counts)
-                var trend = counts
-                for action in trend.latency.keys { trend.latency[action]!.histogram = [:] }
-                auditedBuckets[b, default: GoLiveCounts()].add(trend)
-            }
+            // Two scans of the chunk, aggregated by SQLite: the counts by (15-minute bucket,
+            // action) and the latency histogram. A row counts in the bucket of its own `at`.
+            let counts = try audit.goLiveBuckets(after: from, through: through, from: window.startsAt, to: window.endsAt)
+            audited.add(counts.window)
+            for (b, trend) in counts.buckets { auditedBuckets[b, default: GoLiveCounts()].add(trend) }
             plannedOutages += try audit.plannedOutages(after: from, through: through)
             for at in try audit.probeTimes(after: from, through: through, from: window.startsAt, to: window.endsAt) {
                 if let lastRun = probeRuns.last, at - lastRun.to < GoLiveTally.probeGapMillis {
@@ -98,10 +83,6 @@ public struct GoLiveTally: Sendable, Equatable {
             try rows.advance(audit: audit, outbox: outbox, now: now)
             self.totals = try recount(audit: audit, outbox: outbox, now: now)
         }
-    }
-
-    private func bucket(_ at: UnixMillis) -> Int {
-        Int(max(-1, min(Int64(Int32.max), (at - window.startsAt) / GoLiveFigures.bucketMillis)))
     }
 
     /// Probes further apart than this start a new queue-mode span.
@@ -267,15 +248,6 @@ extension AuditStore {
         return try goLiveCounts(after: low, through: high, from: from, to: to)
     }
 
-    /// `at` of the first and last rows of a `seq` range.
-    func times(after from: Int64, through: Int64) throws -> (UnixMillis, UnixMillis) {
-        try read { db in
-            let first = try UnixMillis.fetchOne(db, sql: "SELECT at FROM audit_event WHERE seq > ? ORDER BY seq LIMIT 1", arguments: [from]) ?? 0
-            let last = try UnixMillis.fetchOne(db, sql: "SELECT at FROM audit_event WHERE seq <= ? ORDER BY seq DESC LIMIT 1", arguments: [through]) ?? 0
-            return (first, last)
-        }
-    }
-
     /// An agent's EHR transaction's first attempt, and how it ended (docs/go-live.md).
     static let firstAttempt = "(substr(actor, 1, 6) = 'agent:' AND coalesce(attempt, 1) = 1 AND action <> 'ehr.probe')"
     static let succeeded = """
@@ -304,14 +276,68 @@ extension AuditStore {
                total(\(firstAttempt) AND \(slotTaken)), total(\(firstAttempt) AND \(noMatch)),
                total(instr(detail, '"outbox_item"') > 0)
         FROM audit_event WHERE transport IS NOT NULL AND \(condition)
-        """, """
-        SELECT (\(actionNumber)) * \(histogramKey) + min(max(latency_ms, 0), \(LatencyCounts.limit)), count(*), total(latency_ms)
-        FROM audit_event WHERE transport IS NOT NULL AND \(condition) AND latency_ms IS NOT NULL AND substr(actor, 1, 6) = 'agent:' GROUP BY 1
-        """)
+        """, latencySQL(where: condition))
     }
 
-    /// The counts of the audit rows in a `seq` range whose `at` is in `[start, end)`. Two
-    /// scans, aggregated by SQLite: decoding each row into Swift cost five times as much.
+    static func latencySQL(where condition: String) -> String {
+        """
+        SELECT (\(actionNumber)) * \(histogramKey) + min(max(latency_ms, 0), \(LatencyCounts.limit)), count(*), total(latency_ms)
+        FROM audit_event WHERE transport IS NOT NULL AND \(condition) AND latency_ms IS NOT NULL AND substr(actor, 1, 6) = 'agent:' GROUP BY 1
+        """
+    }
+
+    /// The counts by (bucket × 16 + action number): the same sums as `goLiveSQL`'s first,
+    /// with each action's requests and total latency, in one scan.
+    static func bucketSQL(where condition: String, origin: UnixMillis) -> String {
+        """
+        SELECT (at - \(origin)) / \(GoLiveFigures.bucketMillis) * 16 + (\(actionNumber)),
+               total(\(firstAttempt)), total(\(firstAttempt) AND \(succeeded)),
+               total(\(firstAttempt) AND \(slotTaken)), total(\(firstAttempt) AND \(noMatch)),
+               total(instr(detail, '"outbox_item"') > 0),
+               total(latency_ms IS NOT NULL AND substr(actor, 1, 6) = 'agent:'),
+               total(CASE WHEN substr(actor, 1, 6) = 'agent:' THEN latency_ms END)
+        FROM audit_event WHERE transport IS NOT NULL AND \(condition) GROUP BY 1
+        """
+    }
+
+    /// The counts of the audit rows in a `seq` range whose `at` is in `[start, end)`: the
+    /// whole range (latency with histograms) and by 15-minute bucket from `start` (latency
+    /// without). Two scans, aggregated by SQLite: decoding each row into Swift cost five
+    /// times as much, and cutting the range at each bucket's boundary cost a query pair
+    /// and a binary search per bucket.
+    func goLiveBuckets(after low: Int64, through high: Int64, from start: UnixMillis, to end: UnixMillis)
+        throws -> (window: GoLiveCounts, buckets: [Int: GoLiveCounts]) {
+        guard low < high else { return (GoLiveCounts(), [:]) }
+        return try read { db in
+            let condition = "seq > ? AND seq <= ? AND at >= ? AND at < ?"
+            let arguments: StatementArguments = [low, high, start, end]
+            var window = GoLiveCounts(), buckets: [Int: GoLiveCounts] = [:]
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: Self.bucketSQL(where: condition, origin: start)), arguments: arguments)
+            while let row = try rows.next() {
+                let key: Int = row[0]
+                var c = GoLiveCounts()
+                c.transactions = Int(row[1] as Double)
+                c.succeeded = Int(row[2] as Double)
+                c.slotTaken = Int(row[3] as Double)
+                c.noMatch = Int(row[4] as Double)
+                c.auditedSends = Int(row[5] as Double)
+                let requests = Int(row[6] as Double)
+                if requests > 0 {
+                    let number = key % 16
+                    c.latency[number == 0 ? "other" : Self.knownActions[number - 1]] =
+                        LatencyCounts(count: requests, totalMillis: Int64(clamping: row[7] as Double))
+                }
+                buckets[key / 16, default: GoLiveCounts()].add(c)
+                c.latency = [:]
+                window.add(c)
+            }
+            window.latency = try Self.latency(db, where: condition, arguments)
+            return (window, buckets)
+        }
+    }
+
+    /// The counts of the audit rows in a `seq` range whose `at` is in `[start, end)`, with
+    /// latency histograms, not by bucket.
     func goLiveCounts(after low: Int64, through high: Int64, from start: UnixMillis, to end: UnixMillis) throws -> GoLiveCounts {
         guard low < high else { return GoLiveCounts() }
         return try read { db in
@@ -325,22 +351,29 @@ extension AuditStore {
                 c.noMatch = Int(row[3] as Double)
                 c.auditedSends = Int(row[4] as Double)
             }
-            let key = Self.histogramKey
-            let histogram = try Row.fetchCursor(db.cachedStatement(sql: sql.latency), arguments: arguments)
-            while let row = try histogram.next() {
-                let value: Int = row[0]
-                let number = value / key, millis = value % key
-                let action = number == 0 ? "other" : Self.knownActions[number - 1]
-                let n: Int = row[1]
-                var l = c.latency[action] ?? LatencyCounts()
-                l.count += n
-                // Saturating: damaged rows may hold absurd latencies, and a figure is never worth a trap.
-                l.totalMillis = l.totalMillis.addingClamped(Int64(clamping: row[2] as Double))
-                l.histogram[millis, default: 0] += n
-                c.latency[action] = l
-            }
+            c.latency = try Self.latency(db, where: "seq > ? AND seq <= ? AND at >= ? AND at < ?", arguments)
             return c
         }
+    }
+
+    /// Latency by action with histograms to the millisecond.
+    static func latency(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [String: LatencyCounts] {
+        var out: [String: LatencyCounts] = [:]
+        let key = histogramKey
+        let histogram = try Row.fetchCursor(db.cachedStatement(sql: latencySQL(where: condition)), arguments: arguments)
+        while let row = try histogram.next() {
+            let value: Int = row[0]
+            let number = value / key, millis = value % key
+            let action = number == 0 ? "other" : knownActions[number - 1]
+            let n: Int = row[1]
+            var l = out[action] ?? LatencyCounts()
+            l.count += n
+            // Saturating: damaged rows may hold absurd latencies, and a figure is never worth a trap.
+            l.totalMillis = l.totalMillis.addingClamped(Int64(clamping: row[2] as Double))
+            l.histogram[millis, default: 0] += n
+            out[action] = l
+        }
+        return out
     }
 
     /// `outage.plan` rows in a `seq` range (through the action index).
