@@ -286,16 +286,18 @@ extension AuditStore {
         """
     }
 
-    /// The counts by (bucket × 16 + action number): the same sums as `goLiveSQL`'s first,
-    /// with each action's requests and total latency, in one scan.
+    /// The counts by (bucket × 16 + action number) × 64 + the row's flags (bits: first
+    /// attempt, succeeded, slot taken, no match, a send, a request with latency), the rows
+    /// of each and their latency total, in one scan. The flags sit in the group's key so
+    /// SQLite's sorter carries an integer and the latency, not the rows' text.
     static func bucketSQL(where condition: String, origin: UnixMillis) -> String {
-        """
-        SELECT (at - \(origin)) / \(GoLiveFigures.bucketMillis) * 16 + (\(actionNumber)),
-               total(\(firstAttempt)), total(\(firstAttempt) AND \(succeeded)),
-               total(\(firstAttempt) AND \(slotTaken)), total(\(firstAttempt) AND \(noMatch)),
-               total(instr(detail, '"outbox_item"') > 0),
-               total(latency_ms IS NOT NULL AND substr(actor, 1, 6) = 'agent:'),
-               total(CASE WHEN substr(actor, 1, 6) = 'agent:' THEN latency_ms END)
+        func bit(_ condition: String, _ value: Int) -> String { "(CASE WHEN \(condition) THEN \(value) ELSE 0 END)" }
+        return """
+        SELECT ((at - \(origin)) / \(GoLiveFigures.bucketMillis) * 16 + (\(actionNumber))) * 64
+               + \(bit(firstAttempt, 1)) + \(bit("\(firstAttempt) AND \(succeeded)", 2)) + \(bit("\(firstAttempt) AND \(slotTaken)", 4))
+               + \(bit("\(firstAttempt) AND \(noMatch)", 8)) + \(bit(#"instr(detail, '"outbox_item"') > 0"#, 16))
+               + \(bit("latency_ms IS NOT NULL AND substr(actor, 1, 6) = 'agent:'", 32)),
+               count(*), total(latency_ms)
         FROM audit_event WHERE transport IS NOT NULL AND \(condition) GROUP BY 1
         """
     }
@@ -314,20 +316,20 @@ extension AuditStore {
             var window = GoLiveCounts(), buckets: [Int: GoLiveCounts] = [:]
             let rows = try Row.fetchCursor(db.cachedStatement(sql: Self.bucketSQL(where: condition, origin: start)), arguments: arguments)
             while let row = try rows.next() {
-                let key: Int = row[0]
+                let key: Int = row[0], n: Int = row[1], flags = key % 64, group = key / 64
+                func flag(_ bit: Int) -> Int { flags & bit != 0 ? n : 0 }
                 var c = GoLiveCounts()
-                c.transactions = Int(row[1] as Double)
-                c.succeeded = Int(row[2] as Double)
-                c.slotTaken = Int(row[3] as Double)
-                c.noMatch = Int(row[4] as Double)
-                c.auditedSends = Int(row[5] as Double)
-                let requests = Int(row[6] as Double)
-                if requests > 0 {
-                    let number = key % 16
+                c.transactions = flag(1)
+                c.succeeded = flag(2)
+                c.slotTaken = flag(4)
+                c.noMatch = flag(8)
+                c.auditedSends = flag(16)
+                if flags & 32 != 0 {
+                    let number = group % 16
                     c.latency[number == 0 ? "other" : Self.knownActions[number - 1]] =
-                        LatencyCounts(count: requests, totalMillis: Int64(clamping: row[7] as Double))
+                        LatencyCounts(count: n, totalMillis: Int64(clamping: row[2] as Double))
                 }
-                buckets[key / 16, default: GoLiveCounts()].add(c)
+                buckets[group / 16, default: GoLiveCounts()].add(c)
                 c.latency = [:]
                 window.add(c)
             }
