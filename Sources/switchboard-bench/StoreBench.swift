@@ -102,13 +102,13 @@ struct StoreBench: ParsableCommand {
             try tally.advance(audit: store, outbox: outbox)
         }
         let firstCPU = cpuMillis(RUSAGE_SELF) - cpuBefore
-        if goLiveOnly {
-            // The audit rows' part alone (what the sqlite3 baseline computes), then the rest.
-            let before = cpuMillis(RUSAGE_SELF)
-            var auditOnly = GoLiveTally(window: window)
-            let wall = try medianMillis(runs: 1) { try auditOnly.advance(audit: store, outbox: outbox, totals: false) }
-            print("go-live first count, the audit rows alone: \(format(wall)) ms, CPU \(format(cpuMillis(RUSAGE_SELF) - before)) ms")
+        // The audit rows' part alone: what the sqlite3 baseline computes.
+        let auditBefore = cpuMillis(RUSAGE_SELF)
+        let auditOnly = try medianMillis(runs: goLiveOnly ? 1 : 3) {
+            var audited = GoLiveTally(window: window)
+            try audited.advance(audit: store, outbox: outbox, totals: false)
         }
+        let auditCPU = cpuMillis(RUSAGE_SELF) - auditBefore
         let again = try medianMillis(runs: goLiveOnly ? 3 : runs) { try tally.advance(audit: store, outbox: outbox, totals: false) }
         let totals = try medianMillis(runs: goLiveOnly ? 3 : runs) { try tally.advance(audit: store, outbox: outbox) }
         // The same two aggregates GoLiveTally asks of each part, over the whole window in one go.
@@ -120,11 +120,14 @@ struct StoreBench: ParsableCommand {
             // On a machine shared with other builds, CPU time says more than wall time.
             let theirCPU = cpuMillis(RUSAGE_CHILDREN) - childrenBefore
             print("go-live first count, CPU time (user + system): \(format(firstCPU)) ms; sqlite3's: \(format(theirCPU)) ms (\(String(format: "%.2fx", firstCPU / theirCPU)))")
+            print("go-live first count, the audit rows alone: \(format(auditOnly)) ms, CPU \(format(auditCPU)) ms (\(String(format: "%.2fx", auditCPU / theirCPU)) sqlite3's)")
         }
         print("\ngo-live figures, first count of \(tally.ehrRequests) EHR requests: \(format(first)) ms; sqlite3, the same aggregates in one scan: "
               + "\(format(theirs)) ms (\(String(format: "%.2fx", first / theirs)))")
+        print("go-live figures, the audit rows' part of it: \(format(auditOnly)) ms (\(String(format: "%.2fx", auditOnly / theirs)))")
         print("go-live figures, a count with no new rows (every later data change, at most once a second): \(format(again)) ms")
-        record("go-live: first count", first, "ms", baseline: theirs, "sqlite3, same aggregates", .ratioAtMost, 1.5)
+        record("go-live: first count", first, "ms", baseline: theirs, "sqlite3, audit aggregates", .ratioAtMost, 1.5)
+        record("go-live: first count, audit rows", auditOnly, "ms", baseline: theirs, "sqlite3, same aggregates", .ratioAtMost, 1.5)
         record("go-live: refresh, no new rows", again, "ms", .atMost, 16)
         record("go-live: recount", totals, "ms", .atMost, 1000)
         print("go-live figures, recounting calls, bookings, the outbox, the last hour and planned outages (every 10 s): \(format(totals)) ms")
