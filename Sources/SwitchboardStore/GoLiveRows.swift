@@ -40,8 +40,13 @@ public struct GoLiveRows: Sendable, Equatable {
     /// again may take its rowid back.
     private var decisionAtMark: String?
     private var itemMark: Int64?
-    /// Items not final, and how many of their attempts are counted.
-    private var openItems: [String: Int] = [:]
+    /// Items not final: how many of their attempts are counted, and their state when last
+    /// looked at (status, attempts, updated_at), so only items that changed are read again.
+    private var openItems: [String: OpenItem] = [:]
+    struct OpenItem: Sendable, Equatable {
+        var counted: Int
+        var seen: String
+    }
 
     public init(window: GoLiveWindow) { self.window = window }
 
@@ -183,6 +188,7 @@ public struct GoLiveRows: Sendable, Equatable {
         }
         let last = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM outbox_item") ?? 0
         let notFinal = "status IN ('pending', 'in_flight', 'failed', 'dead')"
+        let seen = "status || '/' || attempts || '/' || updated_at"
         guard let mark = itemMark else {
             // The first count: one scan of the attempts (no time index), the last hour's one by one.
             for row in try Row.fetchAll(db, sql: """
@@ -194,24 +200,28 @@ public struct GoLiveRows: Sendable, Equatable {
                 if let at: UnixMillis = row[1] { recentSends += repeatElement(at, count: n) }
             }
             for row in try Row.fetchAll(db, sql: """
-                SELECT id, (SELECT coalesce(max(attempt), 0) FROM outbox_attempt WHERE item_id = id) FROM outbox_item
+                SELECT id, \(seen), (SELECT coalesce(max(attempt), 0) FROM outbox_attempt WHERE item_id = id) FROM outbox_item
                 INDEXED BY outbox_item_by_status WHERE \(notFinal)
-                """) { openItems[row[0]] = row[1] }
+                """) { openItems[row[0]] = OpenItem(counted: row[2], seen: row[1]) }
             itemMark = last
             return
         }
-        // Items seen before that were not final: their new attempts, and whether they are now.
+        // Items seen before that were not final and have changed since: their new attempts,
+        // and whether they are final now (one index range for all, then only those read).
+        var current: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, \(seen) FROM outbox_item INDEXED BY outbox_item_by_status WHERE \(notFinal)") {
+            current[row[0]] = row[1]
+        }
         let attemptsAfter = try db.cachedStatement(sql: "SELECT attempt, started_at FROM outbox_attempt WHERE item_id = ? AND attempt > ?")
         let status = try db.cachedStatement(sql: "SELECT status, call_id, operation FROM outbox_item WHERE id = ?")
-        for (id, counted) in openItems {
-            var highest = counted
+        for (id, open) in openItems where current[id] != open.seen {
+            var highest = open.counted
             let item = try Row.fetchOne(status, arguments: [id])
-            for row in try Row.fetchAll(attemptsAfter, arguments: [id, counted]) {
+            for row in try Row.fetchAll(attemptsAfter, arguments: [id, open.counted]) {
                 highest = max(highest, row[0])
                 count(row[1], item: id, attempt: row[0], callId: item?[1], operation: item?[2] ?? "")
             }
-            let state: String? = item?[0]
-            openItems[id] = state == "succeeded" || state == "discarded" || state == nil ? nil : highest
+            openItems[id] = current[id].map { OpenItem(counted: highest, seen: $0) }
         }
         if last > mark {
             var highest: [String: Int] = [:]
@@ -224,7 +234,7 @@ public struct GoLiveRows: Sendable, Equatable {
                 let status: String = row[1]
                 if status != "succeeded" && status != "discarded" { highest[id] = max(highest[id] ?? 0, row[2] as Int? ?? 0) }
             }
-            openItems.merge(highest) { $1 }
+            for (id, counted) in highest { openItems[id] = OpenItem(counted: counted, seen: current[id] ?? "") }
         }
         itemMark = last
     }
