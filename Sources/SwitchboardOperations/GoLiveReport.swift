@@ -5,16 +5,38 @@ import SwitchboardCore
 /// Go-live screen shows, as Markdown (sparklines), JSON (`status --json`'s `go_live`) or
 /// one self-contained HTML file with SVG trend charts, to forward to a manager.
 public enum GoLiveReport {
-    public static func json(_ f: GoLiveFigures) -> String {
+    public static func json(_ f: GoLiveFigures, rehearsal: RehearsalReport? = nil) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        return (try? encoder.encode(f.document)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return (try? encoder.encode(Document(figures: f.document, rehearsal: rehearsal))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// The figures' document with the rehearsal's result beside them, under `rehearsal`.
+    struct Document: Encodable {
+        var figures: GoLiveDocument
+        var rehearsal: RehearsalReport?
+        enum Key: String, CodingKey { case rehearsal }
+        func encode(to encoder: any Encoder) throws {
+            try figures.encode(to: encoder)
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encodeIfPresent(rehearsal, forKey: .rehearsal)
+        }
+    }
+
+    /// The rehearsal's rows as table cells: name, kind, calls, expected, happened, EHR
+    /// requests, failures, audit rows, result.
+    static let rehearsalColumns = ["row", "kind", "calls", "expected", "happened", "EHR requests", "failures", "audit rows", "result"]
+    static func rehearsalCells(_ r: RehearsalRow) -> [String] {
+        [r.name, r.kind, String(r.calls), r.expected, r.happened, String(r.ehrRequests), String(r.failures), String(r.auditRows), r.pass ? "pass" : "FAIL"]
+    }
+    static func rehearsalSummary(_ r: RehearsalReport) -> String {
+        "\(r.rows.filter(\.pass).count) of \(r.rows.count) rows pass (\(r.pass ? "passed" : "failed")); \(r.calls) calls over \(r.transport.rawValue), seed \(r.seed)."
     }
 
     // MARK: Markdown
 
-    public static func markdown(_ f: GoLiveFigures) -> String {
+    public static func markdown(_ f: GoLiveFigures, rehearsal: RehearsalReport? = nil) -> String {
         let d = f.document
         var out: [String] = []
         out.append("# Go-live sign-off report")
@@ -80,6 +102,19 @@ public enum GoLiveReport {
         if let failed = d.outboxFailed, let dead = d.outboxDead { out.append("\(failed) failed, \(dead) dead.") } else { out.append("No outbox database.") }
         out += d.stuckItems.map { "- \(escape($0.id)) (\($0.status), \(escape($0.operation)), \($0.attempts) tries): \(escape($0.lastError ?? "—"))" }
         out.append("")
+        if let rehearsal {
+            out.append("## Day-4 rehearsal (\(escape(rehearsal.protocolName)))")
+            out.append("")
+            out.append(rehearsalSummary(rehearsal))
+            out.append("")
+            out.append("| " + rehearsalColumns.joined(separator: " | ") + " |")
+            out.append("|" + String(repeating: "---|", count: rehearsalColumns.count))
+            for row in rehearsal.rows {
+                out.append("| " + rehearsalCells(row).map(escape).joined(separator: " | ") + " |")
+                out += row.problems.map { "|  | problem: \(escape($0)) |" + String(repeating: "  |", count: rehearsalColumns.count - 2) }
+            }
+            out.append("")
+        }
         out.append("Definitions: docs/go-live.md.")
         return out.joined(separator: "\n") + "\n"
     }
@@ -123,7 +158,7 @@ public enum GoLiveReport {
 
     // MARK: HTML
 
-    public static func html(_ f: GoLiveFigures) -> String {
+    public static func html(_ f: GoLiveFigures, rehearsal: RehearsalReport? = nil) -> String {
         let d = f.document
         var body = ""
         body += "<h1>Go-live sign-off report</h1>\n"
@@ -161,6 +196,15 @@ public enum GoLiveReport {
         list("Audit coverage gaps", d.coverageGaps.map { "\($0.callId ?? "no call") · \($0.step) · \(iso8601($0.at)) · \($0.itemId) try \($0.attempt)" }, empty: "None.")
         list("Outbox items failed or dead", d.stuckItems.map { "\($0.id) (\($0.status), \($0.operation), \($0.attempts) tries): \($0.lastError ?? "—")" },
              empty: d.outboxFailed == nil ? "No outbox database." : "None.")
+        if let rehearsal {
+            body += "<h2>Day-4 rehearsal (\(h(rehearsal.protocolName)))</h2>\n<p>\(h(rehearsalSummary(rehearsal)))</p>\n<table><tr>"
+                + rehearsalColumns.map { "<th>\(h($0))</th>" }.joined() + "</tr>\n"
+            for row in rehearsal.rows {
+                body += "<tr class=\"\(row.pass ? "met" : "missed")\">" + rehearsalCells(row).map { "<td>\(h($0))</td>" }.joined() + "</tr>\n"
+                body += row.problems.map { "<tr><td></td><td colspan=\"\(rehearsalColumns.count - 1)\">problem: \(h($0))</td></tr>\n" }.joined()
+            }
+            body += "</table>\n"
+        }
         return """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>Go-live sign-off report</title>

@@ -4,11 +4,12 @@ import SwitchboardCore
 
 /// The counts behind the go-live figures of one window (docs/go-live.md), kept
 /// incrementally: each `advance` aggregates only the audit rows appended since the last
-/// one (a `seq` range, in SQL), by 15-minute bucket and action, so a console open through
+/// one (a `seq` range, in two SQL scans), by 15-minute bucket and action, so a console open through
 /// the 48 hours never re-reads the history; latency percentiles come from histograms, so
-/// memory does not grow with the rows. Calls, bookings, the outbox, the last hour and the
-/// planned outages' share are recounted when asked (`totals`): index ranges and smaller
-/// tables, tens of milliseconds at a million rows, so not on every change.
+/// memory does not grow with the rows. Calls, bookings, decisions and outbox attempts are
+/// kept incrementally too (`GoLiveRows`), when asked (`totals`); the exact last 15 minutes
+/// and hour, the planned outages' share and the stuck items are recounted then: index
+/// ranges over the last hour and small tables.
 /// `figures(now:)` hands the pure model (`GoLiveFigures`) to the screen, `status` and `report`.
 public struct GoLiveTally: Sendable, Equatable {
     public let window: GoLiveWindow
@@ -22,22 +23,17 @@ public struct GoLiveTally: Sendable, Equatable {
     public private(set) var plannedOutages: [PlannedOutage] = []
     /// Runs of `ehr.probe` rows (the agent probes only while the EHR does not answer).
     public private(set) var probeRuns: [(from: UnixMillis, to: UnixMillis)] = []
+    /// Calls, bookings, decisions and outbox attempts, by bucket.
+    public private(set) var rows: GoLiveRows
     /// The recounted part; nil before the first count with `totals`.
     public private(set) var totals: Totals?
 
     public struct Totals: Sendable, Equatable {
         public var countedAt: UnixMillis
-        /// Calls, bookings and outbox attempts by bucket.
-        public var buckets: [Int: GoLiveCounts] = [:]
-        public var lastQuarterHour = GoLiveCounts()
-        public var lastHour = GoLiveCounts()
-        public var inPlannedOutages = GoLiveCounts()
-        public var undecided = 0
-        public var outboxFailed: Int?
-        public var outboxDead: Int?
-        public var stuckItems: [StuckItem] = []
-        public var coverageGaps: [CoverageGap] = []
-        public var reviewers: [String: Int] = [:]
+        /// What the figures show beside the window's counts, in their own fields: the last 15
+        /// minutes and hour, the planned outages' share, undecided bookings, stuck outbox
+        /// items, coverage gaps and reviewers (the rest of it is filled by `figures(now:)`).
+        public var standing: GoLiveFigures
         public var queueSpans: [EHRSpan] = []
         /// Counts of planned outages that ended before the last count: rows are appended in
         /// time order, so they no longer change and are not read again.
@@ -46,11 +42,11 @@ public struct GoLiveTally: Sendable, Equatable {
         var gapsFor: [Int] = []
     }
 
-    public init(window: GoLiveWindow) { self.window = window }
+    public init(window: GoLiveWindow) { self.window = window; rows = GoLiveRows(window: window) }
 
     public static func == (a: GoLiveTally, b: GoLiveTally) -> Bool {
         a.window == b.window && a.scannedThrough == b.scannedThrough && a.audited == b.audited && a.auditedBuckets == b.auditedBuckets
-            && a.plannedOutages == b.plannedOutages && a.probeRuns.elementsEqual(b.probeRuns, by: { $0 == $1 }) && a.totals == b.totals
+            && a.plannedOutages == b.plannedOutages && a.rows == b.rows && a.probeRuns.elementsEqual(b.probeRuns, by: { $0 == $1 }) && a.totals == b.totals
     }
 
     /// EHR requests of the agent counted in the window (every attempt with a latency).
@@ -67,26 +63,11 @@ public struct GoLiveTally: Sendable, Equatable {
         let last = try audit.lastSeq()
         while from < last {
             let through = min(last, from + chunk)
-            // The chunk cut at the 15-minute bucket boundaries (seq by binary search: `at` grows
-            // with seq), one aggregate per part: no GROUP BY over the rows, which cost SQLite a
-            // sort. The window's counts are exact; a row written far out of time order counts
-            // in the bucket of its place in the chain.
-            let (first, last) = try audit.times(after: from, through: through)
-            let bucketCount = Int(min(Int64(Int32.max), (window.lengthMillis - 1) / GoLiveFigures.bucketMillis))
-            let low = min(bucketCount, max(0, bucket(first))), high = min(bucketCount, max(low, bucket(last)))
-            var cursor = from
-            for b in low...high {
-                let bucketEnd = window.startsAt + Int64(b + 1) * GoLiveFigures.bucketMillis
-                let end = b == high ? through : min(through, max(cursor, try audit.lastSeq(before: bucketEnd)))
-                guard end > cursor else { continue }
-                let counts = try audit.goLiveCounts(after: cursor, through: end, from: window.startsAt, to: window.endsAt)
-                cursor = end
-                guard counts != GoLiveCounts() else { continue }
-                audited.add(counts)
-                var trend = counts
-                for action in trend.latency.keys { trend.latency[action]!.histogram = [:] }
-                auditedBuckets[b, default: GoLiveCounts()].add(trend)
-            }
+            // Two scans of the chunk, aggregated by SQLite: the counts by (15-minute bucket,
+            // action) and the latency histogram. A row counts in the bucket of its own `at`.
+            let counts = try audit.goLiveBuckets(after: from, through: through, from: window.startsAt, to: window.endsAt)
+            audited.add(counts.window)
+            for (b, trend) in counts.buckets { auditedBuckets[b, default: GoLiveCounts()].add(trend) }
             plannedOutages += try audit.plannedOutages(after: from, through: through)
             for at in try audit.probeTimes(after: from, through: through, from: window.startsAt, to: window.endsAt) {
                 if let lastRun = probeRuns.last, at - lastRun.to < GoLiveTally.probeGapMillis {
@@ -98,37 +79,30 @@ public struct GoLiveTally: Sendable, Equatable {
             from = through
         }
         scannedThrough = from
-        if totals { self.totals = try recount(audit: audit, outbox: outbox, now: now) }
-    }
-
-    private func bucket(_ at: UnixMillis) -> Int {
-        Int(max(-1, min(Int64(Int32.max), (at - window.startsAt) / GoLiveFigures.bucketMillis)))
+        if totals {
+            try rows.advance(audit: audit, outbox: outbox, now: now)
+            self.totals = try recount(audit: audit, outbox: outbox, now: now)
+        }
     }
 
     /// Probes further apart than this start a new queue-mode span.
     static let probeGapMillis: Int64 = 60_000
 
     private func recount(audit: AuditStore, outbox: OutboxStore?, now: UnixMillis) throws -> Totals {
-        var t = Totals(countedAt: now)
-        let before = totals
         let w = window
-        t.buckets = try audit.callAndBookingCounts(from: w.startsAt, to: w.endsAt, bucketsFrom: w.startsAt)
-        if let outbox {
-            for (bucket, sends) in try outbox.attemptCounts(from: w.startsAt, to: w.endsAt, bucketsFrom: w.startsAt) {
-                t.buckets[bucket, default: GoLiveCounts()].sends = sends
-            }
-        }
+        var t = Totals(countedAt: now, standing: GoLiveFigures(window: w, now: now, all: GoLiveCounts()))
+        let before = totals
         // The last 15 minutes and hour, exactly (not by bucket), clipped to the window.
         func stretch(_ from: UnixMillis, _ to: UnixMillis) throws -> GoLiveCounts {
             let from = max(from, w.startsAt), to = min(to, w.endsAt)
             guard from < to else { return GoLiveCounts() }
             var c = try audit.goLiveCounts(from: from, to: to)
             c.add(try audit.callAndBookingCounts(from: from, to: to, bucketsFrom: from).values.reduce(GoLiveCounts(), +))
-            if let outbox { c.sends = try outbox.attemptCounts(from: from, to: to, bucketsFrom: from).values.reduce(0, +) }
+            c.sends = rows.sends(from: from, to: to)
             return c
         }
-        t.lastQuarterHour = try stretch(now - GoLiveFigures.bucketMillis, now)
-        t.lastHour = try stretch(now - 3_600_000, now)
+        t.standing.lastQuarterHour = try stretch(now - GoLiveFigures.bucketMillis, now)
+        t.standing.lastHour = try stretch(now - 3_600_000, now)
         // Planned outages leave out EHR requests and calls only (docs/go-live.md).
         for range in Self.merged(plannedOutages.map { ($0.from, $0.to) }) {
             let from = max(range.0, w.startsAt), to = min(range.1, w.endsAt)
@@ -136,7 +110,7 @@ public struct GoLiveTally: Sendable, Equatable {
             let key = "\(from)-\(to)"
             if let settled = before?.settledOutages[key] {
                 t.settledOutages[key] = settled
-                t.inPlannedOutages.add(settled)
+                t.standing.inPlannedOutages.add(settled)
                 continue
             }
             var c = try audit.goLiveCounts(from: from, to: to)
@@ -144,24 +118,31 @@ public struct GoLiveTally: Sendable, Equatable {
             c.callsEnded = calls.callsEnded
             c.callsResolved = calls.callsResolved
             c.auditedSends = 0
-            t.inPlannedOutages.add(c)
+            t.standing.inPlannedOutages.add(c)
             // Calls end up to an hour after they start; after that the range's counts are final.
             if to + 3_600_000 < now { t.settledOutages[key] = c }
         }
-        let review = try audit.reviewState(from: w.startsAt, to: w.endsAt)
-        t.undecided = review.undecided
-        t.reviewers = review.reviewers
+        t.standing.undecided = rows.undecided
+        t.standing.reviewers = rows.reviewers
         if let outbox {
             let stuck = try outbox.stuckItems(limit: 50)
-            t.outboxFailed = stuck.failed
-            t.outboxDead = stuck.dead
-            t.stuckItems = stuck.items
-            let sends = t.buckets.values.reduce(0) { $0 + ($1.sends ?? 0) }
+            t.standing.outboxFailed = stuck.failed
+            t.standing.outboxDead = stuck.dead
+            t.standing.stuckItems = stuck.items
+            let sends = rows.buckets.values.reduce(0) { $0 + ($1.sends ?? 0) }
             t.gapsFor = [audited.auditedSends, sends]
             if let before, before.gapsFor == t.gapsFor {
-                t.coverageGaps = before.coverageGaps
+                t.standing.coverageGaps = before.standing.coverageGaps
             } else if audited.auditedSends < sends {
-                t.coverageGaps = try Self.coverageGaps(audit: audit, outbox: outbox, window: w, limit: 50)
+                t.standing.coverageGaps = try Self.coverageGaps(audit: audit, outbox: outbox, window: w, limit: 50)
+            }
+            // Sends since the last count, and the gaps listed, are looked up one by one: the
+            // counts above cannot see a gap while other audit rows outnumber it (a send in
+            // flight is audited before its attempt row is written), and an audit row written
+            // just after its attempt closes a gap.
+            let candidates = Self.merged(t.standing.coverageGaps, rows.newAttempts)
+            if !rows.newAttempts.isEmpty || !t.standing.coverageGaps.isEmpty {
+                t.standing.coverageGaps = try Self.unaudited(candidates, audit: audit, limit: 50)
             }
             t.queueSpans = try probeRuns.map { run in
                 let backlog = try outbox.backlog(from: run.from, to: run.to)
@@ -181,6 +162,21 @@ public struct GoLiveTally: Sendable, Equatable {
             if let last = out.last, r.0 <= last.1 { out[out.count - 1].1 = max(last.1, r.1) } else { out.append(r) }
         }
         return out
+    }
+
+    static func merged(_ a: [CoverageGap], _ b: [CoverageGap]) -> [CoverageGap] {
+        var seen = Set<String>()
+        return (a + b).filter { seen.insert("\($0.itemId)#\($0.attempt)").inserted }.sorted { $0.at < $1.at }
+    }
+
+    /// Of these sends, those with no audit row (through each call's audit rows).
+    static func unaudited(_ sends: [CoverageGap], audit: AuditStore, limit: Int) throws -> [CoverageGap] {
+        var sendsByCall: [String: Set<String>] = [:]
+        return Array(try sends.filter { send in
+            guard let call = send.callId else { return true }
+            if sendsByCall[call] == nil { sendsByCall[call] = try audit.auditedSends(call: call) }
+            return !sendsByCall[call]!.contains("\(send.itemId)#\(send.attempt)")
+        }.prefix(limit))
     }
 
     /// Outbox attempts in the window with no audit row of their send, found through each
@@ -207,24 +203,17 @@ public struct GoLiveTally: Sendable, Equatable {
 
     /// The pure model of the figures as of `now`.
     public func figures(now: UnixMillis) -> GoLiveFigures {
-        let t = totals ?? Totals(countedAt: now)
+        let standing = totals?.standing ?? GoLiveFigures(window: window, now: now, all: GoLiveCounts())
+        let counted = totals == nil ? [:] : rows.all
         var all = audited
-        for counts in t.buckets.values { all.add(counts) }
-        if t.buckets.isEmpty && totals == nil { all.sends = nil }
-        var f = GoLiveFigures(window: window, now: now, all: all)
-        f.inPlannedOutages = t.inPlannedOutages
+        for counts in counted.values { all.add(counts) }
+        var f = standing
+        f.now = now
+        f.all = all
         f.plannedOutages = plannedOutages
         let last = Int((min(max(now, window.startsAt), window.endsAt - 1) - window.startsAt) / GoLiveFigures.bucketMillis)
-        f.buckets = (0...max(0, last)).map { (auditedBuckets[$0] ?? GoLiveCounts()) + (t.buckets[$0] ?? GoLiveCounts()) }
-        f.lastQuarterHour = t.lastQuarterHour
-        f.lastHour = t.lastHour
-        f.undecided = t.undecided
-        f.outboxFailed = t.outboxFailed
-        f.outboxDead = t.outboxDead
-        f.stuckItems = t.stuckItems
-        f.coverageGaps = t.coverageGaps
-        f.reviewers = t.reviewers
-        f.ehrSpans = EHRSpans.rebuild(window: window, now: now, buckets: f.buckets, queueSpans: t.queueSpans)
+        f.buckets = (0...max(0, last)).map { (auditedBuckets[$0] ?? GoLiveCounts()) + (counted[$0] ?? GoLiveCounts()) }
+        f.ehrSpans = EHRSpans.rebuild(window: window, now: now, buckets: f.buckets, queueSpans: totals?.queueSpans ?? [])
         return f
     }
 }
@@ -259,15 +248,6 @@ extension AuditStore {
         return try goLiveCounts(after: low, through: high, from: from, to: to)
     }
 
-    /// `at` of the first and last rows of a `seq` range.
-    func times(after from: Int64, through: Int64) throws -> (UnixMillis, UnixMillis) {
-        try read { db in
-            let first = try UnixMillis.fetchOne(db, sql: "SELECT at FROM audit_event WHERE seq > ? ORDER BY seq LIMIT 1", arguments: [from]) ?? 0
-            let last = try UnixMillis.fetchOne(db, sql: "SELECT at FROM audit_event WHERE seq <= ? ORDER BY seq DESC LIMIT 1", arguments: [through]) ?? 0
-            return (first, last)
-        }
-    }
-
     /// An agent's EHR transaction's first attempt, and how it ended (docs/go-live.md).
     static let firstAttempt = "(substr(actor, 1, 6) = 'agent:' AND coalesce(attempt, 1) = 1 AND action <> 'ehr.probe')"
     static let succeeded = """
@@ -296,14 +276,70 @@ extension AuditStore {
                total(\(firstAttempt) AND \(slotTaken)), total(\(firstAttempt) AND \(noMatch)),
                total(instr(detail, '"outbox_item"') > 0)
         FROM audit_event WHERE transport IS NOT NULL AND \(condition)
-        """, """
-        SELECT (\(actionNumber)) * \(histogramKey) + min(max(latency_ms, 0), \(LatencyCounts.limit)), count(*), total(latency_ms)
-        FROM audit_event WHERE transport IS NOT NULL AND \(condition) AND latency_ms IS NOT NULL AND substr(actor, 1, 6) = 'agent:' GROUP BY 1
-        """)
+        """, latencySQL(where: condition))
     }
 
-    /// The counts of the audit rows in a `seq` range whose `at` is in `[start, end)`. Two
-    /// scans, aggregated by SQLite: decoding each row into Swift cost five times as much.
+    static func latencySQL(where condition: String) -> String {
+        """
+        SELECT (\(actionNumber)) * \(histogramKey) + min(max(latency_ms, 0), \(LatencyCounts.limit)), count(*), total(latency_ms)
+        FROM audit_event WHERE transport IS NOT NULL AND \(condition) AND latency_ms IS NOT NULL AND substr(actor, 1, 6) = 'agent:' GROUP BY 1
+        """
+    }
+
+    /// The counts by (bucket × 16 + action number) × 64 + the row's flags (bits: first
+    /// attempt, succeeded, slot taken, no match, a send, a request with latency), the rows
+    /// of each and their latency total, in one scan. The flags sit in the group's key so
+    /// SQLite's sorter carries an integer and the latency, not the rows' text.
+    static func bucketSQL(where condition: String, origin: UnixMillis) -> String {
+        func bit(_ condition: String, _ value: Int) -> String { "(CASE WHEN \(condition) THEN \(value) ELSE 0 END)" }
+        return """
+        SELECT ((at - \(origin)) / \(GoLiveFigures.bucketMillis) * 16 + (\(actionNumber))) * 64
+               + \(bit(firstAttempt, 1)) + \(bit("\(firstAttempt) AND \(succeeded)", 2)) + \(bit("\(firstAttempt) AND \(slotTaken)", 4))
+               + \(bit("\(firstAttempt) AND \(noMatch)", 8)) + \(bit(#"instr(detail, '"outbox_item"') > 0"#, 16))
+               + \(bit("latency_ms IS NOT NULL AND substr(actor, 1, 6) = 'agent:'", 32)),
+               count(*), total(latency_ms)
+        FROM audit_event WHERE transport IS NOT NULL AND \(condition) GROUP BY 1
+        """
+    }
+
+    /// The counts of the audit rows in a `seq` range whose `at` is in `[start, end)`: the
+    /// whole range (latency with histograms) and by 15-minute bucket from `start` (latency
+    /// without). Two scans, aggregated by SQLite: decoding each row into Swift cost five
+    /// times as much, and cutting the range at each bucket's boundary cost a query pair
+    /// and a binary search per bucket.
+    func goLiveBuckets(after low: Int64, through high: Int64, from start: UnixMillis, to end: UnixMillis)
+        throws -> (window: GoLiveCounts, buckets: [Int: GoLiveCounts]) {
+        guard low < high else { return (GoLiveCounts(), [:]) }
+        return try read { db in
+            let condition = "seq > ? AND seq <= ? AND at >= ? AND at < ?"
+            let arguments: StatementArguments = [low, high, start, end]
+            var window = GoLiveCounts(), buckets: [Int: GoLiveCounts] = [:]
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: Self.bucketSQL(where: condition, origin: start)), arguments: arguments)
+            while let row = try rows.next() {
+                let key: Int = row[0], n: Int = row[1], flags = key % 64, group = key / 64
+                func flag(_ bit: Int) -> Int { flags & bit != 0 ? n : 0 }
+                var c = GoLiveCounts()
+                c.transactions = flag(1)
+                c.succeeded = flag(2)
+                c.slotTaken = flag(4)
+                c.noMatch = flag(8)
+                c.auditedSends = flag(16)
+                if flags & 32 != 0 {
+                    let number = group % 16
+                    c.latency[number == 0 ? "other" : Self.knownActions[number - 1]] =
+                        LatencyCounts(count: n, totalMillis: Int64(clamping: row[2] as Double))
+                }
+                buckets[group / 16, default: GoLiveCounts()].add(c)
+                c.latency = [:]
+                window.add(c)
+            }
+            window.latency = try Self.latency(db, where: condition, arguments)
+            return (window, buckets)
+        }
+    }
+
+    /// The counts of the audit rows in a `seq` range whose `at` is in `[start, end)`, with
+    /// latency histograms, not by bucket.
     func goLiveCounts(after low: Int64, through high: Int64, from start: UnixMillis, to end: UnixMillis) throws -> GoLiveCounts {
         guard low < high else { return GoLiveCounts() }
         return try read { db in
@@ -317,22 +353,29 @@ extension AuditStore {
                 c.noMatch = Int(row[3] as Double)
                 c.auditedSends = Int(row[4] as Double)
             }
-            let key = Self.histogramKey
-            let histogram = try Row.fetchCursor(db.cachedStatement(sql: sql.latency), arguments: arguments)
-            while let row = try histogram.next() {
-                let value: Int = row[0]
-                let number = value / key, millis = value % key
-                let action = number == 0 ? "other" : Self.knownActions[number - 1]
-                let n: Int = row[1]
-                var l = c.latency[action] ?? LatencyCounts()
-                l.count += n
-                // Saturating: damaged rows may hold absurd latencies, and a figure is never worth a trap.
-                l.totalMillis = l.totalMillis.addingClamped(Int64(clamping: row[2] as Double))
-                l.histogram[millis, default: 0] += n
-                c.latency[action] = l
-            }
+            c.latency = try Self.latency(db, where: "seq > ? AND seq <= ? AND at >= ? AND at < ?", arguments)
             return c
         }
+    }
+
+    /// Latency by action with histograms to the millisecond.
+    static func latency(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [String: LatencyCounts] {
+        var out: [String: LatencyCounts] = [:]
+        let key = histogramKey
+        let histogram = try Row.fetchCursor(db.cachedStatement(sql: latencySQL(where: condition)), arguments: arguments)
+        while let row = try histogram.next() {
+            let value: Int = row[0]
+            let number = value / key, millis = value % key
+            let action = number == 0 ? "other" : knownActions[number - 1]
+            let n: Int = row[1]
+            var l = out[action] ?? LatencyCounts()
+            l.count += n
+            // Saturating: damaged rows may hold absurd latencies, and a figure is never worth a trap.
+            l.totalMillis = l.totalMillis.addingClamped(Int64(clamping: row[2] as Double))
+            l.histogram[millis, default: 0] += n
+            out[action] = l
+        }
+        return out
     }
 
     /// `outage.plan` rows in a `seq` range (through the action index).
@@ -381,35 +424,17 @@ extension AuditStore {
                 buckets[row[0], default: GoLiveCounts()].bookingsFlagged = row[1]
                 buckets[row[0], default: GoLiveCounts()].bookingsDecided = Int(row[2] as Double)
             }
-            // Corrections are few: found from the decisions (CROSS JOIN keeps that order).
+            // The range's decided bookings, then their decisions (CROSS JOIN keeps that order).
             for row in try Row.fetchAll(db, sql: """
                 SELECT (b.booked_at - ?) / \(bucket), coalesce(d.category, 'other'), count(*)
-                FROM review_decision d CROSS JOIN booking b ON b.booking_id = d.booking_id
-                WHERE d.decision = 'corrected' AND b.review_required = 1 AND b.booked_at >= ? AND b.booked_at < ? GROUP BY 1, 2
+                FROM booking b INDEXED BY booking_review_queue CROSS JOIN review_decision d ON d.booking_id = b.booking_id
+                WHERE b.decided = 1 AND b.review_required = 1 AND b.booked_at >= ? AND b.booked_at < ? AND d.decision = 'corrected' GROUP BY 1, 2
                 """, arguments: [origin, start, end]) {
                 let n: Int = row[2]
                 buckets[row[0], default: GoLiveCounts()].bookingsCorrected += n
                 buckets[row[0], default: GoLiveCounts()].corrections[row[1]] = n
             }
             return buckets
-        }
-    }
-
-    /// Flagged bookings still undecided, and how many each reviewer decided.
-    func reviewState(from start: UnixMillis, to end: UnixMillis) throws -> (undecided: Int, reviewers: [String: Int]) {
-        try read { db in
-            let undecided = try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM booking INDEXED BY booking_review_queue
-                WHERE review_required = 1 AND decided = 0 AND booked_at >= ? AND booked_at < ?
-                """, arguments: [start, end]) ?? 0
-            var reviewers: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT d.operator, count(*) FROM review_decision d CROSS JOIN booking b ON b.booking_id = d.booking_id
-                WHERE b.review_required = 1 AND b.booked_at >= ? AND b.booked_at < ? GROUP BY 1
-                """, arguments: [start, end]) {
-                reviewers[row[0]] = row[1]
-            }
-            return (undecided, reviewers)
         }
     }
 
@@ -428,19 +453,6 @@ extension AuditStore {
 }
 
 extension OutboxStore {
-    /// Attempts started in a range, by bucket. outbox_attempt has no time index: this
-    /// reads the table, which holds one row per try (far fewer than the audit's rows).
-    func attemptCounts(from start: UnixMillis, to end: UnixMillis, bucketsFrom origin: UnixMillis) throws -> [Int: Int] {
-        try read { db in
-            var out: [Int: Int] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT (started_at - ?) / \(GoLiveFigures.bucketMillis), count(*) FROM outbox_attempt
-                WHERE started_at >= ? AND started_at < ? GROUP BY 1
-                """, arguments: [origin, start, end]) { out[row[0]] = row[1] }
-            return out
-        }
-    }
-
     struct AttemptRow { var itemId: String; var attempt: Int; var startedAt: UnixMillis; var callId: String?; var operation: String }
 
     func attempts(from start: UnixMillis, to end: UnixMillis) throws -> [AttemptRow] {

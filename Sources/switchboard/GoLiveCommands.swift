@@ -68,6 +68,22 @@ extension Switchboard {
     }
 
     struct Report: ParsableCommand {
+        /// `--rehearsal FILE`, or day4-report.json beside the audit database (the simulator's
+        /// directory), or none.
+        func readRehearsal(auditPath: String) throws -> RehearsalReport? {
+            let beside = URL(fileURLWithPath: auditPath).deletingLastPathComponent().appendingPathComponent("day4-report.json").path
+            let path = rehearsal ?? beside
+            guard let data = FileManager.default.contents(atPath: path) else {
+                guard rehearsal != nil else { return nil }
+                complain("switchboard: cannot read the rehearsal's result \(path): no such readable file")
+                throw ExitCode(ExitStatus.noInput)
+            }
+            do { return try JSONDecoder().decode(RehearsalReport.self, from: data) } catch {
+                complain("switchboard: \(path) is not a day-4 rehearsal result (switchboard-sim run --protocol day4 writes one)")
+                throw ExitCode(ExitStatus.dataError)
+            }
+        }
+
         static let configuration = CommandConfiguration(
             commandName: "report",
             abstract: "The go-live sign-off report: every figure with its target, interval and verdict.",
@@ -84,6 +100,8 @@ extension Switchboard {
         var format: Format = .markdown
         @Option(help: ArgumentHelp("Write the report here instead of standard output.", valueName: "file"))
         var out: String?
+        @Option(help: ArgumentHelp("The day-4 rehearsal's result to add as a section (switchboard-sim run --protocol day4 writes DIR/day4-report.json); without it, day4-report.json beside the audit database is used when there is one.", valueName: "file"))
+        var rehearsal: String?
 
         func run() throws {
             let settings = try options.settings()
@@ -96,11 +114,12 @@ extension Switchboard {
                 let outbox = try settings.outboxPath.map { try OutboxStore(path: $0, mode: .readOnly, busyTimeoutMillis: options.lockWait) }
                 return try countGoLive(audit: audit, outbox: outbox, settings: settings, now: now)
             }
+            let result = try readRehearsal(auditPath: auditPath)
             let text: String
             switch format {
-            case .markdown: text = GoLiveReport.markdown(figures)
-            case .json: text = GoLiveReport.json(figures)
-            case .html: text = GoLiveReport.html(figures)
+            case .markdown: text = GoLiveReport.markdown(figures, rehearsal: result)
+            case .json: text = GoLiveReport.json(figures, rehearsal: result)
+            case .html: text = GoLiveReport.html(figures, rehearsal: result)
             }
             guard let out else { print(text); return }
             guard let handle = openOutput(out) else {

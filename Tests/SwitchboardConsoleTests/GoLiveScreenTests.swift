@@ -53,6 +53,52 @@ import Testing
         driver.press("backtab", "backtab")
         #expect(driver.screenText.contains("Switchboard │ Calls"), "and Shift-Tab back")
     }
+
+    /// Outbox sends with no audit row, written while the screen is open, are listed as gaps
+    /// (call, step, time); Enter opens the chosen gap's call in place, Esc goes back.
+    @Test func enterOnAnAuditGapOpensItsCall() async throws {
+        let practice = try ReviewScreenTests.Practice(calls: 200)
+        var configuration = practice.configuration()
+        configuration.goLiveStart = Clock.nowMillis() - 20 * 3_600_000
+        let calls = try sqlite3(practice.auditPath, "SELECT call_id FROM call WHERE ended_at IS NOT NULL ORDER BY started_at DESC LIMIT 2")
+            .split(separator: "\n").map(String.init)
+        try #require(calls.count == 2)
+        let clock = ManualWallClock()
+        let console = try ConsoleRunner.prepare(configuration: configuration, warnings: [], environment: practice.environment,
+                                                now: { clock.now })
+        let driver = ProgramDriver(console, size: Size(width: 130, height: 60))
+        driver.press("3")
+        #expect(await driver.settle())
+        #expect(driver.screenText.contains("Audit coverage") && !driver.screenText.contains("Audit gaps"))
+
+        let at = Clock.nowMillis() - 10 * 60_000
+        for (n, call) in calls.enumerated() {
+            _ = try sqlite3(practice.outboxPath, """
+                INSERT INTO outbox_item (id, created_at, call_id, ehr_system, transport, operation, request, idempotency_key, status, attempts, max_attempts, updated_at)
+                VALUES ('ob-gap\(n)', \(at + Int64(n)), '\(call)', 'ehr', 'fhir', 'communication.create', '{}', 'k-gap\(n)', 'succeeded', 1, 8, \(at));
+                INSERT INTO outbox_attempt (item_id, attempt, started_at, outcome) VALUES ('ob-gap\(n)', 1, \(at + Int64(n) * 1_000), 'success');
+                """)
+        }
+        // What the database watch posts when another process commits; calls, bookings and
+        // sends are recounted at most every 10 s (the console's own clock, moved by hand).
+        driver.post(.databasesChanged)
+        _ = await driver.settle()
+        clock.advance(11)
+        driver.advance(by: 11)
+        _ = await driver.settle()
+        #expect(driver.screenText.contains("Audit gaps: 2"), "\(driver.screenText)")
+        #expect(driver.screenText.contains("▸ \(calls[0]) · communication.create · "), "the first gap chosen")
+        driver.press("j")
+        #expect(driver.screenText.contains("▸ \(calls[1]) · communication.create · "), "j chooses the next")
+        driver.press("enter")
+        #expect(await driver.settle())
+        let details = driver.screenText
+        #expect(details.contains("Call \(calls[1])") && details.contains("Steps (audit)") && !details.contains("Audit gaps"), "\(details)")
+        let steps = try sqlite3(practice.auditPath, "SELECT count(*) FROM audit_event WHERE call_id = '\(calls[1])'")
+        #expect(Int(steps.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 0 && !details.contains("No audit rows for this call."))
+        driver.press("escape")
+        #expect(driver.screenText.contains("▸ \(calls[1]) · communication.create · "), "back to the figures, the same gap chosen")
+    }
 }
 
 /// `12,345`, as the screen groups digits.

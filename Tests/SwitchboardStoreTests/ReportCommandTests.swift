@@ -106,4 +106,61 @@ import Testing
         // A blank 1200×1400 page compresses to a few kilobytes; text, tables and charts do not.
         #expect(bytes.count > 40_000, "\(bytes.count) bytes")
     }
+    /// The day-4 rehearsal run by the real simulator becomes a section of the report, found
+    /// beside the audit database (the simulator's directory) or named with --rehearsal.
+    @Test func theDayFourRehearsalIsASectionOfTheReport() throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let dir = scratch.path("site")
+        let rehearsed = try run(executable("switchboard-sim"), ["run", "--dir", dir, "--protocol", "day4", "--calls", "21",
+                                                                "--transport", "fhir", "--patients", "300"], timeout: 120)
+        #expect(rehearsed.status == 0, "\(rehearsed.stdout)\n\(rehearsed.stderr)")
+        let resultPath = dir + "/day4-report.json"
+        let written = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: resultPath))) as? [String: Any])
+        let names = try #require(written["rows"] as? [[String: Any]]).compactMap { $0["name"] as? String }
+        #expect(names.count == 21)
+        let audit = dir + "/audit.sqlite", outbox = dir + "/outbox.sqlite"
+        func report(_ extra: [String]) throws -> ProcessResult {
+            var env = ProcessInfo.processInfo.environment
+            env["XDG_CONFIG_HOME"] = scratch.path("config")
+            return try run(executable("switchboard"), ["report", "--audit", audit, "--outbox", outbox] + extra, environment: env)
+        }
+
+        // Found beside the audit database, in each format, every row named with its result.
+        let markdown = try report([])
+        #expect(markdown.status == 0, "\(markdown.stderr)")
+        #expect(markdown.stdout.contains("## Day-4 rehearsal (day4)") && markdown.stdout.contains("21 of 21 rows pass (passed); 22 calls over fhir"),
+                "\(markdown.stdout.suffix(3000))")
+        for name in names { #expect(markdown.stdout.contains("| \(name) | "), "\(name)") }
+        let json = try report(["--format", "json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let rehearsal = try #require(object["rehearsal"] as? [String: Any])
+        #expect(rehearsal["pass"] as? Bool == true && (rehearsal["rows"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == names)
+        #expect(object["figures"] != nil && object["verdict"] != nil, "beside the figures, not instead of them")
+        let html = try report(["--format", "html"])
+        #expect(html.stdout.contains("<h2>Day-4 rehearsal (day4)</h2>") && html.stdout.components(separatedBy: "<tr class=\"met\"><td>").count > 21)
+
+        // Named with --rehearsal: a row that failed shows as FAIL, with its problem.
+        var doctored = written
+        var rows = try #require(doctored["rows"] as? [[String: Any]])
+        rows[0]["pass"] = false
+        rows[0]["problems"] = ["the EHR served 9 requests, the audit has 8 rows"]
+        doctored["rows"] = rows
+        let elsewhere = scratch.path("elsewhere.json")
+        try JSONSerialization.data(withJSONObject: doctored).write(to: URL(fileURLWithPath: elsewhere))
+        let failing = try report(["--rehearsal", elsewhere])
+        #expect(failing.stdout.contains("20 of 21 rows pass (failed)") && failing.stdout.contains("| \(names[0]) | ")
+                && failing.stdout.contains("| FAIL |") && failing.stdout.contains("problem: the EHR served 9 requests, the audit has 8 rows"))
+
+        // Not there, or not a rehearsal's result: one line, sysexits.
+        let missing = try report(["--rehearsal", scratch.path("none.json")])
+        #expect(missing.status == 66 && missing.stderr.contains("cannot read the rehearsal's result"), "\(missing.stderr)")
+        try Data("{\"rows\": 3}".utf8).write(to: URL(fileURLWithPath: elsewhere))
+        let garbage = try report(["--rehearsal", elsewhere])
+        #expect(garbage.status == 65 && garbage.stderr.contains("is not a day-4 rehearsal result"), "\(garbage.stderr)")
+        // Without one beside the audit database, no section.
+        try FileManager.default.removeItem(atPath: resultPath)
+        let without = try report([])
+        #expect(without.status == 0 && !without.stdout.contains("Day-4 rehearsal"))
+    }
 }

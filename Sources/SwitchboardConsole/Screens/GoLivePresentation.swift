@@ -11,7 +11,8 @@ public enum GoLivePresentation {
         public var scope: String
     }
 
-    public static func lines(_ f: GoLiveFigures, width: Int, time: TimeText = TimeText()) -> [Line] {
+    /// `selectedGap`: the audit-coverage gap Enter opens.
+    public static func lines(_ f: GoLiveFigures, width: Int, time: TimeText = TimeText(), selectedGap: Int? = nil) -> [Line] {
         var out: [Line] = []
         func add(_ text: String, _ scope: String = "base") { out.append(Line(text: text, scope: scope)) }
         let verdict = f.verdict
@@ -71,11 +72,17 @@ public enum GoLivePresentation {
             add("Outbox: \(grouped(failed)) failed · \(grouped(dead)) dead", failed + dead > 0 ? "status.warn" : "base")
         }
         if !f.coverageGaps.isEmpty {
-            add("Audit gaps: \(f.coverageGaps.count)" + (f.coverageGaps.count >= 50 ? "+" : "") + ", first "
-                + f.coverageGaps.prefix(3).map { "\($0.callId ?? "no call") \($0.step) \(time.clockWithSeconds($0.at))" }.joined(separator: "; "),
-                "status.error")
+            add("Audit gaps: \(f.coverageGaps.count)" + (f.coverageGaps.count >= 50 ? "+" : "") + " (↑↓ choose, Enter opens the call)", "status.error")
+            for (index, gap) in f.coverageGaps.enumerated() {
+                add((index == selectedGap ? "▸ " : "  ") + gapText(gap, time: time), index == selectedGap ? "table.row.selected" : "base")
+            }
         }
         return out
+    }
+
+    /// `call-0042 · appointment.create · 14:02:11 · ob-9 try 2`: call, step, time.
+    static func gapText(_ gap: CoverageGap, time: TimeText) -> String {
+        "\(gap.callId ?? "no call") · \(gap.step) · \(time.clockWithSeconds(gap.at)) · \(gap.itemId) try \(gap.attempt)"
     }
 
     static func cells(_ mark: String, _ label: String, _ now: String, _ interval: String, _ goal: String, _ status: String) -> String {

@@ -7,11 +7,15 @@ import TerminalUI
 /// The go-live figures against the integration guide's targets, for the integration
 /// team: EHR latency, first-attempt success, audit coverage, first-call resolution and
 /// corrections, over the 48-hour window, and whether the agent may go autonomous.
-/// Read-only: it has no keys of its own.
+/// Read-only: its keys choose an audit-coverage gap and open that gap's call in place.
 struct GoLiveScreen: ConsoleScreen {
     // MARK: Keys
 
-    var keyMaps: [KeyMap<ConsoleAction>] = []
+    var keyMaps: [KeyMap<ConsoleAction>] = [KeyMap(title: "Go-live", bindings: ConsoleKeys.list(selects: false, help: [
+        .down: "Next audit-coverage gap", .up: "Previous audit-coverage gap",
+        .open: "Open the call of the chosen audit-coverage gap: every step from the audit",
+        .back: "Close the call",
+    ]).filter { [.down, .up, .open, .back].contains($0.action) })]
 
     // MARK: State
 
@@ -34,15 +38,46 @@ struct GoLiveScreen: ConsoleScreen {
         tally = GoLiveTally(window: context.clock.window)
     }
 
+    /// The audit-coverage gap Enter opens, and the call opened from one.
+    private(set) var selectedGap = 0
+    private var call: (pane: DetailPane, callId: String)?
+
     var capturesKeys: Bool { false }
-    var footerActions: Set<ConsoleAction>? { nil }
+    var footerActions: Set<ConsoleAction>? {
+        if call != nil { return [.back] }
+        return figures?.coverageGaps.isEmpty == false ? [.open] : []
+    }
     var captureHints: String? { nil }
     var filterPrompt: CommandPrompt? { nil }
     var statusText: String { "" }
     var positionText: String? { nil }
 
-    mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep { .none }
+    mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep {
+        let gaps = figures?.coverageGaps ?? []
+        switch action {
+        case .down where call == nil: selectedGap = min(selectedGap + 1, max(0, gaps.count - 1))
+        case .up where call == nil: selectedGap = max(0, selectedGap - 1)
+        case .back: call = nil
+        case .open where call == nil:
+            guard gaps.indices.contains(selectedGap) else { return .info("No audit-coverage gap to open.") }
+            let gap = gaps[selectedGap]
+            guard let callId = gap.callId else { return .info("Outbox item \(gap.itemId) try \(gap.attempt) belongs to no call.") }
+            call = (DetailPane(items: [.heading("Call \(callId)"), .text("Reading…")]), callId)
+            return .work(.goLive(.readCall(callId)))
+        default: break
+        }
+        return .none
+    }
+
     mutating func handleCaptured(_ key: Key, now: UnixMillis) -> ScreenStep { .none }
+
+    mutating func handleScroll(_ key: Key) -> Bool {
+        guard var open = call, key != .escape, key != .enter else { return false }
+        let handled = open.pane.handle(key)
+        call = open
+        return handled
+    }
+
     mutating func resize(bodyHeight: Int) {}
 
     // MARK: Data
@@ -82,8 +117,19 @@ struct GoLiveScreen: ConsoleScreen {
             case .failure(let problem):
                 failure = problem.text
             }
+            selectedGap = min(selectedGap, max(0, (figures?.coverageGaps.count ?? 0) - 1))
             // Data changed while counting: count the new rows too (at most once a second).
             return again ? refresh(now: now) : .none
+        case .call(let callId, let result):
+            guard var open = call, open.callId == callId else { return .none }
+            switch result {
+            case .success(let record):
+                open.pane.replaceItems(with: CallDetails.items(record, identity: context.identity, now: now, time: time, withBookings: true))
+            case .failure(let problem):
+                open.pane.replaceItems(with: [.heading("Call \(callId)"), .text("Cannot read the call: \(problem.text)")])
+            }
+            call = open
+            return .none
         }
     }
 
@@ -111,6 +157,11 @@ struct GoLiveScreen: ConsoleScreen {
     }
 
     func render(into grid: inout CellGrid, rect: Rect, theme: Theme, now: UnixMillis) {
+        if var pane = call?.pane {
+            pane.viewportHeight = rect.height
+            pane.render(into: &grid, rect: rect, theme: theme)
+            return
+        }
         let area = rect.inset(dx: 1, dy: 1)
         var y = 0
         func line(_ text: String, _ scope: String = "base") {
@@ -123,7 +174,7 @@ struct GoLiveScreen: ConsoleScreen {
              + (window.isOver(at: now) ? "  (closed)" : "  (\(formatDuration(millis: window.remainingShown(at: now))) left)"), "header.title")
         if let failure { line("Cannot count the figures: \(failure)", "status.error") }
         guard let f = figures else { line(counted ? "" : "Counting…", "table.row.dim"); return }
-        for text in GoLivePresentation.lines(f, width: area.width, time: time) { line(text.text, text.scope) }
+        for text in GoLivePresentation.lines(f, width: area.width, time: time, selectedGap: selectedGap) { line(text.text, text.scope) }
     }
 }
 
@@ -132,6 +183,8 @@ enum GoLiveWork: Sendable {
     /// Counts the audit rows after those `tally` has seen; `totals` recounts calls,
     /// bookings and outbox attempts too.
     case count(GoLiveTally, totals: Bool, now: UnixMillis)
+    /// Reads the call of an audit-coverage gap: its row, steps and bookings.
+    case readCall(String)
 }
 
 extension OperationsRunner {
@@ -144,6 +197,12 @@ extension OperationsRunner {
                 return .goLive(.counted(.success(.init(tally: tally, figures: tally.figures(now: now)))))
             } catch {
                 return .goLive(.counted(.failure(GoLiveMessage.Failure(text: "\(error)"))))
+            }
+        case .readCall(let callId):
+            do {
+                return .goLive(.call(callId, .success(try CallRecord.read(audit, callId: callId))))
+            } catch {
+                return .goLive(.call(callId, .failure(GoLiveMessage.Failure(text: "\(error)"))))
             }
         }
     }
@@ -162,6 +221,7 @@ enum GoLiveMessage: Sendable {
     }
 
     case counted(Result<Counted, Failure>)
+    case call(String, Result<CallRecord, Failure>)
 }
 
 /// `12,345`

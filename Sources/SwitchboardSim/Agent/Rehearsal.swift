@@ -2,63 +2,6 @@ import Foundation
 import GRDB
 import SwitchboardCore
 
-/// One line of the day-4 rehearsal: a workflow or an edge case of the integration guide,
-/// the calls made for it, what the guide expects and what happened.
-public struct RehearsalRow: Codable, Sendable, Equatable {
-    public var name: String
-    /// `workflow` or `edge case`.
-    public var kind: String
-    public var calls: Int
-    public var expected: String
-    public var happened: String
-    /// Requests the EHR served during this row (HTTP and MLLP), counted by the EHR.
-    public var ehrRequests: Int
-    /// Audit rows with an outcome other than success.
-    public var failures: Int
-    public var auditRows: Int
-    public var pass: Bool
-    /// Why it failed, when it did.
-    public var problems: [String]
-
-    enum CodingKeys: String, CodingKey {
-        case name, kind, calls, expected, happened, failures, pass, problems
-        case ehrRequests = "ehr_requests", auditRows = "audit_rows"
-    }
-}
-
-public struct RehearsalReport: Encodable, Sendable {
-    public var protocolName: String
-    public var transport: Transport
-    public var seed: UInt64
-    public var calls: Int
-    public var rows: [RehearsalRow]
-    public var pass: Bool { rows.allSatisfy(\.pass) }
-
-    enum CodingKeys: String, CodingKey { case protocolName = "protocol", transport, seed, calls, rows, pass }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(protocolName, forKey: .protocolName); try c.encode(transport, forKey: .transport)
-        try c.encode(seed, forKey: .seed); try c.encode(calls, forKey: .calls); try c.encode(rows, forKey: .rows)
-        try c.encode(pass, forKey: .pass)
-    }
-
-    /// The table as printed: one line per row, fixed columns.
-    public var table: String {
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? String(s.prefix(n)) : s + String(repeating: " ", count: n - s.count) }
-        var lines = [pad("row", 30) + pad("calls", 6) + pad("expected", 40) + pad("happened", 36) + pad("EHR req", 8)
-            + pad("fail", 5) + pad("audit", 6) + "result"]
-        for r in rows {
-            lines.append(pad(r.name, 30) + pad(String(r.calls), 6) + pad(r.expected, 40) + pad(r.happened, 36)
-                + pad(String(r.ehrRequests), 8) + pad(String(r.failures), 5) + pad(String(r.auditRows), 6) + (r.pass ? "PASS" : "FAIL"))
-            for p in r.problems { lines.append("    " + p) }
-        }
-        let passed = rows.filter(\.pass).count
-        lines.append("\(passed) of \(rows.count) rows pass, \(calls) calls, \(transport.rawValue)")
-        return lines.joined(separator: "\n")
-    }
-}
-
 /// The day-4 rehearsal: every workflow and edge case of the guide's list, in a fixed order,
 /// each with its own calls, the EHR's faults set for the rows that need them, and each row
 /// judged from the databases and the EHR's own request count once its writes are sent.
