@@ -100,11 +100,12 @@ final class Torture {
         guard only.isEmpty || only.contains(where: { name.hasPrefix($0) }) else { return }
         tally.cases += 1
         tally.faults += faults
+        let start = Date()
         do {
             try body()
-            print("  ok   \(name): \(checks)")
+            print("  ok   \(name): \(checks) (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
         } catch {
-            tally.fail(name, "\(checks): \(error)")
+            tally.fail(name, "\(checks): \(error) (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
         }
     }
 
