@@ -27,21 +27,16 @@ public struct OutboxActions: Sendable {
     /// all). A held correction is released only if the decision it was queued for is on
     /// record: otherwise nobody decided that change, and it must not reach the EHR.
     public func retryNow(itemId: String, now: UnixMillis) throws -> OutboxOutcome {
-        if let refusal = `operator`.outboxRefusal { return .notAllowed(refusal) }
-        guard let item = try outbox.item(id: itemId) else { return .refused("\(itemId) no longer exists") }
-        if let why = try Self.refusalToRetry(item, now: now) ?? (item.isHeld ? try refusalToRelease(item) : nil) {
-            return .refused(why)
-        }
-        // The store's compare-and-set has the last word: the worker may have claimed it meanwhile.
-        guard try outbox.retryNow(id: itemId, now: now) else { return .refused("\(itemId) changed meanwhile; look again") }
-        try record("outbox.retry", item: item, reason: item.isHeld ? "released: its decision is on record" : nil, now: now)
+        let outcome = try retryAll([itemId], now: now)
+        if let why = outcome.notAllowed { return .notAllowed(why) }
+        if let refused = outcome.refused.first { return .refused(refused.why) }
         return .done
     }
 
     /// Retries exactly `ids` — the selection as it was when the operator confirmed — with
-    /// the same checks as `retryNow`, a batch at a time: one read, one outbox commit and
-    /// one audit commit per `batch` items. The audit rows follow their batch's commit as a
-    /// single item's row follows its commit.
+    /// the same checks as `retryNow`, a batch at a time: one read, then the batch's audit
+    /// rows, one outbox commit, and a row for each item that changed meanwhile
+    /// (`audited(_:items:…)`).
     public func retryAll(_ ids: [String], now: UnixMillis, batch: Int = 100) throws -> OutboxBulkOutcome {
         var outcome = OutboxBulkOutcome()
         if let refusal = `operator`.outboxRefusal {
@@ -63,17 +58,11 @@ public struct OutboxActions: Sendable {
                 }
             }
             // The store's compare-and-set has the last word: the worker may have claimed some meanwhile.
-            let retried = try outbox.retryNow(ids: ready.map(\.id), now: now)
-            var rows: [AuditEvent] = []
+            let retried = try audited("outbox.retry", items: ready, now: now,
+                                      reason: { $0.isHeld ? "released: its decision is on record" : nil }) { try outbox.retryNow(ids: $0, now: now) }
             for item in ready {
-                if retried.contains(item.id) {
-                    outcome.done.append(item.id)
-                    rows.append(auditRow("outbox.retry", item: item, reason: item.isHeld ? "released: its decision is on record" : nil, now: now))
-                } else {
-                    outcome.refused.append((item.id, "\(item.id) changed meanwhile; look again"))
-                }
+                if retried.contains(item.id) { outcome.done.append(item.id) } else { outcome.refused.append((item.id, "\(item.id) changed meanwhile; look again")) }
             }
-            if !rows.isEmpty { _ = try audit.append(rows) }
         }
         return outcome
     }
@@ -90,11 +79,10 @@ public struct OutboxActions: Sendable {
         case .succeeded, .discarded: return .refused("\(itemId) is already \(item.status.rawValue)")
         case .pending, .failed, .dead: break
         }
-        guard try outbox.discard(id: itemId, reason: "\(reason) (by \(`operator`.user))", now: now) else {
-            return .refused("\(itemId) changed meanwhile; look again")
+        let discarded = try audited("outbox.discard", items: [item], now: now, reason: { _ in reason }) {
+            try $0.allSatisfy { try outbox.discard(id: $0, reason: "\(reason) (by \(`operator`.user))", now: now) } ? Set($0) : []
         }
-        try record("outbox.discard", item: item, reason: reason, now: now)
-        return .done
+        return discarded.isEmpty ? .refused("\(itemId) changed meanwhile; look again") : .done
     }
 
     /// A failed or dead item back to `pending`, due now, with a fresh budget of `attempts`
@@ -106,9 +94,10 @@ public struct OutboxActions: Sendable {
         guard item.status == .failed || item.status == .dead else {
             return .refused("\(itemId) is \(item.status.rawValue); only failed or dead items are requeued")
         }
-        guard try outbox.requeue(id: itemId, budget: budget, now: now) else { return .refused("\(itemId) changed meanwhile; look again") }
-        try record("outbox.requeue", item: item, reason: "\(budget) fresh attempts", now: now)
-        return .done
+        let requeued = try audited("outbox.requeue", items: [item], now: now, reason: { _ in "\(budget) fresh attempts" }) {
+            try $0.allSatisfy { try outbox.requeue(id: $0, budget: budget, now: now) } ? Set($0) : []
+        }
+        return requeued.isEmpty ? .refused("\(itemId) changed meanwhile; look again") : .done
     }
 
     /// The EHR's permanent refusal of the item, if its last answer was one: ask before retrying.
@@ -157,16 +146,35 @@ public struct OutboxActions: Sendable {
         return nil
     }
 
-    /// The operator's audit row, after the outbox change (the two files commit apart).
-    private func record(_ action: String, item: OutboxItem, reason: String?, now: UnixMillis) throws {
-        _ = try audit.append([auditRow(action, item: item, reason: reason, now: now)])
+    /// An operator's change to outbox items, audited first: the two files commit apart, so
+    /// the audit rows go in before the change. Killed between the two commits, the rows stand
+    /// and the items are unchanged (the row's `from_status` and `attempts` against the item
+    /// show it); an item changed without its row cannot happen. An item `change` did not
+    /// change (someone else changed it meanwhile) gets a second row saying so. Returns the
+    /// ids `change` changed.
+    private func audited(_ action: String, items: [OutboxItem], now: UnixMillis, reason: (OutboxItem) -> String?,
+                         change: ([String]) throws -> Set<String>) throws -> Set<String> {
+        guard !items.isEmpty else { return [] }
+        _ = try audit.append(items.map { auditRow(action, item: $0, reason: reason($0), now: now) })
+        let changed: Set<String>
+        do {
+            changed = try change(items.map(\.id))
+        } catch {
+            _ = try? audit.append(items.map { auditRow(action, item: $0, reason: "not done: the outbox could not be written", now: now, outcome: .minorFailure) })
+            throw error
+        }
+        let unchanged = items.filter { !changed.contains($0.id) }
+        if !unchanged.isEmpty {
+            _ = try audit.append(unchanged.map { auditRow(action, item: $0, reason: "not done: it changed meanwhile", now: now, outcome: .minorFailure) })
+        }
+        return changed
     }
 
-    private func auditRow(_ action: String, item: OutboxItem, reason: String?, now: UnixMillis) -> AuditEvent {
+    private func auditRow(_ action: String, item: OutboxItem, reason: String?, now: UnixMillis, outcome: AuditOutcome = .success) -> AuditEvent {
         let detail = `operator`.auditDetail(["item_id": item.id, "operation": item.operation, "booking_id": item.bookingId,
                                       "from_status": item.status.rawValue, "attempts": item.attempts, "reason": reason])
         return AuditEvent(at: now, actor: "operator:\(`operator`.user)", callId: item.callId, action: action,
-                          ehrSystem: item.ehrSystem, outcome: .success, detail: detail)
+                          ehrSystem: item.ehrSystem, outcome: outcome, detail: detail)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardOperations
 import SwitchboardStore
 import SwitchboardTesting
 import Testing
@@ -88,6 +89,39 @@ import Testing
         let retried = dead.filter { $0 != "ob-100" }
         #expect(try Self.auditRows(site, "outbox.retry") == retried)
         for id in retried { #expect(try site.outbox.item(id: id)?.status == .pending) }
+        #expect(try site.audit.verifyChain().isIntact)
+    }
+
+    /// The audit row goes in before the outbox changes (the two files commit apart): a retry
+    /// whose outbox write cannot happen leaves its row and a second row saying it was not
+    /// done, and the item unchanged. Never an item retried without its row.
+    @Test func aRetryIsAuditedBeforeTheOutboxChangesAndSaysSoWhenItCouldNotBe() throws {
+        let site = try SmallSite()
+        defer { site.scratch.cleanUp() }
+        try site.item("ob-1", status: .dead, createdAt: Clock.nowMillis() - 60_000, error: "HTTP 503", httpStatus: 503)
+        let outbox = try OutboxStore(path: site.outboxPath, mode: .readWrite, busyTimeoutMillis: 200)
+        let actions = OutboxActions(outbox: outbox, audit: site.audit, operator: OperatorIdentity(user: "oncall", role: .operator))
+        // Another process takes the outbox's write lock after the stores are open (reads go on: WAL).
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        holder.arguments = ["-c", """
+            import sqlite3, sys, time
+            c = sqlite3.connect(sys.argv[1], isolation_level=None)
+            c.execute("BEGIN IMMEDIATE")
+            print("locked", flush=True); time.sleep(3); c.execute("ROLLBACK")
+            """, site.outboxPath]
+        let pipe = Pipe()
+        holder.standardOutput = pipe
+        try holder.run()
+        defer { holder.terminate() }
+        _ = pipe.fileHandleForReading.availableData  // "locked"
+        #expect(throws: StoreError.self) { try actions.retryNow(itemId: "ob-1", now: Clock.nowMillis()) }
+        #expect(try site.outbox.item(id: "ob-1")?.status == .dead)
+        let rows = try sqlite3(site.auditPath, """
+            SELECT json_extract(detail, '$.item_id') || ' ' || outcome || ' ' || ifnull(json_extract(detail, '$.reason'), '-')
+            FROM audit_event WHERE action = 'outbox.retry' ORDER BY seq
+            """)
+        #expect(rows == "ob-1 0 -\nob-1 4 not done: the outbox could not be written\n")
         #expect(try site.audit.verifyChain().isIntact)
     }
 
