@@ -47,8 +47,9 @@ public struct Table<Row, ID: Hashable> {
     private var firstPosition: Int?
     public private(set) var total: Int?
 
-    /// Rows drawn lately, by what they show (a cache: copies of the table share it).
-    private let drawnLines = DrawnLines()
+    /// Rows drawn lately, by what they show (a cache: copies of the table share it; a test
+    /// gives a copy its own to draw every row afresh).
+    var drawnLines = DrawnLines()
 
     public init(columns: [TableColumn], id: @escaping (Row) -> ID) {
         self.columns = columns
