@@ -338,8 +338,8 @@ struct DrawnLine: Hashable {
     var room: Int
 }
 
-/// The cells of rows drawn lately. Emptied when it holds more than a few screens' worth,
-/// so rows that scrolled away or changed do not pile up.
+/// The cells of rows drawn lately: emptied when it holds 256 rows (a few screens' worth, at
+/// most ~1.6 MB at 200 columns), so rows that scrolled away or changed do not pile up.
 final class DrawnLines: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [DrawnLine: ArraySlice<Cell>] = [:]
@@ -348,7 +348,7 @@ final class DrawnLines: @unchecked Sendable {
         if let known = lock.withLock({ lines[key] }) { return known }
         let line = draw()
         lock.withLock {
-            if lines.count >= 512 { lines.removeAll(keepingCapacity: true) }
+            if lines.count >= 256 { lines.removeAll(keepingCapacity: true) }
             lines[key] = line
         }
         return line
