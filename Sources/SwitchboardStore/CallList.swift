@@ -55,7 +55,11 @@ extension AuditStore {
         let (condition, values) = filter.condition
         sql += condition + " ORDER BY started_at \(ascending ? "ASC" : "DESC"), call_id \(ascending ? "ASC" : "DESC") LIMIT ?"
         arguments += values
-        return try read { db in try unreadable.records(Call.self, db.cachedStatement(sql: sql), arguments: StatementArguments(arguments), limit: limit) }
+        return try read { db in
+            let statement = try db.cachedStatement(sql: sql)
+            let at = Call.positions(in: statement.columnNames)
+            return try unreadable.records(statement, arguments: StatementArguments(arguments), limit: limit) { try Call(row: $0, at: at) }
+        }
     }
 
     /// How many audit rows each call has so far (an index range per call: for a page of

@@ -84,15 +84,29 @@ extension UnreadableRows {
         }
     }
 
+    /// The same page, each row decoded by `decode` (one that found its columns' positions
+    /// once for the statement instead of by name on every row).
+    func records<Record>(_ statement: Statement, arguments: StatementArguments, limit: Int,
+                         decode: (Row) throws -> Record) throws -> [Record] {
+        try filledPage(limit) { asked in
+            try rowsAndRecords(statement, arguments: arguments + [asked], decode: decode)
+        }
+    }
+
     private func rowsAndRecords<Record: FetchableRecord>(_ type: Record.Type, _ statement: Statement,
                                                          arguments: StatementArguments) throws -> (records: [Record], rows: Int) {
+        try rowsAndRecords(statement, arguments: arguments, decode: Record.init(row:))
+    }
+
+    private func rowsAndRecords<Record>(_ statement: Statement, arguments: StatementArguments,
+                                        decode: (Row) throws -> Record) throws -> (records: [Record], rows: Int) {
         var records: [Record] = []
         var skipped: [UnreadableRow] = []
         var rows = 0
         let cursor = try Row.fetchCursor(statement, arguments: arguments)
         while let row = try cursor.next() {
             rows += 1
-            do { records.append(try Record(row: row)) } catch let error as UnreadableRow { skipped.append(error) }
+            do { records.append(try decode(row)) } catch let error as UnreadableRow { skipped.append(error) }
         }
         note(skipped)
         return (records, rows)
@@ -227,13 +241,15 @@ struct StrictRow {
 
     /// The position of `column` by name (for rows that are not selected in schema order).
     func at(_ column: String) -> Int {
+        Self.position(of: column, in: Array(row.columnNames))
+    }
+
+    /// Where `column` is among `names` (-1 when absent: the value reads as NULL). A list
+    /// decoder finds its positions once per statement with this: asking a row for its
+    /// column names builds every name again.
+    static func position(of column: String, in names: [String]) -> Int {
         // Names come back as the schema spells them (lowercase); case-blind only as a fallback.
-        if let index = row.columnNames.firstIndex(of: column) { return row.columnNames.distance(from: row.columnNames.startIndex, to: index) }
-        var index = 0
-        for name in row.columnNames {
-            if name.caseInsensitiveCompare(column) == .orderedSame { return index }
-            index += 1
-        }
-        return -1
+        if let index = names.firstIndex(of: column) { return index }
+        return names.firstIndex { $0.caseInsensitiveCompare(column) == .orderedSame } ?? -1
     }
 }

@@ -231,3 +231,38 @@ func items(_ ids: some Sequence<Int>, name: (Int) -> String = { "item \($0)" }) 
         #expect(lines[2] == "   2 ␛[2Jevil")
     }
 }
+
+/// Rows the table keeps between frames (`DrawnLines`) must draw exactly what drawing them
+/// afresh draws, whatever changed: the text, the mark, the selection, the place and width.
+@Suite struct KeptRowTests {
+    /// The grid a table draws, and the one a new table (nothing kept) draws in its place.
+    func drawnTwice(_ r: Reader, grid: CellGrid, rect: Rect) -> (kept: CellGrid, fresh: CellGrid) {
+        var kept = grid, fresh = grid
+        r.table.render(into: &kept, rect: rect, theme: theme) { ["\($0.id)", $0.name] }
+        var copy = r.table
+        copy.drawnLines = DrawnLines()
+        copy.render(into: &fresh, rect: rect, theme: theme) { ["\($0.id)", $0.name] }
+        return (kept, fresh)
+    }
+
+    @Test func aKeptRowDrawsWhatDrawingItAgainWould() {
+        var r = Reader(CountingSource(items(1...8, name: { $0 == 3 ? "名前 wide 名前 and long" : "item \($0)" })))
+        // Wide characters already on the grid, cut by the table's edges.
+        var background = CellGrid(width: 30, height: 7)
+        background.write("名名名名名名名名名名名名名名名", x: 0, y: 3)
+        let places = [Rect(x: 0, y: 0, width: 30, height: 6), Rect(x: 3, y: 1, width: 15, height: 6), Rect(x: 4, y: 0, width: 26, height: 7)]
+        for step in 0..<4 {
+            for rect in places {
+                let (kept, fresh) = drawnTwice(r, grid: background, rect: rect)
+                #expect(kept == fresh, "step \(step), \(rect)")
+                #expect(kept.screenText == fresh.screenText)
+            }
+            switch step {
+            case 0: r.source.replace(with: items(1...8, name: { $0 == 2 ? "renamed" : "item \($0)" })); r.reload()
+            case 1: r.table.toggleMark()
+            case 2: r.move(.down); r.move(.down)
+            default: break
+            }
+        }
+    }
+}

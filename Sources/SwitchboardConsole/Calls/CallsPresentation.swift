@@ -11,6 +11,8 @@ struct CallsPresentation {
     let time: TimeText
     /// Audit rows per call, for the rows in view.
     var steps: [String: Int] = [:]
+    /// The Started column's text (a date formatter's work, kept per start time by the screen).
+    var started: ((UnixMillis) -> String)?
 
     init(identity: OperatorIdentity, now: UnixMillis, time: TimeText) {
         self.identity = identity
@@ -33,7 +35,7 @@ struct CallsPresentation {
     func cells(_ call: Call) -> [String] {
         let live = call.inProgress
         return [
-            time.clockWithSeconds(call.startedAt),
+            started?(call.startedAt) ?? time.clockWithSeconds(call.startedAt),
             identity.callerNumber(call.caller),
             Self.intent(call.intent),
             Self.elapsed(call.endedAt.map { $0 - call.startedAt } ?? ClockWatch.elapsed(since: call.startedAt, now: now, step: 1_000)),

@@ -50,6 +50,9 @@ struct CallsScreen: TableScreen {
     private(set) var filter = CallFilter()
     private(set) var mode: Mode = .list
     private let time = TimeText()
+    /// Started times as shown: a call's start never changes, and formatting it for every
+    /// row of every frame was a visible part of a frame under load.
+    private let startedText: Memo<UnixMillis, String>
     /// Audit rows per call in view, from the last read.
     private var steps: [String: Int] = [:]
     /// Today's figures, counted with a read at most every few seconds while the agent
@@ -66,6 +69,7 @@ struct CallsScreen: TableScreen {
         self.context = context
         keyMaps = Self.keyMaps(identity: context.identity)
         table.showsPosition = false
+        startedText = Memo(limit: 4_096) { [time] in time.clockWithSeconds($0) }
     }
 
     func pageWork(_ need: TableNeed<Call>, limit: Int) -> ConsoleWork { .calls(.page(filter, need, limit: limit)) }
@@ -231,6 +235,7 @@ struct CallsScreen: TableScreen {
         }
         var presentation = CallsPresentation(identity: context.identity, now: now, time: time)
         presentation.steps = steps
+        presentation.started = startedText.value(for:)
         renderTable(into: &grid, rect: rect, theme: theme, cells: presentation.cells, scope: presentation.scope, failure: readFailure,
                     cannotRead: "Cannot read the calls", empty: filter.text != nil ? "No call matches the filter." : "No calls yet.")
     }

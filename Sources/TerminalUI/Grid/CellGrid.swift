@@ -98,6 +98,17 @@ public struct CellGrid: Hashable, Sendable {
         for column in column..<(rect.x + rect.width) where column >= 0 { put(space, x: column, y: rect.y) }
     }
 
+    /// Puts `line` (cells another grid drew) from column `x` of row `y`, clipped to the grid.
+    public mutating func paste(_ line: ArraySlice<Cell>, x: Int, y: Int) {
+        guard y >= 0, y < height else { return }
+        var column = x
+        for cell in line {
+            if column >= width { break }
+            put(cell, x: column, y: y)
+            column += 1
+        }
+    }
+
     /// Fills `rect` with spaces in `style`.
     public mutating func fill(_ rect: Rect, style: Style = .plain) {
         for row in max(rect.y, 0)..<min(rect.y + rect.height, height) {

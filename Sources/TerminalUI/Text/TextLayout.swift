@@ -1,5 +1,5 @@
 /// Horizontal placement of text inside a wider space.
-public enum Alignment: Sendable, Equatable {
+public enum Alignment: Sendable, Hashable {
     case left, center, right
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A scrolling table over rows it was given. It keeps a window of rows around the
 /// viewport, follows the selected row by identity when a new window replaces the old one,
 /// and marks rows by ID. It never reads: when a move needs rows it does not hold, it says
@@ -44,6 +46,10 @@ public struct Table<Row, ID: Hashable> {
     /// The 1-based position of `window[0]`, when the reader could tell.
     private var firstPosition: Int?
     public private(set) var total: Int?
+
+    /// Rows drawn lately, by what they show (a cache: copies of the table share it; a test
+    /// gives a copy its own to draw every row afresh).
+    var drawnLines = DrawnLines()
 
     public init(columns: [TableColumn], id: @escaping (Row) -> ID) {
         self.columns = columns
@@ -241,9 +247,23 @@ public struct Table<Row, ID: Hashable> {
             let isMarked = marked.contains(id(row))
             let rowScope = index == selectedIndex ? "table.row.selected" : isMarked ? "table.row.marked" : scope(row)
             let style = theme.style(rowScope)
-            grid.fill(body.row(line), style: style)
-            draw(cells(row), widths: widths, in: body.row(line), style: style, gutter: isMarked ? "*" : " ", grid: &grid)
+            let key = DrawnLine(texts: cells(row), style: style, gutter: isMarked ? "*" : " ", widths: widths,
+                                alignments: columns.map(\.alignment), width: body.width, room: grid.width - body.x)
+            grid.paste(drawnLines.line(for: key) { drawLine(key) }, x: body.x, y: body.y + line)
         }
+    }
+
+    /// One row as `render` used to draw it in place (filled, then its cells), drawn on a
+    /// grid of its own so the cells can be kept: under load most rows come back unchanged
+    /// frame after frame, and measuring their text again was most of a frame.
+    private func drawLine(_ key: DrawnLine) -> ArraySlice<Cell> {
+        var scratch = CellGrid(width: max(0, key.room), height: 1)
+        let rect = Rect(x: 0, y: 0, width: key.width, height: 1)
+        scratch.fill(rect, style: key.style)
+        draw(key.texts, widths: key.widths, in: rect, style: key.style, gutter: key.gutter, grid: &scratch)
+        // The cells `render` touched: the row's width, or as far as its columns went.
+        let drawn = key.widths.filter { $0 > 0 }.reduce(1) { $0 + $1 + 1 } - 1
+        return scratch.cells.prefix(min(scratch.width, max(key.width, drawn)))
     }
 
     private func draw(_ texts: [String], widths: [Int], in rect: Rect, style: Style, gutter: String, grid: inout CellGrid) {
@@ -303,5 +323,34 @@ extension PagedSource {
         case .first: TablePage(need: need, window: try window(fromEnd: false, chunk: limit))
         case .last: TablePage(need: need, window: try window(fromEnd: true, chunk: limit))
         }
+    }
+}
+
+/// What a drawn table row depends on: equal keys draw equal cells.
+struct DrawnLine: Hashable {
+    var texts: [String]
+    var style: Style
+    var gutter: String
+    var widths: [Int]
+    var alignments: [Alignment]
+    var width: Int
+    /// Columns from the row's start to the grid's edge.
+    var room: Int
+}
+
+/// The cells of rows drawn lately: emptied when it holds 256 rows (a few screens' worth, at
+/// most ~1.6 MB at 200 columns), so rows that scrolled away or changed do not pile up.
+final class DrawnLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [DrawnLine: ArraySlice<Cell>] = [:]
+
+    func line(for key: DrawnLine, draw: () -> ArraySlice<Cell>) -> ArraySlice<Cell> {
+        if let known = lock.withLock({ lines[key] }) { return known }
+        let line = draw()
+        lock.withLock {
+            if lines.count >= 256 { lines.removeAll(keepingCapacity: true) }
+            lines[key] = line
+        }
+        return line
     }
 }
