@@ -29,7 +29,7 @@ struct TableBench: ParsableCommand {
         // Each benchmark prints its own detail as it goes; the table comes last.
         var store = try StoreBench.parse(["--dir", dir + "/store-\(rows)", "--audit-rows", rows, "--runs", short ? "10" : "30"])
         try store.run()
-        var verify = try VerifyBench.parse(["--dir", dir + "/store-\(rows)", "--audit-rows", rows, "--runs", "3"])
+        let verify = try VerifyBench.parse(["--dir", dir + "/store-\(rows)", "--audit-rows", rows, "--runs", "3"])
         try verify.run()
         var console = try ConsoleBench.parse(short ? ["--dir", dir + "/console", "--sizes", "10000", "--idle-seconds", "10", "--idle-size", "10000", "--runs", "3", "--filter-rounds", "2",
                                                              "--load-seconds", "10"]
