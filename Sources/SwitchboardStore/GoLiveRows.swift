@@ -56,7 +56,7 @@ public struct GoLiveRows: Sendable, Equatable {
     public var all: [Int: GoLiveCounts] {
         var out = buckets
         for (bucket, counts) in decisions { out[bucket, default: GoLiveCounts()].add(counts) }
-        if !hasOutbox { for bucket in out.keys { out[bucket]!.sends = nil } }
+        if !hasOutbox { out = out.mapValues { var counts = $0; counts.sends = nil; return counts } }
         return out
     }
 

@@ -171,27 +171,17 @@ public struct GoLiveTally: Sendable, Equatable {
 
     /// Of these sends, those with no audit row (through each call's audit rows).
     static func unaudited(_ sends: [CoverageGap], audit: AuditStore, limit: Int) throws -> [CoverageGap] {
-        var sendsByCall: [String: Set<String>] = [:]
-        return Array(try sends.filter { send in
-            guard let call = send.callId else { return true }
-            if sendsByCall[call] == nil { sendsByCall[call] = try audit.auditedSends(call: call) }
-            return !sendsByCall[call]!.contains("\(send.itemId)#\(send.attempt)")
-        }.prefix(limit))
+        var audited = AuditedSends(audit: audit)
+        return Array(try sends.filter { !(try audited.contains(itemId: $0.itemId, attempt: $0.attempt, call: $0.callId)) }.prefix(limit))
     }
 
     /// Outbox attempts in the window with no audit row of their send, found through each
     /// call's audit rows (the by-call index); only looked for when the counts differ.
     static func coverageGaps(audit: AuditStore, outbox: OutboxStore, window: GoLiveWindow, limit: Int) throws -> [CoverageGap] {
         var gaps: [CoverageGap] = []
-        var sendsByCall: [String: Set<String>] = [:]
+        var audited = AuditedSends(audit: audit)
         for attempt in try outbox.attempts(from: window.startsAt, to: window.endsAt) {
-            let key = "\(attempt.itemId)#\(attempt.attempt)"
-            var audited = false
-            if let call = attempt.callId {
-                if sendsByCall[call] == nil { sendsByCall[call] = try audit.auditedSends(call: call) }
-                audited = sendsByCall[call]!.contains(key)
-            }
-            if !audited {
+            if !(try audited.contains(itemId: attempt.itemId, attempt: attempt.attempt, call: attempt.callId)) {
                 gaps.append(CoverageGap(callId: attempt.callId, step: attempt.operation, at: attempt.startedAt, itemId: attempt.itemId, attempt: attempt.attempt))
                 if gaps.count >= limit { break }
             }
@@ -491,5 +481,21 @@ extension OutboxStore {
                                                arguments: [to, from, from])
             return (peak, open > 0 ? nil : last.map { max($0, to) })
         }
+    }
+}
+
+/// Whether an outbox send has its audit row, through its call's audit rows (the by-call
+/// index), each call read once. A send with no call has none to be found by.
+struct AuditedSends {
+    let audit: AuditStore
+    private var byCall: [String: Set<String>] = [:]
+
+    init(audit: AuditStore) { self.audit = audit }
+
+    mutating func contains(itemId: String, attempt: Int, call: String?) throws -> Bool {
+        guard let call else { return false }
+        let sends = try byCall[call] ?? audit.auditedSends(call: call)
+        byCall[call] = sends
+        return sends.contains("\(itemId)#\(attempt)")
     }
 }
