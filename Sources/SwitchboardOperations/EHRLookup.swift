@@ -37,10 +37,12 @@ public struct EHRLookup: Sendable {
     /// The configured EHR (base URL, and OAuth client credentials if any), or nil. The
     /// credentials' tokens go only to the EHR they are configured for (`FHIRClient`
     /// refuses to send them to another base URL given with `--ehr`).
-    public init?(configuration c: ConsoleConfiguration, http: HTTPClient) {
+    /// `http` is only made when an EHR is configured: a client starts libcurl and its
+    /// thread, start-up time a console without an EHR would spend for nothing.
+    public init?(configuration c: ConsoleConfiguration, http: @autoclosure () -> HTTPClient) {
         guard let base = c.ehrBaseURL else { return nil }
         // An EHR signed by the site's own CA: a client that trusts that CA (and still checks the host).
-        let http = (c.ehrCAFile ?? c.caFile).map { HTTPClient(configuration: .init(caFile: $0)) } ?? http
+        let http = (c.ehrCAFile ?? c.caFile).map { HTTPClient(configuration: .init(caFile: $0)) } ?? http()
         var auth: (any AccessTokenSource)?
         // Tokens go only to the EHR they are configured for (`--ehr` moves the base URL, not them).
         let audience = c.ehrCredentialsBaseURL ?? base

@@ -22,13 +22,32 @@ public enum DatabaseRole: String, Sendable {
         }
     }
 
-    /// The tables the first `version` migrations create (lowercased names).
+    /// The tables the first `version` migrations create (lowercased names): the word after
+    /// each `CREATE TABLE`. Scanned by hand: compiling a regular expression (ICU) took
+    /// a millisecond and a half of every console start, for each database opened.
     func tables(through version: Int) -> Set<String> {
-        let sql = migrations.prefix(version).joined(separator: "\n")
-        let pattern = try! NSRegularExpression(pattern: #"CREATE TABLE\s+(\w+)"#, options: .caseInsensitive)
-        return Set(pattern.matches(in: sql, range: NSRange(sql.startIndex..., in: sql)).compactMap {
-            Range($0.range(at: 1), in: sql).map { sql[$0].lowercased() }
-        })
+        var found: Set<String> = []
+        for sql in migrations.prefix(version) {
+            let text = Array(sql.lowercased().utf8)
+            let keyword = Array("create table".utf8)
+            var at = 0
+            while at + keyword.count < text.count {
+                guard text[at..<(at + keyword.count)].elementsEqual(keyword) else { at += 1; continue }
+                var start = at + keyword.count
+                let spaced = start < text.count && Self.isSpace(text[start])
+                while start < text.count, Self.isSpace(text[start]) { start += 1 }
+                var end = start
+                while end < text.count, Self.isWordByte(text[end]) { end += 1 }
+                if spaced, end > start { found.insert(String(decoding: text[start..<end], as: UTF8.self)) }
+                at = max(end, at + 1)
+            }
+        }
+        return found
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+    private static func isWordByte(_ byte: UInt8) -> Bool {
+        (0x30...0x39).contains(byte) || (0x61...0x7A).contains(byte) || (0x41...0x5A).contains(byte) || byte == 0x5F
     }
 
     /// Each contract table's columns after the first `version` migrations (lowercased), as
@@ -112,9 +131,11 @@ public enum DatabaseFile {
             // would drop this process's POSIX locks on it, and another process could then
             // checkpoint and delete the WAL under the connections already open here.
             // SQLite itself answers SQLITE_NOTADB for a file that is not a database.)
-            try inspect(path, role: role, mode: mode, busyTimeoutMillis: busyTimeoutMillis)
+            let version = try inspect(path, role: role, mode: mode, busyTimeoutMillis: busyTimeoutMillis)
             let pool = try DatabasePool(path: path, configuration: config)
-            if mode != .readOnly { try migrate(pool, role: role, path: path) }
+            // A file already at this build's version has nothing to migrate (versions only go
+            // up): no write transaction at start, which would wait for the agent's lock.
+            if mode != .readOnly, version != role.knownVersion { try migrate(pool, role: role, path: path) }
             return pool
         } catch let error as StoreError {
             throw error
@@ -133,16 +154,22 @@ public enum DatabaseFile {
         }
     }
 
-    private static func inspect(_ path: String, role: DatabaseRole, mode: OpenMode, busyTimeoutMillis: Int) throws {
+    /// Checks the file is one of ours and readable as `mode` needs; answers its schema
+    /// version (nil: no file, or an empty one the agent may create).
+    @discardableResult
+    private static func inspect(_ path: String, role: DatabaseRole, mode: OpenMode, busyTimeoutMillis: Int) throws -> Int? {
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(Double(busyTimeoutMillis) / 1000)
-        guard FileManager.default.fileExists(atPath: path) else { return }
+        // stat(2), not FileManager's attributes (which look the owner's name up in the user
+        // database on every console start).
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
         // Only the agent (create) makes a Switchboard database of an empty file: the console
         // opening one by a mistyped path must not turn it into one.
-        if (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 == 0 {
+        if info.st_size == 0 {
             if mode != .create { throw StoreError.failed(path: path, reason: "empty file, not yet a Switchboard \(role.rawValue) database; it was not changed. Check the path.") }
-            return
+            return nil
         }
         let queue = try DatabaseQueue(path: path, configuration: config)
         defer { try? queue.close() }
@@ -152,7 +179,7 @@ public enum DatabaseFile {
              Set(try String.fetchAll(db, sql: "SELECT lower(name) FROM sqlite_master WHERE type = 'table'")))
         }
         if appID == 0 && version == 0 && tables.isEmpty {
-            if mode == .create { return }
+            if mode == .create { return version }
             throw StoreError.failed(path: path, reason: "an empty SQLite database, not yet a Switchboard \(role.rawValue) database; it was not changed. Check the path.")
         }
         if appID != role.applicationID {
@@ -189,6 +216,7 @@ public enum DatabaseFile {
                 }
             }
         }
+        return version
     }
 
     /// Applies the migrations past `user_version` in one immediate transaction, so two

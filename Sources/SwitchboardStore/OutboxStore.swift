@@ -163,6 +163,21 @@ public final class OutboxStore: ContractStore, Sendable {
         }
     }
 
+    /// The items of each booking in `bookingIds` (those with none are absent), in one read:
+    /// a screen of bookings costs one transaction, not one per row.
+    public func items(forBookings bookingIds: [String]) throws -> [String: [OutboxItem]] {
+        guard !bookingIds.isEmpty else { return [:] }
+        return try read { db in
+            var found: [String: [OutboxItem]] = [:]
+            let statement = try db.cachedStatement(sql: "SELECT * FROM outbox_item WHERE booking_id = ? ORDER BY created_at, id")
+            for bookingId in bookingIds where found[bookingId] == nil {
+                let items = try unreadable.records(OutboxItem.self, statement, arguments: [bookingId])
+                if !items.isEmpty { found[bookingId] = items }
+            }
+            return found
+        }
+    }
+
     /// Items with one of `statuses`, oldest first, keyset-paged on (status, created_at, id).
     public func items(withStatus status: OutboxStatus, after cursor: OutboxCursor? = nil, limit: Int) throws -> [OutboxItem] {
         try read { db in

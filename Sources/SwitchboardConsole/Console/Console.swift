@@ -95,6 +95,10 @@ public struct Console: Program {
     private var overlayTitle = "Alerts"
     /// When the event stream last said anything (the stream-silent rule).
     private var streamLastHeard: UnixMillis?
+    /// Until the first message comes back (the first screen's rows, as a rule): the alert
+    /// rules (a scan of both databases) and the EHR's providers are asked for after it, so
+    /// the first frame with data does not share two cores with them.
+    private var awaitingFirstMessage = true
 
     init(context: ConsoleContext, runner: OperationsRunner, theme: Theme, remapping: [String: [String]], warnings: [String],
          idleLockMinutes: Int) {
@@ -128,10 +132,6 @@ public struct Console: Program {
 
     public mutating func start() -> Reaction<ConsoleMessage> {
         var reaction = apply(screens[index].refresh(now: context.now()))
-        // The providers' names, asked once: not on every data change, which would press an
-        // EHR that is down with a request per commit.
-        if context.hasEHR { reaction = reaction.and(run(.providers)) }
-        reaction = reaction.and(evaluateAlerts(force: true))
         if !startupProblems.isEmpty {
             let more = startupProblems.count > 1 ? " (and \(startupProblems.count - 1) more: see `switchboard status`)" : ""
             reaction = reaction.and(say(startupProblems[0] + more, kind: .error))
@@ -291,7 +291,14 @@ public struct Console: Program {
     // MARK: Messages
 
     public mutating func update(_ message: ConsoleMessage) -> Reaction<ConsoleMessage> {
-        let reaction = updateScreens(message)
+        var reaction = updateScreens(message)
+        if awaitingFirstMessage {
+            awaitingFirstMessage = false
+            // The providers' names, asked once: not on every data change, which would press an
+            // EHR that is down with a request per commit.
+            if context.hasEHR { reaction = reaction.and(run(.providers)) }
+            reaction = reaction.and(evaluateAlerts(force: true))
+        }
         let count = runner.unreadableCount
         guard count != unreadableCount else { return reaction }
         let new = runner.unreadable.dropFirst(unreadableCount)

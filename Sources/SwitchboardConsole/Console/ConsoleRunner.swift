@@ -98,10 +98,11 @@ public enum ConsoleRunner {
         watch?.start { mailbox.post(.databasesChanged) }
         defer { watch?.stop() }
 
-        // A stream signed by the site's own CA (or a simulator's): a client that trusts it.
-        let streamHTTP = configuration.caFile.map { HTTPClient(configuration: .init(caFile: $0)) } ?? sharedHTTP
         let follower = configuration.events.map { source in
-            Task.detached {
+            // A stream signed by the site's own CA (or a simulator's): a client that trusts it.
+            // Made only for a stream: without one the console starts no HTTP client at all.
+            let streamHTTP = configuration.caFile.map { HTTPClient(configuration: .init(caFile: $0)) } ?? sharedHTTP
+            return Task.detached {
                 for await message in eventMessages(source, http: streamHTTP) {
                     observe?(message)
                     mailbox.post(.stream(message))

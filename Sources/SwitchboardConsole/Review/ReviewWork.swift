@@ -144,10 +144,10 @@ extension OperationsRunner {
         // The guide's pitfalls, beside the agent's flags: the booking's own writes say
         // whether it has reached the EHR yet.
         var pitfalls: [String: [PitfallFinding]] = [:]
-        for item in snapshot.window.rows where !item.isDecided {
-            let statuses = try outbox.map { outbox in
-                try outbox.items(forBooking: item.id).filter { !$0.idempotencyKey.hasPrefix("correction:") }.map(\.status)
-            } ?? []
+        let undecided = snapshot.window.rows.filter { !$0.isDecided }
+        let writes = try outbox?.items(forBookings: undecided.map(\.id)) ?? [:]
+        for item in undecided {
+            let statuses = (writes[item.id] ?? []).filter { !$0.idempotencyKey.hasPrefix("correction:") }.map(\.status)
             let found = PitfallFlags.evaluate(item.booking, outbox: statuses, rules: settings.reviewFlags)
             if !found.isEmpty { pitfalls[item.id] = found }
         }

@@ -30,16 +30,26 @@ public final class EventLoop<P: Program> {
     public private(set) var renders = 0
     public private(set) var framesDrawn = 0
 
-    /// Frames that only messages asked for come at most this often (seconds; 0: at once).
+    /// Frames that only messages asked for come at most this often after another such
+    /// frame (seconds; 0: at once).
     private let messageFrameInterval: Double
     private var lastDrawAt = -Double.infinity
+    /// Whether the last frame was drawn for messages alone. The first message after a
+    /// frame drawn for anything else (the start, a key) is drawn at once: it is, as a
+    /// rule, the answer to the read that frame asked for (the first screen's rows), and
+    /// the user is waiting for it; a stream's next messages come at most every interval.
+    private var lastFrameForMessages = false
     /// When a frame held back by `messageFrameInterval` is drawn.
     private var heldDraw: Double?
+    /// Work the reactions of one pass asked for, started once that pass's frame is drawn:
+    /// on two cores a read started before the frame (a recount of millions of rows) takes
+    /// the CPU the frame needs. The program's first work starts at once (see `init`).
+    private var startAfterDraw: [@Sendable () async -> P.Message?]?
 
     /// - Parameter now: seconds on a monotonic clock (tests pass a manual one).
     /// - Parameter messageFrameInterval: the shortest time between two frames drawn for
     ///   messages alone (a busy event stream is drawn once per interval, not per event);
-    ///   a key, a resize or the clock draws at once.
+    ///   a key, a resize or the clock draws at once, and so does the first message after them.
     public init(program: P, terminal: any Terminal, now: @escaping () -> Double = MonotonicClock.seconds,
                 messageFrameInterval: Double = 0) {
         self.program = program
@@ -47,6 +57,7 @@ public final class EventLoop<P: Program> {
         self.now = now
         self.messageFrameInterval = messageFrameInterval
         self.program.resize(to: terminal.size)
+        // The first read starts here, beside the terminal's set-up and the first frame.
         apply(self.program.start())
     }
 
@@ -66,6 +77,12 @@ public final class EventLoop<P: Program> {
 
     /// Handles every key, message and due timer available now, then draws if needed.
     public func processReady() {
+        startAfterDraw = []
+        defer {
+            let work = startAfterDraw ?? []
+            startAfterDraw = nil
+            for task in work { mailbox.start(task) }
+        }
         // A key or the clock draws at once; messages alone may wait for the frame interval.
         var prompt = false
         for key in terminal.readKeys() where !isFinished {
@@ -117,7 +134,7 @@ public final class EventLoop<P: Program> {
                 timers.append((now() + seconds, timerCount, message))
                 timers.sort { ($0.deadline, $0.order) < ($1.deadline, $1.order) }
             case let .task(work):
-                mailbox.start(work)
+                if startAfterDraw != nil { startAfterDraw!.append(work) } else { mailbox.start(work) }
             }
         }
     }
@@ -125,12 +142,13 @@ public final class EventLoop<P: Program> {
     private func drawIfNeeded(prompt: Bool) {
         guard needsDraw, !isFinished else { return }
         let time = now()
-        if !prompt, !needsRepaint, time - lastDrawAt < messageFrameInterval {
+        if !prompt, !needsRepaint, lastFrameForMessages, time - lastDrawAt < messageFrameInterval {
             heldDraw = lastDrawAt + messageFrameInterval
             return
         }
         heldDraw = nil
         lastDrawAt = time
+        lastFrameForMessages = !prompt && !needsRepaint
         var grid = CellGrid(size: terminal.size)
         program.render(into: &grid)
         renders += 1

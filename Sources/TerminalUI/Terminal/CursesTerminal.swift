@@ -30,6 +30,13 @@ public final class CursesTerminal: Terminal {
     private let screen: OpaquePointer
     private var pairs = ColorPairs()
     private var isRestored = false
+    /// The last cell's style and what it became in curses: a frame's cells come in runs
+    /// of one style, so each run is degraded and its color pair found once.
+    private var lastStyle: Style?
+    private var lastLook: (attributes: attr_t, pair: Int32) = (0, 0)
+    /// One buffer for every cell's characters instead of an array per cell (a full
+    /// 120x40 frame is 4,800 cells).
+    private var characters: [wchar_t] = []
 
     /// Starts ncurses on standard input and output.
     /// - Parameter environment: consulted for `TERM`, `NO_COLOR` and `COLORTERM`.
@@ -106,11 +113,16 @@ public final class CursesTerminal: Terminal {
     }
 
     private func put(_ write: CellWrite) {
-        let style = write.cell.style.degraded(to: colorDepth)
-        let pair = colorDepth == .none ? 0 : pairs.pair(fg: colorNumber(style.fg), bg: colorNumber(style.bg))
-        var characters = write.cell.text.unicodeScalars.map { wchar_t(bitPattern: $0.value) }
+        if write.cell.style != lastStyle {
+            let style = write.cell.style.degraded(to: colorDepth)
+            let pair = colorDepth == .none ? 0 : pairs.pair(fg: colorNumber(style.fg), bg: colorNumber(style.bg))
+            lastLook = (attributes(style.modifiers), Int32(pair))
+            lastStyle = write.cell.style
+        }
+        characters.removeAll(keepingCapacity: true)
+        for scalar in write.cell.text.unicodeScalars { characters.append(wchar_t(bitPattern: scalar.value)) }
         characters.append(0)
-        _ = sb_put_cell(Int32(write.position.y), Int32(write.position.x), characters, attributes(style.modifiers), Int32(pair))
+        _ = sb_put_cell(Int32(write.position.y), Int32(write.position.x), characters, lastLook.attributes, lastLook.pair)
     }
 
     private func colorNumber(_ color: Color) -> Int32 {
