@@ -1,14 +1,11 @@
 import Foundation
 import SwitchboardCore
 
-/// Times as the clinic reads them, in the console's time zone. The formatters are built
-/// once: making one per cell would cost more than the page query.
+/// Times as the clinic reads them, in the console's time zone, in fixed English
+/// (`en_US_POSIX`) forms. Written out by hand from the zone's offset: a `DateFormatter`
+/// builds an ICU formatter on first use, a millisecond of the console's first frame per
+/// pattern, and costs more per call than the arithmetic.
 public struct TimeText: Sendable {
-    private let clockFormat: DateFormatter
-    private let secondsFormat: DateFormatter
-    private let dayFormat: DateFormatter
-    private let monthDayFormat: DateFormatter
-    private let stampFormat: DateFormatter
     public let timeZone: TimeZone
     /// Made once: a calendar per call cost more than the page query.
     private let calendar: Calendar
@@ -18,30 +15,64 @@ public struct TimeText: Sendable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         self.calendar = calendar
-        func formatter(_ pattern: String) -> DateFormatter {
-            let f = DateFormatter()
-            f.locale = Locale(identifier: "en_US_POSIX")
-            f.timeZone = timeZone
-            f.dateFormat = pattern
-            return f
-        }
-        clockFormat = formatter("HH:mm")
-        secondsFormat = formatter("HH:mm:ss")
-        dayFormat = formatter("EEE dd HH:mm")
-        monthDayFormat = formatter("MMM dd")
-        stampFormat = formatter("yyyy-MM-dd HH:mm:ss")
     }
 
     /// `14:05`
-    public func clock(_ t: UnixMillis) -> String { clockFormat.string(from: Date(unixMillis: t)) }
+    public func clock(_ t: UnixMillis) -> String {
+        let c = civil(t)
+        return Self.two(c.hour) + ":" + Self.two(c.minute)
+    }
     /// `14:05:09`
-    public func clockWithSeconds(_ t: UnixMillis) -> String { secondsFormat.string(from: Date(unixMillis: t)) }
+    public func clockWithSeconds(_ t: UnixMillis) -> String {
+        let c = civil(t)
+        return Self.two(c.hour) + ":" + Self.two(c.minute) + ":" + Self.two(c.second)
+    }
     /// `Tue 04 14:05`
-    public func dayAndTime(_ t: UnixMillis) -> String { dayFormat.string(from: Date(unixMillis: t)) }
+    public func dayAndTime(_ t: UnixMillis) -> String {
+        let c = civil(t)
+        return Self.weekdays[c.weekday] + " " + Self.two(c.day) + " " + Self.two(c.hour) + ":" + Self.two(c.minute)
+    }
     /// `Nov 04`
-    public func monthAndDay(_ t: UnixMillis) -> String { monthDayFormat.string(from: Date(unixMillis: t)) }
+    public func monthAndDay(_ t: UnixMillis) -> String {
+        let c = civil(t)
+        return Self.months[c.month - 1] + " " + Self.two(c.day)
+    }
     /// `2025-11-04 14:05:09`
-    public func timestamp(_ t: UnixMillis) -> String { stampFormat.string(from: Date(unixMillis: t)) }
+    public func timestamp(_ t: UnixMillis) -> String {
+        let c = civil(t)
+        let year = String(c.year)
+        return String(repeating: "0", count: max(0, 4 - year.count)) + year + "-" + Self.two(c.month) + "-" + Self.two(c.day)
+            + " " + Self.two(c.hour) + ":" + Self.two(c.minute) + ":" + Self.two(c.second)
+    }
+
+    private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    private static func two(_ n: Int) -> String { n < 10 ? "0" + String(n) : String(n) }
+
+    /// The wall-clock fields of `t` in this time zone (the Gregorian calendar, as
+    /// `DateFormatter` shows it; days from 1970 turned into a date the usual way).
+    private func civil(_ t: UnixMillis) -> (year: Int, month: Int, day: Int, weekday: Int, hour: Int, minute: Int, second: Int) {
+        let date = Date(unixMillis: t)
+        let local = Int(floorDivide(t, 1000)) + timeZone.secondsFromGMT(for: date)
+        let days = floorDivide(Int64(local), 86_400)
+        let second = local - Int(days) * 86_400
+        // Days since 1970-01-01 to year, month, day (proleptic Gregorian).
+        let z = Int(days) + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        // 1970-01-01 was a Thursday (4, counting from Sunday).
+        let weekday = Int(((days % 7) + 11) % 7)
+        return (year, month, day, weekday, second / 3600, second / 60 % 60, second % 60)
+    }
+
+    private func floorDivide(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
 
     /// Midnight of `t`'s day in this time zone: where "today" starts.
     public func startOfDay(_ t: UnixMillis) -> UnixMillis {

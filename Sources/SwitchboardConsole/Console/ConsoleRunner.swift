@@ -35,9 +35,13 @@ public enum ConsoleRunner {
         let mode: OpenMode = configuration.readOnly ? .readOnly : .readWrite
         let audit: AuditStore
         let outbox: OutboxStore?
+        // The two files side by side, each on a core: opening one checks its identity, schema
+        // and columns (3–6 ms), and the first frame waits for both. The audit's failure is
+        // said first, as when they were opened one after the other.
+        let outboxOpening = configuration.outboxPath.map { path in Opening { () throws(StoreError) in try OutboxStore(path: path, mode: mode) } }
         do {
             audit = try AuditStore(path: auditPath, mode: mode)
-            outbox = try configuration.outboxPath.map { path throws(StoreError) in try OutboxStore(path: path, mode: mode) }
+            outbox = try outboxOpening?.result.get()
         } catch {
             throw ConsoleStartFailure(description: "\(error)", exitStatus: error.exitStatus)
         }
@@ -120,5 +124,25 @@ public enum ConsoleRunner {
             return EventStreamClient(url: source, http: http).messages()
         }
         return NDJSONEventSource.follow(path: source)
+    }
+}
+
+/// A store opened on a thread of its own while the caller opens another; `result` waits.
+private final class Opening<Store: Sendable>: @unchecked Sendable {
+    private var opened: Result<Store, StoreError>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ open: @escaping @Sendable () throws(StoreError) -> Store) {
+        Thread.detachNewThread { [self] in
+            opened = Result(catching: open)
+            done.signal()
+        }
+    }
+
+    /// The store, or why it could not be opened (once the thread is done).
+    var result: Result<Store, StoreError> {
+        done.wait()
+        done.signal()  // a second look does not wait
+        return opened!
     }
 }
