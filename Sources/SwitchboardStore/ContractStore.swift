@@ -51,6 +51,12 @@ extension ContractStore {
         }
     }
 
+    /// Opens a reader connection now (a read of nothing), so that the first real read,
+    /// the one a screen waits for, finds one ready (the console does this beside its start).
+    public func prepareReader() throws {
+        try read { _ in }
+    }
+
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         if let db = OpenSnapshot.current(of: database) { return try body(db) }
         do {

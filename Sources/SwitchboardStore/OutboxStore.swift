@@ -164,15 +164,19 @@ public final class OutboxStore: ContractStore, Sendable {
     }
 
     /// The items of each booking in `bookingIds` (those with none are absent), in one read:
-    /// a screen of bookings costs one transaction, not one per row.
+    /// a screen of bookings costs one statement (an index probe per booking inside SQLite),
+    /// not a transaction or a statement per row.
     public func items(forBookings bookingIds: [String]) throws -> [String: [OutboxItem]] {
-        guard !bookingIds.isEmpty else { return [:] }
+        let ids = Array(Set(bookingIds))
+        guard !ids.isEmpty else { return [:] }
         return try read { db in
             var found: [String: [OutboxItem]] = [:]
-            let statement = try db.cachedStatement(sql: "SELECT * FROM outbox_item WHERE booking_id = ? ORDER BY created_at, id")
-            for bookingId in bookingIds where found[bookingId] == nil {
-                let items = try unreadable.records(OutboxItem.self, statement, arguments: [bookingId])
-                if !items.isEmpty { found[bookingId] = items }
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let chunk = Array(ids[start..<min(start + 500, ids.count)])
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                let items = try unreadable.records(OutboxItem.self, db, sql: "SELECT * FROM outbox_item WHERE booking_id IN (\(marks)) ORDER BY created_at, id",
+                                                   arguments: StatementArguments(chunk))
+                for item in items { if let booking = item.bookingId { found[booking, default: []].append(item) } }
             }
             return found
         }

@@ -30,6 +30,28 @@ import Testing
 
     static let stuck = OutboxListing(statuses: [.failed, .dead], held: .include)
 
+    /// A screen of bookings' items in one statement: each booking's items as the
+    /// one-booking read gives them (oldest first), bookings without any left out, and more
+    /// bookings than one statement takes (500) still all answered.
+    @Test func itemsOfManyBookingsReadAsEachBookingsOwn() throws {
+        let scratch = Scratch("OutboxListingTests")
+        defer { scratch.cleanUp() }
+        let store = try OutboxStore(path: scratch.path("outbox.sqlite"), mode: .create)
+        try store.enqueue((0..<1_200).map { n in
+            var item = sampleOutboxItem(String(format: "ob-%04d", n), createdAt: 10_000 - Int64(n % 7))  // ties and reverse order
+            item.bookingId = n % 5 == 4 ? nil : "bk-\(n % 600)"
+            return item
+        })
+        let bookings = (0..<700).map { "bk-\($0)" }  // 480 with items (2 each), 220 without
+        let found = try store.items(forBookings: bookings + ["bk-1"])
+        #expect(found.count == 480)
+        for booking in bookings {
+            let own = try store.items(forBooking: booking)
+            #expect((found[booking] ?? []).map(\.id) == own.map(\.id), "\(booking)")
+        }
+        #expect(try store.items(forBookings: []).isEmpty)
+    }
+
     @Test func stuckMergesFailedDeadAndHeldOldestFirstAndPagesBothWays() throws {
         let outbox = try Outbox()
         let all = try outbox.store.items(Self.stuck, after: nil, limit: 100)

@@ -38,7 +38,14 @@ public enum ConsoleRunner {
         // The two files side by side, each on a core: opening one checks its identity, schema
         // and columns (3–6 ms), and the first frame waits for both. The audit's failure is
         // said first, as when they were opened one after the other.
-        let outboxOpening = configuration.outboxPath.map { path in Opening { () throws(StoreError) in try OutboxStore(path: path, mode: mode) } }
+        // Its reader connection too: the first frame's read would otherwise open it.
+        let outboxOpening = configuration.outboxPath.map { path in
+            Opening { () throws(StoreError) in
+                let store = try OutboxStore(path: path, mode: mode)
+                try? store.prepareReader()
+                return store
+            }
+        }
         do {
             audit = try AuditStore(path: auditPath, mode: mode)
             outbox = try outboxOpening?.result.get()
