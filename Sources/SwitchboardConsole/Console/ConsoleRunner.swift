@@ -102,9 +102,14 @@ public enum ConsoleRunner {
         let streamHTTP = configuration.caFile.map { HTTPClient(configuration: .init(caFile: $0)) } ?? sharedHTTP
         let follower = configuration.events.map { source in
             Task.detached {
-                for await message in eventMessages(source, http: streamHTTP) {
+                let take: @Sendable (EventStreamMessage) -> Void = { message in
                     observe?(message)
                     mailbox.post(.stream(message))
+                }
+                if isURL(source) {
+                    await EventStreamClient(url: source, http: streamHTTP).follow(take)
+                } else {
+                    for await message in NDJSONEventSource.follow(path: source) { take(message) }
                 }
             }
         }
@@ -113,11 +118,6 @@ public enum ConsoleRunner {
         loop.run()
     }
 
-    /// An SSE URL or an NDJSON file to follow.
-    static func eventMessages(_ source: String, http: HTTPClient) -> AsyncStream<EventStreamMessage> {
-        if source.hasPrefix("http://") || source.hasPrefix("https://") {
-            return EventStreamClient(url: source, http: http).messages()
-        }
-        return NDJSONEventSource.follow(path: source)
-    }
+    /// An SSE URL (or else an NDJSON file) to follow.
+    static func isURL(_ source: String) -> Bool { source.hasPrefix("http://") || source.hasPrefix("https://") }
 }

@@ -54,7 +54,10 @@ public final class EventLoop<P: Program> {
     public func run() {
         drawIfNeeded(prompt: true)
         while !isFinished {
-            wait(timeout: nextDeadline.map { max(0, $0 - now()) })
+            // While a frame is held for the interval, messages wait for it (they are all
+            // drawn in it anyway): a stream of hundreds of events a second wakes the loop
+            // once a frame, not once per event. Keys still wake it at once.
+            wait(timeout: nextDeadline.map { max(0, $0 - now()) }, messages: heldDraw == nil)
             processReady()
         }
     }
@@ -92,9 +95,10 @@ public final class EventLoop<P: Program> {
         drawIfNeeded(prompt: prompt)
     }
 
-    /// Blocks until input, a message, or `timeout` seconds (nil: no limit).
-    func wait(timeout: Double?) {
-        var descriptors = [pollfd(fd: mailbox.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
+    /// Blocks until input, a message (unless `messages` is false), or `timeout` seconds
+    /// (nil: no limit).
+    func wait(timeout: Double?, messages: Bool = true) {
+        var descriptors: [pollfd] = messages ? [pollfd(fd: mailbox.wakeDescriptor, events: Int16(POLLIN), revents: 0)] : []
         if let input = terminal.inputDescriptor {
             descriptors.append(pollfd(fd: input, events: Int16(POLLIN), revents: 0))
         }
