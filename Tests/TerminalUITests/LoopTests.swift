@@ -122,6 +122,25 @@ struct CounterProgram: Program {
         }
     }
 
+    /// Under a busy stream a frame is mostly the last one pasted: only the cells that
+    /// changed are written, and a grid drawn afresh with the same cells writes nothing.
+    @Test func aFrameWritesOnlyTheCellsThatChanged() {
+        var differ = FrameDiffer()
+        var grid = CellGrid(width: 30, height: 3)
+        grid.write("Calls ● live", x: 0, y: 0)
+        grid.write("stream: live · 41 events", x: 0, y: 2)
+        _ = differ.frame(for: grid)
+        var next = grid
+        next.write("stream: live · 42 events", x: 0, y: 2)
+        #expect(differ.frame(for: next)?.writes.map(\.position) == [Position(x: 16, y: 2)])
+        var afresh = CellGrid(width: 30, height: 3)
+        afresh.write("Calls ● live", x: 0, y: 0)
+        afresh.write("stream: live · 42 events", x: 0, y: 2)
+        #expect(differ.frame(for: afresh) == nil)
+        afresh.write("x", x: 29, y: 1)
+        #expect(differ.frame(for: afresh)?.writes.map(\.position) == [Position(x: 29, y: 1)])
+    }
+
     @Test func waitBlocksUntilTheWakePipeFires() {
         let loop = EventLoop(program: CounterProgram(), terminal: MemoryTerminal())
         let start = MonotonicClock.seconds()
