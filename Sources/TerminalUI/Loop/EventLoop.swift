@@ -29,6 +29,8 @@ public final class EventLoop<P: Program> {
     /// change nothing and are not sent): what tests and benchmarks count.
     public private(set) var renders = 0
     public private(set) var framesDrawn = 0
+    /// Times `run` woke from its sleep (input, a message, a deadline).
+    public private(set) var wakes = 0
 
     /// Frames that only messages asked for come at most this often (seconds; 0: at once).
     private let messageFrameInterval: Double
@@ -54,10 +56,15 @@ public final class EventLoop<P: Program> {
     public func run() {
         drawIfNeeded(prompt: true)
         while !isFinished {
-            // While a frame is held for the interval, messages wait for it (they are all
-            // drawn in it anyway): a stream of hundreds of events a second wakes the loop
-            // once a frame, not once per event. Keys still wake it at once.
-            wait(timeout: nextDeadline.map { max(0, $0 - now()) }, messages: heldDraw == nil)
+            // Within the frame interval after a frame, messages wait (whatever they change
+            // is drawn at the interval's end anyway): a stream of hundreds of events a
+            // second wakes the loop about once a frame, not once per event. Keys still
+            // wake it at once.
+            let quietUntil = lastDrawAt + messageFrameInterval
+            let quiet = heldDraw != nil || now() < quietUntil
+            let deadline = [nextDeadline, quiet ? quietUntil : nil].compactMap { $0 }.min()
+            wait(timeout: deadline.map { max(0, $0 - now()) }, messages: !quiet)
+            wakes += 1
             processReady()
         }
     }
