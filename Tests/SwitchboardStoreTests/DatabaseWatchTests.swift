@@ -1,0 +1,159 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStore
+import SwitchboardTesting
+import Testing
+
+/// The watch the console sleeps on: commits by another process (the `sqlite3` tool) are
+/// reported through the file events, with a safety poll far longer than any wait here, so
+/// only inotify can report them in time.
+@Suite(.serialized) struct DatabaseWatchTests {
+    final class Reports: @unchecked Sendable {
+        private let lock = NSLock()
+        private var count = 0
+        func note() { lock.withLock { count += 1 } }
+        var value: Int { lock.withLock { count } }
+    }
+
+    static let safetyPoll: TimeInterval = 600
+
+    func watch(_ paths: [String], fileEvents: Bool = true) throws -> (DatabaseWatch, Reports) {
+        let watch = try DatabaseWatch(paths: paths, safetyPoll: Self.safetyPoll, fileEvents: fileEvents)
+        let reports = Reports()
+        watch.start { reports.note() }
+        return (watch, reports)
+    }
+
+    /// Whether a report beyond `count` comes within 10 s (the safety poll is 600 s).
+    func reported(_ reports: Reports, beyond count: Int) -> Bool {
+        RunningProcess.waitUntil(timeout: 10) { reports.value > count }
+    }
+
+    @Test func anotherProcessCommitInWALModeIsSeenAndTheIdleWatchAsksNothing() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("audit.sqlite")
+        let console = try AuditStore(path: path, mode: .create)  // WAL, open as the console keeps it
+        defer { withExtendedLifetime(console) {} }
+        let (watch, reports) = try watch([path])
+        defer { watch.stop() }
+        #expect(watch.waking == .fileEvents)
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(watch.looks == 0, "idle: no PRAGMA data_version at all (it polled 4 times a second)")
+        #expect(reports.value == 0)
+
+        _ = try sqlite3(path, "INSERT INTO call (call_id, started_at) VALUES ('c1', 1);")
+        #expect(reported(reports, beyond: 0), "a WAL commit by another process")
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(watch.looks <= 4, "back to sleep after a look and its second look, not polling")
+        let looks = watch.looks
+        _ = try sqlite3(path, "INSERT INTO call (call_id, started_at) VALUES ('c2', 2);")
+        #expect(reported(reports, beyond: 1))
+        #expect(watch.looks > looks)
+    }
+
+    @Test func rollbackJournalThenTheWALAppearingIsTruncatedAndDeletedAndRecreated() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("agent.sqlite"), wal = path + "-wal"
+        _ = try sqlite3(path, "PRAGMA journal_mode=DELETE; CREATE TABLE t (x);")
+        let (watch, reports) = try watch([path])
+        defer { watch.stop() }
+        #expect(watch.waking == .fileEvents)
+
+        _ = try sqlite3(path, "INSERT INTO t VALUES (1);")
+        #expect(reported(reports, beyond: 0), "a commit in rollback-journal mode")
+
+        // The agent switches to WAL while watched: the -wal appears.
+        var seen = reports.value
+        _ = try sqlite3(path, "PRAGMA journal_mode=WAL;")
+        #expect(reported(reports, beyond: seen), "the switch to WAL")
+        seen = reports.value
+        _ = try sqlite3(path, "INSERT INTO t VALUES (2);")
+        #expect(reported(reports, beyond: seen), "a commit into the new -wal")
+        #expect(FileManager.default.fileExists(atPath: wal))
+
+        // A checkpoint cuts the -wal to nothing; the next commit writes it again.
+        _ = try sqlite3(path, "PRAGMA wal_checkpoint(TRUNCATE);")
+        Thread.sleep(forTimeInterval: 0.6)
+        seen = reports.value
+        _ = try sqlite3(path, "INSERT INTO t VALUES (3);")
+        #expect(reported(reports, beyond: seen), "a commit after a truncating checkpoint")
+
+        // The emptied -wal removed and created again by the next writer: the watch follows
+        // the new file (a watch left on the removed one would hear nothing for 600 s).
+        _ = try sqlite3(path, "PRAGMA wal_checkpoint(TRUNCATE);")
+        #expect(unlink(wal) == 0)
+        Thread.sleep(forTimeInterval: 0.6)
+        seen = reports.value
+        _ = try sqlite3(path, "INSERT INTO t VALUES (4);")
+        #expect(reported(reports, beyond: seen), "a commit creating a new -wal")
+        Thread.sleep(forTimeInterval: 0.6)
+        seen = reports.value
+        _ = try sqlite3(path, "INSERT INTO t VALUES (5);")
+        #expect(reported(reports, beyond: seen), "a later commit into the new -wal")
+    }
+
+    @Test func aFileRenamedOverTheDatabaseIsWatchedInstead() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("audit.sqlite"), restored = scratch.path("restored.sqlite")
+        _ = try sqlite3(path, "PRAGMA journal_mode=WAL; CREATE TABLE t (x);")
+        _ = try sqlite3(restored, "PRAGMA journal_mode=WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        let (watch, reports) = try watch([path])
+        defer { watch.stop() }
+        #expect(rename(restored, path) == 0)
+        #expect(reported(reports, beyond: 0), "another file in its place")
+        Thread.sleep(forTimeInterval: 0.6)
+        let seen = reports.value
+        _ = try sqlite3(path, "INSERT INTO t VALUES (2);")
+        #expect(reported(reports, beyond: seen), "a commit to the new file")
+    }
+
+    @Test func twoDatabasesInOneDirectoryEachWakeTheWatch() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let audit = scratch.path("audit.sqlite"), outbox = scratch.path("outbox.sqlite")
+        for path in [audit, outbox] { _ = try sqlite3(path, "PRAGMA journal_mode=WAL; CREATE TABLE t (x);") }
+        let (watch, reports) = try watch([audit, outbox])
+        defer { watch.stop() }
+        _ = try sqlite3(outbox, "INSERT INTO t VALUES (1);")
+        #expect(reported(reports, beyond: 0), "the second database")
+        Thread.sleep(forTimeInterval: 0.6)
+        let seen = reports.value
+        _ = try sqlite3(audit, "INSERT INTO t VALUES (1);")
+        #expect(reported(reports, beyond: seen), "the first database")
+    }
+
+    @Test func withoutFileEventsItPolls() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("audit.sqlite")
+        _ = try sqlite3(path, "PRAGMA journal_mode=WAL; CREATE TABLE t (x);")
+        let (watch, reports) = try watch([path], fileEvents: false)
+        defer { watch.stop() }
+        #expect(watch.waking == .polling)
+        _ = try sqlite3(path, "INSERT INTO t VALUES (1);")
+        #expect(reported(reports, beyond: 0))
+        #expect(watch.looks > 0)
+    }
+
+    @Test func stoppedWatchesCloseTheirInotifyDescriptors() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("audit.sqlite")
+        _ = try sqlite3(path, "PRAGMA journal_mode=WAL; CREATE TABLE t (x);")
+        let before = Self.inotifyDescriptors()
+        for _ in 0..<20 {
+            let watch = try DatabaseWatch(paths: [path], safetyPoll: Self.safetyPoll)
+            #expect(watch.waking == .fileEvents)
+            watch.start {}
+            watch.stop()
+        }
+        // Each thread ends at once on stop; the last reference closes the descriptors.
+        #expect(RunningProcess.waitUntil(timeout: 10) { Self.inotifyDescriptors() == before },
+                "inotify descriptors left open: \(Self.inotifyDescriptors() - before)")
+        let unstarted = try DatabaseWatch(paths: [path])
+        withExtendedLifetime(unstarted) { #expect(Self.inotifyDescriptors() == before + 1) }
+    }
+
+    /// This process's open inotify instances.
+    static func inotifyDescriptors() -> Int {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return entries.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == "anon_inode:inotify" }.count
+    }
+}
