@@ -25,11 +25,23 @@ import Testing
     }
 
     /// Whether a report beyond `count` comes within 10 s (the safety poll is 600 s).
-    func reported(_ reports: Reports, beyond count: Int) -> Bool {
-        RunningProcess.waitUntil(timeout: 10) { reports.value > count }
+    /// Waits without holding a thread of the shared pool (other suites run beside).
+    func reported(_ reports: Reports, beyond count: Int) async -> Bool {
+        await eventually { reports.value > count }
     }
 
-    @Test func anotherProcessCommitInWALModeIsSeenAndTheIdleWatchAsksNothing() throws {
+    func eventually(_ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
+    }
+
+    func pause(_ seconds: Double) async { try? await Task.sleep(for: .seconds(seconds)) }
+
+    @Test func anotherProcessCommitInWALModeIsSeenAndTheIdleWatchAsksNothing() async throws {
         let scratch = Scratch(); defer { scratch.cleanUp() }
         let path = scratch.path("audit.sqlite")
         let console = try AuditStore(path: path, mode: .create)  // WAL, open as the console keeps it
@@ -37,21 +49,21 @@ import Testing
         let (watch, reports) = try watch([path])
         defer { watch.stop() }
         #expect(watch.waking == .fileEvents)
-        Thread.sleep(forTimeInterval: 1.5)
+        await pause(1.5)
         #expect(watch.looks == 0, "idle: no PRAGMA data_version at all (it polled 4 times a second)")
         #expect(reports.value == 0)
 
         _ = try sqlite3(path, "INSERT INTO call (call_id, started_at) VALUES ('c1', 1);")
-        #expect(reported(reports, beyond: 0), "a WAL commit by another process")
-        Thread.sleep(forTimeInterval: 1.5)
+        #expect(await reported(reports, beyond: 0), "a WAL commit by another process")
+        await pause(1.5)
         #expect(watch.looks <= 4, "back to sleep after a look and its second look, not polling")
         let looks = watch.looks
         _ = try sqlite3(path, "INSERT INTO call (call_id, started_at) VALUES ('c2', 2);")
-        #expect(reported(reports, beyond: 1))
+        #expect(await reported(reports, beyond: 1))
         #expect(watch.looks > looks)
     }
 
-    @Test func rollbackJournalThenTheWALAppearingIsTruncatedAndDeletedAndRecreated() throws {
+    @Test func rollbackJournalThenTheWALAppearingIsTruncatedAndDeletedAndRecreated() async throws {
         let scratch = Scratch(); defer { scratch.cleanUp() }
         let path = scratch.path("agent.sqlite"), wal = path + "-wal"
         _ = try sqlite3(path, "PRAGMA journal_mode=DELETE; CREATE TABLE t (x);")
@@ -60,39 +72,39 @@ import Testing
         #expect(watch.waking == .fileEvents)
 
         _ = try sqlite3(path, "INSERT INTO t VALUES (1);")
-        #expect(reported(reports, beyond: 0), "a commit in rollback-journal mode")
+        #expect(await reported(reports, beyond: 0), "a commit in rollback-journal mode")
 
         // The agent switches to WAL while watched: the -wal appears.
         var seen = reports.value
         _ = try sqlite3(path, "PRAGMA journal_mode=WAL;")
-        #expect(reported(reports, beyond: seen), "the switch to WAL")
+        #expect(await reported(reports, beyond: seen), "the switch to WAL")
         seen = reports.value
         _ = try sqlite3(path, "INSERT INTO t VALUES (2);")
-        #expect(reported(reports, beyond: seen), "a commit into the new -wal")
+        #expect(await reported(reports, beyond: seen), "a commit into the new -wal")
         #expect(FileManager.default.fileExists(atPath: wal))
 
         // A checkpoint cuts the -wal to nothing; the next commit writes it again.
         _ = try sqlite3(path, "PRAGMA wal_checkpoint(TRUNCATE);")
-        Thread.sleep(forTimeInterval: 0.6)
+        await pause(0.6)
         seen = reports.value
         _ = try sqlite3(path, "INSERT INTO t VALUES (3);")
-        #expect(reported(reports, beyond: seen), "a commit after a truncating checkpoint")
+        #expect(await reported(reports, beyond: seen), "a commit after a truncating checkpoint")
 
         // The emptied -wal removed and created again by the next writer: the watch follows
         // the new file (a watch left on the removed one would hear nothing for 600 s).
         _ = try sqlite3(path, "PRAGMA wal_checkpoint(TRUNCATE);")
         #expect(unlink(wal) == 0)
-        Thread.sleep(forTimeInterval: 0.6)
+        await pause(0.6)
         seen = reports.value
         _ = try sqlite3(path, "INSERT INTO t VALUES (4);")
-        #expect(reported(reports, beyond: seen), "a commit creating a new -wal")
-        Thread.sleep(forTimeInterval: 0.6)
+        #expect(await reported(reports, beyond: seen), "a commit creating a new -wal")
+        await pause(0.6)
         seen = reports.value
         _ = try sqlite3(path, "INSERT INTO t VALUES (5);")
-        #expect(reported(reports, beyond: seen), "a later commit into the new -wal")
+        #expect(await reported(reports, beyond: seen), "a later commit into the new -wal")
     }
 
-    @Test func aFileRenamedOverTheDatabaseIsWatchedInstead() throws {
+    @Test func aFileRenamedOverTheDatabaseIsWatchedInstead() async throws {
         let scratch = Scratch(); defer { scratch.cleanUp() }
         let path = scratch.path("audit.sqlite"), restored = scratch.path("restored.sqlite")
         _ = try sqlite3(path, "PRAGMA journal_mode=WAL; CREATE TABLE t (x);")
@@ -100,28 +112,28 @@ import Testing
         let (watch, reports) = try watch([path])
         defer { watch.stop() }
         #expect(rename(restored, path) == 0)
-        #expect(reported(reports, beyond: 0), "another file in its place")
-        Thread.sleep(forTimeInterval: 0.6)
+        #expect(await reported(reports, beyond: 0), "another file in its place")
+        await pause(0.6)
         let seen = reports.value
         _ = try sqlite3(path, "INSERT INTO t VALUES (2);")
-        #expect(reported(reports, beyond: seen), "a commit to the new file")
+        #expect(await reported(reports, beyond: seen), "a commit to the new file")
     }
 
-    @Test func twoDatabasesInOneDirectoryEachWakeTheWatch() throws {
+    @Test func twoDatabasesInOneDirectoryEachWakeTheWatch() async throws {
         let scratch = Scratch(); defer { scratch.cleanUp() }
         let audit = scratch.path("audit.sqlite"), outbox = scratch.path("outbox.sqlite")
         for path in [audit, outbox] { _ = try sqlite3(path, "PRAGMA journal_mode=WAL; CREATE TABLE t (x);") }
         let (watch, reports) = try watch([audit, outbox])
         defer { watch.stop() }
         _ = try sqlite3(outbox, "INSERT INTO t VALUES (1);")
-        #expect(reported(reports, beyond: 0), "the second database")
-        Thread.sleep(forTimeInterval: 0.6)
+        #expect(await reported(reports, beyond: 0), "the second database")
+        await pause(0.6)
         let seen = reports.value
         _ = try sqlite3(audit, "INSERT INTO t VALUES (1);")
-        #expect(reported(reports, beyond: seen), "the first database")
+        #expect(await reported(reports, beyond: seen), "the first database")
     }
 
-    @Test func withoutFileEventsItPolls() throws {
+    @Test func withoutFileEventsItPolls() async throws {
         let scratch = Scratch(); defer { scratch.cleanUp() }
         let path = scratch.path("audit.sqlite")
         _ = try sqlite3(path, "PRAGMA journal_mode=WAL; CREATE TABLE t (x);")
@@ -129,11 +141,11 @@ import Testing
         defer { watch.stop() }
         #expect(watch.waking == .polling)
         _ = try sqlite3(path, "INSERT INTO t VALUES (1);")
-        #expect(reported(reports, beyond: 0))
+        #expect(await reported(reports, beyond: 0))
         #expect(watch.looks > 0)
     }
 
-    @Test func stoppedWatchesCloseTheirInotifyDescriptors() throws {
+    @Test func stoppedWatchesCloseTheirInotifyDescriptors() async throws {
         let scratch = Scratch(); defer { scratch.cleanUp() }
         let path = scratch.path("audit.sqlite")
         _ = try sqlite3(path, "PRAGMA journal_mode=WAL; CREATE TABLE t (x);")
@@ -145,7 +157,7 @@ import Testing
             watch.stop()
         }
         // Each thread ends at once on stop; the last reference closes the descriptors.
-        #expect(RunningProcess.waitUntil(timeout: 10) { Self.inotifyDescriptors() == before },
+        #expect(await eventually { Self.inotifyDescriptors() == before },
                 "inotify descriptors left open: \(Self.inotifyDescriptors() - before)")
         let unstarted = try DatabaseWatch(paths: [path])
         withExtendedLifetime(unstarted) { #expect(Self.inotifyDescriptors() == before + 1) }
