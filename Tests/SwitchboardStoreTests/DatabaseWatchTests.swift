@@ -30,6 +30,16 @@ import Testing
         await eventually { reports.value > count }
     }
 
+    /// Runs `sql` in the sqlite3 tool (another process) and tells whether the watch reported
+    /// a change within 10 s. It starts after the second look of anything before (0.25 s), so
+    /// a late report of an earlier commit is not taken for this one.
+    func reported(_ reports: Reports, after sql: String, in path: String) async throws -> Bool {
+        await pause(0.5)
+        let count = reports.value
+        _ = try sqlite3(path, sql)
+        return await reported(reports, beyond: count)
+    }
+
     func eventually(_ condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
@@ -53,13 +63,12 @@ import Testing
         #expect(watch.looks == 0, "idle: no PRAGMA data_version at all (it polled 4 times a second)")
         #expect(reports.value == 0)
 
-        _ = try sqlite3(path, "INSERT INTO call (call_id, started_at) VALUES ('c1', 1);")
-        #expect(await reported(reports, beyond: 0), "a WAL commit by another process")
+        #expect(try await reported(reports, after: "INSERT INTO call (call_id, started_at) VALUES ('c1', 1);", in: path),
+                "a WAL commit by another process")
         await pause(1.5)
         #expect(watch.looks <= 4, "back to sleep after a look and its second look, not polling")
         let looks = watch.looks
-        _ = try sqlite3(path, "INSERT INTO call (call_id, started_at) VALUES ('c2', 2);")
-        #expect(await reported(reports, beyond: 1))
+        #expect(try await reported(reports, after: "INSERT INTO call (call_id, started_at) VALUES ('c2', 2);", in: path))
         #expect(watch.looks > looks)
     }
 
@@ -70,38 +79,23 @@ import Testing
         let (watch, reports) = try watch([path])
         defer { watch.stop() }
         #expect(watch.waking == .fileEvents)
-
-        _ = try sqlite3(path, "INSERT INTO t VALUES (1);")
-        #expect(await reported(reports, beyond: 0), "a commit in rollback-journal mode")
+        #expect(try await reported(reports, after: "INSERT INTO t VALUES (1);", in: path), "a commit in rollback-journal mode")
 
         // The agent switches to WAL while watched: the -wal appears.
-        var seen = reports.value
-        _ = try sqlite3(path, "PRAGMA journal_mode=WAL;")
-        #expect(await reported(reports, beyond: seen), "the switch to WAL")
-        seen = reports.value
-        _ = try sqlite3(path, "INSERT INTO t VALUES (2);")
-        #expect(await reported(reports, beyond: seen), "a commit into the new -wal")
+        #expect(try await reported(reports, after: "PRAGMA journal_mode=WAL;", in: path), "the switch to WAL")
+        #expect(try await reported(reports, after: "INSERT INTO t VALUES (2);", in: path), "a commit into the new -wal")
         #expect(FileManager.default.fileExists(atPath: wal))
 
         // A checkpoint cuts the -wal to nothing; the next commit writes it again.
         _ = try sqlite3(path, "PRAGMA wal_checkpoint(TRUNCATE);")
-        await pause(0.6)
-        seen = reports.value
-        _ = try sqlite3(path, "INSERT INTO t VALUES (3);")
-        #expect(await reported(reports, beyond: seen), "a commit after a truncating checkpoint")
+        #expect(try await reported(reports, after: "INSERT INTO t VALUES (3);", in: path), "a commit after a truncating checkpoint")
 
         // The emptied -wal removed and created again by the next writer: the watch follows
         // the new file (a watch left on the removed one would hear nothing for 600 s).
         _ = try sqlite3(path, "PRAGMA wal_checkpoint(TRUNCATE);")
         #expect(unlink(wal) == 0)
-        await pause(0.6)
-        seen = reports.value
-        _ = try sqlite3(path, "INSERT INTO t VALUES (4);")
-        #expect(await reported(reports, beyond: seen), "a commit creating a new -wal")
-        await pause(0.6)
-        seen = reports.value
-        _ = try sqlite3(path, "INSERT INTO t VALUES (5);")
-        #expect(await reported(reports, beyond: seen), "a later commit into the new -wal")
+        #expect(try await reported(reports, after: "INSERT INTO t VALUES (4);", in: path), "a commit creating a new -wal")
+        #expect(try await reported(reports, after: "INSERT INTO t VALUES (5);", in: path), "a later commit into the new -wal")
     }
 
     @Test func aFileRenamedOverTheDatabaseIsWatchedInstead() async throws {
@@ -113,10 +107,9 @@ import Testing
         defer { watch.stop() }
         #expect(rename(restored, path) == 0)
         #expect(await reported(reports, beyond: 0), "another file in its place")
-        await pause(0.6)
-        let seen = reports.value
-        _ = try sqlite3(path, "INSERT INTO t VALUES (2);")
-        #expect(await reported(reports, beyond: seen), "a commit to the new file")
+        #expect(try await reported(reports, after: "INSERT INTO t VALUES (2);", in: path), "a commit to the new file")
+        #expect(Self.descriptors { $0.hasPrefix(path) && $0.hasSuffix("(deleted)") } == 0,
+                "the replaced file's connection is closed, not kept open")
     }
 
     @Test func twoDatabasesInOneDirectoryEachWakeTheWatch() async throws {
@@ -125,12 +118,8 @@ import Testing
         for path in [audit, outbox] { _ = try sqlite3(path, "PRAGMA journal_mode=WAL; CREATE TABLE t (x);") }
         let (watch, reports) = try watch([audit, outbox])
         defer { watch.stop() }
-        _ = try sqlite3(outbox, "INSERT INTO t VALUES (1);")
-        #expect(await reported(reports, beyond: 0), "the second database")
-        await pause(0.6)
-        let seen = reports.value
-        _ = try sqlite3(audit, "INSERT INTO t VALUES (1);")
-        #expect(await reported(reports, beyond: seen), "the first database")
+        #expect(try await reported(reports, after: "INSERT INTO t VALUES (1);", in: outbox), "the second database")
+        #expect(try await reported(reports, after: "INSERT INTO t VALUES (1);", in: audit), "the first database")
     }
 
     @Test func withoutFileEventsItPolls() async throws {
@@ -140,8 +129,7 @@ import Testing
         let (watch, reports) = try watch([path], fileEvents: false)
         defer { watch.stop() }
         #expect(watch.waking == .polling)
-        _ = try sqlite3(path, "INSERT INTO t VALUES (1);")
-        #expect(await reported(reports, beyond: 0))
+        #expect(try await reported(reports, after: "INSERT INTO t VALUES (1);", in: path))
         #expect(watch.looks > 0)
     }
 
@@ -164,8 +152,13 @@ import Testing
     }
 
     /// This process's open inotify instances.
-    static func inotifyDescriptors() -> Int {
+    static func inotifyDescriptors() -> Int { descriptors { $0 == "anon_inode:inotify" } }
+
+    /// This process's open descriptors whose target matches.
+    static func descriptors(_ matching: (String) -> Bool) -> Int {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return entries.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == "anon_inode:inotify" }.count
+        return entries.filter { entry in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(entry)")).map(matching) ?? false
+        }.count
     }
 }
