@@ -298,11 +298,17 @@ public struct Console: Program {
     // MARK: Messages
 
     public mutating func update(_ message: ConsoleMessage) -> Reaction<ConsoleMessage> {
-        if case .stream(let streamMessage) = message { return follow(streamMessage) }
-        generation = KeptFrame.newGeneration()
+        switch message {
+        case .stream(let streamMessage): return follow(streamMessage)
+        // A data change starts the shown screen's read and the alerts' evaluation, none of
+        // it drawn until it comes back (as a message of its own): the frame stays as it is.
+        case .databasesChanged: break
+        default: generation = KeptFrame.newGeneration()
+        }
         let reaction = updateScreens(message)
         let count = runner.unreadableCount
         guard count != unreadableCount else { return reaction }
+        generation = KeptFrame.newGeneration()
         let new = runner.unreadable.dropFirst(unreadableCount)
         unreadableCount = count
         return new.prefix(3).reduce(reaction) { $0.and(say($1.description, kind: .error)) }
@@ -439,14 +445,21 @@ public struct Console: Program {
     /// lock, and work the clock releases (a count held back, an alert rule turning with time).
     public func render(into grid: inout CellGrid) {
         let now = context.now()
+        let textsChange: UnixMillis?
         if let frame = kept.frame(generation: generation, size: grid.size, now: now) {
             grid = frame.grid
             if showsStatus(grid.size) { renderStatus(into: &grid, rect: Layout(grid.size).status) }
-            grid.wakeAfter = frame.next.map { Double($0 - now) / 1000 }
-            return
+            textsChange = frame.next
+        } else {
+            let texts = ClockWatch(now: now)
+            ClockWatch.$current.withValue(texts) { renderFrame(into: &grid, now: now) }
+            kept.keep(grid, generation: generation, next: texts.next)
+            textsChange = texts.next
         }
+        // What comes due with time alone is looked at on every frame, kept or not (a read
+        // started since the last whole frame may have moved it).
         let watch = ClockWatch(now: now)
-        ClockWatch.$current.withValue(watch) { renderFrame(into: &grid, now: now) }
+        if let textsChange { watch.note(textsChange) }
         if !lock.isLocked {
             watch.note(lastKeyAt + Int64(idleLockSeconds * 1000))
             // Work already due that the last wake did not start is looked at again in a
@@ -456,7 +469,6 @@ public struct Console: Program {
             }
         }
         grid.wakeAfter = watch.next.map { Double($0 - now) / 1000 }
-        kept.keep(grid, generation: generation, next: watch.next)
     }
 
     /// Whether the frame has a status line (no lock, no prompt over it, room for it).

@@ -8,8 +8,8 @@ import TerminalUI
 /// this one and draw the status line alone instead of the whole screen.
 ///
 /// A frame is kept under its console's *generation*, which everything that may change
-/// what the screen shows renews (a key, a message, the clock, a resize), and until the
-/// moment it changes with time alone (its clock's next change).
+/// what the screen shows renews (a key, a message with something to show, the clock, a
+/// resize), and until the moment one of its texts changes with time alone.
 final class KeptFrame: @unchecked Sendable {
     private var grid: CellGrid?
     private var generation = -1
@@ -19,8 +19,8 @@ final class KeptFrame: @unchecked Sendable {
     static func newGeneration() -> Int { generations.add(1, ordering: .relaxed).newValue }
     private static let generations = Atomic<Int>(0)
 
-    /// The frame kept for `generation` at this size, if it still shows `now`, and when it
-    /// next changes with time alone.
+    /// The frame kept for `generation` at this size, if it still shows `now`, and when its
+    /// texts next change with time alone.
     func frame(generation: Int, size: Size, now: UnixMillis) -> (grid: CellGrid, next: UnixMillis?)? {
         guard generation == self.generation, let grid, grid.size == size, next.map({ now < $0 }) ?? true else { return nil }
         return (grid, next)
