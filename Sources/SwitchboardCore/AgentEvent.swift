@@ -168,7 +168,7 @@ extension AgentEvent {
     /// does not know (ignored, per the contract); throws for a known type with bad data.
     public static func decode(type: String, data: String) throws(DecodeError) -> AgentEvent? {
         let bytes = Data(data.utf8)
-        let d = JSONDecoder()
+        let d = decoder
         func read<T: Decodable>(_: T.Type) throws(DecodeError) -> T {
             do { return try d.decode(T.self, from: bytes) } catch {
                 throw .malformed(type: type, reason: Self.reason(error))
@@ -186,6 +186,10 @@ extension AgentEvent {
         default: return nil
         }
     }
+
+    /// One decoder for every event: making one per event was a tenth of following a busy
+    /// stream. (JSONDecoder is Sendable; these options never change.)
+    private static let decoder = JSONDecoder()
 
     private static func reason(_ error: Error) -> String {
         switch error {

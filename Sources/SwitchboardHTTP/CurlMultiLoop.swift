@@ -68,7 +68,10 @@ final class CurlMultiLoop: @unchecked Sendable {
             for transfer in resumed { if let easy = transfer.easy { _ = sb_curl_unpause(easy) } }
             curl_multi_perform(multi, &running)
             collectFinished()
-            curl_multi_poll(multi, nil, 0, 1000, nil)
+            // Nothing in flight: sleep until `curl_multi_wakeup` (a request, a shutdown)
+            // instead of waking every second for nothing. In flight, libcurl's own timers
+            // (timeouts, retries) shorten the wait further.
+            curl_multi_poll(multi, nil, 0, active.isEmpty ? Int32.max : 1000, nil)
         }
         for transfer in Array(active.values) { finish(transfer, .failure(.cancelled)) }
         for transfer in inbox.withLock({ $0.added }) { transfer.finish(.failure(.cancelled)) }

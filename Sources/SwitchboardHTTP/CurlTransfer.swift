@@ -7,6 +7,8 @@ final class CurlTransfer: @unchecked Sendable {
     enum Sink {
         case whole((Result<HTTPResponse, HTTPError>) -> Void)
         case stream(AsyncThrowingStream<HTTPStreamPart, any Error>.Continuation)
+        /// Parts handed over on the loop's thread as they come; false ends the transfer.
+        case receive(@Sendable (HTTPStreamPart) -> Bool, done: (HTTPError?) -> Void)
     }
 
     let request: HTTPRequest
@@ -21,6 +23,8 @@ final class CurlTransfer: @unchecked Sendable {
     var body = Data()
     var bodyLimit = Int.max
     var overLimit = false
+    /// The `receive` sink said it wanted no more: the transfer's end is not a failure.
+    var stoppedByReader = false
     /// A stream's bytes handed to the reader and not yet taken, and whether libcurl was
     /// told to hold the rest: a reader slower than the server (a 100 MB line) must not
     /// grow memory without bound.
@@ -37,7 +41,12 @@ final class CurlTransfer: @unchecked Sendable {
         errorBuffer.deallocate()
     }
 
-    var isStreaming: Bool { if case .stream = sink { true } else { false } }
+    var isStreaming: Bool {
+        switch sink {
+        case .stream?, .receive?: true
+        case .whole?, nil: false
+        }
+    }
 
     /// One raw header line from libcurl. A status line starts a new header block (after
     /// `100 Continue`), the blank line ends it.
@@ -70,6 +79,8 @@ final class CurlTransfer: @unchecked Sendable {
             }
             if full { return .pause }
             continuation.yield(.bytes(Array(bytes)))
+        case .receive(let take, _):
+            guard take(.bytes(Array(bytes))) else { stoppedByReader = true; return .stop }
         case .whole:
             if body.count + bytes.count > bodyLimit { overLimit = true; return .stop }
             body.append(contentsOf: bytes)
@@ -91,11 +102,19 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     /// Streaming callers see the head as soon as the header block ends, before any body.
-    func deliverHeadIfStreaming() {
-        if case .stream(let continuation) = sink, headComplete {
+    /// False: the reader wants no more (the transfer ends).
+    func deliverHeadIfStreaming() -> Bool {
+        guard headComplete else { return true }
+        switch sink {
+        case .stream(let continuation)?:
             continuation.yield(.head(status: status, headers: headers))
-            headComplete = false
+        case .receive(let take, _)?:
+            if !take(.head(status: status, headers: headers)) { stoppedByReader = true }
+        case .whole?, nil:
+            return true
         }
+        headComplete = false
+        return !stoppedByReader
     }
 
     func finish(_ result: Result<HTTPResponse, HTTPError>) {
@@ -108,6 +127,8 @@ final class CurlTransfer: @unchecked Sendable {
             case .success: continuation.finish()
             case .failure(let error): continuation.finish(throwing: error)
             }
+        case .receive(_, let done):
+            if case .failure(let error) = result, !stoppedByReader { done(error) } else { done(nil) }
         }
     }
 
@@ -123,8 +144,7 @@ enum CurlCallbacks {
         let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
         let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
         transfer.receiveHeaderLine(line)
-        transfer.deliverHeadIfStreaming()
-        return length
+        return transfer.deliverHeadIfStreaming() ? length : 0
     }
 
     static let body: sb_curl_write_fn = { pointer, size, count, userdata in

@@ -64,6 +64,27 @@ public final class HTTPClient: Sendable {
         return try result.get()
     }
 
+    /// Like ``stream(_:)``, but hands the head and then each chunk of body to `receive`
+    /// on the client's own thread as it arrives: no hop to another thread per chunk (a
+    /// console following hundreds of events a second parses them where they are read).
+    /// `receive` must be quick; it returns false to end the transfer. Returns when the
+    /// response ends, or `receive` ended it; throws when the transfer fails; cancelling
+    /// the task aborts it.
+    public func stream(_ request: HTTPRequest, receive: @escaping @Sendable (HTTPStreamPart) -> Bool) async throws(HTTPError) {
+        _ = try Endpoint(request.url)
+        let transfer = CurlTransfer(request: request)
+        let loop = loop
+        let failure = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<HTTPError?, Never>) in
+                transfer.sink = .receive(receive, done: { continuation.resume(returning: $0) })
+                loop.submit(transfer)
+            }
+        } onCancel: {
+            loop.cancel(transfer)
+        }
+        if let failure { throw failure }
+    }
+
     /// Starts a long-lived request and yields its head, then body bytes as they arrive.
     /// The sequence ends when the server ends the response and throws `HTTPError` when the
     /// transfer fails. `cancel()`, cancelling the iterating task, or dropping the response

@@ -41,6 +41,16 @@ public final class ClockWatch: @unchecked Sendable {
         return elapsed
     }
 
+    /// `now - start` for one of many texts that grow by the second on one screen (a list
+    /// of live calls): they move together on the clock's whole seconds instead of each on
+    /// its own, so the screen changes once a second, not once per row (at 40 rows, 40
+    /// frames a second). The text lags the exact figure by less than a second.
+    public static func elapsedOnTheSecond(since start: UnixMillis, now: UnixMillis) -> Int64 {
+        let second = now - ((now % 1_000) + 1_000) % 1_000
+        current?.note(second + 1_000)
+        return millisBetween(start, second)
+    }
+
     /// `end - now` for a countdown (a window, a retry, a lease), noting when it next
     /// changes; rounding up or down, the text changes within the remainder of one step
     /// (one spare wake at most when the two disagree), and at `end` itself.

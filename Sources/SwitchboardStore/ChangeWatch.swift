@@ -5,16 +5,22 @@ import GRDB
 /// exactly when some other connection commits. (GRDB's ValueObservation only sees
 /// commits made through the same database object, not the agent's.)
 public final class ChangeWatch: @unchecked Sendable {
-    private let connection: DatabaseQueue
+    public let path: String
+    private var connection: DatabaseQueue
     private var lastVersion: Int?
 
     /// Watches the file at `path`; the connection is read-only and never blocks writers.
     public init(path: String) throws(StoreError) {
+        self.path = path
+        connection = try Self.open(path)
+    }
+
+    private static func open(_ path: String) throws(StoreError) -> DatabaseQueue {
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(1)
         do {
-            connection = try DatabaseQueue(path: path, configuration: config)
+            return try DatabaseQueue(path: path, configuration: config)
         } catch let error as DatabaseError {
             throw DatabaseFile.translate(error, path: path, busyTimeoutMillis: 1000)
         } catch {
@@ -28,5 +34,12 @@ public final class ChangeWatch: @unchecked Sendable {
         let version = try connection.read { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
         defer { lastVersion = version }
         return version != lastVersion
+    }
+
+    /// Opens the file at `path` again (another file was put in its place: the old
+    /// connection still reads the replaced one); the next look counts as a change.
+    func reopen() throws(StoreError) {
+        connection = try Self.open(path)
+        lastVersion = nil
     }
 }

@@ -61,22 +61,40 @@ public struct SSEParser: Sendable {
 
     public mutating func feed(_ bytes: some Sequence<UInt8>) -> [Output] {
         var outputs: [Output] = []
-        for byte in bytes {
-            if !bomChecked {
-                // Hold the first bytes until they can be told apart from EF BB BF.
-                pendingStart.append(byte)
-                let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
-                if pendingStart == bom { bomChecked = true; pendingStart = []; continue }
-                if bom.starts(with: pendingStart) { continue }
-                bomChecked = true
-                let held = pendingStart
-                pendingStart = []
-                for b in held { consume(b, into: &outputs) }
-                continue
-            }
-            consume(byte, into: &outputs)
+        if bytes.withContiguousStorageIfAvailable({ feed($0, into: &outputs) }) == nil {
+            Array(bytes).withUnsafeBufferPointer { feed($0, into: &outputs) }
         }
         return outputs
+    }
+
+    /// Line ends one by one, the bytes between them a run at a time (a busy stream is
+    /// mostly those: appending them byte by byte was most of reading it).
+    private mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>, into outputs: inout [Output]) {
+        var at = 0
+        while at < bytes.count && !bomChecked {
+            // Hold the first bytes until they can be told apart from EF BB BF.
+            pendingStart.append(bytes[at])
+            at += 1
+            let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+            if pendingStart == bom { bomChecked = true; pendingStart = []; continue }
+            if bom.starts(with: pendingStart) { continue }
+            bomChecked = true
+            let held = pendingStart
+            pendingStart = []
+            for b in held { consume(b, into: &outputs) }
+        }
+        while at < bytes.count {
+            let byte = bytes[at]
+            if byte == 0x0A || byte == 0x0D {
+                consume(byte, into: &outputs)
+                at += 1
+                continue
+            }
+            var end = at + 1
+            while end < bytes.count, bytes[end] != 0x0A, bytes[end] != 0x0D { end += 1 }
+            append(UnsafeBufferPointer(rebasing: bytes[at..<end]), into: &outputs)
+            at = end
+        }
     }
 
     /// The stream ended: a partial line is dropped and an undispatched event discarded,
@@ -96,17 +114,22 @@ public struct SSEParser: Sendable {
             if droppingLine { droppingLine = false } else { processLine(into: &outputs) }
             line.removeAll(keepingCapacity: true)
         default:
-            lastByteWasCR = false
-            guard !droppingLine else { return }
-            guard line.count < maxLineBytes else {
-                // The rest of the line is skipped, and so is the event it belonged to.
-                droppingLine = true; droppingEvent = true
-                line = []
-                outputs.append(.tooLarge("a line longer than \(maxLineBytes) bytes was dropped"))
-                return
-            }
-            line.append(byte)
+            [byte].withUnsafeBufferPointer { append($0, into: &outputs) }
         }
+    }
+
+    /// Bytes of a line (no CR or LF among them).
+    private mutating func append(_ run: UnsafeBufferPointer<UInt8>, into outputs: inout [Output]) {
+        lastByteWasCR = false
+        guard !droppingLine else { return }
+        guard line.count + run.count <= maxLineBytes else {
+            // The rest of the line is skipped, and so is the event it belonged to.
+            droppingLine = true; droppingEvent = true
+            line = []
+            outputs.append(.tooLarge("a line longer than \(maxLineBytes) bytes was dropped"))
+            return
+        }
+        line.append(contentsOf: run)
     }
 
     private mutating func processLine(into outputs: inout [Output]) {

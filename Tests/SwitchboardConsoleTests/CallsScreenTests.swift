@@ -37,6 +37,12 @@ import Testing
         return "\(s / 60):" + String(format: "%02d", s % 60)
     }
 
+    /// A live call's Time at `now`: as of the clock's last whole second (every row moves
+    /// on the same tick).
+    static func timeShown(at now: UnixMillis, since start: UnixMillis) -> String {
+        minutesSeconds(now - now % 1000 - start)
+    }
+
     @Test func liveCallsFirstOldestOnTopThenEndedNewestFirst() throws {
         let practice = try Practice()
         let session = try Session(practice)
@@ -65,9 +71,9 @@ import Testing
         let practice = try Practice()
         let session = try Session(practice)
         let oldest = try #require(try practice.audit.callsInProgress(limit: 1).first)
-        #expect(session.rows[0].contains(Self.minutesSeconds(session.clock.now - oldest.startedAt)))
+        #expect(session.rows[0].contains(Self.timeShown(at: session.clock.now, since: oldest.startedAt)))
         session.wait(65)
-        #expect(session.rows[0].contains(Self.minutesSeconds(session.clock.now - oldest.startedAt)), "65 s later")
+        #expect(session.rows[0].contains(Self.timeShown(at: session.clock.now, since: oldest.startedAt)), "65 s later")
     }
 
     /// Under load calls end all the time: the list stays where the user left it (the
@@ -187,5 +193,59 @@ import Testing
         let caller = try #require(try practice.audit.callsInProgress(limit: 1).first?.caller)
         #expect(!session.driver.screenText.contains(caller))
         #expect(session.rows[0].contains("***-***-**" + caller.suffix(2)))
+    }
+
+    /// Every live call's Time moves on the clock's whole second, all together: a screen
+    /// of live calls changes once a second, not once per row at each call's own phase
+    /// (40 rows made 40 frames a second under load).
+    @Test func liveCallTimesMoveTogetherOnTheWholeSecond() throws {
+        let practice = try Practice()
+        let session = try Session(practice)
+        let live = try practice.audit.callsInProgress(limit: 100)
+        try #require(Set(live.map { $0.startedAt % 1000 }).count >= 2, "calls started on different phases of the second")
+        session.wait(Double(1000 - session.clock.now % 1000 + 1) / 1000)  // 1 ms past a whole second
+        let wake = try #require(session.driver.loop.nextDeadline) - session.driver.time
+        #expect(abs(wake - 0.999) < 0.0005, "the next frame comes at the next whole second: in \(wake) s")
+        for (index, call) in live.enumerated() {
+            #expect(session.rows[index].contains(Self.timeShown(at: session.clock.now, since: call.startedAt)), "\(session.rows[index])")
+        }
+    }
+
+    /// Under a busy stream most frames change only the stream's counters on the status
+    /// line, and are drawn as the last frame with a new status line: the clock, a key,
+    /// the EHR's state and a prompt must still show as they do in a whole frame.
+    @Test func streamCountersRedrawTheStatusLineAndNothingElseGoesStale() throws {
+        let practice = try Practice()
+        let session = try Session(practice)
+        let driver = session.driver
+        let oldest = try #require(try practice.audit.callsInProgress(limit: 1).first)
+        func event(_ n: Int) -> ConsoleMessage {
+            .stream(.event(id: "\(n)", .agentHeartbeat(.init(at: session.clock.now, agentId: "agent", callsInProgress: 3, outboxPending: 0))))
+        }
+        driver.post(.stream(.connection(.live)))
+        let body = driver.body
+        for n in 1...40 {
+            driver.post(event(n))
+            #expect(driver.statusLine.contains("stream: live · \(n) events"), "\(driver.statusLine)")
+        }
+        #expect(driver.body == body, "the counters change the status line alone")
+
+        session.wait(3)  // the live call's Time moves with the clock between events
+        driver.post(event(41))
+        #expect(session.rows[0].contains(Self.timeShown(at: session.clock.now, since: oldest.startedAt)), "\(session.rows[0])")
+        #expect(driver.statusLine.contains("41 events"))
+
+        driver.post(.stream(.event(id: "42", .ehrState(.init(state: .queueMode, at: session.clock.now)))))
+        #expect(driver.figures.contains("QUEUE MODE"), "\(driver.figures)")
+
+        driver.press("enter")  // a key: the call's details, kept under later events
+        driver.post(event(43))
+        #expect(driver.screenText.contains("Call \(oldest.callId)") && driver.statusLine.contains("43 events"))
+
+        driver.press("esc", "/")  // the filter prompt has the status line's place: events do not draw over it
+        driver.type("zz")
+        let prompt = driver.statusLine
+        driver.post(event(44))
+        #expect(driver.statusLine == prompt && prompt.contains("zz"), "\(driver.statusLine)")
     }
 }

@@ -20,6 +20,19 @@ import Testing
                             .event(SSEEvent(lastEventID: "2", type: "message", data: "{\"ok\":true}"))])
     }
 
+    /// A line of exactly the limit is kept and one byte more is dropped, however the
+    /// bytes are cut into chunks (lines are taken a run of bytes at a time).
+    @Test(arguments: [1, 7, 64, 4096])
+    func theLineLimitHoldsToTheByteInAnyChunking(chunk: Int) {
+        func read(_ payload: Int) -> [SSEParser.Output] {
+            var parser = SSEParser(maxLineBytes: 64)
+            let bytes = Array(("data: " + String(repeating: "z", count: payload) + "\n\n").utf8)
+            return stride(from: 0, to: bytes.count, by: chunk).flatMap { parser.feed(bytes[$0..<min($0 + chunk, bytes.count)]) }
+        }
+        #expect(read(58) == [.event(SSEEvent(data: String(repeating: "z", count: 58)))])
+        #expect(read(59) == [.tooLarge("a line longer than 64 bytes was dropped")])
+    }
+
     @Test func anSSEEventOverTheLimitIsDroppedWholeAndTheNextOneComes() {
         var parser = SSEParser()
         let line = "data: " + String(repeating: "y", count: 100 << 10) + "\n"

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TerminalUI
 
@@ -122,6 +123,42 @@ struct CounterProgram: Program {
         }
     }
 
+    /// Under a busy stream a frame is mostly the last one pasted: only the cells that
+    /// changed are written, and a grid drawn afresh with the same cells writes nothing.
+    @Test func aFrameWritesOnlyTheCellsThatChanged() {
+        var differ = FrameDiffer()
+        var grid = CellGrid(width: 30, height: 3)
+        grid.write("Calls ● live", x: 0, y: 0)
+        grid.write("stream: live · 41 events", x: 0, y: 2)
+        _ = differ.frame(for: grid)
+        var next = grid
+        next.write("stream: live · 42 events", x: 0, y: 2)
+        #expect(differ.frame(for: next)?.writes.map(\.position) == [Position(x: 16, y: 2)])
+        var afresh = CellGrid(width: 30, height: 3)
+        afresh.write("Calls ● live", x: 0, y: 0)
+        afresh.write("stream: live · 42 events", x: 0, y: 2)
+        #expect(differ.frame(for: afresh) == nil)
+        afresh.write("x", x: 29, y: 1)
+        #expect(differ.frame(for: afresh)?.writes.map(\.position) == [Position(x: 29, y: 1)])
+    }
+
+    /// A stream of events as the console gets under load (one every millisecond): the
+    /// loop takes them in batches, waking about once a frame interval, not per event.
+    @Test func aFloodOfMessagesWakesTheLoopAboutOnceAFrame() {
+        let loop = EventLoop(program: FloodProgram(), terminal: MemoryTerminal(size: Size(width: 20, height: 2)),
+                             messageFrameInterval: 0.016)
+        let running = LoopRun(loop)
+        for _ in 0..<400 {
+            loop.mailbox.post(.event)
+            usleep(1_000)
+        }
+        loop.mailbox.post(.stop)
+        running.wait()
+        #expect(loop.program.events == 400)
+        #expect(loop.wakes < 150, "\(loop.wakes) wakes for 400 messages")
+        #expect(loop.renders > 5, "frames still come while they flow: \(loop.renders)")
+    }
+
     @Test func waitBlocksUntilTheWakePipeFires() {
         let loop = EventLoop(program: CounterProgram(), terminal: MemoryTerminal())
         let start = MonotonicClock.seconds()
@@ -132,4 +169,34 @@ struct CounterProgram: Program {
         loop.wait(timeout: 5)
         #expect(MonotonicClock.seconds() - woken < 1)
     }
+}
+
+/// Counts messages; `.stop` quits.
+struct FloodProgram: Program {
+    enum Message: Sendable { case event, stop }
+    var events = 0
+    mutating func resize(to size: Size) {}
+    mutating func handle(_ key: Key) -> Reaction<Message> { .none }
+    mutating func update(_ message: Message) -> Reaction<Message> {
+        switch message {
+        case .event: events += 1; return .redraw
+        case .stop: return .quit
+        }
+    }
+    func render(into grid: inout CellGrid) { grid.write("events: \(events)", x: 0, y: 0) }
+    mutating func clockReached() -> Reaction<Message> { .none }
+}
+
+/// A loop running on a thread of its own until its program quits.
+final class LoopRun<P: Program>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let loop: EventLoop<P>
+    init(_ loop: EventLoop<P>) {
+        self.loop = loop
+        Thread { [self] in
+            self.loop.run()
+            done.signal()
+        }.start()
+    }
+    func wait() { done.wait() }
 }

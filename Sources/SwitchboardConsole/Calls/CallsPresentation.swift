@@ -38,7 +38,7 @@ struct CallsPresentation {
             started?(call.startedAt) ?? time.clockWithSeconds(call.startedAt),
             identity.callerNumber(call.caller),
             Self.intent(call.intent),
-            Self.elapsed(call.endedAt.map { $0 - call.startedAt } ?? ClockWatch.elapsed(since: call.startedAt, now: now, step: 1_000)),
+            Self.elapsed(call.endedAt.map { $0 - call.startedAt } ?? ClockWatch.elapsedOnTheSecond(since: call.startedAt, now: now)),
             steps[call.callId].map(String.init) ?? "",
             live ? "● live" : call.outcome ?? "—",
             live || call.outcome == nil ? "" : FirstCallResolution.isResolved(intent: call.intent, outcome: call.outcome) ? "✓" : "✗",

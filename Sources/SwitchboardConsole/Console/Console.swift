@@ -95,6 +95,10 @@ public struct Console: Program {
     private var overlayTitle = "Alerts"
     /// When the event stream last said anything (the stream-silent rule).
     private var streamLastHeard: UnixMillis?
+    /// Renewed by everything that may change the frame but the stream's counters, so
+    /// that a frame only they change is the kept one with a new status line.
+    private var generation = KeptFrame.newGeneration()
+    private let kept = KeptFrame()
     /// Until the first message comes back (the first screen's rows, as a rule): the alert
     /// rules (a scan of both databases) and the EHR's providers are asked for after it, so
     /// the first frame with data does not share two cores with them.
@@ -131,6 +135,7 @@ public struct Console: Program {
     private static let globalActions = Set(ConsoleKeys.global().bindings.map(\.action.rawValue))
 
     public mutating func start() -> Reaction<ConsoleMessage> {
+        generation = KeptFrame.newGeneration()
         var reaction = apply(screens[index].refresh(now: context.now()))
         if !startupProblems.isEmpty {
             let more = startupProblems.count > 1 ? " (and \(startupProblems.count - 1) more: see `switchboard status`)" : ""
@@ -140,6 +145,7 @@ public struct Console: Program {
     }
 
     public mutating func resize(to size: Size) {
+        generation = KeptFrame.newGeneration()
         self.size = size
         help?.viewportHeight = Layout(size).body.height - 2
         for index in screens.indices { screens[index].resize(bodyHeight: Layout(size).body.height) }
@@ -148,6 +154,7 @@ public struct Console: Program {
     // MARK: Keys
 
     public mutating func handle(_ key: Key) -> Reaction<ConsoleMessage> {
+        generation = KeptFrame.newGeneration()
         if key == .resize { return .repaint }
         lastKeyAt = context.now()
         if lock.isLocked {
@@ -291,7 +298,7 @@ public struct Console: Program {
     // MARK: Messages
 
     public mutating func update(_ message: ConsoleMessage) -> Reaction<ConsoleMessage> {
-        var reaction = updateScreens(message)
+        var reaction = Reaction<ConsoleMessage>.none
         if awaitingFirstMessage {
             awaitingFirstMessage = false
             // The providers' names, asked once: not on every data change, which would press an
@@ -299,8 +306,17 @@ public struct Console: Program {
             if context.hasEHR { reaction = reaction.and(run(.providers)) }
             reaction = reaction.and(evaluateAlerts(force: true))
         }
+        switch message {
+        case .stream(let streamMessage): return reaction.and(follow(streamMessage))
+        // A data change starts the shown screen's read and the alerts' evaluation, none of
+        // it drawn until it comes back (as a message of its own): the frame stays as it is.
+        case .databasesChanged: break
+        default: generation = KeptFrame.newGeneration()
+        }
+        reaction = reaction.and(updateScreens(message))
         let count = runner.unreadableCount
         guard count != unreadableCount else { return reaction }
+        generation = KeptFrame.newGeneration()
         let new = runner.unreadable.dropFirst(unreadableCount)
         unreadableCount = count
         return new.prefix(3).reduce(reaction) { $0.and(say($1.description, kind: .error)) }
@@ -310,6 +326,7 @@ public struct Console: Program {
     /// count falls due): no tick in between, so an idle console with no clock on screen
     /// sleeps until a key or a data change.
     public mutating func clockReached() -> Reaction<ConsoleMessage> {
+        generation = KeptFrame.newGeneration()
         let now = context.now()
         var reaction = Reaction<ConsoleMessage>.redraw
         if !lock.isLocked, Double(now - lastKeyAt) >= idleLockSeconds * 1000 {
@@ -373,16 +390,24 @@ public struct Console: Program {
             alertsOverlay = overlay
             return .redraw
         case .stream(let streamMessage):
-            streamLastHeard = now
-            let before = live.ehr
-            let reconcile = live.apply(streamMessage)
-            if live.ehr != before {
-                live.ehrSince = now
-                for at in screens.indices { screens[at].ehrStateChanged(live.ehr) }
-            }
-            guard reconcile else { return .redraw }
-            return updateScreens(.databasesChanged)
+            return follow(streamMessage)
         }
+    }
+
+    /// A stream message. Its counters are the status line's alone (the next frame is the
+    /// kept one with a new status line); a new EHR state or a reconnect changes more.
+    private mutating func follow(_ message: EventStreamMessage) -> Reaction<ConsoleMessage> {
+        let now = context.now()
+        streamLastHeard = now
+        let before = live.ehr
+        let reconcile = live.apply(message)
+        guard live.ehr != before || reconcile else { return .redraw }
+        generation = KeptFrame.newGeneration()
+        if live.ehr != before {
+            live.ehrSince = now
+            for at in screens.indices { screens[at].ehrStateChanged(live.ehr) }
+        }
+        return reconcile ? updateScreens(.databasesChanged) : .redraw
     }
 
     /// Background work's answer to the screen that asked, on screen or not: what it says
@@ -428,8 +453,21 @@ public struct Console: Program {
     /// lock, and work the clock releases (a count held back, an alert rule turning with time).
     public func render(into grid: inout CellGrid) {
         let now = context.now()
+        let textsChange: UnixMillis?
+        if let frame = kept.frame(generation: generation, size: grid.size, now: now) {
+            grid = frame.grid
+            if showsStatus(grid.size) { renderStatus(into: &grid, rect: Layout(grid.size).status) }
+            textsChange = frame.next
+        } else {
+            let texts = ClockWatch(now: now)
+            ClockWatch.$current.withValue(texts) { renderFrame(into: &grid, now: now) }
+            kept.keep(grid, generation: generation, next: texts.next)
+            textsChange = texts.next
+        }
+        // What comes due with time alone is looked at on every frame, kept or not (a read
+        // started since the last whole frame may have moved it).
         let watch = ClockWatch(now: now)
-        ClockWatch.$current.withValue(watch) { renderFrame(into: &grid, now: now) }
+        if let textsChange { watch.note(textsChange) }
         if !lock.isLocked {
             watch.note(lastKeyAt + Int64(idleLockSeconds * 1000))
             // Work already due that the last wake did not start is looked at again in a
@@ -439,6 +477,11 @@ public struct Console: Program {
             }
         }
         grid.wakeAfter = watch.next.map { Double($0 - now) / 1000 }
+    }
+
+    /// Whether the frame has a status line (no lock, no prompt over it, room for it).
+    private func showsStatus(_ size: Size) -> Bool {
+        sizeGuard.fits(size) && !lock.isLocked && command == nil && screens[index].filterPrompt == nil
     }
 
     private func renderFrame(into grid: inout CellGrid, now: UnixMillis) {
@@ -451,12 +494,12 @@ public struct Console: Program {
         renderFigures(into: &grid, rect: layout.figures, now: now)
         screens[index].render(into: &grid, rect: layout.body, theme: theme, now: now)
         messages.render(into: &grid, rect: layout.message, theme: theme)
-        if let prompt = command ?? screens[index].filterPrompt {
+        if showsStatus(grid.size) {
+            renderStatus(into: &grid, rect: layout.status)
+        } else if let prompt = command ?? screens[index].filterPrompt {
             // With the message line above it, so Tab's candidates have a row to show on.
             prompt.render(into: &grid, rect: Rect(x: layout.message.x, y: layout.message.y, width: layout.message.width, height: 2),
                           theme: theme)
-        } else {
-            renderStatus(into: &grid, rect: layout.status)
         }
         if let hints = screens[index].captureHints {
             grid.fill(layout.footer, style: theme.style("footer"))
@@ -546,6 +589,7 @@ public struct Console: Program {
     }
 
     private func renderStatus(into grid: inout CellGrid, rect: Rect) {
+        grid.fill(rect, style: theme.style("base"))  // drawn alone over a kept frame too
         let damaged = unreadableCount == 0 ? "" : "\(unreadableCount) unreadable row\(unreadableCount == 1 ? "" : "s") left out · "
         let text = damaged + screens[index].statusText + live.streamText
         let position = screens[index].positionText.map { " \($0) " } ?? ""

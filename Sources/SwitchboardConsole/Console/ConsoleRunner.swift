@@ -114,9 +114,14 @@ public enum ConsoleRunner {
             // Made only for a stream: without one the console starts no HTTP client at all.
             let streamHTTP = configuration.caFile.map { HTTPClient(configuration: .init(caFile: $0)) } ?? sharedHTTP
             return Task.detached {
-                for await message in eventMessages(source, http: streamHTTP) {
+                let take: @Sendable (EventStreamMessage) -> Void = { message in
                     observe?(message)
                     mailbox.post(.stream(message))
+                }
+                if isURL(source) {
+                    await EventStreamClient(url: source, http: streamHTTP).follow(take)
+                } else {
+                    for await message in NDJSONEventSource.follow(path: source) { take(message) }
                 }
             }
         }
@@ -125,13 +130,8 @@ public enum ConsoleRunner {
         loop.run()
     }
 
-    /// An SSE URL or an NDJSON file to follow.
-    static func eventMessages(_ source: String, http: HTTPClient) -> AsyncStream<EventStreamMessage> {
-        if source.hasPrefix("http://") || source.hasPrefix("https://") {
-            return EventStreamClient(url: source, http: http).messages()
-        }
-        return NDJSONEventSource.follow(path: source)
-    }
+    /// An SSE URL (or else an NDJSON file) to follow.
+    static func isURL(_ source: String) -> Bool { source.hasPrefix("http://") || source.hasPrefix("https://") }
 }
 
 /// A store opened on a thread of its own while the caller opens another; `result` waits.

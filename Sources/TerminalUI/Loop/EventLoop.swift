@@ -29,6 +29,8 @@ public final class EventLoop<P: Program> {
     /// change nothing and are not sent): what tests and benchmarks count.
     public private(set) var renders = 0
     public private(set) var framesDrawn = 0
+    /// Times `run` woke from its sleep (input, a message, a deadline).
+    public private(set) var wakes = 0
 
     /// Frames that only messages asked for come at most this often after another such
     /// frame (seconds; 0: at once).
@@ -65,7 +67,16 @@ public final class EventLoop<P: Program> {
     public func run() {
         drawIfNeeded(prompt: true)
         while !isFinished {
-            wait(timeout: nextDeadline.map { max(0, $0 - now()) })
+            // Within the frame interval after a frame drawn for messages, messages wait
+            // (whatever they change is drawn at the interval's end anyway): a stream of
+            // hundreds of events a second wakes the loop about once a frame, not once per
+            // event. Keys still wake it at once, and so does the first message after a frame
+            // drawn for anything else (the first screen's rows after the start's frame).
+            let quietUntil = lastDrawAt + messageFrameInterval
+            let quiet = heldDraw != nil || (lastFrameForMessages && now() < quietUntil)
+            let deadline = [nextDeadline, quiet ? quietUntil : nil].compactMap { $0 }.min()
+            wait(timeout: deadline.map { max(0, $0 - now()) }, messages: !quiet)
+            wakes += 1
             processReady()
         }
     }
@@ -109,9 +120,10 @@ public final class EventLoop<P: Program> {
         drawIfNeeded(prompt: prompt)
     }
 
-    /// Blocks until input, a message, or `timeout` seconds (nil: no limit).
-    func wait(timeout: Double?) {
-        var descriptors = [pollfd(fd: mailbox.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
+    /// Blocks until input, a message (unless `messages` is false), or `timeout` seconds
+    /// (nil: no limit).
+    func wait(timeout: Double?, messages: Bool = true) {
+        var descriptors: [pollfd] = messages ? [pollfd(fd: mailbox.wakeDescriptor, events: Int16(POLLIN), revents: 0)] : []
         if let input = terminal.inputDescriptor {
             descriptors.append(pollfd(fd: input, events: Int16(POLLIN), revents: 0))
         }

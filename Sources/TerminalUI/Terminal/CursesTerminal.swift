@@ -53,6 +53,9 @@ public final class CursesTerminal: Terminal {
         nonl()
         keypad(sb_stdscr(), true)
         nodelay(sb_stdscr(), true)
+        // No look for typed-ahead keys in the middle of each refresh (two polls a frame
+        // under a busy stream): the loop reads keys itself before every frame.
+        typeahead(-1)
         set_escdelay(25)
         curs_set(0)
         var depth = ColorDepth.none

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A place frames are drawn and keys come from: ncurses (``CursesTerminal``) or memory
 /// (``MemoryTerminal``). Used by the ``EventLoop`` only, on its thread.
 public protocol Terminal: AnyObject {
@@ -42,8 +46,32 @@ public struct FrameDiffer: Sendable {
         guard !full, let previous, previous.size == grid.size else {
             return Frame(isFull: true, writes: writes(of: grid) { _ in true }, cursor: grid.cursor)
         }
-        if previous.cursor == grid.cursor && previous.cells == grid.cells { return nil }
-        return Frame(isFull: false, writes: writes(of: grid) { previous.cells[$0] != grid.cells[$0] }, cursor: grid.cursor)
+        let rows = Self.rowsThatMayDiffer(previous, grid)
+        var writes: [CellWrite] = []
+        for y in rows {
+            for index in y * grid.width..<(y + 1) * grid.width where !grid.cells[index].isContinuation && previous.cells[index] != grid.cells[index] {
+                writes.append(CellWrite(position: Position(x: index % grid.width, y: y), cell: grid.cells[index]))
+            }
+        }
+        if writes.isEmpty && previous.cursor == grid.cursor { return nil }
+        return Frame(isFull: false, writes: writes, cursor: grid.cursor)
+    }
+
+    /// The rows not bit for bit the same in both grids: a row copied unchanged (most of a
+    /// frame under a busy stream is the last one pasted) is skipped with one `memcmp`
+    /// instead of comparing its cells' strings one by one. Equal bits are equal cells;
+    /// unequal bits may still be equal cells, which the caller compares.
+    private static func rowsThatMayDiffer(_ a: CellGrid, _ b: CellGrid) -> [Int] {
+        guard a.width > 0 else { return [] }
+        let rowBytes = a.width * MemoryLayout<Cell>.stride
+        return a.cells.withUnsafeBytes { left in
+            b.cells.withUnsafeBytes { right in
+                guard let l = left.baseAddress, let r = right.baseAddress else { return [] }
+                var rows: [Int] = []
+                for y in 0..<a.height where memcmp(l + y * rowBytes, r + y * rowBytes, rowBytes) != 0 { rows.append(y) }
+                return rows
+            }
+        }
     }
 
     /// Forgets the last grid, so the next frame is full.
