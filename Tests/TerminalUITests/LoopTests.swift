@@ -159,6 +159,19 @@ struct CounterProgram: Program {
         #expect(loop.renders > 5, "frames still come while they flow: \(loop.renders)")
     }
 
+    /// A terminal that hangs up with no SIGHUP (its input reports POLLHUP on every poll)
+    /// ends the loop instead of spinning a core on it forever.
+    @Test func aTerminalThatHangsUpEndsTheLoop() throws {
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        defer { close(ends[0]) }
+        close(ends[1])  // the far end is gone: the read end says POLLHUP from now on
+        let loop = EventLoop(program: FloodProgram(), terminal: HungUpTerminal(input: ends[0]))
+        let running = LoopRun(loop)
+        #expect(running.wait(seconds: 5), "the loop should end within a second of the hang-up")
+        #expect(loop.wakes < 10, "\(loop.wakes) wakes")
+    }
+
     @Test func waitBlocksUntilTheWakePipeFires() {
         let loop = EventLoop(program: CounterProgram(), terminal: MemoryTerminal())
         let start = MonotonicClock.seconds()
@@ -199,4 +212,17 @@ final class LoopRun<P: Program>: @unchecked Sendable {
         }.start()
     }
     func wait() { done.wait() }
+    /// False if the loop still runs after `seconds`.
+    func wait(seconds: Double) -> Bool { done.wait(timeout: .now() + seconds) == .success }
+}
+
+/// A terminal whose input is a descriptor the test controls (a pipe), drawing nowhere.
+final class HungUpTerminal: Terminal {
+    let input: Int32
+    init(input: Int32) { self.input = input }
+    var size: Size { Size(width: 20, height: 2) }
+    var inputDescriptor: Int32? { input }
+    func readKeys() -> [Key] { [] }
+    func draw(_ frame: Frame) {}
+    func bell() {}
 }

@@ -129,6 +129,12 @@ public final class EventLoop<P: Program> {
         }
         let milliseconds = timeout.map { Int32(min(($0 * 1000).rounded(.up), Double(Int32.max))) } ?? -1
         _ = poll(&descriptors, nfds_t(descriptors.count), milliseconds)
+        // The terminal went away (its window closed and no SIGHUP came): its input says
+        // so on every poll from now on, and waiting on it again would spin a core forever.
+        if terminal.inputDescriptor != nil, let input = descriptors.last,
+           input.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
+            isFinished = true
+        }
     }
 
     /// Whether messages are queued or work started by a reaction is still running.
