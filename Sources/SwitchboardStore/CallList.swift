@@ -73,6 +73,12 @@ extension AuditStore {
         }
     }
 
+    /// Calls in progress now: one look at a partial index, cheap enough for every read of
+    /// the Calls list (so the header's count and the live rows come from the same commit).
+    public func callsInProgressCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM call INDEXED BY call_in_progress WHERE ended_at IS NULL") ?? 0 }
+    }
+
     /// The bookings a call made, in the order it made them.
     public func bookings(ofCall callId: String) throws -> [Booking] {
         try read { db in
@@ -83,8 +89,8 @@ extension AuditStore {
     /// Calls in progress now, and the calls started since `since` that ended, with how
     /// many were resolved on the first call (a range of the start index).
     public func callFigures(since: UnixMillis) throws -> CallFigures {
-        try read { db in
-            let inProgress = try Int.fetchOne(db, sql: "SELECT count(*) FROM call INDEXED BY call_in_progress WHERE ended_at IS NULL") ?? 0
+        let inProgress = try callsInProgressCount()
+        return try read { db in
             let row = try Row.fetchOne(db, sql: """
                 SELECT count(*) AS ended, total(first_call_resolved) AS resolved FROM call
                 WHERE started_at >= ? AND ended_at IS NOT NULL

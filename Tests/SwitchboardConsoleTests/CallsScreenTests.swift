@@ -195,6 +195,22 @@ import Testing
         #expect(session.rows[0].contains("***-***-**" + caller.suffix(2)))
     }
 
+    /// The header's "N in progress" comes with the rows, from the same read: a call that
+    /// starts shows in both at once (it was counted every 5 s, so the header said 5 while
+    /// 7 live rows showed).
+    @Test func theInProgressCountMatchesTheLiveRowsAtOnce() throws {
+        let practice = try Practice()
+        let session = try Session(practice)
+        let live = try practice.audit.callsInProgress(limit: 100)
+        #expect(session.driver.figures.contains("\(live.count) in progress"))
+        try practice.audit.recordAgentWork(calls: [
+            Call(callId: "call-new", startedAt: session.clock.now, caller: "***-***-9999", intent: "reschedule"),
+        ])
+        session.driver.post(.databasesChanged)
+        #expect(session.rows.filter { $0.contains("● live") }.count == live.count + 1)
+        #expect(session.driver.figures.contains("\(live.count + 1) in progress"), "\(session.driver.figures)")
+    }
+
     /// Every live call's Time moves on the clock's whole second, all together: a screen
     /// of live calls changes once a second, not once per row at each call's own phase
     /// (40 rows made 40 frames a second under load).

@@ -42,7 +42,7 @@ struct CallsRead: Sendable {
     var chunk: Int
     /// The call whose details are open.
     var details: String?
-    /// Today's figures too (a count, so at most every few seconds).
+    /// Today's figures too (a count over the day, so at most every few seconds).
     var figuresSince: UnixMillis?
 }
 
@@ -52,6 +52,8 @@ struct CallsSnapshot: Sendable {
     /// Audit rows per call in view.
     var steps: [String: Int]
     var details: CallRecord?
+    /// Calls in progress, read with the rows.
+    var inProgress: Int
     var figures: CallFigures?
 }
 
@@ -66,6 +68,7 @@ extension OperationsRunner {
                     let window = try CallsSource(store: audit, filter: read.filter).window(around: read.anchor, chunk: read.chunk)
                     return CallsSnapshot(read: read, window: window, steps: try audit.stepCounts(ofCalls: window.rows.map(\.callId)),
                                          details: try read.details.map { try CallRecord.read(audit, callId: $0) },
+                                         inProgress: try audit.callsInProgressCount(),
                                          figures: try read.figuresSince.map { try audit.callFigures(since: $0) })
                 }
             }))

@@ -58,6 +58,8 @@ struct CallsScreen: TableScreen {
     /// Today's figures, counted with a read at most every few seconds while the agent
     /// writes (the same coalescing as the Review total).
     private var figures: CallFigures?
+    /// Calls in progress, from the same read as the rows (never a count behind them).
+    private var inProgress: Int?
     private var counts = CountSchedule(everyMillis: 5_000)
     private var reads = ReadSchedule()
     private var readFailure: String?
@@ -126,6 +128,7 @@ struct CallsScreen: TableScreen {
                 table.apply(snapshot.window)
                 steps = snapshot.steps
                 if let counted = snapshot.figures { figures = counted }
+                inProgress = snapshot.inProgress
                 if case .details(var pane, let id) = mode, let record = snapshot.details, record.callId == id {
                     self.record = record
                     pane.replaceItems(with: detailItems(record, now: now))
@@ -215,8 +218,8 @@ struct CallsScreen: TableScreen {
 
     /// Calls in progress now and today's first-call resolution against its target.
     func headerParts(now: UnixMillis) -> [HeaderPart] {
-        guard let figures else { return [HeaderPart("counting calls…")] }
-        var parts = [HeaderPart("\(figures.inProgress) in progress", scope: "header.clock", priority: 1)]
+        guard let figures, let inProgress else { return [HeaderPart("counting calls…")] }
+        var parts = [HeaderPart("\(inProgress) in progress", scope: "header.clock", priority: 1)]
         if let rate = figures.firstCallResolution {
             let percent = Int((rate * 100).rounded(.down))
             parts.append(HeaderPart("first-call resolution today \(percent)% of \(figures.ended)",
