@@ -211,6 +211,29 @@ import Testing
         #expect(session.driver.figures.contains("\(live.count + 1) in progress"), "\(session.driver.figures)")
     }
 
+    /// On its first row the list follows its top: with no call in progress the newest
+    /// ended call is on top, and a call that starts then shows above it, selected, instead
+    /// of being scrolled off above the view (the header said "2 in progress" over no live row).
+    @Test func onTheFirstRowACallThatStartsIsShownOnTop() throws {
+        let practice = try Practice()
+        let session = try Session(practice)
+        let live = try practice.audit.callsInProgress(limit: 100)
+        try practice.audit.recordAgentWork(calls: live.map {
+            Call(callId: $0.callId, startedAt: $0.startedAt, endedAt: session.clock.now, caller: $0.caller, intent: $0.intent,
+                 outcome: "resolved", firstCallResolved: true, summary: "Ended.")
+        })
+        session.driver.post(.databasesChanged)
+        #expect(!session.rows.contains { $0.contains("● live") } && session.driver.figures.contains("0 in progress"))
+        try practice.audit.recordAgentWork(calls: [
+            Call(callId: "call-new", startedAt: session.clock.now, caller: "***-***-9999", intent: "reschedule"),
+        ])
+        session.driver.post(.databasesChanged)
+        #expect(session.rows[0].contains("***-***-9999") && session.rows[0].contains("● live"), "\(session.rows.prefix(2))")
+        #expect(session.driver.figures.contains("1 in progress"))
+        session.driver.press("enter")
+        #expect(session.driver.screenText.contains("Call call-new"), "the new call is the one selected")
+    }
+
     /// Every live call's Time moves on the clock's whole second, all together: a screen
     /// of live calls changes once a second, not once per row at each call's own phase
     /// (40 rows made 40 frames a second under load).

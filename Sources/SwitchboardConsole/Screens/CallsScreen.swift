@@ -96,7 +96,10 @@ struct CallsScreen: TableScreen {
         var callId: String?
         if case .details(_, let id) = mode { callId = id }
         let count = counts.start(force: figures == nil, now: now)
-        return .work(.calls(.snapshot(CallsRead(filter: filter, anchor: table.anchor, chunk: table.chunk, details: callId,
+        // On the first row the list follows its top, as `tail -f` does: a call that starts
+        // while the user looks at the newest calls is shown, not scrolled off above them.
+        let followsTop = callId == nil && table.isOnFirstRow
+        return .work(.calls(.snapshot(CallsRead(filter: filter, anchor: followsTop ? nil : table.anchor, chunk: table.chunk, details: callId,
                                                 figuresSince: count ? time.startOfDay(now) : nil))))
     }
 
@@ -125,6 +128,8 @@ struct CallsScreen: TableScreen {
                    snapshot.window.rows.first(where: { $0.callId == selected.callId })?.inProgress == false {
                     table.forgetSelection()
                 }
+                // Read from the top for a list on its first row: it stays on the first row.
+                if case .list = mode, snapshot.read.anchor == nil, table.isOnFirstRow { table.forgetSelection() }
                 table.apply(snapshot.window)
                 steps = snapshot.steps
                 if let counted = snapshot.figures { figures = counted }
