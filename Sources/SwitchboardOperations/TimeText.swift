@@ -57,19 +57,10 @@ public struct TimeText: Sendable {
         let local = Int(floorDivide(t, 1000)) + timeZone.secondsFromGMT(for: date)
         let days = floorDivide(Int64(local), 86_400)
         let second = local - Int(days) * 86_400
-        // Days since 1970-01-01 to year, month, day (proleptic Gregorian).
-        let z = Int(days) + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = civilDate(days: days)
         // 1970-01-01 was a Thursday (4, counting from Sunday).
         let weekday = Int(((days % 7) + 11) % 7)
-        return (year, month, day, weekday, second / 3600, second / 60 % 60, second % 60)
+        return (Int(year), Int(month), Int(day), weekday, second / 3600, second / 60 % 60, second % 60)
     }
 
     private func floorDivide(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }

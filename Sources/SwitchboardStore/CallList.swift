@@ -30,7 +30,6 @@ public struct CallFilter: Sendable, Equatable {
 
 /// Today's calls in figures, for the Calls header.
 public struct CallFigures: Sendable, Equatable {
-    public var inProgress: Int
     public var ended: Int
     public var resolvedFirstCall: Int
     public var firstCallResolution: Double? { ended == 0 ? nil : Double(resolvedFirstCall) / Double(ended) }
@@ -86,16 +85,15 @@ extension AuditStore {
         }
     }
 
-    /// Calls in progress now, and the calls started since `since` that ended, with how
+    /// The calls started since `since` that ended, with how
     /// many were resolved on the first call (a range of the start index).
     public func callFigures(since: UnixMillis) throws -> CallFigures {
-        let inProgress = try callsInProgressCount()
-        return try read { db in
+        try read { db in
             let row = try Row.fetchOne(db, sql: """
                 SELECT count(*) AS ended, total(first_call_resolved) AS resolved FROM call
                 WHERE started_at >= ? AND ended_at IS NOT NULL
                 """, arguments: [since])
-            return CallFigures(inProgress: inProgress, ended: row?["ended"] ?? 0, resolvedFirstCall: Int(clamping: (row?["resolved"] as Double?) ?? 0))
+            return CallFigures(ended: row?["ended"] ?? 0, resolvedFirstCall: Int(clamping: (row?["resolved"] as Double?) ?? 0))
         }
     }
 }

@@ -44,15 +44,9 @@ public struct FrameDiffer: Sendable {
     public mutating func frame(for grid: CellGrid, full: Bool = false) -> Frame? {
         defer { previous = grid }
         guard !full, let previous, previous.size == grid.size else {
-            return Frame(isFull: true, writes: writes(of: grid) { _ in true }, cursor: grid.cursor)
+            return Frame(isFull: true, writes: writes(of: grid, rows: 0..<grid.height) { _ in true }, cursor: grid.cursor)
         }
-        let rows = Self.rowsThatMayDiffer(previous, grid)
-        var writes: [CellWrite] = []
-        for y in rows {
-            for index in y * grid.width..<(y + 1) * grid.width where !grid.cells[index].isContinuation && previous.cells[index] != grid.cells[index] {
-                writes.append(CellWrite(position: Position(x: index % grid.width, y: y), cell: grid.cells[index]))
-            }
-        }
+        let writes = writes(of: grid, rows: Self.rowsThatMayDiffer(previous, grid)) { previous.cells[$0] != grid.cells[$0] }
         if writes.isEmpty && previous.cursor == grid.cursor { return nil }
         return Frame(isFull: false, writes: writes, cursor: grid.cursor)
     }
@@ -77,10 +71,12 @@ public struct FrameDiffer: Sendable {
     /// Forgets the last grid, so the next frame is full.
     public mutating func invalidate() { previous = nil }
 
-    private func writes(of grid: CellGrid, where changed: (Int) -> Bool) -> [CellWrite] {
+    private func writes(of grid: CellGrid, rows: some Sequence<Int>, where changed: (Int) -> Bool) -> [CellWrite] {
         var writes: [CellWrite] = []
-        for index in grid.cells.indices where !grid.cells[index].isContinuation && changed(index) {
-            writes.append(CellWrite(position: Position(x: index % grid.width, y: index / grid.width), cell: grid.cells[index]))
+        for y in rows {
+            for index in y * grid.width..<(y + 1) * grid.width where !grid.cells[index].isContinuation && changed(index) {
+                writes.append(CellWrite(position: Position(x: index % grid.width, y: y), cell: grid.cells[index]))
+            }
         }
         return writes
     }
