@@ -52,7 +52,7 @@ let package = Package(
         // The text rule for everything that leaves the program (screen, stdout, JSON).
         .target(name: "SafeText"),
         .target(name: "SwitchboardCore", dependencies: ["SafeText"]),
-        .target(name: "SwitchboardStore", dependencies: ["SwitchboardCore", grdb, crypto]),
+        .target(name: "SwitchboardStore", dependencies: ["SwitchboardCore", "COpenSSL", grdb, crypto]),
         .target(name: "SwitchboardHTTP", dependencies: ["CCurl", "COpenSSL"]),
         // Crypto: ES384 client assertions (SMART Backend Services), already built for the store.
         .target(name: "SwitchboardEHR", dependencies: ["SwitchboardCore", "SwitchboardHTTP", crypto]),

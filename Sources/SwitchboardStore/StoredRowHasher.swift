@@ -1,4 +1,4 @@
-import Crypto
+import COpenSSL
 import Foundation
 import GRDBSQLite
 import SwitchboardCore
@@ -22,8 +22,7 @@ struct StoredRowHasher: ~Copyable {
     /// Bit i set: column i holds an INTEGER (else TEXT); may be NULL.
     private static let integerMask: UInt32 = 1 << 0 | 1 << 1 | 1 << 10 | 1 << 11 | 1 << 12 | 1 << 13
     private static let nullableMask: UInt32 = 1 << 3 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 8 | 1 << 9 | 1 << 11 | 1 << 12 | 1 << 13 | 1 << 14
-    private static let transportColumn: Int32 = 6, outcomeColumn: Int32 = 10
-    private static let prevHashColumn: Int32 = 15, hashColumn: Int32 = 16
+    static let transportColumn = 6, outcomeColumn = 10, prevHashColumn = 15, hashColumn = 16
     private static let transports: [[UInt8]] = Transport.allCases.map { Array($0.rawValue.utf8) }
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
@@ -67,68 +66,63 @@ struct StoredRowHasher: ~Copyable {
     /// The link into the first row walked: the stored hash of the row before it, and of the one before that.
     mutating func setPrevious(_ hash: [UInt8], before: [UInt8] = []) { previous = hash; beforePrevious = before }
 
-    /// Nil when the row on `stmt` is whole and links to the one before; otherwise what is
-    /// wrong with it, in words for the person who reads the report (no row content).
-    mutating func check(_ stmt: OpaquePointer) -> String? {
+    /// Nil when the row is whole and links to the one before; otherwise what is wrong
+    /// with it, in words for the person who reads the report (no row content). With
+    /// `linked` false the link is not checked: the row opens a stretch of the walk whose
+    /// link the caller checks where the stretches meet.
+    mutating func check<Row: StoredRow & ~Copyable>(_ row: borrowing Row, linked: Bool = true) -> String? {
         count = 0
+        // Room for every length prefix, number and separator; each text reserves its own
+        // bytes and that room again, so the appends below need no checks.
+        reserve(Self.fixedRoom)
         for index in 0..<16 {
-            let column = Int32(index)
             let bit: UInt32 = 1 << UInt32(index)
             let integer = Self.integerMask & bit != 0
-            // The column's value once, then its type and bytes from it: half the calls of
-            // sqlite3_column_type/_text/_bytes, each of which looks the column up again.
-            // (An unprotected value, used on this connection's thread only.)
-            guard let value = sqlite3_column_value(stmt, column) else { return "\(Self.columns[index]) cannot be read" }
-            let type = sqlite3_value_type(value)
-            switch type {
-            case SQLITE_NULL:
+            guard let value = row.value(index) else { return "\(Self.columns[index]) cannot be read" }
+            switch value {
+            case .null:
                 guard Self.nullableMask & bit != 0 else { return "\(Self.columns[index]) is NULL" }
                 put(0x7E)  // ~
-            case SQLITE_INTEGER where integer:
-                let number = sqlite3_value_int64(value)
-                if column == Self.outcomeColumn && !(number == 0 || number == 4 || number == 8 || number == 12) {
+            case .integer(let number) where integer:
+                if index == Self.outcomeColumn && !(number == 0 || number == 4 || number == 8 || number == 12) {
                     return "outcome \(number) is not a FHIR AuditEvent outcome code (0, 4, 8, 12)"
                 }
                 appendDecimal(number)
-            case SQLITE_TEXT where !integer:
-                let text = sqlite3_value_text(value)
-                let length = Int(sqlite3_value_bytes(value))
-                if column == Self.transportColumn && !Self.isTransport(text, length) {
+            case .text(let text, let length) where !integer:
+                if index == Self.transportColumn && !Self.isTransport(text, length) {
                     return "transport \(Self.quoted(UnsafeBufferPointer(start: text, count: length))) is not a known transport (fhir, rest, hl7v2)"
                 }
                 appendLength(length)
-                reserve(count + length + 1)
+                reserve(count + length + Self.fixedRoom)
                 if let text, length > 0 { (bytes + count).update(from: text, count: length) }
                 count += length
             default:
-                return "\(Self.columns[index]) holds \(Self.storageClass(type)) where \(integer ? "an integer" : "text") belongs"
+                return "\(Self.columns[index]) holds \(value.storageClass) where \(integer ? "an integer" : "text") belongs"
             }
             put(0x7C)  // |
         }
         // The link: prev_hash is the stored hash of the row before, byte for byte.
-        let prevLength = Int(sqlite3_column_bytes(stmt, Self.prevHashColumn))
-        let prevHash = sqlite3_column_text(stmt, Self.prevHashColumn)
-        guard Self.same(prevHash, prevLength, previous) else {
+        if linked, case .text(let prevHash, let prevLength)? = row.value(Self.prevHashColumn), !Self.same(prevHash, prevLength, previous) {
             if !beforePrevious.isEmpty && Self.same(prevHash, prevLength, beforePrevious) {
                 blamesPreviousRow = true
                 return "this row was inserted: the row after it links to the row before it"
             }
             return "prev_hash does not match the hash of the row before (a row before it was changed, removed or inserted)"
         }
-        guard sqlite3_column_type(stmt, Self.hashColumn) == SQLITE_TEXT else {
-            return "hash holds \(Self.storageClass(sqlite3_column_type(stmt, Self.hashColumn))) where text belongs"
+        guard case .text(let storedText, let storedLength)? = row.value(Self.hashColumn) else {
+            return "hash holds \(row.value(Self.hashColumn)?.storageClass ?? "NULL") where text belongs"
         }
-        let storedLength = Int(sqlite3_column_bytes(stmt, Self.hashColumn))
-        guard storedLength == 64, let stored = sqlite3_column_text(stmt, Self.hashColumn) else {
+        guard storedLength == 64, let stored = storedText else {
             return "hash does not match the row's content (a value in it was changed)"
         }
-        var hasher = SHA256()
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: bytes, count: count))
-        let digest = hasher.finalize()
-        let matches = digest.withUnsafeBytes { raw -> Bool in
-            Self.hexDigits.withUnsafeBufferPointer { hex in
+        // libcrypto's SHA-256 with its context on the stack (`sb_sha256`, see the shim).
+        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let matches = withUnsafeMutableBytes(of: &digest) { raw -> Bool in
+            let out = raw.bindMemory(to: UInt8.self)
+            sb_sha256(bytes, count, out.baseAddress)
+            return Self.hexDigits.withUnsafeBufferPointer { hex in
                 for i in 0..<32 {
-                    let byte = raw[i]
+                    let byte = out[i]
                     if stored[2 * i] != hex[Int(byte >> 4)] || stored[2 * i + 1] != hex[Int(byte & 0x0F)] { return false }
                 }
                 return true
@@ -156,8 +150,11 @@ struct StoredRowHasher: ~Copyable {
         return expected.withUnsafeBufferPointer { memcmp(bytes, $0.baseAddress!, length) == 0 }
     }
 
+    /// The most a row's prefixes, numbers and separators take: 16 columns of a 20-digit
+    /// length or number, its colon and a separator, twice over.
+    private static let fixedRoom = 16 * 2 * 22
+
     private mutating func put(_ byte: UInt8) {
-        reserve(count + 1)
         bytes[count] = byte
         count += 1
     }
@@ -165,26 +162,23 @@ struct StoredRowHasher: ~Copyable {
     /// `<length>:` then the decimal digits, as Swift's `String(Int64)` and Python's `str`
     /// print them.
     private mutating func appendDecimal(_ value: Int64) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { out in
-            var n = 0
-            var v = value.magnitude
-            repeat {
-                out[19 - n] = UInt8(truncatingIfNeeded: v % 10) + 0x30
-                v /= 10
-                n += 1
-            } while v > 0
-            if value < 0 { n += 1; out[20 - n] = 0x2D }  // -
-            appendLength(n)
-            reserve(count + n + 1)
-            for i in (20 - n)..<20 { bytes[count] = out[i]; count += 1 }
-        }
+        var magnitude = value.magnitude
+        // Digits counted by comparison (a 13-digit time would take 13 divisions).
+        var digits = 1, power: UInt64 = 10
+        while digits < 20 && magnitude >= power { digits += 1; power &*= 10 }
+        let length = digits + (value < 0 ? 1 : 0)
+        appendLength(length)
+        if value < 0 { bytes[count] = 0x2D }  // -
+        var at = count + length - 1
+        repeat {
+            bytes[at] = UInt8(truncatingIfNeeded: magnitude % 10) + 0x30
+            magnitude /= 10
+            at -= 1
+        } while magnitude > 0
+        count += length
     }
 
     private mutating func appendLength(_ length: Int) {
-        reserve(count + 21)
         let out = bytes
         if length < 10 {
             out[count] = UInt8(length) + 0x30
@@ -207,16 +201,6 @@ struct StoredRowHasher: ~Copyable {
         count += 1
     }
 
-    private static func storageClass(_ type: Int32) -> String {
-        switch type {
-        case SQLITE_INTEGER: "an integer"
-        case SQLITE_FLOAT: "a real number"
-        case SQLITE_TEXT: "text"
-        case SQLITE_BLOB: "a blob"
-        default: "NULL"
-        }
-    }
-
     /// A stored word for the report: short printable ASCII as it is, anything else by its
     /// length only (it may be anything someone typed into the file).
     private static func quoted(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
@@ -224,5 +208,51 @@ struct StoredRowHasher: ~Copyable {
             return "\"\(String(decoding: bytes, as: UTF8.self))\""
         }
         return "(\(bytes.count) bytes)"
+    }
+}
+
+/// One value as a row stores it: the storage classes the walk tells apart.
+enum ColumnStorage {
+    case null
+    case integer(Int64)
+    /// The stored bytes (UTF-8), valid while the row is.
+    case text(UnsafePointer<UInt8>?, Int)
+    case real
+    case blob
+
+    var storageClass: String {
+        switch self {
+        case .null: "NULL"
+        case .integer: "an integer"
+        case .text: "text"
+        case .real: "a real number"
+        case .blob: "a blob"
+        }
+    }
+}
+
+/// A row of `audit_event` whose columns, in `StoredRowHasher.columns` order, the walk reads.
+protocol StoredRow: ~Copyable {
+    /// Nil when the column cannot be read.
+    func value(_ column: Int) -> ColumnStorage?
+}
+
+/// The row a statement over `StoredRowHasher.columnList` is on.
+struct StatementRow: StoredRow {
+    let statement: OpaquePointer
+
+    @inline(__always)
+    func value(_ column: Int) -> ColumnStorage? {
+        // The column's value once, then its type and bytes from it: half the calls of
+        // sqlite3_column_type/_text/_bytes, each of which looks the column up again.
+        // (An unprotected value, used on this connection's thread only.)
+        guard let value = sqlite3_column_value(statement, Int32(column)) else { return nil }
+        switch sqlite3_value_type(value) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .integer(sqlite3_value_int64(value))
+        case SQLITE_TEXT: return .text(sqlite3_value_text(value), Int(sqlite3_value_bytes(value)))
+        case SQLITE_FLOAT: return .real
+        default: return .blob
+        }
     }
 }

@@ -50,7 +50,7 @@ import Testing
         let path = scratch.path("audit.sqlite")
         let store = try AuditStore(path: path, mode: .create)
         try store.append((0..<300).map { event($0) })
-        func verify() throws -> AuditChain.Verification { try AuditChain.verify(store.database, parallelFrom: 10, chunkRows: 150) }
+        func verify() throws -> AuditChain.Verification { try AuditChain.verify(store.database, parallelFrom: 10, chunkRows: 150, pages: false) }
         let intact = try verify()
         #expect(intact.isIntact && intact.checked == 300 && intact.lastSeq == 300)
         _ = try sqlite3(path, "DROP TRIGGER audit_event_is_append_only_update; DROP TRIGGER audit_event_is_append_only_delete;")
@@ -62,7 +62,7 @@ import Testing
         let store2 = try AuditStore(path: scratch2.path("audit.sqlite"), mode: .create)
         try store2.append((0..<300).map { event($0) })
         _ = try sqlite3(scratch2.path("audit.sqlite"), "DROP TRIGGER audit_event_is_append_only_delete; DELETE FROM audit_event WHERE seq BETWEEN 148 AND 150;")
-        let gap = try AuditChain.verify(store2.database, parallelFrom: 10, chunkRows: 150)
+        let gap = try AuditChain.verify(store2.database, parallelFrom: 10, chunkRows: 150, pages: false)
         #expect(gap.firstBrokenSeq == 148 && gap.reason?.contains("missing") == true, "rows missing where the halves meet: \(gap)")
     }
 
@@ -94,11 +94,11 @@ import Testing
             func verdict(_ v: AuditChain.Verification) -> String {
                 "\(v.checked) \(v.firstBrokenSeq.map(String.init) ?? "-") \(v.reason ?? "-")" + (v.isIntact ? " \(v.lastSeq ?? -1) \(v.lastHash ?? "-")" : "")
             }
-            let one = try AuditChain.verify(store.database, parallelFrom: .max)
+            let one = try AuditChain.verify(store.database, parallelFrom: .max, pages: false)
             #expect(one.isIntact == (name == "intact"), "\(name): \(one)")
             for size: Int64 in [1, 7, 50, 100, 199, 500] {
                 for workers in [2, 3] {
-                    let parallel = try AuditChain.verify(store.database, parallelFrom: 1, chunkRows: size, workers: workers)
+                    let parallel = try AuditChain.verify(store.database, parallelFrom: 1, chunkRows: size, workers: workers, pages: false)
                     #expect(verdict(parallel) == verdict(one), "\(name), stretches of \(size) on \(workers): \(parallel) against one walk's \(one)")
                 }
             }
