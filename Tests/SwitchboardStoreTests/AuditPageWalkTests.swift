@@ -137,6 +137,46 @@ import Testing
         }
     }
 
+    /// The agent keeps appending and checkpointing (the WAL backfilled and restarted) while
+    /// the chain is walked: each walk vouches for a whole, consistent chain up to the
+    /// head of its read, or leaves it to the statements walk, never half of one.
+    @Test func aWalkBesideAWritingAgentSeesOneConsistentChain() async throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("audit.sqlite")
+        let writer = try AuditStore(path: path, mode: .create)
+        try writer.append((0..<2000).map { event($0) })
+        let reader = try AuditStore(path: path, mode: .readOnly)
+        let agent = Task.detached { () -> Int in
+            var i = 2000
+            while !Task.isCancelled && i < 10_000 {
+                _ = try writer.append((i..<(i + 25)).map { event($0, detail: $0 % 40 == 0 ? String(repeating: "d", count: 6000) : nil) })
+                i += 25
+                // A passive checkpoint never waits for the walk; once the WAL is all in the
+                // file and no reader is on it, the next append starts it over.
+                if i % 100 == 0 { try await writer.database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") } }
+            }
+            return i
+        }
+        var vouched = 0
+        for round in 0..<40 {
+            switch try pageWalk(reader) {
+            case .intact(let found)?:
+                vouched += 1
+                #expect(found.checked >= 2000 && found.lastSeq == Int64(found.checked), "round \(round): \(found)")
+            case .readFrom(let seq, _)?:
+                Issue.record("round \(round): gave up at row \(seq) of an intact chain")
+            case nil:
+                break  // the WAL restarted under the walk: the statements walk answers
+            }
+            #expect(try AuditChain.verify(reader.database).isIntact, "round \(round)")
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        agent.cancel()
+        let appended = try await agent.value
+        #expect(appended > 3000, "the agent appended while the chain was walked")
+        #expect(vouched >= 20, "the page walk answered \(vouched) of 40 walks")
+    }
+
     /// A file the page reader does not follow is walked by statements alone.
     @Test func anotherShapeIsLeftToTheStatementsWalk() throws {
         let scratch = Scratch(); defer { scratch.cleanUp() }
