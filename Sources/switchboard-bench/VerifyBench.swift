@@ -6,8 +6,8 @@ import SwitchboardStore
 
 /// `switchboard-bench verify`: the audit chain walk against `openssl dgst -sha256` over
 /// the same bytes (every row's canonical form, written to a file first), in the same run.
-/// The walk also reads every row from SQLite and checks each column, so the ratio is
-/// what verifying costs beside hashing alone.
+/// The walk also reads every row from the file (its pages, `TablePages`) and checks each
+/// column, so the ratio is what verifying costs beside hashing alone.
 struct VerifyBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
