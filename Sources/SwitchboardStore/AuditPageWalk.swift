@@ -39,8 +39,10 @@ extension AuditChain {
             guard let head = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit_event"), head >= from,
                   try storesRowsAsTheWalkReadsThem(db),
                   let root = try Int64.fetchOne(db, sql: "SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = 'audit_event'"),
-                  root > 0, root <= Int64(UInt32.max),
-                  let pages = TablePages(path: reader.path),
+                  root > 0, root <= Int64(UInt32.max) else { return nil }
+            // Said at once: on a file not yet in memory, finding the leaves takes seconds.
+            progress?(0)
+            guard let pages = TablePages(path: reader.path),
                   let leaves = pages.leaves(root: UInt32(root), fromRowid: from) else { return nil }
             // The link into the first row: the stored hash of the row before it.
             var previous = genesis
