@@ -181,7 +181,9 @@ struct RecordRow: StoredRow, ~Copyable {
         var cursor = at
         guard at >= 8, let payload = TablePages.varint(page, &cursor, end: usable),
               let rowid = TablePages.varint(page, &cursor, end: usable),
-              payload > 0, payload < 1 << 30 else { return nil }
+              // No more than the file's pages could hold: a hostile length cannot make
+              // the walk allocate or copy more than the file.
+              payload > 0, payload <= Int64(pages.pageCount) * Int64(usable) else { return nil }
         let size = Int(payload)
         // How much of the payload is in the page (SQLite's X, M and K).
         let maxLocal = usable - 35
