@@ -92,6 +92,17 @@ public enum AuditChain {
         public var lastHash: String?
         public var isIntact: Bool { firstBrokenSeq == nil }
 
+        /// This walk's rows, then `rest`: the walk on from `seq`, the row after this one's
+        /// last. A row inserted just before `seq` is blamed by `rest`, and one walk would
+        /// not have counted it.
+        func followed(by rest: Verification, from seq: Int64) -> Verification {
+            var joined = rest
+            let blamedBefore = rest.firstBrokenSeq.map { $0 < seq } ?? false
+            joined.checked += max(0, checked - (blamedBefore ? 1 : 0))
+            if rest.isIntact && rest.lastSeq == nil { (joined.lastSeq, joined.lastHash) = (lastSeq, lastHash) }
+            return joined
+        }
+
         public init(checked: Int, firstBrokenSeq: Int64? = nil, reason: String? = nil, lastSeq: Int64? = nil, lastHash: String? = nil) {
             self.checked = checked; self.firstBrokenSeq = firstBrokenSeq; self.reason = reason
             self.lastSeq = lastSeq; self.lastHash = lastHash
@@ -159,12 +170,9 @@ public enum AuditChain {
             case .intact(let verification):
                 return verification
             case .readFrom(let seq, let vouched):
-                var rest = try verify(reader, fromSeq: seq, parallelFrom: parallelFrom, chunkRows: chunkRows, workers: workers,
+                let rest = try verify(reader, fromSeq: seq, parallelFrom: parallelFrom, chunkRows: chunkRows, workers: workers,
                                       pages: false, progress: progress.map { report in { report(vouched + $0) } })
-                // A row inserted just before `seq` is blamed, and one walk would not have counted it.
-                let blamedBefore = rest.firstBrokenSeq.map { $0 < seq } ?? false
-                rest.checked += max(0, vouched - (blamedBefore ? 1 : 0))
-                return rest
+                return Verification(checked: vouched).followed(by: rest, from: seq)
             case nil:
                 break
             }

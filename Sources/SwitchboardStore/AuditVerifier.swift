@@ -77,6 +77,12 @@ public struct AuditVerifier: Sendable {
                 return AuditCheckpoint(seq: seq, hash: hash, at: at, closing: (row["closing"] as Int64?) == 1, keyID: keyID, signature: signature)
             })
         }
+        // Rows a running agent appended after the walk read: walked on up to the head the
+        // anchors are held against, so "intact" always covers every row up to it.
+        var walk = walk
+        if walk.isIntact, let last = walk.lastSeq, headSeq > last {
+            walk = walk.followed(by: try audit.verifyChain(fromSeq: last + 1, limit: Int(clamping: headSeq - last)), from: last + 1)
+        }
         let file = CheckpointFile.read(checkpointFile)
         var notes: [String] = []
         var breaks: [Break] = []

@@ -177,6 +177,25 @@ import Testing
         #expect(vouched >= 20, "the page walk answered \(vouched) of 40 walks")
     }
 
+    /// Rows a running agent appends after the walk read are walked before the anchors are
+    /// held against the head: "intact" covers every row up to the head it reports, and a
+    /// changed row among the late ones is found.
+    @Test func rowsAppendedAfterTheWalkAreWalkedBeforeTheAnchors() throws {
+        let scratch = Scratch(); defer { scratch.cleanUp() }
+        let path = scratch.path("audit.sqlite")
+        let store = try AuditStore(path: path, mode: .create)
+        try store.append((0..<100).map { event($0) })
+        let early = try store.verifyChain()
+        try store.append((100..<120).map { event($0) })
+        let report = try AuditVerifier(audit: store).checkAnchors(after: early)
+        #expect(report.intact && report.rowsChecked == 120 && report.headSeq == 120, "\(report)")
+        let later = try store.verifyChain()
+        try store.append((120..<130).map { event($0) })
+        _ = try sqlite3(path, "DROP TRIGGER audit_event_is_append_only_update; UPDATE audit_event SET latency_ms = 7 WHERE seq = 125;")
+        let broken = try AuditVerifier(audit: store).checkAnchors(after: later)
+        #expect(!broken.intact && broken.firstBadSeq == 125 && broken.rowsChecked == 124, "\(broken)")
+    }
+
     /// A file the page reader does not follow is walked by statements alone.
     @Test func anotherShapeIsLeftToTheStatementsWalk() throws {
         let scratch = Scratch(); defer { scratch.cleanUp() }
