@@ -46,7 +46,8 @@ public struct SSEParser: Sendable {
     private var lastByteWasCR = false
     private var bomChecked = false
     private var pendingStart: [UInt8] = []
-    private var dataBuffer = ""
+    /// The `data:` lines so far, each followed by LF (bytes: decoded once, at dispatch).
+    private var dataBuffer: [UInt8] = []
     private var hasData = false
     private var eventType = ""
     private var lastEventIDBuffer = ""
@@ -101,7 +102,7 @@ public struct SSEParser: Sendable {
     /// as the spec says. The parser is ready for a new connection (keeping `lastEventID`).
     public mutating func reset() {
         line = []; lastByteWasCR = false; bomChecked = false; pendingStart = []
-        dataBuffer = ""; hasData = false; eventType = ""; lastEventIDBuffer = lastEventID
+        dataBuffer = []; hasData = false; eventType = ""; lastEventIDBuffer = lastEventID
         droppingLine = false; droppingEvent = false
     }
 
@@ -132,44 +133,46 @@ public struct SSEParser: Sendable {
         line.append(contentsOf: run)
     }
 
+    /// A whole line, read on its bytes: only the values kept become strings (the field
+    /// names are ASCII, so cutting at the colon never splits a UTF-8 character, and each
+    /// part decodes as the whole line would).
     private mutating func processLine(into outputs: inout [Output]) {
         if line.isEmpty { dispatch(into: &outputs); return }
-        let text = String(decoding: line, as: UTF8.self)
-        if text.hasPrefix(":") { outputs.append(.comment(String(text.dropFirst()))); return }
-        let field: Substring, value: Substring
-        if let colon = text.firstIndex(of: ":") {
-            field = text[..<colon]
-            var rest = text[text.index(after: colon)...]
-            if rest.first == " " { rest = rest.dropFirst() }
-            value = rest
-        } else {
-            field = text[...]; value = ""
-        }
-        switch field {
-        case "event": eventType = String(value)
-        case "data" where !droppingEvent:
-            guard dataBuffer.utf8.count + value.utf8.count < maxEventBytes else {
+        let colon = UInt8(ascii: ":")
+        if line[0] == colon { outputs.append(.comment(String(decoding: line[1...], as: UTF8.self))); return }
+        let fieldEnd = line.firstIndex(of: colon) ?? line.count
+        var valueStart = min(fieldEnd + 1, line.count)
+        if fieldEnd < line.count, valueStart < line.count, line[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
+        let field = line[..<fieldEnd], value = line[valueStart...]
+        if field.elementsEqual("event".utf8) {
+            eventType = String(decoding: value, as: UTF8.self)
+        } else if field.elementsEqual("data".utf8) {
+            guard !droppingEvent else { return }
+            guard dataBuffer.count + value.count < maxEventBytes else {
                 droppingEvent = true
-                dataBuffer = ""
+                dataBuffer = []
                 outputs.append(.tooLarge("an event larger than \(maxEventBytes) bytes was dropped"))
                 return
             }
-            dataBuffer += value
-            dataBuffer += "\n"
+            dataBuffer.append(contentsOf: value)
+            dataBuffer.append(0x0A)
             hasData = true
-        case "id" where !value.contains("\u{0}"): lastEventIDBuffer = String(value)
-        case "retry" where !value.isEmpty && value.allSatisfy { $0.isASCII && $0.isNumber }:
-            if let millis = Int(value) { outputs.append(.retry(millis)) }
-        default: break
+        } else if field.elementsEqual("id".utf8) {
+            if !value.contains(0) { lastEventIDBuffer = String(decoding: value, as: UTF8.self) }
+        } else if field.elementsEqual("retry".utf8) {
+            if !value.isEmpty, value.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+               let millis = Int(String(decoding: value, as: UTF8.self)) {
+                outputs.append(.retry(millis))
+            }
         }
     }
 
     private mutating func dispatch(into outputs: inout [Output]) {
         lastEventID = lastEventIDBuffer
-        defer { dataBuffer = ""; hasData = false; eventType = ""; droppingEvent = false }
+        defer { dataBuffer.removeAll(keepingCapacity: true); hasData = false; eventType = ""; droppingEvent = false }
         guard hasData, !droppingEvent else { return }
-        if dataBuffer.hasSuffix("\n") { dataBuffer.removeLast() }
+        let data = dataBuffer.last == 0x0A ? dataBuffer.dropLast() : dataBuffer[...]
         outputs.append(.event(SSEEvent(lastEventID: lastEventID, type: eventType.isEmpty ? "message" : eventType,
-                                       data: dataBuffer)))
+                                       data: String(decoding: data, as: UTF8.self))))
     }
 }

@@ -85,6 +85,30 @@ import Testing
 }
 
 @Suite struct CellGridTests {
+    /// A cell keeps its text inline: everything ncurses can put in one cell comes back
+    /// whole (5 scalars of 4 bytes), and anything longer keeps its whole scalars that fit.
+    @Test func cellsKeepTheirTextInline() {
+        let texts = ["", " ", "a", "é", "e\u{301}", "日", "😀", "👍\u{1F3FD}", "\u{1F469}\u{1F469}\u{1F467}\u{1F466}\u{1F468}",
+                     "x\u{301}\u{302}\u{303}\u{304}"]
+        for text in texts {
+            #expect(Cell(text).text == text)
+            #expect(Cell(text).isContinuation == text.isEmpty)
+        }
+        // 21 bytes: the last four-byte scalar does not fit and is left out whole.
+        let long = "a" + String(repeating: "😀", count: 5)
+        #expect(Cell(long).text == "a" + String(repeating: "😀", count: 4))
+        var cell = Cell("a", style: Style(fg: .ansi(1)))
+        cell.text = "日"
+        #expect(cell == Cell("日", style: Style(fg: .ansi(1))))
+        #expect(cell != Cell("日"))
+        #expect(Set([cell, Cell("日", style: Style(fg: .ansi(1))), Cell("a")]).count == 2)
+        // A Zalgo-like pile of marks is kept to ncurses' five scalars by the grid.
+        var grid = CellGrid(width: 3, height: 1)
+        grid.write("a" + String(repeating: "\u{301}", count: 40) + "b", x: 0, y: 0)
+        #expect(grid[0, 0].text == "a" + String(repeating: "\u{301}", count: 4))
+        #expect(grid[1, 0].text == "b")
+    }
+
     @Test func wideCharacterUsesContinuationCell() {
         var grid = CellGrid(width: 6, height: 1)
         let used = grid.write("a日b", x: 0, y: 0)

@@ -70,6 +70,20 @@ func temporaryDirectory() throws -> String {
         #expect(theme.style("nothing.here") == Style(fg: .ansi(7), bg: .ansi(0)))
     }
 
+    /// Styles are resolved once and kept; a copy whose palette or scopes change resolves
+    /// afresh, and the original keeps its own.
+    @Test func changedThemesDoNotKeepOldStyles() throws {
+        var theme = Theme(name: "t", palette: ["accent": .ansi(1)],
+                          scopes: ["base": ScopeStyle(fg: .palette("accent")), "table": ScopeStyle(bg: .literal(.ansi(4)))])
+        let original = theme
+        #expect(theme.style("table.row") == Style(fg: .ansi(1), bg: .ansi(4)))
+        theme.palette["accent"] = .ansi(2)
+        #expect(theme.style("table.row") == Style(fg: .ansi(2), bg: .ansi(4)))
+        theme.scopes["table.row"] = ScopeStyle(modifiers: [.bold])
+        #expect(theme.style("table.row") == Style(fg: .ansi(2), bg: .ansi(4), modifiers: [.bold]))
+        #expect(original.style("table.row") == Style(fg: .ansi(1), bg: .ansi(4)))
+    }
+
     @Test func childPaletteRecolorsParentStyles() throws {
         let light = try catalog.load("light").theme
         let dark = try catalog.load("default").theme

@@ -1,19 +1,67 @@
 /// One screen cell: the text of one terminal column (see ``TextCell``) and its style.
 /// The second column of a wide character is a *continuation* cell with empty text.
+///
+/// The text is kept inline (``CellText``), so a cell holds no reference: a grid is copied,
+/// compared and freed as plain memory. A console on a busy stream copies and compares
+/// whole frames dozens of times a second, and retaining and releasing a String per cell
+/// was most of that.
 public struct Cell: Hashable, Sendable {
-    public var text: String
+    private var packed: CellText
     public var style: Style
 
     public init(_ text: String, style: Style = .plain) {
-        self.text = text
+        packed = CellText(text)
         self.style = style
+    }
+
+    /// The cell's text (at most ``CellText/capacity`` bytes of UTF-8 are kept).
+    public var text: String {
+        get { packed.string }
+        set { packed = CellText(newValue) }
     }
 
     /// A space in the default style.
     public static let blank = Cell(" ")
 
     /// Whether this cell is covered by the wide character on its left.
-    public var isContinuation: Bool { text.isEmpty }
+    public var isContinuation: Bool { packed.isEmpty }
+}
+
+/// Up to 20 bytes of UTF-8 held inline: ncurses keeps at most 5 scalars in a cell
+/// (``TerminalText/maxScalarsPerCell``) and a scalar is at most 4 bytes. A longer text
+/// keeps its whole scalars that fit.
+struct CellText: Hashable, Sendable {
+    static let capacity = 20
+    private var bytes: (UInt64, UInt64, UInt32) = (0, 0, 0)
+    private var count: UInt8 = 0
+
+    init(_ text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            var n = min(utf8.count, Self.capacity)
+            // Cut before a continuation byte: only whole scalars are kept.
+            while n < utf8.count, n > 0, utf8[n] & 0xC0 == 0x80 { n -= 1 }
+            withUnsafeMutableBytes(of: &bytes) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[0..<n])) }
+            count = UInt8(n)
+        }
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    var string: String {
+        withUnsafeBytes(of: bytes) { String(decoding: $0[0..<Int(count)], as: UTF8.self) }
+    }
+
+    static func == (a: CellText, b: CellText) -> Bool {
+        a.count == b.count && a.bytes.0 == b.bytes.0 && a.bytes.1 == b.bytes.1 && a.bytes.2 == b.bytes.2
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(bytes.0)
+        hasher.combine(bytes.1)
+        hasher.combine(bytes.2)
+        hasher.combine(count)
+    }
 }
 
 /// A width x height matrix of cells that screens draw into; the terminal backend only

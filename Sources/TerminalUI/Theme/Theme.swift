@@ -1,3 +1,4 @@
+import Synchronization
 /// A color in a theme's style: a literal color or a name from the theme's palette,
 /// looked up when the style is resolved (so a child theme's palette recolors the
 /// parent's styles).
@@ -28,9 +29,12 @@ public struct Theme: Sendable {
     /// The theme's name (its file name without `.toml`).
     public var name: String
     /// Named colors the styles refer to.
-    public var palette: [String: Color]
+    public var palette: [String: Color] { didSet { resolved = ResolvedStyles() } }
     /// Styles by scope, as written in the theme and its parents.
-    public var scopes: [String: ScopeStyle]
+    public var scopes: [String: ScopeStyle] { didSet { resolved = ResolvedStyles() } }
+    /// Styles already resolved: every frame asks for the same few dozen scopes, and
+    /// resolving one splits its name and looks up each prefix.
+    private var resolved = ResolvedStyles()
 
     public init(name: String, palette: [String: Color] = [:], scopes: [String: ScopeStyle] = [:]) {
         self.name = name
@@ -40,6 +44,13 @@ public struct Theme: Sendable {
 
     /// The resolved style of `scope`.
     public func style(_ scope: String) -> Style {
+        if let style = resolved.styles.withLock({ $0[scope] }) { return style }
+        let style = resolve(scope)
+        resolved.styles.withLock { $0[scope] = style }
+        return style
+    }
+
+    private func resolve(_ scope: String) -> Style {
         var style = Style.plain
         for name in Theme.chain(of: scope) {
             guard let layer = scopes[name] else { continue }
@@ -48,6 +59,11 @@ public struct Theme: Sendable {
             if let modifiers = layer.modifiers { style.modifiers = modifiers }
         }
         return style
+    }
+
+    /// Shared by copies of a theme until one of them changes its palette or scopes.
+    private final class ResolvedStyles: Sendable {
+        let styles = Mutex<[String: Style]>([:])
     }
 
     /// `base`, then each prefix of `scope` from the shortest: `a.b.c` → base, a, a.b, a.b.c.
