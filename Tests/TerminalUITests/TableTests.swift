@@ -118,6 +118,28 @@ func items(_ ids: some Sequence<Int>, name: (Int) -> String = { "item \($0)" }) 
         #expect(r.table.selectedID == 1)
     }
 
+    /// A window read around the first row comes back after `G` took the selection to the
+    /// last row (a refresh under way when the key came): it is outrun, and applying it
+    /// would take the selection back to the top (the console showed 1/990 after `G`).
+    /// A read around the selected row, or from the top, is not.
+    @Test func aWindowReadBeforeAJumpIsOutrun() {
+        var r = Reader(CountingSource(count: 300), height: 5)
+        let anchor = r.table.anchor
+        let stale = try! r.source.window(around: anchor, chunk: r.table.chunk)
+        r.move(.last)
+        #expect(r.table.selectedID == 300)
+        #expect(r.table.isOutrun(by: stale, readAround: anchor?.id))
+        #expect(!r.table.isOutrun(by: stale, readAround: nil), "a read from the top follows the top")
+        let fresh = try! r.source.window(around: r.table.anchor, chunk: r.table.chunk)
+        #expect(!r.table.isOutrun(by: fresh, readAround: r.table.anchor?.id))
+        // A small move stays within the window read before it: not outrun.
+        r.move(.first)
+        let around = try! r.source.window(around: r.table.anchor, chunk: r.table.chunk)
+        let before = r.table.anchor?.id
+        r.move(.down)
+        #expect(!r.table.isOutrun(by: around, readAround: before))
+    }
+
     @Test func shrinkingTheViewportKeepsTheSelectionVisible() {
         var r = Reader(CountingSource(count: 30), height: 20)
         r.move(.last)

@@ -120,7 +120,8 @@ struct CallsScreen: TableScreen {
             case .success(let snapshot):
                 readFailure = nil
                 if snapshot.read.figuresSince != nil { _ = counts.finished(now: now) }
-                guard snapshot.read.filter == filter else { step.add(refresh(now: now)); break }
+                guard snapshot.read.filter == filter,
+                      !table.isOutrun(by: snapshot.window, readAround: snapshot.read.anchor.map(table.id)) else { step.add(refresh(now: now)); break }
                 // In the list a call that ended does not drag the selection out of the live
                 // calls (under load that would leave them within seconds): its row goes to
                 // the call that took its place. Open details follow the call by id.

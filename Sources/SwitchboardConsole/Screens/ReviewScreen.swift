@@ -148,7 +148,8 @@ struct ReviewScreen: TableScreen {
             readFailure = nil
             if snapshot.read.counts { _ = counts.finished(now: now) }
             // A read for another filter than the one on now is already stale.
-            guard snapshot.read.filter == filter else { return step.and(refresh(now: now)) }
+            guard snapshot.read.filter == filter,
+                  !table.isOutrun(by: snapshot.window, readAround: snapshot.read.anchor.map(table.id)) else { return step.and(refresh(now: now)) }
             if let id = snapshot.read.reveal, revealing == id {
                 revealing = nil
                 table.reveal(snapshot.window, select: id)

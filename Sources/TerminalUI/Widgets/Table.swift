@@ -97,6 +97,15 @@ public struct Table<Row, ID: Hashable> {
         select(index)
     }
 
+    /// Whether a window read around the row `anchorID` came back after the selection left
+    /// that row for one the window does not hold (`G` while the read was under way):
+    /// applying it would take the selection back. The caller reads again around the
+    /// selection instead. A read from the top (no anchor) follows the top and is never outrun.
+    public func isOutrun(by w: TableWindow<Row>, readAround anchorID: ID?) -> Bool {
+        guard let anchorID, let selectedID, selectedID != anchorID else { return false }
+        return !w.rows.contains { id($0) == selectedID }
+    }
+
     /// Selects the row with `rowID` in a freshly read window (a row to jump to), a third
     /// of the way down the viewport.
     public mutating func reveal(_ w: TableWindow<Row>, select rowID: ID) {
