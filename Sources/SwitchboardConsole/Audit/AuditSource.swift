@@ -37,7 +37,7 @@ extension OperationsRunner {
         case .reveal(let seq, let callId):
             return .audit(.revealed(seq: seq, await recordReveal(screen: "audit", fields: ["seq": String(seq)], callId: callId)))
         case .snapshot(let filter, let anchor, let chunk):
-            return .audit(.snapshot(filter, await read { try AuditSource(store: audit, filter: filter).window(around: anchor, chunk: chunk) }))
+            return .audit(.snapshot(filter, anchor: anchor, await read { try AuditSource(store: audit, filter: filter).window(around: anchor, chunk: chunk) }))
         case .page(let filter, let need, let limit):
             return .audit(.page(filter, await read { try AuditSource(store: audit, filter: filter).page(for: need, limit: limit) }))
         case .verify(let run, let seq, let rows):

@@ -94,6 +94,8 @@ enum OutboxWork: Sendable {
 
 struct OutboxSnapshot: Sendable {
     var query: OutboxQuery
+    /// The item the rows were read around (the one selected when the read started).
+    var anchorId: String?
     var window: TableWindow<OutboxItem>
     var tally: OutboxTally
     var details: OutboxRecord?
@@ -121,7 +123,7 @@ extension OperationsRunner {
                     let source = OutboxSource(store: outbox, query: query, total: query.text == nil ? query.view.count(in: tally) : nil)
                     var window = try source.window(around: anchor, chunk: chunk)
                     if query.text == nil, window.reachesStart, window.firstPosition == nil { window.firstPosition = 1 }
-                    return OutboxSnapshot(query: query, window: window, tally: tally,
+                    return OutboxSnapshot(query: query, anchorId: anchor?.id, window: window, tally: tally,
                                           details: try details.flatMap { try OutboxRecord.read(itemId: $0, outbox: outbox, audit: audit) })
                 }
             }))

@@ -103,10 +103,12 @@ struct AuditScreen: TableScreen {
 
     mutating func update(_ message: AuditMessage, now: UnixMillis) -> ScreenStep {
         switch message {
-        case .snapshot(let readFilter, let result):
+        case .snapshot(let readFilter, let anchor, let result):
             let step = reads.finished() ? refresh(now: now) : ScreenStep()
             guard readFilter == filter else { return step.and(refresh(now: now)) }
             switch result {
+            case .success(let window) where table.isOutrun(by: window, readAround: anchor.map(table.id)):
+                return step.and(refresh(now: now))
             case .success(let window):
                 readFailure = nil
                 if table.isOnFirstRow { table.forgetSelection() }
@@ -266,7 +268,8 @@ struct AuditScreen: TableScreen {
 
 /// Results of background work the Audit screen started.
 enum AuditMessage: Sendable {
-    case snapshot(AuditFilter, Result<TableWindow<AuditEvent>, WriteFailure>)
+    /// The rows read for a filter, around the row selected when the read started.
+    case snapshot(AuditFilter, anchor: AuditEvent?, Result<TableWindow<AuditEvent>, WriteFailure>)
     case page(AuditFilter, Result<TablePage<AuditEvent>, WriteFailure>)
     /// One chunk of a chain walk, from `fromSeq`, with the chain's newest seq.
     case chunkVerified(run: Int, fromSeq: Int64, Result<(AuditChain.Verification, Int64), WriteFailure>)

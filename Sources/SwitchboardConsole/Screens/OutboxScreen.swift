@@ -134,7 +134,9 @@ struct OutboxScreen: TableScreen {
             case .failure(let failure): readFailure = failure.text
             case .success(let snapshot):
                 readFailure = nil
-                guard snapshot.query == query else { step.add(refresh(now: now)); break }
+                guard snapshot.query == query, !table.isOutrun(by: snapshot.window, readAround: snapshot.anchorId) else {
+                    step.add(refresh(now: now)); break
+                }
                 tally = snapshot.tally
                 table.apply(snapshot.window)
                 if case .details(var pane, let id) = mode, let record = snapshot.details, record.item.id == id {
