@@ -37,7 +37,9 @@ let package = Package(
             name: "CNcurses", pkgConfig: "ncursesw",
             providers: [.apt(["libncurses-dev"])]),
         .systemLibrary(
-            name: "CCurl", pkgConfig: "libcurl",
+            // No pkgConfig: its `-lcurl` would make every program load libcurl at start;
+            // the shim loads it on first use (the headers are in the multiarch include path).
+            name: "CCurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
         // The system's OpenSSL (what libcurl already links): TLS on the sockets libcurl does not
         // own, MLLP over TLS and the simulator's HTTPS and MLLP listeners. No build cost.
@@ -77,7 +79,7 @@ let package = Package(
 
         .executableTarget(name: "switchboard", dependencies: [
             "SwitchboardConsole", "SwitchboardOperations", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SafeText", "TerminalUI", argumentParser,
-            prometheus, flyingFox,
+            prometheus,
         ]),
         .executableTarget(name: "switchboard-sim", dependencies: ["SwitchboardSim", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SwitchboardEHR", argumentParser]),
         .executableTarget(name: "switchboard-bench", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", "SwitchboardConsole", "SwitchboardOperations", "SwitchboardStream", "SwitchboardEHR", "TerminalUI", "SwitchboardTesting", argumentParser]),

@@ -37,7 +37,8 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     deinit {
-        curl_slist_free_all(headerList)
+        // A list exists only if libcurl was loaded to build it.
+        if let headerList, case .success(let curl) = CurlFunctions.loaded { sb_curl_slist_free_all(curl.api, headerList) }
         errorBuffer.deallocate()
     }
 

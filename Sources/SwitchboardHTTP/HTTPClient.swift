@@ -38,21 +38,22 @@ public final class HTTPClient: Sendable {
     }
 
     public let configuration: Configuration
-    private let loop: CurlMultiLoop
+    /// The loop, or why there is none (libcurl could not be loaded): each request then fails with it.
+    private let loop: Result<CurlMultiLoop, HTTPError>
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
-        loop = CurlMultiLoop(configuration: configuration)
+        loop = CurlFunctions.loaded.map { CurlMultiLoop(configuration: configuration, curl: $0) }
     }
 
-    deinit { loop.shutdown() }
+    deinit { (try? loop.get())?.shutdown() }
 
     /// Sends `request` and returns the whole response, whatever its status. Throws only
     /// when there is no response; cancelling the task aborts the transfer.
     public func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
         _ = try Endpoint(request.url)
         let transfer = CurlTransfer(request: request)
-        let loop = loop
+        let loop = try self.loop.get()
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<HTTPResponse, HTTPError>, Never>) in
                 transfer.sink = .whole { continuation.resume(returning: $0) }
@@ -73,7 +74,7 @@ public final class HTTPClient: Sendable {
     public func stream(_ request: HTTPRequest, receive: @escaping @Sendable (HTTPStreamPart) -> Bool) async throws(HTTPError) {
         _ = try Endpoint(request.url)
         let transfer = CurlTransfer(request: request)
-        let loop = loop
+        let loop = try self.loop.get()
         let failure = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<HTTPError?, Never>) in
                 transfer.sink = .receive(receive, done: { continuation.resume(returning: $0) })
@@ -91,17 +92,17 @@ public final class HTTPClient: Sendable {
     /// aborts the transfer.
     public func stream(_ request: HTTPRequest) -> HTTPStreamingResponse {
         let transfer = CurlTransfer(request: request)
-        let loop = loop
+        let loop = try? self.loop.get()
         var refused: HTTPError?
-        do { _ = try Endpoint(request.url) } catch { refused = error }
+        do { _ = try Endpoint(request.url); _ = try self.loop.get() } catch { refused = error }
         let parts = AsyncThrowingStream<HTTPStreamPart, any Error> { continuation in
-            if let refused { continuation.finish(throwing: refused); return }
+            guard let loop, refused == nil else { continuation.finish(throwing: refused); return }
             transfer.sink = .stream(continuation)
             continuation.onTermination = { _ in loop.cancel(transfer) }
             loop.submit(transfer)
         }
-        return HTTPStreamingResponse(parts: parts, abort: { loop.cancel(transfer) },
-                                     taken: { count in if transfer.taken(count) { loop.resume(transfer) } })
+        return HTTPStreamingResponse(parts: parts, abort: { loop?.cancel(transfer) },
+                                     taken: { count in if transfer.taken(count) { loop?.resume(transfer) } })
     }
 }
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import FlyingFox
 import Foundation
 import Prometheus
 import SwitchboardCore
@@ -54,32 +53,23 @@ extension Switchboard {
                 return
             }
             let port = try Self.loopbackPort(listen)
+            let server: MetricsServer
             do {
-                try waitFor { try await Self.serve(source, port: port) }
+                server = try MetricsServer(port: port)
             } catch {
                 // Port taken, or no permission for it: one line, EX_CANTCREAT.
                 complain("switchboard: cannot serve metrics on 127.0.0.1:\(port): \(error)")
                 throw ExitCode(ExitStatus.cannotCreate)
             }
-        }
-
-        static func serve(_ source: MetricsSource, port: UInt16) async throws {
-            let server = HTTPServer(address: try .inet(ip4: "127.0.0.1", port: port), timeout: 30, logger: .disabled)
-            await server.appendRoute("GET /metrics") { _ in
+            FileHandle.standardError.write(Data("switchboard: serving metrics at http://127.0.0.1:\(server.port)/metrics\n".utf8))
+            server.serve { path in
+                guard path == "/metrics" else { return (404, "text/plain", "see /metrics\n") }
                 do {
-                    let text = try source.exposition()
-                    return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: Data(text.utf8))
+                    return (200, "text/plain; version=0.0.4; charset=utf-8", try source.exposition())
                 } catch {
-                    return HTTPResponse(statusCode: .serviceUnavailable, headers: [.contentType: "text/plain"], body: Data("\(error)\n".utf8))
+                    return (503, "text/plain", "\(error)\n")
                 }
             }
-            await server.appendRoute("*") { _ in HTTPResponse(statusCode: .notFound, body: Data("see /metrics\n".utf8)) }
-            let task = Task { try await server.run() }
-            try await server.waitUntilListening()
-            if case .ip4(_, let bound)? = await server.listeningAddress {
-                FileHandle.standardError.write(Data("switchboard: serving metrics at http://127.0.0.1:\(bound)/metrics\n".utf8))
-            }
-            try await task.value
         }
     }
 }

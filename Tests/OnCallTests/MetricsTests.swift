@@ -70,4 +70,59 @@ import Testing
         let refused = try run(executable("switchboard"), ["metrics", "--listen", "0.0.0.0:9100", "--audit", db.auditPath], environment: env)
         #expect(refused.status == 64 && refused.stderr.contains("loopback"))
     }
+
+    /// The served endpoint answers one GET per connection: clients that connect and send
+    /// nothing hold up no scrape (past 16 at once, the next is told 503 at once, never
+    /// left waiting), other paths are 404, other methods 405, and a request head past
+    /// 16 KiB is refused (431), never read on.
+    @Test func theEndpointServesScrapesBesideSilentAndHostileClients() throws {
+        let db = try GeneratedDatabases(calls: 40)
+        defer { db.scratch.cleanUp() }
+        let server = try RunningProcess(executable("switchboard"), ["metrics", "--listen", "127.0.0.1:0", "--audit", db.auditPath])
+        defer { server.signal(SIGKILL) }
+        #expect(RunningProcess.waitUntil(timeout: 20) { server.stderr.contains("serving metrics at ") })
+        let url = try #require(server.stderr.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+        let port = try #require(UInt16(url.split(separator: ":").last?.split(separator: "/").first ?? ""))
+        // A command that talks no HTTP client does not load libcurl (and its 35 libraries) at all.
+        // (Read by cat: procfs files have no size, and Foundation reads by size.)
+        let maps = try run("/bin/cat", ["/proc/\(server.process.processIdentifier)/maps"]).stdout
+        #expect(maps.contains("libsqlite3") && !maps.contains("libcurl"), "the metrics server mapped libcurl")
+
+        // Ten connections that never send a byte.
+        var silent: [Int32] = []
+        defer { silent.forEach { close($0) } }
+        func connectSilently() {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = INADDR_LOOPBACK.bigEndian
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(connected == 0)
+            silent.append(fd)
+        }
+        for _ in 0..<10 { connectSilently() }
+        let scraped = try run("/usr/bin/curl", ["-sS", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", url], timeout: 10)
+        #expect(scraped.stdout == "200", "a scrape beside silent clients: \(scraped.stdout) \(scraped.stderr)")
+        // Sixteen silent ones: the next is answered 503 at once.
+        for _ in 0..<6 { connectSilently() }
+        usleep(300_000)
+        let turnedAway = try run("/usr/bin/curl", ["-sS", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", url], timeout: 10)
+        #expect(turnedAway.stdout == "503", "\(turnedAway.stdout) \(turnedAway.stderr)")
+        silent.forEach { close($0) }
+        silent = []
+        usleep(300_000)
+
+        let elsewhere = try run("/usr/bin/curl", ["-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", url.replacingOccurrences(of: "/metrics", with: "/admin")])
+        #expect(elsewhere.stdout == "404")
+        let posted = try run("/usr/bin/curl", ["-sS", "-m", "10", "-X", "POST", "-o", "/dev/null", "-w", "%{http_code}", url])
+        #expect(posted.stdout == "405")
+        let huge = try run("/usr/bin/curl", ["-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Pad: " + String(repeating: "a", count: 20_000), url])
+        #expect(huge.stdout == "431", "\(huge.stdout) \(huge.stderr)")
+        // Still serving after all of it.
+        let again = try run("/usr/bin/curl", ["-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", url])
+        #expect(again.stdout == "200")
+    }
 }
