@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardHTTP
 
 /// The loopback HTTP server behind `switchboard metrics --listen`: one GET answered per
 /// connection, then closed, which is all a Prometheus scrape asks.
@@ -22,31 +23,9 @@ struct MetricsServer {
     /// How long a client may take to send its request or read the answer.
     static let clientTimeoutSeconds = 10
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// Listens on 127.0.0.1:`port`.
-    init(port: UInt16) throws(Failure) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: String(cString: strerror(errno))) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = INADDR_LOOPBACK.bigEndian
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 64) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw Failure(description: reason)
-        }
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        listener = fd
-        self.port = UInt16(bigEndian: actual.sin_port)
+    init(port: UInt16) throws(ListenFailure) {
+        (listener, self.port) = try loopbackListener(port: port)
     }
 
     /// Accepts connections until the process ends, each on a thread of its own, so a

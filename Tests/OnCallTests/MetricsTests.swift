@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardHTTP
 import SwitchboardStore
 import SwitchboardTesting
 import Testing
@@ -93,10 +94,7 @@ import Testing
         defer { silent.forEach { close($0) } }
         func connectSilently() {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            address.sin_addr.s_addr = INADDR_LOOPBACK.bigEndian
+            var address = loopbackAddress(port)
             let connected = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }

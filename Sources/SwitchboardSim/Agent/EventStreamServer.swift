@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import SwitchboardCore
+import SwitchboardHTTP
 
 /// Serves the event stream as SSE at `GET /events` on 127.0.0.1, one thread per
 /// subscriber reading the `EventHub` ring at its own pace.

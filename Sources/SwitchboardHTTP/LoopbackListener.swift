@@ -7,11 +7,15 @@ private let streamSocket = SOCK_STREAM
 #endif
 
 /// Why a loopback listener could not be opened, in the system's words.
-struct ListenFailure: Error { let reason: String }
+public struct ListenFailure: Error, CustomStringConvertible {
+    public let reason: String
+    public var description: String { reason }
+}
 
 /// A listening TCP socket on 127.0.0.1:`port` (0: the kernel chooses): its descriptor and
-/// the port it got. The event stream and the TLS doors listen this way.
-func loopbackListener(port: UInt16) throws(ListenFailure) -> (fd: Int32, port: UInt16) {
+/// the port it got. The simulator's event stream and TLS doors, and `switchboard metrics
+/// --listen`, listen this way.
+public func loopbackListener(port: UInt16) throws(ListenFailure) -> (fd: Int32, port: UInt16) {
     let fd = socket(AF_INET, streamSocket, 0)
     guard fd >= 0 else { throw ListenFailure(reason: String(cString: strerror(errno))) }
     var on: Int32 = 1
@@ -31,7 +35,7 @@ func loopbackListener(port: UInt16) throws(ListenFailure) -> (fd: Int32, port: U
 }
 
 /// 127.0.0.1:`port` as a socket address.
-func loopbackAddress(_ port: UInt16) -> sockaddr_in {
+public func loopbackAddress(_ port: UInt16) -> sockaddr_in {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = port.bigEndian
