@@ -92,11 +92,16 @@ public final class HTTPClient: Sendable {
     /// aborts the transfer.
     public func stream(_ request: HTTPRequest) -> HTTPStreamingResponse {
         let transfer = CurlTransfer(request: request)
-        let loop = try? self.loop.get()
+        let loop: CurlMultiLoop?
         var refused: HTTPError?
-        do { _ = try Endpoint(request.url); _ = try self.loop.get() } catch { refused = error }
+        do {
+            _ = try Endpoint(request.url)
+            loop = try self.loop.get()
+        } catch {
+            (loop, refused) = (nil, error)
+        }
         let parts = AsyncThrowingStream<HTTPStreamPart, any Error> { continuation in
-            guard let loop, refused == nil else { continuation.finish(throwing: refused); return }
+            guard let loop else { continuation.finish(throwing: refused); return }
             transfer.sink = .stream(continuation)
             continuation.onTermination = { _ in loop.cancel(transfer) }
             loop.submit(transfer)
