@@ -78,28 +78,45 @@ extension ContractStore {
 
 /// The read transaction a thread has open on a database, so the store's reads inside
 /// `snapshot` join it instead of starting their own (GRDB reads are not reentrant).
+/// Kept in a pthread key, not `Thread.threadDictionary`: that dictionary is Foundation's
+/// NSMutableDictionary, and bridging through it was a fifth of the first frame's read.
 enum OpenSnapshot {
-    private static let key = "switchboard.open-snapshots"
-
-    private final class Open: @unchecked Sendable {
+    /// The innermost open snapshot of this thread, and the ones it is nested in.
+    private final class Open {
         let database: Database
-        init(_ database: Database) { self.database = database }
+        let writer: ObjectIdentifier
+        let outer: Open?
+        init(_ database: Database, writer: ObjectIdentifier, outer: Open?) {
+            self.database = database; self.writer = writer; self.outer = outer
+        }
+    }
+
+    // Holds an unretained `Open` while `with` keeps it alive on its stack.
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "no thread-local key left")
+        return key
+    }()
+
+    private static var innermost: Open? {
+        pthread_getspecific(key).map { Unmanaged<Open>.fromOpaque($0).takeUnretainedValue() }
     }
 
     static func current(of writer: any DatabaseWriter) -> Database? {
-        (Thread.current.threadDictionary[key] as? [ObjectIdentifier: Open])?[ObjectIdentifier(writer)]?.database
+        let id = ObjectIdentifier(writer)
+        var open = innermost
+        while let o = open {
+            if o.writer == id { return o.database }
+            open = o.outer
+        }
+        return nil
     }
 
     static func with<T>(_ db: Database, of writer: any DatabaseWriter, _ body: () throws -> T) throws -> T {
-        let thread = Thread.current
-        var open = thread.threadDictionary[key] as? [ObjectIdentifier: Open] ?? [:]
-        open[ObjectIdentifier(writer)] = Open(db)
-        thread.threadDictionary[key] = open
-        defer {
-            var after = thread.threadDictionary[key] as? [ObjectIdentifier: Open] ?? [:]
-            after[ObjectIdentifier(writer)] = nil
-            thread.threadDictionary[key] = after
-        }
-        return try body()
+        let outer = innermost
+        let open = Open(db, writer: ObjectIdentifier(writer), outer: outer)
+        pthread_setspecific(key, Unmanaged.passUnretained(open).toOpaque())
+        defer { pthread_setspecific(key, outer.map { Unmanaged.passUnretained($0).toOpaque() }) }
+        return try withExtendedLifetime(open) { try body() }
     }
 }

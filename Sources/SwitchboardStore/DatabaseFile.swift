@@ -53,15 +53,18 @@ public enum DatabaseRole: String, Sendable {
     /// Each contract table's columns after the first `version` migrations (lowercased), as
     /// the migrations themselves make them in a scratch in-memory database.
     func columns(through version: Int) throws -> [String: Set<String>] {
-        let scratch = try DatabaseQueue()
-        return try scratch.write { db in
-            for sql in migrations.prefix(version) { try db.execute(sql: sql) }
-            var columns: [String: Set<String>] = [:]
-            for table in tables(through: version) {
-                columns[table] = Set(try String.fetchAll(db, sql: "SELECT lower(name) FROM pragma_table_info(?)", arguments: [table]))
-            }
-            return columns
+        let scratch = try QuickConnection(readOnly: nil)
+        for sql in migrations.prefix(version) { try scratch.execute(sql) }
+        return try Self.columns(of: tables(through: version), in: scratch)
+    }
+
+    /// The columns of `tables` as `connection` has them (lowercased).
+    static func columns(of tables: some Sequence<String>, in connection: QuickConnection) throws -> [String: Set<String>] {
+        var columns: [String: Set<String>] = [:]
+        for table in tables {
+            columns[table] = Set(try connection.column("SELECT lower(name) FROM pragma_table_info(?)", argument: table, QuickConnection.text))
         }
+        return columns
     }
 
     /// The newest schema version this build knows.
@@ -158,9 +161,6 @@ public enum DatabaseFile {
     /// version (nil: no file, or an empty one the agent may create).
     @discardableResult
     private static func inspect(_ path: String, role: DatabaseRole, mode: OpenMode, busyTimeoutMillis: Int) throws -> Int? {
-        var config = Configuration()
-        config.readonly = true
-        config.busyMode = .timeout(Double(busyTimeoutMillis) / 1000)
         // stat(2), not FileManager's attributes (which look the owner's name up in the user
         // database on every console start).
         var info = stat()
@@ -171,13 +171,13 @@ public enum DatabaseFile {
             if mode != .create { throw StoreError.failed(path: path, reason: "empty file, not yet a Switchboard \(role.rawValue) database; it was not changed. Check the path.") }
             return nil
         }
-        let queue = try DatabaseQueue(path: path, configuration: config)
-        defer { try? queue.close() }
-        let (appID, version, tables) = try queue.read { db in
-            (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
-             try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
-             Set(try String.fetchAll(db, sql: "SELECT lower(name) FROM sqlite_master WHERE type = 'table'")))
-        }
+        let file = try QuickConnection(readOnly: path, busyTimeoutMillis: busyTimeoutMillis)
+        // One read transaction: the schema is read as of one commit.
+        try file.execute("BEGIN")
+        defer { try? file.execute("COMMIT") }
+        let appID = Int32(truncatingIfNeeded: try file.column("PRAGMA application_id", QuickConnection.integer).first ?? 0)
+        let version = Int(try file.column("PRAGMA user_version", QuickConnection.integer).first ?? 0)
+        let tables = Set(try file.column("SELECT lower(name) FROM sqlite_master WHERE type = 'table'", QuickConnection.text))
         if appID == 0 && version == 0 && tables.isEmpty {
             if mode == .create { return version }
             throw StoreError.failed(path: path, reason: "an empty SQLite database, not yet a Switchboard \(role.rawValue) database; it was not changed. Check the path.")
@@ -206,9 +206,7 @@ public enum DatabaseFile {
         // through where a read is refused. Only where it could be written.
         if version > 0, mode != .readOnly {
             let expected = try role.columns(through: version)
-            let found = try queue.read { db in
-                try expected.keys.map { ($0, Set(try String.fetchAll(db, sql: "SELECT lower(name) FROM pragma_table_info(?)", arguments: [$0]))) }
-            }
+            let found = try DatabaseRole.columns(of: expected.keys, in: file)
             for (table, columns) in found.sorted(by: { $0.0 < $1.0 }) {
                 let lacking = (expected[table] ?? []).subtracting(columns)
                 guard lacking.isEmpty else {

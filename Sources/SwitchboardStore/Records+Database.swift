@@ -98,7 +98,7 @@ extension ReviewDecision: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "review_decision"
 
     public init(row: Row) throws {
-        let r = StrictRow(row, table: "review_decision", key: "booking_id")
+        let r = StrictRow(row, table: "review_decision", key: "booking_id").named()
         self.init(bookingId: try r.text(r.at("booking_id"), "booking_id"),
                   decision: try r.word(r.at("decision"), "decision", as: ReviewVerdict.self),
                   category: try r.textOrNil(r.at("category"), "category"), note: try r.textOrNil(r.at("note"), "note"),
@@ -117,7 +117,7 @@ extension OutboxItem: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "outbox_item"
 
     public init(row: Row) throws {
-        let r = StrictRow(row, table: "outbox_item", key: "id")
+        let r = StrictRow(row, table: "outbox_item", key: "id").named()
         func text(_ c: String) throws -> String { try r.text(r.at(c), c) }
         func textOrNil(_ c: String) throws -> String? { try r.textOrNil(r.at(c), c) }
         self.init(id: try text("id"), createdAt: try r.time(r.at("created_at"), "created_at"), callId: try textOrNil("call_id"),
@@ -148,7 +148,7 @@ extension OutboxAttempt: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "outbox_attempt"
 
     public init(row: Row) throws {
-        let r = StrictRow(row, table: "outbox_attempt", key: "item_id")
+        let r = StrictRow(row, table: "outbox_attempt", key: "item_id").named()
         self.init(itemId: try r.text(r.at("item_id"), "item_id"), attempt: try r.int(r.at("attempt"), "attempt"),
                   startedAt: try r.time(r.at("started_at"), "started_at"), endedAt: try r.timeOrNil(r.at("ended_at"), "ended_at"),
                   outcome: try r.text(r.at("outcome"), "outcome"), httpStatus: try r.intOrNil(r.at("http_status"), "http_status"),
