@@ -75,6 +75,10 @@ public final class Agent: @unchecked Sendable {
     let actor: String
     private let rng: Locked<SeededRandom>
     let counters = Locked(Counters())
+    /// Items the drain worker has claimed and not yet finished with, their booking's
+    /// confirmation included: an item is marked sent before its booking learns the
+    /// appointment, so "nothing unsent" alone is not yet "done".
+    let draining = Locked(0)
     /// The two calls of a racing pair that have seen their slot (see `book`).
     let racers = Locked([String: Int]())
 
@@ -149,7 +153,8 @@ public final class Agent: @unchecked Sendable {
             await Clock.$replay.withValue(replay) { await learnPractice() }
             await takeCalls(replay: replay)
             while !Task.isCancelled, configuration.callLimit != nil {
-                if (try? await ledger.withOutbox({ try $0.unsentCount() })) == 0 { break }
+                // Unsent first: an item completed but still confirming its booking is counted in `draining`.
+                if (try? await ledger.withOutbox({ try $0.unsentCount() })) == 0, draining.withLock({ $0 }) == 0 { break }
                 try? await Task.sleep(for: .milliseconds(200))
             }
             group.cancelAll()

@@ -115,10 +115,12 @@ extension Agent {
                 continue
             }
             var claimed: [OutboxItem] = []
+            draining.withLock { $0 += 1 }  // before the claim: an item claimed is no longer unsent
             while claimed.count < 8, let item = try? await ledger.withOutbox({ try $0.claimNext(owner: owner, leaseMillis: lease, now: Clock.nowMillis()) }) {
                 claimed.append(item)
             }
             if claimed.isEmpty {
+                draining.withLock { $0 -= 1 }
                 if link.state == .recovering, (try? await ledger.withOutbox({ try $0.unsentCount() })) == 0 { link.caughtUp() }
                 try? await Task.sleep(for: .milliseconds(250))
                 continue
@@ -132,6 +134,7 @@ extension Agent {
                     }
                 }
             }
+            draining.withLock { $0 -= 1 }
         }
     }
 
