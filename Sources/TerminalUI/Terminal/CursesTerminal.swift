@@ -70,12 +70,6 @@ public final class CursesTerminal: Terminal {
         colorDepth = depth
         pairs.limit = Int(sb_color_pairs())
         sb_install_restore_handlers()
-        // ncurses (6.4) flushes its output at every cursor move while a screen is in its
-        // "initial" state, which only leaving and resuming it ends: a frame went out in a
-        // write(2) per line, 50 to 100 of them. Leaving and resuming now, before the first
-        // frame, sends each frame in a few large writes.
-        endwin()
-        doupdate()
     }
 
     deinit { restore() }
