@@ -301,7 +301,7 @@ public enum AuditChain {
                 let rc = sqlite3_step(stmt)
                 if rc == SQLITE_DONE { break }
                 guard rc == SQLITE_ROW else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                    throw QuickConnection.error(rc, db.sqliteConnection)
                 }
                 let seq = sqlite3_column_int64(stmt, 0)
                 if seq != expectedSeq {

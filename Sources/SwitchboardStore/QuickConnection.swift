@@ -69,7 +69,8 @@ final class QuickConnection {
         sqlite3_column_text(statement, column).map { String(cString: $0) } ?? ""
     }
 
-    private static func error(_ code: Int32, _ db: OpaquePointer?) -> DatabaseError {
+    /// A SQLite result code as GRDB's error, with the connection's message.
+    static func error(_ code: Int32, _ db: OpaquePointer?) -> DatabaseError {
         DatabaseError(resultCode: ResultCode(rawValue: code), message: db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory")
     }
 }

@@ -87,8 +87,9 @@ struct ConsoleLoad {
         }
         let terminal = StampingTerminal(size: Size(width: 120, height: 40), keys: [.char("2")])
         let taps = EventTaps()
+        let watch = ConsoleRunner.watch(configuration)
         let loop = LoopBox(EventLoop(program: console, terminal: terminal, messageFrameInterval: ConsoleRunner.messageFrameInterval))
-        let thread = Thread { ConsoleRunner.follow(loop.loop, configuration: configuration, observe: { taps.add($0) }) }
+        let thread = Thread { ConsoleRunner.follow(loop.loop, configuration: configuration, watch: watch, observe: { taps.add($0) }) }
         thread.stackSize = 8 << 20
         thread.start()
         Thread.sleep(forTimeInterval: Double(seconds) + 1)

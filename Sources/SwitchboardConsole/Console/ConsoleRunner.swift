@@ -89,8 +89,7 @@ public enum ConsoleRunner {
             throw ConsoleStartFailure(description: "\(error)", exitStatus: ExitStatus.usage)
         }
         defer { terminal.restore() }
-        // Looking before the loop starts the first read: a commit made while it reads is seen.
-        let watch = try? DatabaseWatch(paths: watchedPaths(configuration))
+        let watch = watch(configuration)
         follow(EventLoop(program: console, terminal: terminal, messageFrameInterval: messageFrameInterval), configuration: configuration,
                watch: watch)
     }
@@ -100,22 +99,17 @@ public enum ConsoleRunner {
     /// and clocks still draw at once).
     public static let messageFrameInterval = 0.016
 
-    /// Runs `loop` until the console quits, fed by the databases' watch and the event
-    /// stream the configuration names: `run` in a terminal; a benchmark with its own
-    /// terminal, `observe` seeing each stream message as it is posted.
-    public static func follow(_ loop: EventLoop<Console>, configuration: ConsoleConfiguration,
+    /// The databases' watch (nil: none could be opened), looking from now on. Open it before
+    /// the loop, whose start asks for the first read: a commit made while that reads is seen.
+    public static func watch(_ configuration: ConsoleConfiguration) -> DatabaseWatch? {
+        try? DatabaseWatch(paths: [configuration.auditPath, configuration.outboxPath].compactMap { $0 })
+    }
+
+    /// Runs `loop` until the console quits, fed by `watch` and the event stream the
+    /// configuration names: `run` in a terminal; a benchmark with its own terminal,
+    /// `observe` seeing each stream message as it is posted.
+    public static func follow(_ loop: EventLoop<Console>, configuration: ConsoleConfiguration, watch: DatabaseWatch?,
                               observe: (@Sendable (EventStreamMessage) -> Void)? = nil) {
-        follow(loop, configuration: configuration, watch: try? DatabaseWatch(paths: watchedPaths(configuration)), observe: observe)
-    }
-
-    /// The files the databases' watch looks at.
-    private static func watchedPaths(_ configuration: ConsoleConfiguration) -> [String] {
-        [configuration.auditPath, configuration.outboxPath].compactMap { $0 }
-    }
-
-    /// `follow`, with the watch already open (nil: none could be).
-    private static func follow(_ loop: EventLoop<Console>, configuration: ConsoleConfiguration, watch: DatabaseWatch?,
-                               observe: (@Sendable (EventStreamMessage) -> Void)? = nil) {
         let mailbox = loop.mailbox
 
         watch?.start { mailbox.post(.databasesChanged) }

@@ -114,28 +114,32 @@ extension Agent {
                 try? await Task.sleep(for: .milliseconds(250))
                 continue
             }
-            var claimed: [OutboxItem] = []
-            draining.withLock { $0 += 1 }  // before the claim: an item claimed is no longer unsent
-            while claimed.count < 8, let item = try? await ledger.withOutbox({ try $0.claimNext(owner: owner, leaseMillis: lease, now: Clock.nowMillis()) }) {
-                claimed.append(item)
-            }
-            if claimed.isEmpty {
-                draining.withLock { $0 -= 1 }
-                if link.state == .recovering, (try? await ledger.withOutbox({ try $0.unsentCount() })) == 0 { link.caughtUp() }
-                try? await Task.sleep(for: .milliseconds(250))
-                continue
-            }
-            await withTaskGroup(of: Void.self) { group in
-                for item in claimed {
-                    group.addTask {
-                        if case .delivered(_, _, let appointment?) = await self.attempt(item), let booking = item.bookingId {
-                            await self.confirm(booking: booking, appointment: appointment)
-                        }
+            if await deliverClaimed(owner: owner, lease: lease) { continue }
+            if link.state == .recovering, (try? await ledger.withOutbox({ try $0.unsentCount() })) == 0 { link.caughtUp() }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    /// Claims up to eight due items and delivers them, their bookings' confirmations
+    /// included; false when none was due. Counted in `draining` from before the claim (an
+    /// item claimed is no longer unsent) until its booking is confirmed.
+    private func deliverClaimed(owner: String, lease: Int64) async -> Bool {
+        draining.withLock { $0 += 1 }
+        defer { draining.withLock { $0 -= 1 } }
+        var claimed: [OutboxItem] = []
+        while claimed.count < 8, let item = try? await ledger.withOutbox({ try $0.claimNext(owner: owner, leaseMillis: lease, now: Clock.nowMillis()) }) {
+            claimed.append(item)
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for item in claimed {
+                group.addTask {
+                    if case .delivered(_, _, let appointment?) = await self.attempt(item), let booking = item.bookingId {
+                        await self.confirm(booking: booking, appointment: appointment)
                     }
                 }
             }
-            draining.withLock { $0 -= 1 }
         }
+        return !claimed.isEmpty
     }
 
     /// A booking delivered by the drain worker learns its appointment's id and version. The
