@@ -9,8 +9,13 @@ import TerminalUI
 extension Switchboard {
     /// The full-screen console: the default when no subcommand is named.
     struct Open: ParsableCommand {
+        // Named as `switchboard`'s: parsed on its own (`Switchboard.main`), a command with a
+        // super-command is not searched for completion-script requests, two more parses of
+        // the whole command line that were half of its parsing time. Those requests, help
+        // and errors go through the whole tree, whose root is `switchboard`.
         static let configuration = CommandConfiguration(
             commandName: "console",
+            _superCommandName: "switchboard",
             abstract: "Open the full-screen console (the default command).",
             discussion: """
             Reads the agent's databases and follows its live event stream. Settings come from \
