@@ -142,4 +142,34 @@ struct TerminalTests {
         let unset = try noTerm.capture(history: true).lines.filter { !$0.isEmpty && !$0.hasPrefix("Pane is dead") }
         #expect(unset.count == 1 && unset[0].hasPrefix("switchboard: ") && unset[0].contains("TERM"), "\(unset)")
     }
+
+    /// A frame reaches the terminal in a few writes. ncurses flushed at every cursor move
+    /// until its screen had been left and resumed once: a full frame at 200x50 went out in
+    /// 50 or more write(2) calls, each one a wake-up for the terminal at the other end.
+    @Test func aFrameIsAFewWrites() async throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let db = try E2E.generate(scratch, calls: 500)
+        let tmux = try E2E.console(scratch, db, width: 200, height: 50)
+        defer { tmux.kill() }
+        try await tmux.waitForReviewList()
+        try await Tmux.settle(500)
+        // The pane runs sh, whose one child is the console.
+        let shell = try tmux.display("#{pane_pid}").trimmingCharacters(in: .whitespacesAndNewlines)
+        let children = try String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)
+        let console = try #require(children.split(separator: " ").first.map(String.init))
+        func writes() throws -> Int {
+            let io = try String(contentsOfFile: "/proc/\(console)/io", encoding: .utf8)
+            let line = try #require(io.split(separator: "\n").first { $0.hasPrefix("syscw:") })
+            return try #require(Int(line.dropFirst("syscw:".count).trimmingCharacters(in: .whitespaces)))
+        }
+        let before = try writes()
+        for _ in 0..<5 {  // Ctrl-L: the whole screen drawn again
+            try tmux.send("C-l")
+            try await Tmux.settle(200)
+        }
+        try await tmux.waitForReviewList()
+        let perFrame = Double(try writes() - before) / 5
+        #expect(perFrame <= 6, "\(perFrame) writes per full frame")
+    }
 }

@@ -48,6 +48,13 @@ public final class CursesTerminal: Terminal {
         guard let screen = newterm(term, sb_stdout(), sb_stdin()) else { throw TerminalError.unsupportedTerminal(term) }
         self.screen = screen
         set_term(screen)
+        // ncurses (6.4) flushes its output at every cursor move while a screen is in its
+        // "initial" state, which only leaving and resuming it ends: a frame went out in a
+        // write(2) per line, 50 to 100 of them. Leaving and resuming now sends each frame
+        // in a few large writes. Before colors start: with colors on, leaving sends the
+        // terminal's color reset, an OSC ending in BEL.
+        endwin()
+        doupdate()
         raw()
         noecho()
         nonl()
