@@ -172,6 +172,29 @@ struct CounterProgram: Program {
         #expect(loop.wakes < 10, "\(loop.wakes) wakes")
     }
 
+    /// The start's read has answered when the loop comes to its first frame: that frame
+    /// already has the rows (before, an empty frame went out first and the rows a frame
+    /// later). The answer is posted by the test: the loop's own work can start late while
+    /// other tests hold the threads.
+    @Test func theFirstFrameHasTheStartsAnswer() async {
+        let terminal = MemoryTerminal(size: Size(width: 20, height: 2))
+        let loop = EventLoop(program: FirstReadProgram(), terminal: terminal)
+        loop.mailbox.post(.rows)
+        await LoopRun(loop).finished()
+        #expect(terminal.frames.count == 1)
+        #expect(terminal.screen.text(row: 0) == "rows")
+    }
+
+    /// A read still running does not hold the screen back for long: the first frame
+    /// comes without its answer. (Async tests: a synchronous wait would hold a thread of
+    /// Swift's pool, which the loop's work needs to start.)
+    @Test func theFirstFrameDoesNotWaitForASlowAnswer() async {
+        let terminal = MemoryTerminal(size: Size(width: 20, height: 2))
+        await LoopRun(EventLoop(program: FirstReadProgram(), terminal: terminal)).finished()
+        #expect(terminal.frames.count == 1, "the first frame is drawn before the program quits at 0.3 s")
+        #expect(terminal.screen.text(row: 0) == "loading")
+    }
+
     @Test func waitBlocksUntilTheWakePipeFires() {
         let loop = EventLoop(program: CounterProgram(), terminal: MemoryTerminal())
         let start = MonotonicClock.seconds()
@@ -200,6 +223,28 @@ struct FloodProgram: Program {
     mutating func clockReached() -> Reaction<Message> { .none }
 }
 
+/// Starts with a read that takes a second; quits at 0.3 s.
+struct FirstReadProgram: Program {
+    enum Message: Sendable { case rows, stop }
+    var hasRows = false
+    mutating func start() -> Reaction<Message> {
+        Reaction.run { () async -> Message? in
+            try? await Task.sleep(for: .seconds(1))
+            return .rows
+        }.and(.after(0.3, .stop))
+    }
+    mutating func resize(to size: Size) {}
+    mutating func handle(_ key: Key) -> Reaction<Message> { .none }
+    mutating func update(_ message: Message) -> Reaction<Message> {
+        switch message {
+        case .rows: hasRows = true; return .redraw
+        case .stop: return .quit
+        }
+    }
+    func render(into grid: inout CellGrid) { grid.write(hasRows ? "rows" : "loading", x: 0, y: 0) }
+    mutating func clockReached() -> Reaction<Message> { .none }
+}
+
 /// A loop running on a thread of its own until its program quits.
 final class LoopRun<P: Program>: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
@@ -212,6 +257,15 @@ final class LoopRun<P: Program>: @unchecked Sendable {
         }.start()
     }
     func wait() { done.wait() }
+    /// Waits without holding a thread of Swift's pool.
+    func finished() async {
+        await withCheckedContinuation { (ended: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { [self] in
+                done.wait()
+                ended.resume()
+            }
+        }
+    }
     /// False if the loop still runs after `seconds`.
     func wait(seconds: Double) -> Bool { done.wait(timeout: .now() + seconds) == .success }
 }

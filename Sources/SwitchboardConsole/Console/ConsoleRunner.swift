@@ -48,29 +48,33 @@ public enum ConsoleRunner {
         }
         do {
             audit = try AuditStore(path: auditPath, mode: mode)
+        } catch {
+            throw ConsoleStartFailure(description: "\(error)", exitStatus: error.exitStatus)
+        }
+        // What needs only the audit file is made while the outbox is still opening.
+        let identity = OperatorIdentity.current(configuration: configuration, environment: environment)
+        let clock = Result { () throws -> GoLiveClock in try GoLiveClock.resolve(configuration: configuration, audit: audit, now: now()) }
+        let ehr = EHRLookup(configuration: configuration, http: sharedHTTP)
+        // The anchor half of `v`: checkpoints under the configured key, heads seen before.
+        let chainCheck = AuditVerifier(audit: audit, key: configuration.auditKeyPath.flatMap { try? CheckpointKeys.publicKey(at: $0) },
+                                       seenHeads: SeenHeads.forDatabase(audit.path, environment: environment))
+        let (theme, themeWarnings) = ThemeCatalog.standard(appName: "switchboard", environment: environment).resolve(configuration.theme)
+        do {
             outbox = try outboxOpening?.result.get()
         } catch {
             throw ConsoleStartFailure(description: "\(error)", exitStatus: error.exitStatus)
         }
-
-        let identity = OperatorIdentity.current(configuration: configuration, environment: environment)
-        let clock: GoLiveClock
+        let context: ConsoleContext
         do {
-            clock = try GoLiveClock.resolve(configuration: configuration, audit: audit, now: now())
+            context = ConsoleContext(identity: identity, clock: try clock.get(), overdueMillis: Int64(configuration.overdueMinutes) * 60_000,
+                                     undoSeconds: configuration.undoSeconds, hasOutbox: outbox != nil, hasEHR: ehr != nil, now: now,
+                                     bellOnAlert: configuration.alerts.bell)
         } catch {
             throw ConsoleStartFailure(description: "\(auditPath): \(error)", exitStatus: ExitStatus.dataError)
         }
-        let ehr = EHRLookup(configuration: configuration, http: sharedHTTP)
-        let context = ConsoleContext(identity: identity, clock: clock, overdueMillis: Int64(configuration.overdueMinutes) * 60_000,
-                                     undoSeconds: configuration.undoSeconds, hasOutbox: outbox != nil, hasEHR: ehr != nil, now: now,
-                                     bellOnAlert: configuration.alerts.bell)
-        // The anchor half of `v`: checkpoints under the configured key, heads seen before.
-        let chainCheck = AuditVerifier(audit: audit, key: configuration.auditKeyPath.flatMap { try? CheckpointKeys.publicKey(at: $0) },
-                                       seenHeads: SeenHeads.forDatabase(audit.path, environment: environment))
         let runner = OperationsRunner(audit: audit, outbox: outbox, identity: identity, undoSeconds: configuration.undoSeconds,
-                                      clock: clock, ehr: ehr, chainCheck: chainCheck, passwordCheck: passwordCheck, settings: configuration,
+                                      clock: context.clock, ehr: ehr, chainCheck: chainCheck, passwordCheck: passwordCheck, settings: configuration,
                                       alertStatePath: AlertStateFile.path(for: configuration, environment: environment))
-        let (theme, themeWarnings) = ThemeCatalog.standard(appName: "switchboard", environment: environment).resolve(configuration.theme)
         return Console(context: context, runner: runner, theme: theme, remapping: configuration.keys,
                        warnings: warnings + themeWarnings.map(\.description), idleLockMinutes: configuration.idleLockMinutes)
     }

@@ -59,12 +59,30 @@ public final class EventLoop<P: Program> {
         self.now = now
         self.messageFrameInterval = messageFrameInterval
         self.program.resize(to: terminal.size)
-        // The first read starts here, beside the terminal's set-up and the first frame.
+        // The first read starts here; `run` gives it a moment before the first frame.
         apply(self.program.start())
     }
 
+    /// How long the first frame waits for the answer to the program's first work.
+    private let firstAnswerWait = 0.05
+
     /// Runs until the program quits.
     public func run() {
+        // The first frame waits a moment for the answer to the start's work (the first
+        // screen's rows, a few milliseconds away): the terminal is then sent one frame
+        // with them, not one without them and another at once. A key, or the moment
+        // passing, draws it anyway.
+        if mailbox.isBusy {
+            // Meanwhile this thread would sit idle: the frame is made once, not sent, so
+            // the one-time costs of a first render and diff are paid before the answer.
+            var unsent = CellGrid(size: terminal.size)
+            program.render(into: &unsent)
+            var scratch = FrameDiffer()
+            _ = scratch.frame(for: unsent, full: true)
+            wait(timeout: firstAnswerWait)
+            wakes += 1
+            processReady()
+        }
         drawIfNeeded(prompt: true)
         while !isFinished {
             // Within the frame interval after a frame drawn for messages, messages wait
