@@ -18,6 +18,10 @@ struct Switchboard: ParsableCommand {
     /// one, instead of reaching the default command as an argument it does not take.
     static func main() {
         quietCrashes()
+        // One malloc heap for the process's few threads: a thread's first allocations
+        // otherwise start an arena of its own, grown page by page (mprotect and a fault
+        // per page), and the first screen's read paid that: a quarter of its time.
+        _ = mallopt(-8, 1)  // M_ARENA_MAX
         let arguments = Array(CommandLine.arguments.dropFirst())
         let names = configuration.subcommands.map { $0._commandName } + ["help"]
         if let first = arguments.first, !first.hasPrefix("-"), !names.contains(first) {
@@ -73,3 +77,5 @@ func failure(_ error: StoreError) -> ExitCode {
     FileHandle.standardError.write(Data("switchboard: \(SafeText.sanitize(error.description))\n".utf8))
     return ExitCode(error.exitStatus)
 }
+
+@_silgen_name("mallopt") private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
