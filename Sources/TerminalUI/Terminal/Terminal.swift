@@ -44,7 +44,8 @@ public struct FrameDiffer: Sendable {
     public mutating func frame(for grid: CellGrid, full: Bool = false) -> Frame? {
         defer { previous = grid }
         guard !full, let previous, previous.size == grid.size else {
-            return Frame(isFull: true, writes: writes(of: grid, rows: 0..<grid.height) { _ in true }, cursor: grid.cursor)
+            return Frame(isFull: true, writes: writes(of: grid, rows: 0..<grid.height, reserving: grid.cells.count) { _ in true },
+                         cursor: grid.cursor)
         }
         let writes = writes(of: grid, rows: Self.rowsThatMayDiffer(previous, grid)) { previous.cells[$0] != grid.cells[$0] }
         if writes.isEmpty && previous.cursor == grid.cursor { return nil }
@@ -71,8 +72,11 @@ public struct FrameDiffer: Sendable {
     /// Forgets the last grid, so the next frame is full.
     public mutating func invalidate() { previous = nil }
 
-    private func writes(of grid: CellGrid, rows: some Sequence<Int>, where changed: (Int) -> Bool) -> [CellWrite] {
+    /// - Parameter reserving: room made at once for this many writes (a full frame's:
+    ///   growing the array by doubling copied a full frame's writes over and over).
+    private func writes(of grid: CellGrid, rows: some Sequence<Int>, reserving: Int = 0, where changed: (Int) -> Bool) -> [CellWrite] {
         var writes: [CellWrite] = []
+        writes.reserveCapacity(reserving)
         for y in rows {
             for index in y * grid.width..<(y + 1) * grid.width where !grid.cells[index].isContinuation && changed(index) {
                 writes.append(CellWrite(position: Position(x: index % grid.width, y: y), cell: grid.cells[index]))
