@@ -234,6 +234,23 @@ import Testing
         #expect(driver.screenText.contains("QUEUE MODE"), "help explains the header's EHR states")
     }
 
+    /// Bug (seen in `switchboard demo`): the start's "event stream not heard" alert stayed
+    /// in the header while the stream was live, until a database changed.
+    @Test func theStreamHeardEndsItsNotHeardAlert() throws {
+        let practice = try Practice()
+        var configuration = practice.configuration(role: .operator)
+        configuration.events = practice.scratch.path("events.ndjson")
+        let console = try ConsoleRunner.prepare(configuration: configuration, warnings: [], environment: practice.environment)
+        let driver = ProgramDriver(console, size: Size(width: 140, height: 40))
+        driver.press("!")
+        #expect(driver.screenText.contains("stream_silent"), "not heard yet: \(driver.screenText)")
+        driver.press("esc")
+        driver.post(.stream(.connection(.live)))
+        #expect(driver.waitUntilIdle())
+        driver.press("!")
+        #expect(!driver.screenText.contains("stream_silent"), "heard: \(driver.screenText)")
+    }
+
     @Test func approvingABookingNotInTheEHRYetAsksFirst() throws {
         let clinic = try ConsoleFlowTests.Clinic { now in [sampleBooking("bk-1", bookedAt: now - 60_000)] }
         let outbox = try OutboxStore(path: clinic.scratch.path("outbox.sqlite"), mode: .readWrite)

@@ -364,7 +364,9 @@ public struct Console: Program {
                 return .redraw
             }
         case .alertsEvaluated(let result):
-            _ = alertCounts.finished(now: now)
+            // Asked for again while this one ran (the stream heard, a data change): once
+            // more, no sooner than the rules' interval.
+            let again: Reaction<ConsoleMessage> = alertCounts.finished(now: now) ? evaluateAlerts(force: false) : .none
             switch result {
             case .success(let evaluation):
                 let started = evaluation.active.filter { new in !(alerts?.active.contains { $0.rule == new.rule } ?? false) }
@@ -375,11 +377,11 @@ public struct Console: Program {
                 }
                 // A new alert is said once, unless it would cover what the operator's last
                 // action said; the badge counts it either way.
-                let ring: Reaction<ConsoleMessage> = !started.isEmpty && context.bellOnAlert ? .bell : .redraw
+                let ring = (!started.isEmpty && context.bellOnAlert ? Reaction<ConsoleMessage>.bell : .redraw).and(again)
                 guard let first = started.first, messages.text == nil else { return ring }
                 return ring.and(say("Alert: \(first.summary) (\(keyName(.alerts)) lists them)", kind: .error))
             case .failure(let problem):
-                return say("Alerts could not be evaluated: \(problem.text)", kind: .error)
+                return say("Alerts could not be evaluated: \(problem.text)", kind: .error).and(again)
             }
         case .handoffRead(let result):
             guard overlayTitle != "Alerts", var overlay = alertsOverlay else { return .none }
@@ -399,15 +401,18 @@ public struct Console: Program {
     private mutating func follow(_ message: EventStreamMessage) -> Reaction<ConsoleMessage> {
         let now = context.now()
         streamLastHeard = now
+        // A stream heard (again) ends its "not heard" or "silent" alert now: no data change
+        // or clock asks for the rules again, and the header kept the alert on a live stream.
+        let heard = alerts?.active.contains { $0.rule == .streamSilent } == true ? evaluateAlerts(force: true) : .none
         let before = live.ehr
         let reconcile = live.apply(message)
-        guard live.ehr != before || reconcile else { return .redraw }
+        guard live.ehr != before || reconcile else { return Reaction.redraw.and(heard) }
         generation = KeptFrame.newGeneration()
         if live.ehr != before {
             live.ehrSince = now
             for at in screens.indices { screens[at].ehrStateChanged(live.ehr) }
         }
-        return reconcile ? updateScreens(.databasesChanged) : .redraw
+        return (reconcile ? updateScreens(.databasesChanged) : .redraw).and(heard)
     }
 
     /// Background work's answer to the screen that asked, on screen or not: what it says
