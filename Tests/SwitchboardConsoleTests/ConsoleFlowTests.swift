@@ -240,13 +240,16 @@ import Testing
         let practice = try Practice()
         var configuration = practice.configuration(role: .operator)
         configuration.events = practice.scratch.path("events.ndjson")
+        configuration.alerts.disabled = Set(AlertRule.allCases).subtracting([.streamSilent])  // its message is the one said
         let console = try ConsoleRunner.prepare(configuration: configuration, warnings: [], environment: practice.environment)
         let driver = ProgramDriver(console, size: Size(width: 140, height: 40))
+        #expect(driver.screenText.contains("Alert: event stream not heard"))
         driver.press("!")
         #expect(driver.screenText.contains("stream_silent"), "not heard yet: \(driver.screenText)")
         driver.press("esc")
         driver.post(.stream(.connection(.live)))
         #expect(driver.waitUntilIdle())
+        #expect(!driver.screenText.contains("Alert: event stream not heard"), "the message is taken back: \(driver.screenText)")
         driver.press("!")
         #expect(!driver.screenText.contains("stream_silent"), "heard: \(driver.screenText)")
     }

@@ -252,6 +252,16 @@ func render(width: Int, height: Int, _ draw: (inout CellGrid) -> Void) -> CellGr
         #expect(cleared && line.text == nil)
     }
 
+    /// What is no longer so is taken back, and only that.
+    @Test func theMessageLineWithdrawsOnlyWhatItSays() {
+        var line = MessageLine()
+        _ = line.show("Alert: event stream not heard", kind: .error)
+        let other = line.withdraw("Alert: 2 outbox items dead")
+        #expect(!other && line.text == "Alert: event stream not heard")
+        let same = line.withdraw("Alert: event stream not heard")
+        #expect(same && line.text == nil)
+    }
+
     @Test func detailPaneWrapsAndScrolls() {
         var pane = DetailPane(items: [
             .field("Name", "Zoë 日本"), .field("Notes", "a fairly long note that wraps"), .blank, .text("free text here"),

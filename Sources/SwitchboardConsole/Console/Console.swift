@@ -283,6 +283,9 @@ public struct Console: Program {
         return run(.alerts(streamLastHeard: streamLastHeard))
     }
 
+    /// What the message line says when `alert` starts.
+    private func alertMessage(_ alert: Alert) -> String { "Alert: \(alert.summary) (\(keyName(.alerts)) lists them)" }
+
     private func keyName(_ action: ConsoleAction) -> String { globalKeys.binding(of: action)?.keys.first?.description ?? action.rawValue }
 
     private func run(_ work: ConsoleWork) -> Reaction<ConsoleMessage> {
@@ -370,6 +373,10 @@ public struct Console: Program {
             switch result {
             case .success(let evaluation):
                 let started = evaluation.active.filter { new in !(alerts?.active.contains { $0.rule == new.rule } ?? false) }
+                // An alert that ended takes back what the message line still says of it.
+                for ended in alerts?.active ?? [] where !evaluation.active.contains(where: { $0.rule == ended.rule }) {
+                    messages.withdraw(alertMessage(ended))
+                }
                 alerts = evaluation
                 if overlayTitle == "Alerts", var overlay = alertsOverlay {
                     overlay.replaceItems(with: AlertsList.pane(evaluation, now: now, time: time))
@@ -379,7 +386,7 @@ public struct Console: Program {
                 // action said; the badge counts it either way.
                 let ring = (!started.isEmpty && context.bellOnAlert ? Reaction<ConsoleMessage>.bell : .redraw).and(again)
                 guard let first = started.first, messages.text == nil else { return ring }
-                return ring.and(say("Alert: \(first.summary) (\(keyName(.alerts)) lists them)", kind: .error))
+                return ring.and(say(alertMessage(first), kind: .error))
             case .failure(let problem):
                 return say("Alerts could not be evaluated: \(problem.text)", kind: .error).and(again)
             }

@@ -36,6 +36,16 @@ public struct MessageLine: Sendable, Equatable {
         return true
     }
 
+    /// Clears the line if it still says `text` (what it said is no longer so). Returns
+    /// whether it did.
+    @discardableResult
+    public mutating func withdraw(_ text: String) -> Bool {
+        guard self.text == text else { return false }
+        self.text = nil
+        repeats = 0
+        return true
+    }
+
     /// Draws the message (or nothing) on the first row of `rect`.
     public func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
         guard rect.height > 0, let text else { return }
