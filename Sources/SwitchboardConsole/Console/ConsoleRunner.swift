@@ -149,7 +149,7 @@ public enum ConsoleRunner {
     static func isURL(_ source: String) -> Bool { source.hasPrefix("http://") || source.hasPrefix("https://") }
 }
 
-/// A store opened on another thread while the caller opens another; `result` waits.
+/// A store opened on another thread while the caller goes on; `result` waits.
 /// The thread is one of Dispatch's workers, not one of its own: the loop's background work
 /// runs on those workers too, and its first read (the first screen's rows) then starts on
 /// this one, already running, instead of waiting 2–3 ms for a new thread to be scheduled.
