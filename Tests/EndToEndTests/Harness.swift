@@ -97,12 +97,14 @@ enum E2E {
 extension Tmux {
     static let header = "Switchboard │ Review"
 
-    /// Waits until the Review list shows at least one row.
+    /// Waits until the Review list shows at least one row and its footer: tmux may read
+    /// a large frame in pieces, and a capture between them shows the rows half drawn.
     @discardableResult
     func waitForReviewList(timeout: TimeInterval = 15) async throws -> String {
         try await waitUntil("the Review list with rows", timeout: timeout) { screen in
             let lines = screen.components(separatedBy: "\n")
             return lines.count > 3 && lines[1].contains(Self.header) && lines[2].contains("Booked") && lines[3].contains(":")
+                && lines.contains { $0.contains("? help") }
         }
     }
 

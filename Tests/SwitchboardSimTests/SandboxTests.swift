@@ -214,6 +214,49 @@ import Testing
         #expect(rows == ["PUT Appointment/\(appointment.id!) \(ifMatch): 2/1", "call-9:note: 2/1"], "\(rows)")
     }
 
+    /// A write and its count in `received` commit together, on every pathway. They were
+    /// two transactions, and a SIGKILL between them (torture's kills/simulator) left a
+    /// booking applied but uncounted: its delivered outbox item was reported lost. With
+    /// the count made to fail, the write must fail with it.
+    @Test func aWriteAndItsCountCommitTogether() async throws {
+        let f = try await SandboxFixture.start()
+        defer { Task { await f.stop() } }
+        let token = try await f.token()
+        let slot = try await f.freeSlot(token)
+        let made = try await f.send("POST", "/Appointment", body: f.booking(slot: slot), token: token)
+        var appointment = try made.decode(Appointment.self)
+        let hl7Slot = try await f.freeSlot(token, schedule: "sch-4")
+        let file = try DatabaseQueue(path: f.directory.appendingPathComponent("ehr-sandbox.sqlite").path)
+        try await file.write { db in
+            try db.execute(sql: "CREATE TRIGGER refuse_count BEFORE INSERT ON received BEGIN SELECT RAISE(ABORT, 'count refused'); END")
+        }
+
+        let note = Communication(status: .completed, subject: "Patient/p-3", sent: "2026-11-25T09:30:00Z",
+                                 payload: [CommunicationPayload(contentString: "Booked follow-up.")])
+        let created = try await f.send("POST", "/Communication", headers: ["Idempotency-Key": "call-3:note"], body: FHIRJSON.encode(note), token: token)
+        #expect(created.status == 500, "FHIR create: \(created.status)")
+        appointment.status = .cancelled
+        let put = try await f.send("PUT", "/Appointment/\(appointment.id!)", headers: ["If-Match": made.header("ETag") ?? ""],
+                                   body: FHIRJSON.encode(appointment), token: token)
+        #expect(put.status == 500, "FHIR update: \(put.status)")
+        let rest = try await f.send("POST", url: URL(string: f.endpoints.restBaseURL! + "/notes")!,
+                                    headers: ["Idempotency-Key": "call-4:note", "Content-Type": "application/x-www-form-urlencoded"],
+                                    body: Data("patientid=3&notetext=Called%20back".utf8), token: token)
+        #expect(rest.status == 500, "REST note: \(rest.status)")
+        let endpoints = HL7Endpoints(sendingApplication: "AGENT", sendingFacility: "CLINIC", receivingApplication: "EHR", receivingFacility: "CLINIC")
+        let siu = SIUAppointment(event: .new, placerID: "m-9", start: hl7Slot.start.millis, end: hl7Slot.end.millis,
+                                 practitionerID: "pr-4", patient: HL7Patient(id: "p-5", family: "", given: ""))
+            .message(controlID: "m-9", at: 0, endpoints: endpoints)
+        let ack = try HL7Acknowledgment(HL7Message(parsing: try await mllpExchange(port: f.endpoints.mllpPort, MLLP.frame(siu))))
+        #expect(ack.code == .error, "HL7 SIU^S12: \(ack.code)")
+
+        let notes = try await f.send("GET", "/Communication", query: [.init(name: "subject", value: "Patient/p-3")], token: token)
+        #expect(try notes.decode(Bundle.self).total == 0, "no call note written without its count")
+        let current = try await f.send("GET", "/Appointment/\(appointment.id!)", token: token).decode(Appointment.self)
+        #expect(current.status == .booked, "the appointment not cancelled without its count")
+        #expect(try await f.send("GET", "/Slot/\(hl7Slot.id!)", token: token).decode(Slot.self).status == .free, "the HL7 slot not booked")
+    }
+
     @Test func anInjected401SaysTheTokenWasRevoked() async throws {
         let f = try await SandboxFixture.start(faults: SandboxFaults(unauthorizedRate: 1))
         defer { Task { await f.stop() } }

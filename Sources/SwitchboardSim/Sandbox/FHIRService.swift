@@ -50,11 +50,9 @@ final class FHIRService: Sendable {
             try authorize(request)
             try await injectFaults()
             do {
-                let response = try await handle(request, route: route)
-                noteReceived(request, response.statusCode.code, replayed: response.headers[HTTPHeader("Idempotent-Replayed")] == "true")
-                return response
+                return try await handle(request, route: route)
             } catch let failure as FHIRFailure {
-                noteReceived(request, failure.status.code)
+                noteRefused(request, failure.status.code)
                 throw failure
             }
         } catch let failure as FHIRFailure {
@@ -64,22 +62,36 @@ final class FHIRService: Sendable {
         }
     }
 
-    /// A keyed write that reached the handler goes into the sandbox's record of what it
-    /// received; a replayed answer (`Idempotent-Replayed`) counts as received, not applied.
-    /// A FHIR PUT is keyed by what makes it safe to resend, its resource and `If-Match`
-    /// ("PUT Appointment/a-17 W/\"2\""): senders do not always pass its Idempotency-Key on.
-    func noteReceived(_ request: HTTPRequest, _ status: Int, replayed: Bool = false) {
-        guard request.method != .GET else { return }
+    /// The key a write is counted under in the sandbox's record of what it received (nil:
+    /// not counted). A FHIR PUT is keyed by what makes it safe to resend, its resource and
+    /// `If-Match` ("PUT Appointment/a-17 W/\"2\""): senders do not always pass its
+    /// Idempotency-Key on.
+    static func receivedKey(_ request: HTTPRequest) -> String? {
+        guard request.method != .GET else { return nil }
         let parts = request.path.split(separator: "/")
-        let key: String
         if request.method == .PUT, parts.first == "fhir", parts.count >= 3, let ifMatch = request.headers[HTTPHeader("If-Match")] {
-            key = "PUT \(parts[parts.count - 2])/\(parts[parts.count - 1]) \(ifMatch)"
-        } else if let idempotencyKey = request.headers[HTTPHeader("Idempotency-Key")] {
-            key = idempotencyKey
-        } else {
-            return
+            return "PUT \(parts[parts.count - 2])/\(parts[parts.count - 1]) \(ifMatch)"
         }
-        database.noteReceived(key: key, applied: (200 ..< 300).contains(status) && !replayed, status: String(status))
+        return request.headers[HTTPHeader("Idempotency-Key")]
+    }
+
+    /// A keyed write refused before or by its handler: counted as received, not applied.
+    func noteRefused(_ request: HTTPRequest, _ status: Int) {
+        guard let key = Self.receivedKey(request) else { return }
+        database.noteRefused(key: key, status: String(status))
+    }
+
+    /// Runs a write's transaction and counts its answer in the same one (a replayed answer,
+    /// `Idempotent-Replayed`, as received, not applied).
+    private func applying(_ request: HTTPRequest, _ body: @escaping @Sendable (Database) throws -> StoredResponse) async throws -> StoredResponse {
+        let key = Self.receivedKey(request)
+        return try await database.pool.write { db in
+            let stored = try body(db)
+            if let key {
+                try SandboxDatabase.noteReceived(key: key, status: stored.status, applied: (200 ..< 300).contains(stored.status) && !stored.replayed, db)
+            }
+            return stored
+        }
     }
 
     // MARK: OAuth 2.0 client credentials
@@ -216,6 +228,7 @@ final class FHIRService: Sendable {
             throw FHIRFailure(HTTPStatusCode(422, phrase: "Unprocessable Content"), .required, "an eligibility request needs purpose validation and insurance.coverage")
         }
         let now = Clock.nowMillis()
+        let key = Self.receivedKey(request)
         let answer: CoverageEligibilityResponse = try await database.pool.write { db in
             guard let json = try String.fetchOne(db, sql: "SELECT json FROM coverage WHERE id = ?", arguments: [coverageID]) else {
                 throw FHIRFailure(.notFound, .notFound, "Coverage/\(coverageID) not found")
@@ -237,6 +250,7 @@ final class FHIRService: Sendable {
             try db.execute(sql: "INSERT INTO eligibility (id, coverage_id, created_ms, request_json, json) VALUES (?, ?, ?, ?, ?)",
                            arguments: [answer.id, coverageID, now, try encodeJSON(stored), try encodeJSON(answer)])
             answer.meta = Meta(versionId: "1", lastUpdated: FHIRInstant(millis: now))
+            if let key { try SandboxDatabase.noteReceived(key: key, status: 200, applied: true, db) }
             return answer
         }
         return HTTPResponse(statusCode: .ok, headers: [.contentType: FHIRJSON.contentType], body: try FHIRJSON.encode(answer))
@@ -401,7 +415,7 @@ final class FHIRService: Sendable {
         let idempotencyKey = request.headers[HTTPHeader("Idempotency-Key")]
         let condition = request.headers[HTTPHeader("If-None-Exist")]
         let now = Clock.nowMillis()
-        let stored: StoredResponse = try await database.pool.write { db in
+        let stored = try await applying(request) { db in
             if let idempotencyKey,
                let row = try Row.fetchOne(db, sql: "SELECT * FROM idempotency WHERE key = ?", arguments: [idempotencyKey]) {
                 return StoredResponse(status: row["status"], location: row["location"], etag: row["etag"], body: row["body"], replayed: true)
@@ -504,7 +518,7 @@ final class FHIRService: Sendable {
         }
         let ifMatch = request.headers[HTTPHeader("If-Match")]
         let now = Clock.nowMillis()
-        return try await database.pool.write { db in
+        return try await applying(request) { db in
             guard let version = try Int.fetchOne(db, sql: "SELECT version FROM patient WHERE id = ?", arguments: [id]) else {
                 throw FHIRFailure(.notFound, .notFound, "Patient/\(id) not found")
             }
@@ -582,7 +596,7 @@ final class FHIRService: Sendable {
         let ifMatch = request.headers[HTTPHeader("If-Match")]
         let injectedConflict = Double.random(in: 0 ..< 1) < faults.current.versionConflictRate
         let now = Clock.nowMillis()
-        let response: StoredResponse = try await database.pool.write { db in
+        let response = try await applying(request) { db in
             var appointment = sent
             guard let current = try Row.fetchOne(db, sql: "SELECT version FROM appointment WHERE id = ?", arguments: [id]) else {
                 throw FHIRFailure(.notFound, .notFound, "Appointment/\(id) not found")

@@ -22,9 +22,11 @@ struct HL7Service: Sendable {
             return HL7Acknowledgment(code: .reject, acknowledgedControlID: "", text: "\(error)", errorCode: "100")
                 .message(answering: nil, controlID: controlID, at: now).encoded()
         }
+        // MSH-10 is the message's key: a resend carries the same one.
+        let key = "hl7:" + message.controlID
         let ack: HL7Acknowledgment
         do {
-            try await apply(message, now: now)
+            try await apply(message, key: key, now: now)
             ack = HL7Acknowledgment(code: .accept, acknowledgedControlID: message.controlID)
         } catch let error as HL7MessageError {
             let code = if case .unsupportedType = error { "200" } else { "101" }
@@ -34,8 +36,8 @@ struct HL7Service: Sendable {
         } catch {
             ack = HL7Acknowledgment(code: .error, acknowledgedControlID: message.controlID, text: "\(error)", errorCode: "207")
         }
-        // MSH-10 is the message's key: a resend carries the same one.
-        database.noteReceived(key: "hl7:" + message.controlID, applied: ack.code == .accept, status: ack.code.rawValue)
+        // An applied message was counted in the transaction that applied it.
+        if ack.code != .accept { database.noteRefused(key: key, status: ack.code.rawValue) }
         return ack.message(answering: message, controlID: controlID, at: now).encoded()
     }
 
@@ -44,7 +46,8 @@ struct HL7Service: Sendable {
         var text: String
     }
 
-    private func apply(_ message: HL7Message, now: UnixMillis) async throws {
+    /// Applies a message and counts its key as received and applied, in one transaction.
+    private func apply(_ message: HL7Message, key: String, now: UnixMillis) async throws {
         switch message.type.code {
         case "ADT":
             let adt = try ADTRegistration(message)
@@ -55,6 +58,7 @@ struct HL7Service: Sendable {
                 let patient = Patient(id: p.id, active: true, name: [HumanName(use: .official, family: p.family, given: [p.given])],
                                       telecom: p.phone.map { [ContactPoint(system: .phone, value: $0)] }, birthDate: p.birthDate)
                 try SandboxDatabase.insert(patient, version: (version ?? 0) + 1, at: now, db)
+                try SandboxDatabase.noteReceived(key: key, status: HL7Acknowledgment.Code.accept.rawValue, applied: true, db)
             }
         case "SIU":
             let siu = try SIUAppointment(message)
@@ -71,6 +75,7 @@ struct HL7Service: Sendable {
                     }
                 }
                 try self.apply(siu, now: now, db)
+                try SandboxDatabase.noteReceived(key: key, status: HL7Acknowledgment.Code.accept.rawValue, applied: true, db)
             }
         default:
             throw HL7MessageError.unsupportedType("\(message.type.code)^\(message.type.event)")

@@ -41,10 +41,9 @@ final class RESTService: Sendable {
             do {
                 response = try await handle(request, route: route)
             } catch let failure as RESTFailure {
-                fhir.noteReceived(request, failure.response.statusCode.code)
+                fhir.noteRefused(request, failure.response.statusCode.code)
                 throw failure
             }
-            fhir.noteReceived(request, response.statusCode.code, replayed: response.headers[HTTPHeader("Idempotent-Replayed")] == "true")
         } catch let failure as RESTFailure {
             response = failure.response
         } catch {
@@ -389,12 +388,14 @@ final class RESTService: Sendable {
 
     // MARK: Helpers
 
-    /// Runs a write once per `Idempotency-Key`: a repeat gets the stored first answer.
+    /// Runs a write once per `Idempotency-Key`: a repeat gets the stored first answer. The
+    /// key is counted as received in the write's own transaction.
     private func idempotent(_ key: String?, now: UnixMillis,
                             _ body: @escaping @Sendable (Database) throws -> (Int, [String: String])) async throws -> HTTPResponse {
         let scoped = key.map { "rest:" + $0 }
         let (status, data, replayed): (Int, Data, Bool) = try await database.pool.write { db in
-            if let scoped, let row = try Row.fetchOne(db, sql: "SELECT status, body FROM idempotency WHERE key = ?", arguments: [scoped]) {
+            if let key, let scoped, let row = try Row.fetchOne(db, sql: "SELECT status, body FROM idempotency WHERE key = ?", arguments: [scoped]) {
+                try SandboxDatabase.noteReceived(key: key, status: row["status"] as Int, applied: false, db)
                 return (row["status"], row["body"], true)
             }
             let (status, fields) = try body(db)
@@ -403,6 +404,8 @@ final class RESTService: Sendable {
                 try db.execute(sql: "INSERT INTO idempotency (key, status, location, etag, body, created_ms) VALUES (?, ?, NULL, NULL, ?, ?)",
                                arguments: [scoped, status, data, now])
             }
+            // Counted in the transaction that applied it (see SandboxDatabase.noteReceived).
+            if let key { try SandboxDatabase.noteReceived(key: key, status: status, applied: (200 ..< 300).contains(status), db) }
             return (status, data, false)
         }
         var headers: HTTPHeaders = [.contentType: "application/json"]

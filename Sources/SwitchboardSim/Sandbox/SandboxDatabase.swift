@@ -81,17 +81,25 @@ struct SandboxDatabase: Sendable {
         return m
     }
 
-    /// A write with a key reached the EHR: counted, and whether it was applied. Blocking,
-    /// not async: an outage cancels the tasks of requests in flight, and a write already
-    /// applied must still be counted.
-    func noteReceived(key: String, applied: Bool, status: String) {
-        let now = Clock.nowMillis()
-        _ = try? pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO received (key, times, applied, first_ms, last_status) VALUES (?, 1, ?, ?, ?)
-                ON CONFLICT (key) DO UPDATE SET times = times + 1, applied = applied + excluded.applied, last_status = excluded.last_status
-                """, arguments: [key, applied ? 1 : 0, now, status])
-        }
+    /// A write with a key reached the EHR: counted, and whether it was applied, in `db`'s
+    /// transaction. A write that applies something is counted in the transaction that
+    /// applies it: a kill between two transactions would leave it applied but uncounted,
+    /// and the torture's ledger would call a delivered outbox item lost.
+    static func noteReceived(key: String, status: Int, applied: Bool, _ db: Database) throws {
+        try noteReceived(key: key, status: String(status), applied: applied, db)
+    }
+
+    static func noteReceived(key: String, status: String, applied: Bool, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO received (key, times, applied, first_ms, last_status) VALUES (?, 1, ?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET times = times + 1, applied = applied + excluded.applied, last_status = excluded.last_status
+            """, arguments: [key, applied ? 1 : 0, Clock.nowMillis(), status])
+    }
+
+    /// A keyed write refused (nothing applied): counted on its own. Blocking, not async: an
+    /// outage cancels the tasks of requests in flight, and an arrival must still be counted.
+    func noteRefused(key: String, status: String) {
+        _ = try? pool.write { db in try Self.noteReceived(key: key, status: status, applied: false, db) }
     }
 
     func isSeeded() throws -> Bool {
