@@ -41,15 +41,13 @@ let package = Package(
             // the shim loads it on first use (the headers are in the multiarch include path).
             name: "CCurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
-        // The system's OpenSSL (what libcurl already links): TLS on the sockets libcurl does not
-        // own, MLLP over TLS and the simulator's HTTPS and MLLP listeners. No build cost.
-        .systemLibrary(
-            name: "COpenSSL", pkgConfig: "openssl",
-            providers: [.apt(["libssl-dev"])]),
-        // Linux-PAM: the idle lock asks for the OS user's password (as vlock does).
-        .systemLibrary(
-            name: "CPAM", pkgConfig: "pam",
-            providers: [.apt(["libpam0g-dev"])]),
+        // The system's OpenSSL (what libcurl already links), loaded on first use (see its
+        // header): TLS on the sockets libcurl does not own, MLLP over TLS, the simulator's
+        // HTTPS and MLLP listeners, and the audit walk's SHA-256. Needs libssl-dev's headers.
+        .target(name: "COpenSSL"),
+        // Linux-PAM: the idle lock asks for the OS user's password (as vlock does); loaded
+        // at the first check (see its header). Needs libpam0g-dev's headers.
+        .target(name: "CPAM"),
 
         // The text rule for everything that leaves the program (screen, stdout, JSON).
         .target(name: "SafeText"),

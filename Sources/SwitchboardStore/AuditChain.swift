@@ -113,6 +113,7 @@ public enum AuditChain {
     /// bytes `openssl dgst -sha256` is timed on in `switchboard-bench verify`. Returns
     /// the rows and bytes written.
     public static func writeCanonicalForms(_ reader: any DatabaseReader, to path: String) throws -> (rows: Int, bytes: Int) {
+        try StoredRowHasher.loadSHA256()
         // Opened in place (not created by rename, as `createFile` does): the path may be a device.
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StoreError.readOnly(path: path) }
@@ -164,6 +165,7 @@ public enum AuditChain {
                               workers: Int = ProcessInfo.processInfo.activeProcessorCount,
                               pages: Bool = true, leavesPerStretch: Int? = nil,
                               progress: ((Int) -> Void)? = nil) throws -> Verification {
+        try StoredRowHasher.loadSHA256()
         let from = max(fromSeq, 1)
         if pages, limit == nil {
             switch try walkPages(reader, from: from, workers: workers, leavesPerStretch: leavesPerStretch, progress: progress) {

@@ -6,6 +6,8 @@ public enum ExitStatus {
     /// A service (the EHR) did not answer.
     public static let unavailable: Int32 = 69
     public static let software: Int32 = 70
+    /// A system file is missing: a library loaded on first use (OpenSSL for the audit walk).
+    public static let missingSystemFile: Int32 = 72
     public static let cannotCreate: Int32 = 73
     /// An input/output error: a full disk.
     public static let ioError: Int32 = 74
@@ -22,6 +24,7 @@ extension StoreError {
         case .readOnly, .walNeedsWritableDirectory: ExitStatus.cannotCreate
         case .cannotOpen: ExitStatus.noInput
         case .diskFull: ExitStatus.ioError
+        case .missingLibrary: ExitStatus.missingSystemFile
         }
     }
 }

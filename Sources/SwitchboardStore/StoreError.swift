@@ -15,6 +15,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     /// No space left on the file system holding the database (or its -wal/-shm files).
     case diskFull(path: String)
     case failed(path: String, reason: String)
+    /// A system library loaded on first use is not on this machine.
+    case missingLibrary(name: String, package: String, reason: String)
 
     public var description: String {
         switch self {
@@ -40,6 +42,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             "\(path): the disk is full (no space left on the file system holding it); nothing was written. Free some space and try again."
         case .failed(let path, let reason):
             "\(path): \(reason)"
+        case .missingLibrary(let name, let package, let reason):
+            "\(name) could not be loaded (\(reason)). Install the \(package) package."
         }
     }
 }

@@ -39,6 +39,12 @@ struct StoredRowHasher: ~Copyable {
     /// Set with a problem when the row before is the one to blame (it was inserted).
     private(set) var blamesPreviousRow = false
 
+    /// libcrypto, loaded on first use (see the COpenSSL header): each walk's entry point
+    /// calls this before making a hasher.
+    static func loadSHA256() throws(StoreError) {
+        guard sb_openssl_load() == 0 else { throw .missingLibrary(name: "libcrypto (OpenSSL 3)", package: "libssl3", reason: String(cString: sb_openssl_error())) }
+    }
+
     init() {
         capacity = 4096
         bytes = .allocate(capacity: capacity)
