@@ -171,7 +171,7 @@ public final class TLSChannel: @unchecked Sendable {
         while case let code = sb_ERR_get_error(), code != 0 {
             var buffer = [CChar](repeating: 0, count: 256)
             sb_ERR_error_string_n(code, &buffer, buffer.count)
-            texts.append(String(cString: buffer))
+            texts.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         return texts.joined(separator: "; ")
     }

@@ -216,7 +216,11 @@ extension Torture {
     func terminal() throws {
         guard SwitchboardTesting.Tmux.isAvailable else { throw CaseFailure("tmux is not installed") }
         let site = try generate("terminal-site", calls: 300, extra: ["--hostile-data"])
-        let console = [tool("switchboard"), "--audit", site + "/audit.sqlite", "--outbox", site + "/outbox.sqlite"]
+        // The console waits for a line before it starts, so that the pane's raw output is
+        // piped from its first byte: a console that refuses at once (TERM=dumb) printed its
+        // refusal before the pipe was attached, and the case saw nothing.
+        let console = ["/bin/sh", "-c", "read -r _ && exec \"$@\"", "sh",
+                       tool("switchboard"), "--audit", site + "/audit.sqlite", "--outbox", site + "/outbox.sqlite"]
         let variants: [(String, Int, Int, [String: String])] = [
             ("20x5", 20, 5, [:]), ("400x120", 400, 120, [:]), ("TERM=dumb", 80, 24, ["TERM": "dumb"]),
             ("NO_COLOR", 80, 24, ["NO_COLOR": "1"]), ("resize-storm", 80, 24, [:]), ("SIGHUP", 80, 24, [:]),
@@ -228,6 +232,8 @@ extension Torture {
                 defer { tmux.kill() }
                 let raw = scratch.path("terminal-\(name.filter { $0.isLetter || $0.isNumber }).raw")
                 _ = try tmux.tmux(["pipe-pane", "-o", "-t", tmux.session, "cat >> '\(raw)'"])
+                _ = try tmux.tmux(["send-keys", "-t", tmux.session, "Enter"])
+                usleep(300_000)
                 _ = try tmux.tmux(["send-keys", "-t", tmux.session, "C-l"])
                 usleep(1_500_000)
                 if name == "resize-storm" {
