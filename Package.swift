@@ -75,10 +75,14 @@ let package = Package(
         // Shared by the test targets only: scratch directories, generated databases, processes.
         .target(name: "SwitchboardTesting", dependencies: ["SwitchboardCore", "SwitchboardStore", "SwitchboardSim", flyingFox, flyingSocks]),
 
+        // Linked by lld with packed relative relocations (DT_RELR, glibc 2.36): the static
+        // runtime's 100,000 relative relocations are a 20 KB bitmap instead of a 2.4 MB table
+        // ld.so walks at every start (exec to the first rows ~1 ms sooner; still PIE, its
+        // address randomised). gold cannot pack them. (docs/benchmarks.md, tenth pass)
         .executableTarget(name: "switchboard", dependencies: [
             "SwitchboardConsole", "SwitchboardOperations", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SafeText", "TerminalUI", argumentParser,
             prometheus,
-        ]),
+        ], linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])]),
         .executableTarget(name: "switchboard-sim", dependencies: ["SwitchboardSim", "SwitchboardStore", "SwitchboardCore", "SwitchboardHTTP", "SwitchboardEHR", argumentParser]),
         .executableTarget(name: "switchboard-bench", dependencies: ["SwitchboardStore", "SwitchboardSim", "SwitchboardCore", "SwitchboardConsole", "SwitchboardOperations", "SwitchboardStream", "SwitchboardEHR", "TerminalUI", "SwitchboardTesting", argumentParser]),
 
