@@ -195,6 +195,19 @@ struct CounterProgram: Program {
         #expect(terminal.screen.text(row: 0) == "loading")
     }
 
+    /// A driver that does not settle returns before the start's work is done, and
+    /// `waitUntil` stops at the first frame that shows what it waits for (what the
+    /// benchmark times), not when the work after it is done.
+    @Test func theDriverCanWaitForAFrameRatherThanForIdle() {
+        let driver = ProgramDriver(TwoReadsProgram(), size: Size(width: 20, height: 2), settle: false)
+        #expect(driver.waitUntil { $0.screenText.contains("first") })
+        #expect(driver.loop.hasPendingWork, "the second read is still running")
+        #expect(!driver.waitUntil(timeout: 0.05) { $0.screenText.contains("never") }, "gives up at its timeout")
+        driver.waitUntilIdle()
+        #expect(driver.screenText.contains("second"))
+        #expect(!driver.waitUntil(timeout: 5) { $0.screenText.contains("never") }, "gives up at once with nothing left to wait for")
+    }
+
     @Test func waitBlocksUntilTheWakePipeFires() {
         let loop = EventLoop(program: CounterProgram(), terminal: MemoryTerminal())
         let start = MonotonicClock.seconds()
@@ -279,4 +292,31 @@ final class HungUpTerminal: Terminal {
     func readKeys() -> [Key] { [] }
     func draw(_ frame: Frame) {}
     func bell() {}
+}
+
+/// Two reads, one after the other: "first" after 20 ms, "second" 300 ms later.
+struct TwoReadsProgram: Program {
+    enum Message: Sendable { case first, second }
+    var text = "loading"
+    mutating func start() -> Reaction<Message> {
+        Reaction.run { () async -> Message? in
+            try? await Task.sleep(for: .milliseconds(20))
+            return .first
+        }
+    }
+    mutating func resize(to size: Size) {}
+    mutating func handle(_ key: Key) -> Reaction<Message> { .none }
+    mutating func update(_ message: Message) -> Reaction<Message> {
+        switch message {
+        case .first:
+            text = "first"
+            return Reaction.redraw.and(.run { () async -> Message? in
+                try? await Task.sleep(for: .milliseconds(300))
+                return .second
+            })
+        case .second: text = "second"; return .redraw
+        }
+    }
+    func render(into grid: inout CellGrid) { grid.write(text, x: 0, y: 0) }
+    mutating func clockReached() -> Reaction<Message> { .none }
 }

@@ -14,14 +14,17 @@ public final class ProgramDriver<P: Program> {
     public private(set) var time: Double = 0
     private let clock: ManualClock
 
-    /// - Parameter messageFrameInterval: as the real console's loop has it (0: every
-    ///   message drawn at once, on the manual clock).
-    public init(_ program: P, size: Size = Size(width: 80, height: 24), messageFrameInterval: Double = 0) {
+    /// - Parameters:
+    ///   - messageFrameInterval: as the real console's loop has it (0: every message drawn
+    ///     at once, on the manual clock).
+    ///   - settle: wait until the start's work is done (false: return at once, and wait
+    ///     with ``waitUntil(timeout:_:)`` for what is to be timed).
+    public init(_ program: P, size: Size = Size(width: 80, height: 24), messageFrameInterval: Double = 0, settle: Bool = true) {
         let clock = ManualClock()
         self.clock = clock
         terminal = MemoryTerminal(size: size)
         loop = EventLoop(program: program, terminal: terminal, now: { clock.time }, messageFrameInterval: messageFrameInterval)
-        waitUntilIdle()
+        if settle { waitUntilIdle() }
     }
 
     /// The program's state.
@@ -73,6 +76,21 @@ public final class ProgramDriver<P: Program> {
 
     /// Processes everything pending, waiting for background work to post its result.
     /// Returns false if work was still running after `timeout` seconds.
+    /// Processes messages until `condition` holds of the drawn screen; false if it still
+    /// does not after `timeout` seconds or once nothing is left to wait for.
+    @discardableResult
+    public func waitUntil(timeout: Double = 5, _ condition: (ProgramDriver) -> Bool) -> Bool {
+        let deadline = MonotonicClock.seconds() + timeout
+        loop.processReady()
+        while !condition(self) {
+            let remaining = deadline - MonotonicClock.seconds()
+            guard remaining > 0, loop.hasPendingWork, !loop.isFinished else { return false }
+            loop.wait(timeout: remaining)
+            loop.processReady()
+        }
+        return true
+    }
+
     @discardableResult
     public func waitUntilIdle(timeout: Double = 5) -> Bool {
         let deadline = MonotonicClock.seconds() + timeout
