@@ -142,14 +142,14 @@ public final class Agent: @unchecked Sendable {
     /// is empty (returns), or until cancelled (calls in progress end as dropped).
     public func run() async {
         hub.publish(.ehrState(.init(state: .online, at: Clock.nowMillis(), reason: "agent \(configuration.agentID) started")))
+        // The warm-up's clock: the past replayed fast, or none (a burst, now). Learning
+        // the practice is part of it, so the audit log starts in the replayed past.
+        let replaying = configuration.warmUpCalls > 0 && configuration.warmUpMillis > 0
+        let replay = replaying ? Clock.Replay(from: Clock.nowMillis() - configuration.warmUpMillis, speed: replaySpeed) : nil
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.keepTime() }
-            group.addTask { await self.signCheckpoints() }
+            group.addTask { await self.signCheckpoints(opening: replay) }
             group.addTask { await self.drainOutbox() }
-            // The warm-up's clock: the past replayed fast, or none (a burst, now). Learning
-            // the practice is part of it, so the audit log starts in the replayed past.
-            let replaying = configuration.warmUpCalls > 0 && configuration.warmUpMillis > 0
-            let replay = replaying ? Clock.Replay(from: Clock.nowMillis() - configuration.warmUpMillis, speed: replaySpeed) : nil
             await Clock.$replay.withValue(replay) { await learnPractice() }
             await takeCalls(replay: replay)
             while !Task.isCancelled, configuration.callLimit != nil {
@@ -181,15 +181,27 @@ public final class Agent: @unchecked Sendable {
     }
 
     /// Signs the chain's head every `checkpointEvery` when it moved (the ledger signs every
-    /// N rows on its own), on the audit queue after the commits already queued.
-    private func signCheckpoints() async {
+    /// N rows on its own), on the audit queue after the commits already queued. The opening
+    /// checkpoint of a replayed past is signed at the past's start: signed now, it would be
+    /// later than the replayed rows after it, which `audit verify` rightly calls rows
+    /// written before a checkpoint that does not cover them.
+    private func signCheckpoints(opening replay: Clock.Replay?) async {
         guard let signer = ledger.checkpoints else { return }
-        _ = try? await ledger.withAudit { _ in try signer.sign(opening: true) }
+        let openedAt = Clock.$replay.withValue(replay) { Clock.nowMillis() }
+        _ = try? await ledger.withAudit { _ in try signer.sign(opening: true, now: openedAt) }
         while !Task.isCancelled {
             try? await Task.sleep(for: configuration.checkpointEvery)
             if Task.isCancelled { break }
-            _ = try? await ledger.withAudit { _ in try signer.sign() }
+            await signHead()
         }
+    }
+
+    /// Signs the head if it moved. Also once the replayed past is played: its rows are hours
+    /// old, and unsigned they would read as an agent that stopped without closing until the
+    /// next minute's checkpoint (a demo's Audit screen said BROKEN for its first minute).
+    private func signHead() async {
+        guard let signer = ledger.checkpoints else { return }
+        _ = try? await ledger.withAudit { _ in try signer.sign() }
     }
 
     /// Schedules and practitioners, retried until the EHR answers.
@@ -226,6 +238,7 @@ public final class Agent: @unchecked Sendable {
                     if number > 0 && number == configuration.warmUpCalls {
                         // The live calls start once the past is played: rows keep their time order.
                         await calls.waitForAll()
+                        if replaying { await signHead() }
                     }
                     let gap = random { -log(max(Double.random(in: 0 ..< 1, using: &$0), 1e-9)) } * 60 / max(configuration.callsPerMinute, 0.01)
                     try? await Task.sleep(for: .seconds(min(gap, 120)))
