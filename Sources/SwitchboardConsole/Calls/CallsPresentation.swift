@@ -42,7 +42,9 @@ struct CallsPresentation {
             steps[call.callId].map(String.init) ?? "",
             live ? "● live" : call.outcome ?? "—",
             live || call.outcome == nil ? "" : FirstCallResolution.isResolved(intent: call.intent, outcome: call.outcome) ? "✓" : "✗",
-            call.summary ?? "",
+            // Free text names patients and their coverage: hidden from a viewer here as in
+            // the call's details.
+            identity.freeText(call.summary) ?? "",
         ]
     }
 
