@@ -254,6 +254,21 @@ import Testing
         #expect(!driver.screenText.contains("stream_silent"), "heard: \(driver.screenText)")
     }
 
+    /// Bug (seen in `switchboard demo`): the message line kept an alert's figures from
+    /// when it started ("1 undecided booking overdue") while more bookings went overdue.
+    @Test func anAlertsMessageFollowsItsFigures() throws {
+        let clinic = try ConsoleFlowTests.Clinic { now in [sampleBooking("bk-1", bookedAt: now - 3 * 3_600_000)] }
+        clinic.configuration.alerts.disabled = Set(AlertRule.allCases).subtracting([.bookingOverdue])
+        let driver = try clinic.driver()
+        #expect(driver.screenText.contains("Alert: 1 undecided booking overdue"), "\(driver.screenText)")
+        try clinic.audit.recordAgentWork(bookings: [sampleBooking("bk-2", bookedAt: clinic.clock.now - 3 * 3_600_000 + 60_000)])
+        clinic.wait(6, driver)
+        driver.post(.databasesChanged)
+        #expect(driver.waitUntilIdle())
+        #expect(driver.screenText.contains("Alert: 2 undecided bookings overdue"), "\(driver.screenText)")
+        #expect(!driver.screenText.contains("Alert: 1 undecided"))
+    }
+
     @Test func approvingABookingNotInTheEHRYetAsksFirst() throws {
         let clinic = try ConsoleFlowTests.Clinic { now in [sampleBooking("bk-1", bookedAt: now - 60_000)] }
         let outbox = try OutboxStore(path: clinic.scratch.path("outbox.sqlite"), mode: .readWrite)

@@ -262,6 +262,17 @@ func render(width: Int, height: Int, _ draw: (inout CellGrid) -> Void) -> CellGr
         #expect(same && line.text == nil)
     }
 
+    @Test func theMessageLineAmendsOnlyWhatItSaysAndKeepsItsExpiry() {
+        var line = MessageLine()
+        let shown = line.show("Alert: 1 undecided booking overdue", kind: .error)
+        let other = line.amend("Alert: 2 outbox items dead", to: "Alert: 3 outbox items dead")
+        #expect(!other && line.text == "Alert: 1 undecided booking overdue")
+        let same = line.amend("Alert: 1 undecided booking overdue", to: "Alert: 13 undecided bookings overdue")
+        #expect(same && line.text == "Alert: 13 undecided bookings overdue" && line.kind == .error)
+        let expired = line.expire(shown.id)
+        #expect(expired && line.text == nil, "the amended message ends when the first would have")
+    }
+
     @Test func detailPaneWrapsAndScrolls() {
         var pane = DetailPane(items: [
             .field("Name", "Zoë 日本"), .field("Notes", "a fairly long note that wraps"), .blank, .text("free text here"),

@@ -373,9 +373,15 @@ public struct Console: Program {
             switch result {
             case .success(let evaluation):
                 let started = evaluation.active.filter { new in !(alerts?.active.contains { $0.rule == new.rule } ?? false) }
-                // An alert that ended takes back what the message line still says of it.
-                for ended in alerts?.active ?? [] where !evaluation.active.contains(where: { $0.rule == ended.rule }) {
-                    messages.withdraw(alertMessage(ended))
+                // An alert that ended takes back what the message line still says of it; one
+                // whose figures moved says the new ones (it said "1 … overdue" beside 13 rows
+                // marked OVERDUE while the demo's past was played).
+                for before in alerts?.active ?? [] {
+                    if let now = evaluation.active.first(where: { $0.rule == before.rule }) {
+                        messages.amend(alertMessage(before), to: alertMessage(now))
+                    } else {
+                        messages.withdraw(alertMessage(before))
+                    }
                 }
                 alerts = evaluation
                 if overlayTitle == "Alerts", var overlay = alertsOverlay {

@@ -46,6 +46,15 @@ public struct MessageLine: Sendable, Equatable {
         return true
     }
 
+    /// Replaces `old` with `new` if the line still says `old` (what it said has changed:
+    /// an alert's count), keeping its kind and how long it stays. Returns whether it did.
+    @discardableResult
+    public mutating func amend(_ old: String, to new: String) -> Bool {
+        guard text == old, old != new else { return false }
+        text = new
+        return true
+    }
+
     /// Draws the message (or nothing) on the first row of `rect`.
     public func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
         guard rect.height > 0, let text else { return }
