@@ -88,7 +88,7 @@ final class FHIRService: Sendable {
         return try await database.pool.write { db in
             let stored = try body(db)
             if let key {
-                try SandboxDatabase.noteReceived(key: key, status: stored.status, applied: (200 ..< 300).contains(stored.status) && !stored.replayed, db)
+                try SandboxDatabase.noteAnswered(key: key, status: stored.status, replayed: stored.replayed, db)
             }
             return stored
         }
@@ -250,7 +250,7 @@ final class FHIRService: Sendable {
             try db.execute(sql: "INSERT INTO eligibility (id, coverage_id, created_ms, request_json, json) VALUES (?, ?, ?, ?, ?)",
                            arguments: [answer.id, coverageID, now, try encodeJSON(stored), try encodeJSON(answer)])
             answer.meta = Meta(versionId: "1", lastUpdated: FHIRInstant(millis: now))
-            if let key { try SandboxDatabase.noteReceived(key: key, status: 200, applied: true, db) }
+            if let key { try SandboxDatabase.noteAnswered(key: key, status: 200, replayed: false, db) }
             return answer
         }
         return HTTPResponse(statusCode: .ok, headers: [.contentType: FHIRJSON.contentType], body: try FHIRJSON.encode(answer))

@@ -395,7 +395,7 @@ final class RESTService: Sendable {
         let scoped = key.map { "rest:" + $0 }
         let (status, data, replayed): (Int, Data, Bool) = try await database.pool.write { db in
             if let key, let scoped, let row = try Row.fetchOne(db, sql: "SELECT status, body FROM idempotency WHERE key = ?", arguments: [scoped]) {
-                try SandboxDatabase.noteReceived(key: key, status: row["status"] as Int, applied: false, db)
+                try SandboxDatabase.noteAnswered(key: key, status: row["status"], replayed: true, db)
                 return (row["status"], row["body"], true)
             }
             let (status, fields) = try body(db)
@@ -405,7 +405,7 @@ final class RESTService: Sendable {
                                arguments: [scoped, status, data, now])
             }
             // Counted in the transaction that applied it (see SandboxDatabase.noteReceived).
-            if let key { try SandboxDatabase.noteReceived(key: key, status: status, applied: (200 ..< 300).contains(status), db) }
+            if let key { try SandboxDatabase.noteAnswered(key: key, status: status, replayed: false, db) }
             return (status, data, false)
         }
         var headers: HTTPHeaders = [.contentType: "application/json"]

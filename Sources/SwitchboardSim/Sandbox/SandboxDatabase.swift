@@ -85,8 +85,9 @@ struct SandboxDatabase: Sendable {
     /// transaction. A write that applies something is counted in the transaction that
     /// applies it: a kill between two transactions would leave it applied but uncounted,
     /// and the torture's ledger would call a delivered outbox item lost.
-    static func noteReceived(key: String, status: Int, applied: Bool, _ db: Database) throws {
-        try noteReceived(key: key, status: String(status), applied: applied, db)
+    /// An HTTP answer: applied when it is a success and not a replay of the first answer.
+    static func noteAnswered(key: String, status: Int, replayed: Bool, _ db: Database) throws {
+        try noteReceived(key: key, status: String(status), applied: (200 ..< 300).contains(status) && !replayed, db)
     }
 
     static func noteReceived(key: String, status: String, applied: Bool, _ db: Database) throws {

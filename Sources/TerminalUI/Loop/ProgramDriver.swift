@@ -74,8 +74,6 @@ public final class ProgramDriver<P: Program> {
         waitUntilIdle()
     }
 
-    /// Processes everything pending, waiting for background work to post its result.
-    /// Returns false if work was still running after `timeout` seconds.
     /// Processes messages until `condition` holds of the drawn screen; false if it still
     /// does not after `timeout` seconds or once nothing is left to wait for.
     @discardableResult
@@ -91,17 +89,11 @@ public final class ProgramDriver<P: Program> {
         return true
     }
 
+    /// Processes everything pending, waiting for background work to post its result.
+    /// Returns false if work was still running after `timeout` seconds.
     @discardableResult
     public func waitUntilIdle(timeout: Double = 5) -> Bool {
-        let deadline = MonotonicClock.seconds() + timeout
-        loop.processReady()
-        while loop.hasPendingWork && !loop.isFinished {
-            let remaining = deadline - MonotonicClock.seconds()
-            if remaining <= 0 { return false }
-            loop.wait(timeout: remaining)
-            loop.processReady()
-        }
-        return true
+        waitUntil(timeout: timeout) { !$0.loop.hasPendingWork || $0.loop.isFinished }
     }
 }
 
