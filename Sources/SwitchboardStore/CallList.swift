@@ -11,20 +11,29 @@ public enum CallSection: Sendable, Equatable {
 /// the call id (case-blind; `new patient` finds `new_patient_booking`).
 public struct CallFilter: Sendable, Equatable {
     public var text: String?
-    public init(text: String? = nil) { self.text = text }
+    /// Whether `text` may find the caller's number. False for someone shown only its last
+    /// two digits: a filter that matched the hidden ones would give them away.
+    public var searchesCallerNumbers: Bool
+
+    public init(text: String? = nil, searchesCallerNumbers: Bool = true) {
+        self.text = text
+        self.searchesCallerNumbers = searchesCallerNumbers
+    }
 
     /// What the query's condition says, for one call already read.
     public func matches(_ call: Call) -> Bool {
         guard let text, !text.isEmpty else { return true }
         let word = text.lowercased().replacingOccurrences(of: " ", with: "_")
-        return [call.callId.lowercased(), call.caller?.lowercased(), call.intent, call.outcome].contains { $0?.contains(word) == true }
+        let caller = searchesCallerNumbers ? call.caller?.lowercased() : nil
+        return [call.callId.lowercased(), caller, call.intent, call.outcome].contains { $0?.contains(word) == true }
     }
 
     fileprivate var condition: (sql: String, arguments: [any DatabaseValueConvertible]) {
         guard let text, !text.isEmpty else { return ("", []) }
         let word = text.lowercased().replacingOccurrences(of: " ", with: "_")
-        return (" AND (instr(lower(call_id), ?) OR instr(lower(caller), ?) OR instr(intent, ?) OR instr(outcome, ?))",
-                [word, word, word, word])
+        let caller = searchesCallerNumbers ? " OR instr(lower(caller), ?)" : ""
+        return (" AND (instr(lower(call_id), ?)\(caller) OR instr(intent, ?) OR instr(outcome, ?))",
+                Array(repeating: word, count: searchesCallerNumbers ? 4 : 3))
     }
 }
 

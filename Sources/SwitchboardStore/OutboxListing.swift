@@ -30,11 +30,16 @@ public struct OutboxListing: Sendable, Equatable {
     public var held: Held
     /// Case-blind text in the operation, booking, item id or last error.
     public var text: String?
+    /// Whether `text` may find the last error. False for someone the error is hidden from
+    /// (the EHR's answer or a discard reason can name the patient): a filter that matched
+    /// it would tell them what it says.
+    public var searchesErrors: Bool
 
-    public init(statuses: [OutboxStatus], held: Held = .exclude, text: String? = nil) {
+    public init(statuses: [OutboxStatus], held: Held = .exclude, text: String? = nil, searchesErrors: Bool = true) {
         self.statuses = statuses
         self.held = held
         self.text = text
+        self.searchesErrors = searchesErrors
     }
 
     /// A part of the list and the index that orders it.
@@ -62,8 +67,9 @@ public struct OutboxListing: Sendable, Equatable {
     fileprivate func textCondition() -> (String, StatementArguments) {
         guard let text, !text.isEmpty else { return ("", []) }
         let needle = text.lowercased()
-        return (" AND (instr(lower(operation), ?) OR instr(lower(ifnull(booking_id, '')), ?) OR instr(lower(id), ?)"
-                + " OR instr(lower(ifnull(last_error, '')), ?))", [needle, needle, needle, needle])
+        let error = searchesErrors ? " OR instr(lower(ifnull(last_error, '')), ?)" : ""
+        return (" AND (instr(lower(operation), ?) OR instr(lower(ifnull(booking_id, '')), ?) OR instr(lower(id), ?)" + error + ")",
+                StatementArguments(Array(repeating: needle, count: searchesErrors ? 4 : 3)))
     }
 }
 

@@ -30,11 +30,16 @@ public struct ReviewFilter: Sendable, Equatable {
     public var text: String?
     /// Providers whose names (which the database does not hold) match `text`.
     public var providerRefs: [String]
+    /// Whether `text` may find the patient's name. False for someone shown initials only:
+    /// a filter that matched the hidden name would tell them whose booking a row is.
+    public var searchesPatientNames: Bool
 
-    public init(bookedSince: UnixMillis? = nil, undecidedOnly: Bool = false, text: String? = nil, providerRefs: [String] = []) {
+    public init(bookedSince: UnixMillis? = nil, undecidedOnly: Bool = false, text: String? = nil, providerRefs: [String] = [],
+                searchesPatientNames: Bool = true) {
         self.bookedSince = bookedSince; self.undecidedOnly = undecidedOnly
         self.text = text?.isEmpty == true ? nil : text
         self.providerRefs = providerRefs
+        self.searchesPatientNames = searchesPatientNames
     }
 }
 
@@ -91,11 +96,12 @@ extension AuditStore {
             let named = filter.providerRefs.isEmpty ? "" : " OR b.provider_ref IN (\(filter.providerRefs.map { _ in "?" }.joined(separator: ", ")))"
             let kinds = BookingKind.allCases.filter { $0.label.contains(folded) }.map(\.rawValue)
             let kind = kinds.isEmpty ? "" : " OR b.kind IN (\(kinds.map { _ in "?" }.joined(separator: ", ")))"
+            let name = filter.searchesPatientNames ? "\(SearchText.function)(b.patient_display) LIKE ? ESCAPE '\\' OR " : ""
             clauses.append("""
-                (\(SearchText.function)(b.patient_display) LIKE ? ESCAPE '\\' OR b.provider_ref LIKE ? ESCAPE '\\'
+                (\(name)b.provider_ref LIKE ? ESCAPE '\\'
                  OR b.appointment_type LIKE ? ESCAPE '\\' OR b.booking_id LIKE ? ESCAPE '\\'\(named)\(kind))
                 """)
-            args += [pattern, pattern, pattern, pattern] + filter.providerRefs + kinds
+            args += Array(repeating: pattern, count: filter.searchesPatientNames ? 4 : 3) + filter.providerRefs + kinds
         }
         return (clauses, args)
     }

@@ -231,7 +231,13 @@ extension Switchboard.Outbox {
         }
 
         func run() throws {
-            let (_, outbox, audit, _) = try options.open(.readOnly)
+            let (_, outbox, audit, settings) = try options.open(.readOnly)
+            let me = OperatorIdentity.current(configuration: settings, environment: ProcessInfo.processInfo.environment)
+            // Finding items by words of an error hidden from this role would tell what it says.
+            if filters.errorText != nil, !me.seesPatientDetails {
+                complain("switchboard: not allowed: --error searches the EHR's answers, which can name patients; the \(me.role.rawValue) role does not see them")
+                throw ExitCode(ExitStatus.noPermission)
+            }
             let now = Clock.nowMillis()
             let query = try filters.query()
             let ehr = try storeCall { try audit.flatMap { try EHRStateReading.read(audit: $0, outbox: outbox, now: now)?.state } }
@@ -244,7 +250,7 @@ extension Switchboard.Outbox {
                     let items = limit == 0 ? page : Array(page.prefix(limit - listed))
                     let attempts = try outbox.lastAttempts(ofItems: items.map(\.id))
                     for item in items {
-                        let row = OutboxListRow(item, lastAttempt: attempts[item.id], now: now, ehr: ehr)
+                        let row = OutboxListRow(item, lastAttempt: attempts[item.id], now: now, ehr: ehr, identity: me)
                         if json { print(row.line(encoder)) } else { rows.append(row.cells(now: now)) }
                     }
                     listed += items.count
@@ -281,10 +287,17 @@ extension Switchboard.Outbox {
             if json {
                 var object = (try? JSONSerialization.jsonObject(with: Data(JSONText.encode(item).utf8)) as? [String: Any]) ?? [:]
                 // The request body holds patient details: only for roles that see them.
-                if !me.seesPatientDetails { object["request"] = NSNull() }
+                if !me.seesPatientDetails {
+                    object["request"] = NSNull()
+                    if item.lastError != nil { object["last_error"] = me.freeText(item.lastError) }
+                }
                 object["schedule"] = OutboxSchedule.text(item, now: now, ehr: ehr)
                 object["permanent_refusal"] = refusal.map { $0.warning } ?? NSNull()
-                object["attempt_history"] = attempts.map { (try? JSONSerialization.jsonObject(with: Data(JSONText.encode($0).utf8))) ?? NSNull() }
+                object["attempt_history"] = attempts.map { attempt in
+                    var shown = attempt
+                    shown.error = me.freeText(attempt.error)
+                    return (try? JSONSerialization.jsonObject(with: Data(JSONText.encode(shown).utf8))) ?? NSNull()
+                }
                 let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
                 print(String(decoding: data, as: UTF8.self))
                 return
@@ -295,7 +308,7 @@ extension Switchboard.Outbox {
                 ("call", item.callId ?? "-"), ("booking", item.bookingId ?? "-"),
                 ("created", "\(iso8601(item.createdAt)) (\(formatDuration(millis: millisBetween(item.createdAt, now))) ago)"),
                 ("attempts", "\(item.attempts) of \(item.maxAttempts)"),
-                ("last error", item.lastError ?? "-"), ("last HTTP status", item.lastHttpStatus.map(String.init) ?? "-"),
+                ("last error", me.freeText(item.lastError) ?? "-"), ("last HTTP status", item.lastHttpStatus.map(String.init) ?? "-"),
                 ("lease", item.leaseOwner.map { "\($0) until \(iso8601(item.leaseUntil ?? 0))" } ?? "-"),
             ]
             if me.seesPatientDetails { lines.append(("request", item.request)) }
@@ -304,7 +317,7 @@ extension Switchboard.Outbox {
                 print("tries:")
                 for a in attempts {
                     let answer = a.httpStatus.map { "HTTP \($0)" } ?? a.ackCode.map { "ACK \($0)" } ?? "no answer"
-                    print("  #\(a.attempt) \(iso8601(a.startedAt)) \(a.outcome) \(answer)" + TerminalText.sanitize(a.error.map { ": \($0)" } ?? ""))
+                    print("  #\(a.attempt) \(iso8601(a.startedAt)) \(a.outcome) \(answer)" + TerminalText.sanitize(me.freeText(a.error).map { ": \($0)" } ?? ""))
                 }
             }
             if let refusal { print("warning: " + TerminalText.sanitize(refusal.warning)) }
@@ -429,12 +442,13 @@ struct OutboxListRow: Encodable {
     var schedule: String
     var permanentRefusal: String?
 
-    init(_ item: OutboxItem, lastAttempt: OutboxAttempt?, now: UnixMillis, ehr: EHRState?) {
+    /// `identity`: the error is free text that can name the patient, hidden as the console hides it.
+    init(_ item: OutboxItem, lastAttempt: OutboxAttempt?, now: UnixMillis, ehr: EHRState?, identity: OperatorIdentity) {
         id = item.id; status = item.status.rawValue; operation = item.operation; callId = item.callId; bookingId = item.bookingId
         transport = item.transport.rawValue; createdAt = item.createdAt; updatedAt = item.updatedAt; attempts = item.attempts
         maxAttempts = item.maxAttempts
         nextAttemptAt = item.isHeld ? nil : item.nextAttemptAt
-        leaseOwner = item.leaseOwner; lastError = item.lastError; lastHttpStatus = item.lastHttpStatus
+        leaseOwner = item.leaseOwner; lastError = identity.freeText(item.lastError); lastHttpStatus = item.lastHttpStatus
         schedule = OutboxSchedule.text(item, now: now, ehr: ehr)
         permanentRefusal = item.status == .succeeded ? nil : PermanentRefusal(item, lastAttempt: lastAttempt)?.answer
     }

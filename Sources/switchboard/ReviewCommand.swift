@@ -117,7 +117,7 @@ extension Switchboard.Review {
         @Option(help: "At most this many bookings.")
         var limit = 50
 
-        @Option(help: ArgumentHelp("Only bookings whose patient, provider, type or id contains this text.", valueName: "text"))
+        @Option(help: ArgumentHelp("Only bookings whose patient (not for a viewer), provider, type or id contains this text.", valueName: "text"))
         var filter: String?
 
         func validate() throws {
@@ -127,7 +127,9 @@ extension Switchboard.Review {
         func run() throws {
             let (actions, settings) = try options.actions(.readOnly)
             let items = try storeCall {
-                try actions.audit.reviewQueue(ReviewFilter(undecidedOnly: undecided, text: filter), limit: limit)
+                // A viewer, shown initials, cannot find bookings by the patient's name.
+                try actions.audit.reviewQueue(ReviewFilter(undecidedOnly: undecided, text: filter,
+                                                           searchesPatientNames: actions.operator.seesPatientDetails), limit: limit)
             }
             let rows = items.map { ReviewListRow($0, for: actions.operator) }
             if json {

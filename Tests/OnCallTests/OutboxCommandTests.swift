@@ -48,6 +48,26 @@ import Testing
         #expect(try Self.auditRows(site, "outbox.retry").isEmpty)
     }
 
+    @Test func aViewerIsNotShownTheEHRsAnswerNorFindsItemsByIt() throws {
+        let site = try SmallSite()
+        defer { site.scratch.cleanUp() }
+        // An EHR's diagnostics (and a discard's reason) can name the patient.
+        _ = try site.item("ob-1", status: .dead, createdAt: Clock.nowMillis(), error: "HTTP 422: Omar Sahin already has a visit at 10:00", httpStatus: 422)
+        let viewer = try site.scratch.policy(everyone: "viewer")
+        for arguments in [["outbox", "list"], ["outbox", "list", "--json"], ["outbox", "show", "ob-1"], ["outbox", "show", "ob-1", "--json"]] {
+            let shown = try site.switchboard(arguments, policy: viewer)
+            #expect(shown.status == 0 && shown.stdout.contains("ob-1") && shown.stdout.contains("•••"), "\(arguments): \(shown.stdout) \(shown.stderr)")
+            #expect(!shown.stdout.contains("Sahin") && !shown.stderr.contains("Sahin"), "\(arguments): \(shown.stdout)")
+        }
+        #expect(try site.switchboard(["outbox", "show", "ob-1"], policy: viewer).stdout.contains("422"), "the status is not patient data")
+        // Finding items by the hidden words would tell what they say.
+        let searched = try site.switchboard(["outbox", "list", "--error", "sahin"], policy: viewer)
+        #expect(searched.status == 77 && searched.stderr.contains("--error") && !searched.stdout.contains("ob-1"), "\(searched.stdout) \(searched.stderr)")
+
+        let onCall = try site.switchboard(["outbox", "list", "--error", "sahin"])
+        #expect(onCall.status == 0 && onCall.stdout.contains("ob-1") && onCall.stdout.contains("Omar Sahin"), "\(onCall.stdout)")
+    }
+
     @Test func retryingAPermanentRefusalWarnsAndNeedsForceInAScript() throws {
         let site = try SmallSite()
         defer { site.scratch.cleanUp() }

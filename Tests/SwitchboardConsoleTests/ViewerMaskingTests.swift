@@ -126,6 +126,54 @@ import Testing
         #expect(row.trimmingCharacters(in: .whitespacesAndNewlines) == "\(callId)|calls")
     }
 
+    /// A filter that matched what a row hides would tell a viewer what it says: whose
+    /// booking it is, the caller's hidden digits, an EHR's answer naming the patient.
+    @Test func aViewersFilterFindsOnlyWhatTheViewerIsShown() throws {
+        let practice = try Practice()
+        try Self.items(practice)
+        _ = try sqlite3(practice.outboxPath, "UPDATE outbox_item SET last_error = 'HTTP 422: Omar Sahin already has a visit', last_http_status = 422 WHERE id = 'ob-phi-fhir'")
+        let patient = try #require(try sqlite3(practice.auditPath, """
+            SELECT patient_display FROM booking WHERE review_required = 1 AND patient_display LIKE '% %' ORDER BY booked_at DESC LIMIT 1
+            """).trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").last.map(String.init))
+        // A caller whose four digits are in no call id, so only the number could match them.
+        let caller = try sqlite3(practice.auditPath, """
+            SELECT caller FROM call c WHERE caller IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM call d WHERE instr(d.call_id, substr(c.caller, -4))) ORDER BY started_at DESC LIMIT 1
+            """).trimmingCharacters(in: .whitespacesAndNewlines)
+        let digits = String(caller.suffix(4))
+        #expect(digits.count == 4 && digits.allSatisfy(\.isNumber), "\(caller)")
+
+        func found(_ driver: ProgramDriver<Console>, screen: String, _ text: String) -> String {
+            driver.press("esc", screen, "/")
+            driver.type(text)
+            driver.press("enter")
+            return driver.screenText
+        }
+        let viewer = try practice.driver(role: .viewer, size: Size(width: 160, height: 40))
+        let reviewer = try practice.driver(role: .reviewer, size: Size(width: 160, height: 40))
+
+        let byName = found(viewer, screen: "1", patient)
+        #expect(byName.contains("No booking matches the filter."), "\(patient): \(byName)")
+        #expect(!found(reviewer, screen: "1", patient).contains("No booking matches the filter."))
+
+        let byDigits = found(viewer, screen: "2", digits)
+        #expect(byDigits.contains("No call matches the filter."), "\(byDigits)")
+        #expect(found(reviewer, screen: "2", digits).contains(caller))
+
+        let listed = found(viewer, screen: "4", "ob-phi-fhir")
+        #expect(listed.contains("422 ••• (patient details hidden)") && !listed.contains("Sahin"), "\(listed)")
+        let byError = found(viewer, screen: "4", "sahin")
+        #expect(!byError.contains("422 ") && !byError.contains("Sahin"), "\(byError)")
+        #expect(found(reviewer, screen: "4", "sahin").contains("422 HTTP 422: Omar Sahin already has a visit"))
+
+        // The item's details hide the answer too, until the viewer reveals that item.
+        _ = found(viewer, screen: "4", "ob-phi-fhir")
+        viewer.press("enter")
+        #expect(viewer.screenText.contains("Last error") && !viewer.screenText.contains("Sahin"), "\(viewer.screenText)")
+        viewer.press("P")
+        #expect(viewer.screenText.contains("HTTP 422: Omar Sahin already has a visit"), "\(viewer.screenText)")
+    }
+
     @Test func callSummariesAreHiddenFromAViewer() throws {
         let viewer = OperatorIdentity(user: "v", role: .viewer), reviewer = OperatorIdentity(user: "r", role: .reviewer)
         #expect(viewer.freeText("Omar Sahin asked to move his visit") == "••• (patient details hidden)")

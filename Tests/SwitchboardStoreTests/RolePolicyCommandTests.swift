@@ -40,6 +40,21 @@ import Testing
         #expect(approved.status == 0, "\(approved.stderr)")
     }
 
+    /// Shown initials, a viewer cannot find a booking by the patient's name either: the
+    /// filter would tell whose booking a row is.
+    @Test func aViewersReviewListFilterDoesNotSearchPatientNames() throws {
+        let db = try GeneratedDatabases(calls: 300)
+        defer { db.scratch.cleanUp() }
+        let policy = try db.scratch.policy("[roles]\ndefault_role = \"viewer\"\n")
+        let named = try #require(try Self.undecided(db).first?["patient"] as? String)
+        let family = String(try #require(named.split(separator: " ").last))
+        let asReviewer = try ReviewCommandTests.review(db, ["list", "--json", "--filter", family])
+        #expect(asReviewer.status == 0 && asReviewer.stdout.contains(named), "\(asReviewer.stdout)")
+        let asViewer = try ReviewCommandTests.review(db, ["list", "--json", "--filter", family], policy: policy)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(asViewer.stdout.utf8)) as? [[String: Any]])
+        #expect(asViewer.status == 0 && rows.isEmpty, "\(family): \(asViewer.stdout)")
+    }
+
     /// The console itself: `switchboard --config mine.toml` with `root = "operator"` in it is
     /// still the policy's viewer, and `a` writes nothing.
     @Test func theConsoleWithTheUsersOwnConfigIsStillThePolicysViewer() async throws {

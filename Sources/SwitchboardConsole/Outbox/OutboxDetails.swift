@@ -23,7 +23,7 @@ enum OutboxDetails {
         if item.status == .inFlight {
             items.append(.field("Lease", "\(item.leaseOwner ?? "—") until \(item.leaseUntil.map(p.timestamp) ?? "—")"))
         }
-        if let error = item.lastError { items.append(.field("Last error", error)) }
+        if let error = identity.freeText(item.lastError) { items.append(.field("Last error", error)) }
         if let status = item.lastHttpStatus { items.append(.field("Last HTTP", String(status))) }
         items.append(.field("Idempotency", item.idempotencyKey))
 
@@ -54,7 +54,7 @@ enum OutboxDetails {
         for a in attempts {
             let took = a.endedAt.map { " (\($0 - a.startedAt) ms)" } ?? " (never ended)"
             let answer = a.httpStatus.map { "HTTP \($0)" } ?? a.ackCode.map { "ACK \($0)" } ?? "no answer"
-            items.append(.field("#\(a.attempt)", "\(p.timestamp(a.startedAt))\(took)  \(a.outcome)  \(answer)" + (a.error.map { "  \($0)" } ?? "")))
+            items.append(.field("#\(a.attempt)", "\(p.timestamp(a.startedAt))\(took)  \(a.outcome)  \(answer)" + (identity.freeText(a.error).map { "  \($0)" } ?? "")))
         }
 
         if let bookingId = item.bookingId {

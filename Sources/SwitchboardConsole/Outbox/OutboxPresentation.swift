@@ -7,12 +7,14 @@ import TerminalUI
 /// Turns outbox items into table cells: pure, no terminal. Text from the database is
 /// drawn through the grid, which sanitizes it.
 struct OutboxPresentation {
+    var identity: OperatorIdentity
     var now: UnixMillis
     /// The EHR's state: in queue mode nothing is claimed, so nothing is "due".
     var ehr: EHRState?
     private let time: TimeText
 
-    init(now: UnixMillis, time: TimeText) {
+    init(identity: OperatorIdentity, now: UnixMillis, time: TimeText) {
+        self.identity = identity
         self.now = now
         self.time = time
     }
@@ -39,7 +41,9 @@ struct OutboxPresentation {
             "\(item.attempts)/\(item.maxAttempts)",
             next(item),
             item.lastHttpStatus.map(String.init) ?? "—",
-            item.lastError ?? "",
+            // The EHR's answer or a discard's reason can name the patient: a viewer sees the
+            // HTTP status beside it, not the text.
+            identity.freeText(item.lastError) ?? "",
         ]
     }
 

@@ -17,13 +17,13 @@ enum OutboxView: Int, CaseIterable, Sendable {
         }
     }
 
-    func listing(text: String?) -> OutboxListing {
+    func listing(text: String?, searchesErrors: Bool) -> OutboxListing {
         switch self {
-        case .stuck: OutboxListing(statuses: [.failed, .dead], held: .include, text: text)
-        case .pending: OutboxListing(statuses: [.pending], text: text)
-        case .inFlight: OutboxListing(statuses: [.inFlight], text: text)
-        case .succeeded: OutboxListing(statuses: [.succeeded], text: text)
-        case .discarded: OutboxListing(statuses: [.discarded], text: text)
+        case .stuck: OutboxListing(statuses: [.failed, .dead], held: .include, text: text, searchesErrors: searchesErrors)
+        case .pending: OutboxListing(statuses: [.pending], text: text, searchesErrors: searchesErrors)
+        case .inFlight: OutboxListing(statuses: [.inFlight], text: text, searchesErrors: searchesErrors)
+        case .succeeded: OutboxListing(statuses: [.succeeded], text: text, searchesErrors: searchesErrors)
+        case .discarded: OutboxListing(statuses: [.discarded], text: text, searchesErrors: searchesErrors)
         }
     }
 
@@ -74,7 +74,9 @@ struct OutboxSource: PagedSource, Sendable {
 struct OutboxQuery: Sendable, Equatable {
     var view: OutboxView = .stuck
     var text: String?
-    var listing: OutboxListing { view.listing(text: text) }
+    /// False for a viewer, from whom the errors are hidden (see `OutboxListing`).
+    var searchesErrors = true
+    var listing: OutboxListing { view.listing(text: text, searchesErrors: searchesErrors) }
 }
 
 /// What the Outbox screen asks the operations runner to do.

@@ -47,7 +47,7 @@ struct CallsScreen: TableScreen {
     /// The call whose patient details a viewer chose to see (cleared on leaving it).
     private(set) var revealed: String?
     var table = Table<Call, String>(columns: CallsPresentation.columns, id: \.callId)
-    private(set) var filter = CallFilter()
+    private(set) var filter: CallFilter
     private(set) var mode: Mode = .list
     private let time = TimeText()
     /// Started times as shown: a call's start never changes, and formatting it for every
@@ -70,6 +70,7 @@ struct CallsScreen: TableScreen {
     init(context: ConsoleContext) {
         self.context = context
         keyMaps = Self.keyMaps(identity: context.identity)
+        filter = CallFilter(searchesCallerNumbers: context.identity.seesPatientDetails)
         table.showsPosition = false
         startedText = Memo(limit: 4_096) { [time] in time.clockWithSeconds($0) }
     }

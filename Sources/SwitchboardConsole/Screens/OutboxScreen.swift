@@ -90,6 +90,7 @@ struct OutboxScreen: TableScreen {
     init(context: ConsoleContext) {
         self.context = context
         keyMaps = Self.keyMaps(identity: context.identity, hasOutbox: context.hasOutbox)
+        query.searchesErrors = context.identity.seesPatientDetails
         table.showsPosition = false  // the console's status line shows the total
     }
 
@@ -347,7 +348,7 @@ struct OutboxScreen: TableScreen {
     }
 
     private func presentation(now: UnixMillis) -> OutboxPresentation {
-        var p = OutboxPresentation(now: now, time: time)
+        var p = OutboxPresentation(identity: context.identity, now: now, time: time)
         p.ehr = ehr
         return p
     }

@@ -91,7 +91,7 @@ struct ReviewScreen: TableScreen {
     init(context: ConsoleContext) {
         self.context = context
         keyMaps = Self.keyMaps(identity: context.identity)
-        filter = ReviewFilter(bookedSince: context.clock.window.startsAt)
+        filter = ReviewFilter(bookedSince: context.clock.window.startsAt, searchesPatientNames: context.identity.seesPatientDetails)
         table.showsPosition = false  // the console's status line shows it
     }
 
@@ -484,7 +484,9 @@ struct ReviewScreen: TableScreen {
         p.providers = providers
         p.pitfalls = pitfalls
         p.corrections = corrections.mapValues { "✎ " + $0.shortLabel }
-        p.correctionDetails = corrections.mapValues(\.label)
+        // The long label quotes the EHR's answer, which can name the patient: not for a viewer.
+        let whole = context.identity.seesPatientDetails
+        p.correctionDetails = corrections.mapValues { whole ? $0.label : $0.shortLabel }
         return p
     }
 
