@@ -115,6 +115,15 @@ public struct ShiftHandoff: Sendable, Equatable, Encodable {
             outboxActions: actions, alerts: alerts.filter { $0.at >= since }, plannedOutages: outages)
     }
 
+    /// The hand-off as `identity` may read it: stuck items' errors (the EHR's answers) and
+    /// discard reasons are free text that can name the patient, hidden from a viewer.
+    public func shown(to identity: OperatorIdentity) -> ShiftHandoff {
+        var shown = self
+        for i in shown.stuck.indices { shown.stuck[i].lastError = identity.freeText(stuck[i].lastError) }
+        for i in shown.outboxActions.indices { shown.outboxActions[i].reason = identity.freeText(outboxActions[i].reason) }
+        return shown
+    }
+
     /// Reads the period's audit rows and the figures of now, then builds.
     public static func read(audit: AuditStore, outbox: OutboxStore?, configuration: ConsoleConfiguration, alerts: AlertState?,
                             since: UnixMillis, now: UnixMillis) throws -> ShiftHandoff {

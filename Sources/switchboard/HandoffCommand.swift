@@ -47,7 +47,7 @@ extension Switchboard {
                 let outbox = try settings.outboxPath.map { try OutboxStore(path: $0, mode: .readOnly, busyTimeoutMillis: lockWait) }
                 return try ShiftHandoff.read(audit: audit, outbox: outbox, configuration: settings, alerts: AlertStateFile.read(path: statePath),
                                              since: now - (parseDuration(since) ?? 0), now: now)
-            }
+            }.shown(to: OperatorIdentity.current(configuration: settings, environment: ProcessInfo.processInfo.environment))
             if format == "json" {
                 print(JSONText.encode(handoff))
             } else {

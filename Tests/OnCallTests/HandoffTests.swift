@@ -72,4 +72,23 @@ import Testing
         let bad = try site.switchboard(["handoff", "--since", "yesterday"])
         #expect(bad.status == 64)
     }
+
+    /// The EHR's answers and discard reasons can name the patient: a viewer's hand-off
+    /// keeps the items and actions, not their text.
+    @Test func aViewersHandoffHidesErrorsAndDiscardReasons() throws {
+        let site = try SmallSite()
+        defer { site.scratch.cleanUp() }
+        let now = Clock.nowMillis()
+        _ = try site.item("ob-stuck", status: .dead, createdAt: now - Self.hour, error: "HTTP 422: Omar Sahin is already booked", httpStatus: 422)
+        _ = try site.item("ob-gone", status: .failed, createdAt: now - Self.hour, error: "HTTP 502", httpStatus: 502)
+        #expect(try site.switchboard(["outbox", "discard", "ob-gone", "--reason", "Mrs Sahin rebooked by phone", "--yes"]).status == 0)
+        let asOperator = try site.switchboard(["handoff"])
+        #expect(asOperator.stdout.contains("Omar Sahin is already booked") && asOperator.stdout.contains("Mrs Sahin rebooked"), "\(asOperator.stdout)")
+        let viewer = try site.scratch.policy(everyone: "viewer")
+        for format in ["markdown", "json"] {
+            let shown = try site.switchboard(["handoff", "--format", format], policy: viewer)
+            #expect(shown.status == 0 && shown.stdout.contains("ob-stuck") && shown.stdout.contains("ob-gone"), "\(shown.stdout) \(shown.stderr)")
+            #expect(!shown.stdout.contains("Sahin") && shown.stdout.contains("•••"), "\(shown.stdout)")
+        }
+    }
 }

@@ -79,7 +79,7 @@ struct OperationsRunner: Sendable {
         do {
             let handoff = try ShiftHandoff.read(audit: audit, outbox: outbox, configuration: settings,
                                                 alerts: AlertStateFile.read(path: alertStatePath), since: since, now: Clock.nowMillis())
-            return .handoffRead(.success(handoff.markdown(time: TimeText())))
+            return .handoffRead(.success(handoff.shown(to: identity).markdown(time: TimeText())))
         } catch {
             return .handoffRead(.failure(AlertsUnavailable(text: "\(error)")))
         }
