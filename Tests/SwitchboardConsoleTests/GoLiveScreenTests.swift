@@ -40,6 +40,16 @@ import Testing
         #expect(screen.contains("1. the window is still open"), "\(screen)")
         #expect(screen.contains("First attempts of ") && screen.contains("business answers, not successes"))
 
+        // However narrow, each reason is there whole, on more lines if it needs them (at 80
+        // columns "… against ≥ 99.7…" lost its target).
+        let narrow = GoLivePresentation.lines(figures, width: 50)
+        let verdict = narrow.dropFirst().prefix { !$0.text.isEmpty }.map(\.text)
+        #expect(verdict.count > figures.verdict.missing.count, "some reason wraps at 50 columns: \(verdict)")
+        #expect(verdict.allSatisfy { TerminalText.width($0) <= 50 && !$0.contains("…") }, "\(verdict)")
+        func words(_ text: String) -> String { text.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+        let reasons = figures.verdict.missing.enumerated().map { "\($0.offset + 1). \($0.element)" }
+        #expect(words(verdict.joined(separator: " ")) == words(reasons.joined(separator: " ")), "\(verdict)")
+
         // Back to Review and forth by name: each screen keeps its place.
         driver.press("1")
         #expect(driver.screenText.contains("Switchboard │ Review"))

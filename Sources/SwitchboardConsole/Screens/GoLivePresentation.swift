@@ -1,5 +1,6 @@
 import SwitchboardCore
 import SwitchboardOperations
+import TerminalUI
 
 /// The Go-live screen's lines from the figures: pure, no terminal (docs/go-live.md).
 /// The verdict first, with what is missing in order; then each figure with its interval,
@@ -17,7 +18,14 @@ public enum GoLivePresentation {
         func add(_ text: String, _ scope: String = "base") { out.append(Line(text: text, scope: scope)) }
         let verdict = f.verdict
         add(verdict.ready ? "✓ Ready to go autonomous" : "✗ Not ready to go autonomous:", verdict.ready ? "status.ok" : "status.warn")
-        for (index, reason) in verdict.missing.enumerated() { add("  \(index + 1). \(reason)", "status.warn") }
+        // Whole, on as many lines as it takes: a reason cut at 80 columns lost its target.
+        for (index, reason) in verdict.missing.enumerated() {
+            let number = "  \(index + 1). "
+            let hang = String(repeating: " ", count: number.count)
+            for (n, part) in TerminalText.wrap(reason, width: max(10, width - number.count)).enumerated() {
+                add((n == 0 ? number : hang) + part, "status.warn")
+            }
+        }
         if !f.plannedOutages.isEmpty { add("  judged on the \(verdict.basis)", "table.row.dim") }
         add("")
 
