@@ -6,23 +6,26 @@ import GRDB
 public protocol ContractStore {
     static var role: DatabaseRole { get }
     var path: String { get }
+    /// What the store reads through: the pool's readers, which never block a writer.
     var database: any DatabaseWriter { get }
+    /// What the store writes through (see `StoreWriter`).
+    var writer: StoreWriter { get }
     var busyTimeoutMillis: Int { get }
-    init(database: any DatabaseWriter, path: String, busyTimeoutMillis: Int)
+    init(database: any DatabaseWriter, writer: StoreWriter?, path: String, busyTimeoutMillis: Int)
 }
 
 extension ContractStore {
     /// Opens the file at `path` for `mode`, checking what it is first (DatabaseFile.open).
     public init(path: String, mode: OpenMode, busyTimeoutMillis: Int = DatabaseFile.defaultBusyTimeoutMillis) throws(StoreError) {
-        self.init(database: try DatabaseFile.open(path, role: Self.role, mode: mode, busyTimeoutMillis: busyTimeoutMillis),
-                  path: path, busyTimeoutMillis: busyTimeoutMillis)
+        let opened = try DatabaseFile.open(path, role: Self.role, mode: mode, busyTimeoutMillis: busyTimeoutMillis)
+        self.init(database: opened.reads, writer: opened.writer, path: path, busyTimeoutMillis: busyTimeoutMillis)
     }
 
     /// Runs a write in `BEGIN IMMEDIATE`, so the lock is taken before anything is read
     /// (the chain's last hash, a decision's absence, a lease) and two processes never interleave.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try database.writeWithoutTransaction { db in
+            return try writer.database().writeWithoutTransaction { db in
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(db)
@@ -41,9 +44,10 @@ extension ContractStore {
     public func close() throws(StoreError) {
         do {
             // Idle readers go first: they are read-only connections, and if one closed last
-            // it could not remove the WAL.
+            // it could not remove the WAL. A write connection of the store's own goes last.
             (database as? DatabasePool)?.releaseMemory()
             try database.close()
+            try writer.ownConnection?.close()
         } catch let error as DatabaseError {
             throw DatabaseFile.translate(error, path: path, busyTimeoutMillis: busyTimeoutMillis)
         } catch {

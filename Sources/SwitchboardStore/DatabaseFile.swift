@@ -96,8 +96,14 @@ public enum DatabaseFile {
     /// How long a statement waits for another process's lock before giving up.
     public static let defaultBusyTimeoutMillis = 5_000
 
+    /// What a store reads through, and what it writes through.
+    public struct Opened {
+        public let reads: DatabasePool
+        public let writer: StoreWriter
+    }
+
     public static func open(_ path: String, role: DatabaseRole, mode: OpenMode,
-                            busyTimeoutMillis: Int = defaultBusyTimeoutMillis) throws(StoreError) -> DatabasePool {
+                            busyTimeoutMillis: Int = defaultBusyTimeoutMillis) throws(StoreError) -> Opened {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         let exists = fm.fileExists(atPath: path, isDirectory: &isDirectory)
@@ -134,12 +140,25 @@ public enum DatabaseFile {
             // would drop this process's POSIX locks on it, and another process could then
             // checkpoint and delete the WAL under the connections already open here.
             // SQLite itself answers SQLITE_NOTADB for a file that is not a database.)
-            let version = try inspect(path, role: role, mode: mode, busyTimeoutMillis: busyTimeoutMillis)
+            let found = try inspect(path, role: role, mode: mode, busyTimeoutMillis: busyTimeoutMillis)
+            // A WAL file already at this build's version, opened to read and write, is read
+            // through read-only connections and written through one opened at the first
+            // write (StoreWriter): nothing is written at start, which would wait for the
+            // agent's lock. Only the agent's own open (create), a file to migrate or one not
+            // yet in WAL mode get a read-write pool at once.
+            if mode == .readWrite, found.version == role.knownVersion, found.wal {
+                // Said now rather than at the first decision: this file cannot take one.
+                guard access(path, W_OK) == 0 else { throw StoreError.readOnly(path: path) }
+                var reading = config
+                reading.readonly = true
+                let writing = config
+                return Opened(reads: try DatabasePool(path: path, configuration: reading),
+                              writer: StoreWriter(opening: { try DatabaseQueue(path: path, configuration: writing) }))
+            }
             let pool = try DatabasePool(path: path, configuration: config)
-            // A file already at this build's version has nothing to migrate (versions only go
-            // up): no write transaction at start, which would wait for the agent's lock.
-            if mode != .readOnly, version != role.knownVersion { try migrate(pool, role: role, path: path) }
-            return pool
+            // Versions only go up: a file at this build's version has nothing to migrate.
+            if mode != .readOnly, found.version != role.knownVersion { try migrate(pool, role: role, path: path) }
+            return Opened(reads: pool, writer: StoreWriter(pool))
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError {
@@ -158,18 +177,18 @@ public enum DatabaseFile {
     }
 
     /// Checks the file is one of ours and readable as `mode` needs; answers its schema
-    /// version (nil: no file, or an empty one the agent may create).
-    @discardableResult
-    private static func inspect(_ path: String, role: DatabaseRole, mode: OpenMode, busyTimeoutMillis: Int) throws -> Int? {
+    /// version (nil: no file, or an empty one the agent may create) and whether it is in
+    /// WAL mode.
+    private static func inspect(_ path: String, role: DatabaseRole, mode: OpenMode, busyTimeoutMillis: Int) throws -> (version: Int?, wal: Bool) {
         // stat(2), not FileManager's attributes (which look the owner's name up in the user
         // database on every console start).
         var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        guard stat(path, &info) == 0 else { return (nil, false) }
         // Only the agent (create) makes a Switchboard database of an empty file: the console
         // opening one by a mistyped path must not turn it into one.
         if info.st_size == 0 {
             if mode != .create { throw StoreError.failed(path: path, reason: "empty file, not yet a Switchboard \(role.rawValue) database; it was not changed. Check the path.") }
-            return nil
+            return (nil, false)
         }
         let file = try QuickConnection(readOnly: path, busyTimeoutMillis: busyTimeoutMillis)
         // One read transaction: the schema is read as of one commit.
@@ -179,7 +198,7 @@ public enum DatabaseFile {
         let version = Int(try file.column("PRAGMA user_version", QuickConnection.integer).first ?? 0)
         let tables = Set(try file.column("SELECT lower(name) FROM sqlite_master WHERE type = 'table'", QuickConnection.text))
         if appID == 0 && version == 0 && tables.isEmpty {
-            if mode == .create { return version }
+            if mode == .create { return (version, false) }
             throw StoreError.failed(path: path, reason: "an empty SQLite database, not yet a Switchboard \(role.rawValue) database; it was not changed. Check the path.")
         }
         if appID != role.applicationID {
@@ -214,7 +233,8 @@ public enum DatabaseFile {
                 }
             }
         }
-        return version
+        let wal = try file.column("PRAGMA journal_mode", QuickConnection.text).first == "wal"
+        return (version, wal)
     }
 
     /// Applies the migrations past `user_version` in one immediate transaction, so two

@@ -9,13 +9,17 @@ public final class OutboxStore: ContractStore, Sendable {
     public static let role = DatabaseRole.outbox
     public let path: String
     public let database: any DatabaseWriter
+    public let writer: StoreWriter
     /// How long a statement waits for another process's lock; reported when it gives up.
     public let busyTimeoutMillis: Int
     /// Rows skipped by listings because a column could not be read (see `UnreadableRow`).
     public let unreadable = UnreadableRows()
 
-    public init(database: any DatabaseWriter, path: String = ":memory:", busyTimeoutMillis: Int = DatabaseFile.defaultBusyTimeoutMillis) {
+    /// `writer`: nil to write through `database` too.
+    public init(database: any DatabaseWriter, writer: StoreWriter? = nil, path: String = ":memory:",
+                busyTimeoutMillis: Int = DatabaseFile.defaultBusyTimeoutMillis) {
         self.database = database
+        self.writer = writer ?? StoreWriter(database)
         self.path = path
         self.busyTimeoutMillis = busyTimeoutMillis
     }
