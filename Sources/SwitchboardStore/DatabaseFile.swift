@@ -144,16 +144,22 @@ public enum DatabaseFile {
             // A WAL file already at this build's version, opened to read and write, is read
             // through read-only connections and written through one opened at the first
             // write (StoreWriter): nothing is written at start, which would wait for the
-            // agent's lock. Only the agent's own open (create), a file to migrate or one not
-            // yet in WAL mode get a read-write pool at once.
-            if mode == .readWrite, found.version == role.knownVersion, found.wal {
+            // agent's lock, and its columns are checked then. Only the agent's own open
+            // (create), a file to migrate or one not yet in WAL mode get a read-write pool
+            // at once.
+            if found.writesLater {
                 // Said now rather than at the first decision: this file cannot take one.
                 guard access(path, W_OK) == 0 else { throw StoreError.readOnly(path: path) }
                 var reading = config
                 reading.readonly = true
                 let writing = config
-                return Opened(reads: try DatabasePool(path: path, configuration: reading),
-                              writer: StoreWriter(opening: { try DatabaseQueue(path: path, configuration: writing) }))
+                return Opened(reads: try DatabasePool(path: path, configuration: reading), writer: StoreWriter(opening: {
+                    let file = try QuickConnection(readOnly: path, busyTimeoutMillis: busyTimeoutMillis)
+                    try file.execute("BEGIN")
+                    defer { try? file.execute("COMMIT") }
+                    try checkColumns(of: file, path: path, role: role, version: role.knownVersion)
+                    return try DatabaseQueue(path: path, configuration: writing)
+                }))
             }
             let pool = try DatabasePool(path: path, configuration: config)
             // Versions only go up: a file at this build's version has nothing to migrate.
@@ -177,9 +183,9 @@ public enum DatabaseFile {
     }
 
     /// Checks the file is one of ours and readable as `mode` needs; answers its schema
-    /// version (nil: no file, or an empty one the agent may create) and whether it is in
-    /// WAL mode.
-    private static func inspect(_ path: String, role: DatabaseRole, mode: OpenMode, busyTimeoutMillis: Int) throws -> (version: Int?, wal: Bool) {
+    /// version (nil: no file, or an empty one the agent may create) and whether it is
+    /// written later, through a connection opened at the first write.
+    private static func inspect(_ path: String, role: DatabaseRole, mode: OpenMode, busyTimeoutMillis: Int) throws -> (version: Int?, writesLater: Bool) {
         // stat(2), not FileManager's attributes (which look the owner's name up in the user
         // database on every console start).
         var info = stat()
@@ -221,20 +227,25 @@ public enum DatabaseFile {
         if version > 0, !missing.isEmpty {
             throw StoreError.failed(path: path, reason: "has Switchboard's \(role.rawValue) application id but not its tables (no \(missing.sorted().joined(separator: ", "))); it was not changed. Check the path or restore it from a backup.")
         }
-        // Nor are the tables' names: a renamed or dropped column would let a write go
-        // through where a read is refused. Only where it could be written.
-        if version > 0, mode != .readOnly {
-            let expected = try role.columns(through: version)
-            let found = try DatabaseRole.columns(of: expected.keys, in: file)
-            for (table, columns) in found.sorted(by: { $0.0 < $1.0 }) {
-                let lacking = (expected[table] ?? []).subtracting(columns)
-                guard lacking.isEmpty else {
-                    throw StoreError.failed(path: path, reason: "its \(table) table is not the contract's (no \(lacking.sorted().joined(separator: ", "))); it was not changed. Check the path or restore it from a backup.")
-                }
+        // A WAL file at this build's version, opened to read and write, is written later
+        // through a connection of its own (see `open`); its columns are checked then.
+        let wal = try file.column("PRAGMA journal_mode", QuickConnection.text).first == "wal"
+        let writesLater = mode == .readWrite && version == role.knownVersion && wal
+        if version > 0, mode != .readOnly, !writesLater { try checkColumns(of: file, path: path, role: role, version: version) }
+        return (version, writesLater)
+    }
+
+    /// Nor are the tables' names enough: a renamed or dropped column would let a write go
+    /// through where a read is refused. Checked before a file is first written.
+    private static func checkColumns(of file: QuickConnection, path: String, role: DatabaseRole, version: Int) throws {
+        let expected = try role.columns(through: version)
+        let found = try DatabaseRole.columns(of: expected.keys, in: file)
+        for (table, columns) in found.sorted(by: { $0.0 < $1.0 }) {
+            let lacking = (expected[table] ?? []).subtracting(columns)
+            guard lacking.isEmpty else {
+                throw StoreError.failed(path: path, reason: "its \(table) table is not the contract's (no \(lacking.sorted().joined(separator: ", "))); it was not changed. Check the path or restore it from a backup.")
             }
         }
-        let wal = try file.column("PRAGMA journal_mode", QuickConnection.text).first == "wal"
-        return (version, wal)
     }
 
     /// Applies the migrations past `user_version` in one immediate transaction, so two
