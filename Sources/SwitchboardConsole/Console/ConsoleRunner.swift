@@ -35,28 +35,20 @@ public enum ConsoleRunner {
         let mode: OpenMode = configuration.readOnly ? .readOnly : .readWrite
         let audit: AuditStore
         let outbox: OutboxStore?
-        // The outbox opens on another core while this thread goes on with what needs only
-        // the audit file. Its thread starts now (a new thread waits 1–3 ms for a core) but
-        // opens only once the audit is open: two files opened at once, each the first of
-        // its kind, contend for the runtime's first-use locks, and both took 4–5 ms.
-        // Its reader connection too: the first frame's read would otherwise open it.
-        let auditOpened = DispatchSemaphore(value: 0)
-        let outboxOpening = configuration.outboxPath.map { path in
-            Opening { () throws(StoreError) in
-                auditOpened.wait()
-                let store = try OutboxStore(path: path, mode: mode)
-                try? store.prepareReader()
-                return store
-            }
-        }
-        let auditOpening = Result { () throws(StoreError) in try AuditStore(path: auditPath, mode: mode) }
-        auditOpened.signal()
-        do {
-            audit = try auditOpening.get()
+        // Wakes one of Dispatch's workers now: the loop's first read (the first screen's
+        // rows) runs on one, and a worker made for it waited 1–3 ms for a core.
+        DispatchQueue.global().async {}
+        // One after the other: two files opened at once, each the first of its kind,
+        // contend for the runtime's first-use locks, and opening the outbox on another
+        // thread once the audit was open waited for that thread longer than the open takes.
+        do throws(StoreError) {
+            audit = try AuditStore(path: auditPath, mode: mode)
+            outbox = try configuration.outboxPath.map { path throws(StoreError) in try OutboxStore(path: path, mode: mode) }
         } catch {
             throw ConsoleStartFailure(description: "\(error)", exitStatus: error.exitStatus)
         }
-        // What needs only the audit file is made while the outbox opens.
+        // Its reader too: the first frame's read would otherwise open it.
+        try? outbox?.prepareReader()
         let identity = OperatorIdentity.current(configuration: configuration, environment: environment)
         let clock = Result { () throws -> GoLiveClock in try GoLiveClock.resolve(configuration: configuration, audit: audit, now: now()) }
         let ehr = EHRLookup(configuration: configuration, http: sharedHTTP)
@@ -64,11 +56,6 @@ public enum ConsoleRunner {
         let chainCheck = AuditVerifier(audit: audit, key: configuration.auditKeyPath.flatMap { try? CheckpointKeys.publicKey(at: $0) },
                                        seenHeads: SeenHeads.forDatabase(audit.path, environment: environment))
         let (theme, themeWarnings) = ThemeCatalog.standard(appName: "switchboard", environment: environment).resolve(configuration.theme)
-        do {
-            outbox = try outboxOpening?.result.get()
-        } catch {
-            throw ConsoleStartFailure(description: "\(error)", exitStatus: error.exitStatus)
-        }
         let context: ConsoleContext
         do {
             context = ConsoleContext(identity: identity, clock: try clock.get(), overdueMillis: Int64(configuration.overdueMinutes) * 60_000,
@@ -147,27 +134,4 @@ public enum ConsoleRunner {
 
     /// An SSE URL (or else an NDJSON file) to follow.
     static func isURL(_ source: String) -> Bool { source.hasPrefix("http://") || source.hasPrefix("https://") }
-}
-
-/// A store opened on another thread while the caller goes on; `result` waits.
-/// The thread is one of Dispatch's workers, not one of its own: the loop's background work
-/// runs on those workers too, and its first read (the first screen's rows) then starts on
-/// this one, already running, instead of waiting 2–3 ms for a new thread to be scheduled.
-private final class Opening<Store: Sendable>: @unchecked Sendable {
-    private var opened: Result<Store, StoreError>?
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ open: @escaping @Sendable () throws(StoreError) -> Store) {
-        DispatchQueue.global().async { [self] in
-            opened = Result(catching: open)
-            done.signal()
-        }
-    }
-
-    /// The store, or why it could not be opened (once the thread is done).
-    var result: Result<Store, StoreError> {
-        done.wait()
-        done.signal()  // a second look does not wait
-        return opened!
-    }
 }
