@@ -150,6 +150,17 @@ import Testing
         #expect(driver.screenText.components(separatedBy: "reviewing needs").count == 2, "said once")
         driver.press("?")
         #expect(driver.screenText.contains("Approve the booking") && driver.screenText.contains("(\(practice.user) is a viewer"))
+        driver.press("esc")
+
+        // Nor are rows selected for actions a viewer cannot take: `space` is refused, on
+        // Review and on Outbox, and marks nothing.
+        for screen in ["1", "4"] {
+            driver.press(screen)
+            #expect(!driver.footer.contains("select"), "\(screen): \(driver.footer)")
+            driver.press("space")
+            #expect(driver.messageLine.contains("space select: \(practice.user) is a viewer"), "\(screen): \(driver.messageLine)")
+            #expect(!driver.screenText.contains("selected"), "\(screen): \(driver.screenText)")
+        }
     }
 
     /// Bug 11: `c` without an EHR says how to connect one instead of a form that cannot finish.

@@ -67,6 +67,30 @@ func render(width: Int, height: Int, _ draw: (inout CellGrid) -> Void) -> CellGr
         let closedByQuestionMark = !help.handle(.char("?"))
         #expect(closedByEscape && closedByQuestionMark)
     }
+
+    /// Narrower than a description, the box wraps it under itself rather than cutting it
+    /// (at 80 columns a disabled key's reason, the part that says why, was cut off).
+    @Test func aLongDescriptionWrapsAndScrollingReachesItsEnd() {
+        var keys = KeyMap(title: "Outbox", bindings: [
+            KeyBinding(keys: [.char("r")], action: "retry", hint: "retry", help: "Retry the item now: the worker sends it next"),
+        ])
+        keys.setDisabledReason("ann is a viewer; retrying needs the operator role", for: "retry")
+        var help = HelpOverlay(sections: [HelpSection(keys)], viewportHeight: 4, viewportWidth: 50)
+        let grid = render(width: 50, height: 8) { help.render(into: &$0, rect: Rect(x: 0, y: 0, width: 50, height: 8), theme: theme) }
+        #expect(grid.screenText == """
+
+        ┌─ Keys — j/k scroll, G end, Esc or ? to close ──┐
+        │ Outbox                                         │
+        │ r  Retry the item now: the worker sends it     │
+        │    next (ann is a viewer; retrying needs the   │
+        │    operator role)                              │
+        └────────────────────────────────────────────────┘
+
+        """)
+        #expect(grid[5, 4].style == theme.style("footer.disabled"), "the wrapped part is shown disabled too")
+        _ = help.handle(.char("G"))
+        #expect(help.scroll == 2, "four lines in a view of two")
+    }
 }
 
 @Suite struct ConfirmDialogTests {

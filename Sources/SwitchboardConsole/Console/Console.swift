@@ -148,6 +148,7 @@ public struct Console: Program {
         generation = KeptFrame.newGeneration()
         self.size = size
         help?.viewportHeight = Layout(size).body.height - 2
+        help?.viewportWidth = Layout(size).body.width
         for index in screens.indices { screens[index].resize(bodyHeight: Layout(size).body.height) }
     }
 
@@ -198,7 +199,7 @@ public struct Console: Program {
         switch binding.action {
         case .quit: return .quit
         case .help:
-            help = HelpOverlay(sections: helpSections, viewportHeight: Layout(size).body.height - 2)
+            help = HelpOverlay(sections: helpSections, viewportHeight: Layout(size).body.height - 2, viewportWidth: Layout(size).body.width)
             return .redraw
         case .command:
             command = CommandPrompt(prompt: ":", names: ScreenName.allCases.flatMap(\.commandNames) + ["quit", "help", "lock"], history: commandHistory)

@@ -49,12 +49,15 @@ public enum ConsoleKeys {
 
     /// The list keys with a screen's own words for what opening, filtering or backing
     /// out does there (`help`), and without `space` where rows are not selected for bulk
-    /// actions.
-    public static func list(selects: Bool, help: [ConsoleAction: String]) -> [KeyBinding<ConsoleAction>] {
+    /// actions. Selecting serves only those actions: a role that may not take them sees
+    /// `space` and `*` disabled with `selectionRefusal`, as the actions are.
+    public static func list(selects: Bool, selectionRefusal: String? = nil, help: [ConsoleAction: String] = [:]) -> [KeyBinding<ConsoleAction>] {
         list().bindings.compactMap { binding in
-            guard selects || (binding.action != .select && binding.action != .selectAll) else { return nil }
+            let selecting = binding.action == .select || binding.action == .selectAll
+            guard selects || !selecting else { return nil }
             var binding = binding
             if let words = help[binding.action] { binding.help = words }
+            if selecting { binding.disabledReason = selectionRefusal }
             return binding
         }
     }

@@ -16,13 +16,15 @@ struct OutboxScreen: TableScreen {
     /// the reason.
     static func keyMaps(identity: OperatorIdentity, hasOutbox: Bool) -> [KeyMap<ConsoleAction>] {
         var outbox = ConsoleKeys.outbox()
+        let refusal = identity.readOnly ? nil : hasOutbox ? identity.outboxRefusal : Self.noOutbox
         if identity.readOnly {
             outbox.removeDestructive()
-        } else if let refusal = hasOutbox ? identity.outboxRefusal : Self.noOutbox {
+        } else if let refusal {
             for action in [ConsoleAction.retry, .retrySelected, .discard, .discardAll] { outbox.setDisabledReason(refusal, for: action) }
         }
         if !identity.seesPatientDetails { outbox = KeyMap(title: outbox.title, bindings: outbox.bindings + [ConsoleKeys.reveal()]) }
-        let list = ConsoleKeys.list(selects: true, help: [
+        // Items are selected only to retry or discard them together.
+        let list = ConsoleKeys.list(selects: !identity.readOnly, selectionRefusal: refusal, help: [
             .open: "Open the item: the request, every attempt, the booking and call it belongs to",
             .filter: "Filter the view by operation, booking, item or error text; Esc clears",
             .select: "Select or unselect the item (for retry or discard of many)",

@@ -22,7 +22,9 @@ struct ReviewScreen: TableScreen {
                 review.setDisabledReason(refusal, for: action)
             }
         }
-        return [ConsoleKeys.list(), review]
+        // Rows are selected only to approve them together.
+        let list = ConsoleKeys.list(selects: !identity.readOnly, selectionRefusal: identity.reviewRefusal)
+        return [KeyMap(title: "Lists", bindings: list), review]
     }
 
     mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep {

@@ -36,10 +36,13 @@ public struct HelpOverlay: Sendable {
     /// Lines the box shows at once (the body's height less its border): `G` and PgDn stop
     /// at the last line, not past it.
     public var viewportHeight: Int
+    /// Columns the body has: a description longer than the box can be wraps onto more lines.
+    public var viewportWidth: Int
 
-    public init(sections: [HelpSection], viewportHeight: Int = 20) {
+    public init(sections: [HelpSection], viewportHeight: Int = 20, viewportWidth: Int = 80) {
         self.sections = sections
         self.viewportHeight = viewportHeight
+        self.viewportWidth = viewportWidth
     }
 
     private var lastScroll: Int { max(0, lines().count - max(1, viewportHeight - 2)) }
@@ -59,29 +62,45 @@ public struct HelpOverlay: Sendable {
         return true
     }
 
-    /// The overlay's lines: section titles, then `keys  help` rows.
+    /// The overlay's lines: section titles, then `keys  help` rows, a description too long
+    /// for the box wrapped under itself (at 80 columns a disabled key's reason was cut).
     func lines() -> [(keys: String, text: String, isTitle: Bool, isDisabled: Bool)] {
+        let textWidth = widths(body: viewportWidth).text
         var lines: [(String, String, Bool, Bool)] = []
         for section in sections {
             if !lines.isEmpty { lines.append(("", "", false, false)) }
             lines.append(("", section.title, true, false))
             for entry in section.entries {
-                let text = entry.disabledReason.map { "\(entry.help) (\($0))" } ?? entry.help
-                lines.append((entry.keys, text, false, entry.disabledReason != nil))
+                let disabled = entry.disabledReason != nil
+                for (n, part) in TerminalText.wrap(Self.text(entry), width: textWidth).enumerated() {
+                    lines.append((n == 0 ? entry.keys : "", part, false, disabled))
+                }
             }
         }
         return lines
     }
 
+    private static func text(_ entry: HelpSection.Entry) -> String {
+        entry.disabledReason.map { "\(entry.help) (\($0))" } ?? entry.help
+    }
+
+    /// The box as wide as the longest description needs, never wider than the body; the
+    /// key column and what is left for the descriptions.
+    private func widths(body: Int) -> (box: Int, keys: Int, text: Int) {
+        let entries = sections.flatMap(\.entries)
+        let keys = min(16, entries.map { TerminalText.width($0.keys) }.max() ?? 0)
+        let longest = max(sections.map { TerminalText.width($0.title) }.max() ?? 0, entries.map { TerminalText.width(Self.text($0)) }.max() ?? 0)
+        let box = min(body, max(TerminalText.width(Self.title) + 6, keys + 2 + longest + 6))
+        return (box, keys, max(10, box - 4 - keys - 2))
+    }
+
     static let title = "Keys — j/k scroll, G end, Esc or ? to close"
 
     public func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
-        // As wide as the longest line needs (descriptions are not cut on a wide terminal),
-        // never wider than the body.
-        let all = lines()
-        let keyWidth = min(16, (all.map { TerminalText.width($0.keys) }.max() ?? 0))
-        let textWidth = all.map { TerminalText.width($0.text) }.max() ?? 0
-        let width = min(rect.width, max(TerminalText.width(Self.title) + 6, keyWidth + 2 + textWidth + 6))
+        var sized = self
+        sized.viewportWidth = rect.width
+        let all = sized.lines()
+        let (width, keyWidth, _) = widths(body: rect.width)
         let box = rect.inset(dx: max(0, (rect.width - width) / 2), dy: 1)
         grid.box(box, style: theme.style("help"), title: Self.title, titleStyle: theme.style("help.key"))
         let inner = box.inset(dx: 2, dy: 1)
