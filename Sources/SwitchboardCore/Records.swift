@@ -83,6 +83,21 @@ public struct Call: Codable, Sendable, Equatable {
     public var inProgress: Bool { endedAt == nil }
 }
 
+extension Call {
+    /// How many of the caller's digits a viewer is shown (the agent stores four).
+    public static let digitsShownToViewers = 2
+
+    /// `number` with all but its last `digits` digits hidden: `***-***-0142` → `***-***-**42`.
+    public static func caller(_ number: String, showingLast digits: Int) -> String {
+        var digitsLeft = digits
+        return String(number.reversed().map { character -> Character in
+            guard character.isNumber else { return character }
+            if digitsLeft > 0 { digitsLeft -= 1; return character }
+            return "*"
+        }.reversed())
+    }
+}
+
 /// An appointment the agent created, moved or cancelled.
 public struct Booking: Codable, Sendable, Equatable, Identifiable {
     public var bookingId: String

@@ -19,13 +19,7 @@ extension OperatorIdentity {
     /// be tied to a patient's phone.
     public func callerNumber(_ masked: String?) -> String {
         guard let masked, !masked.isEmpty else { return "—" }
-        if seesPatientDetails { return masked }
-        var digitsLeft = 2
-        return String(masked.reversed().map { character -> Character in
-            guard character.isNumber else { return character }
-            if digitsLeft > 0 { digitsLeft -= 1; return character }
-            return "*"
-        }.reversed())
+        return seesPatientDetails ? masked : Call.caller(masked, showingLast: Call.digitsShownToViewers)
     }
 }
 

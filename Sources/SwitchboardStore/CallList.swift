@@ -11,8 +11,9 @@ public enum CallSection: Sendable, Equatable {
 /// the call id (case-blind; `new patient` finds `new_patient_booking`).
 public struct CallFilter: Sendable, Equatable {
     public var text: String?
-    /// Whether `text` may find the caller's number. False for someone shown only its last
-    /// two digits: a filter that matched the hidden ones would give them away.
+    /// Whether `text` may find the caller's whole number. False for someone shown only its
+    /// last two digits: their filter finds the number as they see it, since one that
+    /// matched the hidden digits would give them away.
     public var searchesCallerNumbers: Bool
 
     public init(text: String? = nil, searchesCallerNumbers: Bool = true) {
@@ -24,16 +25,22 @@ public struct CallFilter: Sendable, Equatable {
     public func matches(_ call: Call) -> Bool {
         guard let text, !text.isEmpty else { return true }
         let word = text.lowercased().replacingOccurrences(of: " ", with: "_")
-        let caller = searchesCallerNumbers ? call.caller?.lowercased() : nil
-        return [call.callId.lowercased(), caller, call.intent, call.outcome].contains { $0?.contains(word) == true }
+        let caller = call.caller.map { searchesCallerNumbers ? $0 : Call.caller($0, showingLast: Call.digitsShownToViewers) }
+        return [call.callId.lowercased(), caller?.lowercased(), call.intent, call.outcome].contains { $0?.contains(word) == true }
     }
 
     fileprivate var condition: (sql: String, arguments: [any DatabaseValueConvertible]) {
         guard let text, !text.isEmpty else { return ("", []) }
         let word = text.lowercased().replacingOccurrences(of: " ", with: "_")
-        let caller = searchesCallerNumbers ? " OR instr(lower(caller), ?)" : ""
-        return (" AND (instr(lower(call_id), ?)\(caller) OR instr(intent, ?) OR instr(outcome, ?))",
-                Array(repeating: word, count: searchesCallerNumbers ? 4 : 3))
+        let caller = searchesCallerNumbers ? "caller" : "\(Self.callerAsAViewerSees.name)(caller)"
+        return (" AND (instr(lower(call_id), ?) OR instr(lower(\(caller)), ?) OR instr(intent, ?) OR instr(outcome, ?))",
+                [word, word, word, word])
+    }
+
+    /// `sb_caller_seen(caller)`: the number as a viewer is shown it, for a viewer's filter
+    /// (on every connection the store opens).
+    static let callerAsAViewerSees = DatabaseFunction("sb_caller_seen", argumentCount: 1, pure: true) { values in
+        String.fromDatabaseValue(values[0]).map { Call.caller($0, showingLast: Call.digitsShownToViewers) }
     }
 }
 

@@ -131,6 +131,7 @@ public enum DatabaseFile {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             db.add(function: SearchText.sqlFunction)
+            db.add(function: CallFilter.callerAsAViewerSees)
         }
 
         do {

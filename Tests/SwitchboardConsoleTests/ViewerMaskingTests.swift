@@ -159,6 +159,9 @@ import Testing
         let byDigits = found(viewer, screen: "2", digits)
         #expect(byDigits.contains("No call matches the filter."), "\(byDigits)")
         #expect(found(reviewer, screen: "2", digits).contains(caller))
+        // What the viewer is shown, they find: the number's last two digits.
+        let shown = Call.caller(caller, showingLast: 2)
+        #expect(found(viewer, screen: "2", String(shown.suffix(5))).contains(shown), "\(shown): \(viewer.screenText)")
 
         let listed = found(viewer, screen: "4", "ob-phi-fhir")
         #expect(listed.contains("422 ••• (patient details hidden)") && !listed.contains("Sahin"), "\(listed)")
