@@ -230,8 +230,10 @@ public enum DatabaseFile {
         }
         // A WAL file at this build's version, opened to read and write, is written later
         // through a connection of its own (see `open`); its columns are checked then.
-        let wal = try file.column("PRAGMA journal_mode", QuickConnection.text).first == "wal"
-        let writesLater = mode == .readWrite && version == role.knownVersion && wal
+        var writesLater = false
+        if mode == .readWrite, version == role.knownVersion {
+            writesLater = try file.column("PRAGMA journal_mode", QuickConnection.text).first == "wal"
+        }
         if version > 0, mode != .readOnly, !writesLater { try checkColumns(of: file, path: path, role: role, version: version) }
         return (version, writesLater)
     }

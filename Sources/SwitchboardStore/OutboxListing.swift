@@ -67,9 +67,9 @@ public struct OutboxListing: Sendable, Equatable {
     fileprivate func textCondition() -> (String, StatementArguments) {
         guard let text, !text.isEmpty else { return ("", []) }
         let needle = text.lowercased()
-        let error = searchesErrors ? " OR instr(lower(ifnull(last_error, '')), ?)" : ""
-        return (" AND (instr(lower(operation), ?) OR instr(lower(ifnull(booking_id, '')), ?) OR instr(lower(id), ?)" + error + ")",
-                StatementArguments(Array(repeating: needle, count: searchesErrors ? 4 : 3)))
+        let searched = ["operation", "ifnull(booking_id, '')", "id"] + (searchesErrors ? ["ifnull(last_error, '')"] : [])
+        return (" AND (" + searched.map { "instr(lower(\($0)), ?)" }.joined(separator: " OR ") + ")",
+                StatementArguments(searched.map { _ in needle }))
     }
 }
 

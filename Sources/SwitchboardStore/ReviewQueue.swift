@@ -96,12 +96,10 @@ extension AuditStore {
             let named = filter.providerRefs.isEmpty ? "" : " OR b.provider_ref IN (\(filter.providerRefs.map { _ in "?" }.joined(separator: ", ")))"
             let kinds = BookingKind.allCases.filter { $0.label.contains(folded) }.map(\.rawValue)
             let kind = kinds.isEmpty ? "" : " OR b.kind IN (\(kinds.map { _ in "?" }.joined(separator: ", ")))"
-            let name = filter.searchesPatientNames ? "\(SearchText.function)(b.patient_display) LIKE ? ESCAPE '\\' OR " : ""
-            clauses.append("""
-                (\(name)b.provider_ref LIKE ? ESCAPE '\\'
-                 OR b.appointment_type LIKE ? ESCAPE '\\' OR b.booking_id LIKE ? ESCAPE '\\'\(named)\(kind))
-                """)
-            args += Array(repeating: pattern, count: filter.searchesPatientNames ? 4 : 3) + filter.providerRefs + kinds
+            let searched = (filter.searchesPatientNames ? ["\(SearchText.function)(b.patient_display)"] : [])
+                + ["b.provider_ref", "b.appointment_type", "b.booking_id"]
+            clauses.append("(" + searched.map { "\($0) LIKE ? ESCAPE '\\'" }.joined(separator: " OR ") + "\(named)\(kind))")
+            args += searched.map { _ in pattern } + filter.providerRefs + kinds
         }
         return (clauses, args)
     }

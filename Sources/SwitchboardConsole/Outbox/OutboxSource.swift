@@ -18,13 +18,14 @@ enum OutboxView: Int, CaseIterable, Sendable {
     }
 
     func listing(text: String?, searchesErrors: Bool) -> OutboxListing {
-        switch self {
-        case .stuck: OutboxListing(statuses: [.failed, .dead], held: .include, text: text, searchesErrors: searchesErrors)
-        case .pending: OutboxListing(statuses: [.pending], text: text, searchesErrors: searchesErrors)
-        case .inFlight: OutboxListing(statuses: [.inFlight], text: text, searchesErrors: searchesErrors)
-        case .succeeded: OutboxListing(statuses: [.succeeded], text: text, searchesErrors: searchesErrors)
-        case .discarded: OutboxListing(statuses: [.discarded], text: text, searchesErrors: searchesErrors)
+        let (statuses, held): ([OutboxStatus], OutboxListing.Held) = switch self {
+        case .stuck: ([.failed, .dead], .include)
+        case .pending: ([.pending], .exclude)
+        case .inFlight: ([.inFlight], .exclude)
+        case .succeeded: ([.succeeded], .exclude)
+        case .discarded: ([.discarded], .exclude)
         }
+        return OutboxListing(statuses: statuses, held: held, text: text, searchesErrors: searchesErrors)
     }
 
     /// The view's length from the per-status counts.

@@ -45,7 +45,7 @@ public struct HelpOverlay: Sendable {
         self.viewportWidth = viewportWidth
     }
 
-    private var lastScroll: Int { max(0, lines().count - max(1, viewportHeight - 2)) }
+    private var lastScroll: Int { max(0, lines(body: viewportWidth).count - max(1, viewportHeight - 2)) }
 
     /// Handles a key; returns false when the overlay should close.
     public mutating func handle(_ key: Key) -> Bool {
@@ -64,8 +64,8 @@ public struct HelpOverlay: Sendable {
 
     /// The overlay's lines: section titles, then `keys  help` rows, a description too long
     /// for the box wrapped under itself (at 80 columns a disabled key's reason was cut).
-    func lines() -> [(keys: String, text: String, isTitle: Bool, isDisabled: Bool)] {
-        let textWidth = widths(body: viewportWidth).text
+    func lines(body: Int) -> [(keys: String, text: String, isTitle: Bool, isDisabled: Bool)] {
+        let textWidth = widths(body: body).text
         var lines: [(String, String, Bool, Bool)] = []
         for section in sections {
             if !lines.isEmpty { lines.append(("", "", false, false)) }
@@ -97,9 +97,7 @@ public struct HelpOverlay: Sendable {
     static let title = "Keys — j/k scroll, G end, Esc or ? to close"
 
     public func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
-        var sized = self
-        sized.viewportWidth = rect.width
-        let all = sized.lines()
+        let all = lines(body: rect.width)
         let (width, keyWidth, _) = widths(body: rect.width)
         let box = rect.inset(dx: max(0, (rect.width - width) / 2), dy: 1)
         grid.box(box, style: theme.style("help"), title: Self.title, titleStyle: theme.style("help.key"))
