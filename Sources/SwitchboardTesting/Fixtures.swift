@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SwitchboardCore
 import SwitchboardSim
 import SwitchboardStore
@@ -14,8 +15,25 @@ public struct Scratch {
             .appendingPathComponent("sb-\(name.filter(\.isLetter).prefix(30))-\(UUID().uuidString.prefix(8))")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
+    /// A directory shared by a suite's cases (a static fixture, which has no end of its
+    /// own to clean up at), removed when the test process exits.
+    public init(untilExit name: String) {
+        self.init(name)
+        ScratchesUntilExit.add(url.path)
+    }
     public func path(_ file: String) -> String { url.appendingPathComponent(file).path }
     public func cleanUp() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// The directories `Scratch(untilExit:)` made, removed by one exit handler: each test
+/// run would otherwise leave its shared fixtures in /tmp.
+private enum ScratchesUntilExit {
+    static let paths = Mutex<[String]>([])
+    static let handler: Void = { atexit { for path in ScratchesUntilExit.paths.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) } } }()
+    static func add(_ path: String) {
+        _ = handler
+        paths.withLock { $0.append(path) }
+    }
 }
 
 /// Generated databases in a scratch directory.
@@ -51,6 +69,14 @@ public func sampleOutboxItem(_ id: String, createdAt: UnixMillis = 1_800_000_000
 public func executable(_ name: String) -> String {
     let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     return bundle.appendingPathComponent(name).path
+}
+
+/// The built executable `name` at `path` (where another user can reach it): a hard link,
+/// or a copy across file systems. A copy per test is 60 MB of /tmp each.
+public func placeExecutable(_ name: String, at path: String) throws {
+    if link(executable(name), path) != 0 {
+        try FileManager.default.copyItem(atPath: executable(name), toPath: path)
+    }
 }
 
 public struct ProcessResult {

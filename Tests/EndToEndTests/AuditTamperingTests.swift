@@ -11,7 +11,7 @@ import Testing
     /// One generated, signed history shared by the cases (copied for each): 80 calls,
     /// a checkpoint every 50 rows and a closing one.
     static let original: (dir: String, head: Int64) = {
-        let scratch = Scratch("audit-tampering-original")
+        let scratch = Scratch(untilExit: "audit-tampering-original")
         let dir = scratch.path("db")
         let result = try! run(executable("switchboard-sim"), ["generate", "--out", dir, "--calls", "80", "--checkpoint-every", "50"], timeout: 60)
         precondition(result.status == 0, "generate failed: \(result.stderr)")

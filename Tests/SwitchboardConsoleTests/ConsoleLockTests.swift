@@ -89,7 +89,7 @@ import Testing
         }
         // The built program may sit where the user cannot reach: copy it into their directory.
         let program = practice.scratch.path("switchboard")
-        try FileManager.default.copyItem(atPath: executable("switchboard"), toPath: program)
+        try placeExecutable("switchboard", at: program)
         let tmux = try Tmux.start(["/usr/sbin/runuser", "-u", user, "--", program, "--audit", practice.auditPath, "--outbox", practice.outboxPath,
                                    "--theme", "default"],
                                   width: 110, height: 30, environment: ["HOME": practice.scratch.url.path, "XDG_CONFIG_HOME": practice.scratch.url.path,

@@ -9,10 +9,13 @@ import SwitchboardEHR
 import class SwitchboardHTTP.TLSServerIdentity
 @testable import SwitchboardSim
 
-/// A sandbox in a fresh temp directory, and a plain URLSession client for it.
+/// A sandbox in a fresh temp directory (removed at `stop`) or the one given, and a plain
+/// URLSession client for it.
 struct SandboxFixture {
     let sandbox: EHRSandbox
     let directory: URL
+    /// Whether the fixture made `directory`, and so removes it.
+    let ownsDirectory: Bool
     let endpoints: SandboxEndpoints
     let session: URLSession
 
@@ -30,7 +33,8 @@ struct SandboxFixture {
         let config = URLSessionConfiguration.ephemeral
         config.httpMaximumConnectionsPerHost = 64
         config.timeoutIntervalForRequest = 10
-        return SandboxFixture(sandbox: sandbox, directory: dir, endpoints: endpoints, session: URLSession(configuration: config))
+        return SandboxFixture(sandbox: sandbox, directory: dir, ownsDirectory: directory == nil, endpoints: endpoints,
+                              session: URLSession(configuration: config))
     }
 
     struct Reply {
@@ -90,7 +94,11 @@ struct SandboxFixture {
         return try! FHIRJSON.encode(appointment)
     }
 
-    func stop() async { await sandbox.stop() }
+    /// Stops the sandbox; `keepingFiles` leaves its directory for a restart.
+    func stop(keepingFiles: Bool = false) async {
+        await sandbox.stop()
+        if ownsDirectory && !keepingFiles { try? FileManager.default.removeItem(at: directory) }
+    }
 }
 
 /// Sends one MLLP frame over a blocking POSIX socket and returns the ACK text.

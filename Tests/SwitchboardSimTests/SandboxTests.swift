@@ -273,14 +273,22 @@ import Testing
         let token = try await f.token()
         let slot = try await f.freeSlot(token)
         let id = try await f.send("POST", "/Appointment", body: f.booking(slot: slot), token: token).decode(Appointment.self).id!
-        await f.stop()
+        await f.stop(keepingFiles: true)
         let g = try await SandboxFixture.start(directory: f.directory)
-        defer { Task { await g.stop() } }
+        defer { Task { await g.stop(); try? FileManager.default.removeItem(at: f.directory) } }
         let token2 = try await g.token()
         let read = try await g.send("GET", "/Appointment/\(id)", token: token2)
         #expect(read.status == 200)
         #expect(try await g.send("GET", "/Slot/\(slot.id!)", token: token2).decode(Slot.self).status == .busy)
         #expect(try await g.send("GET", "/Patient", token: token2).decode(Bundle.self).total == 300)
+    }
+
+    /// Every test run starts sandboxes; each left its practice in /tmp (CI once ran out of disk).
+    @Test func aStoppedSandboxLeavesNoFilesBehind() async throws {
+        let f = try await SandboxFixture.start(patients: 20)
+        #expect(FileManager.default.fileExists(atPath: f.directory.path))
+        await f.stop()
+        #expect(!FileManager.default.fileExists(atPath: f.directory.path))
     }
 
     @Test func outageRefusesConnectionsThenRecovers() async throws {

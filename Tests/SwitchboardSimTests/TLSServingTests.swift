@@ -40,7 +40,7 @@ import Testing
     @Test func mllpClientRefusesWhatItShouldAndAcceptsTheRightCertificate() async throws {
         let scratch = Scratch()
         defer { scratch.cleanUp() }
-        let f = try await SandboxFixture.start(directory: scratch.url.appendingPathComponent("ehr"))
+        let f = try await SandboxFixture.start()
         defer { Task { await f.stop() } }
         // stunnel's four doors in front of the sandbox's plain MLLP listener.
         let front = try TLSFront(forwardingTo: f.endpoints.mllpPort, in: scratch.url)
@@ -70,7 +70,7 @@ import Testing
         defer { scratch.cleanUp() }
         let certs = try TestCertificates(in: scratch.url)
         let identity = try TLSServerIdentity(certificateFile: certs.server.certificate, keyFile: certs.server.key)
-        let f = try await SandboxFixture.start(directory: scratch.url.appendingPathComponent("ehr"), tls: identity)
+        let f = try await SandboxFixture.start(tls: identity)
         defer { Task { await f.stop() } }
         #expect(f.endpoints.fhirBaseURL.hasPrefix("https://127.0.0.1:"))
         #expect(f.endpoints.mllpOverTLS == true)
@@ -107,7 +107,7 @@ import Testing
 
         // The same sandbox behind another host's certificate, then behind a stranger's: refused on both pathways.
         for (pair, name) in [(certs.elsewhere, "wrong host"), (certs.stranger, "untrusted")] {
-            let other = try await SandboxFixture.start(directory: scratch.url.appendingPathComponent("ehr-\(name.prefix(5))"), patients: 50,
+            let other = try await SandboxFixture.start(patients: 50,
                                                        tls: try TLSServerIdentity(certificateFile: pair.certificate, keyFile: pair.key))
             let http = await metadata(trusting, other.endpoints.fhirBaseURL)
             #expect(isTLSFailure(http), "\(name): \(http)")

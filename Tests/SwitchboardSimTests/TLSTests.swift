@@ -22,7 +22,7 @@ import Testing
     @Test func refusesWhatItShouldAndAcceptsTheRightCertificate() async throws {
         let scratch = Scratch()
         defer { scratch.cleanUp() }
-        let f = try await SandboxFixture.start(directory: scratch.url.appendingPathComponent("ehr"))
+        let f = try await SandboxFixture.start()
         defer { Task { await f.stop() } }
         let front = try TLSFront(forwardingTo: f.endpoints.fhirPort, in: scratch.url)
         defer { front.stop() }

@@ -162,7 +162,7 @@ import Testing
         #expect(try ReviewCommandTests.review(db, ["list", "--limit", "1"], policy: other).status == 0, "root may name it: it passes every check")
 
         let program = db.scratch.path("switchboard")
-        try FileManager.default.copyItem(atPath: executable("switchboard"), toPath: program)
+        try placeExecutable("switchboard", at: program)
         func asUser(_ arguments: [String]) throws -> ProcessResult {
             try run("/usr/sbin/runuser", ["-u", user, "--", program, "review"] + arguments + ["--audit", db.auditPath, "--outbox", db.outboxPath],
                     environment: ["HOME": db.scratch.url.path, "XDG_CONFIG_HOME": db.scratch.path("config"), "PATH": "/usr/bin:/bin",

@@ -15,6 +15,7 @@ let genericScopes = [
     "help.key", "metric.ok", "metric.bad",
 ]
 
+/// A fresh directory; the caller removes it.
 func temporaryDirectory() throws -> String {
     let path = NSTemporaryDirectory() + "tui-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -104,6 +105,7 @@ func temporaryDirectory() throws -> String {
         "header" = { fg = "nosuchcolor" }
         """
         let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try text.write(toFile: directory + "/broken.toml", atomically: true, encoding: .utf8)
         let (theme, warnings) = try ThemeCatalog(directories: [directory, packageThemes]).load("broken")
         let file = directory + "/broken.toml"
@@ -131,6 +133,7 @@ func temporaryDirectory() throws -> String {
 
     @Test func themeByPathAndListing() throws {
         let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try "inherits = \"monochrome\"\n".write(toFile: directory + "/mine.toml", atomically: true, encoding: .utf8)
         let user = ThemeCatalog(directories: [directory, packageThemes])
         #expect(user.available() == ["default", "high-contrast", "light", "mine", "monochrome"])
@@ -141,6 +144,7 @@ func temporaryDirectory() throws -> String {
 
     @Test func cyclesAndMissingThemesFallBackToDefault() throws {
         let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try "inherits = \"b\"\n".write(toFile: directory + "/a.toml", atomically: true, encoding: .utf8)
         try "inherits = \"a\"\n".write(toFile: directory + "/b.toml", atomically: true, encoding: .utf8)
         let catalog = ThemeCatalog(directories: [directory])
