@@ -68,6 +68,20 @@ import Testing
         #expect(Self.seqs(driver).first == watched.first, "the watched rows stay where they were")
     }
 
+    /// At 80 columns the action was cut to `communicatio…` and `appointment.…` (create,
+    /// update or cancel?) while the call column kept 12 columns of an id.
+    @Test func atEightyColumnsTheActionIsWhole() throws {
+        let practice = try Practice()
+        try practice.audit.append([AuditEvent(at: Clock.nowMillis(), actor: "agent:test", action: "communication.create", outcome: .success)])
+        let console = try ConsoleRunner.prepare(configuration: practice.configuration(), warnings: [], environment: practice.environment)
+        let driver = ProgramDriver(console, size: Size(width: 80, height: 24))
+        driver.press("5")
+        #expect(driver.rows.first?.contains(" communication.create ") == true, "\(driver.screenText)")
+        #expect(!driver.columnTitles.contains("Call"), "the call gives way: \(driver.columnTitles)")
+        driver.press("enter")
+        #expect(driver.screenText.contains("communication.create"))
+    }
+
     @Test func filterTokensNarrowTheChainAndABadTokenIsRefusedByName() throws {
         let practice = try Practice()
         let driver = try Self.driver(practice.configuration(), practice)

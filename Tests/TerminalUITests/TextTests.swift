@@ -81,6 +81,10 @@ import Testing
         #expect(TerminalText.wrap("abcdefghij", width: 4) == ["abcd", "efgh", "ij"])
         #expect(TerminalText.wrap("日本語日本語", width: 5) == ["日本", "語日", "本語"])
         #expect(TerminalText.wrap("one\n\ntwo", width: 10) == ["one", "", "two"])
+        // A figure stays with its unit and its sign (at 80 columns a go-live reason ended
+        // "against ≥ 99.7" with "%" alone on the next line).
+        #expect(TerminalText.wrap("missed against ≥ 99.7 %", width: 21) == ["missed against", "≥ 99.7 %"])
+        #expect(TerminalText.wrap("latency 240 ms", width: 11) == ["latency", "240 ms"])
     }
 }
 

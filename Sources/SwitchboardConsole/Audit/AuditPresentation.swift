@@ -10,14 +10,16 @@ struct AuditPresentation {
     /// Who looks: a viewer sees `Patient/•••` and masked notes (PatientMasking).
     var identity: OperatorIdentity
 
-    /// Minimum widths fit 80 columns (seq has room for ten million); wider terminals give
-    /// the room to actor, action, resource and call. Outcome is the FHIR code the filter
+    /// The action is what happened, whole at any width (the agent's longest,
+    /// `communication.create`, is 20): at 80 columns the call column gives way to it (the
+    /// call is in the details). Seq has room for ten million; wider terminals give the room
+    /// to actor, action, resource and call. Outcome is the FHIR code the filter
     /// takes (`outcome:8`), and failures are coloured by it.
     static let columns: [TableColumn] = [
         TableColumn("Seq", minWidth: 8, alignment: .right),
         TableColumn("Time", minWidth: 8),
         TableColumn("Actor", minWidth: 9, maxWidth: 24, flex: 1),
-        TableColumn("Action", minWidth: 12, maxWidth: 24, flex: 1),
+        TableColumn("Action", minWidth: 20, maxWidth: 24, flex: 1),
         TableColumn("Resource", minWidth: 8, maxWidth: 30, flex: 1),
         TableColumn("HTTP", minWidth: 4, alignment: .right),
         TableColumn("ms", minWidth: 4, alignment: .right),

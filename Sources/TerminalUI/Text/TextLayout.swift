@@ -90,7 +90,8 @@ extension TerminalText {
         return lines
     }
 
-    /// Groups cells into runs of spaces and runs of non-spaces.
+    /// Groups cells into runs of spaces and runs of non-spaces; a figure's space to its
+    /// unit or its comparison sign is not a place to break (`≥ 99.7 %` stays on one line).
     private static func words(_ cells: [TextCell]) -> [[TextCell]] {
         var words: [[TextCell]] = []
         for cell in cells {
@@ -101,6 +102,22 @@ extension TerminalText {
                 words.append([cell])
             }
         }
-        return words
+        var glued: [[TextCell]] = []
+        var index = 0
+        while index < words.count {
+            let text = { (word: [TextCell]) in word.map(\.text).joined() }
+            if words[index].first?.text == " ", words[index].count == 1, let before = glued.last, index + 1 < words.count,
+               comparisonSigns.contains(text(before)) || units.contains(text(words[index + 1])) {
+                glued[glued.count - 1] += words[index] + words[index + 1]
+                index += 2
+            } else {
+                glued.append(words[index])
+                index += 1
+            }
+        }
+        return glued
     }
+
+    private static let comparisonSigns: Set<String> = ["≥", "≤", "<", ">"]
+    private static let units: Set<String> = ["%", "ms"]
 }
