@@ -36,7 +36,7 @@ import Testing
         var lines = driver.screenText.lines
         #expect(lines[0].contains("4 Outbox") && lines[1].contains("\(counts[.failed]!) failed · \(counts[.dead]!) dead"))
         #expect(lines[2].contains("Stuck \(counts[.failed]! + counts[.dead]!)") && lines[2].contains("Succeeded \(counts[.succeeded]!)"))
-        for title in ["Created", "Operation", "Booking", "Status", "Tries", "Next", "HTTP", "Last error"] {
+        for title in ["Created", "Operation", "Booking", "Status", "Tries", "Next", "HTTP", "Error"] {
             #expect(lines[3].contains(title), "column \(title)")
         }
         let oldestStuck = try #require(try outbox.items(Self.stuck, after: nil, limit: 1).first)
@@ -51,6 +51,24 @@ import Testing
         #expect(driver.screenText.lines[4].contains("in flight") && driver.screenText.lines[4].contains("lease"))
         driver.press("V", "V")
         #expect(driver.screenText.contains("view: stuck"))
+    }
+
+    /// At 80 columns `appointment.update` was cut to `appointment.upd…` (update or create?)
+    /// and `communication.create` to `communication.c…`. The operation is whole, and the
+    /// last error keeps a column.
+    @Test func atEightyColumnsTheOperationIsWhole() throws {
+        let practice = try Practice()
+        let driver = try practice.driver(role: .operator, size: Size(width: 80, height: 24))
+        driver.press("4")
+        let lines = driver.screenText.lines
+        let rows = lines[4..<(lines.count - 3)].filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        let stuck = try Self.outbox(practice).items(Self.stuck, after: nil, limit: rows.count)
+        #expect(stuck.contains { $0.operation.count > 18 }, "an operation the old width cut: \(stuck.map(\.operation))")
+        #expect(rows.count == stuck.count)
+        for (row, item) in zip(rows, stuck) {
+            #expect(row.contains(" \(item.operation) "), "\(row)")
+        }
+        #expect(lines[3].contains("HTTP Error"), "\(lines[3])")
     }
 
     @Test func retryNowHandsTheItemBackAndAuditsIt() throws {
@@ -210,7 +228,7 @@ import Testing
         let id = try #require(screen.firstMatch(of: /Outbox item (\S+)/).map { String($0.1) })
         #expect(try !outbox.attempts(ofItem: id).isEmpty)
         driver.press("esc")
-        #expect(driver.screenText.contains("Last error"))
+        #expect(driver.screenText.contains("HTTP Error"), "back on the list")
     }
 
     @Test func filterFindsErrorTextAndEscClearsIt() throws {

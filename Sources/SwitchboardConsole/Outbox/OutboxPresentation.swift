@@ -19,17 +19,18 @@ struct OutboxPresentation {
         self.time = time
     }
 
-    /// Minimum widths add up to 80 columns (with gaps and the mark gutter); wider
+    /// Minimum widths add up to 80 columns (with gaps and the mark gutter), the operation
+    /// whole (`communication.create`, 20: update or create is what on-call acts on); wider
     /// terminals give the spare room to the operation and the error.
     static let columns: [TableColumn] = [
         TableColumn("Created", minWidth: 8),
-        TableColumn("Operation", minWidth: 14, maxWidth: 24, flex: 1),
+        TableColumn("Operation", minWidth: 20, maxWidth: 24, flex: 1),
         TableColumn("Booking", minWidth: 10),
         TableColumn("Status", minWidth: 9),
         TableColumn("Tries", minWidth: 5, alignment: .right),
         TableColumn("Next", minWidth: 8),
         TableColumn("HTTP", minWidth: 4, alignment: .right),
-        TableColumn("Last error", minWidth: 9, flex: 3),
+        TableColumn("Error", minWidth: 7, flex: 3),
     ]
 
     func cells(_ item: OutboxItem) -> [String] {
