@@ -107,6 +107,10 @@ extension Simulator {
         @Option(help: "Share of appointment updates answered 412 (someone else changed it).")
         var faultConflictRate: Double = 0
 
+        @Option(help: ArgumentHelp("With --warm-up-calls: the share of the warm-up's appointment updates answered 412, left dead in the outbox for on-call to decide again (the live calls then get --fault-conflict-rate).",
+                                   valueName: "share"))
+        var warmUpConflictRate: Double?
+
         @Option(help: ArgumentHelp("Run a rehearsal instead of open-ended calls: day4 runs every workflow and edge case of the integration guide in a fixed order, prints a table, writes DIR/day4-report.json and exits (0 if every row passes, 1 if not).", valueName: "name"))
         var `protocol`: String?
 
@@ -138,6 +142,10 @@ extension Simulator {
             for (name, value) in [("error", faultErrorRate), ("timeout", faultTimeoutRate), ("throttle", faultThrottleRate),
                                   ("unavailable", faultUnavailableRate), ("conflict", faultConflictRate)] where !(0 ... 1).contains(value) {
                 throw ValidationError("--fault-\(name)-rate must be between 0 and 1.")
+            }
+            if let share = warmUpConflictRate {
+                if !(0 ... 1).contains(share) { throw ValidationError("--warm-up-conflict-rate must be between 0 and 1.") }
+                if warmUpCalls == 0 { throw ValidationError("--warm-up-conflict-rate needs --warm-up-calls.") }
             }
             if !(1 ... 15).contains(heartbeatSeconds) { throw ValidationError("--heartbeat-seconds must be between 1 and 15.") }
             if leaseSeconds < 1 { throw ValidationError("--lease-seconds must be at least 1.") }
@@ -204,6 +212,8 @@ extension Simulator {
                                        throttleRate: faultThrottleRate, unavailableRate: faultUnavailableRate,
                                        versionConflictRate: faultConflictRate)
             if let median = faultLatencyMs { faults.latency = .init(medianMs: median, p99Ms: faultLatencyP99Ms ?? median * 4) }
+            let liveFaults = faults
+            if let share = warmUpConflictRate { faults.versionConflictRate = share }
             let sandbox = EHRSandbox()
             let endpoints: SandboxEndpoints
             do {
@@ -228,6 +238,7 @@ extension Simulator {
             let rehearsal = `protocol` != nil
             config.warmUpCalls = warmUpCalls
             config.warmUpMillis = warmUpMillis
+            if warmUpConflictRate != nil { config.warmUpEnded = { await sandbox.setFaults(liveFaults) } }
             config.talkScale = load || rehearsal ? 0.01 : 1
             config.requestTimeout = load || rehearsal ? .seconds(3) : .seconds(8)
             config.leaseMillis = Int64(leaseSeconds * 1000)

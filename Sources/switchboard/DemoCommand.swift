@@ -31,6 +31,10 @@ extension Switchboard {
         @Option(help: ArgumentHelp("Hours before now the warm-up's calls are spread over (and the go-live window started).", valueName: "hours"))
         var warmUpHours: Double = 3
 
+        @Option(help: ArgumentHelp("Share of the warm-up's appointment changes the EHR refuses as changed by someone else (412): they wait in the outbox for on-call to decide again (0: none).",
+                                   valueName: "share"))
+        var warmUpConflictRate: Double = 0.25
+
         @Option(help: ArgumentHelp("Theme name or path.", valueName: "name|path"))
         var theme: String?
 
@@ -44,13 +48,14 @@ extension Switchboard {
         func validate() throws {
             if warmUpCalls < 0 { throw ValidationError("--warm-up-calls must be 0 or more.") }
             if !(0 ... 48).contains(warmUpHours) { throw ValidationError("--warm-up-hours must be between 0 and 48.") }
+            if !(0 ... 1).contains(warmUpConflictRate) { throw ValidationError("--warm-up-conflict-rate must be between 0 and 1.") }
         }
 
         func run() throws {
             let directory = dir ?? NSTemporaryDirectory() + "switchboard-demo-\(getpid())"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let simulator = try SimulatorChild.start(directory: directory, rate: rate, warmUpCalls: warmUpCalls, warmUpHours: warmUpCalls > 0 ? warmUpHours : 0,
-                                                      hostileData: hostileData)
+                                                      warmUpConflictRate: warmUpCalls > 0 ? warmUpConflictRate : 0, hostileData: hostileData)
             defer {
                 simulator.stop()
                 if dir == nil { try? FileManager.default.removeItem(atPath: directory) }
@@ -81,7 +86,8 @@ struct SimulatorChild {
     let process: Process
     let directory: String
 
-    static func start(directory: String, rate: Double, warmUpCalls: Int = 0, warmUpHours: Double = 0, hostileData: Bool) throws -> SimulatorChild {
+    static func start(directory: String, rate: Double, warmUpCalls: Int = 0, warmUpHours: Double = 0, warmUpConflictRate: Double = 0,
+                      hostileData: Bool) throws -> SimulatorChild {
         let own = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let beside = own.appendingPathComponent("switchboard-sim").path
         guard FileManager.default.isExecutableFile(atPath: beside) else {
@@ -91,6 +97,7 @@ struct SimulatorChild {
         process.executableURL = URL(fileURLWithPath: beside)
         process.arguments = ["run", "--dir", directory, "--rate", String(rate), "--warm-up-calls", String(warmUpCalls),
                              "--warm-up-hours", String(warmUpHours), "--exit-with-parent"] + (hostileData ? ["--hostile-data"] : [])
+            + (warmUpConflictRate > 0 ? ["--warm-up-conflict-rate", String(warmUpConflictRate)] : [])
         let log = FileManager.default.createFile(atPath: directory + "/simulator.log", contents: nil)
             ? FileHandle(forWritingAtPath: directory + "/simulator.log") : nil
         process.standardOutput = log ?? FileHandle.nullDevice

@@ -101,6 +101,36 @@ enum Sim {
 
     /// A site on HL7 v2: appointment writes go as SIU over MLLP, audited as such, and the
     /// bookings learn the appointment the EHR made from them.
+    /// `switchboard demo` opens with something for on-call to decide: the warm-up's
+    /// appointment updates are refused 412 at the share asked for, the live calls' are not.
+    @Test func warmUpConflictsAreLeftDeadAndTheLiveCallsGetNone() throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let dir = scratch.path("site")
+        let result = try run(Sim.binary, ["run", "--dir", dir, "--load", "--warm-up-calls", "60", "--warm-up-hours", "3",
+                                          "--warm-up-conflict-rate", "1", "--calls", "100", "--exit-when-done", "--patients", "300"],
+                             timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        let outbox = dir + "/outbox.sqlite"
+        // Appointment updates by when their call started against the first live call's
+        // start (every warm-up call had ended by then).
+        func updates(_ condition: String) throws -> Int {
+            try Sim.count(outbox, """
+                ATTACH '\(dir)/audit.sqlite' AS a;
+                WITH live AS (SELECT started_at AS at FROM a.call ORDER BY started_at LIMIT 1 OFFSET 60)
+                SELECT count(*) FROM outbox_item i JOIN a.call c ON c.call_id = i.call_id, live
+                WHERE i.operation = 'appointment.update' AND \(condition)
+                """)
+        }
+        let injected = "i.status = 'dead' AND i.last_error LIKE '%(injected)%'"
+        #expect(try updates("c.started_at < live.at AND \(injected)") >= 1, "the warm-up's updates were refused")
+        #expect(try updates("c.started_at < live.at AND i.status <> 'dead'") == 0, "every one of them")
+        #expect(try updates("c.started_at >= live.at") >= 1, "live calls updated appointments too")
+        #expect(try updates("c.started_at >= live.at AND \(injected)") == 0, "and none of theirs was refused")
+        let refused = try run(Sim.binary, ["run", "--dir", dir, "--warm-up-conflict-rate", "0.5"], timeout: 30)
+        #expect(refused.status == 64 && refused.stderr.contains("--warm-up-conflict-rate needs --warm-up-calls"), "\(refused.stderr)")
+    }
+
     @Test func hl7SiteWritesSIU() throws {
         let scratch = Scratch()
         defer { scratch.cleanUp() }

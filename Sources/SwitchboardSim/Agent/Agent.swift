@@ -21,6 +21,9 @@ public struct AgentConfiguration: Sendable {
     public var warmUpCalls = 0
     public var warmUpMillis: Int64 = 0
     public var warmUpRealMillis: Int64 = 3_000
+    /// Called once the warm-up's calls have all ended, before the first live call (the
+    /// simulator turns the warm-up's faults off there).
+    public var warmUpEnded: (@Sendable () async -> Void)?
     public var goLive: GoLiveWindow
     /// Multiplies the "talking" between steps: 1 is a person on the phone, 0.01 a load test.
     public var talkScale = 1.0
@@ -152,12 +155,17 @@ public final class Agent: @unchecked Sendable {
             group.addTask { await self.drainOutbox() }
             await Clock.$replay.withValue(replay) { await learnPractice() }
             await takeCalls(replay: replay)
-            while !Task.isCancelled, configuration.callLimit != nil {
-                // Unsent first: an item completed but still confirming its booking is counted in `draining`.
-                if (try? await ledger.withOutbox({ try $0.unsentCount() })) == 0, draining.withLock({ $0 }) == 0 { break }
-                try? await Task.sleep(for: .milliseconds(200))
-            }
+            if configuration.callLimit != nil { await outboxSent() }
             group.cancelAll()
+        }
+    }
+
+    /// Waits until every item queued so far has been sent (or `deadline` passed).
+    private func outboxSent(deadline: ContinuousClock.Instant? = nil) async {
+        while !Task.isCancelled, deadline.map({ ContinuousClock.now < $0 }) ?? true {
+            // Unsent first: an item completed but still confirming its booking is counted in `draining`.
+            if (try? await ledger.withOutbox({ try $0.unsentCount() })) == 0, draining.withLock({ $0 }) == 0 { return }
+            try? await Task.sleep(for: .milliseconds(200))
         }
     }
 
@@ -228,6 +236,9 @@ public final class Agent: @unchecked Sendable {
         let replaying = replay != nil
         await withTaskGroup(of: Void.self) { calls in
             var number = 0
+            // A plan can start several calls at once (a caller who rings back), so the count
+            // can step over `warmUpCalls`.
+            var warmUpPlayed = configuration.warmUpCalls == 0
             while !Task.isCancelled {
                 if let limit = configuration.callLimit, number >= limit { break }
                 let warmingUp = number < configuration.warmUpCalls
@@ -235,10 +246,14 @@ public final class Agent: @unchecked Sendable {
                     // Evenly over the replayed hours.
                     try? await Task.sleep(for: .milliseconds(configuration.warmUpRealMillis / Int64(configuration.warmUpCalls)))
                 } else if !warmingUp {
-                    if number > 0 && number == configuration.warmUpCalls {
-                        // The live calls start once the past is played: rows keep their time order.
+                    if !warmUpPlayed {
+                        // The live calls start once the past is played, its writes sent: rows
+                        // keep their time order, and the past's faults stay in the past.
+                        warmUpPlayed = true
                         await calls.waitForAll()
+                        await outboxSent(deadline: .now + .seconds(10))
                         if replaying { await signHead() }
+                        await configuration.warmUpEnded?()
                     }
                     let gap = random { -log(max(Double.random(in: 0 ..< 1, using: &$0), 1e-9)) } * 60 / max(configuration.callsPerMinute, 0.01)
                     try? await Task.sleep(for: .seconds(min(gap, 120)))
