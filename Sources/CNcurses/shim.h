@@ -50,17 +50,33 @@ static inline int sb_put_cell(int y, int x, const wchar_t *chars, attr_t attrs, 
 /// crash signals (a Swift trap is SIGILL or SIGTRAP) are taken from Swift's backtracer,
 /// which would otherwise leave the terminal raw and prompt on it; the handler runs on
 /// its own stack so a stack overflow still restores the terminal.
+///
+/// The stop signals (SIGTERM, SIGHUP: `kill`, a closed window; SIGINT) instead ask the
+/// UI loop to end as `q` does, through a pipe it polls, so the program cleans up (a
+/// demo's simulator and its directory); a second one while that runs dies at once.
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 static const int sb_fatal_signals[] = {
-    SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGILL, SIGBUS, SIGABRT, SIGFPE, SIGTRAP
+    SIGQUIT, SIGSEGV, SIGILL, SIGBUS, SIGABRT, SIGFPE, SIGTRAP
 };
+static const int sb_stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+static volatile sig_atomic_t sb_stop_signal = 0;
+static int sb_stop_pipe = -1;
 static void sb_restore_and_reraise(int sig) {
     endwin();
     signal(sig, SIG_DFL);
     raise(sig);
 }
-static inline void sb_install_restore_handlers(void) {
+static void sb_request_stop(int sig) {
+    if (sb_stop_signal != 0 || sb_stop_pipe < 0) { sb_restore_and_reraise(sig); return; }
+    sb_stop_signal = sig;
+    char byte = 1;
+    ssize_t written = write(sb_stop_pipe, &byte, 1);
+    (void)written;
+}
+/// `stop_pipe`: the write end of the pipe the loop polls for a stop signal.
+static inline void sb_install_restore_handlers(int stop_pipe) {
     static char *alternate = 0;
     if (!alternate && (alternate = malloc(1 << 16))) {
         stack_t stack = { .ss_sp = alternate, .ss_size = 1 << 16, .ss_flags = 0 };
@@ -72,10 +88,22 @@ static inline void sb_install_restore_handlers(void) {
     action.sa_flags = SA_ONSTACK | SA_RESETHAND;
     for (unsigned i = 0; i < sizeof sb_fatal_signals / sizeof sb_fatal_signals[0]; i++)
         sigaction(sb_fatal_signals[i], &action, 0);
+    sb_stop_pipe = stop_pipe;
+    struct sigaction stop;
+    stop.sa_handler = sb_request_stop;
+    sigemptyset(&stop.sa_mask);
+    stop.sa_flags = SA_ONSTACK | SA_RESTART;
+    for (unsigned i = 0; i < sizeof sb_stop_signals / sizeof sb_stop_signals[0]; i++)
+        sigaction(sb_stop_signals[i], &stop, 0);
 }
 static inline void sb_remove_restore_handlers(void) {
     for (unsigned i = 0; i < sizeof sb_fatal_signals / sizeof sb_fatal_signals[0]; i++)
         signal(sb_fatal_signals[i], SIG_DFL);
+    for (unsigned i = 0; i < sizeof sb_stop_signals / sizeof sb_stop_signals[0]; i++)
+        signal(sb_stop_signals[i], SIG_DFL);
+    sb_stop_pipe = -1;
 }
+/// The stop signal received, or 0.
+static inline int sb_stop_signal_received(void) { return sb_stop_signal; }
 static inline WINDOW *sb_curscr(void) { return curscr; }
 #endif

@@ -3,6 +3,7 @@ import Foundation
 import SafeText
 import SwitchboardCore
 import SwitchboardStore
+import TerminalUI
 
 /// `switchboard`: the operations console for a practice's AI phone agent.
 @main
@@ -38,9 +39,12 @@ struct Switchboard: ParsableCommand {
         if arguments.first.map({ $0.hasPrefix("-") }) ?? true, !arguments.contains(where: whole.contains),
            let console = try? Open.parse(arguments) {
             do { try console.run() } catch { exit(withError: error) }
+            StopSignal.endProcessIfReceived()
             return
         }
         main(all)
+        // After the command's own clean-up (a demo's simulator and directory).
+        StopSignal.endProcessIfReceived()
     }
 
     /// A crash says only that it crashed: Swift's backtracer (which prints registers and

@@ -156,6 +156,25 @@ struct DemoTests {
         #expect(gone, "switchboard-sim (pid \(simulator)) still runs after its terminal closed")
     }
 
+    /// The demo's own directory (simulated patients, the EHR sandbox, keys) is removed when
+    /// its terminal closes, as on `q`: a closed window (SIGHUP) used to kill the console
+    /// before its clean-up ran, and each such demo stayed in /tmp.
+    @Test func closingTheTerminalRemovesTheDemosDirectory() async throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let temporary = scratch.path("tmp")
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        let tmux = try Tmux.start([executable("switchboard"), "demo", "--warm-up-calls", "0"], width: 100, height: 30,
+                                  environment: E2E.environment(scratch, ["TMPDIR": temporary + "/"]))
+        defer { tmux.kill() }
+        _ = try await tmux.waitFor(Tmux.header, timeout: 60)
+        let made = try FileManager.default.contentsOfDirectory(atPath: temporary)
+        #expect(made.count == 1 && made[0].hasPrefix("switchboard-demo-"), "\(made)")
+        tmux.kill()
+        let removed = await E2E.eventually(timeout: 10) { (try? FileManager.default.contentsOfDirectory(atPath: temporary))?.isEmpty == true }
+        #expect(removed, "left behind: \((try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [])")
+    }
+
     /// The EHR goes dark: the correction waits in the outbox, and goes out when it is back.
     @Test func correctionWaitsWhileTheEHRIsDown() async throws {
         let demo = try Demo()

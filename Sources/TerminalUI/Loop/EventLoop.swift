@@ -142,11 +142,18 @@ public final class EventLoop<P: Program> {
     /// (nil: no limit).
     func wait(timeout: Double?, messages: Bool = true) {
         var descriptors: [pollfd] = messages ? [pollfd(fd: mailbox.wakeDescriptor, events: Int16(POLLIN), revents: 0)] : []
+        let stop = terminal.stopDescriptor
+        if let stop { descriptors.append(pollfd(fd: stop, events: Int16(POLLIN), revents: 0)) }
         if let input = terminal.inputDescriptor {
             descriptors.append(pollfd(fd: input, events: Int16(POLLIN), revents: 0))
         }
         let milliseconds = timeout.map { Int32(min(($0 * 1000).rounded(.up), Double(Int32.max))) } ?? -1
         _ = poll(&descriptors, nfds_t(descriptors.count), milliseconds)
+        // Asked to stop (SIGTERM, a closed window's SIGHUP): end as `q` does, so what the
+        // program set up is taken down by its own code.
+        if stop != nil, descriptors.contains(where: { $0.fd == stop && $0.revents != 0 }) {
+            isFinished = true
+        }
         // The terminal went away (its window closed and no SIGHUP came): its input says
         // so on every poll from now on, and waiting on it again would spin a core forever.
         if terminal.inputDescriptor != nil, let input = descriptors.last,

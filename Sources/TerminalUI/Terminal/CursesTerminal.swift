@@ -76,8 +76,18 @@ public final class CursesTerminal: Terminal {
         }
         colorDepth = depth
         pairs.limit = Int(sb_color_pairs())
-        sb_install_restore_handlers()
+        var ends: [Int32] = [-1, -1]
+        if pipe(&ends) == 0 {
+            for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
+            stopPipe = (ends[0], ends[1])
+        }
+        sb_install_restore_handlers(stopPipe?.write ?? -1)
     }
+
+    /// The pipe a stop signal is written to (read end polled by the loop).
+    private var stopPipe: (read: Int32, write: Int32)?
+
+    public var stopDescriptor: Int32? { stopPipe?.read }
 
     deinit { restore() }
 
@@ -119,6 +129,11 @@ public final class CursesTerminal: Terminal {
         isRestored = true
         endwin()
         sb_remove_restore_handlers()
+        if let stopPipe {
+            close(stopPipe.read)
+            close(stopPipe.write)
+            self.stopPipe = nil
+        }
         delscreen(screen)
     }
 
@@ -169,5 +184,22 @@ struct ColorPairs {
         guard pair < limit, init_extended_pair(Int32(pair), fg, bg) == sb_ok() else { return 0 }
         cache[key] = pair
         return pair
+    }
+}
+
+/// The stop signal (SIGTERM, SIGHUP, SIGINT) that ended the loop, if one did. Here, beside
+/// the handler that records it: the C shim's state is per file that uses it.
+public enum StopSignal {
+    public static var received: Int32? {
+        let signal = sb_stop_signal_received()
+        return signal == 0 ? nil : signal
+    }
+
+    /// Once the program has cleaned up: ends the process as the signal would have, so
+    /// whoever started it sees it stopped by that signal (a shell's `128 + N`).
+    public static func endProcessIfReceived() {
+        guard let received else { return }
+        signal(received, SIG_DFL)
+        raise(received)
     }
 }

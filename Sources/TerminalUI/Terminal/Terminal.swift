@@ -10,12 +10,19 @@ public protocol Terminal: AnyObject {
     /// A descriptor that becomes readable when keys arrive, or nil when keys are pushed
     /// by a test.
     var inputDescriptor: Int32? { get }
+    /// A descriptor that becomes readable when the process is asked to stop (SIGTERM,
+    /// SIGHUP, SIGINT): the loop then ends as if the user quit.
+    var stopDescriptor: Int32? { get }
     /// Every key available now, without blocking.
     func readKeys() -> [Key]
     /// Puts a frame on the screen.
     func draw(_ frame: Frame)
     /// Rings the terminal's bell (or flashes it, as the terminal is set up to).
     func bell()
+}
+
+extension Terminal {
+    public var stopDescriptor: Int32? { nil }
 }
 
 /// One cell to put on the screen.
