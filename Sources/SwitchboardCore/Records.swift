@@ -226,6 +226,15 @@ public struct OutboxItem: Codable, Sendable, Equatable, Identifiable {
     }
 }
 
+extension OutboxItem {
+    /// The idempotency keys of a reviewer's corrections start with this; the agent's own
+    /// writes have other keys.
+    public static let correctionKeyPrefix = "correction:"
+
+    /// A reviewer's correction (Review's `c`, `switchboard review correct`), not a write of the agent's.
+    public var isCorrection: Bool { idempotencyKey.hasPrefix(Self.correctionKeyPrefix) }
+}
+
 /// One try at sending an outbox item.
 public struct OutboxAttempt: Codable, Sendable, Equatable {
     public var itemId: String

@@ -29,16 +29,24 @@ public struct PermanentRefusal: Sendable, Equatable {
         }
         itemId = item.id
         bookingId = item.bookingId
+        isCorrection = item.isCorrection
         httpStatus = ack == "AR" ? nil : status
     }
+
+    /// Whether the refused write is a reviewer's correction (decided again on Review), not
+    /// the agent's own (which has no decision to take again).
+    public var isCorrection: Bool
 
     /// What to do instead of a retry, in the operator's words.
     public var instead: String {
         switch httpStatus {
         case 409?, 412?:
-            let booking = bookingId.map { "decide booking \($0) again (`switchboard review again \($0)`, or R on the Review screen)" }
-                ?? "look at the appointment in the EHR"
-            return "someone changed the appointment or took the slot since: \(booking), or discard this item"
+            if isCorrection, let bookingId {
+                return "someone changed the appointment or took the slot since the correction was made: decide booking \(bookingId) again "
+                    + "(`switchboard review again \(bookingId)`, or R on the Review screen), or discard this item"
+            }
+            return "someone changed the appointment or took the slot after the agent read it, so the agent's change was not made: "
+                + "look at the appointment in the EHR, then discard this item saying what you found"
         case 401?, 403?:
             return "the EHR refused the agent's credentials or scope: fix the agent's access, then retry"
         default:

@@ -124,7 +124,7 @@ public struct ReviewActions: Sendable {
     /// nonce, so two corrections in one millisecond never share a key (the second would be
     /// dropped as a duplicate by the outbox, silently).
     static func correctionKey(bookingId: String, operator user: String, now: UnixMillis, nonce: String) -> String {
-        "correction:\(bookingId):\(user):\(now):\(nonce)"
+        "\(OutboxItem.correctionKeyPrefix)\(bookingId):\(user):\(now):\(nonce)"
     }
 
     static func correctionNonce() -> String { String(UUID().uuidString.prefix(8).lowercased()) }
@@ -137,7 +137,7 @@ public struct ReviewActions: Sendable {
     /// or nil if it has none. The latest item that was not discarded wins.
     public func correctionStatus(bookingId: String) throws -> OutboxItem? {
         guard let outbox else { return nil }
-        let corrections = try outbox.items(forBooking: bookingId).filter { $0.idempotencyKey.hasPrefix("correction:") }
+        let corrections = try outbox.items(forBooking: bookingId).filter(\.isCorrection)
         return corrections.last { $0.status != .discarded } ?? corrections.last
     }
 
@@ -316,7 +316,7 @@ extension ReviewActions {
     func agentWrite(of booking: Booking) throws -> OutboxItem? {
         guard let outbox else { return nil }
         return try outbox.items(forBooking: booking.bookingId).last { item in
-            item.status == .succeeded && !item.idempotencyKey.hasPrefix("correction:")
+            item.status == .succeeded && !item.isCorrection
                 && (item.operation.hasPrefix("appointment.") || item.operation.hasPrefix("hl7.siu_"))
         }
     }

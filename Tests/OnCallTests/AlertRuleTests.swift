@@ -152,8 +152,16 @@ import Testing
                               lastHttpStatus: 412, updatedAt: Self.now)
         let refusal = PermanentRefusal(item, lastAttempt: nil)
         #expect(refusal?.answer == "HTTP 412")
-        #expect(refusal?.warning.contains("decide booking bk-7 again") == true)
-        #expect(refusal?.warning.contains("or discard this item") == true)
+        // The agent's own write has no decision to take again (`review again` said "no such
+        // booking" for a refused cancel): the EHR is where to look.
+        #expect(refusal?.warning.contains("the agent's change was not made") == true, "\(refusal?.warning ?? "")")
+        #expect(refusal?.warning.contains("look at the appointment in the EHR, then discard this item") == true)
+        #expect(refusal?.warning.contains("decide booking") == false)
+        var correction = item
+        correction.idempotencyKey = OutboxItem.correctionKeyPrefix + "bk-7:ann:1:ab12"
+        let refusedCorrection = PermanentRefusal(correction, lastAttempt: nil)
+        #expect(refusedCorrection?.warning.contains("decide booking bk-7 again") == true)
+        #expect(refusedCorrection?.warning.contains("or discard this item") == true)
         for passing in [500, 503, 429, 408] {
             var i = item; i.lastHttpStatus = passing
             #expect(PermanentRefusal(i, lastAttempt: nil) == nil, "HTTP \(passing) is worth a retry")

@@ -147,7 +147,7 @@ extension OperationsRunner {
         let undecided = snapshot.window.rows.filter { !$0.isDecided }
         let writes = try outbox?.items(forBookings: undecided.map(\.id)) ?? [:]
         for item in undecided {
-            let statuses = (writes[item.id] ?? []).filter { !$0.idempotencyKey.hasPrefix("correction:") }.map(\.status)
+            let statuses = (writes[item.id] ?? []).filter { !$0.isCorrection }.map(\.status)
             let found = PitfallFlags.evaluate(item.booking, outbox: statuses, rules: settings.reviewFlags)
             if !found.isEmpty { pitfalls[item.id] = found }
         }
