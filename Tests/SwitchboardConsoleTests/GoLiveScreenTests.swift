@@ -64,9 +64,10 @@ import Testing
         #expect(driver.screenText.contains("Switchboard │ Calls"), "and Shift-Tab back")
     }
 
-    /// Outbox sends with no audit row, written while the screen is open, are listed as gaps
-    /// (call, step, time); Enter opens the chosen gap's call in place, Esc goes back.
-    @Test func enterOnAnAuditGapOpensItsCall() async throws {
+    /// The Go-live screen on a practice 20 hours into its window, then two outbox sends with
+    /// no audit row written while it is open (the two latest calls': two coverage gaps).
+    static func screenWithTwoGaps(size: Size, _ check: (ProgramDriver<Console>) -> Void = { _ in }) async throws
+        -> (driver: ProgramDriver<Console>, calls: [String], practice: ReviewScreenTests.Practice) {
         let practice = try ReviewScreenTests.Practice(calls: 200)
         var configuration = practice.configuration()
         configuration.goLiveStart = Clock.nowMillis() - 20 * 3_600_000
@@ -76,10 +77,10 @@ import Testing
         let clock = ManualWallClock()
         let console = try ConsoleRunner.prepare(configuration: configuration, warnings: [], environment: practice.environment,
                                                 now: { clock.now })
-        let driver = ProgramDriver(console, size: Size(width: 130, height: 60))
+        let driver = ProgramDriver(console, size: size)
         driver.press("3")
         #expect(await driver.settle())
-        #expect(driver.screenText.contains("Audit coverage") && !driver.screenText.contains("Audit gaps"))
+        check(driver)
 
         let at = Clock.nowMillis() - 10 * 60_000
         for (n, call) in calls.enumerated() {
@@ -96,6 +97,15 @@ import Testing
         clock.advance(11)
         driver.advance(by: 11)
         _ = await driver.settle()
+        return (driver, calls, practice)
+    }
+
+    /// Outbox sends with no audit row, written while the screen is open, are listed as gaps
+    /// (call, step, time); Enter opens the chosen gap's call in place, Esc goes back.
+    @Test func enterOnAnAuditGapOpensItsCall() async throws {
+        let (driver, calls, practice) = try await Self.screenWithTwoGaps(size: Size(width: 130, height: 60)) { driver in
+            #expect(driver.screenText.contains("Audit coverage") && !driver.screenText.contains("Audit gaps"))
+        }
         #expect(driver.screenText.contains("Audit gaps: 2"), "\(driver.screenText)")
         #expect(driver.screenText.contains("▸ \(calls[0]) · communication.create · "), "the first gap chosen")
         driver.press("j")
@@ -108,6 +118,27 @@ import Testing
         #expect(Int(steps.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 0 && !details.contains("No audit rows for this call."))
         driver.press("escape")
         #expect(driver.screenText.contains("▸ \(calls[1]) · communication.create · "), "back to the figures, the same gap chosen")
+    }
+
+    /// At 80x24 the page is longer than the screen: the figures below the fold, and the
+    /// audit-coverage gaps on-call acts on, could not be reached.
+    @Test func atEightyByTwentyFourTheWholePageIsReachable() async throws {
+        let (driver, calls, _) = try await Self.screenWithTwoGaps(size: Size(width: 80, height: 24))
+        let top = driver.screenText
+        #expect(top.contains("Go-live window") && !top.contains("Audit gaps"), "\(top)")
+        #expect(driver.statusLine.contains("lines 1–17 of "), "\(driver.statusLine)")
+        driver.press("G")
+        let end = driver.screenText
+        #expect(end.contains("Audit gaps: 2") && end.contains("▸ \(calls[0])") && !end.contains("Go-live window"), "\(end)")
+        driver.press("g")
+        #expect(driver.screenText.contains("Go-live window"))
+        // Choosing a gap brings it into view.
+        driver.press("j")
+        #expect(driver.screenText.contains("▸ \(calls[1]) · communication.create"), "\(driver.screenText)")
+        driver.press("pageup", "pageup", "pageup")
+        #expect(driver.screenText.contains("Go-live window"))
+        driver.press("pagedown")
+        #expect(!driver.screenText.contains("Go-live window") && driver.statusLine.contains("lines 17–"), "\(driver.statusLine)")
     }
 }
 

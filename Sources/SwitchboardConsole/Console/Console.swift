@@ -149,7 +149,7 @@ public struct Console: Program {
         self.size = size
         help?.viewportHeight = Layout(size).body.height - 2
         help?.viewportWidth = Layout(size).body.width
-        for index in screens.indices { screens[index].resize(bodyHeight: Layout(size).body.height) }
+        for index in screens.indices { screens[index].resize(body: Layout(size).body.size) }
     }
 
     // MARK: Keys

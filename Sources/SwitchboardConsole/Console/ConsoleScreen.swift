@@ -41,7 +41,8 @@ protocol ConsoleScreen {
     var statusText: String { get }
     var positionText: String? { get }
     func render(into grid: inout CellGrid, rect: Rect, theme: Theme, now: UnixMillis)
-    mutating func resize(bodyHeight: Int)
+    /// The body's size (between the header and the message line), at start and on every resize.
+    mutating func resize(body: Size)
     /// The answer to the one question about the practice's providers, for every screen.
     mutating func providersArrived(_ result: Result<ProviderDirectory, EHRFailure>) -> ScreenStep
     /// The EHR's state as the event stream tells it changed (nil: nobody says).

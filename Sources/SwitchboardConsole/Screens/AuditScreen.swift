@@ -260,8 +260,8 @@ struct AuditScreen: TableScreen {
         return nil
     }
 
-    mutating func resize(bodyHeight: Int) {
-        viewport = max(1, bodyHeight - 1)
+    mutating func resize(body: Size) {
+        viewport = max(1, body.height - 1)
         table.viewportHeight = viewport
     }
 }

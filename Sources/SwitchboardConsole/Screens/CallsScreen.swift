@@ -266,8 +266,8 @@ struct CallsScreen: TableScreen {
         return nil
     }
 
-    mutating func resize(bodyHeight: Int) {
-        viewport = max(1, bodyHeight - 1)
+    mutating func resize(body: Size) {
+        viewport = max(1, body.height - 1)
         table.viewportHeight = viewport
     }
 }

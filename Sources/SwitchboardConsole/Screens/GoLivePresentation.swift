@@ -82,11 +82,14 @@ public enum GoLivePresentation {
         if !f.coverageGaps.isEmpty {
             add("Audit gaps: \(f.coverageGaps.count)" + (f.coverageGaps.count >= 50 ? "+" : "") + " (↑↓ choose, Enter opens the call)", "status.error")
             for (index, gap) in f.coverageGaps.enumerated() {
-                add((index == selectedGap ? "▸ " : "  ") + gapText(gap, time: time), index == selectedGap ? "table.row.selected" : "base")
+                add((index == selectedGap ? "▸ " : "  ") + gapText(gap, time: time), index == selectedGap ? selectedGapScope : "base")
             }
         }
         return out
     }
+
+    /// The chosen audit-coverage gap's line is drawn in this scope (and found by it).
+    static let selectedGapScope = "table.row.selected"
 
     /// `call-0042 · appointment.create · 14:02:11 · ob-9 try 2`: call, step, time.
     static func gapText(_ gap: CoverageGap, time: TimeText) -> String {

@@ -7,15 +7,18 @@ import TerminalUI
 /// The go-live figures against the integration guide's targets, for the integration
 /// team: EHR latency, first-attempt success, audit coverage, first-call resolution and
 /// corrections, over the 48-hour window, and whether the agent may go autonomous.
-/// Read-only: its keys choose an audit-coverage gap and open that gap's call in place.
+/// Read-only: its keys scroll the page (longer than 80x24), choose an audit-coverage gap
+/// and open that gap's call in place.
 struct GoLiveScreen: ConsoleScreen {
     // MARK: Keys
 
     var keyMaps: [KeyMap<ConsoleAction>] = [KeyMap(title: "Go-live", bindings: ConsoleKeys.list(selects: false, help: [
-        .down: "Next audit-coverage gap", .up: "Previous audit-coverage gap",
+        .down: "Next audit-coverage gap (scrolls down when there is none)", .up: "Previous audit-coverage gap (scrolls up when there is none)",
+        .pageDown: "Scroll the figures a page down", .pageUp: "Scroll the figures a page up",
+        .first: "Top of the figures", .last: "End of the figures: the audit-coverage gaps",
         .open: "Open the call of the chosen audit-coverage gap: every step from the audit",
         .back: "Close the call",
-    ]).filter { [.down, .up, .open, .back].contains($0.action) })]
+    ]).filter { [.down, .up, .pageDown, .pageUp, .first, .last, .open, .back].contains($0.action) })]
 
     // MARK: State
 
@@ -50,13 +53,32 @@ struct GoLiveScreen: ConsoleScreen {
     var captureHints: String? { nil }
     var filterPrompt: CommandPrompt? { nil }
     var statusText: String { "" }
-    var positionText: String? { nil }
+    /// `lines 1–20 of 41` when the page is longer than the screen.
+    var positionText: String? {
+        guard call == nil else { return nil }
+        let total = page(now: context.now()).count
+        guard total > visibleLines else { return nil }
+        let top = min(scroll, total - visibleLines)
+        return "lines \(top + 1)–\(top + visibleLines) of \(total)"
+    }
 
     mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep {
         let gaps = figures?.coverageGaps ?? []
+        let lines = page(now: now), end = max(0, lines.count - visibleLines)
+        scroll = min(scroll, end)
         switch action {
-        case .down where call == nil: selectedGap = min(selectedGap + 1, max(0, gaps.count - 1))
-        case .up where call == nil: selectedGap = max(0, selectedGap - 1)
+        case .down where call == nil && gaps.isEmpty: scroll = min(scroll + 1, end)
+        case .up where call == nil && gaps.isEmpty: scroll = max(0, scroll - 1)
+        case .down where call == nil, .up where call == nil:
+            selectedGap = action == .down ? min(selectedGap + 1, gaps.count - 1) : max(0, selectedGap - 1)
+            // The chosen gap stays in view.
+            if let row = page(now: now).firstIndex(where: { $0.scope == GoLivePresentation.selectedGapScope }) {
+                scroll = min(max(scroll, row - visibleLines + 1), row)
+            }
+        case .pageDown where call == nil: scroll = min(scroll + max(1, visibleLines - 1), end)
+        case .pageUp where call == nil: scroll = max(0, scroll - max(1, visibleLines - 1))
+        case .first where call == nil: scroll = 0
+        case .last where call == nil: scroll = end
         case .back: call = nil
         case .open where call == nil:
             guard gaps.indices.contains(selectedGap) else { return .info("No audit-coverage gap to open.") }
@@ -78,7 +100,13 @@ struct GoLiveScreen: ConsoleScreen {
         return handled
     }
 
-    mutating func resize(bodyHeight: Int) {}
+    mutating func resize(body: Size) { self.body = body }
+
+    /// The body's size, and how far down the page it shows.
+    private var body = Size(width: 80, height: 20)
+    private var scroll = 0
+    /// The page's lines that fit (a blank column and row around them).
+    private var visibleLines: Int { max(1, body.height - 2) }
 
     // MARK: Data
 
@@ -163,18 +191,23 @@ struct GoLiveScreen: ConsoleScreen {
             return
         }
         let area = rect.inset(dx: 1, dy: 1)
-        var y = 0
-        func line(_ text: String, _ scope: String = "base") {
-            guard y < area.height else { return }
-            grid.write(text, in: area.row(y), style: theme.style(scope))
-            y += 1
+        let lines = page(now: now)
+        let top = max(0, min(scroll, lines.count - area.height))
+        for (y, line) in lines.dropFirst(top).prefix(max(0, area.height)).enumerated() {
+            grid.write(line.text, in: area.row(y), style: theme.style(line.scope))
         }
+    }
+
+    /// Every line of the page, top to bottom, for the body's width.
+    private func page(now: UnixMillis) -> [GoLivePresentation.Line] {
         let window = context.clock.window
-        line("Go-live window  \(time.timestamp(window.startsAt)) → \(time.timestamp(window.endsAt))"
-             + (window.isOver(at: now) ? "  (closed)" : "  (\(formatDuration(millis: window.remainingShown(at: now))) left)"), "header.title")
-        if let failure { line("Cannot count the figures: \(failure)", "status.error") }
-        guard let f = figures else { line(counted ? "" : "Counting…", "table.row.dim"); return }
-        for text in GoLivePresentation.lines(f, width: area.width, time: time, selectedGap: selectedGap) { line(text.text, text.scope) }
+        var lines = [GoLivePresentation.Line(
+            text: "Go-live window  \(time.timestamp(window.startsAt)) → \(time.timestamp(window.endsAt))"
+                + (window.isOver(at: now) ? "  (closed)" : "  (\(formatDuration(millis: window.remainingShown(at: now))) left)"),
+            scope: "header.title")]
+        if let failure { lines.append(.init(text: "Cannot count the figures: \(failure)", scope: "status.error")) }
+        guard let f = figures else { return lines + [.init(text: counted ? "" : "Counting…", scope: "table.row.dim")] }
+        return lines + GoLivePresentation.lines(f, width: max(0, body.width - 2), time: time, selectedGap: selectedGap)
     }
 }
 

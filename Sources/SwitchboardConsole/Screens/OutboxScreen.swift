@@ -439,8 +439,8 @@ struct OutboxScreen: TableScreen {
         }
     }
 
-    mutating func resize(bodyHeight: Int) {
-        viewport = max(1, bodyHeight - 2)
+    mutating func resize(body: Size) {
+        viewport = max(1, body.height - 2)
         table.viewportHeight = viewport
     }
 }
