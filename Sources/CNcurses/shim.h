@@ -53,7 +53,8 @@ static inline int sb_put_cell(int y, int x, const wchar_t *chars, attr_t attrs, 
 ///
 /// The stop signals (SIGTERM, SIGHUP: `kill`, a closed window; SIGINT) instead ask the
 /// UI loop to end as `q` does, through a pipe it polls, so the program cleans up (a
-/// demo's simulator and its directory); a second one while that runs dies at once.
+/// demo's simulator and its directory); a second SIGTERM or SIGINT while that runs dies
+/// at once.
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -69,11 +70,21 @@ static void sb_restore_and_reraise(int sig) {
     raise(sig);
 }
 static void sb_request_stop(int sig) {
+    // A closed terminal sends SIGHUP more than once (the kernel, then tmux or the window):
+    // only a repeated SIGTERM or SIGINT means "now".
+    if (sb_stop_signal != 0 && sig == SIGHUP) return;
     if (sb_stop_signal != 0 || sb_stop_pipe < 0) { sb_restore_and_reraise(sig); return; }
     sb_stop_signal = sig;
     char byte = 1;
     ssize_t written = write(sb_stop_pipe, &byte, 1);
     (void)written;
+}
+static void sb_handle(const int *signals, unsigned count, void (*handler)(int), int flags) {
+    struct sigaction action;
+    action.sa_handler = handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = flags;
+    for (unsigned i = 0; i < count; i++) sigaction(signals[i], &action, 0);
 }
 /// `stop_pipe`: the write end of the pipe the loop polls for a stop signal.
 static inline void sb_install_restore_handlers(int stop_pipe) {
@@ -82,25 +93,18 @@ static inline void sb_install_restore_handlers(int stop_pipe) {
         stack_t stack = { .ss_sp = alternate, .ss_size = 1 << 16, .ss_flags = 0 };
         sigaltstack(&stack, 0);
     }
-    struct sigaction action;
-    action.sa_handler = sb_restore_and_reraise;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_ONSTACK | SA_RESETHAND;
-    for (unsigned i = 0; i < sizeof sb_fatal_signals / sizeof sb_fatal_signals[0]; i++)
-        sigaction(sb_fatal_signals[i], &action, 0);
     sb_stop_pipe = stop_pipe;
-    struct sigaction stop;
-    stop.sa_handler = sb_request_stop;
-    sigemptyset(&stop.sa_mask);
-    stop.sa_flags = SA_ONSTACK | SA_RESTART;
-    for (unsigned i = 0; i < sizeof sb_stop_signals / sizeof sb_stop_signals[0]; i++)
-        sigaction(sb_stop_signals[i], &stop, 0);
+    sb_handle(sb_fatal_signals, sizeof sb_fatal_signals / sizeof sb_fatal_signals[0], sb_restore_and_reraise, SA_ONSTACK | SA_RESETHAND);
+    sb_handle(sb_stop_signals, sizeof sb_stop_signals / sizeof sb_stop_signals[0], sb_request_stop, SA_ONSTACK | SA_RESTART);
 }
 static inline void sb_remove_restore_handlers(void) {
     for (unsigned i = 0; i < sizeof sb_fatal_signals / sizeof sb_fatal_signals[0]; i++)
         signal(sb_fatal_signals[i], SIG_DFL);
     for (unsigned i = 0; i < sizeof sb_stop_signals / sizeof sb_stop_signals[0]; i++)
         signal(sb_stop_signals[i], SIG_DFL);
+    // The clean-up after the loop is not cut short by the terminal's SIGHUP: a closed
+    // terminal's input hangs up (ending the loop) before the kernel's SIGHUP comes.
+    signal(SIGHUP, SIG_IGN);
     sb_stop_pipe = -1;
 }
 /// The stop signal received, or 0.
