@@ -129,8 +129,19 @@ public struct TimedOut: Error, CustomStringConvertible {
     public var description: String { "timed out: \(command)" }
 }
 
+/// The `sqlite3` tool's output for `sql` on `path`. It waits for a lock as the agent does
+/// (a store closed just before can still be checkpointing its WAL) and fails loudly: a
+/// set-up UPDATE that met a lock used to be lost without a word, and its test failed later.
 public func sqlite3(_ path: String, _ sql: String) throws -> String {
-    try run("/usr/bin/sqlite3", [path, sql]).stdout
+    let result = try run("/usr/bin/sqlite3", ["-cmd", ".timeout 5000", path, sql])
+    guard result.status == 0 else { throw SQLiteToolFailed(sql: sql, stderr: result.stderr) }
+    return result.stdout
+}
+
+public struct SQLiteToolFailed: Error, CustomStringConvertible {
+    public var sql: String
+    public var stderr: String
+    public var description: String { "sqlite3 failed: \(stderr) (\(sql.prefix(120)))" }
 }
 
 /// The file's bytes, to show a command left it unchanged. Only for files this process has no
