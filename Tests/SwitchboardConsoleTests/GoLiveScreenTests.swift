@@ -40,6 +40,15 @@ import Testing
         #expect(screen.contains("1. the window is still open"), "\(screen)")
         #expect(screen.contains("First attempts of ") && screen.contains("business answers, not successes"))
 
+        // At 80 columns a figure's status is whole ("no data yet" was cut to "no data…").
+        let eighty = GoLivePresentation.lines(figures, width: 78)
+        for figure in figures.figures(.all) {
+            let row = try #require(eighty.first { $0.text.contains(figure.label) }?.text)
+            #expect(TerminalText.width(row) <= 78, "\(row)")
+        }
+        #expect(figures.figures(.all).contains { $0.status != .met && $0.status != .missed },
+                "a figure without a verdict yet, whose words were the long ones")
+
         // However narrow, each reason is there whole, on more lines if it needs them (at 80
         // columns "… against ≥ 99.7…" lost its target).
         let narrow = GoLivePresentation.lines(figures, width: 50)

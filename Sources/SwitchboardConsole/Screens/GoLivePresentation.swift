@@ -36,7 +36,7 @@ public enum GoLivePresentation {
         for (index, figure) in f.figures(.all).enumerated() {
             let scope = figure.status == .missed ? "status.error" : "base"
             add(cells(mark(figure.status), figure.label, GoLiveFigures.valueText(figure), interval(figure),
-                      GoLiveFigures.targetText(figure), statusText(figure)), scope)
+                      GoLiveFigures.targetText(figure), statusText(figure, width: width - cellsWidth)), scope)
             let trend = Sparkline.text(f.trend(figure.id))
             let settle = figure.status.more.map { "\(grouped($0)) more \(figure.unit) would settle it · " } ?? ""
             let recent = "    \(grouped(figure.count)) of \(grouped(figure.of)) · \(settle)15 min \(GoLiveFigures.valueText(recent15[index]))"
@@ -100,6 +100,9 @@ public enum GoLivePresentation {
         pad(mark, 2) + pad(label, 35) + pad(now, 9, right: true) + "  " + pad(interval, 13) + pad(goal, 9) + status
     }
 
+    /// The columns before a figure's status.
+    static let cellsWidth = 2 + 35 + 9 + 2 + 13 + 9
+
     static let latencyHeader = pad("Latency (ms)", 32) + pad("n", 9, right: true) + pad("avg", 7, right: true) + pad("p50", 7, right: true)
         + pad("p95", 7, right: true) + pad("p99", 7, right: true)
 
@@ -130,13 +133,14 @@ public enum GoLivePresentation {
         return GoLiveFigures.percent(lower).replacingOccurrences(of: " %", with: "") + "–" + GoLiveFigures.percent(upper).replacingOccurrences(of: " %", with: "%")
     }
 
-    /// "met", "missed", "not enough evidence yet", "no data yet" (how many more is on the line below).
-    public static func statusText(_ f: GoLiveFigure) -> String {
+    /// "met", "missed", "not enough evidence yet", "no data yet" (how many more is on the
+    /// line below); in fewer than `width` columns (80 leave 8) "too few" and "no data".
+    public static func statusText(_ f: GoLiveFigure, width: Int = .max) -> String {
         switch f.status {
         case .met: "met"
         case .missed: "missed"
-        case .noData: "no data yet"
-        case .notEnoughEvidence: "not enough evidence yet"
+        case .noData: width >= 11 ? "no data yet" : "no data"
+        case .notEnoughEvidence: width >= 23 ? "not enough evidence yet" : "too few"
         }
     }
 }
