@@ -35,11 +35,11 @@ struct DamagedRowsTests {
                sql: "UPDATE review_decision SET decided_at = -9223372036854775808 WHERE rowid = (SELECT min(rowid) FROM review_decision)",
                named: ["review_decision", "decided_at is a time out of range"]),
         Damage(description: "two latencies of 9e18", file: "audit", sql: """
-               PRAGMA ignore_check_constraints = 1; DROP TRIGGER audit_event_is_append_only_update;
+               PRAGMA ignore_check_constraints = 1; DROP TRIGGER IF EXISTS audit_event_is_append_only_update;
                UPDATE audit_event SET latency_ms = 9e18 WHERE seq IN (SELECT seq FROM audit_event WHERE transport IS NOT NULL ORDER BY seq DESC LIMIT 2)
                """, named: []),
         Damage(description: "audit at is text", file: "audit", sql: """
-               DROP TRIGGER audit_event_is_append_only_update; UPDATE audit_event SET at = 'abc' WHERE seq = (SELECT max(seq) FROM audit_event)
+               DROP TRIGGER IF EXISTS audit_event_is_append_only_update; UPDATE audit_event SET at = 'abc' WHERE seq = (SELECT max(seq) FROM audit_event)
                """, named: []),
         Damage(description: "call started_at is text", file: "audit",
                sql: "UPDATE call SET started_at = 'zzz' WHERE rowid = (SELECT max(rowid) FROM call)", named: []),
