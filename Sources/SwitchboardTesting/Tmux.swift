@@ -231,12 +231,36 @@ public final class Tmux: @unchecked Sendable {
         try await Task.sleep(nanoseconds: milliseconds * 1_000_000)
     }
 
-    /// Stops the server with everything in it, and removes the config file.
+    /// Stops the server with everything in it, waits (at most 3 s) for the programs in its
+    /// panes to finish exiting, and removes the config file. The console cleans up after a
+    /// SIGHUP (it closes its databases): a scratch directory removed meanwhile kept the
+    /// files written while it was being removed.
     public func kill() {
+        let programs = ((try? tmux(["list-panes", "-a", "-F", "#{pane_pid}"])) ?? "")
+            .split(separator: "\n").compactMap { pid_t($0) }.flatMap(Self.withDescendants)
         _ = try? tmux(["kill-server"])
+        let deadline = Date().addingTimeInterval(3)
+        while programs.contains(where: Self.isRunning) && Date() < deadline { usleep(10_000) }
         try? FileManager.default.removeItem(atPath: configPath)
         try? FileManager.default.removeItem(atPath: statusPath)
         if let socketPath { try? FileManager.default.removeItem(atPath: socketPath) }
+    }
+
+    /// `pid` and every process under it, from /proc.
+    static func withDescendants(_ pid: pid_t) -> [pid_t] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        let children = tasks.flatMap { task in
+            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? "")
+                .split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        return [pid] + children.flatMap(withDescendants)
+    }
+
+    /// Alive and not a zombie waiting to be reaped.
+    static func isRunning(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(close, offsetBy: 2)...].first != "Z"
     }
 }
 
