@@ -101,7 +101,7 @@ public enum GoLivePresentation {
     }
 
     /// The columns before a figure's status.
-    static let cellsWidth = 2 + 35 + 9 + 2 + 13 + 9
+    static let cellsWidth = cells("", "", "", "", "", "").count
 
     static let latencyHeader = pad("Latency (ms)", 32) + pad("n", 9, right: true) + pad("avg", 7, right: true) + pad("p50", 7, right: true)
         + pad("p95", 7, right: true) + pad("p99", 7, right: true)

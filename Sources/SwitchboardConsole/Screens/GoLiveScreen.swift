@@ -55,16 +55,14 @@ struct GoLiveScreen: ConsoleScreen {
     var statusText: String { "" }
     /// `lines 1–20 of 41` when the page is longer than the screen.
     var positionText: String? {
-        guard call == nil else { return nil }
-        let total = page(now: context.now()).count
-        guard total > visibleLines else { return nil }
-        let top = min(scroll, total - visibleLines)
-        return "lines \(top + 1)–\(top + visibleLines) of \(total)"
+        guard call == nil, pageLength > visibleLines else { return nil }
+        let top = min(scroll, pageLength - visibleLines)
+        return "lines \(top + 1)–\(top + visibleLines) of \(pageLength)"
     }
 
     mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep {
         let gaps = figures?.coverageGaps ?? []
-        let lines = page(now: now), end = max(0, lines.count - visibleLines)
+        let end = max(0, pageLength - visibleLines)
         scroll = min(scroll, end)
         switch action {
         case .down where call == nil && gaps.isEmpty: scroll = min(scroll + 1, end)
@@ -100,11 +98,18 @@ struct GoLiveScreen: ConsoleScreen {
         return handled
     }
 
-    mutating func resize(body: Size) { self.body = body }
+    mutating func resize(body: Size) {
+        self.body = body
+        measurePage()
+    }
 
     /// The body's size, and how far down the page it shows.
     private var body = Size(width: 80, height: 20)
     private var scroll = 0
+    /// The page's length, measured when what it shows or its width changes (not per frame:
+    /// the status line and the keys need it, and a page is every figure laid out).
+    private var pageLength = 1
+    private mutating func measurePage() { pageLength = page(now: context.now()).count }
     /// The page's lines that fit (a blank column and row around them).
     private var visibleLines: Int { max(1, body.height - 2) }
 
@@ -146,6 +151,7 @@ struct GoLiveScreen: ConsoleScreen {
                 failure = problem.text
             }
             selectedGap = min(selectedGap, max(0, (figures?.coverageGaps.count ?? 0) - 1))
+            measurePage()
             // Data changed while counting: count the new rows too (at most once a second).
             return again ? refresh(now: now) : .none
         case .call(let callId, let result):

@@ -38,9 +38,9 @@ public struct Rect: Hashable, Sendable {
     /// One row of this rectangle, counted from its top.
     public func row(_ index: Int) -> Rect { Rect(x: x, y: y + index, width: width, height: 1) }
 
-    /// This rectangle shrunk by `dx` columns on both sides and `dy` rows on top and bottom.
     public var size: Size { Size(width: width, height: height) }
 
+    /// This rectangle shrunk by `dx` columns on both sides and `dy` rows on top and bottom.
     public func inset(dx: Int = 0, dy: Int = 0) -> Rect {
         Rect(x: x + dx, y: y + dy, width: width - 2 * dx, height: height - 2 * dy)
     }

@@ -13,11 +13,8 @@ public final class Mailbox<Message: Sendable>: @unchecked Sendable {
     private let writeEnd: Int32
 
     public init() {
-        var ends: [Int32] = [0, 0]
-        precondition(pipe(&ends) == 0, "cannot create the wake pipe")
-        for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
-        readEnd = ends[0]
-        writeEnd = ends[1]
+        guard let ends = nonBlockingPipe() else { preconditionFailure("cannot create the wake pipe") }
+        (readEnd, writeEnd) = ends
     }
 
     deinit {
@@ -77,4 +74,13 @@ public final class Mailbox<Message: Sendable>: @unchecked Sendable {
         var byte: UInt8 = 1
         _ = write(writeEnd, &byte, 1)
     }
+}
+
+/// A pipe whose ends never block (a wake-up written to a full pipe is already pending), or
+/// nil when none can be made.
+func nonBlockingPipe() -> (read: Int32, write: Int32)? {
+    var ends: [Int32] = [-1, -1]
+    guard pipe(&ends) == 0 else { return nil }
+    for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
+    return (ends[0], ends[1])
 }

@@ -76,11 +76,7 @@ public final class CursesTerminal: Terminal {
         }
         colorDepth = depth
         pairs.limit = Int(sb_color_pairs())
-        var ends: [Int32] = [-1, -1]
-        if pipe(&ends) == 0 {
-            for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
-            stopPipe = (ends[0], ends[1])
-        }
+        stopPipe = nonBlockingPipe()
         sb_install_restore_handlers(stopPipe?.write ?? -1)
     }
 
