@@ -151,9 +151,14 @@ extension ReviewFlag {
 
     /// Reads a JSON array of strings leniently; a malformed value yields no flags.
     public static func decodeLabels(_ json: String) -> [String] {
+        decodeWords(json).map { ReviewFlag(rawValue: $0)?.label ?? $0 }
+    }
+
+    /// The agent's words as it wrote them (a flag this version does not know stays as it is).
+    public static func decodeWords(_ json: String) -> [String] {
         guard let data = json.data(using: .utf8),
               let words = try? JSONDecoder().decode([String].self, from: data) else { return [] }
-        return words.map { ReviewFlag(rawValue: $0)?.label ?? $0 }
+        return words
     }
 }
 

@@ -118,6 +118,21 @@ public enum ReviewFlag: String, Codable, Sendable, CaseIterable {
         case .queued: "queued"
         }
     }
+
+    /// One letter for a column too narrow for the words (Review at 80 columns; `?` has the
+    /// legend). Unique with `PitfallFlag`'s letters.
+    public var letter: String {
+        switch self {
+        case .goLive: "G"
+        case .nearDuplicate: "D"
+        case .outOfHours: "H"
+        case .lowIdentityMatch: "I"
+        case .ambiguousMatch: "A"
+        case .newPatient: "N"
+        case .retried: "R"
+        case .queued: "Q"
+        }
+    }
 }
 
 /// Operator roles, weakest first. A role may do everything the ones before it may.

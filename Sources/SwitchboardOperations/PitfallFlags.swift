@@ -22,6 +22,16 @@ public enum PitfallFlag: String, Sendable, Codable, CaseIterable {
         case .notInEHRYet: "not in the EHR yet"
         }
     }
+
+    /// One letter for a narrow column, unique with `ReviewFlag.letter`.
+    public var letter: String {
+        switch self {
+        case .typeMismatch: "T"
+        case .outsideSchedule: "S"
+        case .underLeadTime: "L"
+        case .notInEHRYet: "E"
+        }
+    }
 }
 
 /// One finding and its reason in words (no patient details).

@@ -286,8 +286,10 @@ import Testing
         var write = sampleOutboxItem("ob-1", createdAt: clinic.clock.now - 50_000)
         write.bookingId = "bk-1"
         try outbox.enqueue([write])
-        let driver = try clinic.driver()
-        #expect(driver.rows[0].contains("not in the"), "the Why column names it: \(driver.rows[0])")
+        let driver = try clinic.driver(size: Size(width: 200, height: 30))
+        #expect(driver.rows[0].contains("not in the EHR yet"), "the Why column names it: \(driver.rows[0])")
+        driver.resize(to: Size(width: 120, height: 30))
+        #expect(driver.rows[0].contains(" book   E "), "too narrow for the words, its letter: \(driver.rows[0])")
         driver.press("a")
         #expect(driver.screenText.contains("has not reached the EHR yet"))
         driver.press("enter")  // Cancel has the focus

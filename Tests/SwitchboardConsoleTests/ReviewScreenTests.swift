@@ -69,6 +69,40 @@ import Testing
         #expect(driver.figures.contains("\(try practice.undecided().count) undecided"))
     }
 
+    /// At 80 columns Why has 3: words were cut to `ne…` (new patient and near-duplicate
+    /// alike). It now gives each flag a letter, which `?` explains; wide, the words.
+    @Test func atEightyColumnsWhySaysItInLettersThatHelpExplains() throws {
+        let practice = try Practice()
+        let queue = try practice.audit.reviewQueue(limit: 40)
+        func flags(_ item: ReviewItem) -> [ReviewFlag] { ReviewFlag.decodeWords(item.booking.flags).compactMap(ReviewFlag.init).filter { $0 != .goLive } }
+        /// Each row's Why cell, read from the grid between the Why and Age titles (Age is right-aligned, 6 wide).
+        func whyCells(_ driver: ProgramDriver<Console>) -> [String] {
+            let header = driver.columnTitles
+            let whyX = header.distance(from: header.startIndex, to: header.range(of: "Why")!.lowerBound)
+            let ageX = header.distance(from: header.startIndex, to: header.range(of: "Age")!.upperBound) - 6
+            return (3..<(driver.grid.size.height - 3)).map { y in
+                (whyX..<(ageX - 1)).map { driver.grid[$0, y].text }.joined().trimmingCharacters(in: .whitespaces)
+            }
+        }
+        let narrow = try practice.driver(size: Size(width: 80, height: 24))
+        let letters = whyCells(narrow)
+        let legend = Set(ReviewFlag.allCases.map(\.letter) + PitfallFlag.allCases.map(\.letter) + ["?", "…"])
+        for (cell, item) in zip(letters, queue) {
+            #expect(cell.hasPrefix(flags(item).map(\.letter).joined()), "row \(item.id): \(cell)")
+            #expect(cell.allSatisfy { legend.contains(String($0)) }, "row \(item.id): \(cell)")
+        }
+        #expect(Set(letters.joined()).count >= 2, "the rows' flags told apart: \(letters)")
+        narrow.press("?")
+        var scrolled = 0
+        while !narrow.screenText.contains("N            new patient"), scrolled < 80 { narrow.press("j"); scrolled += 1 }
+        #expect(narrow.screenText.contains("new patient") && narrow.screenText.contains("near-duplicate"), "\(narrow.screenText)")
+
+        let wide = try practice.driver(size: Size(width: 200, height: 50))
+        for (cell, item) in zip(whyCells(wide), queue) {
+            #expect(cell.hasPrefix(flags(item).map(\.label).joined(separator: ", ")), "row \(item.id): \(cell)")
+        }
+    }
+
     @Test func approveWritesOnceMovesOnAndUndoTakesItBack() throws {
         let practice = try Practice()
         let driver = try practice.driver()

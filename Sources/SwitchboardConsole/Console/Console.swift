@@ -223,10 +223,10 @@ public struct Console: Program {
     }
 
     /// The screen's own keys first (with a digit per screen, "Anywhere" would push them
-    /// below the fold of an 80x24 terminal); keys this role may not use are listed too,
-    /// dimmed, with the reason.
+    /// below the fold of an 80x24 terminal), then what its columns' letters mean; keys this
+    /// role may not use are listed too, dimmed, with the reason.
     private var helpSections: [HelpSection] {
-        (screens[index].keyMaps.reversed() + [globalKeys]).map(HelpSection.init) + [LiveStatus.explained]
+        screens[index].keyMaps.reversed().map(HelpSection.init) + screens[index].legend + [HelpSection(globalKeys), LiveStatus.explained]
     }
 
     private mutating func handleCommand(_ key: Key, prompt: inout CommandPrompt) -> Reaction<ConsoleMessage> {

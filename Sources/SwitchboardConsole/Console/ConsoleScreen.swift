@@ -37,6 +37,8 @@ protocol ConsoleScreen {
 
     /// The header's figures after the screen's name.
     func headerParts(now: UnixMillis) -> [HeaderPart]
+    /// What its codes and signs mean, for `?` after its keys.
+    var legend: [HelpSection] { get }
     /// The status line: what narrows the rows (filter, selection), and the position.
     var statusText: String { get }
     var positionText: String? { get }
@@ -56,6 +58,7 @@ extension ConsoleScreen {
     mutating func gaveUpWaiting() {}
     mutating func handleScroll(_ key: Key) -> Bool { false }
     var tickDue: UnixMillis? { nil }
+    var legend: [HelpSection] { [] }
 
     /// The key bound to `action` now, as the footer writes it (remapping changes it).
     func keyName(_ action: ConsoleAction) -> String {

@@ -18,6 +18,11 @@ struct ReviewPresentation {
     var providers: ProviderDirectory?
     /// The guide's pitfalls by booking, shown beside the agent's flags.
     var pitfalls: [String: [PitfallFinding]] = [:]
+    /// Why in one letter per flag, for a column narrower than `whyWordsWidth` (80 columns
+    /// leave it 3, where words were cut to `ne…`, new patient or near-duplicate alike);
+    /// `?` has the legend, the details the words.
+    var whyInLetters = false
+    static let whyWordsWidth = 14
     let time: TimeText
     /// Today, in the console's time zone: found once per frame, not once per row.
     private let today: Range<UnixMillis>
@@ -55,11 +60,30 @@ struct ReviewPresentation {
             b.appointmentType ?? "—",
             dayAndTime(b.startAt),
             b.kind.label,
-            (Self.flagLabels.value(for: b.flags).filter { $0 != ReviewFlag.goLive.label } + (pitfalls[item.id] ?? []).map(\.flag.label)).joined(separator: ", "),
+            why(item),
             Self.age(ClockWatch.elapsed(since: b.bookedAt, now: now)),
             status(item),
         ]
     }
+
+    static let whyColumn = columns.firstIndex { $0.title == "Why" }!
+
+    /// The agent's flags (but go-live, which every row has) and the guide's pitfalls: words,
+    /// or letters (`?` for a flag this version does not know; the details show its word).
+    func why(_ item: ReviewItem) -> String {
+        let flags = Self.flagWords.value(for: item.booking.flags).compactMap { word -> (label: String, letter: String)? in
+            guard let flag = ReviewFlag(rawValue: word) else { return (word, "?") }
+            return flag == .goLive ? nil : (flag.label, flag.letter)
+        } + (pitfalls[item.id] ?? []).map { ($0.flag.label, $0.flag.letter) }
+        return whyInLetters ? flags.map(\.letter).joined() : flags.map(\.label).joined(separator: ", ")
+    }
+
+    /// What each letter of a narrow Why column stands for, for `?`.
+    static let whyLegend = HelpSection(
+        title: "Why, in letters where the column is narrow",
+        entries: ReviewFlag.allCases.filter { $0 != .goLive }.map { HelpSection.Entry(keys: $0.letter, help: $0.label) }
+            + PitfallFlag.allCases.map { HelpSection.Entry(keys: $0.letter, help: "\($0.label) (the guide's pitfall)") }
+            + [HelpSection.Entry(keys: "?", help: "a flag this version does not know: the details name it")])
 
     func scope(_ item: ReviewItem) -> String {
         if item.isDecided { return "review.row.decided" }
@@ -86,7 +110,7 @@ struct ReviewPresentation {
 
     /// The flags' words by the agent's JSON: a handful of combinations recur on every row
     /// of every frame, and a JSON decoder per row cost more than the page query.
-    private static let flagLabels = Memo<String, [String]>(limit: 512) { ReviewFlag.decodeLabels($0) }
+    private static let flagWords = Memo<String, [String]>(limit: 512) { ReviewFlag.decodeWords($0) }
 
     /// Ages in at most five columns, precise enough to act on: `42s`, `37m`, `1h51m`, `3d04h`.
     static func age(_ millis: Int64) -> String {

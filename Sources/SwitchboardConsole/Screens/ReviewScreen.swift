@@ -27,6 +27,8 @@ struct ReviewScreen: TableScreen {
         return [KeyMap(title: "Lists", bindings: list), review]
     }
 
+    var legend: [HelpSection] { [ReviewPresentation.whyLegend] }
+
     mutating func perform(_ action: ConsoleAction, now: UnixMillis) -> ScreenStep {
         // The "changed in the EHR" view takes only its own choices; the list stays put.
         if case .changed = mode, ![.approve, .correct, .back].contains(action) { return .none }
@@ -515,7 +517,8 @@ struct ReviewScreen: TableScreen {
     }
 
     func render(into grid: inout CellGrid, rect: Rect, theme: Theme, now: UnixMillis) {
-        let p = presentation(now: now)
+        var p = presentation(now: now)
+        p.whyInLetters = table.columnWidths(in: rect.width)[ReviewPresentation.whyColumn] < ReviewPresentation.whyWordsWidth
         switch mode {
         case .details(var pane, _):
             pane.viewportHeight = rect.height

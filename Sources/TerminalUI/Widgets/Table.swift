@@ -228,6 +228,10 @@ public struct Table<Row, ID: Hashable> {
         }
     }
 
+    /// Each column's width in a table `width` columns wide (the mark gutter taken off;
+    /// 0: the column does not fit), so a screen can write a cell for the room it gets.
+    public func columnWidths(in width: Int) -> [Int] { TableColumn.widths(of: columns, in: width - 1) }
+
     /// Draws the header (with the sort mark and position) and the visible rows.
     /// - Parameters:
     ///   - cells: a row's texts, one per column (sanitized when drawn); computed at draw
@@ -236,7 +240,7 @@ public struct Table<Row, ID: Hashable> {
     public func render(into grid: inout CellGrid, rect: Rect, theme: Theme, cells: (Row) -> [String],
                        scope: (Row) -> String = { _ in "table.row" }) {
         guard rect.height > 0, rect.width > 2 else { return }
-        let widths = TableColumn.widths(of: columns, in: rect.width - 1)
+        let widths = columnWidths(in: rect.width)
         let (headerRect, body) = rect.splitTop(1)
         grid.fill(headerRect, style: theme.style("table.header"))
         var titles = columns.map(\.title)
