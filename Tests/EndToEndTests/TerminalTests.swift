@@ -97,7 +97,7 @@ struct TerminalTests {
             try expectIntact("the list filtered on \(name)")
             try tmux.send("Enter")
             let details = try await tmux.waitFor("Booking ", "Patient ")
-            let patient = try #require(details.lines.first { $0.hasPrefix("Patient") })
+            let patient = try #require(details.lines.first { $0.hasPrefix(" Patient") })
             #expect(patient.contains(inert), "\(name): the patient line reads \(patient)")
             try expectIntact("the details of \(name)")
             try tmux.send("Escape")

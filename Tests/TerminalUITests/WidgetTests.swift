@@ -304,20 +304,20 @@ func render(width: Int, height: Int, _ draw: (inout CellGrid) -> Void) -> CellGr
         pane.viewportHeight = 3
         var grid = render(width: 24, height: 6) { pane.render(into: &$0, rect: Rect(x: 0, y: 0, width: 24, height: 6), theme: theme) }
         #expect(grid.screenText == """
-        Name   Zoë 日本
-        Notes  a fairly long
-               note that wraps
+         Name   Zoë 日本
+         Notes  a fairly long
+                note that wraps
 
-        free text here
+         free text here
 
-        """)
+        """, "a column's margin each side, as the tables have")
         let scrolled = pane.handle(.char("j"))
         #expect(scrolled)
         grid = render(width: 24, height: 3) { pane.render(into: &$0, rect: Rect(x: 0, y: 0, width: 24, height: 3), theme: theme) }
-        #expect(grid.text(row: 0) == "Notes  a fairly long")
+        #expect(grid.text(row: 0) == " Notes  a fairly long")
         _ = pane.handle(.char("G"))
         grid = render(width: 24, height: 3) { pane.render(into: &$0, rect: Rect(x: 0, y: 0, width: 24, height: 3), theme: theme) }
-        #expect(grid.text(row: 2) == "free text here")
+        #expect(grid.text(row: 2) == " free text here")
     }
 
     @Test func sizeGuardExplainsWhatIsNeeded() {

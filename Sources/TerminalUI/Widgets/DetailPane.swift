@@ -60,7 +60,9 @@ public struct DetailPane: Sendable {
         return lines
     }
 
-    public func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
+    public func render(into grid: inout CellGrid, rect whole: Rect, theme: Theme) {
+        // A column's margin each side, as the tables' rows and the Go-live page have.
+        let rect = whole.width > 2 ? whole.inset(dx: 1) : whole
         let all = lines(width: rect.width)
         let first = min(scroll, max(0, all.count - rect.height))
         for (index, line) in all.dropFirst(first).prefix(rect.height).enumerated() {
