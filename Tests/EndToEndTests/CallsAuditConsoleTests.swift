@@ -39,7 +39,7 @@ struct CallsAuditConsoleTests {
         let details = try await demo.tmux.waitUntil("the call's details with a step", timeout: 20) { screen in
             screen.contains("Steps (audit)") && !screen.contains("No audit rows for this call.")
         }
-        let callId = try #require(details.firstMatch(of: /\nCall (\S+)/).map { String($0.1) })
+        let callId = try #require(details.firstMatch(of: /\n Call (\S+)/).map { String($0.1) })
         let firstStep = try E2E.value(demo.audit, "SELECT action FROM audit_event WHERE call_id = '\(callId)' ORDER BY seq LIMIT 1")
         #expect(!firstStep.isEmpty && details.contains(firstStep), "the call's first step from the audit is shown")
         try demo.tmux.send("Escape")

@@ -111,8 +111,8 @@ extension Tmux {
     /// The booking the selection is on, read from its details (Enter, then Esc back).
     func selectedBookingId() async throws -> String {
         try send("Enter")
-        let screen = try await waitUntil("the details of the selected booking") { $0.contains("\nBooking ") }
-        let id = try #require(screen.firstMatch(of: /\nBooking (\S+)/).map { String($0.1) })
+        let screen = try await waitUntil("the details of the selected booking") { $0.contains("\n Booking ") }
+        let id = try #require(screen.firstMatch(of: /\n Booking (\S+)/).map { String($0.1) })
         try send("Escape")
         try await waitUntil("the list again after Esc") { screen in
             let lines = screen.components(separatedBy: "\n")
