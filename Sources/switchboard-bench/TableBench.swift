@@ -27,15 +27,15 @@ struct TableBench: ParsableCommand {
         let rows = short ? "50000" : "1000000"
         let started = Date()
         // Each benchmark prints its own detail as it goes; the table comes last.
-        var store = try StoreBench.parse(["--dir", dir + "/store-\(rows)", "--audit-rows", rows, "--runs", short ? "10" : "30"])
+        let store = try StoreBench.parse(["--dir", dir + "/store-\(rows)", "--audit-rows", rows, "--runs", short ? "10" : "30"])
         try store.run()
         let verify = try VerifyBench.parse(["--dir", dir + "/store-\(rows)", "--audit-rows", rows, "--runs", "3"])
         try verify.run()
-        var console = try ConsoleBench.parse(short ? ["--dir", dir + "/console", "--sizes", "10000", "--idle-seconds", "10", "--idle-size", "10000", "--runs", "3", "--filter-rounds", "2",
+        let console = try ConsoleBench.parse(short ? ["--dir", dir + "/console", "--sizes", "10000", "--idle-seconds", "10", "--idle-size", "10000", "--runs", "3", "--filter-rounds", "2",
                                                              "--load-seconds", "10"]
                                                    : ["--dir", dir + "/console"])
         try console.run()
-        var simulator = try SimulatorBench.parse(short ? ["--seconds", "20"] : [])
+        let simulator = try SimulatorBench.parse(short ? ["--seconds", "20"] : [])
         try simulator.run()
         let own = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
         try BulkRetryBench.measure(items: short ? 100 : 1000, dir: dir + "/bulk-retry", bin: own)

@@ -202,7 +202,7 @@ extension Torture {
         func copyOfGood(_ path: String) throws { try FileManager.default.copyItem(atPath: good, toPath: path) }
         let randomBytes = Data((0..<65_536).map { _ in UInt8.random(in: 0...255) })
         let cases: [(String, String, (String) throws -> Void, Int32)] = [
-            ("empty", "empty file", { FileManager.default.createFile(atPath: $0, contents: Data()) }, 65),
+            ("empty", "empty file", { try Data().write(to: URL(fileURLWithPath: $0)) }, 65),
             ("random", "not a SQLite database", { try randomBytes.write(to: URL(fileURLWithPath: $0)) }, 65),
             ("truncated", "", { path in
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: good))

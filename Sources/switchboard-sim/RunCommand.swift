@@ -225,7 +225,9 @@ extension Simulator {
             }
             // The sandbox's client secret, for the agent's OAuth client (which refuses a file others can read).
             let secretFile = directory.appendingPathComponent("agent-client.secret").path
-            FileManager.default.createFile(atPath: secretFile, contents: Data(endpoints.clientSecret.utf8), attributes: [.posixPermissions: 0o600])
+            guard FileManager.default.createFile(atPath: secretFile, contents: Data(endpoints.clientSecret.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw fail("cannot write the agent's client secret to \(secretFile) (is the disk full?)", status: 1)
+            }
 
             let agentID = "sim-\(String(UInt32.random(in: .min ... .max), radix: 16))"
             var config = AgentConfiguration(agentID: agentID, goLive: goLive)

@@ -118,7 +118,7 @@ import Testing
         let env = ["XDG_STATE_HOME": scratch.path("state"), "XDG_CONFIG_HOME": scratch.path("config")]
         let missing = try run(executable("switchboard"), ["audit", "verify", "--audit", scratch.path("nope.sqlite")], environment: env)
         #expect(missing.status == 66 && missing.stderr.contains("nope.sqlite") && missing.stderr.split(separator: "\n").count == 1)
-        FileManager.default.createFile(atPath: scratch.path("junk.sqlite"), contents: Data("not a database at all, just text".utf8))
+        try Data("not a database at all, just text".utf8).write(to: URL(fileURLWithPath: scratch.path("junk.sqlite")))
         let junk = try run(executable("switchboard"), ["audit", "verify", "--audit", scratch.path("junk.sqlite")], environment: env)
         #expect(junk.status == 65 && junk.stderr.contains("not a SQLite database"))
         let noKey = try run(executable("switchboard"), ["audit", "verify", "--audit", Self.original.dir + "/audit.sqlite", "--key", scratch.path("none.pub")],
@@ -198,7 +198,7 @@ import Testing
     @Test func theRunningAgentSignsCheckpointsAndItsConfigNamesTheKey() throws {
         let scratch = Scratch(); defer { scratch.cleanUp() }
         let site = try E2E.loadedSite(scratch, rate: 600, concurrency: 10, extra: ["--checkpoint-every", "25"])
-        let enough = try RunningProcess.waitUntil(timeout: 60) {
+        let enough = RunningProcess.waitUntil(timeout: 60) {
             FileManager.default.fileExists(atPath: site.audit)
                 && (Int((try? E2E.value(site.audit, "SELECT count(*) FROM audit_checkpoint")) ?? "") ?? 0) >= 2
         }
@@ -221,7 +221,7 @@ import Testing
         // closing checkpoint, but it signed the head it found on start, so they are its own.
         let again = try RunningProcess(executable("switchboard-sim"), ["run", "--dir", site.dir, "--load", "--rate", "600", "--concurrency", "10",
                                                                        "--patients", "200", "--checkpoint-every", "100000", "--checkpoint-seconds", "3600"])
-        let grew = try RunningProcess.waitUntil(timeout: 60) { (Int((try? E2E.value(site.audit, "SELECT max(seq) FROM audit_event")) ?? "") ?? 0) > Int(head)! + 20 }
+        let grew = RunningProcess.waitUntil(timeout: 60) { (Int((try? E2E.value(site.audit, "SELECT max(seq) FROM audit_event")) ?? "") ?? 0) > Int(head)! + 20 }
         #expect(grew, "\(again.stderr)")
         let live = try run(executable("switchboard"), ["audit", "verify", "--config", site.config],
                            environment: ["XDG_STATE_HOME": scratch.path("state"), "XDG_CONFIG_HOME": scratch.path("config")])

@@ -38,7 +38,7 @@ import Testing
         await #expect(throws: FHIRError.self) { _ = try await fhir.checkEligibility(other) }
 
         // The judge: every request asked and answer given, as the sandbox keeps them.
-        let rows = try await coverage.read { db in try Row.fetchAll(db, sql: "SELECT request_json, json FROM eligibility") }
+        let rows = try coverage.read { db in try Row.fetchAll(db, sql: "SELECT request_json, json FROM eligibility") }
         #expect(rows.count == 2)
         let lines = rows.flatMap { [$0["request_json"] as String, $0["json"] as String] }.joined(separator: "\n")
         let file = f.directory.appendingPathComponent("eligibility.jsonl").path

@@ -80,7 +80,7 @@ import Testing
         #expect(try await metadata(trusting, f.endpoints.fhirBaseURL).get() == 200)
         #expect(try await metadata(trusting, f.endpoints.fhirBaseURL.replacingOccurrences(of: "127.0.0.1", with: "localhost")).get() == 200)
         let secret = scratch.path("client.secret")
-        FileManager.default.createFile(atPath: secret, contents: Data(f.endpoints.clientSecret.utf8), attributes: [.posixPermissions: 0o600])
+        try #require(FileManager.default.createFile(atPath: secret, contents: Data(f.endpoints.clientSecret.utf8), attributes: [.posixPermissions: 0o600]))
         let auth = OAuthClientCredentials(tokenURL: f.endpoints.tokenURL, audience: f.endpoints.fhirBaseURL, clientID: f.endpoints.clientID,
                                           secretFile: secret, http: trusting)
         #expect(try await FHIRClient(baseURL: f.endpoints.fhirBaseURL, http: trusting, auth: auth).practitioners().value.count == 6)

@@ -126,7 +126,7 @@ import Testing
     @Test func anEmptyFileIsRefusedInWriteModeAndLeftEmpty() throws {
         let scratch = Scratch(); defer { scratch.cleanUp() }
         let path = scratch.path("typo.sqlite")
-        FileManager.default.createFile(atPath: path, contents: Data())
+        try Data().write(to: URL(fileURLWithPath: path))
         let r = try run(switchboard, ["review", "approve", "bk-1", "--audit", path])
         #expect(r.status == 65, "\(r.stderr)")
         #expect(r.stderr.contains(path) && r.stderr.contains("empty file") && r.stderr.contains("not changed"))

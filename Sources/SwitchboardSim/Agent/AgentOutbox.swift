@@ -35,7 +35,9 @@ extension Agent {
                               operation: order.operation, request: order.request.json, idempotencyKey: order.idempotencyKey,
                               maxAttempts: configuration.backoff.maxAttempts,
                               nextAttemptAt: queueing ? now : now + configuration.leaseMillis * 3, updatedAt: now)
-        try await ledger.withOutbox { try $0.enqueue([item]) }
+        // A write already queued under its idempotency key is not queued again, nor sent from
+        // here: the item that holds the key goes out once, by the drain worker.
+        guard try await ledger.withOutbox({ try $0.enqueue([item]) }) == 1 else { return .queued(retried: false) }
         hub.publish(.outboxEnqueued(.init(itemId: item.id, callId: order.callID, bookingId: order.bookingID, operation: order.operation)))
         if queueing { return .queued(retried: false) }
         var tries = 0

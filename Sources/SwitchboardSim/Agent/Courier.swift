@@ -165,7 +165,7 @@ extension Agent {
         try? await ledger.record(audit: [row])
         if let callID = item.callId {
             hub.publish(.callStep(.init(callId: callID, at: started, step: context.step, action: context.action, outcome: audit,
-                                        latencyMs: latency, attempt: item.attempts, detail: detail["ack"] as? String)))
+                                        latencyMs: latency, attempt: item.attempts, detail: detail["ack"])))
         }
         guard case .delivered = delivery else { return delivery }
         // Learn the appointment's id and version. A move or cancel names the EHR's own id

@@ -641,13 +641,13 @@ final class FHIRService: Sendable {
     private func ok(_ resource: FHIRResource) throws -> HTTPResponse { try respond(.ok, resource) }
 
     private func respond(_ status: HTTPStatusCode, _ resource: FHIRResource) throws -> HTTPResponse {
-        var headers: [HTTPHeader: String] = [.contentType: FHIRJSON.contentType]
+        var headers: HTTPHeaders = [.contentType: FHIRJSON.contentType]
         if let version = resource.meta?.versionId, resource.id != nil { headers[.eTag] = #"W/"\#(version)""# }
         return HTTPResponse(statusCode: status, headers: headers, body: try FHIRJSON.encode(resource))
     }
 
     func outcome(_ failure: FHIRFailure) -> HTTPResponse {
-        var headers = failure.headers
+        var headers = HTTPHeaders(failure.headers)
         headers[.contentType] = FHIRJSON.contentType
         let severity: OperationOutcome.Severity = failure.status.code >= 500 ? .fatal : .error
         let body = (try? FHIRJSON.encode(OperationOutcome(severity, failure.code, failure.diagnostics))) ?? Data()
@@ -697,7 +697,7 @@ struct StoredResponse: Sendable {
     }
 
     var response: HTTPResponse {
-        var headers: [HTTPHeader: String] = [.contentType: FHIRJSON.contentType]
+        var headers: HTTPHeaders = [.contentType: FHIRJSON.contentType]
         if let location { headers[.location] = location }
         if let etag { headers[.eTag] = etag }
         if replayed { headers[HTTPHeader("Idempotent-Replayed")] = "true" }

@@ -102,13 +102,15 @@ final class RESTService: Sendable {
     // MARK: Reads
 
     private func providers(_ q: [HTTPRequest.QueryItem]) async throws -> HTTPResponse {
+        // Plain values out of the read (rows are not Sendable): the read then runs on GRDB's
+        // reader, not blocking a thread of the cooperative pool.
         let rows = try await database.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, json FROM practitioner ORDER BY rowid")
+            try Row.fetchAll(db, sql: "SELECT id, json FROM practitioner ORDER BY rowid").map { (id: $0["id"] as String, json: $0["json"] as String) }
         }
         let providers: [[String: String]] = rows.compactMap { row in
-            guard let p = try? FHIRJSON.decode(Practitioner.self, from: Data((row["json"] as String).utf8)) else { return nil }
+            guard let p = try? FHIRJSON.decode(Practitioner.self, from: Data(row.json.utf8)) else { return nil }
             let name = p.name?.first
-            return ["providerid": RESTIDs.provider(row["id"]), "firstname": name?.given?.first ?? "", "lastname": name?.family ?? "",
+            return ["providerid": RESTIDs.provider(row.id), "firstname": name?.given?.first ?? "", "lastname": name?.family ?? "",
                     "displayname": name?.displayName ?? ""]
         }
         return try page("providers", providers, q)
@@ -132,11 +134,11 @@ final class RESTService: Sendable {
         let (total, rows) = try await database.pool.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM patient WHERE \(filter)", arguments: filterArguments) ?? 0,
              try Row.fetchAll(db, sql: "SELECT id, json FROM patient WHERE \(filter) ORDER BY rowid LIMIT ? OFFSET ?",
-                              arguments: pageArguments))
+                              arguments: pageArguments).map { (id: $0["id"] as String, json: $0["json"] as String) })
         }
         let patients: [[String: String]] = rows.compactMap { row in
-            guard let p = try? FHIRJSON.decode(Patient.self, from: Data((row["json"] as String).utf8)) else { return nil }
-            return ["patientid": RESTIDs.patient(row["id"]), "firstname": p.name?.first?.given?.first ?? "",
+            guard let p = try? FHIRJSON.decode(Patient.self, from: Data(row.json.utf8)) else { return nil }
+            return ["patientid": RESTIDs.patient(row.id), "firstname": p.name?.first?.given?.first ?? "",
                     "lastname": p.name?.first?.family ?? "", "dob": p.birthDate.flatMap(RESTDates.usDate(fromISO:)) ?? "",
                     "mobilephone": p.phone ?? ""]
         }
@@ -172,13 +174,13 @@ final class RESTService: Sendable {
         let (total, rows) = try await database.pool.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) \(sql)", arguments: filterArguments) ?? 0,
              try Row.fetchAll(db, sql: "SELECT s.rowid AS rid, s.* \(sql) ORDER BY s.start_ms, s.id LIMIT ? OFFSET ?",
-                              arguments: pageArguments))
+                              arguments: pageArguments)
+                .map { (rid: $0["rid"] as Int64, start: $0["start_ms"] as Int64, end: $0["end_ms"] as Int64, type: $0["appointment_type"] as String) })
         }
         let slots: [[String: String]] = rows.map { row in
-            let start: Int64 = row["start_ms"], end: Int64 = row["end_ms"]
-            return ["appointmentid": String(row["rid"] as Int64), "providerid": provider,
-                    "date": RESTDates.usDate(start), "starttime": RESTDates.time(start), "duration": String((end - start) / 60_000),
-                    "appointmenttype": row["appointment_type"], "appointmentstatus": "o"]
+            ["appointmentid": String(row.rid), "providerid": provider,
+             "date": RESTDates.usDate(row.start), "starttime": RESTDates.time(row.start), "duration": String((row.end - row.start) / 60_000),
+             "appointmenttype": row.type, "appointmentstatus": "o"]
         }
         return paged("appointments", slots, total: total, limit: limit, offset: offset, q, path: "\(prefix)/appointments/open")
     }
@@ -465,7 +467,7 @@ struct RESTFailure: Error {
     }
 
     var response: HTTPResponse {
-        var headers = self.headers
+        var headers = HTTPHeaders(self.headers)
         headers[.contentType] = "application/json"
         let body = (try? JSONSerialization.data(withJSONObject: ["error": message], options: [.sortedKeys])) ?? Data()
         return HTTPResponse(statusCode: status, headers: headers, body: body)
