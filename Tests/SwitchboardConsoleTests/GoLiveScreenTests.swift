@@ -45,7 +45,18 @@ import Testing
         for figure in figures.figures(.all) {
             let row = try #require(eighty.first { $0.text.contains(figure.label) }?.text)
             #expect(TerminalText.width(row) <= 78, "\(row)")
+            let interval = GoLivePresentation.interval(figure)
+            #expect(interval.isEmpty || row.contains(interval), "the interval whole: \(row)")
         }
+        // An interval is spaced as the other figures are ("87.9–94.5%" was not), and loses
+        // the space only where it would not fit its column.
+        var spread = fcr
+        (spread.lower, spread.upper) = (0.879, 0.945)
+        #expect(GoLivePresentation.interval(spread) == "87.9–94.5 %")
+        (spread.lower, spread.upper) = (0.952, 1)
+        #expect(GoLivePresentation.interval(spread) == "95.2–100.0 %")
+        (spread.lower, spread.upper) = (1, 1)
+        #expect(GoLivePresentation.interval(spread) == "100.0–100.0%")
         #expect(figures.figures(.all).contains { $0.status != .met && $0.status != .missed },
                 "a figure without a verdict yet, whose words were the long ones")
 

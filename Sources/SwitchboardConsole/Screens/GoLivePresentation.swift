@@ -128,9 +128,12 @@ public enum GoLivePresentation {
         }
     }
 
+    /// `87.9–94.5 %`, spaced as every other figure is; `100.0–100.0%` only where the spaced
+    /// form would not fit the column's 12 cells and its gap.
     public static func interval(_ f: GoLiveFigure) -> String {
         guard f.isRate, let lower = f.lower, let upper = f.upper else { return "" }
-        return GoLiveFigures.percent(lower).replacingOccurrences(of: " %", with: "") + "–" + GoLiveFigures.percent(upper).replacingOccurrences(of: " %", with: "%")
+        let spaced = GoLiveFigures.percent(lower).replacingOccurrences(of: " %", with: "") + "–" + GoLiveFigures.percent(upper)
+        return spaced.count <= 12 ? spaced : spaced.replacingOccurrences(of: " %", with: "%")
     }
 
     /// "met", "missed", "not enough evidence yet", "no data yet" (how many more is on the
