@@ -71,10 +71,7 @@ struct ReviewPresentation {
     /// The agent's flags (but go-live, which every row has) and the guide's pitfalls: words,
     /// or letters (`?` for a flag this version does not know; the details show its word).
     func why(_ item: ReviewItem) -> String {
-        let flags = Self.flagWords.value(for: item.booking.flags).compactMap { word -> (label: String, letter: String)? in
-            guard let flag = ReviewFlag(rawValue: word) else { return (word, "?") }
-            return flag == .goLive ? nil : (flag.label, flag.letter)
-        } + (pitfalls[item.id] ?? []).map { ($0.flag.label, $0.flag.letter) }
+        let flags = Self.flagTexts.value(for: item.booking.flags) + (pitfalls[item.id] ?? []).map { ($0.flag.label, $0.flag.letter) }
         return whyInLetters ? flags.map(\.letter).joined() : flags.map(\.label).joined(separator: ", ")
     }
 
@@ -108,9 +105,15 @@ struct ReviewPresentation {
         return shown.isEmpty ? "—" : shown
     }
 
-    /// The flags' words by the agent's JSON: a handful of combinations recur on every row
-    /// of every frame, and a JSON decoder per row cost more than the page query.
-    private static let flagWords = Memo<String, [String]>(limit: 512) { ReviewFlag.decodeWords($0) }
+    /// The flags' words and letters by the agent's JSON, go-live left out: a handful of
+    /// combinations recur on every row of every frame, and a JSON decoder per row cost more
+    /// than the page query.
+    private static let flagTexts = Memo<String, [(label: String, letter: String)]>(limit: 512) { json in
+        ReviewFlag.decodeWords(json).compactMap { word in
+            guard let flag = ReviewFlag(rawValue: word) else { return (word, "?") }
+            return flag == .goLive ? nil : (flag.label, flag.letter)
+        }
+    }
 
     /// Ages in at most five columns, precise enough to act on: `42s`, `37m`, `1h51m`, `3d04h`.
     static func age(_ millis: Int64) -> String {

@@ -9,10 +9,10 @@ struct FHIRFailure: Error {
     var status: HTTPStatusCode
     var code: OperationOutcome.IssueType
     var diagnostics: String
-    var headers: [HTTPHeader: String] = [:]
+    var headers: HTTPHeaders = [:]
 
     init(_ status: HTTPStatusCode, _ code: OperationOutcome.IssueType, _ diagnostics: String,
-         headers: [HTTPHeader: String] = [:]) {
+         headers: HTTPHeaders = [:]) {
         self.status = status; self.code = code; self.diagnostics = diagnostics; self.headers = headers
     }
 }
@@ -156,7 +156,7 @@ final class FHIRService: Sendable {
     }
 
     func authorize(_ request: HTTPRequest) throws {
-        let challenge = [HTTPHeader("WWW-Authenticate"): #"Bearer realm="ehr-sandbox""#]
+        let challenge: HTTPHeaders = [HTTPHeader("WWW-Authenticate"): #"Bearer realm="ehr-sandbox""#]
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw FHIRFailure(.unauthorized, .login, "a Bearer token is required", headers: challenge)
         }
@@ -174,7 +174,7 @@ final class FHIRService: Sendable {
         var rng = SystemRandomNumberGenerator()
         let delay = f.sampleLatency(using: &rng)
         if delay > 0 { try await Task.sleep(for: .seconds(delay)) }
-        let retry = [HTTPHeader("Retry-After"): String(f.retryAfterSeconds)]
+        let retry: HTTPHeaders = [HTTPHeader("Retry-After"): String(f.retryAfterSeconds)]
         if Double.random(in: 0 ..< 1) < f.throttleRate {
             throw FHIRFailure(.tooManyRequests, .throttled, "rate limit exceeded (injected)", headers: retry)
         }
@@ -647,7 +647,7 @@ final class FHIRService: Sendable {
     }
 
     func outcome(_ failure: FHIRFailure) -> HTTPResponse {
-        var headers = HTTPHeaders(failure.headers)
+        var headers = failure.headers
         headers[.contentType] = FHIRJSON.contentType
         let severity: OperationOutcome.Severity = failure.status.code >= 500 ? .fatal : .error
         let body = (try? FHIRJSON.encode(OperationOutcome(severity, failure.code, failure.diagnostics))) ?? Data()

@@ -460,14 +460,14 @@ final class RESTService: Sendable {
 struct RESTFailure: Error {
     var status: HTTPStatusCode
     var message: String
-    var headers: [HTTPHeader: String] = [:]
+    var headers: HTTPHeaders = [:]
 
-    init(_ status: HTTPStatusCode, _ message: String, headers: [HTTPHeader: String] = [:]) {
+    init(_ status: HTTPStatusCode, _ message: String, headers: HTTPHeaders = [:]) {
         self.status = status; self.message = message; self.headers = headers
     }
 
     var response: HTTPResponse {
-        var headers = HTTPHeaders(self.headers)
+        var headers = self.headers
         headers[.contentType] = "application/json"
         let body = (try? JSONSerialization.data(withJSONObject: ["error": message], options: [.sortedKeys])) ?? Data()
         return HTTPResponse(statusCode: status, headers: headers, body: body)
