@@ -368,4 +368,28 @@ extension ReviewScreenTests {
         driver.press("esc", "j", "c")
         #expect(driver.screenText.contains("Correct bk-3"))
     }
+
+    /// `c` in a booking's details (the footer offers it there) did nothing: the check's
+    /// answer was dropped unless the list was showing.
+    @Test func correctingFromTheDetailsWorksAsFromTheList() throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let now = Clock.nowMillis()
+        var cancel = sampleBooking("bk-2", bookedAt: now - 60_000)
+        cancel.kind = .cancel
+        cancel.appointmentRef = "Appointment/bk-1"
+        cancel.appointmentVersion = "2"
+        let driver = try Self.consoleWithSilentEHR(scratch, bookings: [sampleBooking("bk-1", bookedAt: now - 120_000), cancel,
+                                                                       sampleBooking("bk-3", bookedAt: now - 30_000)],
+                                                   size: Size(width: 120, height: 30))
+        driver.press("enter")
+        #expect(driver.screenText.contains("Booking bk-1"))
+        driver.press("c")
+        #expect(driver.messageLine.contains("That appointment was cancelled by a later call"), "\(driver.screenText)")
+        #expect(!driver.screenText.contains("Booking bk-1"), "the list, with the later booking selected, takes the details' place")
+        driver.press("enter")
+        #expect(driver.screenText.contains("Booking bk-2"), "\(driver.screenText)")
+        driver.press("esc", "j", "enter", "c")
+        #expect(driver.screenText.contains("Correct bk-3"), "\(driver.screenText)")
+    }
 }

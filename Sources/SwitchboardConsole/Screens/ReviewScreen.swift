@@ -295,6 +295,12 @@ struct ReviewScreen: TableScreen {
         return refresh(now: context.now())
     }
 
+    /// The booking `a` and `c` act on: the one whose details are open, else the selected row.
+    private var actedOn: ReviewItem? {
+        if case .details(_, let id) = mode, let item = table.window.first(where: { $0.id == id }) { return item }
+        return table.selectedRow
+    }
+
     /// A write for the runner, with the timer that says so if it waits on the agent's lock.
     private mutating func write(_ work: ReviewWork) -> ScreenStep {
         let wait = WriteWait(token: (writing?.token ?? 0) + 1)
@@ -304,9 +310,7 @@ struct ReviewScreen: TableScreen {
 
     private mutating func approveSelected(now: UnixMillis) -> ScreenStep {
         if case .changed(let changed, let item) = mode { return decideAgain(changed, item: item, .keepEHR) }
-        var item = table.selectedRow
-        if case .details(_, let id) = mode { item = table.window.first { $0.id == id } ?? item }
-        guard let item else { return .none }
+        guard let item = actedOn else { return .none }
         if let decision = item.decision { return .error(ReviewDetails.alreadyDecided(decision, booking: named(item), time: time)) }
         if case .details = mode { mode = .list }
         // Approving what has not reached the EHR yet asks first: the approval would vouch
@@ -400,7 +404,7 @@ struct ReviewScreen: TableScreen {
             return openCorrectionForm(CorrectionForm(booking: changed.bookingAsItIsNow, slotsAvailable: true,
                                                      presentation: presentation(now: context.now()), against: changed.current), item: item)
         }
-        guard let item = table.selectedRow else { return .none }
+        guard let item = actedOn else { return .none }
         if let decision = item.decision, corrections[item.id]?.needsNewDecision != true {
             return .error(ReviewDetails.alreadyDecided(decision, booking: named(item), time: time))
         }
@@ -410,7 +414,12 @@ struct ReviewScreen: TableScreen {
     /// The runner's answer to `c`: a later call moved the appointment (correct that
     /// booking instead), the EHR refused this correction (show what changed), or the form.
     private mutating func correctionChecked(_ item: ReviewItem, later: ReviewItem?, refused: Bool) -> ScreenStep {
-        guard table.selectedRow?.id == item.id, case .list = mode else { return .none }
+        switch mode {
+        case .list where table.selectedRow?.id == item.id: break
+        // Asked from the booking's details: the answer takes their place, as an approval's does.
+        case .details(_, let id) where id == item.id: mode = .list
+        default: return .none  // the manager moved on meanwhile
+        }
         if refused { return rereadAppointment(item) }
         if let later {
             let kind = later.booking.kind == .reschedule ? "moved" : later.booking.kind == .cancel ? "cancelled" : "changed"
