@@ -44,16 +44,8 @@ extension Simulator {
         }
 
         func run() throws {
-            let dir = URL(fileURLWithPath: out)
+            let dir = try writableDirectory(out)
             let fm = FileManager.default
-            do {
-                try fm.createDirectory(at: dir, withIntermediateDirectories: true)
-            } catch {
-                throw fail("cannot create \(out): \(error.localizedDescription). Choose a writable directory.", status: ExitStatus.cannotCreate)
-            }
-            if !fm.isWritableFile(atPath: dir.path) || !Self.canCreateFile(in: dir) {
-                throw fail("\(out): directory is read-only. Choose a writable directory.", status: ExitStatus.cannotCreate)
-            }
             let auditPath = dir.appendingPathComponent("audit.sqlite").path
             let outboxPath = dir.appendingPathComponent("outbox.sqlite").path
             for path in [auditPath, outboxPath] where fm.fileExists(atPath: path) {
@@ -100,14 +92,6 @@ extension Simulator {
                       \(String(format: "%.1f", report.seconds)) s, \(Int(Double(report.auditRows) / max(report.seconds, 0.001))) audit rows/s
                     """)
             }
-        }
-
-        /// Root ignores permission bits, so probe by creating a file.
-        static func canCreateFile(in dir: URL) -> Bool {
-            let probe = dir.appendingPathComponent(".switchboard-write-probe-\(getpid())")
-            guard FileManager.default.createFile(atPath: probe.path, contents: Data()) else { return false }
-            try? FileManager.default.removeItem(at: probe)
-            return true
         }
     }
 }

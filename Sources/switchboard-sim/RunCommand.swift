@@ -157,15 +157,7 @@ extension Simulator {
 
         func run() async throws {
             Self.raiseOpenFileLimit()
-            let directory = URL(fileURLWithPath: dir).standardizedFileURL
-            do {
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            } catch {
-                throw fail("cannot create \(dir): \(error.localizedDescription). Choose a writable directory.", status: ExitStatus.cannotCreate)
-            }
-            guard Generate.canCreateFile(in: directory) else {
-                throw fail("\(dir): directory is read-only. Choose a writable directory.", status: ExitStatus.cannotCreate)
-            }
+            let directory = try writableDirectory(dir)
             var identity: TLSServerIdentity?
             if let tlsCert, let tlsKey {
                 for file in [tlsCert, tlsKey] + (tlsCA.map { [$0] } ?? []) where !FileManager.default.isReadableFile(atPath: file) {

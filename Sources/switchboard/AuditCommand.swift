@@ -165,11 +165,7 @@ extension Switchboard.Audit {
                                      to: to.flatMap(AuditExport.Bound.init))
             let output: FileHandle
             if let out {
-                guard let handle = openOutput(out) else {
-                    complain("switchboard: cannot create \(out): check the directory exists and is writable")
-                    throw ExitCode(ExitStatus.cannotCreate)
-                }
-                output = handle
+                output = try openOutput(out)
             } else {
                 output = FileHandle.standardOutput
             }

@@ -122,10 +122,7 @@ extension Switchboard {
             case .html: text = GoLiveReport.html(figures, rehearsal: result)
             }
             guard let out else { print(text); return }
-            guard let handle = openOutput(out) else {
-                complain("switchboard: cannot write \(out): check the directory exists and is writable")
-                throw ExitCode(ExitStatus.cannotCreate)
-            }
+            let handle = try openOutput(out)
             do { try handle.write(contentsOf: Data(text.utf8)) } catch {
                 abandonOutput(out)
                 complain("switchboard: " + outputFailure(out, error))

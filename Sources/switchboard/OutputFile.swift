@@ -1,11 +1,19 @@
+import ArgumentParser
 import Foundation
+import SwitchboardStore
 
 /// Where `--out` writes: the named file, created with mode 0600 or truncated, written in
 /// place. Never "write a temporary and rename it over", which Foundation's `createFile`
 /// and atomic writes do: that would replace `/dev/null` or a named pipe with a plain file.
-func openOutput(_ path: String) -> FileHandle? {
+/// A file that cannot be opened is one line with the system's reason ("Is a directory")
+/// and EX_CANTCREAT.
+func openOutput(_ path: String) throws -> FileHandle {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    return fd < 0 ? nil : FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    guard fd >= 0 else {
+        complain("switchboard: cannot write \(path): \(String(cString: strerror(errno))). Name a file in a directory you can write to.")
+        throw ExitCode(ExitStatus.cannotCreate)
+    }
+    return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
 }
 
 /// After a failed write to `--out`: a regular file is removed, so nothing half-written

@@ -190,7 +190,20 @@ enum Sim {
 
         let bad = try run(Sim.binary, ["run", "--dir", "/proc/switchboard"], timeout: 30)
         #expect(bad.status != 0)
-        #expect(bad.stderr.hasPrefix("switchboard-sim: cannot create /proc/switchboard"))
+        // The system's reason, not Foundation's "The operation could not be completed." with a second full stop.
+        #expect(bad.stderr == "switchboard-sim: cannot create /proc/switchboard: No such file or directory. Choose a writable directory.\n",
+                "\(bad.stderr)")
+        // A file where the directory should be: said as such, for run and generate alike.
+        let file = scratch.path("a-file")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        for arguments in [["run", "--dir", file], ["generate", "--out", file, "--calls", "1"]] {
+            let onFile = try run(Sim.binary, arguments, timeout: 30)
+            #expect(onFile.status == 73 && onFile.stderr == "switchboard-sim: \(file) is a file, not a directory. Choose a directory (it is created if missing).\n",
+                    "\(arguments[0]): \(onFile.stderr)")
+        }
+        let under = try run(Sim.binary, ["generate", "--out", file + "/site", "--calls", "1"], timeout: 30)
+        #expect(under.status == 73 && under.stderr == "switchboard-sim: cannot create \(file)/site: Not a directory. Choose a writable directory.\n",
+                "\(under.stderr)")
         let nothing = try run(Sim.binary, ["outage", "5s", "--dir", scratch.path("nothing")], timeout: 30)
         #expect(nothing.status != 0)
         #expect(nothing.stderr.contains("no simulator is running"))
