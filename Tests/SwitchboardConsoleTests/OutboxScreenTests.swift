@@ -164,6 +164,28 @@ import Testing
         #expect(driver.figures.contains("\(stuckCount[.failed, default: 0]) failed"), "the counts agree with the database")
     }
 
+    /// `x` in an item's details asks why over the details and goes back to them, cancelled
+    /// or done (it went back to the list, away from the item being looked at).
+    @Test func discardingFromDetailsStaysInTheDetails() throws {
+        let practice = try Practice()
+        let outbox = try Self.outbox(practice)
+        let driver = try Self.driver(practice)
+        let first = try #require(try outbox.items(Self.stuck, after: nil, limit: 1).first)
+        driver.press("enter", "x")
+        #expect(driver.statusLine.contains("Why discard \(first.id)?"))
+        #expect(driver.screenText.contains("Outbox item \(first.id)"), "the details stay behind the prompt")
+        driver.press("esc")
+        #expect(driver.messageLine.contains("Nothing discarded"))
+        #expect(driver.screenText.contains("Outbox item \(first.id)"), "\(driver.screenText)")
+        driver.press("x")
+        driver.type("the front desk rebooked it")
+        driver.press("enter")
+        #expect(driver.screenText.contains("Discard \(first.id)?") && driver.screenText.contains("Outbox item \(first.id)"))
+        driver.press("y")
+        #expect(try outbox.item(id: first.id)?.status == .discarded)
+        #expect(driver.screenText.contains("Outbox item \(first.id)") && driver.screenText.contains("discarded"), "\(driver.screenText)")
+    }
+
     /// A correction held for a decision never recorded (a crash between queueing and
     /// deciding) is released only once its own decision is on record; discard is allowed.
     @Test func aHeldCorrectionIsReleasedOnlyWithItsDecision() throws {

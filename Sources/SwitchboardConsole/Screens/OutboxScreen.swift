@@ -81,7 +81,8 @@ struct OutboxScreen: TableScreen {
     private var readFailure: String?
     private var viewport = 20
     private(set) var writing: WriteWait?
-    /// Where a confirm opened from details goes back to (the details, not the list).
+    /// Where a confirm or a discard's reason opened from details goes back to (the
+    /// details, not the list); drawn behind it meanwhile.
     private var dialogFrom: Mode?
     /// The item whose patient details a viewer chose to see (cleared on leaving it).
     private(set) var revealed: String?
@@ -192,10 +193,10 @@ struct OutboxScreen: TableScreen {
         case .confirmingRetry(var dialog, let ids):
             switch dialog.handle(key) {
             case .chosen(1):
-                mode = dialogFrom ?? .list
+                closeDialog()
                 return write(.retry(ids))
             case .chosen, .cancelled:
-                mode = dialogFrom ?? .list
+                closeDialog()
                 return .info("Nothing retried.")
             case .pending:
                 mode = .confirmingRetry(dialog, ids: ids)
@@ -213,7 +214,7 @@ struct OutboxScreen: TableScreen {
                 }
                 confirmDiscard(ids, reason: reason)
             case .cancelled:
-                mode = .list
+                closeDialog()
                 return .info("Nothing discarded.")
             case .editing:
                 mode = .askingReason(prompt, ids: ids)
@@ -221,10 +222,10 @@ struct OutboxScreen: TableScreen {
         case .confirmingDiscard(var dialog, let ids, let reason):
             switch dialog.handle(key) {
             case .chosen(1):
-                mode = .list
+                closeDialog()
                 return write(.discard(ids, reason: reason))
             case .chosen, .cancelled:
-                mode = .list
+                closeDialog()
                 return .info("Nothing discarded.")
             case .pending:
                 mode = .confirmingDiscard(dialog, ids: ids, reason: reason)
@@ -294,9 +295,7 @@ struct OutboxScreen: TableScreen {
         guard let id = currentItemId else { return .none }
         let item = openRecord.map(\.item).flatMap { $0.id == id ? $0 : nil } ?? table.window.first { $0.id == id }
         if let item, let refusal = PermanentRefusal(item, lastAttempt: nil) {
-            let dialog = ConfirmDialog(title: "Retry a refused item?", message: refusal.warning, confirm: "Retry anyway")
-            if case .details = mode { dialogFrom = mode } else { dialogFrom = nil }
-            mode = .confirmingRetry(dialog, ids: [id])
+            openDialog(.confirmingRetry(ConfirmDialog(title: "Retry a refused item?", message: refusal.warning, confirm: "Retry anyway"), ids: [id]))
             return .none
         }
         return write(.retry([id]))
@@ -309,10 +308,9 @@ struct OutboxScreen: TableScreen {
         let scope = "\(ids.count) item\(ids.count == 1 ? "" : "s") in \(view.title)" + (query.text.map { " matching “\($0)”" } ?? "")
         switch action {
         case .retry:
-            dialogFrom = nil
-            mode = .confirmingRetry(ConfirmDialog(title: "Retry all", message: "Retry all \(scope) now?", confirm: "Retry \(ids.count)"), ids: ids)
+            openDialog(.confirmingRetry(ConfirmDialog(title: "Retry all", message: "Retry all \(scope) now?", confirm: "Retry \(ids.count)"), ids: ids))
         case .discard:
-            mode = .askingReason(CommandPrompt(prompt: "Why discard all \(scope)? "), ids: ids)
+            openDialog(.askingReason(CommandPrompt(prompt: "Why discard all \(scope)? "), ids: ids))
         }
         return .none
     }
@@ -329,8 +327,7 @@ struct OutboxScreen: TableScreen {
         guard !ids.isEmpty else { return .info("Select items with \(keyName(.select)) first.") }
         let dialog = ConfirmDialog(title: "Retry selected", message: "Retry \(ids.count) selected item\(ids.count == 1 ? "" : "s") now?",
                                    confirm: "Retry \(ids.count)")
-        dialogFrom = nil
-        mode = .confirmingRetry(dialog, ids: ids)
+        openDialog(.confirmingRetry(dialog, ids: ids))
         return .none
     }
 
@@ -339,7 +336,18 @@ struct OutboxScreen: TableScreen {
         var ids = [currentItemId].compactMap { $0 }
         if case .list = mode, !table.marked.isEmpty { ids = table.marked.sorted() }
         guard !ids.isEmpty else { return }
-        mode = .askingReason(CommandPrompt(prompt: "Why discard \(ids.count == 1 ? ids[0] : "\(ids.count) items")? "), ids: ids)
+        openDialog(.askingReason(CommandPrompt(prompt: "Why discard \(ids.count == 1 ? ids[0] : "\(ids.count) items")? "), ids: ids))
+    }
+
+    /// A confirm or a reason over the current view; from details it goes back there.
+    private mutating func openDialog(_ dialog: Mode) {
+        if case .details = mode { dialogFrom = mode } else { dialogFrom = nil }
+        mode = dialog
+    }
+
+    private mutating func closeDialog() {
+        mode = dialogFrom ?? .list
+        dialogFrom = nil
     }
 
     private mutating func confirmDiscard(_ ids: [String], reason: String) {
@@ -375,15 +383,17 @@ struct OutboxScreen: TableScreen {
                        in: rect.inset(dx: 2).row(min(2, rect.height - 1)), style: theme.style("status.error"))
             return
         }
-        if case .details(var pane, _) = mode {
+        // A dialog opened from details is drawn over them (dialogFrom is set only then).
+        if case .details(var pane, _) = dialogFrom ?? mode {
             pane.viewportHeight = rect.height
-            return pane.render(into: &grid, rect: rect, theme: theme)
+            pane.render(into: &grid, rect: rect, theme: theme)
+        } else {
+            let (tabs, body) = rect.splitTop(1)
+            renderTabs(into: &grid, rect: tabs, theme: theme)
+            let p = presentation(now: now)
+            renderTable(into: &grid, rect: body, theme: theme, cells: p.cells, scope: p.scope, failure: readFailure,
+                        cannotRead: "Cannot read the outbox", empty: query.text != nil ? "No item in this view matches the filter." : emptyText)
         }
-        let (tabs, body) = rect.splitTop(1)
-        renderTabs(into: &grid, rect: tabs, theme: theme)
-        let p = presentation(now: now)
-        renderTable(into: &grid, rect: body, theme: theme, cells: p.cells, scope: p.scope, failure: readFailure,
-                    cannotRead: "Cannot read the outbox", empty: query.text != nil ? "No item in this view matches the filter." : emptyText)
         switch mode {
         case .confirmingRetry(let dialog, _), .confirmingDiscard(let dialog, _, _): dialog.render(into: &grid, rect: rect, theme: theme)
         default: break
