@@ -127,6 +127,13 @@ enum Sim {
         #expect(try updates("c.started_at < live.at AND i.status <> 'dead'") == 0, "every one of them")
         #expect(try updates("c.started_at >= live.at") >= 1, "live calls updated appointments too")
         #expect(try updates("c.started_at >= live.at AND \(injected)") == 0, "and none of theirs was refused")
+        // Every warm-up call is played at the replay's speed to its end: none is squashed
+        // into the moment the replay meets the real clock (a 5-step call of 32 ms once).
+        let squashed = try Sim.count(dir + "/audit.sqlite", """
+            WITH warm AS (SELECT * FROM call ORDER BY started_at LIMIT 60)
+            SELECT count(*) FROM warm WHERE ended_at - started_at < 5000
+            """)
+        #expect(squashed == 0, "warm-up calls shorter than 5 s")
         let refused = try run(Sim.binary, ["run", "--dir", dir, "--warm-up-conflict-rate", "0.5"], timeout: 30)
         #expect(refused.status == 64 && refused.stderr.contains("--warm-up-conflict-rate needs --warm-up-calls"), "\(refused.stderr)")
     }

@@ -242,9 +242,14 @@ public final class Agent: @unchecked Sendable {
             while !Task.isCancelled {
                 if let limit = configuration.callLimit, number >= limit { break }
                 let warmingUp = number < configuration.warmUpCalls
-                if warmingUp, replaying {
-                    // Evenly over the replayed hours.
-                    try? await Task.sleep(for: .milliseconds(configuration.warmUpRealMillis / Int64(configuration.warmUpCalls)))
+                if warmingUp, let replay {
+                    // Evenly over the replayed hours, each at its own moment (sleeps that ran
+                    // long do not add up), the last a tenth of the replay before it meets the
+                    // real clock: a call still talking then was squashed into a few
+                    // milliseconds of real time (a 5-step call of 32 ms).
+                    let due = replay.realStart + 0.9 * Double(configuration.warmUpRealMillis) * Double(number + 1) / Double(configuration.warmUpCalls)
+                    let wait = due - Double(Date().unixMillis)
+                    if wait > 0 { try? await Task.sleep(for: .milliseconds(Int64(wait))) }
                 } else if !warmingUp {
                     if !warmUpPlayed {
                         // The live calls start once the past is played, its writes sent: rows
