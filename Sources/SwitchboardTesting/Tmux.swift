@@ -165,6 +165,12 @@ public final class Tmux: @unchecked Sendable {
         try tmux(["capture-pane", "-p", "-t", session] + (escapes ? ["-e"] : []) + (history ? ["-S", "-"] : []))
     }
 
+    /// The pane's text as one run of words (spaces and line ends between them made one
+    /// space): for a phrase that a long message may carry over onto the row below.
+    public func flowingText() throws -> String {
+        try capture().split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+    }
+
     /// The pane's lines (exactly `height` of them, padded with empty lines).
     public func lines() throws -> [String] {
         var lines = try capture().components(separatedBy: "\n")

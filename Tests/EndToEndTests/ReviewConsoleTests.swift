@@ -111,7 +111,8 @@ struct ReviewConsoleTests {
             let deadline = Date().addingTimeInterval(10)
             while seen.count < 2 && Date() < deadline {
                 for (name, tmux) in [("left", left), ("right", right)] where seen[name] == nil {
-                    let screen = try tmux.capture()
+                    // A long name carries the message over onto the status line.
+                    let screen = try tmux.flowingText()
                     if screen.contains(approved) { seen[name] = "approved" }
                     if screen.contains(refused + " "), screen.contains(refusedBy) { seen[name] = "refused" }
                 }

@@ -13,8 +13,18 @@ extension ProgramDriver where P == Console {
     var columnTitles: String { body[0] }
     /// A table screen's rows on show, without blank lines.
     var rows: [String] { body.dropFirst().filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty } }
-    var messageLine: String { lines[lines.count - 3] }
+    /// The message, with its second row when it is long enough to take the status line.
+    var messageLine: String {
+        let rows = lines.count
+        return messageTakesStatusLine ? lines[rows - 3] + "\n" + lines[rows - 2] : lines[rows - 3]
+    }
+    /// The status line (while a long message shows, its second row).
     var statusLine: String { lines[lines.count - 2] }
+    private var messageTakesStatusLine: Bool {
+        let theme = ThemeCatalog(directories: []).resolve(nil).theme
+        let style = grid[0, grid.size.height - 2].style
+        return style == theme.style("message.info") || style == theme.style("message.error")
+    }
     var footer: String { lines[lines.count - 1] }
 }
 

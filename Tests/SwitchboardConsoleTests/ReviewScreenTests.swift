@@ -392,4 +392,23 @@ extension ReviewScreenTests {
         driver.press("esc", "j", "enter", "c")
         #expect(driver.screenText.contains("Correct bk-3"), "\(driver.screenText)")
     }
+
+    /// At 80 columns a message's end (what to do next) was cut off: a long one goes on
+    /// onto the status line while it shows, never over the rows.
+    @Test func atEightyColumnsALongMessageIsReadWhole() throws {
+        let scratch = Scratch()
+        defer { scratch.cleanUp() }
+        let now = Clock.nowMillis()
+        var moved = sampleBooking("bk-2", bookedAt: now - 60_000)
+        moved.kind = .reschedule
+        moved.appointmentRef = "Appointment/bk-1"
+        let driver = try Self.consoleWithSilentEHR(scratch, bookings: [sampleBooking("bk-1", bookedAt: now - 120_000), moved],
+                                                   size: Size(width: 80, height: 24))
+        let rowsBefore = driver.rows.count
+        driver.press("c")
+        let message = driver.messageLine.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
+        #expect(message.hasPrefix("That appointment was moved by a later call") && message.hasSuffix("it is now selected."), "\(driver.screenText)")
+        #expect(driver.rows.count == rowsBefore, "the rows keep their place")
+        #expect(!driver.statusLine.contains("1/2") && !driver.statusLine.contains("2/2"), "the status line lends its row meanwhile")
+    }
 }

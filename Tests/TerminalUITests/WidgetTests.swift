@@ -276,6 +276,23 @@ func render(width: Int, height: Int, _ draw: (inout CellGrid) -> Void) -> CellGr
         #expect(cleared && line.text == nil)
     }
 
+    /// A message wider than its line goes on at spaces onto the rows it is given (what to
+    /// do next is often at its end); one too long for them too ends in `…`.
+    @Test func aLongMessageWrapsOntoTheRowsItIsGiven() {
+        var line = MessageLine()
+        _ = line.show("That appointment was moved by a later call (03:36): correct the later booking; it is now selected.", kind: .error)
+        var rows = 0
+        let grid = render(width: 40, height: 2) { rows = line.render(into: &$0, rect: Rect(x: 0, y: 0, width: 40, height: 2), theme: theme) }
+        #expect(rows == 2)
+        #expect(grid.screenText == " That appointment was moved by a later\n call (03:36): correct the later booki…")
+        #expect(grid[1, 1].style == theme.style("message.error"))
+        let wide = render(width: 120, height: 2) { rows = line.render(into: &$0, rect: Rect(x: 0, y: 0, width: 120, height: 2), theme: theme) }
+        #expect(rows == 1 && wide.screenText.contains("booking; it is now selected."), "\(wide.screenText)")
+        _ = line.show("Saved")
+        _ = render(width: 40, height: 2) { rows = line.render(into: &$0, rect: Rect(x: 0, y: 0, width: 40, height: 2), theme: theme) }
+        #expect(rows == 1, "a short message leaves the row below alone")
+    }
+
     /// What is no longer so is taken back, and only that.
     @Test func theMessageLineWithdrawsOnlyWhatItSays() {
         var line = MessageLine()

@@ -512,9 +512,13 @@ public struct Console: Program {
         renderTabs(into: &grid, rect: layout.tabs)
         renderFigures(into: &grid, rect: layout.figures, now: now)
         screens[index].render(into: &grid, rect: layout.body, theme: theme, now: now)
-        messages.render(into: &grid, rect: layout.message, theme: theme)
-        if showsStatus(grid.size) {
-            renderStatus(into: &grid, rect: layout.status)
+        let status = showsStatus(grid.size)
+        // A message too long for its line takes the status line too while it shows (never
+        // the rows above); a prompt keeps the status line for itself.
+        let messageRows = messages.render(into: &grid, rect: Rect(x: layout.message.x, y: layout.message.y, width: layout.message.width,
+                                                                  height: status ? 2 : 1), theme: theme)
+        if status {
+            if messageRows < 2 { renderStatus(into: &grid, rect: layout.status) }
         } else if let prompt = command ?? screens[index].filterPrompt {
             // With the message line above it, so Tab's candidates have a row to show on.
             prompt.render(into: &grid, rect: Rect(x: layout.message.x, y: layout.message.y, width: layout.message.width, height: 2),

@@ -55,12 +55,24 @@ public struct MessageLine: Sendable, Equatable {
         return true
     }
 
-    /// Draws the message (or nothing) on the first row of `rect`.
-    public func render(into grid: inout CellGrid, rect: Rect, theme: Theme) {
-        guard rect.height > 0, let text else { return }
+    /// Draws the message (or nothing) from the first row of `rect`, wrapped at spaces onto
+    /// the rows below when it is wider than one (what to do next is often at its end), the
+    /// last row ending in `…` if even they cannot hold it. Returns the rows it took.
+    @discardableResult
+    public func render(into grid: inout CellGrid, rect: Rect, theme: Theme) -> Int {
+        guard rect.height > 0, let text else { return 0 }
         let style = theme.style(kind == .info ? "message.info" : "message.error")
         let shown = repeats > 1 ? "\(text)  ×\(repeats)" : text
-        grid.fill(rect.row(0), style: style)
-        grid.write(shown, x: rect.x + 1, y: rect.y, style: style, maxWidth: rect.width - 2)
+        let width = rect.width - 2
+        var lines = TerminalText.wrap(shown, width: width)
+        if lines.count > rect.height {
+            let rest = lines[(rect.height - 1)...].joined(separator: " ")
+            lines = Array(lines.prefix(rect.height - 1)) + [TerminalText.truncate(rest, to: width)]
+        }
+        for (index, line) in lines.enumerated() {
+            grid.fill(rect.row(index), style: style)
+            grid.write(line, x: rect.x + 1, y: rect.y + index, style: style, maxWidth: width)
+        }
+        return lines.count
     }
 }
