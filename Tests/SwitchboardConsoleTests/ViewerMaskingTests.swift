@@ -126,6 +126,33 @@ import Testing
         #expect(row.trimmingCharacters(in: .whitespacesAndNewlines) == "\(callId)|calls")
     }
 
+    /// Review had no `P`: a viewer could see a booking's patient nowhere but on the other
+    /// screens. It reveals one booking's details, with an audit row, and only while they
+    /// are open; the list stays masked.
+    @Test func aViewerRevealsOneBookingsPatientOnReviewWithAnAuditRow() throws {
+        let practice = try Practice()
+        let viewer = try practice.driver(role: .viewer, size: Size(width: 160, height: 40))
+        viewer.press("enter")
+        let id = try #require(viewer.screenText.firstMatch(of: /Booking (\S+)/).map { String($0.1) })
+        let booking = try sqlite3(practice.auditPath, "SELECT patient_display || '|' || call_id FROM booking WHERE booking_id = '\(id)'")
+            .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").map(String.init)
+        let (patient, callId) = (booking[0], booking[1])
+        #expect(!viewer.screenText.contains(patient), "\(viewer.screenText)")
+        #expect(viewer.footer.contains("P show patient"), "\(viewer.footer)")
+        viewer.press("P")
+        #expect(viewer.screenText.contains(patient), "\(viewer.screenText)")
+        #expect(viewer.messageLine.contains("the audit records that you looked"))
+        let row = try sqlite3(practice.auditPath, """
+            SELECT call_id || '|' || json_extract(detail, '$.screen') || '|' || json_extract(detail, '$.booking_id')
+            FROM audit_event WHERE action = 'phi.reveal'
+            """).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(row == "\(callId)|review|\(id)", "\(row)")
+        viewer.press("esc")
+        #expect(!viewer.screenText.contains(patient), "the list stays masked")
+        viewer.press("enter")
+        #expect(!viewer.screenText.contains(patient), "opened again, the details are masked again: a reveal is one look")
+    }
+
     /// A filter that matched what a row hides would tell a viewer what it says: whose
     /// booking it is, the caller's hidden digits, an EHR's answer naming the patient.
     @Test func aViewersFilterFindsOnlyWhatTheViewerIsShown() throws {

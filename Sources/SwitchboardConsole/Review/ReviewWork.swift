@@ -19,6 +19,8 @@ enum ReviewWork: Sendable {
     case decideAgain(ReviewItem, current: AppointmentNow, SecondDecision)
     case searchSlots(bookingId: String, providerRef: String, from: UnixMillis)
     case readAppointment(ReviewItem)
+    /// A viewer's `P` in a booking's details: the `phi.reveal` audit row, then the details unmasked.
+    case reveal(bookingId: String, callId: String?)
 }
 
 /// What one Review read covers: the rows around the selection, the header's figures,
@@ -77,6 +79,8 @@ extension OperationsRunner {
             return .review(.acted(await approve(items)))
         case .undo(let items):
             return .review(.acted(await undo(items)))
+        case .reveal(let id, let callId):
+            return .review(.revealed(bookingId: id, await recordReveal(screen: "review", fields: ["booking_id": id], callId: callId)))
         case .checkCorrection(let item):
             let checked = await self.read { () throws -> (ReviewItem?, Bool) in
                 let progress = try reviews.correctionStatus(bookingId: item.id).map(CorrectionProgress.init)

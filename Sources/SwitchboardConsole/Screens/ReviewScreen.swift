@@ -22,6 +22,7 @@ struct ReviewScreen: TableScreen {
                 review.setDisabledReason(refusal, for: action)
             }
         }
+        if !identity.seesPatientDetails { review = KeyMap(title: review.title, bindings: review.bindings + [ConsoleKeys.reveal()]) }
         // Rows are selected only to approve them together.
         let list = ConsoleKeys.list(selects: !identity.readOnly, selectionRefusal: identity.reviewRefusal)
         return [KeyMap(title: "Lists", bindings: list), review]
@@ -44,6 +45,10 @@ struct ReviewScreen: TableScreen {
         case .undo: return undoLastApproval(now: now)
         case .approveSelected: return confirmBulkApprove()
         case .correct: return startCorrection()
+        case .reveal:
+            guard !context.identity.seesPatientDetails, case .details(_, let id) = mode, revealed != id,
+                  let item = actedOn else { return .none }
+            return .work(.review(.reveal(bookingId: id, callId: item.booking.callId)))
         default: break
         }
         return .none
@@ -88,6 +93,8 @@ struct ReviewScreen: TableScreen {
     private var askingForProviders = false
     /// A booking to select when the next read is back (after undo, or a later booking).
     private var revealing: String?
+    /// The booking whose patient details a viewer chose to see (cleared on leaving it).
+    private(set) var revealed: String?
     /// A write under way, by its token: "waiting for the agent's lock…" after a moment.
     private(set) var writing: WriteWait?
     private let time = TimeText()
@@ -112,7 +119,7 @@ struct ReviewScreen: TableScreen {
     /// The bindings that apply in the current mode, for the footer.
     var footerActions: Set<ConsoleAction>? {
         switch mode {
-        case .details: [.back, .approve, .undo, .correct]
+        case .details: [.back, .approve, .undo, .correct, .reveal]
         case .changed: [.back, .approve, .correct]
         default: nil
         }
@@ -168,7 +175,7 @@ struct ReviewScreen: TableScreen {
             corrections = snapshot.corrections
             pitfalls = snapshot.pitfalls
             if case .details(var pane, let id) = mode, let details = snapshot.details, details.item.id == id {
-                let fresh = ReviewDetails.pane(for: details.item, call: details.call, presentation: presentation(now: now))
+                let fresh = ReviewDetails.pane(for: details.item, call: details.call, presentation: presentation(now: now, details: id))
                 pane.replaceItems(with: fresh)
                 mode = .details(pane, bookingId: id)
             }
@@ -190,6 +197,13 @@ struct ReviewScreen: TableScreen {
             return .none
         case .appointmentRead(_, .failure(let failure)):
             return .error("Could not read the appointment from the EHR: \(failure.text)")
+        case .revealed(let id, let failure):
+            if let failure { return .error("Patient details not shown: the audit row could not be written (\(failure.text)).") }
+            guard case .details(_, id) = mode else { return .none }
+            revealed = id
+            // The pane is drawn anew, unmasked, with the read the reveal asks for (the call's
+            // details come with it).
+            return ScreenStep(say: [("Showing booking \(id)'s patient details; the audit records that you looked.", .info)]).and(refresh(now: now))
         case .lockWait(let token):
             guard writing?.token == token else { return .none }
             writing?.waiting = true
@@ -254,7 +268,9 @@ struct ReviewScreen: TableScreen {
 
     private mutating func backOut() -> ScreenStep {
         switch mode {
-        case .details, .changed: mode = .list
+        case .details, .changed:
+            mode = .list
+            revealed = nil
         default:
             if !table.marked.isEmpty {
                 table.marked.removeAll()
@@ -291,7 +307,8 @@ struct ReviewScreen: TableScreen {
 
     private mutating func openDetails() -> ScreenStep {
         guard let item = table.selectedRow else { return .none }
-        mode = .details(ReviewDetails.pane(for: item, call: nil, presentation: presentation(now: context.now())), bookingId: item.id)
+        revealed = nil  // details open masked, however they were left last time
+        mode = .details(ReviewDetails.pane(for: item, call: nil, presentation: presentation(now: context.now(), details: item.id)), bookingId: item.id)
         return refresh(now: context.now())
     }
 
@@ -492,13 +509,15 @@ struct ReviewScreen: TableScreen {
 
     private func named(_ item: ReviewItem) -> String { ReviewDetails.name(of: item, identity: context.identity, time: time) }
 
-    private func presentation(now: UnixMillis) -> ReviewPresentation {
-        var p = ReviewPresentation(identity: context.identity, now: now, overdueMillis: context.overdueMillis, time: time)
+    /// With `details`, for that booking's details pane: unmasked if a viewer revealed it.
+    private func presentation(now: UnixMillis, details: String? = nil) -> ReviewPresentation {
+        let identity = details != nil && details == revealed ? context.identity.revealing : context.identity
+        var p = ReviewPresentation(identity: identity, now: now, overdueMillis: context.overdueMillis, time: time)
         p.providers = providers
         p.pitfalls = pitfalls
         p.corrections = corrections.mapValues { "✎ " + $0.shortLabel }
         // The long label quotes the EHR's answer, which can name the patient: not for a viewer.
-        let whole = context.identity.seesPatientDetails
+        let whole = identity.seesPatientDetails
         p.correctionDetails = corrections.mapValues { whole ? $0.label : $0.shortLabel }
         return p
     }
@@ -595,6 +614,8 @@ enum ReviewMessage: Sendable {
     case correctionChecked(ReviewItem, later: ReviewItem?, refused: Bool)
     case slotsFound(bookingId: String, providerRef: String, Result<[FreeSlot], EHRFailure>)
     case appointmentRead(bookingId: String, Result<AppointmentNow, EHRFailure>)
+    /// The audit row of a viewer's `P` is written (or not: then nothing is shown).
+    case revealed(bookingId: String, WriteFailure?)
     /// A write is still waiting after a moment: say so.
     case lockWait(Int)
 }
