@@ -149,7 +149,9 @@ import Testing
         #expect(driver.messageLine.contains("reviewing needs the reviewer or operator role"))
         #expect(driver.screenText.components(separatedBy: "reviewing needs").count == 2, "said once")
         driver.press("?")
-        #expect(driver.screenText.contains("Approve the booking") && driver.screenText.contains("(\(practice.user) is a viewer"))
+        #expect(driver.screenText.contains("Approve the booking") && driver.screenText.contains("↳ \(practice.user) is a viewer"))
+        let reviewKeys = driver.screenText.components(separatedBy: "│ Lists")[0]
+        #expect(reviewKeys.components(separatedBy: "is a viewer").count == 2, "the review keys' reason said once:\n\(driver.screenText)")
         driver.press("esc")
 
         // Nor are rows selected for actions a viewer cannot take: `space` is refused, on

@@ -91,6 +91,32 @@ func render(width: Int, height: Int, _ draw: (inout CellGrid) -> Void) -> CellGr
         _ = help.handle(.char("G"))
         #expect(help.scroll == 2, "four lines in a view of two")
     }
+
+    /// Keys disabled one after another for the same reason say it once, after them (a
+    /// viewer's help repeated one long reason for each of the four review keys).
+    @Test func keysDisabledForOneReasonSayItOnce() {
+        var keys = KeyMap(title: "Review", bindings: [
+            KeyBinding(keys: [.char("a")], action: "approve", hint: "approve", help: "Approve the booking"),
+            KeyBinding(keys: [.char("u")], action: "undo", hint: "undo", help: "Undo the last approval"),
+            KeyBinding(keys: [.char("d")], action: "decided", hint: "decided", help: "Hide decided bookings"),
+        ])
+        for action in ["approve", "undo"] { keys.setDisabledReason("ann is a viewer", for: action) }
+        let help = HelpOverlay(sections: [HelpSection(keys)], viewportHeight: 8, viewportWidth: 50)
+        let grid = render(width: 50, height: 9) { help.render(into: &$0, rect: Rect(x: 0, y: 0, width: 50, height: 9), theme: theme) }
+        #expect(grid.screenText == """
+
+        ┌─ Keys — j/k scroll, G end, Esc or ? to close ──┐
+        │ Review                                         │
+        │ a  Approve the booking                         │
+        │ u  Undo the last approval                      │
+        │    ↳ ann is a viewer                           │
+        │ d  Hide decided bookings                       │
+        └────────────────────────────────────────────────┘
+
+        """, "\(grid.screenText)")
+        #expect(grid[5, 3].style == theme.style("footer.disabled") && grid[5, 5].style == theme.style("footer.disabled"))
+        #expect(grid[5, 6].style == theme.style("help"))
+    }
 }
 
 @Suite struct ConfirmDialogTests {

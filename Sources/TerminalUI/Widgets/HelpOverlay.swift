@@ -70,18 +70,32 @@ public struct HelpOverlay: Sendable {
         for section in sections {
             if !lines.isEmpty { lines.append(("", "", false, false)) }
             lines.append(("", section.title, true, false))
-            for entry in section.entries {
-                let disabled = entry.disabledReason != nil
-                for (n, part) in TerminalText.wrap(Self.text(entry), width: textWidth).enumerated() {
-                    lines.append((n == 0 ? entry.keys : "", part, false, disabled))
+            for text in Self.texts(section) {
+                for (n, part) in TerminalText.wrap(text.text, width: textWidth).enumerated() {
+                    lines.append((n == 0 ? text.keys : "", part, false, text.isDisabled))
                 }
             }
         }
         return lines
     }
 
-    private static func text(_ entry: HelpSection.Entry) -> String {
-        entry.disabledReason.map { "\(entry.help) (\($0))" } ?? entry.help
+    /// A section's entries as text: a disabled key says why after its description; keys
+    /// disabled for the same reason one after another say it once, on a line after them
+    /// (a viewer's four review keys repeated one long reason four times).
+    private static func texts(_ section: HelpSection) -> [(keys: String, text: String, isDisabled: Bool)] {
+        let entries = section.entries
+        var texts: [(String, String, Bool)] = []
+        for (index, entry) in entries.enumerated() {
+            guard let reason = entry.disabledReason else {
+                texts.append((entry.keys, entry.help, false))
+                continue
+            }
+            let sharedBefore = index > 0 && entries[index - 1].disabledReason == reason
+            let sharedAfter = index + 1 < entries.count && entries[index + 1].disabledReason == reason
+            texts.append((entry.keys, sharedBefore || sharedAfter ? entry.help : "\(entry.help) (\(reason))", true))
+            if sharedBefore && !sharedAfter { texts.append(("", "↳ \(reason)", true)) }
+        }
+        return texts
     }
 
     /// The box as wide as the longest description needs, never wider than the body; the
@@ -89,7 +103,8 @@ public struct HelpOverlay: Sendable {
     private func widths(body: Int) -> (box: Int, keys: Int, text: Int) {
         let entries = sections.flatMap(\.entries)
         let keys = min(16, entries.map { TerminalText.width($0.keys) }.max() ?? 0)
-        let longest = max(sections.map { TerminalText.width($0.title) }.max() ?? 0, entries.map { TerminalText.width(Self.text($0)) }.max() ?? 0)
+        let longest = max(sections.map { TerminalText.width($0.title) }.max() ?? 0,
+                          sections.flatMap(Self.texts).map { TerminalText.width($0.text) }.max() ?? 0)
         let box = min(body, max(TerminalText.width(Self.title) + 6, keys + 2 + longest + 6))
         return (box, keys, max(10, box - 4 - keys - 2))
     }
