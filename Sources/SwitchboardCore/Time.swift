@@ -60,16 +60,19 @@ extension FixedWidthInteger {
     }
 }
 
-/// Short human durations for ages and countdowns: `42s`, `7m`, `3h12m`, `2d4h`.
-public func formatDuration(millis: Int64) -> String {
+/// Short human durations for ages and countdowns: `42s`, `7m`, `3h07m`, `2d04h` (the
+/// second unit in two digits, so `19h07m` does not read as 19.7 hours); a whole hour or
+/// day is `3h` or `2d`, unless `keepsZero` (a column of ages that tick on: `3h00m`).
+public func formatDuration(millis: Int64, keepsZero: Bool = false) -> String {
     let negative = millis < 0
     let s = Int64(clamping: millis.magnitude / 1000)
+    func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
     let text: String
     switch s {
     case ..<60: text = "\(s)s"
     case ..<3600: text = "\(s / 60)m"
-    case ..<86400: text = (s % 3600) / 60 == 0 ? "\(s / 3600)h" : "\(s / 3600)h\((s % 3600) / 60)m"
-    default: text = (s % 86400) / 3600 == 0 ? "\(s / 86400)d" : "\(s / 86400)d\((s % 86400) / 3600)h"
+    case ..<86400: text = (s % 3600) / 60 == 0 && !keepsZero ? "\(s / 3600)h" : "\(s / 3600)h\(two((s % 3600) / 60))m"
+    default: text = (s % 86400) / 3600 == 0 && !keepsZero ? "\(s / 86400)d" : "\(s / 86400)d\(two((s % 86400) / 3600))h"
     }
     return negative ? "-" + text : text
 }

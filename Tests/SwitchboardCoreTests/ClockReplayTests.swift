@@ -28,3 +28,17 @@ import Testing
         #expect(met <= Clock.nowMillis() && met >= start, "once it meets the real clock it is the real clock")
     }
 }
+
+@Suite struct DurationTextTests {
+    /// `switchboard review list` said `19h7m` where the console said `19h07m`: one
+    /// function now, the second unit in two digits.
+    @Test func theSecondUnitHasTwoDigits() {
+        let minute: Int64 = 60_000, hour = 60 * minute, day = 24 * hour
+        #expect(formatDuration(millis: 42_000) == "42s")
+        #expect(formatDuration(millis: 7 * minute) == "7m")
+        #expect(formatDuration(millis: 19 * hour + 7 * minute) == "19h07m")
+        #expect(formatDuration(millis: 2 * day + 4 * hour) == "2d04h")
+        #expect(formatDuration(millis: 3 * hour) == "3h" && formatDuration(millis: 3 * hour, keepsZero: true) == "3h00m")
+        #expect(formatDuration(millis: -(90 * minute)) == "-1h30m")
+    }
+}

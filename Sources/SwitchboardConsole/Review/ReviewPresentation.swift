@@ -116,16 +116,7 @@ struct ReviewPresentation {
     }
 
     /// Ages in at most five columns, precise enough to act on: `42s`, `37m`, `1h51m`, `3d04h`.
-    static func age(_ millis: Int64) -> String {
-        let s = max(0, millis / 1000)
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        switch s {
-        case ..<60: return "\(s)s"
-        case ..<3600: return "\(s / 60)m"
-        case ..<86400: return "\(s / 3600)h\(two(s % 3600 / 60))m"
-        default: return "\(s / 86400)d\(two(s % 86400 / 3600))h"
-        }
-    }
+    static func age(_ millis: Int64) -> String { formatDuration(millis: max(0, millis), keepsZero: true) }
 
     /// When it was booked: the time today, the date on other days (`14:05`, `Nov 27`).
     func bookedText(_ t: UnixMillis) -> String {
