@@ -60,6 +60,22 @@ public struct PermanentRefusal: Sendable, Equatable {
     }
 }
 
+extension OutboxAttempt {
+    /// What the EHR answered this try: `HTTP 503`, `ACK AE`, `no answer`.
+    public var answer: String { httpStatus.map { "HTTP \($0)" } ?? ackCode.map { "ACK \($0)" } ?? "no answer" }
+}
+
+/// An error's text shown after its answer (`HTTP 422`), without that answer again at its
+/// start: the EHR client's own words begin `HTTP 422: `, and `HTTP 422: HTTP 422: Slot is
+/// not free` was what on-call read.
+public func errorText(_ error: String, after answer: String) -> String {
+    guard error.hasPrefix(answer) else { return error }
+    let rest = error.dropFirst(answer.count)
+    guard let first = rest.first, first == ":" || first == " " else { return error }
+    let words = rest.drop { $0 == ":" || $0 == " " }
+    return words.isEmpty ? error : String(words)
+}
+
 /// When an item will be tried next, as the Outbox screen and `outbox list` say it:
 /// "next try in 4s", "paused: EHR in queue mode", "due now", "held: waiting for its decision".
 ///

@@ -316,8 +316,8 @@ extension Switchboard.Outbox {
             if !attempts.isEmpty {
                 print("tries:")
                 for a in attempts {
-                    let answer = a.httpStatus.map { "HTTP \($0)" } ?? a.ackCode.map { "ACK \($0)" } ?? "no answer"
-                    print("  #\(a.attempt) \(iso8601(a.startedAt)) \(a.outcome) \(answer)" + TerminalText.sanitize(me.freeText(a.error).map { ": \($0)" } ?? ""))
+                    print("  #\(a.attempt) \(iso8601(a.startedAt)) \(a.outcome) \(a.answer)"
+                          + TerminalText.sanitize(me.freeText(a.error).map { ": " + errorText($0, after: a.answer) } ?? ""))
                 }
             }
             if let refusal { print("warning: " + TerminalText.sanitize(refusal.warning)) }
@@ -476,9 +476,10 @@ struct OutboxListRow: Encodable {
     }
 
     func cells(now: UnixMillis) -> [String] {
-        let error = (lastError ?? "").count > 48 ? String((lastError ?? "").prefix(47)) + "…" : (lastError ?? "")
+        let said = permanentRefusal.map { "[\($0)] " + errorText(lastError ?? "", after: $0) } ?? (lastError ?? "")
+        let error = said.count > 48 ? String(said.prefix(47)) + "…" : said
         return [id, status, operation, bookingId ?? "-", formatDuration(millis: millisBetween(createdAt, now)), "\(attempts)/\(maxAttempts)", schedule,
-                (permanentRefusal.map { "[\($0)] " } ?? "") + error].map { TerminalText.sanitize($0) }
+                error].map { TerminalText.sanitize($0) }
     }
 }
 

@@ -203,6 +203,11 @@ import Testing
         #expect(shown.status == 0)
         #expect(shown.stdout.contains("tries:\n  #1 "))
         #expect(shown.stdout.contains("warning: ob-9: the EHR's last answer was HTTP 409"))
+        // The EHR client's words begin with the answer: said once (was "HTTP 409: HTTP 409: slot taken").
+        #expect(shown.stdout.contains(" HTTP 409: slot taken\n") && !shown.stdout.contains("HTTP 409: HTTP 409"), "\(shown.stdout)")
+        let listed = try site.switchboard(["outbox", "list", "--status", "dead"])
+        #expect(listed.stdout.contains("[HTTP 409] slot taken") && !listed.stdout.contains("HTTP 409: slot"), "\(listed.stdout)")
+        #expect(errorText("HTTP 4090 odd", after: "HTTP 409") == "HTTP 4090 odd" && errorText("HTTP 409", after: "HTTP 409") == "HTTP 409")
         let missing = try site.switchboard(["outbox", "show", "ob-none"])
         #expect(missing.status == 66)
     }

@@ -53,8 +53,8 @@ enum OutboxDetails {
         if attempts.isEmpty { items.append(.text("No attempt has ended yet.")) }
         for a in attempts {
             let took = a.endedAt.map { " (\($0 - a.startedAt) ms)" } ?? " (never ended)"
-            let answer = a.httpStatus.map { "HTTP \($0)" } ?? a.ackCode.map { "ACK \($0)" } ?? "no answer"
-            items.append(.field("#\(a.attempt)", "\(p.timestamp(a.startedAt))\(took)  \(a.outcome)  \(answer)" + (identity.freeText(a.error).map { "  \($0)" } ?? "")))
+            items.append(.field("#\(a.attempt)", "\(p.timestamp(a.startedAt))\(took)  \(a.outcome)  \(a.answer)"
+                                + (identity.freeText(a.error).map { "  " + errorText($0, after: a.answer) } ?? "")))
         }
 
         if let bookingId = item.bookingId {
