@@ -194,6 +194,22 @@ public struct Console: Program {
         return .none
     }
 
+    /// `switchboard handoff`'s Markdown as the overlay shows it: `##` lines as headings,
+    /// `- ` as bullets, `**overdue**` as OVERDUE (the Review screen's word), and no `#` title
+    /// (the overlay's own title says it); the marks themselves were on screen before.
+    static func handoffItems(markdown: String) -> [DetailPane.Item] {
+        markdown.components(separatedBy: "\n").compactMap { line -> DetailPane.Item? in
+            if line.hasPrefix("# ") { return nil }
+            if line.hasPrefix("## ") { return .heading(String(line.dropFirst(3))) }
+            if line.isEmpty { return .blank }
+            var text = line.hasPrefix("- ") ? "• " + line.dropFirst(2) : line
+            while let open = text.range(of: "**"), let close = text.range(of: "**", range: open.upperBound..<text.endIndex) {
+                text.replaceSubrange(open.lowerBound..<close.upperBound, with: text[open.upperBound..<close.lowerBound].uppercased())
+            }
+            return .text(text)
+        }.drop { $0 == .blank }.map { $0 }
+    }
+
     private mutating func perform(_ binding: KeyBinding<ConsoleAction>) -> Reaction<ConsoleMessage> {
         if let reason = binding.disabledReason { return say("\(binding.keyText) \(binding.hint): \(reason)", kind: .error) }
         switch binding.action {
@@ -400,7 +416,7 @@ public struct Console: Program {
         case .handoffRead(let result):
             guard overlayTitle != "Alerts", var overlay = alertsOverlay else { return .none }
             switch result {
-            case .success(let text): overlay.replaceItems(with: text.components(separatedBy: "\n").map { $0.isEmpty ? .blank : .text($0) })
+            case .success(let text): overlay.replaceItems(with: Self.handoffItems(markdown: text))
             case .failure(let problem): overlay.replaceItems(with: [.text("Cannot read the hand-off: \(problem.text)")])
             }
             alertsOverlay = overlay
