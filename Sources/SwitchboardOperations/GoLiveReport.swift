@@ -137,7 +137,9 @@ public enum GoLiveReport {
         return "\(GoLiveFigures.percent(lower))–\(GoLiveFigures.percent(upper))"
     }
 
-    static func statusText(_ f: GoLiveFigure) -> String {
+    /// Where a figure stands, in words (`not enough evidence yet (237 more bookings)`); the
+    /// JSON and the page's classes keep the machine's word (`not_enough_evidence`).
+    public static func statusText(_ f: GoLiveFigure) -> String {
         switch f.status {
         case .met: "met"
         case .missed: "missed"

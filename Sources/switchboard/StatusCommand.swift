@@ -61,7 +61,7 @@ extension Switchboard {
             for figure in f.figures(.all) {
                 lines.append("  " + figure.label.padding(toLength: 36, withPad: " ", startingAt: 0)
                              + GoLiveFigures.valueText(figure).padding(toLength: 10, withPad: " ", startingAt: 0)
-                             + GoLiveFigures.targetText(figure).padding(toLength: 10, withPad: " ", startingAt: 0) + figure.status.word)
+                             + GoLiveFigures.targetText(figure).padding(toLength: 10, withPad: " ", startingAt: 0) + GoLiveReport.statusText(figure))
             }
             return lines.joined(separator: "\n")
         }

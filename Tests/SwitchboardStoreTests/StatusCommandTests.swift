@@ -20,6 +20,8 @@ import Testing
         for status in ["pending", "in flight", "succeeded", "failed", "dead", "discarded"] {
             #expect(text.stdout.contains("\n  \(status) "), "missing outbox status \(status)")
         }
+        // Where each figure stands, in words (it said `not_enough_evidence`, `no_data`).
+        #expect(text.stdout.contains("Audit coverage") && !text.stdout.contains("_evidence") && !text.stdout.contains("no_data"), "\(text.stdout)")
 
         let json = try run(executable("switchboard"), ["status", "--audit", db.auditPath, "--outbox", db.outboxPath, "--json"])
         #expect(json.status == 0)
