@@ -44,6 +44,7 @@ extension Simulator {
         }
 
         func run() throws {
+            keepPatientDataFromOthers()
             let dir = try writableDirectory(out)
             let fm = FileManager.default
             let auditPath = dir.appendingPathComponent("audit.sqlite").path

@@ -156,6 +156,7 @@ extension Simulator {
         }
 
         func run() async throws {
+            keepPatientDataFromOthers()
             Self.raiseOpenFileLimit()
             let directory = try writableDirectory(dir)
             var identity: TLSServerIdentity?

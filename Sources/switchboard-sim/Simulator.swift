@@ -19,6 +19,13 @@ func fail(_ message: String, status: Int32) -> ExitCode {
     return ExitCode(status)
 }
 
+/// What the simulator writes from now on is the owner's, readable by the group, and not
+/// others' (mode 0640; directories 0750): the agent's databases hold patients' data, and
+/// `switchboard status` rightly warned about every file the simulator made.
+func keepPatientDataFromOthers() {
+    umask(0o027)
+}
+
 /// `path` as a directory the simulator can write its files into, created with its parents
 /// if missing; or one line saying why not.
 func writableDirectory(_ path: String) throws -> URL {

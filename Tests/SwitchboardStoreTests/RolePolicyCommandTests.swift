@@ -200,6 +200,18 @@ import Testing
             try run(executable("switchboard"), ["status", "--audit", db.auditPath, "--outbox", db.outboxPath],
                     environment: ReviewCommandTests.environment(db))
         }
+        // The simulator writes its files as an agent should: no warning on what it made
+        // (there was one for each of its six files).
+        let made = Scratch("simulatorMade")
+        defer { made.cleanUp() }
+        #expect(try run(executable("switchboard-sim"), ["generate", "--out", made.path("site"), "--calls", "20"]).status == 0)
+        let (audit, outbox) = (made.path("site/audit.sqlite"), made.path("site/outbox.sqlite"))
+        for path in [audit, outbox, made.path("site/audit.sqlite.checkpoints")] {
+            var info = stat()
+            #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o640, "\(path): \(String(info.st_mode & 0o777, radix: 8))")
+        }
+        let asMade = try run(executable("switchboard"), ["status", "--audit", audit, "--outbox", outbox], environment: ReviewCommandTests.environment(db))
+        #expect(asMade.status == 0 && !asMade.stderr.contains("warning"), "\(asMade.stderr)")
         chmod(db.auditPath, 0o644)
         chmod(db.outboxPath, 0o666)
         let open = try status()
