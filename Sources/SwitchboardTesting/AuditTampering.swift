@@ -39,12 +39,16 @@ public enum AuditTampering: String, CaseIterable, Sendable {
             guard result.status == 0, result.stderr.isEmpty else { throw Failure(description: "sqlite3: \(result.stderr)") }
         }
         func events(_ whereClause: String) throws -> [AuditEvent] {
-            let json = try run("/usr/bin/sqlite3", ["-json", audit, "SELECT * FROM audit_event WHERE \(whereClause) ORDER BY seq"]).stdout
+            // A call and a member in one `try` (`try run(…).stdout`) is warned about as if
+            // nothing threw, in a local function (Swift 6.3): the call on a line of its own.
+            let result = try run("/usr/bin/sqlite3", ["-json", audit, "SELECT * FROM audit_event WHERE \(whereClause) ORDER BY seq"])
+            let json = result.stdout
             if json.isEmpty { return [] }
             return try JSONDecoder().decode([AuditEvent].self, from: Data(json.utf8))
         }
         func one(_ whereClause: String) throws -> AuditEvent {
-            guard let event = try events(whereClause).first else { throw Failure(description: "no audit row where \(whereClause)") }
+            let found = try events(whereClause)
+            guard let event = found.first else { throw Failure(description: "no audit row where \(whereClause)") }
             return event
         }
         switch self {

@@ -51,14 +51,13 @@ struct HL7Service: Sendable {
         switch message.type.code {
         case "ADT":
             let adt = try ADTRegistration(message)
-            try await database.pool.write { db in
+            try await writeApplied(key: key) { db in
                 let version = try Int.fetchOne(db, sql: "SELECT version FROM patient WHERE id = ?", arguments: [adt.patient.id])
                 if adt.event == .update, version == nil { throw Refusal(code: "204", text: "Patient/\(adt.patient.id) is unknown") }
                 let p = adt.patient
                 let patient = Patient(id: p.id, active: true, name: [HumanName(use: .official, family: p.family, given: [p.given])],
                                       telecom: p.phone.map { [ContactPoint(system: .phone, value: $0)] }, birthDate: p.birthDate)
                 try SandboxDatabase.insert(patient, version: (version ?? 0) + 1, at: now, db)
-                try SandboxDatabase.noteReceived(key: key, status: HL7Acknowledgment.Code.accept.rawValue, applied: true, db)
             }
         case "SIU":
             let siu = try SIUAppointment(message)
@@ -66,7 +65,7 @@ struct HL7Service: Sendable {
             // from. HL7 v2 has no If-Match; a stale one is refused AE 206 (record changed).
             let expected = message["ZSB"].map { $0[1].value }.flatMap { $0.isEmpty ? nil : $0 }
             let injected = siu.event != .new && Double.random(in: 0 ..< 1) < (faults?.current.versionConflictRate ?? 0)
-            try await database.pool.write { db in
+            try await writeApplied(key: key) { db in
                 if siu.event != .new, let current = try Int.fetchOne(db, sql: "SELECT version FROM appointment WHERE id = ? OR identifier_key = ?",
                                                                      arguments: [siu.fillerID, "\(HL7Service.placerSystem)|\(siu.placerID)"]) {
                     if injected { throw Refusal(code: "206", text: "appointment \(siu.fillerID ?? siu.placerID) was changed by someone else (injected)") }
@@ -75,10 +74,17 @@ struct HL7Service: Sendable {
                     }
                 }
                 try self.apply(siu, now: now, db)
-                try SandboxDatabase.noteReceived(key: key, status: HL7Acknowledgment.Code.accept.rawValue, applied: true, db)
             }
         default:
             throw HL7MessageError.unsupportedType("\(message.type.code)^\(message.type.event)")
+        }
+    }
+
+    /// `change`, and its key counted as received and applied, in one transaction.
+    private func writeApplied(key: String, _ change: @escaping @Sendable (Database) throws -> Void) async throws {
+        try await database.pool.write { db in
+            try change(db)
+            try SandboxDatabase.noteReceived(key: key, status: HL7Acknowledgment.Code.accept.rawValue, applied: true, db)
         }
     }
 
