@@ -81,7 +81,7 @@ public enum GoLiveReport {
         out.append("")
         out.append("## Corrections by category")
         out.append("")
-        out += d.corrections.isEmpty ? ["None."] : d.corrections.sorted { $0.value > $1.value }.map { "- \(escape($0.key.replacingOccurrences(of: "_", with: " "))): \($0.value)" }
+        out += d.corrections.isEmpty ? ["None."] : d.corrections.sorted { $0.value > $1.value }.map { "- \(escape((CorrectionCategory(rawValue: $0.key)?.label ?? $0.key))): \($0.value)" }
         out.append("")
         out.append("## Reviewers")
         out.append("")
@@ -192,7 +192,7 @@ public enum GoLiveReport {
         func list(_ title: String, _ items: [String], empty: String) {
             body += "<h2>\(h(title))</h2>\n" + (items.isEmpty ? "<p>\(h(empty))</p>\n" : "<ul>" + items.map { "<li>\(h($0))</li>" }.joined() + "</ul>\n")
         }
-        list("Corrections by category", d.corrections.sorted { $0.value > $1.value }.map { "\($0.key.replacingOccurrences(of: "_", with: " ")): \($0.value)" }, empty: "None.")
+        list("Corrections by category", d.corrections.sorted { $0.value > $1.value }.map { "\((CorrectionCategory(rawValue: $0.key)?.label ?? $0.key)): \($0.value)" }, empty: "None.")
         list("Reviewers", d.reviewers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value) decided" } + ["\(d.undecided) still undecided"], empty: "")
         list("Outages", outageLines(f), empty: "None.")
         list("Audit coverage gaps", d.coverageGaps.map { "\($0.callId ?? "no call") · \($0.step) · \(iso8601($0.at)) · \($0.itemId) try \($0.attempt)" }, empty: "None.")

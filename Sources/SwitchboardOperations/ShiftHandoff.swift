@@ -151,7 +151,10 @@ public struct ShiftHandoff: Sendable, Equatable, Encodable {
         }
         out += ["", "## Corrections"]
         if corrections.isEmpty { out.append("None.") }
-        for (category, count) in corrections.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) { out.append("- \(category): \(count)") }
+        for (category, count) in corrections.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
+            // In the reviewer's words (`wrong time`); the JSON keeps the stored ones.
+            out.append("- \(CorrectionCategory(rawValue: category)?.label ?? category): \(count)")
+        }
         out += ["", "## Left undecided",
                 "\(undecided) undecided, \(overdue) overdue; \(formatDuration(millis: windowLeftMillis)) of the go-live window left (ends \(time.timestamp(windowEndsAt)))."]
         for b in oldestUndecided {

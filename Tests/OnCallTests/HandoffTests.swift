@@ -63,7 +63,7 @@ import Testing
 
         let markdown = try site.switchboard(["handoff"])
         #expect(markdown.status == 0)
-        for line in ["## Decisions", "- maria: 3 approved, 2 corrected", "- devon: 2 approved, 2 corrected, 1 approval undone", "- wrong_time: 2",
+        for line in ["## Decisions", "- maria: 3 approved, 2 corrected", "- devon: 2 approved, 2 corrected, 1 approval undone", "- wrong time: 2", "- should not exist: 1",
                      "3 undecided, 1 overdue", "bk-late", "**overdue**", "- ob-stuck dead appointment.create (booking bk-3): HTTP 422: unprocessable; nothing done yet",
                      "retry ob-f", "started: item_dead (critical)", "## Planned outages", "EHR vendor maintenance (planned by"] {
             #expect(markdown.stdout.contains(line), "missing \(line) in\n\(markdown.stdout)")
