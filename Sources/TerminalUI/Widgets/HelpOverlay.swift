@@ -31,7 +31,10 @@ public struct HelpSection: Sendable, Equatable {
 /// The `?` overlay: every binding of the given key maps, grouped by context,
 /// scrollable with j/k and arrows, closed with Esc or `?`.
 public struct HelpOverlay: Sendable {
-    public var sections: [HelpSection]
+    public let sections: [HelpSection]
+    /// Each section's rows as text, worked out once: every frame and key reads them for the
+    /// box's width and its lines.
+    private let texts: [[(keys: String, text: String, isDisabled: Bool)]]
     public private(set) var scroll = 0
     /// Lines the box shows at once (the body's height less its border): `G` and PgDn stop
     /// at the last line, not past it.
@@ -41,6 +44,7 @@ public struct HelpOverlay: Sendable {
 
     public init(sections: [HelpSection], viewportHeight: Int = 20, viewportWidth: Int = 80) {
         self.sections = sections
+        texts = sections.map(Self.texts)
         self.viewportHeight = viewportHeight
         self.viewportWidth = viewportWidth
     }
@@ -67,10 +71,10 @@ public struct HelpOverlay: Sendable {
     func lines(body: Int) -> [(keys: String, text: String, isTitle: Bool, isDisabled: Bool)] {
         let textWidth = widths(body: body).text
         var lines: [(String, String, Bool, Bool)] = []
-        for section in sections {
+        for (section, texts) in zip(sections, texts) {
             if !lines.isEmpty { lines.append(("", "", false, false)) }
             lines.append(("", section.title, true, false))
-            for text in Self.texts(section) {
+            for text in texts {
                 for (n, part) in TerminalText.wrap(text.text, width: textWidth).enumerated() {
                     lines.append((n == 0 ? text.keys : "", part, false, text.isDisabled))
                 }
@@ -104,7 +108,7 @@ public struct HelpOverlay: Sendable {
         let entries = sections.flatMap(\.entries)
         let keys = min(16, entries.map { TerminalText.width($0.keys) }.max() ?? 0)
         let longest = max(sections.map { TerminalText.width($0.title) }.max() ?? 0,
-                          sections.flatMap(Self.texts).map { TerminalText.width($0.text) }.max() ?? 0)
+                          texts.joined().map { TerminalText.width($0.text) }.max() ?? 0)
         let box = min(body, max(TerminalText.width(Self.title) + 6, keys + 2 + longest + 6))
         return (box, keys, max(10, box - 4 - keys - 2))
     }
